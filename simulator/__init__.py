@@ -1,0 +1,34 @@
+"""mekisim: mechanistic signalling-pathway ODE simulation for kinase-inhibitor resistance and combinations.
+
+The public API is re-exported here; submodules are importable but their other names are internal.
+Importing the package loads neither roadrunner nor matplotlib (they are imported where used).
+"""
+
+from .catalog import CellLine as CellLine
+from .catalog import Drug as Drug
+from .catalog import load_cell_lines as load_cell_lines
+from .catalog import load_drugs as load_drugs
+from .conditions import Condition as Condition
+from .conditions import accepted_drugs as accepted_drugs
+from .conditions import cell_lines_for as cell_lines_for
+from .conditions import make_condition as make_condition
+from .engine import SolverOptions as SolverOptions
+from .engine import SteadyState as SteadyState
+from .engine import Trajectory as Trajectory
+from .engine import steady_state as steady_state
+from .engine import steady_states as steady_states
+from .engine import time_course as time_course
+from .engine import time_courses as time_courses
+from .errors import InputError as InputError
+from .errors import MekisimError as MekisimError
+from .errors import ModelLoadError as ModelLoadError
+from .errors import SimulationError as SimulationError
+from .model import CompiledModel as CompiledModel
+from .model import Observable as Observable
+from .model import from_antimony_text as from_antimony_text
+from .model import from_sbml_text as from_sbml_text
+from .model import load_antimony as load_antimony
+from .model import load_model as load_model
+from .model import load_sbml as load_sbml
+
+__version__ = "0.1.0"

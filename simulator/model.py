@@ -1,0 +1,347 @@
+"""Load Antimony or SBML into an immutable :class:`CompiledModel`.
+
+This is the only module that imports ``antimony`` and ``libsbml``. Antimony keeps process-global state
+(``clearPreviousLoads``), so loads are serialised with a lock; never load models from several threads
+without it. Paths and texts have separate functions (no guessing whether a string is a file name).
+
+A model file may have a sibling ``<stem>.toml`` with metadata: ``title``, ``time_unit`` and an
+``[observables.<id>]`` table per observable (``label``, ``unit``). Without it every floating species is
+an observable, named by its SBML id (in concentration units, as roadrunner reports them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from .errors import InputError, ModelLoadError
+
+__all__ = [
+    "CompiledModel",
+    "Observable",
+    "antimony_to_sbml",
+    "bundled_dir",
+    "bundled_model_names",
+    "from_antimony_text",
+    "from_sbml_text",
+    "load_antimony",
+    "load_model",
+    "load_sbml",
+]
+
+_ANTIMONY_LOCK = threading.Lock()
+_TIME_UNIT_SECONDS = {1.0: "s", 60.0: "min", 3600.0: "h", 86400.0: "d"}
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A named model output: an SBML id plus the label and unit a table or plot shows."""
+
+    id: str
+    label: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """An SBML model with the ids mekisim needs, identified by the sha256 of its SBML text.
+
+    Attributes
+    ----------
+    name
+        Bundled name or file stem.
+    sbml
+        SBML text (what the engine compiles; workers rebuild from it).
+    sha256
+        Hash of ``sbml``; the engine's cache key.
+    source
+        Where it came from (a path, or ``"<text>"``).
+    species
+        Floating species ids (values are concentrations).
+    parameters
+        Default values of every settable global parameter (not an assignment-rule, rate-rule or
+        initial-assignment target).
+    species_initial
+        Default initial concentrations of species without an initial assignment (settable).
+    assigned
+        Ids computed by assignment rules (readable, not settable).
+    reactions
+        Reaction ids.
+    observables
+        Declared observables; defaults to one per floating species.
+    time_unit
+        ``"s"``, ``"min"``, ``"h"``, ``"d"`` or ``None`` when undeclared.
+    title
+        Human-readable description.
+    """
+
+    name: str
+    sbml: str = field(repr=False)
+    sha256: str
+    source: str
+    species: tuple[str, ...]
+    parameters: Mapping[str, float] = field(repr=False)
+    species_initial: Mapping[str, float] = field(repr=False)
+    assigned: tuple[str, ...] = field(repr=False)
+    reactions: tuple[str, ...] = field(repr=False)
+    observables: tuple[Observable, ...]
+    time_unit: str | None
+    title: str = ""
+
+    @property
+    def observable_ids(self) -> tuple[str, ...]:
+        """Ids of the declared observables, in declaration order."""
+        return tuple(o.id for o in self.observables)
+
+    def observable(self, obs_id: str) -> Observable:
+        """Return the observable ``obs_id``; raise :class:`InputError` naming the valid ones."""
+        for obs in self.observables:
+            if obs.id == obs_id:
+                return obs
+        raise InputError(
+            f"model {self.name!r} has no observable {obs_id!r}; valid observables: "
+            f"{', '.join(self.observable_ids)}."
+        )
+
+    def readable_ids(self) -> tuple[str, ...]:
+        """Every id whose value a simulation can report (species, parameters, assignment targets)."""
+        return (*self.species, *self.parameters, *self.assigned)
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def bundled_dir() -> Path:
+    """Directory of the bundled models: ``models/`` of a source checkout, or the copy inside a wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_bundled_models", here.parent / "models"):
+        if (candidate / "drugs.toml").is_file():
+            return candidate
+    raise ModelLoadError(f"bundled models not found next to {here}; the installation is incomplete.")
+
+
+def bundled_model_names() -> tuple[str, ...]:
+    """Names of the bundled models (``mpnst``, ...), i.e. the ``*.ant`` files in :func:`bundled_dir`."""
+    return tuple(sorted(p.stem for p in bundled_dir().glob("*.ant")))
+
+
+def load_model(spec: str | Path) -> CompiledModel:
+    """Load a bundled model by name (``"mpnst"``) or a model file by path (``.ant``, ``.xml``, ``.sbml``).
+
+    A :class:`~pathlib.Path` is always a path; a string is a bundled name unless it has a model suffix or
+    a path separator.
+    """
+    if isinstance(spec, str) and not _looks_like_path(spec):
+        names = bundled_model_names()
+        if spec not in names:
+            raise InputError(
+                f"unknown model {spec!r}; bundled models: {', '.join(names)}, "
+                "or give a path to an Antimony (.ant) or SBML (.xml, .sbml) file."
+            )
+        return load_antimony(bundled_dir() / f"{spec}.ant")
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix in (".ant", ".txt", ".antimony"):
+        return load_antimony(path)
+    if suffix in (".xml", ".sbml"):
+        return load_sbml(path)
+    raise InputError(f"model file {str(path)!r} has suffix {suffix!r}; valid: .ant (Antimony) or .xml/.sbml (SBML).")
+
+
+def _looks_like_path(spec: str) -> bool:
+    return "/" in spec or "\\" in spec or Path(spec).suffix.lower() in (".ant", ".xml", ".sbml", ".txt")
+
+
+def _read(path: Path) -> str:
+    if not path.is_file():
+        raise ModelLoadError(f"model file {str(path)!r} does not exist or is not a file.")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"model file {str(path)!r} could not be read: {exc}.") from exc
+
+
+def load_antimony(path: str | Path) -> CompiledModel:
+    """Load an Antimony file (and its sibling ``.toml`` metadata, if any)."""
+    path = Path(path)
+    sbml = antimony_to_sbml(_read(path), source=str(path))
+    return _compile(sbml, name=path.stem, source=str(path), metadata=_read_metadata(path))
+
+
+def load_sbml(path: str | Path) -> CompiledModel:
+    """Load an SBML file (and its sibling ``.toml`` metadata, if any)."""
+    path = Path(path)
+    return _compile(_read(path), name=path.stem, source=str(path), metadata=_read_metadata(path))
+
+
+def from_antimony_text(text: str, *, name: str = "model", metadata: Mapping | None = None) -> CompiledModel:
+    """Compile Antimony source text."""
+    sbml = antimony_to_sbml(text, source="<antimony text>")
+    return _compile(sbml, name=name, source="<antimony text>", metadata=metadata or {})
+
+
+def from_sbml_text(text: str, *, name: str = "model", metadata: Mapping | None = None) -> CompiledModel:
+    """Compile SBML text."""
+    return _compile(text, name=name, source="<sbml text>", metadata=metadata or {})
+
+
+def antimony_to_sbml(text: str, *, source: str = "<antimony text>") -> str:
+    """Translate Antimony to SBML text; raise :class:`ModelLoadError` with antimony's message and line."""
+    import antimony
+
+    with _ANTIMONY_LOCK:
+        antimony.clearPreviousLoads()
+        status = antimony.loadAntimonyString(text)
+        if status < 0:
+            message = (antimony.getLastError() or "unknown antimony error").strip()
+            raise ModelLoadError(f"Antimony in {source} could not be parsed: {message}")
+        module = antimony.getMainModuleName()
+        sbml = antimony.getSBMLString(module)
+    if not sbml:
+        raise ModelLoadError(f"Antimony in {source} produced no SBML model.")
+    return sbml
+
+
+def _read_metadata(path: Path) -> Mapping:
+    meta_path = path.with_suffix(".toml")
+    if not meta_path.is_file():
+        return {}
+    try:
+        return tomllib.loads(meta_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelLoadError(f"model metadata {str(meta_path)!r} is not valid TOML: {exc}.") from exc
+
+
+# ------------------------------------------------------------------------------------------- compiling
+
+
+def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> CompiledModel:
+    import libsbml
+
+    doc = libsbml.readSBMLFromString(sbml)
+    errors = [
+        doc.getError(i)
+        for i in range(doc.getNumErrors())
+        if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
+    model = doc.getModel()
+    if errors or model is None:
+        detail = "; ".join(f"line {e.getLine()}: {e.getMessage().strip()}" for e in errors[:3])
+        raise ModelLoadError(f"SBML in {source} is not valid: {detail or 'no <model> element'}.")
+
+    assigned, rate_ruled = set(), set()
+    for i in range(model.getNumRules()):
+        rule = model.getRule(i)
+        if rule.isAssignment():
+            assigned.add(rule.getVariable())
+        elif rule.isRate():
+            rate_ruled.add(rule.getVariable())
+    initial_assigned = {
+        model.getInitialAssignment(i).getSymbol() for i in range(model.getNumInitialAssignments())
+    }
+    sizes = {c.getId(): (c.getSize() if c.isSetSize() else 1.0) for c in model.getListOfCompartments()}
+
+    species, species_initial = [], {}
+    for sp in model.getListOfSpecies():
+        sid = sp.getId()
+        if sp.getBoundaryCondition() or sp.getConstant() or sid in assigned:
+            continue
+        species.append(sid)
+        if sid in initial_assigned:
+            continue
+        if sp.isSetInitialConcentration():
+            species_initial[sid] = sp.getInitialConcentration()
+        elif sp.isSetInitialAmount():
+            size = sizes.get(sp.getCompartment(), 1.0)
+            species_initial[sid] = sp.getInitialAmount() / size if size else math.nan
+    parameters = {
+        p.getId(): p.getValue()
+        for p in model.getListOfParameters()
+        if p.getId() not in assigned | rate_ruled | initial_assigned
+    }
+    rule_params = tuple(
+        p.getId() for p in model.getListOfParameters() if p.getId() in assigned
+    ) + tuple(s.getId() for s in model.getListOfSpecies() if s.getId() in assigned)
+    reactions = tuple(r.getId() for r in model.getListOfReactions())
+
+    observables = _observables(metadata, species, set(rule_params) | set(species) | set(parameters), source)
+    time_unit = metadata.get("time_unit") or _sbml_time_unit(model)
+    if time_unit is not None and time_unit not in _TIME_UNIT_SECONDS.values():
+        raise ModelLoadError(f"time_unit {time_unit!r} in the metadata of {source} is not one of s, min, h, d.")
+    return CompiledModel(
+        name=name,
+        sbml=sbml,
+        sha256=hashlib.sha256(sbml.encode("utf-8")).hexdigest(),
+        source=source,
+        species=tuple(species),
+        parameters=MappingProxyType(parameters),
+        species_initial=MappingProxyType(species_initial),
+        assigned=rule_params,
+        reactions=reactions,
+        observables=observables,
+        time_unit=time_unit,
+        title=str(metadata.get("title", model.getName() or name)),
+    )
+
+
+def _observables(metadata: Mapping, species: list[str], known: set[str], source: str) -> tuple[Observable, ...]:
+    declared = metadata.get("observables")
+    if not declared:
+        return tuple(Observable(s, s, "concentration") for s in species)
+    out = []
+    for obs_id, spec in declared.items():
+        if obs_id not in known:
+            raise ModelLoadError(
+                f"observable {obs_id!r} declared in the metadata of {source} is not an id of the model."
+            )
+        out.append(Observable(obs_id, str(spec.get("label", obs_id)), str(spec.get("unit", ""))))
+    return tuple(out)
+
+
+def _sbml_time_unit(model) -> str | None:
+    """Time unit of an SBML model in seconds-multiples, or None when undeclared or unusual."""
+    import libsbml
+
+    unit_id = model.getTimeUnits() if model.isSetTimeUnits() else ""
+    if not unit_id:
+        # SBML Level 2 default time unit is the second (unless a unitDefinition "time" redefines it)
+        unit_id = "time" if model.getLevel() == 2 else ""
+        if unit_id and model.getUnitDefinition("time") is None:
+            return "s"
+    if not unit_id:
+        return None
+    if unit_id == "second":
+        return "s"
+    udef = model.getUnitDefinition(unit_id)
+    if udef is None or udef.getNumUnits() != 1:
+        return None
+    unit = udef.getUnit(0)
+    if unit.getKind() != libsbml.UNIT_KIND_SECOND or unit.getExponent() != 1:
+        return None
+    seconds = unit.getMultiplier() * 10.0 ** unit.getScale()
+    return _TIME_UNIT_SECONDS.get(round(seconds, 9))
+
+
+# ------------------------------------------------------------------------------------ `make sbml` hook
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write the SBML generated from Antimony files beside them.")
+    parser.add_argument("--write-sbml", nargs="+", type=Path, required=True, metavar="FILE.ant")
+    args = parser.parse_args(argv)
+    for path in args.write_sbml:
+        out = path.with_suffix(".xml")
+        out.write_text(antimony_to_sbml(_read(path), source=str(path)), encoding="utf-8")
+        print(f"wrote {out}")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

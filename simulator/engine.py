@@ -112,6 +112,13 @@ class SteadyState:
         """Selected id -> value."""
         return dict(zip(self.ids, self.values.tolist(), strict=True))
 
+    def to_frame(self):
+        """One-row ``pandas.DataFrame``: ``time`` (0), ``status``, one column per selected id, ``message``."""
+        import pandas as pd
+
+        row = {"time": 0.0, "status": self.status, **self.as_dict(), "message": self.message}
+        return pd.DataFrame([row])
+
 
 @dataclass(frozen=True)
 class Trajectory:
@@ -130,6 +137,16 @@ class Trajectory:
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.values[:, self.ids.index(key)]
+
+    def to_frame(self):
+        """``pandas.DataFrame`` with ``time``, ``status``, one column per selected id and ``message``."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.values, columns=list(self.ids))
+        frame.insert(0, "status", self.status)
+        frame.insert(0, "time", self.time)
+        frame["message"] = self.message
+        return frame
 
 
 # ------------------------------------------------------------------------------------------ the runner
@@ -314,26 +331,39 @@ def steady_states(
 
 
 def _solve(runner: _Runner, ids: tuple[str, ...], options: SolverOptions) -> SteadyState:
-    """Newton from the initial conditions; then presimulation + Newton; then an oscillation check."""
+    """Newton from the initial conditions; then an oscillation check or presimulation + Newton.
+
+    An unstable root means the attractor is elsewhere: typically a limit cycle around it (Kholodenko
+    2000), so its Jacobian's leading complex pair sets the window of the oscillation probe. Otherwise the
+    model is integrated over growing horizons with Newton retried each time; if it never comes to rest,
+    the probe decides between "oscillating" and "failed".
+    """
     rr = runner.rr
-    newton_error = ""
     try:
         rr.steadyState()
-        verdict = _verify(runner, options)
-        if verdict is None:
+        newton_error = _verify(runner, options)
+        if newton_error is None:
             return SteadyState(ids, runner.selected(), OK, method="newton")
-        newton_error = verdict
     except RuntimeError as exc:
         newton_error = str(exc).strip().splitlines()[0] if str(exc).strip() else "solver error"
 
-    # Fallback: integrate from the initial conditions over growing horizons, retrying Newton each time.
+    if newton_error.startswith("unstable"):
+        guess = _period_guess(runner)
+        rr.reset()
+        found = _probe_oscillation(runner, ids, options, 0.0, guess)
+        if found is not None:
+            return _oscillating(ids, *found)
+
     rr.reset()
-    t = 0.0
+    t, stalled = 0.0, ""
     for horizon in options.horizons():
         try:
             rr.simulate(t, horizon, 2)
         except RuntimeError as exc:
-            return _failed(ids, f"Newton: {newton_error}; integration to t={horizon:g} failed: {exc}")
+            stalled = f"; integration to t={horizon:g} failed: {str(exc).strip().splitlines()[0]}"
+            rr.reset()
+            t = 0.0
+            break
         t = horizon
         if _rates_small(runner, options, factor=1e3):
             try:
@@ -347,15 +377,31 @@ def _solve(runner: _Runner, ids: tuple[str, ...], options: SolverOptions) -> Ste
                     f"converged after presimulation to t={horizon:g}",
                     method="presimulation+newton",
                 )
-    oscillation = _probe_oscillation(runner, ids, options, t)
-    if oscillation is not None:
-        period, low, high = oscillation
-        return SteadyState(
-            ids, np.full(len(ids), np.nan), OSCILLATING,
-            message=f"no steady state: sustained oscillation with period {period:.6g} model time units",
-            method="simulation", period=period, low=low, high=high,
-        )
-    return _failed(ids, f"Newton: {newton_error}; still not at rest after integrating to t={t:g}")
+    found = _probe_oscillation(runner, ids, options, t, _period_guess(runner))
+    if found is not None:
+        return _oscillating(ids, *found)
+    return _failed(ids, f"Newton: {newton_error}; not at rest after integrating to t={t:g}{stalled}")
+
+
+def _oscillating(ids: tuple[str, ...], period: float, low: np.ndarray, high: np.ndarray) -> SteadyState:
+    return SteadyState(
+        ids, np.full(len(ids), np.nan), OSCILLATING,
+        message=f"no steady state: sustained oscillation with period {period:.6g} model time units",
+        method="simulation", period=period, low=low, high=high,
+    )
+
+
+def _period_guess(runner: _Runner) -> float | None:
+    """2*pi/omega of the leading complex eigenvalue pair of the Jacobian at the current state, if any."""
+    try:
+        eig = np.linalg.eigvals(np.asarray(runner.rr.getReducedJacobian(), dtype=float))
+    except (RuntimeError, np.linalg.LinAlgError, ValueError):
+        return None
+    complex_eig = eig[np.abs(eig.imag) > 1e-12]
+    if not complex_eig.size:
+        return None
+    lead = complex_eig[np.argmax(complex_eig.real)]
+    return float(2 * math.pi / abs(lead.imag))
 
 
 def _failed(ids: tuple[str, ...], message: str) -> SteadyState:
@@ -397,27 +443,16 @@ def _verify(runner: _Runner, options: SolverOptions) -> str | None:
 
 
 def _probe_oscillation(
-    runner: _Runner, ids: tuple[str, ...], options: SolverOptions, t_start: float
+    runner: _Runner, ids: tuple[str, ...], options: SolverOptions, t_start: float, period_guess: float | None
 ) -> tuple[float, np.ndarray, np.ndarray] | None:
     """Detect a sustained oscillation by simulating on from the current state.
 
-    The window is chosen from the Jacobian at the current point: the fastest-growing complex eigenvalue
-    pair gives a period guess 2*pi/omega, and the window spans ~40 such periods (>= 200 points each).
+    The window spans ~40 guessed periods (``period_guess`` from the Jacobian's leading complex pair) with
+    200 points per period; without a guess it spans ``max(t_start, 1)`` model time units.
     """
-    rr = runner.rr
-    period_guess = None
-    try:
-        eig = np.linalg.eigvals(np.asarray(rr.getReducedJacobian(), dtype=float))
-        complex_eig = eig[np.abs(eig.imag) > 1e-12]
-        if complex_eig.size:
-            lead = complex_eig[np.argmax(complex_eig.real)]
-            period_guess = 2 * math.pi / abs(lead.imag)
-    except (RuntimeError, np.linalg.LinAlgError, ValueError):
-        pass
     window = 40 * period_guess if period_guess else max(t_start, 1.0)
-    n_points = 8000
     try:
-        result = np.asarray(rr.simulate(t_start, t_start + window, n_points))
+        result = np.asarray(runner.rr.simulate(t_start, t_start + window, 8001))
     except RuntimeError:
         return None
     time, values = result[:, 0], result[:, 1:]

@@ -11,7 +11,6 @@ an observable, named by its SBML id (in concentration units, as roadrunner repor
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import math
 import threading
@@ -34,6 +33,7 @@ __all__ = [
     "load_antimony",
     "load_model",
     "load_sbml",
+    "write_sbml",
 ]
 
 _ANTIMONY_LOCK = threading.Lock()
@@ -329,19 +329,9 @@ def _sbml_time_unit(model) -> str | None:
     return _TIME_UNIT_SECONDS.get(round(seconds, 9))
 
 
-# ------------------------------------------------------------------------------------ `make sbml` hook
-
-
-def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the SBML generated from Antimony files beside them.")
-    parser.add_argument("--write-sbml", nargs="+", type=Path, required=True, metavar="FILE.ant")
-    args = parser.parse_args(argv)
-    for path in args.write_sbml:
-        out = path.with_suffix(".xml")
-        out.write_text(antimony_to_sbml(_read(path), source=str(path)), encoding="utf-8")
-        print(f"wrote {out}")  # noqa: T201
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())
+def write_sbml(path: str | Path) -> Path:
+    """Write the SBML generated from the Antimony file ``path`` beside it (``.xml``); used by ``make sbml``."""
+    path = Path(path)
+    out = path.with_suffix(".xml")
+    out.write_text(antimony_to_sbml(_read(path), source=str(path)), encoding="utf-8")
+    return out

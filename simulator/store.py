@@ -1,0 +1,94 @@
+"""Write result tables (CSV/Parquet) and the ``manifest.json`` that makes every output reproducible.
+
+The manifest records what produced a directory's files: the command line, package and dependency
+versions, the model's sha256, the seed, timings and counts of ok/failed records (architecture.md).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from .errors import InputError
+from .model import CompiledModel
+
+__all__ = ["dependency_versions", "write_manifest", "write_table"]
+
+_DEPENDENCIES = ("mekisim", "libroadrunner", "antimony", "python-libsbml", "numpy", "scipy", "pandas",
+                 "pyarrow", "matplotlib", "SALib", "petab", "tellurium")
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def dependency_versions() -> dict[str, str]:
+    """Installed versions of mekisim and the libraries that decide its numbers."""
+    out = {"python": platform.python_version()}
+    for name in _DEPENDENCIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def write_table(frame, path: str | Path) -> Path:
+    """Write ``frame`` as CSV or Parquet, chosen by the suffix of ``path``; create parent folders."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(f"output file {str(path)!r} has suffix {suffix!r}; valid: .csv or .parquet.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
+            timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def write_manifest(
+    path: str | Path,
+    *,
+    models: Mapping[str, CompiledModel] | None = None,
+    command: list[str] | None = None,
+    seed: int | None = None,
+    timings: Mapping[str, float] | None = None,
+    counts: Mapping[str, int] | None = None,
+    files: list[str] | None = None,
+    extra: Mapping | None = None,
+) -> Path:
+    """Write a manifest JSON file (``manifest.json`` in an output directory) and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command if command is not None else sys.argv,
+        "git_revision": _git_revision(),
+        "versions": dependency_versions(),
+        "models": {
+            key: {"name": m.name, "source": m.source, "sha256": m.sha256, "time_unit": m.time_unit}
+            for key, m in (models or {}).items()
+        },
+        "seed": seed,
+        "timings_s": dict(timings or {}),
+        "counts": dict(counts or {}),
+        "files": files or [],
+        **dict(extra or {}),
+    }
+    path.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,151 @@
+"""Lint models, drug catalogues, cell-line files and model metadata, reporting every issue at once.
+
+Like PEtab's linter (style.md, item 8): checks return :class:`Issue` values instead of raising at the
+first problem, so a user fixes a file in one pass. ``mekisim validate`` prints them and exits 1 on errors.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import MekisimError
+from .model import bundled_model_names, load_model
+
+__all__ = ["Issue", "validate_files"]
+
+_MODEL_SUFFIXES = (".ant", ".xml", ".sbml")
+_DRUG_FIELDS = ("name", "target", "mechanism", "ic50_nM", "provenance")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a file: ``level`` is ``"error"`` or ``"warning"``."""
+
+    file: str
+    level: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.level}: {self.message}"
+
+
+def validate_files(paths: Iterable[str | Path]) -> list[Issue]:
+    """Validate each file by kind (model, drugs, cell lines, model metadata); return all issues."""
+    issues: list[Issue] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            issues.append(Issue(str(path), "error", "file does not exist or is not a file."))
+        elif path.suffix.lower() in _MODEL_SUFFIXES:
+            issues += _validate_model(path)
+        elif path.suffix.lower() == ".toml":
+            issues += _validate_toml(path)
+        else:
+            issues.append(Issue(str(path), "error", f"cannot validate a {path.suffix or 'suffix-less'} file; valid "
+                                "kinds: models (.ant, .xml, .sbml) and catalogues/metadata (.toml)."))
+    return issues
+
+
+def _validate_model(path: Path) -> list[Issue]:
+    name = str(path)
+    try:
+        model = load_model(path)
+    except MekisimError as exc:
+        return [Issue(name, "error", str(exc))]
+    issues = []
+    for pid, value in model.parameters.items():
+        if not math.isfinite(value):
+            issues.append(Issue(name, "error", f"parameter {pid!r} has no finite value ({value!r})."))
+    for sid, value in model.species_initial.items():
+        if not math.isfinite(value) or value < 0:
+            issues.append(Issue(name, "error", f"species {sid!r} has initial value {value!r}; it must be >= 0."))
+    if model.time_unit is None:
+        issues.append(Issue(name, "warning", "the model declares no time unit; times with units (24h) cannot be "
+                            "converted (declare one in SBML or a sibling .toml: time_unit = \"min\")."))
+    return issues
+
+
+def _validate_toml(path: Path) -> list[Issue]:
+    name = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Issue(name, "error", f"could not be read: {exc}.")]
+    except tomllib.TOMLDecodeError as exc:
+        return [Issue(name, "error", f"not valid TOML: {exc}.")]
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    if "observables" in data or "time_unit" in data:
+        return _validate_metadata(path, data)
+    if tables and all("ic50_nM" in v or "target" in v for v in tables.values()):
+        return _validate_drugs(name, tables)
+    if tables and all("model" in v for v in tables.values()):
+        return _validate_cell_lines(name, tables)
+    return [Issue(name, "error", "not a recognised file: expected a drug catalogue (tables with ic50_nM), "
+                  "cell lines (tables with model), or model metadata (observables/time_unit).")]
+
+
+def _validate_drugs(name: str, tables: dict) -> list[Issue]:
+    issues = []
+    for drug_id, entry in tables.items():
+        where = f"[{drug_id}]"
+        if not drug_id.isidentifier():
+            issues.append(Issue(name, "error", f"{where}: drug id must be an identifier (letters, digits, _)."))
+        for key in _DRUG_FIELDS:
+            if key not in entry:
+                issues.append(Issue(name, "error", f"{where}: missing field {key!r}."))
+        for key in ("ic50_nM", "hill"):
+            if key in entry and not (isinstance(entry[key], int | float) and entry[key] > 0
+                                     and math.isfinite(entry[key])):
+                issues.append(Issue(name, "error", f"{where}: {key} = {entry[key]!r}; valid: a number > 0."))
+        if "provenance" in entry and not str(entry["provenance"]).strip():
+            issues.append(Issue(name, "error", f"{where}: empty provenance; every number needs its source."))
+    return issues
+
+
+def _validate_cell_lines(name: str, tables: dict) -> list[Issue]:
+    issues, models = [], {}
+    known = bundled_model_names()
+    for line_id, entry in tables.items():
+        where = f"[{line_id}]"
+        model_name = entry.get("model")
+        if model_name not in known:
+            issues.append(Issue(name, "error", f"{where}: model {model_name!r} is not bundled; valid: "
+                                f"{', '.join(known)}."))
+            continue
+        if model_name not in models:
+            models[model_name] = load_model(model_name)
+        settable = models[model_name].parameters
+        for kind in ("set", "scale"):
+            overrides = entry.get(kind, {})
+            if not isinstance(overrides, dict):
+                issues.append(Issue(name, "error", f"{where}: {kind} must be a table of parameter = number."))
+                continue
+            for pid, value in overrides.items():
+                if pid not in settable:
+                    issues.append(Issue(name, "error", f"{where}: {kind}.{pid}: model {model_name!r} has no "
+                                        "settable parameter of that id."))
+                elif not (isinstance(value, int | float) and math.isfinite(value)) or (kind == "scale" and value <= 0):
+                    issues.append(Issue(name, "error", f"{where}: {kind}.{pid} = {value!r}; valid: a finite number"
+                                        f"{' > 0' if kind == 'scale' else ''}."))
+        if not str(entry.get("provenance", "")).strip():
+            issues.append(Issue(name, "error", f"{where}: missing provenance; every number needs its source."))
+    return issues
+
+
+def _validate_metadata(path: Path, data: dict) -> list[Issue]:
+    name = str(path)
+    issues = []
+    unit = data.get("time_unit")
+    if unit is not None and unit not in ("s", "min", "h", "d"):
+        issues.append(Issue(name, "error", f"time_unit = {unit!r}; valid: s, min, h, d."))
+    for obs_id, spec in data.get("observables", {}).items():
+        if not isinstance(spec, dict) or "label" not in spec or "unit" not in spec:
+            issues.append(Issue(name, "error", f"[observables.{obs_id}]: needs label and unit."))
+    siblings = [path.with_suffix(s) for s in _MODEL_SUFFIXES if path.with_suffix(s).is_file()]
+    if siblings:
+        issues += [i for i in _validate_model(siblings[0]) if i.level == "error"]
+    return issues

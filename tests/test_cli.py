@@ -1,0 +1,161 @@
+"""The `mekisim` CLI in-process: happy paths, outputs, and every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from simulator.cli import main
+from tests.conftest import BENCHMARKS
+
+KHOLODENKO = BENCHMARKS / "biomodels" / "BIOMD0000000010.xml"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_models_lists_everything(capsys):
+    code, out, _ = run(capsys, "models")
+    assert code == 0
+    for word in ("mpnst", "S462_R1", "ST8814", "trametinib", "src_inhibitor_1", "pERK", "relative to S462 DMSO"):
+        assert word in out
+
+
+def test_simulate_steady_state_table(capsys, tmp_path):
+    out_file = tmp_path / "ss.csv"
+    code, _, err = run(capsys, "simulate", "--model", "mpnst", "--cell-line", "S462_R1", "--dose", "trametinib=10nM",
+                       "--steady-state", "--out", str(out_file), "--plot", str(tmp_path / "ss.png"))
+    assert code == 0, err
+    frame = pd.read_csv(out_file)
+    assert list(frame.columns[:2]) == ["time", "status"] and frame["time"].iloc[0] == 0
+    assert {"pERK", "pMEK", "pFAK", "pSRC", "pAKT"} <= set(frame.columns)
+    assert frame["status"].iloc[0] == "ok"
+    assert frame["pERK"].iloc[0] == pytest.approx(0.553, rel=0.01)
+    manifest = json.loads((tmp_path / "ss.manifest.json").read_text())
+    assert manifest["models"]["model"]["sha256"] and manifest["versions"]["libroadrunner"]
+    assert (tmp_path / "ss.png").stat().st_size > 10_000
+
+
+def test_simulate_time_course_parquet_and_plot(capsys, tmp_path):
+    out_file = tmp_path / "tc.parquet"
+    code, _, err = run(capsys, "simulate", "--model", "mpnst", "--dose", "selumetinib=0.1uM", "--time", "0:24h:25",
+                       "--out", str(out_file), "--plot", str(tmp_path / "tc.png"))
+    assert code == 0, err
+    frame = pd.read_parquet(out_file)
+    assert len(frame) == 25 and frame["time"].iloc[-1] == pytest.approx(1440.0)
+    assert (frame["status"] == "ok").all()
+    assert (tmp_path / "tc.png").stat().st_size > 10_000
+
+
+def test_simulate_to_stdout(capsys):
+    code, out, _ = run(capsys, "simulate", "--model", "mpnst", "--steady-state")
+    assert code == 0
+    header, row = out.strip().splitlines()
+    assert header.startswith("time,status,pERK")
+    assert row.startswith("0,ok,1")
+
+
+def test_external_sbml_columns_are_species_and_oscillation_is_reported(capsys):
+    code, out, err = run(capsys, "simulate", "--model", str(KHOLODENKO), "--steady-state")
+    assert code == 0, err
+    header, row = out.strip().splitlines()
+    assert "MAPK_PP" in header.split(",") and "MKKK" in header.split(",")
+    assert ",oscillating," in row and "period" in row
+
+
+def test_add_drug_on_any_model(capsys):
+    code, out, err = run(capsys, "simulate", "--model", str(KHOLODENKO), "--add-drug", "meki:J6,J7:10nM",
+                         "--dose", "meki=1uM", "--steady-state", "--select", "MAPK,MAPK_P,MAPK_PP")
+    assert code == 0, err
+    frame = pd.read_csv(__import__("io").StringIO(out))
+    assert frame["status"].iloc[0] == "ok"
+    total = frame[["MAPK", "MAPK_P", "MAPK_PP"]].iloc[0].sum()
+    assert frame["MAPK_PP"].iloc[0] < 0.05 * total
+
+
+def test_validate_bundled_files_ok(capsys):
+    from simulator.model import bundled_dir
+
+    code, out, _ = run(capsys, "validate", *(str(bundled_dir() / f) for f in ("mpnst.ant", "drugs.toml",
+                                                                               "cell_lines.toml", "mpnst.toml")))
+    assert code == 0 and "0 error(s)" in out
+
+
+def test_validate_reports_every_issue_at_once(capsys, tmp_path):
+    bad_drugs = tmp_path / "drugs.toml"
+    bad_drugs.write_text('[a]\nname="A"\ntarget="T"\nmechanism="m"\nic50_nM=-1\nprovenance="x"\n'
+                         '[b]\nname="B"\ntarget="T"\nmechanism="m"\nic50_nM=1\n')
+    bad_lines = tmp_path / "cell_lines.toml"
+    bad_lines.write_text('[X]\nmodel="mpnst"\nscale={nope=2}\nprovenance="p"\n[Y]\nmodel="zebrafish"\n')
+    bad_model = tmp_path / "broken.ant"
+    bad_model.write_text("J1: A -> B; k*A\nk = \n")
+    code, out, _ = run(capsys, "validate", str(bad_drugs), str(bad_lines), str(bad_model), str(tmp_path / "gone.ant"))
+    assert code == 1
+    for text in ("[a]: ic50_nM = -1", "[b]: missing field 'provenance'", "scale.nope", "'zebrafish' is not bundled",
+                 "broken.ant: error", "gone.ant: error: file does not exist"):
+        assert text in out, text
+
+
+BAD_INPUTS = [
+    (["simulate", "--model", "nosuchmodel", "--steady-state"], "unknown model 'nosuchmodel'", "mpnst"),
+    (["simulate", "--model", "mpnst", "--cell-line", "HeLa", "--steady-state"], "unknown cell line 'HeLa'", "S462_R1"),
+    (["simulate", "--model", "mpnst", "--dose", "aspirin=1", "--steady-state"], "does not accept drug 'aspirin'",
+     "trametinib"),
+    (["simulate", "--model", "mpnst", "--dose", "trametinib=-5nM", "--steady-state"], "negative", "number >= 0"),
+    (["simulate", "--model", "mpnst", "--dose", "trametinib=lots", "--steady-state"], "not a number", "nM"),
+    (["simulate", "--model", "mpnst", "--dose", "trametinib=5 furlongs", "--steady-state"], "unknown unit", "uM"),
+    (["simulate", "--model", "mpnst", "--dose", "trametinib", "--steady-state"], "DRUG=AMOUNT", "trametinib=10nM"),
+    (["simulate", "--model", "mpnst", "--steady-state", "--select", "pJNK"], "no id 'pJNK'", "pERK"),
+    (["simulate", "--model", "mpnst", "--time", "0:24parsecs:10"], "unknown unit", "min, h"),
+    (["simulate", "--model", str(KHOLODENKO), "--add-drug", "meki:J99:10", "--steady-state"], "J99", "J6"),
+    (["simulate", "--model", "mpnst", "--steady-state", "--out", "table.xlsx"], ".xlsx", ".parquet"),
+]
+
+
+@pytest.mark.parametrize("argv,problem,valid", BAD_INPUTS, ids=[b[1] for b in BAD_INPUTS])
+def test_bad_input_exit_1_with_message(capsys, tmp_path, monkeypatch, argv, problem, valid):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert problem in err and valid in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_malformed_antimony_and_sbml(capsys, tmp_path):
+    ant = tmp_path / "bad.ant"
+    ant.write_text("J1: A -> B; k*A\nk = = 3\n")
+    code, _, err = run(capsys, "simulate", "--model", str(ant), "--steady-state")
+    assert code == 1 and "bad.ant" in err and "could not be parsed" in err and "Traceback" not in err
+    xml = tmp_path / "bad.xml"
+    xml.write_text("<sbml><model><listOfSpecies><species id='A'/></model></sbml>")
+    code, _, err = run(capsys, "simulate", "--model", str(xml), "--steady-state")
+    assert code == 1 and "bad.xml" in err and "not valid" in err and "Traceback" not in err
+
+
+def test_debug_shows_traceback(capsys):
+    with pytest.raises(Exception, match="unknown model"):
+        main(["--debug", "simulate", "--model", "nosuchmodel", "--steady-state"])
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["simulate", "--model", "mpnst"]) == 2  # neither --steady-state nor --time
+    assert main(["frobnicate"]) == 2
+    assert main(["--help"]) == 0
+
+
+def test_demo_writes_tables_figures_manifest(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path))
+    assert code == 0
+    for name in ("dose_response.csv", "dose_response.parquet", "time_course.csv", "time_course.parquet",
+                 "dose_response_pERK.png", "time_course.png", "time_course.svg", "summary.json", "manifest.json"):
+        assert (tmp_path / name).is_file(), name
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["S462_R1"]["pERK_IC50_nM"] > summary["S462"]["pERK_IC50_nM"]
+    assert summary["R1_over_P_pERK_at_10nM"] > 2
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["counts"]["steady_states_not_ok"] == 0

@@ -1,0 +1,96 @@
+"""Engine contracts: statelessness across calls, failure as a value, option validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simulator as ms
+
+BISTABLE_FREE_DECAY = """
+J1: -> X; k0
+J2: X -> ; k*X
+X = 0; k0 = 2; k = 0.5
+"""
+
+
+def test_results_do_not_depend_on_call_order(mpnst, condition):
+    """RoadRunner is stateful; the engine must set every value on every call."""
+    plain = condition("S462")
+    first = ms.steady_state(mpnst, plain).as_dict()
+    ms.steady_state(mpnst, condition("S462_R1", {"trametinib": 30, "src_inhibitor_1": 1000}))
+    ms.time_course(mpnst, np.linspace(0, 600, 11), condition("S462_R1", {"selumetinib": 50}))
+    ms.steady_state(mpnst, condition("S462", values={"kE": 8.0}))
+    again = ms.steady_state(mpnst, plain).as_dict()
+    assert again == pytest.approx(first, rel=1e-10)
+
+
+def test_species_initial_value_is_reset_between_calls():
+    model = ms.from_antimony_text(BISTABLE_FREE_DECAY + "\nJ3: Y -> ; 0.1*Y\nY = 1", name="decay")
+    times = np.linspace(0, 10, 11)
+    a = ms.time_course(model, times, {"Y": 5.0}, pre_equilibrate=False, select=["Y"])
+    b = ms.time_course(model, times, {}, pre_equilibrate=False, select=["Y"])
+    np.testing.assert_allclose(a["Y"], 5 * np.exp(-0.1 * times), rtol=1e-5)
+    np.testing.assert_allclose(b["Y"], np.exp(-0.1 * times), rtol=1e-5)
+
+
+def test_production_decay_steady_state_and_method():
+    model = ms.from_antimony_text(BISTABLE_FREE_DECAY, name="pd")
+    ss = ms.steady_state(model, {"k0": 3.0}, select=["X"])
+    assert ss.status == "ok" and ss.method in ("newton", "presimulation+newton")
+    assert ss["X"] == pytest.approx(6.0, rel=1e-9)
+
+
+def test_unbounded_growth_is_a_failed_status_not_a_crash():
+    model = ms.from_antimony_text("J1: -> X; k0\nX = 0; k0 = 1", name="growth")
+    ss = ms.steady_state(model, select=["X"], throw=False)
+    assert ss.status == "failed" and np.isnan(ss["X"]) and ss.message
+    with pytest.raises(ms.SimulationError):
+        ms.steady_state(model, select=["X"])
+
+
+def test_batch_keeps_going_after_a_failure():
+    model = ms.from_antimony_text("J1: -> X; k0 - k*X\nX = 0; k0 = 1; k = 1", name="maybe")
+    records = ms.steady_states(model, [{"k": 1.0}, {"k": -1.0}, {"k": 2.0}], select=["X"])
+    assert [r.status for r in records] == ["ok", "failed", "ok"]
+    assert records[2]["X"] == pytest.approx(0.5, rel=1e-9)
+
+
+def test_trajectory_frame_has_time_status_and_observables(mpnst, condition):
+    traj = ms.time_course(mpnst, np.linspace(0, 60, 4), condition("S462", {"trametinib": 1}))
+    frame = traj.to_frame()
+    assert list(frame.columns[:2]) == ["time", "status"]
+    assert set(mpnst.observable_ids) <= set(frame.columns)
+    assert (frame["status"] == "ok").all()
+
+
+def test_unknown_select_and_bad_times_raise_input_errors(mpnst):
+    with pytest.raises(ms.InputError, match="pERK"):
+        ms.steady_state(mpnst, select=["nonexistent"])
+    with pytest.raises(ms.InputError, match="increasing"):
+        ms.time_course(mpnst, [0.0, 10.0, 5.0])
+
+
+@pytest.mark.parametrize("field,value", [("rtol", 0.0), ("atol", -1.0), ("steady_state_tol", float("nan")),
+                                         ("max_steps", 0)])
+def test_solver_options_validated(field, value):
+    with pytest.raises(ms.InputError, match=field):
+        ms.SolverOptions(**{field: value})
+
+
+def test_make_condition_errors(mpnst, condition):
+    with pytest.raises(ms.InputError, match="S462_R1"):
+        condition("NOPE")
+    with pytest.raises(ms.InputError, match="trametinib"):
+        condition("S462", {"aspirin": 1})
+    with pytest.raises(ms.InputError, match="negative"):
+        condition("S462", {"trametinib": -1})
+    with pytest.raises(ms.InputError, match="settable"):
+        condition("S462", values={"pERK": 2.0})
+
+
+def test_cell_line_scales_apply(mpnst, condition):
+    cond = condition("S462_R1")
+    assert cond.values["ksL"] == pytest.approx(5 * mpnst.parameters["ksL"])
+    assert cond.values["Itot"] == pytest.approx(4 * mpnst.parameters["Itot"])
+    assert cond.untreated["trametinib"] == 0.0

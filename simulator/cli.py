@@ -171,15 +171,17 @@ def _plot(args, model, condition, record) -> None:
     from .plots import plot_steady_state, plot_time_courses, save_figure
 
     known = {o.id: o for o in model.observables}
-    unit = "concentration" if model.observables and model.observables[0].unit == "concentration" else ""
+    unit = model.observables[0].unit if model.observables and model.observables[0].id in model.species else ""
     observables = [known.get(i, Observable(i, i, unit)) for i in record.ids]
     title = _condition_title(model, condition)
     if args.steady_state:
         ax = plot_steady_state(record.as_dict(), observables, title=f"{title}: steady state ({record.status})")
         fig = ax.figure
     else:
+        treated = any(v > 0 for v in condition.doses.values()) and not args.no_pre_equilibrate
         fig = plot_time_courses({"": (record.time, {i: record[i] for i in record.ids})}, observables,
-                                time_unit=model.time_unit, title=title)
+                                time_unit=model.time_unit, title=title,
+                                time_label="time after drug addition" if treated else "time")
     save_figure(fig, args.plot, svg=False)
 
 

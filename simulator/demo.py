@@ -115,6 +115,7 @@ def run_demo(out_dir: str | Path = "results/demo") -> DemoResult:
         [obs[k] for k in ("pERK", "pMEK", "pAKT")],
         time_unit=model.time_unit,
         windows=(240.0, 1440.0),
+        time_label="time after trametinib addition",
         title=f"Model A (simulated): {TIME_COURSE_DOSE_NM:g} nM trametinib added at t = 0 to the untreated\n"
         "steady state — adaptive p-ERK rebound (left: first 4 h; right: 24 h)",
     )

@@ -294,7 +294,7 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
 def _observables(metadata: Mapping, species: list[str], known: set[str], source: str) -> tuple[Observable, ...]:
     declared = metadata.get("observables")
     if not declared:
-        return tuple(Observable(s, s, "concentration") for s in species)
+        return tuple(Observable(s, s, "concentration, model units") for s in species)
     out = []
     for obs_id, spec in declared.items():
         if obs_id not in known:

@@ -29,11 +29,11 @@ def _pyplot():
     return plt
 
 
-def display_time(time: np.ndarray, unit: str | None) -> tuple[np.ndarray, str]:
+def display_time(time: np.ndarray, unit: str | None, label: str = "time") -> tuple[np.ndarray, str]:
     """Convert model time to a readable unit for an axis: minutes become hours beyond 4 h, and so on."""
     time = np.asarray(time, dtype=float)
     if unit is None:
-        return time, "time (model units)"
+        return time, f"{label} (model units)"
     seconds = time * _TIME_SECONDS[unit]
     span = float(seconds.max(initial=0.0) - seconds.min(initial=0.0))
     target = unit
@@ -41,7 +41,7 @@ def display_time(time: np.ndarray, unit: str | None) -> tuple[np.ndarray, str]:
         if span >= limit and _TIME_SECONDS[candidate] > _TIME_SECONDS[unit]:
             target = candidate
             break
-    return seconds / _TIME_SECONDS[target], f"time after drug addition ({_TIME_WORDS[target]})"
+    return seconds / _TIME_SECONDS[target], f"{label} ({_TIME_WORDS[target]})"
 
 
 def plot_time_courses(
@@ -52,6 +52,7 @@ def plot_time_courses(
     title: str,
     ncols: int = 3,
     windows: Sequence[float] | None = None,
+    time_label: str = "time",
 ):
     """Time courses, one line per labelled series ``label -> (time, {obs_id: values})``.
 
@@ -73,7 +74,7 @@ def plot_time_courses(
     for ax, (obs, end) in zip(flat, panels, strict=False):
         for label, (time, values) in series.items():
             keep = time <= end if end is not None else np.ones(time.shape, bool)
-            t, t_label = display_time(time[keep], time_unit)
+            t, t_label = display_time(time[keep], time_unit, time_label)
             ax.plot(t, np.asarray(values[obs.id])[keep], label=label or None, lw=1.8)
         ax.set_title(obs.label, fontsize=10)
         ax.set_ylabel(f"{obs.label}\n({obs.unit})" if obs.unit else obs.label, fontsize=8)
@@ -97,6 +98,8 @@ def plot_steady_state(values: Mapping[str, float], observables: Sequence[Observa
         _, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(observables) + 1.5), 3.6))
     labels = [o.label for o in observables]
     ax.bar(range(len(observables)), [values[o.id] for o in observables], color="#4477aa")
+    if all(o.unit.startswith("relative") for o in observables):
+        ax.axhline(1.0, color="grey", ls="--", lw=0.8)
     ax.set_xticks(range(len(observables)), labels, rotation=35, ha="right", fontsize=8)
     units = sorted({o.unit for o in observables})
     ax.set_ylabel(f"steady state ({units[0]})" if len(units) == 1 else "steady state (units per observable)")

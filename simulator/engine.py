@@ -122,13 +122,19 @@ class SteadyState:
 
 @dataclass(frozen=True)
 class Trajectory:
-    """A time course: ``values[i, j]`` is id ``ids[j]`` at ``time[i]`` (model time units)."""
+    """A time course: ``values[i, j]`` is id ``ids[j]`` at ``time[i]`` (model time units).
+
+    ``pre_equilibrated`` is True when the run started from the untreated steady state; False when it
+    started from the initial conditions (asked for, or because the untreated model has no steady state:
+    the message then says why).
+    """
 
     time: np.ndarray
     ids: tuple[str, ...]
     values: np.ndarray
     status: str
     message: str = ""
+    pre_equilibrated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -561,17 +567,20 @@ def time_courses(
         runner.load(params, init)  # same totals as the untreated state: cell line values are shared
         if start is not None:
             runner.set_state(start)
-        traj = _integrate(runner, times, ids, note)
+        traj = _integrate(runner, times, ids, note, pre_equilibrated=start is not None)
         if throw and traj.status == FAILED:
             raise SimulationError(f"time course of model {model.name!r} failed: {traj.message}")
         out.append(traj)
     return out
 
 
-def _integrate(runner: _Runner, times: np.ndarray, ids: tuple[str, ...], note: str) -> Trajectory:
+def _integrate(
+    runner: _Runner, times: np.ndarray, ids: tuple[str, ...], note: str, *, pre_equilibrated: bool
+) -> Trajectory:
     try:
         result = np.asarray(runner.rr.simulate(times=times.tolist()), dtype=float)
     except RuntimeError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrator error"
-        return Trajectory(times, ids, np.full((times.size, len(ids)), np.nan), FAILED, message)
-    return Trajectory(result[:, 0].copy(), ids, result[:, 1:].copy(), OK, note)
+        return Trajectory(times, ids, np.full((times.size, len(ids)), np.nan), FAILED, message,
+                          pre_equilibrated=pre_equilibrated)
+    return Trajectory(result[:, 0].copy(), ids, result[:, 1:].copy(), OK, note, pre_equilibrated=pre_equilibrated)

@@ -166,7 +166,15 @@ class _Runner:
 
         roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
         rr = roadrunner.RoadRunner(model.sbml)
-        rr.conservedMoietyAnalysis = True
+        self.model = model
+        self.laws: np.ndarray | None = None  # conservation laws checked by hand when roadrunner cannot
+        try:
+            rr.conservedMoietyAnalysis = True
+        except RuntimeError:
+            # roadrunner refuses moiety analysis when a floating species is defined by a rule (Huang-Ferrell
+            # 1996's K_PP_norm). Newton may then land in another conservation class, so every root is
+            # checked against the conserved totals of the initial state (left null space of N).
+            self._init_laws(rr)
         solver = rr.steadyStateSolver
         solver.setValue("allow_presimulation", False)  # presimulation is ours, so it is verified too
         solver.setValue("allow_approx", False)
@@ -177,8 +185,8 @@ class _Runner:
         self.param_idx = np.array([rr_params.index(p) for p in self.param_ids], dtype=np.int32)
         self.param_default = np.array([model.parameters[p] for p in self.param_ids], dtype=float)
         rr_species = list(rr.model.getFloatingSpeciesIds())
-        self.species_rr = tuple(rr_species)
-        self.species_idx_all = np.arange(len(rr_species), dtype=np.int32)
+        # the state: floating species with an ODE (rule-defined species cannot be set)
+        self.state_idx = np.array([i for i, s in enumerate(rr_species) if s in model.species], dtype=np.int32)
         self.init_ids = tuple(s for s in model.species_initial if s in rr_species)
         self.init_idx = np.array([rr_species.index(s) for s in self.init_ids], dtype=np.int32)
         self.init_default = np.array([model.species_initial[s] for s in self.init_ids], dtype=float)
@@ -186,6 +194,24 @@ class _Runner:
         self._init_pos = {s: i for i, s in enumerate(self.init_ids)}
         self._options: SolverOptions | None = None
         self._selection: tuple[str, ...] | None = None
+
+    def _init_laws(self, rr) -> None:
+        from scipy.linalg import null_space
+
+        stoich = rr.getFullStoichiometryMatrix()
+        ids = list(rr.model.getFloatingSpeciesIds())
+        keep = [i for i, r in enumerate(stoich.rownames) if r in self.model.species]  # not rule-defined ones
+        rows = [stoich.rownames[i] for i in keep]
+        laws = null_space(np.asarray(stoich, dtype=float)[keep].T).T
+        if laws.size:
+            self.laws = laws
+            self.law_idx = np.array([ids.index(r) for r in rows], dtype=np.int32)
+            self.law_totals = np.zeros(laws.shape[0])
+
+    def conserved(self) -> np.ndarray:
+        """Conserved totals (amounts) of the current state, for models checked by hand."""
+        amounts = np.asarray(self.rr.model.getFloatingSpeciesAmounts(), dtype=float)[self.law_idx]
+        return self.laws @ amounts
 
     def configure(self, options: SolverOptions, select: tuple[str, ...]) -> None:
         if options != self._options:
@@ -195,8 +221,24 @@ class _Runner:
             integ.maximum_num_steps = options.max_steps
             self._options = options
         if select != self._selection:
-            self.rr.timeCourseSelections = ["time", *(_selector(self.model, s) for s in select)]
+            self._selectors = ["time", *(_selector(self.model, s) for s in select)]
+            self.rr.timeCourseSelections = self._selectors
             self._selection = select
+
+    def newton(self) -> None:
+        """``rr.steadyState()`` from the current state, undoing what a failure clobbers.
+
+        A failed NLEQ solve resets roadrunner's ``timeCourseSelections`` to its defaults; they are restored
+        before the error propagates. Models with conservation laws but no moiety analysis are refused here:
+        NLEQ's Jacobian is singular for them, so it can only fail or land in another conservation class.
+        """
+        if self.laws is not None:
+            raise RuntimeError("Newton skipped: conservation laws without moiety analysis (singular Jacobian)")
+        try:
+            self.rr.steadyState()
+        except RuntimeError:
+            self.rr.timeCourseSelections = self._selectors
+            raise
 
     def vectors(self, values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """Full parameter and initial-species vectors: defaults overridden by ``values``."""
@@ -214,12 +256,23 @@ class _Runner:
 
     def load(self, params: np.ndarray, init: np.ndarray) -> None:
         """Set every settable value and reset the state to the initial conditions."""
+        self._loaded = (params, init)
         m = self.rr.model
         if len(self.param_idx):
             m.setGlobalParameterValues(self.param_idx, params)
         if len(self.init_idx):
             m.setFloatingSpeciesInitConcentrations(self.init_idx, init)
         self.rr.reset()
+        if self.laws is not None:
+            self.law_totals = self.conserved()
+
+    def reload(self) -> None:
+        """Back to the initial conditions of the last :meth:`load`.
+
+        Not ``reset()`` alone: after a failed NLEQ solve roadrunner's ``reset()`` restored the SBML's own
+        initial concentration of a species we had set (E1 in Huang-Ferrell 1996 came back as 3e-5, not 1e-8).
+        """
+        self.load(*self._loaded)
 
     def set_params(self, params: np.ndarray) -> None:
         """Change parameters without touching the state (drug added to a pre-equilibrated cell)."""
@@ -230,15 +283,15 @@ class _Runner:
         return np.asarray(self.rr.getSelectedValues(), dtype=float)[1:]
 
     def state(self) -> np.ndarray:
-        return np.asarray(self.rr.model.getFloatingSpeciesConcentrations(), dtype=float)
+        return np.asarray(self.rr.model.getFloatingSpeciesConcentrations(), dtype=float)[self.state_idx]
 
     def set_state(self, conc: np.ndarray) -> None:
-        self.rr.model.setFloatingSpeciesConcentrations(self.species_idx_all, conc)
+        self.rr.model.setFloatingSpeciesConcentrations(self.state_idx, conc)
 
 
 def _selector(model: CompiledModel, key: str) -> str:
     # roadrunner reports a bare species id as an amount; mekisim reports concentrations throughout
-    return f"[{key}]" if key in model.species else key
+    return f"[{key}]" if key in model.concentration_ids else key
 
 
 _RUNNERS: dict[str, _Runner] = {}
@@ -346,7 +399,7 @@ def _solve(runner: _Runner, ids: tuple[str, ...], options: SolverOptions) -> Ste
     """
     rr = runner.rr
     try:
-        rr.steadyState()
+        runner.newton()
         newton_error = _verify(runner, options)
         if newton_error is None:
             return SteadyState(ids, runner.selected(), OK, method="newton")
@@ -355,28 +408,40 @@ def _solve(runner: _Runner, ids: tuple[str, ...], options: SolverOptions) -> Ste
 
     if newton_error.startswith("unstable"):
         guess = _period_guess(runner)
-        rr.reset()
+        runner.reload()
         found = _probe_oscillation(runner, ids, options, 0.0, guess)
         if found is not None:
             return _oscillating(ids, *found)
 
-    rr.reset()
+    runner.reload()
     t, stalled = 0.0, ""
     for horizon in options.horizons():
         try:
             rr.simulate(t, horizon, 2)
         except RuntimeError as exc:
             stalled = f"; integration to t={horizon:g} failed: {str(exc).strip().splitlines()[0]}"
-            rr.reset()
+            runner.reload()
             t = 0.0
             break
         t = horizon
         if _rates_small(runner, options, factor=1e3):
+            before = runner.state()
             try:
-                rr.steadyState()
+                runner.newton()
+                verdict = _verify(runner, options)
             except RuntimeError:
+                verdict = "Newton failed"
+            if verdict is not None:
+                runner.set_state(before)  # continue from the trajectory, not from a bad root
+                if _verify(runner, options) is None:  # Newton cannot polish it (e.g. singular without
+                    return SteadyState(  # moiety analysis), but the integrated state is verified at rest
+                        ids, runner.selected(), OK,
+                        message=f"Newton failed ({newton_error}); steady state reached by integration to "
+                        f"t={horizon:g} and verified",
+                        method="presimulation",
+                    )
                 continue
-            if _verify(runner, options) is None:
+            if verdict is None:
                 return SteadyState(
                     ids, runner.selected(), OK,
                     message=f"Newton from the initial conditions failed ({newton_error}); "
@@ -416,7 +481,9 @@ def _failed(ids: tuple[str, ...], message: str) -> SteadyState:
 
 def _rates_small(runner: _Runner, options: SolverOptions, factor: float = 1.0, state: np.ndarray | None = None) -> bool:
     state = runner.state() if state is None else state
-    rates = np.abs(np.asarray(runner.rr.getRatesOfChange(), dtype=float))
+    # concentration rates, to match the concentration scale (amount rates in a 4e-12 L compartment made
+    # this check 2.5e11 times too loose and let a false root of Huang-Ferrell 1996 pass)
+    rates = np.abs(np.asarray(runner.rr.model.getFloatingSpeciesConcentrationRates(), dtype=float))
     limit = factor * options.steady_state_tol * max(1.0, float(np.abs(state).max(initial=0.0)))
     return bool(rates.max(initial=0.0) <= limit)  # NaN compares False, so NaN rates fail
 
@@ -436,6 +503,10 @@ def _verify(runner: _Runner, options: SolverOptions) -> str | None:
         return "negative concentration at the root"
     if not _rates_small(runner, options, state=state):
         return "rates of change not ~ 0 at the root"
+    if runner.laws is not None:
+        drift = np.abs(runner.conserved() - runner.law_totals)
+        if drift.max(initial=0.0) > 1e-6 * max(1e-300, float(np.abs(runner.law_totals).max(initial=0.0))):
+            return "root violates a conservation law of the initial state"
     jac = np.asarray(runner.rr.getReducedJacobian(), dtype=float)
     if jac.size:
         if not np.isfinite(jac).all():
@@ -453,27 +524,33 @@ def _probe_oscillation(
 ) -> tuple[float, np.ndarray, np.ndarray] | None:
     """Detect a sustained oscillation by simulating on from the current state.
 
-    The window spans ~40 guessed periods (``period_guess`` from the Jacobian's leading complex pair) with
-    200 points per period; without a guess it spans ``max(t_start, 1)`` model time units.
+    Windows of 40 guessed periods (``period_guess`` from the Jacobian's leading complex pair), 8000 points
+    each, are tried at the guess and at 1/30 of it: a guess taken far from the fixed point can overshoot
+    the real period many-fold (32752 s instead of 1300 s for Kholodenko 2000), which would leave too few
+    samples per cycle. Without a guess the window is ``max(t_start, 1)`` model time units.
     """
-    window = 40 * period_guess if period_guess else max(t_start, 1.0)
-    try:
-        result = np.asarray(runner.rr.simulate(t_start, t_start + window, 8001))
-    except RuntimeError:
-        return None
-    time, values = result[:, 0], result[:, 1:]
-    period = _period(time, values)
-    if period is None:
-        return None
-    last = time >= time[-1] - period
-    return period, values[last].min(axis=0), values[last].max(axis=0)
+    base = 40 * period_guess if period_guess else max(t_start, 1.0)
+    start = runner.state()
+    for window in (base, base / 30):
+        runner.set_state(start)
+        try:
+            result = np.asarray(runner.rr.simulate(t_start, t_start + window, 8001))
+        except RuntimeError:
+            continue
+        time, values = result[:, 0], result[:, 1:]
+        period = _period(time, values, floor=100 * options.atol)
+        if period is not None:
+            last = time >= time[-1] - period
+            return period, values[last].min(axis=0), values[last].max(axis=0)
+    return None
 
 
-def _period(time: np.ndarray, values: np.ndarray) -> float | None:
+def _period(time: np.ndarray, values: np.ndarray, floor: float = 0.0) -> float | None:
     """Period of a sustained oscillation in the second half of a trajectory, or None.
 
     Sustained means: at least 4 peaks of the most variable column with regular intervals (relative spread
-    < 5 %), non-decaying heights (last/first peak-to-trough > 0.9) and a swing > 1e-3 of its level.
+    < 5 %), non-decaying heights (last/first peak-to-trough > 0.9) and a swing > 1e-3 of its level and
+    > ``floor`` (so integrator noise on values near zero is not mistaken for a cycle).
     """
     from scipy.signal import find_peaks
 
@@ -483,8 +560,8 @@ def _period(time: np.ndarray, values: np.ndarray) -> float | None:
         return None
     swing = y.max(axis=0) - y.min(axis=0)
     level = np.maximum(np.abs(y).max(axis=0), 1e-300)
-    col = int(np.argmax(swing / level))
-    if swing[col] / level[col] < 1e-3:
+    col = int(np.argmax(np.where(swing > floor, swing / level, 0.0)))
+    if swing[col] <= floor or swing[col] / level[col] < 1e-3:
         return None
     series = y[:, col]
     peaks, _ = find_peaks(series, prominence=0.25 * swing[col])

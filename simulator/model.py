@@ -1,6 +1,7 @@
 """Load Antimony or SBML into an immutable :class:`CompiledModel`.
 
-This is the only module that imports ``antimony`` and ``libsbml``. Antimony keeps process-global state
+This is the only module that imports ``antimony``; ``libsbml`` is imported here to read models and in
+``drugs.py`` to edit kinetic laws. Antimony keeps process-global state
 (``clearPreviousLoads``), so loads are serialised with a lock; never load models from several threads
 without it. Paths and texts have separate functions (no guessing whether a string is a file name).
 
@@ -72,6 +73,8 @@ class CompiledModel:
         Default initial concentrations of species without an initial assignment (settable).
     assigned
         Ids computed by assignment rules (readable, not settable).
+    concentration_ids
+        Every SBML species id (floating, boundary or rule-defined): reported as concentrations.
     reactions
         Reaction ids.
     observables
@@ -90,6 +93,7 @@ class CompiledModel:
     parameters: Mapping[str, float] = field(repr=False)
     species_initial: Mapping[str, float] = field(repr=False)
     assigned: tuple[str, ...] = field(repr=False)
+    concentration_ids: frozenset[str] = field(repr=False)
     reactions: tuple[str, ...] = field(repr=False)
     observables: tuple[Observable, ...]
     time_unit: str | None
@@ -284,6 +288,7 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         parameters=MappingProxyType(parameters),
         species_initial=MappingProxyType(species_initial),
         assigned=rule_params,
+        concentration_ids=frozenset(sp.getId() for sp in model.getListOfSpecies()),
         reactions=reactions,
         observables=observables,
         time_unit=time_unit,

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .errors import InputError
-from .model import bundled_dir
+from .model import bundled_dir, reduce_frozen
 
 __all__ = ["CellLine", "Drug", "load_cell_lines", "load_drugs"]
 
@@ -47,6 +47,8 @@ class CellLine:
     set: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     scale: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     provenance: str = ""
+
+    __reduce__ = reduce_frozen
 
     def values(self, defaults: Mapping[str, float]) -> dict[str, float]:
         """Parameter values this line sets, given the model's defaults; unknown ids raise InputError."""

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from .catalog import CellLine, Drug, load_cell_lines, load_drugs
 from .errors import InputError
-from .model import CompiledModel
+from .model import CompiledModel, reduce_frozen
 from .units import parse_amount
 
 __all__ = ["Condition", "accepted_drugs", "cell_lines_for", "make_condition"]
@@ -32,6 +32,8 @@ class Condition:
     doses: Mapping[str, float]
     values: Mapping[str, float] = field(repr=False)
     untreated: Mapping[str, float] = field(repr=False)
+
+    __reduce__ = reduce_frozen
 
 
 def accepted_drugs(model: CompiledModel, catalog: Mapping[str, Drug] | None = None) -> tuple[str, ...]:

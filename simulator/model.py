@@ -17,7 +17,7 @@ import math
 import threading
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 
@@ -39,6 +39,23 @@ __all__ = [
 
 _ANTIMONY_LOCK = threading.Lock()
 _TIME_UNIT_SECONDS = {1.0: "s", 60.0: "min", 3600.0: "h", 86400.0: "d"}
+
+
+def _rebuild_frozen(cls, state: dict):
+    """Unpickle a frozen dataclass whose read-only mappings were pickled as dicts."""
+    return cls(**{k: MappingProxyType(v) if isinstance(v, dict) else v for k, v in state.items()})
+
+
+def reduce_frozen(obj):
+    """``__reduce__`` for frozen dataclasses holding ``MappingProxyType`` fields (which do not pickle).
+
+    Results and conditions cross process boundaries (process pools, Dask), so they must pickle.
+    """
+    state = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        state[f.name] = dict(value) if isinstance(value, MappingProxyType) else value
+    return (_rebuild_frozen, (type(obj), state))
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,8 @@ class CompiledModel:
     observables: tuple[Observable, ...]
     time_unit: str | None
     title: str = ""
+
+    __reduce__ = reduce_frozen
 
     @property
     def observable_ids(self) -> tuple[str, ...]:

@@ -106,3 +106,18 @@ def test_pre_equilibration_flag(mpnst, condition):
     assert traj.ok and not traj.pre_equilibrated and "oscillating" in traj.message
     traj = ms.time_course(mpnst, [0.0, 60.0], condition("S462"), pre_equilibrate=False)
     assert not traj.pre_equilibrated
+
+
+def test_models_conditions_and_results_pickle(mpnst, condition, lines):
+    """They cross process boundaries (process pools, Dask workers)."""
+    import pickle
+
+    cond = condition("S462_R1", {"trametinib": 3})
+    for obj in (mpnst, cond, lines["S462_R1"]):
+        back = pickle.loads(pickle.dumps(obj))
+        assert back == obj
+    model2 = pickle.loads(pickle.dumps(mpnst))
+    cond2 = pickle.loads(pickle.dumps(cond))
+    assert ms.steady_state(model2, cond2).as_dict() == ms.steady_state(mpnst, cond).as_dict()
+    ss = ms.steady_state(mpnst, cond)
+    assert pickle.loads(pickle.dumps(ss)).as_dict() == ss.as_dict()

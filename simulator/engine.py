@@ -188,7 +188,6 @@ class _Runner:
                 solver.setValue(key, value)
         self._solver = _NEWTON_SOLVERS[0]
         self.rr = rr
-        self.model = model
         rr_params = list(rr.model.getGlobalParameterIds())
         self.param_ids = tuple(p for p in model.parameters if p in rr_params)
         self.param_idx = np.array([rr_params.index(p) for p in self.param_ids], dtype=np.int32)
@@ -298,11 +297,6 @@ class _Runner:
         initial concentration of a species we had set (E1 in Huang-Ferrell 1996 came back as 3e-5, not 1e-8).
         """
         self.load(*self._loaded)
-
-    def set_params(self, params: np.ndarray) -> None:
-        """Change parameters without touching the state (drug added to a pre-equilibrated cell)."""
-        if len(self.param_idx):
-            self.rr.model.setGlobalParameterValues(self.param_idx, params)
 
     def selected(self) -> np.ndarray:
         return np.asarray(self.rr.getSelectedValues(), dtype=float)[1:]

@@ -53,6 +53,39 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE.csv or FILE.parquet")
     sim.add_argument("--plot", type=Path, metavar="FILE.png", help="write a figure")
 
+    dr = sub.add_parser("dose-response", help="dose series of one drug in one cell line, with a logistic fit")
+    dr.add_argument("--model", required=True, metavar="M")
+    dr.add_argument("--cell-line", required=True, metavar="C")
+    dr.add_argument("--drug", required=True, metavar="D")
+    dr.add_argument("--doses", required=True, metavar="LO:HI:N", help="N log-spaced doses (nM or with units) plus 0")
+    dr.add_argument("--readout", default="viability", metavar="R",
+                    help="perk_suppression, viability (default), apoptosis or g0g1")
+    dr.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
+                    help="a fixed background dose of another drug; repeatable")
+    dr.add_argument("--mode", choices=("fast", "full"), default="fast")
+    dr.add_argument("--out", required=True, type=Path, metavar="DIR")
+
+    scr = sub.add_parser("screen", help="dose matrix of two drugs x cell lines (x ensemble) with synergy scores")
+    scr.add_argument("--model", required=True, metavar="M")
+    scr.add_argument("--cell-lines", required=True, metavar="C1,C2,...")
+    scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N", help="N log-spaced doses of drug A plus 0")
+    scr.add_argument("--drug-b", required=True, metavar="D:LO:HI:N", help="N log-spaced doses of drug B plus 0")
+    scr.add_argument("--readout", action="append", default=None, metavar="R",
+                     help="readout(s) to compute (default: perk_suppression and viability); repeatable")
+    scr.add_argument("--ensemble", type=Path, metavar="FILE", help="parameter vectors (CSV/TSV/Parquet), one per row")
+    scr.add_argument("--ratio", metavar="A:B", help="dose ratio for the constant-ratio CI (default: IC50 ratio)")
+    scr.add_argument("--target-suppression", type=float, default=0.8, metavar="F")
+    scr.add_argument("--mode", choices=("fast", "full"), default="fast")
+    where = scr.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
+    where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    scr.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
+    scr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    scr.add_argument("--out", required=True, type=Path, metavar="DIR")
+
+    rep = sub.add_parser("report", help="write DIR/report.html from the stored results under DIR")
+    rep.add_argument("directory", type=Path, metavar="DIR")
+
     val = sub.add_parser("validate", help="lint models, drug catalogues, cell lines and metadata; all issues at once")
     val.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
@@ -68,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
         return int(exc.code or 0)
-    handlers = {"models": _models, "simulate": _simulate, "validate": _validate, "demo": _demo}
+    handlers = {"models": _models, "simulate": _simulate, "validate": _validate, "demo": _demo,
+                "screen": _screen, "dose-response": _dose_response, "report": _report}
     try:
         return handlers[args.command](args)
     except (MekisimError, OSError) as exc:
@@ -183,6 +217,73 @@ def _plot(args, model, condition, record) -> None:
                                 time_unit=model.time_unit, title=title,
                                 time_label="time after drug addition" if treated else "time")
     save_figure(fig, args.plot, svg=False)
+
+
+def _parse_ratio(text: str | None) -> float | None:
+    if text is None:
+        return None
+    a, sep, b = text.partition(":")
+    try:
+        ratio = float(a) / float(b)
+    except (ValueError, ZeroDivisionError):
+        ratio = float("nan")
+    if not sep or not ratio > 0 or ratio == float("inf"):
+        raise InputError(f"--ratio {text!r} is not A:B with two numbers > 0; valid example: 1:100.")
+    return ratio
+
+
+def _screen(args: argparse.Namespace) -> int:
+    from .screen import DrugAxis, ScreenSpec, load_ensemble, run_screen
+
+    model = load_model(args.model)
+    spec = ScreenSpec(
+        model=model,
+        cell_lines=tuple(c.strip() for c in args.cell_lines.split(",") if c.strip()),
+        drug_a=DrugAxis.parse(args.drug_a),
+        drug_b=DrugAxis.parse(args.drug_b),
+        readouts=tuple(args.readout) if args.readout else ("perk_suppression", "viability"),
+        ensemble=load_ensemble(args.ensemble) if args.ensemble else (),
+        mode=args.mode,
+        ratio=_parse_ratio(args.ratio),
+        target_suppression=args.target_suppression,
+    )
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers} must be >= 1.")
+    result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                        progress=not args.no_progress)
+    print(f"{result.wells} wells ({result.wells - result.failed_wells} ok, {result.failed_wells} failed) in "
+          f"{result.elapsed_s:.1f} s; tables in {result.out_dir}/")
+    for status, count in result.failure_summary.items():
+        print(f"  {count} wells {status}; see the message column of wells.csv")
+    return 1 if result.failed_wells else 0
+
+
+def _dose_response(args: argparse.Namespace) -> int:
+    from .report import write_dose_response
+    from .response import dose_response
+    from .screen import DrugAxis
+
+    model = load_model(args.model)
+    axis = DrugAxis.parse(f"{args.drug}:{args.doses}")
+    result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=args.readout,
+                           background=_parse_doses(args.dose), mode=args.mode)
+    files = write_dose_response(result, args.out)
+    fit = result.fit
+    ci = fit.ic50_ci95
+    print(f"{args.cell_line} {args.drug} {args.readout}: IC50 {fit.ic50:.4g} nM (95% CI {ci[0]:.4g}-{ci[1]:.4g}), "
+          f"Hill {fit.hill:.3g}, fit {fit.status}; {len(files)} files in {args.out}/")
+    failed = sum(status != "ok" for status in result.statuses)
+    if failed:
+        print(f"mekisim dose-response: error: {failed} of {len(result.statuses)} doses failed; see dose_response.csv",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    print(f"wrote {build_report(args.directory)}")
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

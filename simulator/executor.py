@@ -1,0 +1,719 @@
+"""Where work runs: interchangeable executors, and large jobs run in resumable on-disk chunks.
+
+Parallelism is injected, never hard-wired (architecture.md, "Parallel and distributed execution";
+style.md section 2 item 10). A stage takes an ``executor`` (or ``executor.map`` as its ``map_fn``) and
+three backends satisfy the same :class:`Executor` protocol:
+
+* :class:`SerialExecutor`: in this process, lazily, in order. Tests, and ``--workers 1``.
+* :class:`ProcessExecutor`: a local process pool (``--workers N``). Workers are started with
+  ``"spawn"``, never ``"fork"``: a forked child inherits RoadRunner/LLVM state and any thread mid-use.
+  ``"forkserver"`` (forks of a clean helper process) was measured no faster, because a worker's start-up
+  is dominated by imports and the model compile, which every worker repeats; see :data:`DEFAULT_START_METHOD`.
+* :class:`DaskExecutor`: a Dask distributed cluster (``--scheduler tcp://HOST:8786``).
+
+:func:`make_executor` picks one from the CLI options. Every executor is a context manager that releases
+its workers (or Dask client) on exit.
+
+What crosses a process boundary is pickled: the function must be **importable**, that is defined at
+the top level of a module the workers can import (not a lambda, a nested function, or a function typed
+into ``python -c``), and items and results must pickle. Models (:class:`~simulator.model.CompiledModel`)
+and conditions pickle; each worker process compiles a model once, keyed by its sha256 (engine.py), so a
+RoadRunner handle never crosses a process boundary.
+
+:func:`run_chunks` runs a job split into chunks with stable ids and writes each finished chunk's table to
+``OUT/parts/<chunk_id>.parquet`` as soon as it arrives (atomically: a temporary file in the same folder,
+then ``os.replace``), so memory stays bounded and a killed run continues with ``resume=True``
+(``--resume``) without losing or duplicating a row: a part file exists completely or not at all, and one
+chunk id is one file. A chunk whose function raises is recorded in ``OUT/parts/_failed.json`` and in the
+returned :class:`ChunkRun`; the rest of the job continues, and the next resumed run retries it.
+:func:`read_parts` (or :func:`iter_parts`, one part at a time) reads the result back in chunk-id order.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import pickle
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from .errors import InputError, MekisimError
+
+__all__ = [
+    "DEFAULT_START_METHOD",
+    "ChunkFailure",
+    "ChunkRun",
+    "DaskExecutor",
+    "Executor",
+    "ProcessExecutor",
+    "SerialExecutor",
+    "WorkerLost",
+    "default_workers",
+    "iter_parts",
+    "make_executor",
+    "read_parts",
+    "run_chunks",
+]
+
+#: Start method of :class:`ProcessExecutor` workers. ``"spawn"``: a fresh interpreter, so no RoadRunner,
+#: LLVM or thread state is inherited. ``"forkserver"`` is accepted too, but measured no faster: a 2-worker
+#: pool on 2 cores returned its first Model A steady state after ~1.1 s either way (~0.6 s to start the
+#: workers and import numpy/pandas/simulator, ~0.5 s to compile the model in each), also with numpy,
+#: pandas, simulator and roadrunner preloaded into the fork server; and it does not exist on Windows.
+DEFAULT_START_METHOD = "spawn"
+
+PARTS = "parts"
+FAILED_FILE = "_failed.json"
+_TMP_SUFFIX = ".tmp"
+_CHUNK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,199}")
+
+
+class WorkerLost(MekisimError, RuntimeError):
+    """A worker process died (killed, out of memory, a crash in native code); the pool cannot continue."""
+
+
+# ------------------------------------------------------------------------------------------ executors
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """What a stage needs from an executor.
+
+    ``map_unordered(fn, items)`` yields ``(index, fn(items[index]))`` as results arrive, in any order,
+    keeping only a bounded number of items in flight (so ``items`` may be a long lazy iterable). With
+    ``return_exceptions=True`` an exception raised for one item (by ``fn`` or, on Dask, a lost worker) is
+    yielded as that item's result instead of ending the iteration. ``map(fn, items)`` is the ordered list
+    (so ``executor.map`` can be passed as a ``map_fn``). ``workers`` is the number of tasks that run at once.
+    """
+
+    workers: int
+
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Iterable[Any], *, return_exceptions: bool = False
+    ) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, result)`` pairs as tasks finish."""
+        ...
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """``[fn(item) for item in items]``, computed on this executor."""
+        ...
+
+    def close(self) -> None:
+        """Release the workers."""
+        ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, exc_type, exc, tb) -> None: ...
+
+
+class _BaseExecutor:
+    workers: int = 1
+
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Iterable[Any], *, return_exceptions: bool = False
+    ) -> Iterator[tuple[int, Any]]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """``[fn(item) for item in items]`` in item order; the first exception is raised."""
+        items = list(items)
+        out: list[Any] = [None] * len(items)
+        for index, result in self.map_unordered(fn, items):
+            out[index] = result
+        return out
+
+    def close(self) -> None:
+        """Release the workers (nothing to release here)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
+
+class SerialExecutor(_BaseExecutor):
+    """Run every task in this process, one after the other, in order (tests and ``--workers 1``)."""
+
+    workers = 1
+
+    def __repr__(self) -> str:
+        return "SerialExecutor()"
+
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Iterable[Any], *, return_exceptions: bool = False
+    ) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, fn(item))`` in item order, computing each when asked for."""
+        for index, item in enumerate(items):
+            try:
+                result = fn(item)
+            except Exception as exc:
+                if not return_exceptions:
+                    raise
+                result = exc
+            yield index, result
+
+
+class ProcessExecutor(_BaseExecutor):
+    """A local pool of worker processes (``concurrent.futures.ProcessPoolExecutor``).
+
+    Parameters
+    ----------
+    workers
+        Number of worker processes; default :func:`default_workers` (the cores this process may use).
+    start_method
+        ``"spawn"`` (default, :data:`DEFAULT_START_METHOD`) or ``"forkserver"``. ``"fork"`` is refused:
+        a forked child would inherit RoadRunner/LLVM state mid-use.
+    max_in_flight
+        Tasks submitted but not yet collected; default ``2 * workers``, enough to keep every worker busy
+        while bounding the memory held by pending items and unread results.
+
+    The pool starts on first use (about 1 s on 2 cores, plus one model compile per worker) and is reused
+    by later calls, so a stage that maps several times pays it once. On exit after an exception (e.g.
+    Ctrl-C) the workers are terminated instead of finishing their current task.
+    """
+
+    def __init__(
+        self, workers: int | None = None, *, start_method: str | None = None, max_in_flight: int | None = None
+    ) -> None:
+        self.workers = _check_workers(default_workers() if workers is None else workers)
+        method = start_method or DEFAULT_START_METHOD
+        valid = [m for m in ("spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
+        if method not in valid:
+            raise InputError(f"process start method {method!r} is not supported here; valid: {', '.join(valid)}.")
+        self.start_method = method
+        self.max_in_flight = _check_workers(max_in_flight or 2 * self.workers, what="max_in_flight")
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def __repr__(self) -> str:
+        return f"ProcessExecutor(workers={self.workers}, start_method={self.start_method!r})"
+
+    def _get_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(self.start_method))
+        return self._pool
+
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Iterable[Any], *, return_exceptions: bool = False
+    ) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, fn(item))`` as worker processes finish them.
+
+        Raises
+        ------
+        InputError
+            ``fn`` cannot be sent to a worker process (a lambda, a nested function, ``python -c`` code).
+        WorkerLost
+            A worker process died; the pool is discarded (a later call starts a new one).
+        """
+        _require_importable(fn)
+        pool = self._get_pool()
+        source = enumerate(items)
+        pending: dict[cf.Future, int] = {}
+
+        def fill() -> None:
+            while len(pending) < self.max_in_flight:
+                nxt = next(source, None)
+                if nxt is None:
+                    return
+                pending[pool.submit(fn, nxt[1])] = nxt[0]
+
+        try:
+            fill()
+            while pending:
+                finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    index = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as exc:
+                        self._discard(terminate=True)
+                        raise WorkerLost(
+                            f"a worker process died (killed, out of memory, a crash in native code, or {fn!r} "
+                            "could not be imported in the worker) while tasks were running; the pool was "
+                            "shut down."
+                        ) from exc
+                    except Exception as exc:
+                        if not return_exceptions:
+                            raise
+                        result = exc
+                    yield index, result
+                    fill()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _discard(self, *, terminate: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if terminate:
+            # ProcessPoolExecutor has no public terminate before Python 3.14; without it, shutdown waits
+            # for every running task to finish.
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                if process.is_alive():
+                    process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Shut the pool down after the running tasks finish."""
+        self._discard(terminate=False)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._discard(terminate=exc_type is not None)
+
+
+class DaskExecutor(_BaseExecutor):
+    """Tasks on a Dask distributed cluster (``--scheduler tcp://HOST:8786``).
+
+    Parameters
+    ----------
+    address
+        The scheduler's address, ``tcp://HOST:PORT``.
+    timeout
+        Seconds to wait for the connection.
+    max_in_flight
+        Tasks submitted but not yet collected; default four times the worker threads connected when a
+        map starts (at least 8), to hide the scheduler round trip (~3-6 ms per task on 2 local cores).
+
+    The workers must be able to import ``fn``'s module and ``simulator`` (same versions as here). Tasks
+    get random keys (``pure=False``): Dask does not hash the items, and two equal items still run twice.
+    The client is closed on exit.
+    """
+
+    def __init__(self, address: str, *, timeout: float = 10.0, max_in_flight: int | None = None) -> None:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
+            raise InputError("--scheduler needs Dask distributed: pip install 'dask[distributed]'.") from exc
+        self.address = address
+        try:
+            self._client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(
+                f"could not connect to the Dask scheduler at {address!r} within {timeout:g} s ({exc}). Valid: "
+                "the address a running `dask scheduler` prints, tcp://HOST:8786, with workers started by "
+                "`dask worker tcp://HOST:8786`."
+            ) from exc
+        self.max_in_flight = max_in_flight
+        self.workers = max(1, self._threads())
+
+    def __repr__(self) -> str:
+        return f"DaskExecutor({self.address!r})"
+
+    def _threads(self) -> int:
+        return int(sum(self._client.nthreads().values()))
+
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Iterable[Any], *, return_exceptions: bool = False
+    ) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, fn(item))`` as the cluster finishes them (a lost worker's task is retried by Dask)."""
+        from distributed import as_completed
+
+        client = self._client
+        window = self.max_in_flight or max(8, 4 * self._threads())
+        source = enumerate(items)
+        pending: dict[str, tuple[int, Any]] = {}
+        stream = as_completed(loop=client.loop)
+
+        def fill() -> None:
+            while len(pending) < window:
+                nxt = next(source, None)
+                if nxt is None:
+                    return
+                future = client.submit(fn, nxt[1], pure=False)
+                pending[future.key] = (nxt[0], future)
+                stream.add(future)
+
+        try:
+            fill()
+            for future in stream:
+                index, _ = pending.pop(future.key)
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    if not return_exceptions:
+                        raise
+                    result = exc
+                future.release()  # free the result on the cluster now, not when the generator ends
+                yield index, result
+                fill()
+        finally:
+            if pending:
+                client.cancel([f for _, f in pending.values()])
+
+    def close(self) -> None:
+        """Close the Dask client (the cluster keeps running)."""
+        self._client.close()
+
+
+def default_workers() -> int:
+    """Cores this process may use (its CPU affinity where the OS reports one, else ``os.cpu_count()``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor for ``--workers N`` / ``--scheduler ADDR``.
+
+    A scheduler address wins (:class:`DaskExecutor`); otherwise ``workers`` (default
+    :func:`default_workers`) local processes, and 1 worker runs in this process (:class:`SerialExecutor`).
+    """
+    if scheduler:
+        return DaskExecutor(scheduler)
+    workers = _check_workers(default_workers() if workers is None else workers)
+    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
+
+
+def _check_workers(value, what: str = "--workers") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{what} must be a whole number >= 1, not {value!r}.")
+    return value
+
+
+def _require_importable(fn: Callable) -> None:
+    """Refuse early what a worker process could not unpickle (it would otherwise die on it)."""
+    try:
+        pickle.dumps(fn)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise InputError(
+            f"{fn!r} cannot be sent to worker processes ({exc}); pass a function defined at the top level of "
+            "an importable module, not a lambda or a nested function."
+        ) from exc
+    main = sys.modules.get("__main__")
+    inner = [fn, *(getattr(fn, "args", ()) if isinstance(fn, partial) else ())]
+    for obj in [getattr(fn, "func", None), *inner]:
+        if callable(obj) and getattr(obj, "__module__", None) == "__main__" and not getattr(main, "__file__", None):
+            raise InputError(
+                f"{obj!r} is defined in interactive or `python -c` code, which worker processes cannot import; "
+                "define it in a module (a .py file) instead."
+            )
+
+
+# ------------------------------------------------------------------------------------------ chunked runs
+
+
+@dataclass(frozen=True)
+class ChunkFailure:
+    """A chunk whose function raised: its id, ``"ErrorType: message"`` and the worker's traceback."""
+
+    chunk_id: str
+    message: str
+    traceback: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class ChunkRun:
+    """What one :func:`run_chunks` call did.
+
+    Attributes
+    ----------
+    parts_dir
+        The folder of part files, ``OUT/parts``.
+    chunks_total
+        Chunks in the job.
+    chunks_done
+        Chunks computed and written by this call.
+    chunks_skipped
+        Chunks whose part file already existed (``resume=True``).
+    failures
+        Chunks whose function raised, in the order they finished (also in ``parts/_failed.json``).
+    rows_written
+        Rows written by this call.
+    elapsed_s
+        Wall-clock seconds of this call, pool start-up included.
+    compute_s
+        Seconds spent inside the chunk function, summed over chunks (``elapsed_s * workers - compute_s``
+        is the overhead: start-up, transfer, writing).
+    """
+
+    parts_dir: Path
+    chunks_total: int
+    chunks_done: int
+    chunks_skipped: int
+    failures: tuple[ChunkFailure, ...]
+    rows_written: int
+    elapsed_s: float
+    compute_s: float
+
+    @property
+    def chunks_failed(self) -> int:
+        """Number of failed chunks."""
+        return len(self.failures)
+
+    @property
+    def complete(self) -> bool:
+        """True when every chunk of the job has a part file."""
+        return self.chunks_done + self.chunks_skipped == self.chunks_total
+
+    def counts(self) -> dict[str, int]:
+        """Counts for ``write_manifest(counts=...)``."""
+        return {
+            "chunks_total": self.chunks_total,
+            "chunks_done": self.chunks_done,
+            "chunks_skipped": self.chunks_skipped,
+            "chunks_failed": self.chunks_failed,
+            "rows_written": self.rows_written,
+        }
+
+
+class _Outcome(NamedTuple):
+    frame: Any
+    error: str | None
+    traceback: str
+    seconds: float
+
+
+def _run_chunk(fn: Callable[[Any], Any], payload: Any) -> _Outcome:
+    """Run one chunk in the worker; an exception becomes a value so one bad chunk cannot stop the job."""
+    import pandas as pd
+
+    start = time.perf_counter()
+    try:
+        frame = fn(payload)
+    except Exception as exc:
+        return _Outcome(None, _describe(exc), traceback.format_exc(), time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    if not isinstance(frame, pd.DataFrame):
+        return _Outcome(None, f"TypeError: the chunk function returned {type(frame).__name__}, not a "
+                              "pandas.DataFrame", "", seconds)
+    return _Outcome(frame, None, "", seconds)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_chunks(
+    fn: Callable[[Any], Any],
+    chunks: Iterable[tuple[str | int, Any]],
+    *,
+    executor: Executor,
+    out_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    total_rows: int | None = None,
+    label: str = "",
+) -> ChunkRun:
+    """Run ``fn(payload)`` for every chunk on ``executor``, writing each result to ``out_dir/parts``.
+
+    Parameters
+    ----------
+    fn
+        ``fn(payload) -> pandas.DataFrame``. Must be importable (a top-level function of a module) for
+        the process and Dask executors. The frame's index is not stored: put identifying values in columns.
+    chunks
+        ``(chunk_id, payload)`` pairs. Ids are stable across runs (the same work has the same id), unique,
+        and file-name safe: letters, digits and ``._=+-``, starting with a letter or digit. They are
+        ordered naturally (digit runs as numbers: ``c2`` before ``c10``) by :func:`read_parts`.
+    executor
+        Where the chunks run (:func:`make_executor`).
+    out_dir
+        Output folder; part files go to ``out_dir/parts/<chunk_id>.parquet``.
+    resume
+        Skip chunks whose part file exists and run the others (including chunks that failed before).
+        Without it, an existing non-empty ``parts`` folder is an error, so nothing computed is overwritten.
+    progress
+        Show a progress bar on stderr (rows, rate, ETA) when stderr is a terminal; never in CI logs.
+    total_rows
+        Rows the whole job will produce, if known: the bar then counts rows (with an ETA) instead of chunks.
+    label
+        Text in front of the progress bar.
+
+    Returns
+    -------
+    ChunkRun
+        Counts, failures and timings. Failed chunks are listed in ``parts/_failed.json`` too.
+
+    Raises
+    ------
+    InputError
+        Invalid or duplicate chunk ids; an existing ``parts`` folder without ``resume``; with ``resume``,
+        part files of chunk ids that are not in this job (the folder holds a different run).
+    WorkerLost
+        A worker process died; finished chunks are on disk, so a resumed run continues from them.
+    """
+    start = time.perf_counter()
+    chunks = [(_chunk_id(cid), payload) for cid, payload in chunks]
+    ids = [cid for cid, _ in chunks]
+    _check_unique(ids)
+    parts = Path(out_dir) / PARTS
+    existing = _part_ids(parts)
+    if parts.is_dir() and any(parts.iterdir()) and not resume:
+        raise InputError(
+            f"{parts} already holds {len(existing)} part file(s) of an earlier run; pass --resume "
+            "(resume=True) to continue it, or choose another output folder."
+        )
+    if existing - set(ids):
+        stray = sorted(existing - set(ids), key=_natural_key)
+        raise InputError(
+            f"{parts} holds parts of chunks that are not in this job ({', '.join(stray[:5])}"
+            f"{', ...' if len(stray) > 5 else ''}): it belongs to a different run; choose another output folder."
+        )
+    parts.mkdir(parents=True, exist_ok=True)
+    for stale in parts.glob(f".*{_TMP_SUFFIX}"):  # half-written files of a killed run
+        stale.unlink(missing_ok=True)
+    (parts / FAILED_FILE).unlink(missing_ok=True)  # those chunks have no part file: they run again
+
+    todo = [(cid, payload) for cid, payload in chunks if cid not in existing]
+    skipped = len(chunks) - len(todo)
+    bar = _progress_bar(progress, label, total_rows, len(chunks), skipped, parts, existing)
+    failures: list[ChunkFailure] = []
+    rows = done = 0
+    compute = 0.0
+    try:
+        results = executor.map_unordered(partial(_run_chunk, fn), [p for _, p in todo], return_exceptions=True)
+        for index, outcome in results:
+            cid = todo[index][0]
+            failure = None
+            if isinstance(outcome, BaseException):  # lost in transit (e.g. a Dask worker died 3 times)
+                failure = ChunkFailure(cid, _describe(outcome))
+            elif outcome.error is not None:
+                failure = ChunkFailure(cid, outcome.error, outcome.traceback)
+            else:
+                compute += outcome.seconds
+                failure = _write_part(outcome.frame, parts, cid)
+            if failure is None:
+                n = len(outcome.frame)
+                rows += n
+                done += 1
+                if bar is not None:
+                    bar.update(n if total_rows is not None else 1)
+                    if total_rows is None:
+                        bar.set_postfix(rows=rows, refresh=False)
+            else:
+                failures.append(failure)
+                _write_failed(parts, failures, label)
+                if bar is not None:
+                    bar.set_postfix(failed=len(failures), refresh=False)
+            del outcome  # the frame is on disk: hold no result longer than it takes to write it
+    finally:
+        if bar is not None:
+            bar.close()
+    return ChunkRun(
+        parts_dir=parts,
+        chunks_total=len(chunks),
+        chunks_done=done,
+        chunks_skipped=skipped,
+        failures=tuple(failures),
+        rows_written=rows,
+        elapsed_s=time.perf_counter() - start,
+        compute_s=compute,
+    )
+
+
+def _chunk_id(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(f"chunk id {value!r} must be a string or an integer.")
+    text = str(value)
+    if not _CHUNK_ID.fullmatch(text):
+        raise InputError(
+            f"chunk id {text!r} is not a valid file name; valid: 1-200 letters, digits and ._=+- starting with "
+            "a letter or digit."
+        )
+    return text
+
+
+def _check_unique(ids: list[str]) -> None:
+    seen: dict[str, str] = {}
+    for cid in ids:
+        key = cid.lower()  # one file per id on case-insensitive file systems too
+        if key in seen:
+            raise InputError(f"chunk ids must be unique; {seen[key]!r} and {cid!r} name the same part file.")
+        seen[key] = cid
+
+
+def _natural_key(text: str) -> list:
+    return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", text)]
+
+
+def _part_files(parts: Path) -> list[Path]:
+    if not parts.is_dir():
+        return []
+    files = [p for p in parts.glob("*.parquet") if _CHUNK_ID.fullmatch(p.stem)]
+    return sorted(files, key=lambda p: _natural_key(p.stem))
+
+
+def _part_ids(parts: Path) -> set[str]:
+    return {p.stem for p in _part_files(parts)}
+
+
+def _write_part(frame, parts: Path, cid: str) -> ChunkFailure | None:
+    """Write atomically; a frame Parquet cannot store is the chunk's failure, a disk error is fatal."""
+    tmp = parts / f".{cid}.parquet.{os.getpid()}{_TMP_SUFFIX}"
+    try:
+        with open(tmp, "wb") as fh:
+            frame.to_parquet(fh, index=False)
+            fh.flush()
+            os.fsync(fh.fileno())  # on disk before the name appears: a crash leaves all of it or nothing
+        os.replace(tmp, parts / f"{cid}.parquet")
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        return ChunkFailure(cid, f"the result could not be written as Parquet: {_describe(exc)}")
+    return None
+
+
+def _write_failed(parts: Path, failures: list[ChunkFailure], label: str) -> None:
+    doc = {
+        "label": label,
+        "failed": [{"chunk_id": f.chunk_id, "message": f.message, "traceback": f.traceback} for f in failures],
+    }
+    tmp = parts / f".{FAILED_FILE}.{os.getpid()}{_TMP_SUFFIX}"
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, parts / FAILED_FILE)
+
+
+def _progress_bar(progress: bool, label: str, total_rows: int | None, n_chunks: int, skipped: int,
+                  parts: Path, existing: set[str]):
+    """A tqdm bar on stderr, or None when progress is off or stderr is not a terminal (CI logs)."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    if not progress or not (isatty and isatty()):
+        return None
+    from tqdm.auto import tqdm
+
+    if total_rows is None:
+        return tqdm(total=n_chunks, initial=skipped, unit="chunk", desc=label or None, file=sys.stderr,
+                    dynamic_ncols=True, smoothing=0.1)
+    import pyarrow.parquet as pq
+
+    done_rows = sum(pq.read_metadata(parts / f"{cid}.parquet").num_rows for cid in existing)
+    return tqdm(total=total_rows, initial=done_rows, unit="row", desc=label or None,
+                file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+
+def iter_parts(out_dir: str | Path, columns: list[str] | None = None) -> Iterator[tuple[str, Any]]:
+    """Yield ``(chunk_id, frame)`` for every part file in chunk-id order, one at a time (bounded memory)."""
+    import pandas as pd
+
+    parts = Path(out_dir) / PARTS
+    if not parts.is_dir():
+        raise InputError(f"{parts} does not exist; it is written by a chunked run (run_chunks).")
+    for path in _part_files(parts):
+        yield path.stem, pd.read_parquet(path, columns=columns)
+
+
+def read_parts(out_dir: str | Path, columns: list[str] | None = None):
+    """All part files of ``out_dir/parts`` as one ``pandas.DataFrame``, in chunk-id order (deterministic)."""
+    import pandas as pd
+
+    frames = [frame for _, frame in iter_parts(out_dir, columns)]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    nonempty = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(nonempty, ignore_index=True)

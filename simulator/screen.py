@@ -1,0 +1,438 @@
+"""Drug-combination screens: dose matrices x cell lines x parameter ensembles -> readouts -> synergy.
+
+A screen is two chunked passes through an injected executor (architecture.md, "Parallel and distributed
+execution"):
+
+1. **wells**: one chunk per (cell line, ensemble member) dose matrix; each well's readouts are computed
+   by :func:`simulator.readouts.compute_readouts`, one row per well x readout with its ``status``;
+2. **synergy**: one chunk per matrix x readout; every standard score by :func:`simulator.synergy.synergy_scores`.
+
+Both passes write each finished chunk to disk at once, so memory stays bounded and ``resume=True``
+continues a killed run without losing or duplicating a row. A failed well is a status, never an
+exception; the run reports how many failed and why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from .catalog import load_cell_lines, load_drugs
+from .conditions import accepted_drugs, cell_lines_for, make_condition
+from .engine import SolverOptions
+from .errors import InputError
+from .executor import make_executor, read_parts, run_chunks
+from .model import CompiledModel, reduce_frozen
+from .readouts import READOUTS, compute_readouts
+from .store import write_manifest, write_table
+from .synergy import SCORE_CONVENTIONS, combination_index_at, median_effect_fit, synergy_scores
+from .units import parse_amount
+
+__all__ = [
+    "DrugAxis",
+    "ScreenResult",
+    "ScreenSpec",
+    "effect_of",
+    "load_ensemble",
+    "rank_combinations",
+    "run_screen",
+]
+
+#: readouts that are "fraction affected" (inhibition) after :func:`effect_of`, so synergy applies to them
+SYNERGY_READOUTS = ("perk_suppression", "viability")
+#: fa levels of the constant-ratio CI table: the paper-style 0.5/0.75/0.9 plus a grid for the Fa-CI curve
+FA_LEVELS = tuple(sorted({0.5, 0.75, 0.9, *np.round(np.linspace(0.05, 0.95, 19), 2).tolist()}))
+#: points of the constant-ratio mixture series run with every matrix
+RATIO_POINTS = 12
+#: well-level synergy scores (the rest of the synergy table is isobologram, constant-ratio and fit rows)
+WELL_SCORES = ("bliss", "hsa", "loewe", "zip", "ci")
+
+
+@dataclass(frozen=True)
+class DrugAxis:
+    """One axis of a dose matrix: the drug id and its doses in nM (the first is 0, the single-agent row)."""
+
+    drug: str
+    doses: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        doses = tuple(float(d) for d in self.doses)
+        object.__setattr__(self, "doses", doses)
+        if len(doses) < 2 or doses[0] != 0.0:
+            raise InputError(f"doses of {self.drug!r} must start with 0 (the single-agent row) and have >= 2 values.")
+        if any(not math.isfinite(d) or d < 0 for d in doses) or np.any(np.diff(doses) <= 0):
+            raise InputError(f"doses of {self.drug!r} must be finite, >= 0 and strictly increasing: {doses}.")
+
+    @classmethod
+    def parse(cls, text: str) -> DrugAxis:
+        """``DRUG:LO:HI:N`` -> 0 plus N log-spaced doses from LO to HI (units allowed: ``tram:0.1nM:100nM:9``)."""
+        parts = text.split(":")
+        if len(parts) != 4:
+            raise InputError(f"drug axis {text!r} is not DRUG:LO:HI:N; valid example: trametinib:0.1:100:9 (nM).")
+        drug, lo, hi, n = parts
+        lo_nm, hi_nm = parse_amount(lo, what=f"lowest dose of {drug}"), parse_amount(hi, what=f"highest dose of {drug}")
+        try:
+            count = int(n)
+        except ValueError:
+            raise InputError(f"number of doses {n!r} in {text!r} is not an integer >= 1.") from None
+        if count < 1 or lo_nm <= 0 or (count > 1 and hi_nm <= lo_nm):
+            raise InputError(f"drug axis {text!r} needs 0 < LO < HI and N >= 1 (N = 1 uses LO only).")
+        doses = np.geomspace(lo_nm, hi_nm, count) if count > 1 else np.array([lo_nm])
+        return cls(drug=drug.strip(), doses=(0.0, *doses.tolist()))
+
+
+@dataclass(frozen=True)
+class ScreenSpec:
+    """What to screen.
+
+    Attributes
+    ----------
+    model
+        Compiled model (workers rebuild roadrunner from its SBML).
+    cell_lines
+        Bundled cell lines of the model.
+    drug_a, drug_b
+        The two dose axes.
+    readouts
+        Readout ids (:data:`simulator.readouts.READOUTS`).
+    ensemble
+        Parameter vectors (id -> value), one per member; empty means the nominal parameters only.
+    mode
+        ``"fast"`` (signalling at steady state, closed-form growth) or ``"full"`` (cell numbers integrated).
+    ratio
+        Dose ratio A:B for the constant-ratio Chou-Talalay CI (default: the catalogue IC50 ratio).
+    target_suppression
+        p-ERK suppression a combination must reach to be ranked.
+    options
+        Solver settings.
+    """
+
+    model: CompiledModel
+    cell_lines: tuple[str, ...]
+    drug_a: DrugAxis
+    drug_b: DrugAxis
+    readouts: tuple[str, ...] = ("perk_suppression", "viability")
+    ensemble: tuple[Mapping[str, float], ...] = ()
+    mode: str = "fast"
+    ratio: float | None = None
+    target_suppression: float = 0.8
+    options: SolverOptions = field(default_factory=SolverOptions)
+
+    __reduce__ = reduce_frozen
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cell_lines", tuple(self.cell_lines))
+        object.__setattr__(self, "readouts", tuple(self.readouts))
+        object.__setattr__(self, "ensemble", tuple(MappingProxyType(dict(m)) for m in self.ensemble))
+        valid_lines = cell_lines_for(self.model)
+        unknown = [c for c in self.cell_lines if c not in valid_lines]
+        if not self.cell_lines or unknown:
+            raise InputError(f"cell lines {unknown or '(none)'} are not cell lines of model {self.model.name!r}; "
+                             f"valid: {', '.join(valid_lines)}.")
+        accepted = accepted_drugs(self.model)
+        for axis in (self.drug_a, self.drug_b):
+            if axis.drug not in accepted:
+                raise InputError(f"model {self.model.name!r} does not accept drug {axis.drug!r}; drugs it accepts: "
+                                 f"{', '.join(accepted)}.")
+        if self.drug_a.drug == self.drug_b.drug:
+            raise InputError("drug A and drug B are the same drug; a sham combination needs two different ids.")
+        bad = [r for r in self.readouts if r not in READOUTS]
+        if not self.readouts or bad:
+            raise InputError(f"unknown readout(s) {bad or '(none)'}; valid: {', '.join(READOUTS)}.")
+        if self.mode not in ("fast", "full"):
+            raise InputError(f"mode {self.mode!r} is not 'fast' or 'full'.")
+        if not 0 < self.target_suppression <= 1:
+            raise InputError(f"target suppression {self.target_suppression!r} must be in (0, 1].")
+        if self.ratio is not None and not (self.ratio > 0 and math.isfinite(self.ratio)):
+            raise InputError(f"dose ratio {self.ratio!r} must be a finite number > 0 (dose A / dose B).")
+        settable = set(self.model.parameters) | set(self.model.species_initial)
+        for i, member in enumerate(self.ensemble):
+            unknown = sorted(set(member) - settable)
+            if unknown:
+                raise InputError(f"ensemble member {i} sets {', '.join(unknown)}, which model {self.model.name!r} "
+                                 "does not have as settable parameters.")
+
+    @property
+    def members(self) -> int:
+        """Number of parameter sets (1 for the nominal parameters)."""
+        return max(1, len(self.ensemble))
+
+    @property
+    def wells(self) -> int:
+        """Wells in the whole screen (lines x members x dose pairs)."""
+        return len(self.cell_lines) * self.members * len(self.drug_a.doses) * len(self.drug_b.doses)
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    """Where a screen's tables are and what happened (the tables themselves are on disk)."""
+
+    out_dir: Path
+    wells: int
+    failed_wells: int
+    failure_summary: Mapping[str, int]
+    files: tuple[Path, ...]
+    elapsed_s: float
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def load_ensemble(path: str | Path) -> tuple[dict[str, float], ...]:
+    """Read a parameter ensemble: CSV, TSV or Parquet, one row per member, one column per parameter id.
+
+    A column ``member`` (if present) is the member's label and is ignored here; every other column must
+    hold finite numbers (linear scale).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"ensemble file {str(path)!r} does not exist.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suffix in (".csv", ".tsv", ".txt"):
+            frame = pd.read_csv(path, sep="\t" if suffix != ".csv" else ",")
+        else:
+            raise InputError(f"ensemble file {str(path)!r} has suffix {suffix!r}; valid: .csv, .tsv, .parquet.")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"ensemble file {str(path)!r} could not be read: {exc}") from exc
+    frame = frame.drop(columns=[c for c in ("member", "nllh", "start") if c in frame.columns])
+    problems = []
+    for column in frame.columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float)))
+        if bad.size:
+            problems.append(f"column {column!r}, row {int(bad[0]) + 2}")
+    if problems or frame.empty:
+        where = "; ".join(problems) or "every row (the file is empty)"
+        raise InputError(f"ensemble file {str(path)!r}: non-numeric or missing values at {where}; "
+                         "every cell must be a finite number.")
+    return tuple({k: float(v) for k, v in row.items()} for row in frame.to_dict(orient="records"))
+
+
+# ---------------------------------------------------------------------------------------------- wells
+
+
+def effect_of(readout: str, values: np.ndarray) -> np.ndarray:
+    """Readout -> fraction affected (inhibition) for synergy scoring; values below 0 are kept (flagged later).
+
+    p-ERK suppression already is 1 - pERK/pERK_untreated; viability (%) becomes 1 - viability/100.
+    """
+    if readout == "perk_suppression":
+        return np.asarray(values, dtype=float)
+    if readout == "viability":
+        return 1.0 - np.asarray(values, dtype=float) / 100.0
+    raise InputError(f"readout {readout!r} has no fraction-affected form; synergy applies to {SYNERGY_READOUTS}.")
+
+
+def _well_chunk(payload: dict) -> pd.DataFrame:
+    """Worker: all wells of one (cell line, member) matrix, one row per well x readout."""
+    spec: ScreenSpec = payload["spec"]
+    line, member = payload["cell_line"], payload["member"]
+    values = dict(spec.ensemble[member]) if spec.ensemble else {}
+    drugs, lines = load_drugs(), load_cell_lines()
+    pairs = [(a, b) for a in spec.drug_a.doses for b in spec.drug_b.doses]
+    series = ["matrix"] * len(pairs)
+    mixture = ratio_series(spec.drug_a.doses, payload["ratio"])
+    pairs += mixture
+    series += ["ratio"] * len(mixture)
+    conditions = [
+        make_condition(spec.model, line, {spec.drug_a.drug: a, spec.drug_b.drug: b}, values=values,
+                       catalog=drugs, lines=lines)
+        for a, b in pairs
+    ]
+    records = compute_readouts(spec.model, conditions, mode=spec.mode, readouts=spec.readouts, options=spec.options)
+    rows = []
+    for (a, b), kind, record in zip(pairs, series, records, strict=True):
+        for readout in spec.readouts:
+            rows.append((line, member, kind, a, b, readout, float(record.values.get(readout, np.nan)),
+                         record.status, record.message))
+    return pd.DataFrame(rows, columns=["cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "readout", "value",
+                                       "status", "message"])
+
+
+def ratio_series(doses_a: tuple[float, ...], ratio: float, points: int = RATIO_POINTS) -> list[tuple[float, float]]:
+    """Dose pairs of the constant-ratio mixture (dose A / dose B = ``ratio``) for the Chou-Talalay CI.
+
+    CompuSyn-style designs run the mixture as its own dilution series; it spans drug A's tested range
+    widened by a decade on each side, so the mixture's median-effect fit covers fa 0.5-0.9.
+    """
+    positive = [d for d in doses_a if d > 0]
+    grid = np.geomspace(min(positive) / 10, max(positive) * 10, points)
+    return [(float(a), float(a / ratio)) for a in grid]
+
+
+def _synergy_chunk(payload: dict) -> pd.DataFrame:
+    """Worker: every synergy score of one matrix (cell line x member x readout), as one long table.
+
+    Rows (column ``score``): the well scores ``bliss, hsa, loewe, zip, ci`` (with the well's observed
+    ``fa``); the normalised-isobologram coordinates ``iso_x = d_a/Dx_a(fa)``, ``iso_y = d_b/Dx_b(fa)``;
+    the constant-ratio table ``ci_ratio, dri_a, dri_b`` at :data:`FA_LEVELS`, from the mixture series
+    (``dose_a``/``dose_b`` are the mixture's doses there); and the median-effect fits
+    ``median_{a,b,mix}_{m,Dm,r}`` (doses NaN; the mixture's dose is the total d_A + d_B).
+    """
+    wells: pd.DataFrame = payload["wells"]
+    frame = wells[wells["series"] == "matrix"]
+    doses_a = np.array(sorted(frame["dose_a_nM"].unique()))
+    doses_b = np.array(sorted(frame["dose_b_nM"].unique()))
+    grid = frame.pivot(index="dose_a_nM", columns="dose_b_nM", values="value").reindex(index=doses_a, columns=doses_b)
+    effect = effect_of(payload["readout"], grid.to_numpy())
+    result = synergy_scores(doses_a, doses_b, effect, ratio=payload["ratio"], fa_levels=FA_LEVELS)
+    mixture = wells[wells["series"] == "ratio"].sort_values("dose_a_nM")
+    fit_mix = median_effect_fit((mixture["dose_a_nM"] + mixture["dose_b_nM"]).to_numpy(),
+                                effect_of(payload["readout"], mixture["value"].to_numpy()))
+    constant_ratio = combination_index_at(result.median_a, result.median_b, fit_mix, payload["ratio"], FA_LEVELS)
+    scores = result.to_frame()
+    fa = pd.DataFrame({"dose_a": np.repeat(doses_a, len(doses_b)), "dose_b": np.tile(doses_b, len(doses_a)),
+                       "fa": effect.ravel()})
+    scores = scores.merge(fa, on=["dose_a", "dose_b"], how="left")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iso_x = doses_a[:, None] / result.median_a.dose_for(effect)
+        iso_y = doses_b[None, :] / result.median_b.dose_for(effect)
+    combo = (doses_a[:, None] > 0) & (doses_b[None, :] > 0) & ~result.ci_undefined
+    iso = [fa.assign(score=name, value=np.where(combo, m, np.nan).ravel(), flag="")
+           for name, m in (("iso_x", iso_x), ("iso_y", iso_y))]
+    table = constant_ratio.to_frame()
+    ratio_rows = [
+        pd.DataFrame({"dose_a": table["dose_a"], "dose_b": table["dose_b"], "fa": table["fa"], "score": name,
+                      "value": table[column], "flag": table["status"]})
+        for name, column in (("ci_ratio", "ci"), ("dri_a", "dri_a"), ("dri_b", "dri_b"))
+    ]
+    fits = [
+        {"dose_a": np.nan, "dose_b": np.nan, "fa": np.nan, "score": f"median_{which}_{key}",
+         "value": float(getattr(fit, key)), "flag": fit.status}
+        for which, fit in (("a", result.median_a), ("b", result.median_b), ("mix", fit_mix))
+        for key in ("m", "Dm", "r")
+    ]
+    tidy = pd.concat([scores, *iso, *ratio_rows, pd.DataFrame(fits)], ignore_index=True)
+    tidy.insert(0, "readout", payload["readout"])
+    tidy.insert(0, "member", payload["member"])
+    tidy.insert(0, "cell_line", payload["cell_line"])
+    return tidy[["cell_line", "member", "readout", "dose_a", "dose_b", "fa", "score", "value", "flag"]]
+
+
+def run_screen(
+    spec: ScreenSpec,
+    out_dir: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> ScreenResult:
+    """Run a screen into ``out_dir``: ``wells`` and ``synergy`` tables (Parquet + CSV) and a ranking."""
+    import time
+
+    out_dir = Path(out_dir)
+    started = time.perf_counter()
+    ratio = spec.ratio if spec.ratio is not None else _default_ratio(spec)
+    chunks = [
+        (f"{line}__m{member:05d}", {"spec": spec, "cell_line": line, "member": member, "ratio": ratio})
+        for line in spec.cell_lines
+        for member in range(spec.members)
+    ]
+    with make_executor(workers=workers, scheduler=scheduler) as executor:
+        well_run = run_chunks(_well_chunk, chunks, executor=executor, out_dir=out_dir / "wells", resume=resume,
+                              progress=progress, total_rows=spec.wells * len(spec.readouts), label="wells")
+        wells = read_parts(out_dir / "wells")
+        synergy_chunks = []
+        for (line, member, readout), frame in wells.groupby(["cell_line", "member", "readout"], sort=False):
+            if readout in SYNERGY_READOUTS:
+                synergy_chunks.append((f"{line}__m{member:05d}__{readout}", {
+                    "wells": frame, "cell_line": line, "member": member, "readout": readout, "ratio": ratio}))
+        synergy_run = run_chunks(_synergy_chunk, synergy_chunks, executor=executor, out_dir=out_dir / "synergy",
+                                 resume=resume, progress=progress, label="synergy")
+    synergy = read_parts(out_dir / "synergy") if synergy_chunks else pd.DataFrame()
+    runs = {"wells": well_run, "synergy": synergy_run}
+    return _finish(spec, out_dir, wells, synergy, ratio, time.perf_counter() - started, runs)
+
+
+def _default_ratio(spec: ScreenSpec) -> float:
+    """The catalogue IC50 ratio A:B (equipotent mixture), the CompuSyn convention for a constant ratio."""
+    drugs = load_drugs()
+    return drugs[spec.drug_a.drug].ic50_nM / drugs[spec.drug_b.drug].ic50_nM
+
+
+def rank_combinations(wells: pd.DataFrame, spec: ScreenSpec) -> pd.DataFrame:
+    """Combinations that reach the target p-ERK suppression, least total normalised dose first.
+
+    Normalised dose = dose_a/IC50_a + dose_b/IC50_b with catalogue IC50s (1 = one IC50-equivalent). With an
+    ensemble, a well counts as reaching the target when the median over members does, and the fraction of
+    members that reach it is reported.
+    """
+    drugs = load_drugs()
+    sub = wells[(wells["series"] == "matrix") & (wells["readout"] == "perk_suppression") & (wells["status"] == "ok")]
+    if sub.empty:
+        return pd.DataFrame(columns=["cell_line", "dose_a_nM", "dose_b_nM", "normalised_dose", "perk_suppression",
+                                     "fraction_of_members_reaching_target"])
+    grouped = sub.groupby(["cell_line", "dose_a_nM", "dose_b_nM"])["value"]
+    table = pd.DataFrame({
+        "perk_suppression": grouped.median(),
+        "fraction_of_members_reaching_target": grouped.apply(lambda v: float(np.mean(v >= spec.target_suppression))),
+    }).reset_index()
+    table["normalised_dose"] = (table["dose_a_nM"] / drugs[spec.drug_a.drug].ic50_nM
+                                + table["dose_b_nM"] / drugs[spec.drug_b.drug].ic50_nM)
+    hit = table[table["perk_suppression"] >= spec.target_suppression]
+    return hit.sort_values(["cell_line", "normalised_dose"]).reset_index(drop=True)
+
+
+def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.DataFrame, ratio: float,
+            elapsed: float, runs: Mapping) -> ScreenResult:
+    files: list[Path] = []
+    per_well = wells.drop_duplicates(["cell_line", "member", "series", "dose_a_nM", "dose_b_nM"])
+    failed = per_well[per_well["status"] != "ok"]
+    summary = failed.groupby("status").size().to_dict() if not failed.empty else {}
+    # a chunk that raised has no rows at all: count its wells as failed, with the chunk's error
+    chunk_failures = {f"{stage}:{f.chunk_id}": f.message for stage, run in runs.items() for f in run.failures}
+    missing = len(runs["wells"].failures) * len(spec.drug_a.doses) * len(spec.drug_b.doses)
+    if missing:
+        summary["chunk failed (no rows)"] = missing
+    tables = {"wells": wells, "synergy": synergy, "ranking": rank_combinations(wells, spec)}
+    if spec.ensemble and not synergy.empty:
+        tables["synergy_ensemble"] = _ensemble_summary(synergy)
+    for name, frame in tables.items():
+        for suffix in (".parquet", ".csv"):
+            files.append(write_table(frame, out_dir / f"{name}{suffix}"))
+    files.append(write_manifest(
+        out_dir / "manifest.json", models={"model": spec.model}, timings={"screen": elapsed},
+        counts={"wells": int(len(per_well)) + missing, "wells_ok": int(len(per_well) - len(failed)),
+                "wells_failed": int(len(failed)) + missing,
+                **{f"{stage}_{k}": v for stage, run in runs.items() for k, v in run.counts().items()}},
+        files=[str(f.relative_to(out_dir)) for f in files],
+        extra={"screen": {
+            "cell_lines": list(spec.cell_lines), "drug_a": spec.drug_a.drug, "doses_a_nM": list(spec.drug_a.doses),
+            "drug_b": spec.drug_b.drug, "doses_b_nM": list(spec.drug_b.doses), "readouts": list(spec.readouts),
+            "mode": spec.mode, "ensemble_members": len(spec.ensemble), "constant_ratio_a_to_b": ratio,
+            "target_suppression": spec.target_suppression, "failures": summary,
+            "chunk_failures": chunk_failures},
+            "score_conventions": SCORE_CONVENTIONS},
+    ))
+    return ScreenResult(out_dir=out_dir, wells=int(len(per_well)) + missing, failed_wells=int(len(failed)) + missing,
+                        failure_summary=MappingProxyType(summary), files=tuple(files), elapsed_s=elapsed)
+
+
+def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:
+    """Spread of every score over ensemble members, and the probability of synergy.
+
+    Well scores are grouped per well (dose pair); the constant-ratio CI per fa level (the mixture's doses
+    at a given fa differ between members). Synergy means CI < 0.9 for CI scores and excess > 0 otherwise.
+    """
+    parts = []
+    for scores, keys in ((WELL_SCORES, ["dose_a", "dose_b"]), (("ci_ratio",), ["fa"])):
+        sub = synergy[synergy["score"].isin(scores)].dropna(subset=["value"])
+        if sub.empty:
+            continue
+        sub = sub.assign(synergistic=np.where(sub["score"].str.startswith("ci"), sub["value"] < 0.9, sub["value"] > 0))
+        grouped = sub.groupby(["cell_line", "readout", "score", *keys])
+        out = grouped["value"].agg(median="median", q05=lambda v: v.quantile(0.05), q95=lambda v: v.quantile(0.95),
+                                   members="count")
+        out["probability_of_synergy"] = grouped["synergistic"].mean()
+        parts.append(out.reset_index())
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -1,0 +1,277 @@
+"""Executors and chunked, resumable runs (simulator/executor.py) on a real workload: Model A steady states.
+
+The chunk worker lives in tests/_screen_worker.py so process-pool and Dask workers can import it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _screen_worker as w
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from simulator.errors import InputError
+from simulator.executor import (
+    ChunkRun,
+    DaskExecutor,
+    Executor,
+    ProcessExecutor,
+    SerialExecutor,
+    WorkerLost,
+    default_workers,
+    make_executor,
+    read_parts,
+    run_chunks,
+)
+
+TESTS = Path(__file__).resolve().parent
+N_ROWS = len(w.LINES) * len(w.DOSES)
+
+
+def _run(executor, out, chunks=None, **kwargs) -> ChunkRun:
+    chunks = w.make_chunks() if chunks is None else chunks
+    return run_chunks(w.steady_state_chunk, chunks, executor=executor, out_dir=out, progress=False, **kwargs)
+
+
+def _table(out) -> pd.DataFrame:
+    return read_parts(out).drop(columns="pid")
+
+
+@pytest.fixture(scope="module")
+def pool():
+    """One 2-worker process pool for the module: start-up (~1 s + a model compile per worker) is paid once."""
+    with ProcessExecutor(2) as executor:
+        yield executor
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> pd.DataFrame:
+    """The job run serially in this process."""
+    out = tmp_path_factory.mktemp("serial")
+    with SerialExecutor() as executor:
+        run = _run(executor, out)
+    assert run.complete and run.chunks_done == 8 and run.rows_written == N_ROWS and not run.failures
+    frame = read_parts(out)
+    assert set(frame["pid"]) == {os.getpid()}
+    assert (frame["status"] == "ok").all()
+    assert frame["pERK"].is_monotonic_decreasing is False  # two cell lines, each decreasing with dose
+    for _, group in frame.groupby("cell_line"):
+        assert group["pERK"].is_monotonic_decreasing
+    return frame.drop(columns="pid")
+
+
+# ------------------------------------------------------------------------- same table on every backend
+
+
+def test_process_pool_gives_the_serial_table(pool, reference, tmp_path):
+    run = _run(pool, tmp_path)
+    assert (run.chunks_done, run.chunks_skipped, run.chunks_failed, run.rows_written) == (8, 0, 0, N_ROWS)
+    frame = read_parts(tmp_path)
+    assert os.getpid() not in set(frame["pid"])  # computed in the worker processes
+    pdt.assert_frame_equal(frame.drop(columns="pid"), reference)
+
+
+def test_dask_cluster_gives_the_serial_table(reference, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        with make_executor(workers=1, scheduler=cluster.scheduler_address) as executor:  # the scheduler wins
+            assert isinstance(executor, DaskExecutor) and executor.workers == 2
+            run = _run(executor, tmp_path)
+            worker_pids = set(executor.map(_pid, range(4)))
+    assert (run.chunks_done, run.chunks_failed, run.rows_written) == (8, 0, N_ROWS)
+    frame = read_parts(tmp_path)
+    assert set(frame["pid"]) <= worker_pids and os.getpid() not in worker_pids
+    pdt.assert_frame_equal(frame.drop(columns="pid"), reference)
+
+
+def _pid(_) -> int:
+    return os.getpid()
+
+
+def test_make_executor_choices():
+    assert isinstance(make_executor(1), SerialExecutor)
+    with make_executor(2) as executor:
+        assert isinstance(executor, ProcessExecutor) and executor.workers == 2
+        assert isinstance(executor, Executor)
+    assert make_executor().workers == default_workers() >= 1
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(InputError, match="--workers"):
+            make_executor(bad)
+    with pytest.raises(InputError, match="fork"):
+        ProcessExecutor(2, start_method="fork")
+
+
+def test_unreachable_scheduler_is_an_input_error():
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="could not connect to the Dask scheduler at 'tcp://127.0.0.1:9'"):
+        DaskExecutor("tcp://127.0.0.1:9", timeout=1)
+    assert time.perf_counter() - t0 < 10
+
+
+def test_process_pool_refuses_what_workers_cannot_import(pool):
+    with pytest.raises(InputError, match="top level of an importable module"):
+        pool.map(lambda x: x, [1])
+    assert pool.map(_pid, range(2))  # the pool is still usable
+
+
+def _die(_):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_dead_worker_is_worker_lost_and_the_executor_recovers():
+    with ProcessExecutor(1) as executor:
+        with pytest.raises(WorkerLost, match="a worker process died"):
+            executor.map(_die, [0, 1])
+        assert executor.map(_pid, [0])[0] != os.getpid()  # a new pool
+
+
+def test_executors_map_in_order_and_return_exceptions(pool):
+    for executor in (SerialExecutor(), pool):
+        assert executor.map(abs, [-3, 2, -1]) == [3, 2, 1]
+        with pytest.raises(TypeError):
+            executor.map(abs, [1, "x"])
+        pairs = dict(executor.map_unordered(abs, [-1, "x", -2], return_exceptions=True))
+        assert pairs[0] == 1 and pairs[2] == 2 and isinstance(pairs[1], TypeError)
+
+
+# ---------------------------------------------------------------------------------- resume after a kill
+
+
+def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
+    """SIGKILL the run (parent and workers) mid-way, resume in-process, compare with an uninterrupted run."""
+    per_chunk, n_chunks = 1, N_ROWS
+    w.run_job(tmp_path / "whole", per_chunk=per_chunk)
+    expected = _table(tmp_path / "whole")
+
+    out = tmp_path / "killed"
+    parts = out / "parts"
+    code = (f"import sys; sys.path.insert(0, {str(TESTS)!r}); import _screen_worker as w; "
+            f"w.run_job({str(out)!r}, workers=2, sleep=0.2, per_chunk={per_chunk})")
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(parts.glob("*.parquet"))) < 4:
+            assert proc.poll() is None, f"the job ended before it was killed: {proc.stderr.read().decode()}"
+            assert time.monotonic() < deadline, "no part files after 60 s"
+            time.sleep(0.01)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the job's session: the parent and its worker processes
+        proc.wait(timeout=30)
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    survived = {p.stem for p in parts.glob("*.parquet")}
+    assert 4 <= len(survived) < n_chunks
+    half_written = parts / ".S462-7.parquet.999999.tmp"  # what a kill during a write leaves behind
+    half_written.write_bytes(b"PAR1\x15\x04")
+
+    with pytest.raises(InputError, match="--resume"):
+        w.run_job(out, per_chunk=per_chunk)
+    run = w.run_job(out, per_chunk=per_chunk, resume=True)
+    assert (run.chunks_skipped, run.chunks_done, run.chunks_failed) == (len(survived), n_chunks - len(survived), 0)
+    assert run.rows_written == N_ROWS - len(survived)
+    assert not half_written.exists() and not list(parts.glob(".*"))
+    resumed = _table(out)
+    assert not resumed.duplicated(["cell_line", "dose_nM"]).any()
+    pdt.assert_frame_equal(resumed, expected)
+
+    again = w.run_job(out, per_chunk=per_chunk, resume=True)  # nothing left to do
+    assert (again.chunks_skipped, again.chunks_done, again.rows_written) == (n_chunks, 0, 0)
+
+
+# ------------------------------------------------------------------------------- failures and refusals
+
+
+def test_failed_chunk_is_recorded_and_the_rest_complete(pool, reference, tmp_path):
+    chunks = w.make_chunks()
+    bad_id, good_payload = chunks[5]
+    chunks[5] = (bad_id, {**good_payload, "drug": "aspirin"})  # make_condition raises InputError in the worker
+    run = _run(pool, tmp_path, chunks)
+    assert (run.chunks_done, run.chunks_failed, run.rows_written) == (7, 1, N_ROWS - 3)
+    assert not run.complete and run.counts()["chunks_failed"] == 1
+    failure = run.failures[0]
+    assert failure.chunk_id == bad_id
+    assert failure.message.startswith("InputError: model 'mpnst' does not accept drug 'aspirin'")
+    assert "make_condition" in failure.traceback
+    recorded = json.loads((tmp_path / "parts" / "_failed.json").read_text())
+    assert [f["chunk_id"] for f in recorded["failed"]] == [bad_id]
+    assert recorded["failed"][0]["message"] == failure.message
+    pdt.assert_frame_equal(_table(tmp_path), reference[reference["chunk_id"] != bad_id].reset_index(drop=True))
+
+    # nothing computed is overwritten without resume
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "parts").iterdir()}
+    with pytest.raises(InputError, match=r"pass --resume \(resume=True\) to continue it, or choose another"):
+        _run(pool, tmp_path)
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "parts").iterdir()} == stamps
+
+    # resuming retries the failed chunk only
+    fixed = _run(pool, tmp_path, resume=True)
+    assert (fixed.chunks_skipped, fixed.chunks_done, fixed.chunks_failed, fixed.rows_written) == (7, 1, 0, 3)
+    assert fixed.complete and not (tmp_path / "parts" / "_failed.json").exists()
+    pdt.assert_frame_equal(_table(tmp_path), reference)
+
+
+def _frame(i):
+    return pd.DataFrame({"i": [i, i], "x": [0.5, 1.5]})
+
+
+def _not_a_frame(i):
+    return [i]
+
+
+def test_bad_results_and_chunk_ids(tmp_path):
+    ex = SerialExecutor()
+    run = run_chunks(_not_a_frame, [("a", 1)], executor=ex, out_dir=tmp_path / "a", progress=False)
+    assert run.failures[0].message.startswith("TypeError: the chunk function returned list")
+    unstorable = run_chunks(lambda i: pd.DataFrame({"x": [object()]}), [("a", 1)], executor=ex,
+                            out_dir=tmp_path / "b", progress=False)
+    assert "could not be written as Parquet" in unstorable.failures[0].message
+    assert not list((tmp_path / "b" / "parts").glob(".*"))
+    for bad in ([("a", 1), ("A", 2)], [("../x", 1)], [(".hidden", 1)], [("", 1)], [(1.5, 1)]):
+        with pytest.raises(InputError, match="chunk id"):
+            run_chunks(_frame, bad, executor=ex, out_dir=tmp_path / "c", progress=False)
+    assert not (tmp_path / "c").exists()
+
+
+def test_parts_read_in_natural_chunk_order_and_stray_parts_refused(tmp_path):
+    ids = ["c10", "c2", "c1", 3]  # natural order: 3, c1, c2, c10
+    run_chunks(_frame, [(cid, k) for k, cid in enumerate(ids)], executor=SerialExecutor(), out_dir=tmp_path,
+               progress=False)
+    assert read_parts(tmp_path)["i"].tolist() == [3, 3, 2, 2, 1, 1, 0, 0]
+    assert read_parts(tmp_path, columns=["x"]).columns.tolist() == ["x"]
+    with pytest.raises(InputError, match=r"not in this job \(c10\)"):
+        run_chunks(_frame, [(cid, 0) for cid in ids[1:]], executor=SerialExecutor(), out_dir=tmp_path,
+                   resume=True, progress=False)
+    with pytest.raises(InputError, match="does not exist"):
+        read_parts(tmp_path / "nowhere")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch, capsys):
+    chunks = [(k, k) for k in range(5)]
+    run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "a", total_rows=10)
+    assert capsys.readouterr().err == ""  # pytest's stderr is not a terminal: no bar in CI logs
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run_chunks(_frame, chunks[:2], executor=SerialExecutor(), out_dir=tmp_path / "b", total_rows=10, label="screen")
+    run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "b", total_rows=10, resume=True)
+    text = terminal.getvalue()
+    assert "screen" in text and "4/10" in text and "10/10" in text and "row/s" in text
+    terminal.truncate(0)
+    run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "c", progress=False)
+    assert terminal.getvalue() == ""

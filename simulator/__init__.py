@@ -1,7 +1,8 @@
 """mekisim: mechanistic signalling-pathway ODE simulation for kinase-inhibitor resistance and combinations.
 
 The public API is re-exported here; submodules are importable but their other names are internal.
-Importing the package loads neither roadrunner nor matplotlib (they are imported where used).
+Importing the package loads neither roadrunner nor matplotlib (they are imported where used); petab is
+not re-exported (``simulator.petab_problem``) because importing it costs ~2 s.
 """
 
 from .catalog import CellLine as CellLine
@@ -12,6 +13,10 @@ from .conditions import Condition as Condition
 from .conditions import accepted_drugs as accepted_drugs
 from .conditions import cell_lines_for as cell_lines_for
 from .conditions import make_condition as make_condition
+from .demo import StudyResult as StudyResult
+from .demo import run_study as run_study
+from .doseresponse import LogisticFit as LogisticFit
+from .doseresponse import fit_logistic as fit_logistic
 from .engine import SolverOptions as SolverOptions
 from .engine import SteadyState as SteadyState
 from .engine import Trajectory as Trajectory
@@ -30,5 +35,18 @@ from .model import from_sbml_text as from_sbml_text
 from .model import load_antimony as load_antimony
 from .model import load_model as load_model
 from .model import load_sbml as load_sbml
+from .readouts import READOUTS as READOUTS
+from .readouts import ReadoutRecord as ReadoutRecord
+from .readouts import compute_readouts as compute_readouts
+from .response import DoseResponse as DoseResponse
+from .response import dose_response as dose_response
+from .screen import DrugAxis as DrugAxis
+from .screen import ScreenResult as ScreenResult
+from .screen import ScreenSpec as ScreenSpec
+from .screen import load_ensemble as load_ensemble
+from .screen import run_screen as run_screen
+from .synergy import SCORE_CONVENTIONS as SCORE_CONVENTIONS
+from .synergy import SynergyResult as SynergyResult
+from .synergy import synergy_scores as synergy_scores
 
 __version__ = "0.1.0"

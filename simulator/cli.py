@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the main job: parental vs trametinib-resistant MPNST (see README)")
     demo.add_argument("--out", type=Path, default=Path("results/demo"), metavar="DIR")
+    demo.add_argument("--smoke", action="store_true", help="small dose grids (seconds instead of a minute)")
+    demo.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     return parser
 
 
@@ -301,15 +303,22 @@ def _validate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    result = run_demo(args.out)
+    result = run_demo(args.out, smoke=args.smoke, workers=args.workers)
     s = result.summary
-    print(f"wrote {len(result.files)} files to {result.out_dir}/")
-    for line in ("S462", "S462_R1"):
-        r = s[line]
-        print(f"  {line:<8} p-ERK IC50 {r['pERK_IC50_nM']:.3g} nM; p-ERK at 10 nM trametinib {r['pERK_at_10nM']:.3g}; "
-              f"{r['time_course_dose_nM']:g} nM time course: nadir {r['pERK_nadir']:.3g} at "
-              f"{r['pERK_nadir_time_min']:g} min, {r['pERK_at_4h']:.3g} at 4 h, {r['pERK_at_24h']:.3g} at 24 h")
-    print(f"  MAPK reactivation under 10 nM trametinib: R1/P p-ERK = {s['R1_over_P_pERK_at_10nM']:.1f}x")
+    print(f"{s['title']}\nreport: {result.report}")
+    if "resistance" in s:
+        r = s["resistance"]
+        for line in ("S462", "S462_R1"):
+            x = r[line]
+            print(f"  {line:<8} p-ERK IC50 {x['pERK_IC50_nM']:.3g} nM; at 10 nM trametinib {x['pERK_at_10nM']:.3g}; "
+                  f"3 nM time course: nadir {x['pERK_nadir']:.3g}, {x['pERK_at_4h']:.3g} at 4 h")
+        print(f"  MAPK reactivation under 10 nM trametinib: R1/P p-ERK = {r['R1_over_P_pERK_at_10nM']:.1f}x")
+    for name, part in s.items():
+        if isinstance(part, dict) and "ci_at_fa" in part:
+            print(f"  {name}: {part['wells']} wells, {part['failed_wells']} failed; CI (72 h viability) at fa 0.5:")
+            for line, readouts in part["ci_at_fa"].items():
+                ci = readouts.get("viability", {}).get("0.50", float("nan"))
+                print(f"    {line:<8} {ci:.2f}")
     return 0
 
 

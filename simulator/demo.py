@@ -1,15 +1,17 @@
-"""The main job (`make demo` / `mekisim demo`): MEK-inhibitor resistance in Model A, parental vs R1.
+"""Studies driven by a ``config.toml`` and the main job (`make demo` / `mekisim demo`).
 
-Parental S462 and trametinib-resistant S462_R1 under a trametinib dose series (steady-state p-ERK and the
-other observables), and a 24 h time course at one dose showing the adaptive p-ERK rebound, written as
-tables (CSV + Parquet), figures (PNG + SVG), ``summary.json`` and ``manifest.json`` to the output folder.
-Everything is simulated from the model's assumed parameters (biology.md); nothing is measured data.
+A study config names a model, cell lines, readouts and a list of ``[[screen]]`` entries (two drug axes
+and a constant ratio); ``resistance = true`` adds the parental-vs-resistant analysis
+(:func:`run_resistance`). :func:`run_study` runs everything into one folder and writes ``report.html``.
+The main job is the study ``experiments/mpnst_combinations/config.toml``. Everything is simulated from the
+model's assumed parameters (biology.md); nothing is measured data.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +21,14 @@ import pandas as pd
 from .catalog import load_cell_lines, load_drugs
 from .conditions import make_condition
 from .engine import SolverOptions, steady_states, time_courses
+from .errors import InputError
 from .model import load_model
 from .plots import plot_dose_response, plot_time_courses, save_figure
+from .report import build_report
+from .screen import DrugAxis, ScreenSpec, run_screen
 from .store import write_manifest, write_table
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DemoResult", "StudyResult", "bundled_study", "run_demo", "run_resistance", "run_study"]
 
 LINES = ("S462", "S462_R1")
 DOSES_NM = np.concatenate([[0.0], np.logspace(-2, 3, 41)])  # trametinib, nM
@@ -53,8 +58,8 @@ def _ic50(doses: np.ndarray, values: np.ndarray) -> float:
     return float(10 ** np.interp(half, [v[i], v[i - 1]], [d[i], d[i - 1]]))
 
 
-def run_demo(out_dir: str | Path = "results/demo") -> DemoResult:
-    """Run the demo study and write its outputs to ``out_dir``; return the paths and the summary."""
+def run_resistance(out_dir: str | Path = "results/demo/resistance") -> DemoResult:
+    """Parental S462 vs trametinib-resistant S462_R1: dose series and a 24 h time course into ``out_dir``."""
     out_dir = Path(out_dir)
     started = time.perf_counter()
     model = load_model("mpnst")
@@ -165,3 +170,91 @@ def _summarise(dose_frame: pd.DataFrame, tc_frame: pd.DataFrame) -> dict:
     if {"S462", "S462_R1"} <= set(out):
         out["R1_over_P_pERK_at_10nM"] = out["S462_R1"]["pERK_at_10nM"] / out["S462"]["pERK_at_10nM"]
     return out
+
+
+# ---------------------------------------------------------------------------------------------- studies
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """What a study run wrote: the report, each part's folder and the headline numbers."""
+
+    out_dir: Path
+    report: Path
+    parts: tuple[Path, ...]
+    summary: dict
+
+
+def bundled_study(name: str) -> Path:
+    """Path of a study config shipped with mekisim (``experiments/<name>/config.toml``)."""
+    here = Path(__file__).resolve().parent
+    for root in (here / "_bundled_experiments", here.parent / "experiments"):
+        path = root / name / "config.toml"
+        if path.is_file():
+            return path
+    raise InputError(f"study {name!r} not found next to {here}; the installation is incomplete.")
+
+
+def _smoke_axis(text: str, points: int) -> str:
+    drug, lo, hi, _ = text.split(":")
+    return f"{drug}:{lo}:{hi}:{points}"
+
+
+def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, workers: int | None = None,
+              progress: bool = False) -> StudyResult:
+    """Run every part of the study ``config`` (a TOML file) into ``out_dir`` and write ``report.html``.
+
+    ``smoke`` shrinks the dose grids to ``[smoke] doses_per_axis`` and the cell lines to ``[smoke] cell_lines``
+    (the tests run every study this way).
+    """
+    config = Path(config)
+    try:
+        spec = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"study config {str(config)!r} could not be read: {exc}") from exc
+    out_dir = Path(out_dir)
+    model = load_model(spec.get("model", "mpnst"))
+    parts: list[Path] = []
+    summary: dict = {"title": spec.get("title", config.parent.name)}
+    if spec.get("resistance"):
+        summary["resistance"] = run_resistance(out_dir / "resistance").summary
+        parts.append(out_dir / "resistance")
+    points = int(spec.get("smoke", {}).get("doses_per_axis", 3))
+    smoke_lines = spec.get("smoke", {}).get("cell_lines")
+    for entry in spec.get("screen", []):
+        try:
+            axes = [_smoke_axis(entry[k], points) if smoke else entry[k] for k in ("drug_a", "drug_b")]
+            a, b = (float(x) for x in entry.get("ratio", "1:1").split(":"))
+            screen = ScreenSpec(
+                model=model,
+                cell_lines=tuple(smoke_lines if smoke and smoke_lines else entry.get("cell_lines", spec["cell_lines"])),
+                drug_a=DrugAxis.parse(axes[0]), drug_b=DrugAxis.parse(axes[1]),
+                readouts=tuple(entry.get("readouts", spec.get("readouts", ("perk_suppression", "viability")))),
+                ratio=a / b, mode=spec.get("mode", "fast"),
+                target_suppression=float(spec.get("target_suppression", 0.8)),
+            )
+        except (KeyError, ValueError) as exc:
+            raise InputError(f"study config {str(config)!r}, screen {entry.get('name', '?')!r}: {exc}") from exc
+        folder = out_dir / entry["name"]
+        result = run_screen(screen, folder, workers=workers, progress=progress)
+        summary[entry["name"]] = {"wells": result.wells, "failed_wells": result.failed_wells,
+                                  "ci_at_fa": _ci_summary(folder)}
+        parts.append(folder)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n", encoding="utf-8")
+    return StudyResult(out_dir=out_dir, report=build_report(out_dir), parts=tuple(parts), summary=summary)
+
+
+def _ci_summary(folder: Path) -> dict:
+    """Constant-ratio CI at fa 0.5/0.75/0.9 per cell line and readout (nominal parameters)."""
+    synergy = pd.read_parquet(folder / "synergy.parquet")
+    rows = synergy[(synergy["score"] == "ci_ratio") & (synergy["member"] == 0)
+                   & synergy["fa"].round(3).isin([0.5, 0.75, 0.9])]
+    out: dict = {}
+    for _, row in rows.iterrows():
+        out.setdefault(row["cell_line"], {}).setdefault(row["readout"], {})[f"{row['fa']:.2f}"] = row["value"]
+    return out
+
+
+def run_demo(out_dir: str | Path = "results/demo", *, smoke: bool = False, workers: int | None = None) -> StudyResult:
+    """The main job: the study ``experiments/mpnst_combinations`` into ``out_dir``."""
+    return run_study(bundled_study("mpnst_combinations"), out_dir, smoke=smoke, workers=workers)

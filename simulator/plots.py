@@ -94,7 +94,8 @@ def plot_time_courses(
 def plot_steady_state(values: Mapping[str, float], observables: Sequence[Observable], *, title: str, ax=None):
     """Bar chart of steady-state observables (NaN bars, e.g. an oscillating model, are left empty)."""
     plt = _pyplot()
-    if ax is None:
+    own = ax is None
+    if own:
         _, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(observables) + 1.5), 3.6))
     labels = [o.label for o in observables]
     ax.bar(range(len(observables)), [values[o.id] for o in observables], color="#4477aa")
@@ -105,7 +106,8 @@ def plot_steady_state(values: Mapping[str, float], observables: Sequence[Observa
     ax.set_ylabel(f"steady state ({units[0]})" if len(units) == 1 else "steady state (units per observable)")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    ax.figure.tight_layout()
+    if own:  # a caller composing panels lays out once
+        ax.figure.tight_layout()
     return ax
 
 
@@ -123,7 +125,8 @@ def plot_dose_response(
     Zero doses cannot sit on a log axis; they are drawn as a dotted horizontal line at their value.
     """
     plt = _pyplot()
-    if ax is None:
+    own = ax is None
+    if own:
         _, ax = plt.subplots(figsize=(5.6, 4.0))
     for label, (doses, values) in series.items():
         doses, values = np.asarray(doses, float), np.asarray(values, float)
@@ -139,7 +142,8 @@ def plot_dose_response(
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    ax.figure.tight_layout()
+    if own:  # a caller composing panels lays out once
+        ax.figure.tight_layout()
     return ax
 
 
@@ -150,7 +154,8 @@ def plot_dose_response_fit(result, ax=None):
     on a dense dose grid (the fit itself was done by :func:`simulator.doseresponse.fit_logistic`).
     """
     plt = _pyplot()
-    if ax is None:
+    own = ax is None
+    if own:
         _, ax = plt.subplots(figsize=(5.6, 4.0))
     fit = result.fit
     doses, response = np.asarray(result.doses, float), np.asarray(result.response, float)
@@ -173,7 +178,8 @@ def plot_dose_response_fit(result, ax=None):
                  fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-    ax.figure.tight_layout()
+    if own:  # a caller composing panels lays out once
+        ax.figure.tight_layout()
     return ax
 
 
@@ -204,7 +210,8 @@ def plot_matrix_heatmap(
     from matplotlib.colors import TwoSlopeNorm
 
     matrix = np.asarray(matrix, dtype=float)
-    if ax is None:
+    own = ax is None
+    if own:
         _, ax = plt.subplots(figsize=(1.0 + 0.55 * matrix.shape[1], 1.0 + 0.45 * matrix.shape[0]))
     ratio_scale = center is not None and label.lower().startswith("ci")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -217,8 +224,7 @@ def plot_matrix_heatmap(
         cmap = "RdBu" if ratio_scale else "RdBu_r"  # synergy is red in every synergy heatmap
     else:
         norm, cmap = None, "viridis"
-    cm = plt.get_cmap(cmap).copy()
-    cm.set_bad("#dddddd")
+    cm = plt.get_cmap(cmap).with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(colour), origin="lower", aspect="auto", cmap=cm, norm=norm)
     for (i, j), value in np.ndenumerate(matrix):
         if np.isfinite(value):
@@ -228,7 +234,8 @@ def plot_matrix_heatmap(
     ax.set_ylabel(f"{drug_a} (nM)")
     ax.set_title(title, fontsize=9)
     ax.figure.colorbar(image, ax=ax, label=f"log2 {label}" if ratio_scale else label, shrink=0.85)
-    ax.figure.tight_layout()
+    if own:  # a caller composing panels lays out once
+        ax.figure.tight_layout()
     return ax
 
 
@@ -238,7 +245,8 @@ def plot_isobologram(x: np.ndarray, y: np.ndarray, fa: np.ndarray, *, drug_a: st
     Points below the line x + y = 1 are synergistic (their CI = x + y < 1), above it antagonistic.
     """
     plt = _pyplot()
-    if ax is None:
+    own = ax is None
+    if own:
         _, ax = plt.subplots(figsize=(4.6, 4.2))
     ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(fa)
     points = ax.scatter(x[ok], y[ok], c=fa[ok], cmap="viridis", vmin=0, vmax=1, s=22, edgecolor="k", lw=0.3)
@@ -251,7 +259,8 @@ def plot_isobologram(x: np.ndarray, y: np.ndarray, fa: np.ndarray, *, drug_a: st
     ax.set_title(title, fontsize=9)
     ax.figure.colorbar(points, ax=ax, label="fraction affected (fa)")
     ax.legend(fontsize=7, loc="upper right")
-    ax.figure.tight_layout()
+    if own:  # a caller composing panels lays out once
+        ax.figure.tight_layout()
     return ax
 
 
@@ -270,7 +279,8 @@ def plot_fa_ci(
     The shaded band 0.9-1.1 is additivity in the Chou-Talalay convention used by the source paper.
     """
     plt = _pyplot()
-    if ax is None:
+    own = ax is None
+    if own:
         _, ax = plt.subplots(figsize=(5.0, 3.8))
     ax.axhspan(0.9, 1.1, color="grey", alpha=0.15, label="additive (0.9-1.1)")
     ok = np.isfinite(fa_wells) & np.isfinite(ci_wells)
@@ -284,7 +294,8 @@ def plot_fa_ci(
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-    ax.figure.tight_layout()
+    if own:  # a caller composing panels lays out once
+        ax.figure.tight_layout()
     return ax
 
 

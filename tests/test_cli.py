@@ -148,14 +148,20 @@ def test_usage_errors_exit_2(capsys):
     assert main(["--help"]) == 0
 
 
-def test_demo_writes_tables_figures_manifest(capsys, tmp_path):
-    code, out, _ = run(capsys, "demo", "--out", str(tmp_path))
-    assert code == 0
+def test_demo_smoke_writes_report_tables_figures_manifests(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "--smoke", "--workers", "1", "--out", str(tmp_path))
+    assert code == 0 and "report:" in out
+    resistance = tmp_path / "resistance"
     for name in ("dose_response.csv", "dose_response.parquet", "time_course.csv", "time_course.parquet",
                  "dose_response_pERK.png", "time_course.png", "time_course.svg", "summary.json", "manifest.json"):
-        assert (tmp_path / name).is_file(), name
-    summary = json.loads((tmp_path / "summary.json").read_text())
+        assert (resistance / name).is_file(), name
+    summary = json.loads((resistance / "summary.json").read_text())
     assert summary["S462_R1"]["pERK_IC50_nM"] > summary["S462"]["pERK_IC50_nM"]
     assert summary["R1_over_P_pERK_at_10nM"] > 2
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["counts"]["steady_states_not_ok"] == 0
+    for screen in ("trametinib_x_src_inhibitor_1", "trametinib_x_gsk2256098"):
+        manifest = json.loads((tmp_path / screen / "manifest.json").read_text())
+        assert manifest["counts"]["wells_failed"] == 0
+        assert (tmp_path / screen / "figures" / "S462_R1_viability.png").is_file()
+        assert not (tmp_path / screen / "figures" / "ST8814_viability.png").exists()  # smoke: 2 lines
+    page = (tmp_path / "report.html").read_text()
+    assert "trametinib_x_gsk2256098" in page and "resistance/time_course.png" in page

@@ -1,0 +1,186 @@
+"""Combination screens end to end: identical across backends, resumable, failures as statuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulator as ms
+from simulator.cli import main
+from simulator.screen import DrugAxis, ScreenSpec, load_ensemble, rank_combinations, run_screen
+
+SMALL = {"drug_a": DrugAxis.parse("trametinib:0.3:30:3"), "drug_b": DrugAxis.parse("src_inhibitor_1:100:3000:3")}
+
+
+def _tables(out):
+    wells = pd.read_parquet(out / "wells.parquet")
+    synergy = pd.read_parquet(out / "synergy.parquet")
+    return wells, synergy
+
+
+@pytest.fixture(scope="module")
+def serial_screen(mpnst, tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    spec = ScreenSpec(model=mpnst, cell_lines=("S462", "S462_R1"), ratio=0.01, **SMALL)
+    result = run_screen(spec, out, workers=1, progress=False)
+    return spec, result, out
+
+
+def test_screen_tables_and_manifest(serial_screen):
+    spec, result, out = serial_screen
+    wells, synergy = _tables(out)
+    matrix = wells[wells["series"] == "matrix"]
+    assert result.failed_wells == 0
+    # one row per cell line x member x dose pair x readout
+    assert len(matrix) == 2 * 1 * 4 * 4 * 2
+    assert set(wells["status"]) == {"ok"}
+    dmso = matrix[(matrix["dose_a_nM"] == 0) & (matrix["dose_b_nM"] == 0)]
+    assert np.allclose(dmso.loc[dmso["readout"] == "viability", "value"], 100.0)
+    assert np.allclose(dmso.loc[dmso["readout"] == "perk_suppression", "value"], 0.0, atol=1e-9)
+    assert {"bliss", "hsa", "loewe", "zip", "ci", "ci_ratio", "dri_a", "iso_x"} <= set(synergy["score"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["wells_failed"] == 0
+    assert "> 0 synergy" in manifest["score_conventions"]["bliss"]
+    assert manifest["screen"]["constant_ratio_a_to_b"] == pytest.approx(0.01)
+
+
+def test_identical_tables_on_process_pool_and_dask(serial_screen, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    spec, _, out = serial_screen
+    wells, synergy = _tables(out)
+    run_screen(spec, tmp_path / "pool", workers=2, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        run_screen(spec, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False)
+    for other in ("pool", "dask"):
+        w, s = _tables(tmp_path / other)
+        pd.testing.assert_frame_equal(w, wells)
+        pd.testing.assert_frame_equal(s, synergy)
+
+
+def test_ranking_reaches_target_with_least_normalised_dose(serial_screen):
+    spec, _, out = serial_screen
+    ranking = pd.read_csv(out / "ranking.csv")
+    assert (ranking["perk_suppression"] >= spec.target_suppression).all()
+    for _, group in ranking.groupby("cell_line"):
+        assert group["normalised_dose"].is_monotonic_increasing
+    wells, _ = _tables(out)
+    assert len(rank_combinations(wells, spec)) == len(ranking)
+
+
+def test_ensemble_spread_and_probability_of_synergy(mpnst, tmp_path):
+    rng = np.random.default_rng(7)
+    members = pd.DataFrame({"kE": 4 * np.exp(rng.normal(0, 0.2, 3)), "aSRC": 10 * np.exp(rng.normal(0, 0.2, 3))})
+    path = tmp_path / "ensemble.csv"
+    members.to_csv(path, index=False)
+    spec = ScreenSpec(model=mpnst, cell_lines=("S462_R1",), ensemble=load_ensemble(path),
+                      readouts=("perk_suppression",), ratio=0.01, **SMALL)
+    run_screen(spec, tmp_path / "out", workers=1, progress=False)
+    wells = pd.read_parquet(tmp_path / "out" / "wells.parquet")
+    assert sorted(wells["member"].unique()) == [0, 1, 2]
+    matrix = wells[wells["series"] == "matrix"]
+    top = matrix[(matrix["dose_a_nM"] == matrix["dose_a_nM"].max()) & (matrix["dose_b_nM"] == 0)]
+    assert top["value"].nunique() == 3  # the members really differ
+    summary = pd.read_csv(tmp_path / "out" / "synergy_ensemble.csv")
+    assert summary["probability_of_synergy"].between(0, 1).all()
+    assert (summary["q05"] <= summary["median"]).all() and (summary["median"] <= summary["q95"]).all()
+    assert set(summary["members"]) == {3}
+
+
+def test_failed_wells_are_statuses_and_reported(mpnst, tmp_path, capsys):
+    """A member whose laminin decays at a negative rate has no steady state: its wells fail, the rest run."""
+    path = tmp_path / "ensemble.csv"
+    pd.DataFrame({"kdL": [5e-4, -5e-4]}).to_csv(path, index=False)
+    code = main(["screen", "--model", "mpnst", "--cell-lines", "S462", "--drug-a", "trametinib:1:10:2",
+                 "--drug-b", "src_inhibitor_1:100:1000:2", "--ensemble", str(path), "--workers", "1",
+                 "--no-progress", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 1 and "failed" in out
+    wells = pd.read_parquet(tmp_path / "out" / "wells.parquet")
+    assert set(wells.loc[wells["member"] == 0, "status"]) == {"ok"}
+    assert set(wells.loc[wells["member"] == 1, "status"]) == {"failed"}
+    assert (wells.loc[wells["member"] == 1, "message"].str.len() > 0).all()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["counts"]["wells_failed"] == 9 + 12
+
+
+SCREEN_ARGS = ["--model", "mpnst", "--cell-lines", "S462,S462_R1,S462_R2,S462_R3,ST8814,S462TY",
+               "--drug-a", "trametinib:0.1:100:7", "--drug-b", "src_inhibitor_1:30:10000:7",
+               "--readout", "perk_suppression", "--ratio", "1:100", "--no-progress"]
+
+
+def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
+    ensemble = tmp_path / "ensemble.csv"
+    pd.DataFrame({"kE": np.linspace(3.5, 4.5, 4)}).to_csv(ensemble, index=False)
+    args = [*SCREEN_ARGS, "--ensemble", str(ensemble), "--workers", "1"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "screen", *args, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    parts = killed / "wells" / "parts"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(parts.glob("*.parquet"))) < 4 and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(parts.glob("*.parquet")))
+    assert 0 < done_before < 24, "the kill must land part-way through the 24 chunks"
+    assert main(["screen", *args, "--out", str(killed)]) == 1  # refuses to overwrite without --resume
+    assert main(["screen", *args, "--resume", "--out", str(killed)]) == 0
+    assert main(["screen", *args, "--out", str(tmp_path / "whole")]) == 0
+    for name in ("wells", "synergy"):
+        resumed = pd.read_parquet(killed / f"{name}.parquet")
+        whole = pd.read_parquet(tmp_path / "whole" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(resumed, whole)
+
+
+BAD = [
+    (["--cell-lines", "HeLa"], "HeLa", "S462_R1"),
+    (["--drug-a", "aspirin:1:10:3"], "aspirin", "trametinib"),
+    (["--drug-a", "trametinib:10:1:3"], "0 < LO < HI", "trametinib"),
+    (["--drug-a", "trametinib:1:10"], "DRUG:LO:HI:N", "trametinib:0.1:100:9"),
+    (["--readout", "happiness"], "happiness", "viability"),
+    (["--ratio", "1:0"], "A:B", "1:100"),
+    (["--workers", "0"], "--workers", ">= 1"),
+]
+
+
+@pytest.mark.parametrize("change,problem,valid", BAD, ids=[b[1] for b in BAD])
+def test_screen_bad_input(capsys, tmp_path, change, problem, valid):
+    base = {"--model": "mpnst", "--cell-lines": "S462", "--drug-a": "trametinib:1:10:2",
+            "--drug-b": "src_inhibitor_1:100:1000:2"}
+    extra = []
+    for flag, value in zip(change[::2], change[1::2], strict=True):
+        if flag in base:
+            base[flag] = value
+        else:
+            extra += [flag, value]
+    argv = ["screen", *[x for kv in base.items() for x in kv], *extra, "--out", str(tmp_path / "o")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert problem in err and valid in err and "Traceback" not in err
+
+
+def test_bad_ensemble_file_names_the_cell(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("kE,aSRC\n4,10\n4,oops\n")
+    with pytest.raises(ms.InputError, match=r"column 'aSRC', row 3"):
+        load_ensemble(path)
+
+
+def test_report_html_embeds_the_figures(serial_screen, capsys):
+    _, _, out = serial_screen
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    for line in ("S462", "S462_R1"):
+        for readout in ("viability", "perk_suppression"):
+            assert f"figures/{line}_{readout}.png" in page
+            assert (out / "figures" / f"{line}_{readout}.png").stat().st_size > 50_000
+    assert "Combination index along the constant ratio" in page and "manifest" in page

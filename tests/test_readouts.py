@@ -91,13 +91,13 @@ def test_readout_ids():
 
 
 def test_parental_untreated_readout_signals_are_the_reference(mpnst, condition):
-    """E = F = 1 in S462 DMSO ([C] FS_ref), so g = gmax and d = dmax*(1 - s(1;KE,2))*(1 - phi*s(1;KF,2))."""
+    """E = F = 1 in S462 DMSO ([C] FS_ref), so g = gmax and d = d0 + dmax*(1 - s(1;KE,2))*(1 - phi*s(1;KF,2))."""
     p = mpnst.parameters
     ss = ms.steady_state(mpnst, condition("S462"), select=["E", "F", "g", "d"])
     assert ss["E"] == pytest.approx(1.0, rel=1e-6) and ss["F"] == pytest.approx(1.0, rel=1e-6)
     assert ss["g"] == pytest.approx(p["gmax"], rel=1e-6)
     s_e = 1 / (p["KE"] ** 2 + 1)
-    assert ss["d"] == pytest.approx(p["dmax"] * (1 - s_e) * (1 - p["phi"] * 0.5), rel=1e-6)
+    assert ss["d"] == pytest.approx(p["d0"] + p["dmax"] * (1 - s_e) * (1 - p["phi"] * 0.5), rel=1e-6)
     assert p["gmax"] * 60 * 30 == pytest.approx(math.log(2))  # per-hour design values in minutes
     assert p["dmax"] * 60 * 48 == pytest.approx(math.log(2))
     assert p["kcl"] * 60 * 12 == pytest.approx(math.log(2))
@@ -116,9 +116,9 @@ def test_closed_form_cells_against_the_ode(g, d, kcl):
 
 
 def test_constant_rates_in_model_a_give_the_closed_forms_in_both_modes(mpnst, condition):
-    """ng = hE = hF = 0 make s(x;K,0) = 1/2, so g = gmax and d = dmax/2*(1 - phi/2) whatever the drug does."""
+    """ng = hE = hF = 0 make s(x;K,0) = 1/2, so g = gmax and d = d0 + dmax/2*(1 - phi/2) whatever the drug does."""
     p = mpnst.parameters
-    g, d = p["gmax"], p["dmax"] * 0.5 * (1 - p["phi"] * 0.5)
+    g, d = p["gmax"], p["d0"] + p["dmax"] * 0.5 * (1 - p["phi"] * 0.5)
     n24, a24 = closed_form_cells(g, d, p["kcl"], 24 * 60)
     conds = [condition(line, {"trametinib": 10}, values={"ng": 0, "hE": 0, "hF": 0}) for line in ("S462", "S462_R1")]
     for mode in ("fast", "full"):

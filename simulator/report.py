@@ -85,6 +85,15 @@ def _matrix(frame: pd.DataFrame, value: str, index: str, columns: str) -> tuple[
     return grid.to_numpy(dtype=float), grid.index.to_numpy(dtype=float), grid.columns.to_numpy(dtype=float)
 
 
+def _below_baseline(info: dict) -> str:
+    below = info.get("wells_below_baseline") or {}
+    if not below:
+        return "<p>No well's readout rose above its untreated value.</p>"
+    items = ", ".join(f"{html.escape(k)}: {v}" for k, v in below.items())
+    return ("<p class='note'>Wells whose readout rose above the untreated value (feedback relief; negative "
+            f"fraction affected, kept in Bliss/HSA, excluded from median-effect fits and CI): {items}.</p>")
+
+
 def _screen_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
     info = manifest["screen"]
     wells = pd.read_parquet(folder / "wells.parquet")
@@ -98,6 +107,7 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict) -> str
              f"{info['mode']}; ensemble members {info['ensemble_members'] or 'nominal parameters only'}; "
              f"constant ratio {drug_a}:{drug_b} = {ratio:.3g}:1 for the Fa–CI table. Failed wells: "
              f"{manifest['counts'].get('wells_failed', 0)} of {manifest['counts'].get('wells', 0)}.</p>",
+             _below_baseline(info),
              "<ul>" + "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
                               for k, v in manifest.get("score_conventions", {}).items()) + "</ul>"]
     figures = folder / "figures"

@@ -395,6 +395,10 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
     if missing:
         summary["chunk failed (no rows)"] = missing
     tables = {"wells": wells, "synergy": synergy, "ranking": rank_combinations(wells, spec)}
+    # a readout that rises above its untreated value (feedback relief) has a negative fraction affected: kept,
+    # flagged per score row, and counted here so the run reports it
+    below = synergy[(synergy["score"] == "bliss") & synergy["flag"].astype(str).str.contains("below_baseline")]
+    below_counts = below.groupby(["cell_line", "readout"]).size().to_dict() if not below.empty else {}
     if spec.ensemble and not synergy.empty:
         tables["synergy_ensemble"] = _ensemble_summary(synergy)
     for name, frame in tables.items():
@@ -411,7 +415,8 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
             "drug_b": spec.drug_b.drug, "doses_b_nM": list(spec.drug_b.doses), "readouts": list(spec.readouts),
             "mode": spec.mode, "ensemble_members": len(spec.ensemble), "constant_ratio_a_to_b": ratio,
             "target_suppression": spec.target_suppression, "failures": summary,
-            "chunk_failures": chunk_failures},
+            "chunk_failures": chunk_failures,
+            "wells_below_baseline": {f"{line}/{readout}": int(n) for (line, readout), n in below_counts.items()}},
             "score_conventions": SCORE_CONVENTIONS},
     ))
     return ScreenResult(out_dir=out_dir, wells=int(len(per_well)) + missing, failed_wells=int(len(failed)) + missing,

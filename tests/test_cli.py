@@ -165,3 +165,32 @@ def test_demo_smoke_writes_report_tables_figures_manifests(capsys, tmp_path):
         assert not (tmp_path / screen / "figures" / "ST8814_viability.png").exists()  # smoke: 2 lines
     page = (tmp_path / "report.html").read_text()
     assert "trametinib_x_gsk2256098" in page and "resistance/time_course.png" in page
+
+
+def test_dose_response_command(capsys, tmp_path):
+    code, out, err = run(capsys, "dose-response", "--model", "mpnst", "--cell-line", "S462_R1", "--drug", "trametinib",
+                         "--doses", "0.01:10000:25", "--out", str(tmp_path))
+    assert code == 0, err
+    fit = pd.read_csv(tmp_path / "fit.csv").iloc[0]
+    assert fit["status"] == "ok" and fit["ic50_ci95_low_nM"] < fit["ic50_nM"] < fit["ic50_ci95_high_nM"]
+    assert 10 < fit["ic50_nM"] < 40  # R1 viability IC50 (~19 nM; biology.md [P]: 17 nM)
+    assert "IC50" in out and (tmp_path / "dose_response.png").stat().st_size > 20_000
+    table = pd.read_csv(tmp_path / "dose_response.csv")
+    assert len(table) == 26 and table["value"].iloc[0] == pytest.approx(100.0)
+
+
+def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path):
+    """Selumetinib relieves ERK feedback; p-MEK is not a readout, but SRC inhibition in parental cells can
+    leave p-ERK suppression slightly negative: whatever happens, the manifest says how many wells."""
+    code, _, err = run(capsys, "screen", "--model", "mpnst", "--cell-lines", "S462", "--drug-a", "trametinib:0.1:10:3",
+                       "--drug-b", "obtustatin:1:100:3", "--readout", "perk_suppression", "--workers", "1",
+                       "--no-progress", "--out", str(tmp_path))
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "wells_below_baseline" in manifest["screen"]
+    synergy = pd.read_parquet(tmp_path / "synergy.parquet")
+    wells = pd.read_parquet(tmp_path / "wells.parquet")
+    negative = wells[(wells["series"] == "matrix") & (wells["value"] < 0)]
+    flagged = synergy[(synergy["score"] == "bliss") & synergy["flag"].str.contains("below_baseline")]
+    assert len(flagged) == len(negative[(negative["dose_a_nM"] > 0) & (negative["dose_b_nM"] > 0)])
+    assert sum(manifest["screen"]["wells_below_baseline"].values()) == len(flagged)

@@ -197,7 +197,7 @@ def add_drug_terms(model: CompiledModel, terms: Sequence[DrugTerm]) -> CompiledM
     return from_sbml_text(new_sbml, name=model.name, metadata={**base, "observables": declared})
 
 
-def _existing_ids(sbml) -> set[str]:
+def existing_ids(sbml) -> set[str]:
     """Every SId in the model, local kinetic-law parameters included.
 
     Local parameters count because one named ``f_NAME`` would shadow the global occupancy inside that
@@ -222,7 +222,7 @@ def _add_term(sbml, term: DrugTerm, model_name: str, reaction_ids: list[str]) ->
             f"{model_name!r} does not have; valid reaction ids: {', '.join(reaction_ids) or 'none'}."
         )
     dose, ic50, hill, occupancy = term.name, f"IC50_{term.name}", f"h_{term.name}", f"f_{term.name}"
-    taken = sorted(_existing_ids(sbml) & {dose, ic50, hill, occupancy})
+    taken = sorted(existing_ids(sbml) & {dose, ic50, hill, occupancy})
     if taken:
         raise InputError(
             f"drug term {term.name!r} would add id(s) {', '.join(taken)} that model {model_name!r} already "

@@ -56,6 +56,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .conditions import Condition
+from .drugs import existing_ids
 from .engine import SolverOptions, steady_states, time_courses
 from .errors import InputError
 from .model import CompiledModel, from_sbml_text, reduce_frozen
@@ -332,7 +333,7 @@ def with_population_layer(model: CompiledModel) -> CompiledModel:
     sbml = doc.getModel()
     new_ids = {POP_N, POP_A, POP_ON, POP_RELAX, POP_COMPARTMENT, "pop_growth", "pop_death", "pop_clearance",
                "pop_hold"}
-    existing = _existing_ids(sbml)
+    existing = existing_ids(sbml)
     taken = sorted(existing & new_ids)
     if taken:
         raise InputError(
@@ -388,16 +389,6 @@ def with_population_layer(model: CompiledModel) -> CompiledModel:
     declared = {o.id: {"label": o.label, "unit": o.unit} for o in model.observables}
     return from_sbml_text(libsbml.writeSBMLToString(doc), name=model.name,
                           metadata={**metadata, "observables": declared})
-
-
-def _existing_ids(sbml) -> set[str]:
-    ids = {sbml.getId()} if sbml.isSetId() else set()
-    elements = sbml.getListOfAllElements()
-    for i in range(elements.getSize()):
-        element = elements.get(i)
-        if element.isSetId():
-            ids.add(element.getId())
-    return ids
 
 
 def _check(status: int, what: str) -> None:

@@ -102,7 +102,8 @@ class ScreenSpec:
     readouts
         Readout ids (:data:`simulator.readouts.READOUTS`).
     ensemble
-        Parameter vectors (id -> value), one per member; empty means the nominal parameters only.
+        Parameter vectors (mappings id -> value), one per member, stored as sorted (id, value) pairs; empty
+        means the nominal parameters only.
     mode
         ``"fast"`` (signalling at steady state, closed-form growth) or ``"full"`` (cell numbers integrated).
     ratio
@@ -118,7 +119,7 @@ class ScreenSpec:
     drug_a: DrugAxis
     drug_b: DrugAxis
     readouts: tuple[str, ...] = ("perk_suppression", "viability")
-    ensemble: tuple[Mapping[str, float], ...] = ()
+    ensemble: tuple = ()
     mode: str = "fast"
     ratio: float | None = None
     target_suppression: float = 0.8
@@ -129,7 +130,9 @@ class ScreenSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "cell_lines", tuple(self.cell_lines))
         object.__setattr__(self, "readouts", tuple(self.readouts))
-        object.__setattr__(self, "ensemble", tuple(MappingProxyType(dict(m)) for m in self.ensemble))
+        # members as sorted (id, value) pairs: immutable, hashable and picklable (a tuple of read-only mappings
+        # is not, and the spec travels to every worker process); dict(member) gives the mapping back
+        object.__setattr__(self, "ensemble", tuple(tuple(sorted(dict(m).items())) for m in self.ensemble))
         valid_lines = cell_lines_for(self.model)
         unknown = [c for c in self.cell_lines if c not in valid_lines]
         if not self.cell_lines or unknown:
@@ -153,7 +156,7 @@ class ScreenSpec:
             raise InputError(f"dose ratio {self.ratio!r} must be a finite number > 0 (dose A / dose B).")
         settable = set(self.model.parameters) | set(self.model.species_initial)
         for i, member in enumerate(self.ensemble):
-            unknown = sorted(set(member) - settable)
+            unknown = sorted(set(dict(member)) - settable)
             if unknown:
                 raise InputError(f"ensemble member {i} sets {', '.join(unknown)}, which model {self.model.name!r} "
                                  "does not have as settable parameters.")
@@ -341,7 +344,9 @@ def run_screen(
     with make_executor(workers=workers, scheduler=scheduler) as executor:
         well_run = run_chunks(_well_chunk, chunks, executor=executor, out_dir=out_dir / "wells", resume=resume,
                               progress=progress, total_rows=spec.wells * len(spec.readouts), label="wells")
-        wells = read_parts(out_dir / "wells")
+        wells = read_parts(out_dir / "wells") if well_run.chunks_done + well_run.chunks_skipped else pd.DataFrame(
+            columns=["cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "readout", "value", "status",
+                     "message"])
         synergy_chunks = []
         for (line, member, readout), frame in wells.groupby(["cell_line", "member", "readout"], sort=False):
             if readout in SYNERGY_READOUTS:
@@ -349,7 +354,8 @@ def run_screen(
                     "wells": frame, "cell_line": line, "member": member, "readout": readout, "ratio": ratio}))
         synergy_run = run_chunks(_synergy_chunk, synergy_chunks, executor=executor, out_dir=out_dir / "synergy",
                                  resume=resume, progress=progress, label="synergy")
-    synergy = read_parts(out_dir / "synergy") if synergy_chunks else pd.DataFrame()
+    synergy = read_parts(out_dir / "synergy") if synergy_chunks else pd.DataFrame(
+        columns=["cell_line", "member", "readout", "dose_a", "dose_b", "fa", "score", "value", "flag"])
     runs = {"wells": well_run, "synergy": synergy_run}
     return _finish(spec, out_dir, wells, synergy, ratio, time.perf_counter() - started, runs)
 

@@ -19,3 +19,13 @@ def test_engine_benchmark_quick():
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Steady states/s" in proc.stdout and "Time courses/s" in proc.stdout
     assert results.read_text() == before
+
+
+def test_screen_benchmark_quick():
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    before = results.read_text()
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "screen.py"), "--quick"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "/s/core" in proc.stdout and "End-to-end" in proc.stdout
+    assert results.read_text() == before

@@ -184,3 +184,32 @@ def test_report_html_embeds_the_figures(serial_screen, capsys):
             assert f"figures/{line}_{readout}.png" in page
             assert (out / "figures" / f"{line}_{readout}.png").stat().st_size > 50_000
     assert "Combination index along the constant ratio" in page and "manifest" in page
+
+
+def test_ensemble_screen_on_two_workers_matches_serial(mpnst, tmp_path):
+    """The spec (with its ensemble) must pickle to reach worker processes."""
+    import pickle
+
+    spec = ScreenSpec(model=mpnst, cell_lines=("S462_R1",), ensemble=({"kE": 3.8}, {"kE": 4.2}),
+                      readouts=("perk_suppression",), ratio=0.01, **SMALL)
+    assert pickle.loads(pickle.dumps(spec)) == spec
+    run_screen(spec, tmp_path / "serial", workers=1, progress=False)
+    result = run_screen(spec, tmp_path / "pool", workers=2, progress=False)
+    assert result.failed_wells == 0
+    for name in ("wells", "synergy"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pool" / f"{name}.parquet"),
+                                      pd.read_parquet(tmp_path / "serial" / f"{name}.parquet"))
+
+
+def test_every_chunk_failing_is_reported_not_a_crash(mpnst, tmp_path, monkeypatch):
+    import simulator.screen as screen_module
+
+    def broken(payload):
+        raise RuntimeError("simulated worker failure")
+
+    monkeypatch.setattr(screen_module, "_well_chunk", broken)
+    spec = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, **SMALL)
+    result = run_screen(spec, tmp_path, workers=1, progress=False)
+    assert result.failed_wells == result.wells == 16
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "simulated worker failure" in next(iter(manifest["screen"]["chunk_failures"].values()))

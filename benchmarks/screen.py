@@ -1,0 +1,741 @@
+"""Screen throughput (combination-screen issue): wells per second end-to-end through ``run_screen``, 1 and 2 workers.
+
+Why: the issue sets targets of >= 3,000 wells/s/core for a screen with steady-state (fast-mode) readouts
+and >= 85 % parallel efficiency at 2 workers. The benchmark screen is a 10 x 10 dose matrix (trametinib x
+SRC inhibitor 1, 0 plus 9 log-spaced doses each) x 6 cell lines x a 100-member parameter ensemble (seeded
+log-normal perturbations of five Model A kinetic parameters, written as a CSV and read with
+``load_ensemble``), readouts ``perk_suppression`` and ``viability``. A *well* is one dose pair of one matrix
+(100 per matrix, 60,000 in the screen); ``run_screen`` also simulates a 12-point constant-ratio mixture
+series per matrix, so figures are given both per matrix well and per simulated well (112 per matrix).
+
+Measured, through the public API (``run_screen``) unless stated:
+
+* end-to-end ``run_screen`` (wells pass + synergy pass + tables written) on 1 and 2 workers, with the
+  time of each pass taken from ``run_screen``'s own calls (its ``run_chunks``/``read_parts``/``_finish``
+  are wrapped by timers; nothing else changes);
+* the wells pass alone (``run_chunks`` over ``simulator.screen._well_chunk``, the chunks ``run_screen``
+  builds) on a sub-screen, best of ``--repeats``, with the 2-worker pool started and warmed beforehand;
+* a naive tellurium loop (``te.loada`` per well, cell line + member + doses set by hand, ``steadyState``,
+  readouts by hand) on a few whole matrices, extrapolated to the screen;
+* a cProfile of a small screen at 1 worker, bucketed (steady states, readout arithmetic,
+  ``make_condition``, DataFrame building, synergy fits, part and table writing).
+
+It writes its own section of ``benchmarks/RESULTS.md`` (between the ``screen:begin``/``screen:end``
+markers; other sections are left alone). The machine load is recorded because colleagues' tests may
+share the 2 cores.
+
+    .venv/bin/python benchmarks/screen.py            # full run (~3-5 min), writes RESULTS.md
+    .venv/bin/python benchmarks/screen.py --quick    # smoke run (< 30 s), prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copyreg
+import cProfile
+import datetime as dt
+import importlib.util
+import math
+import os
+import pickle
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a source checkout
+    sys.path.insert(0, str(ROOT))
+
+import simulator.executor as executor_mod  # noqa: E402
+import simulator.readouts as readouts_mod  # noqa: E402
+import simulator.screen as screen_mod  # noqa: E402
+import simulator.synergy as synergy_mod  # noqa: E402
+from simulator import load_cell_lines, load_drugs, load_model, make_condition, steady_states  # noqa: E402
+from simulator.executor import ProcessExecutor, SerialExecutor, run_chunks  # noqa: E402
+from simulator.screen import RATIO_POINTS, DrugAxis, ScreenSpec, load_ensemble, run_screen  # noqa: E402
+
+
+def _load_engine_benchmark():
+    """benchmarks/engine.py as a module: its load recording, machine description and naive-loop helpers."""
+    spec = importlib.util.spec_from_file_location("_mekisim_engine_benchmark", Path(__file__).with_name("engine.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_ENGINE = _load_engine_benchmark()
+
+MODEL = "mpnst"
+LINES = ("S462", "S462_R1", "S462_R2", "S462_R3", "ST8814", "S462TY")
+DRUG_A, DRUG_B = ("trametinib", 0.1, 100.0), ("src_inhibitor_1", 10.0, 10000.0)  # id, lowest, highest dose (nM)
+READOUTS = ("perk_suppression", "viability")
+ENSEMBLE_PARAMS = ("kF", "kS", "aSRC", "kE", "kfbS")
+SIGMA = 0.1  # log-normal perturbation, sd in ln
+SEED = 20261121
+TARGET_WELLS, TARGET_EFFICIENCY = 3000.0, 0.85
+SIZES = {
+    # lines/members/n: the end-to-end screen (n log-spaced doses per drug plus 0); sub_*: the repeated
+    # wells-only sub-screen; naive: whole matrices in the tellurium loop; profile_members: 1 line x that many
+    "full": {"lines": 6, "members": 100, "n": 9, "sub_lines": 6, "sub_members": 20, "naive": 2, "profile_members": 5},
+    "quick": {"lines": 2, "members": 5, "n": 3, "sub_lines": 2, "sub_members": 5, "naive": 1, "profile_members": 2},
+}
+BEGIN, END = "<!-- screen:begin -->", "<!-- screen:end -->"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+CONTENDED = _ENGINE.CONTENDED
+PROBE_S = _ENGINE.PROBE_S
+
+
+# ------------------------------------------------------------------------------------------------ set-up
+
+
+def make_ensemble(model, members: int, folder: Path) -> tuple[dict[str, float], ...]:
+    """``members`` parameter vectors: nominal x exp(SIGMA * z), z ~ N(0, 1) from a seeded Generator.
+
+    Written as CSV (with a ``member`` label column) and read back with ``load_ensemble``, as a user would.
+    Row i is the same for any ``members`` > i.
+    """
+    z = np.random.default_rng(SEED).standard_normal((members, len(ENSEMBLE_PARAMS)))
+    nominal = np.array([model.parameters[p] for p in ENSEMBLE_PARAMS])
+    frame = pd.DataFrame(nominal * np.exp(SIGMA * z), columns=list(ENSEMBLE_PARAMS))
+    frame.insert(0, "member", [f"m{i:03d}" for i in range(members)])
+    path = folder / "ensemble.csv"
+    frame.to_csv(path, index=False)
+    return load_ensemble(path)
+
+
+def make_spec(model, lines: Sequence[str], ensemble: Sequence[dict], n: int) -> ScreenSpec:
+    (a, a_lo, a_hi), (b, b_lo, b_hi) = DRUG_A, DRUG_B
+    return ScreenSpec(model=model, cell_lines=tuple(lines), drug_a=DrugAxis.parse(f"{a}:{a_lo:g}:{a_hi:g}:{n}"),
+                      drug_b=DrugAxis.parse(f"{b}:{b_lo:g}:{b_hi:g}:{n}"), readouts=READOUTS,
+                      ensemble=tuple(ensemble), mode="fast")
+
+
+def _proxy(mapping: dict) -> MappingProxyType:
+    return MappingProxyType(mapping)
+
+
+def ensure_picklable(spec: ScreenSpec) -> bool:
+    """Make ``spec`` picklable for the process pool; True if a workaround was needed.
+
+    ``ScreenSpec.ensemble`` holds ``MappingProxyType`` members, which ``reduce_frozen`` does not convert
+    (only top-level mapping fields), so a spec with an ensemble does not pickle and every wells chunk of a
+    2-worker ``run_screen`` fails. Until that is fixed in the library, register a reducer for
+    ``MappingProxyType`` in this process (``copyreg``; process pools pickle through it); the workers
+    rebuild it with :func:`_proxy` from this module, which they import as their ``__main__``.
+    """
+    try:
+        pickle.dumps(spec)
+        return False
+    except TypeError:
+        copyreg.pickle(MappingProxyType, lambda m: (_proxy, (dict(m),)))
+        pickle.dumps(spec)
+        return True
+
+
+class Load(_ENGINE.Load):
+    """engine.py's load recording, counting this process's reaped children too (``run_screen``'s pool)."""
+
+    @staticmethod
+    def _jiffies(pids: Sequence[int]) -> tuple[int, int]:
+        busy, own = _ENGINE.Load._jiffies(pids)
+        try:
+            rest = Path(f"/proc/{os.getpid()}/stat").read_text().rpartition(")")[2].split()
+            own += int(rest[13]) + int(rest[14])  # cutime, cstime: workers joined at pool shutdown
+        except (OSError, IndexError, ValueError):
+            pass
+        return busy, own
+
+
+# ---------------------------------------------------------------------------------- timing run_screen
+
+
+class PassTimer:
+    """Timers around the functions ``run_screen`` calls, by module-global name, while it runs.
+
+    ``run_screen`` and its chunk functions look these names up in their modules at call time, so the
+    wrappers see exactly their calls; results pass through unchanged (a wrapper costs < 1 µs a call). Each
+    call is booked under the current stage: ``wells``/``synergy`` (set by the ``run_chunks`` wrapper, which
+    is booked there itself), ``finish`` (``_finish``, likewise) or ``main``. In a process pool the chunk
+    functions run in the workers, which import unwrapped modules, so with 2 workers only the calls made in
+    this process are timed.
+    """
+
+    TARGETS = (
+        (screen_mod, ("run_chunks", "read_parts", "_finish", "compute_readouts", "make_condition", "load_drugs",
+                      "load_cell_lines", "synergy_scores", "median_effect_fit", "combination_index_at",
+                      "_ensemble_summary", "rank_combinations", "write_table", "write_manifest")),
+        (readouts_mod, ("steady_states",)),
+        (synergy_mod, ("zip_delta", "loewe_excess")),
+        (executor_mod, ("_write_part",)),
+    )
+
+    def __init__(self) -> None:
+        self.runs: dict[str, object] = {}  # run_chunks label -> ChunkRun
+        self.seconds: dict[tuple[str, str], float] = {}
+        self.stage = "main"
+
+    def get(self, stage: str, *names: str) -> float:
+        return sum(self.seconds.get((stage, n), 0.0) for n in names)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[PassTimer]:
+        original = [(module, name, getattr(module, name)) for module, names in self.TARGETS for name in names]
+
+        def timed(name: str, fn: Callable) -> Callable:
+            def wrapper(*args, **kwargs):
+                outer = self.stage
+                if name == "run_chunks":
+                    self.stage = kwargs.get("label", "")
+                elif name == "_finish":
+                    self.stage = "finish"
+                key = name
+                if name == "write_table":
+                    key = f"write_table{Path(args[1]).suffix}"
+                t0 = time.perf_counter()
+                try:
+                    result = fn(*args, **kwargs)
+                finally:
+                    seconds = time.perf_counter() - t0
+                    self.seconds[(self.stage, key)] = self.seconds.get((self.stage, key), 0.0) + seconds
+                    self.stage = outer
+                if name == "run_chunks":
+                    self.runs[kwargs.get("label", "")] = result
+                return result
+
+            return wrapper
+
+        try:
+            for module, name, fn in original:
+                setattr(module, name, timed(name, fn))
+            yield self
+        finally:
+            for module, name, fn in original:
+                setattr(module, name, fn)
+
+
+def timed_screen(spec: ScreenSpec, out: Path, workers: int) -> dict:
+    """One ``run_screen`` call: wall time, each pass's time and what inside it was timed, counts."""
+    timer = PassTimer()
+    with timer.active():
+        t0 = time.perf_counter()
+        result = run_screen(spec, out, workers=workers, progress=False)
+        wall = time.perf_counter() - t0
+    get = timer.get
+    wells_run, synergy_run = timer.runs["wells"], timer.runs["synergy"]
+    wells_s, synergy_s = get("wells", "run_chunks"), get("synergy", "run_chunks")
+    read = get("main", "read_parts")
+    finish = get("finish", "_finish")
+    parts = {stage: get(stage, "_write_part") for stage in ("wells", "synergy")}
+    inside = {}
+    if workers == 1:  # chunk internals were timed in this process
+        steady, readouts = get("wells", "steady_states"), get("wells", "compute_readouts")
+        conditions, catalogue = get("wells", "make_condition"), get("wells", "load_drugs", "load_cell_lines")
+        scores, zip_s = get("synergy", "synergy_scores"), get("synergy", "zip_delta")
+        loewe = get("synergy", "loewe_excess")
+        ratio_ci = get("synergy", "median_effect_fit", "combination_index_at")
+        inside = {
+            "steady": steady, "arithmetic": readouts - steady, "conditions": conditions, "catalogue": catalogue,
+            "chunk_rest": wells_run.compute_s - readouts - conditions - catalogue,
+            "zip": zip_s, "loewe": loewe, "scores_rest": scores - zip_s - loewe, "ratio_ci": ratio_ci,
+            "assembly": synergy_run.compute_s - scores - ratio_ci,
+        }
+    return {
+        "wall": wall,
+        "wells_pass": wells_s,
+        "synergy_pass": synergy_s,
+        "read": read,
+        "finish": finish,
+        "other": wall - wells_s - synergy_s - read - finish,
+        "wells_compute": wells_run.compute_s,
+        "synergy_compute": synergy_run.compute_s,
+        "parts": parts,
+        "inside": inside,
+        "finish_parts": {
+            "ensemble": get("finish", "_ensemble_summary"), "ranking": get("finish", "rank_combinations"),
+            "parquet": get("finish", "write_table.parquet"), "csv": get("finish", "write_table.csv"),
+            "manifest": get("finish", "write_manifest"),
+        },
+        "wells_chunks": wells_run.chunks_done,
+        "synergy_chunks": synergy_run.chunks_done,
+        "chunk_failures": len(wells_run.failures) + len(synergy_run.failures),
+        "wells": result.wells,
+        "failed_wells": result.failed_wells,
+        "failure_summary": dict(result.failure_summary),
+        "out": out,
+    }
+
+
+# ------------------------------------------------------------------------------ wells pass, pool warm
+
+
+def _warm(model) -> int:
+    """Pool probe: compile the model in this worker, wait so that the other worker takes the next probe."""
+    steady_states(model, [make_condition(model, "S462")])
+    time.sleep(PROBE_S)
+    return os.getpid()
+
+
+def well_chunks(spec: ScreenSpec) -> list[tuple[str, dict]]:
+    """The wells chunks ``run_screen`` builds: one per (cell line, member) matrix."""
+    ratio = spec.ratio if spec.ratio is not None else screen_mod._default_ratio(spec)
+    return [
+        (f"{line}__m{member:05d}", {"spec": spec, "cell_line": line, "member": member, "ratio": ratio})
+        for line in spec.cell_lines
+        for member in range(spec.members)
+    ]
+
+
+def wells_pass(executor, chunks: list, out: Path) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    run = run_chunks(screen_mod._well_chunk, chunks, executor=executor, out_dir=out, progress=False, label="wells")
+    return time.perf_counter() - t0, run
+
+
+# ------------------------------------------------------------------------------------------- naive loop
+
+
+def naive_screen(model, spec: ScreenSpec, matrices: Sequence[tuple[str, int]]) -> tuple[float, dict]:
+    """The screen's wells of ``matrices`` the naive way: per well ``te.loada``, set values, ``steadyState``.
+
+    Values set by hand: the cell line's overrides (catalogue), both drugs' catalogue IC50 and Hill
+    coefficient, the member's parameters and the two doses; then ``reset()`` (re-evaluate totals) and
+    ``steadyState()`` with conserved-moiety analysis (as in engine.py's naive loop). Readouts by hand from
+    pERK, g, d, with the matrix's (0, 0) well as the DMSO reference: p-ERK suppression = 1 - pERK/pERK0,
+    viability = 100 exp(((g - d) - (g0 - d0)) 72 h). Returns (seconds, {(line, member): (perk, via)}).
+    """
+    import tellurium as te
+
+    antimony_text = (ROOT / "models" / f"{MODEL}.ant").read_text(encoding="utf-8")
+    drugs, lines = load_drugs(), load_cell_lines()
+    a, b = spec.drug_a, spec.drug_b
+    t72 = 72.0 * 60.0  # Model A's time unit is min
+    out = {}
+    with _ENGINE._Moieties(True):
+        t0 = time.perf_counter()
+        for line, member in matrices:
+            base = lines[line].values(model.parameters)
+            for drug in (a.drug, b.drug):
+                base[f"IC50_{drug}"], base[f"h_{drug}"] = drugs[drug].ic50_nM, drugs[drug].hill
+            base.update(spec.ensemble[member])
+            raw = np.full((len(a.doses), len(b.doses), 3), np.nan)
+            for i, dose_a in enumerate(a.doses):
+                for j, dose_b in enumerate(b.doses):
+                    r = te.loada(antimony_text)
+                    for key, value in base.items():
+                        r[key] = value
+                    r[a.drug], r[b.drug] = dose_a, dose_b
+                    r.reset()
+                    try:
+                        r.steadyState()
+                    except RuntimeError:
+                        continue
+                    raw[i, j] = r["pERK"], r["g"], r["d"]
+            perk, g, d = raw[..., 0], raw[..., 1], raw[..., 2]
+            out[(line, member)] = (1.0 - perk / perk[0, 0], 100.0 * np.exp(((g - d) - (g[0, 0] - d[0, 0])) * t72))
+        seconds = time.perf_counter() - t0
+    return seconds, out
+
+
+def matrix_values(wells: pd.DataFrame, line: str, member: int, readout: str, spec: ScreenSpec) -> np.ndarray:
+    sub = wells[(wells["cell_line"] == line) & (wells["member"] == member) & (wells["readout"] == readout)
+                & (wells["series"] == "matrix")]
+    grid = sub.pivot(index="dose_a_nM", columns="dose_b_nM", values="value")
+    return grid.reindex(index=list(spec.drug_a.doses), columns=list(spec.drug_b.doses)).to_numpy()
+
+
+# ------------------------------------------------------------------------------------------------ profile
+
+
+def _ct(stats: dict, file_suffix: str, name: str, caller: tuple[str, str] | None = None) -> float:
+    """Cumulative seconds of function ``name`` in a file ending with ``file_suffix`` (only calls from
+    ``caller`` = (file suffix, name) if given)."""
+    total = 0.0
+    for (file, _, func), (_, _, _, ct, callers) in stats.items():
+        if func != name or not file.endswith(file_suffix):
+            continue
+        if caller is None:
+            total += ct
+        else:
+            total += sum(c[3] for (cf, _, cn), c in callers.items() if cn == caller[1] and cf.endswith(caller[0]))
+    return total
+
+
+def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) -> dict:
+    """cProfile of ``run_screen`` (1 worker, warm) on 1 cell line x ``profile_members`` members, bucketed."""
+    spec = make_spec(model, LINES[:1], ensemble[: size["profile_members"]], size["n"])
+    run_screen(spec, folder / "profile-warm", workers=1, progress=False)
+    t0 = time.perf_counter()
+    run_screen(spec, folder / "profile-plain", workers=1, progress=False)
+    plain = time.perf_counter() - t0
+    prof = cProfile.Profile()
+    prof.enable()
+    t0 = time.perf_counter()
+    run_screen(spec, folder / "profile", workers=1, progress=False)
+    total = time.perf_counter() - t0
+    prof.disable()
+    st = pstats.Stats(prof).stats
+    scr, eng, rdo, cnd, cat, syn = (f"simulator/{m}.py" for m in (
+        "screen", "engine", "readouts", "conditions", "catalog", "synergy"))
+
+    well_chunk = _ct(st, scr, "_well_chunk")
+    steady = _ct(st, eng, "steady_states")
+    readouts = _ct(st, rdo, "compute_readouts")
+    conditions = _ct(st, cnd, "make_condition")
+    catalogue = sum(_ct(st, cat, f, (scr, "_well_chunk")) for f in ("load_drugs", "load_cell_lines"))
+    closed_form = _ct(st, rdo, "closed_form_cells")
+    synergy_chunk = _ct(st, scr, "_synergy_chunk")
+    scores = _ct(st, syn, "synergy_scores")
+    zip_fits = _ct(st, syn, "zip_delta")
+    loewe = _ct(st, syn, "loewe_excess")
+    ratio_ci = _ct(st, syn, "median_effect_fit", (scr, "_synergy_chunk")) + _ct(
+        st, syn, "combination_index_at", (scr, "_synergy_chunk"))
+    n_wells, n_synergy = spec.members * len(spec.cell_lines), spec.members * len(spec.cell_lines) * len(READOUTS)
+    wells_buckets = [
+        ("steady states (`steady_states`: Newton + stability check)", steady),
+        (f"readout arithmetic (rest of `compute_readouts`; `closed_form_cells` {1e3 * closed_form / n_wells:.1f} "
+         "ms of it)", readouts - steady),
+        ("`make_condition`", conditions),
+        ("catalogue TOML parsed (`load_drugs`, `load_cell_lines`)", catalogue),
+        ("rows and DataFrame building, mixture doses (rest of `_well_chunk`)", well_chunk - readouts - conditions
+         - catalogue),
+    ]
+    synergy_buckets = [
+        ("ZIP (`zip_delta`: `least_squares` Hill fit per row and column)", zip_fits),
+        ("Loewe (`loewe_excess`)", loewe),
+        ("Bliss, HSA, CI, single-agent fits (rest of `synergy_scores`)", scores - zip_fits - loewe),
+        ("constant-ratio mixture fit + CI table", ratio_ci),
+        ("score table assembly (pandas: pivot, merge, concat; rest of `_synergy_chunk`)",
+         synergy_chunk - scores - ratio_ci),
+    ]
+    return {
+        "spec": (len(spec.cell_lines), spec.members, len(spec.drug_a.doses)),
+        "chunks": (n_wells, n_synergy),
+        "total": total,
+        "plain": plain,
+        "wells": [(name, 1e3 * sec / n_wells, sec / well_chunk) for name, sec in wells_buckets],
+        "synergy": [(name, 1e3 * sec / n_synergy, sec / synergy_chunk) for name, sec in synergy_buckets],
+        "well_chunk_ms": 1e3 * well_chunk / n_wells,
+        "synergy_chunk_ms": 1e3 * synergy_chunk / n_synergy,
+        "steady_per_well_us": 1e6 * steady / (n_wells * (spec.wells // n_wells + RATIO_POINTS)),
+        "condition_us": 1e6 * conditions / (n_wells * (spec.wells // n_wells + RATIO_POINTS)),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ running
+
+
+def run(size: dict, repeats: int, folder: Path) -> dict:
+    load = Load()
+    load.sample()
+    fig: dict = {"size": size, "repeats": repeats, "dirty": uncommitted()}
+    model = load_model(MODEL)
+    ensemble = make_ensemble(model, size["members"], folder)
+    spec = make_spec(model, LINES[: size["lines"]], ensemble, size["n"])
+    fig["workaround"] = ensure_picklable(spec)
+    fig["matrices"] = len(spec.cell_lines) * spec.members
+    fig["wells"] = spec.wells
+    fig["simulated"] = spec.wells + fig["matrices"] * RATIO_POINTS
+    fig["doses"] = (spec.drug_a.doses, spec.drug_b.doses)
+
+    # warm this process (imports, model compile, pyarrow/scipy first use) with a tiny screen
+    t0 = time.perf_counter()
+    run_screen(make_spec(model, LINES[:1], ensemble[:1], 2), folder / "warm", workers=1, progress=False)
+    fig["warm_s"] = time.perf_counter() - t0
+    load.sample()
+
+    # end-to-end; the 2-worker pool is started inside run_screen (its start-up is part of the figure)
+    me = [os.getpid()]
+    fig["e2e"] = {}
+    for workers in (1, 2):
+        fig["e2e"][workers] = load.phase(f"e2e {workers}w", me,
+                                         lambda w=workers: timed_screen(spec, folder / f"screen-{w}w", w))
+    w1 = pd.read_parquet(fig["e2e"][1]["out"] / "wells.parquet")
+    w2 = pd.read_parquet(fig["e2e"][2]["out"] / "wells.parquet")
+    keys = ["cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "readout"]
+    both = w1.merge(w2, on=keys, suffixes=("_1", "_2"))
+    fig["same_rows"] = len(both) == len(w1) == len(w2)
+    fig["diff_1w_2w"] = float(np.nanmax(np.abs(both["value_1"] - both["value_2"]))) if len(both) else math.nan
+
+    # wells pass alone on a sub-screen, best of `repeats`; 2 workers on a pool started and warmed first
+    sub = make_spec(model, LINES[: size["sub_lines"]], ensemble[: size["sub_members"]], size["n"])
+    chunks = well_chunks(sub)
+    fig["sub"] = (len(sub.cell_lines), sub.members, sub.wells, sub.wells + len(chunks) * RATIO_POINTS)
+    counter = iter(range(10**6))
+    with SerialExecutor() as serial:
+        t, runs, _ = load.phase("wells 1w", me, lambda: _ENGINE.best_of(
+            repeats, lambda: wells_pass(serial, chunks, folder / f"wells-1w-{next(counter)}")[0]))
+    fig["wells1"] = (t, runs)
+    with ProcessExecutor(2) as pool:
+        t0 = time.perf_counter()
+        pids: set[int] = set()
+        while len(pids) < 2 and time.perf_counter() - t0 < 120:
+            pids |= set(pool.map(_warm, [model, model]))
+        fig["pool_start_s"] = time.perf_counter() - t0
+        fig["pool_pids"] = len(pids)
+        t, runs, _ = load.phase("wells 2w", [*me, *pids], lambda: _ENGINE.best_of(
+            repeats, lambda: wells_pass(pool, chunks, folder / f"wells-2w-{next(counter)}")[0]))
+    fig["wells2"] = (t, runs)
+
+    # naive tellurium loop on whole matrices, evenly spread over (line, member)
+    picks = np.linspace(0, fig["matrices"] - 1, size["naive"]).round().astype(int)
+    matrices = [(spec.cell_lines[k % len(spec.cell_lines)], int(k // len(spec.cell_lines)) % spec.members)
+                for k in picks]
+    seconds, naive = load.phase("naive", me, lambda: naive_screen(model, spec, matrices))
+    fig["naive_s"], fig["naive_wells"] = seconds, len(matrices) * len(spec.drug_a.doses) * len(spec.drug_b.doses)
+    fig["naive_matrices"] = matrices
+    perk_diff = via_diff = 0.0
+    failed = 0
+    for (line, member), (perk, via) in naive.items():
+        failed += int(np.isnan(perk).sum())
+        perk_diff = max(perk_diff, float(np.nanmax(np.abs(perk - matrix_values(w1, line, member, READOUTS[0], spec)))))
+        via_diff = max(via_diff, float(np.nanmax(np.abs(via - matrix_values(w1, line, member, READOUTS[1], spec)))))
+    fig["naive_diff"] = (perk_diff, via_diff, failed)
+
+    fig["profile"] = profile_screen(model, ensemble, size, folder)
+    load.sample()
+    fig["load"] = load.summary()
+    fig["others"] = dict(load.others)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _runs(runs: Sequence[float]) -> str:
+    return ", ".join(f"{x:.3g}" for x in runs) + " s"
+
+
+def uncommitted() -> str:
+    """Paths under simulator/ and models/ with uncommitted changes (the run measures the working tree)."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "simulator", "models"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return ", ".join(line[3:] for line in out.splitlines() if line.strip())
+
+
+def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: float) -> str:
+    wells, simulated, per = fig["wells"], fig["simulated"], fig["wells"] / fig["matrices"]
+    e1, e2 = fig["e2e"][1], fig["e2e"][2]
+    rate = {w: wells / fig["e2e"][w]["wall"] for w in (1, 2)}  # matrix wells/s, end-to-end
+    pass_rate = {w: wells / fig["e2e"][w]["wells_pass"] for w in (1, 2)}
+    sub_wells, sub_sim = fig["sub"][2], fig["sub"][3]
+    alone = {1: sub_wells / fig["wells1"][0], 2: sub_wells / fig["wells2"][0]}
+    eff_e2e, eff_pass, eff_alone = rate[2] / (2 * rate[1]), pass_rate[2] / (2 * pass_rate[1]), alone[2] / (2 * alone[1])
+    naive_ms = 1e3 * fig["naive_s"] / fig["naive_wells"]
+    naive_rate = 1e3 / naive_ms
+    nw = fig["naive_wells"]
+    sim_ratio = simulated / wells
+
+    def per_core(r: float, w: int) -> str:
+        return f"{r / w:,.0f} /s/core" + (f" ({r:,.0f} /s)" if w > 1 else "")
+
+    rows = [
+        (f"End-to-end `run_screen`, 1 worker: {wells:,} wells", f"{e1['wall']:.1f} s → {per_core(rate[1], 1)}",
+         f"≥ {TARGET_WELLS:,.0f} /s/core", _met(rate[1] >= TARGET_WELLS)),
+        (f"End-to-end `run_screen`, 2 workers: {wells:,} wells", f"{e2['wall']:.1f} s → {per_core(rate[2], 2)}",
+         f"≥ {TARGET_WELLS:,.0f} /s/core", _met(rate[2] / 2 >= TARGET_WELLS)),
+        ("Parallel efficiency, end-to-end (pool start-up included)", f"{eff_e2e:.0%}",
+         f"≥ {TARGET_EFFICIENCY:.0%}", _met(eff_e2e >= TARGET_EFFICIENCY)),
+        ("Wells pass inside `run_screen`, 1 worker", f"{e1['wells_pass']:.1f} s → {per_core(pass_rate[1], 1)}",
+         f"≥ {TARGET_WELLS:,.0f} /s/core", _met(pass_rate[1] >= TARGET_WELLS)),
+        ("Wells pass inside `run_screen`, 2 workers (pool start-up included)",
+         f"{e2['wells_pass']:.1f} s → {per_core(pass_rate[2], 2)}", f"≥ {TARGET_WELLS:,.0f} /s/core",
+         _met(pass_rate[2] / 2 >= TARGET_WELLS)),
+        ("Parallel efficiency, wells pass inside `run_screen`", f"{eff_pass:.0%}", f"≥ {TARGET_EFFICIENCY:.0%}",
+         _met(eff_pass >= TARGET_EFFICIENCY)),
+        (f"Wells pass alone, 1 worker, {sub_wells:,} wells (best of {fig['repeats']}: {_runs(fig['wells1'][1])})",
+         per_core(alone[1], 1), f"≥ {TARGET_WELLS:,.0f} /s/core", _met(alone[1] >= TARGET_WELLS)),
+        (f"Wells pass alone, 2 workers, pool started (best of {fig['repeats']}: {_runs(fig['wells2'][1])})",
+         per_core(alone[2], 2), f"≥ {TARGET_WELLS:,.0f} /s/core", _met(alone[2] / 2 >= TARGET_WELLS)),
+        ("Parallel efficiency, wells pass alone (pool started)", f"{eff_alone:.0%}", f"≥ {TARGET_EFFICIENCY:.0%}",
+         _met(eff_alone >= TARGET_EFFICIENCY)),
+        (f"Naive tellurium loop, extrapolated from {nw} wells", f"{naive_ms:.1f} ms/well → {naive_rate:,.1f} /s/core; "
+         f"{wells:,} wells ≈ {wells * naive_ms / 3.6e6:.2f} core-hours", "—", "—"),
+        ("Speed-up over the naive loop (per core, 1 worker)",
+         f"end-to-end {rate[1] / naive_rate:,.0f}×, wells pass {pass_rate[1] / naive_rate:,.0f}×", "—", "—"),
+    ]
+    table = ["| Figure | Measured | Target | Status |", "|---|---|---|---|"]
+    table += ["| " + " | ".join(r) + " |" for r in rows]
+
+    passes = ["| Where the time goes in the end-to-end `run_screen` above (timers, no profiler) | 1 worker "
+              "| 2 workers |", "|---|---|---|"]
+
+    def cell(e: dict, value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f} s ({value / e['wall']:.0%})"
+
+    def line(label: str, v1: float | None, v2: float | None) -> None:
+        passes.append(f"| {label} | {cell(e1, v1)} | {cell(e2, v2)} |")
+
+    i1 = e1["inside"]
+    line("**Wells pass** (`run_chunks`; with 2 workers incl. pool start-up)", e1["wells_pass"], e2["wells_pass"])
+    line("&nbsp;&nbsp;steady states (`steady_states`: Newton + stability check)", i1["steady"], None)
+    line("&nbsp;&nbsp;readout arithmetic (rest of `compute_readouts`)", i1["arithmetic"], None)
+    line("&nbsp;&nbsp;`make_condition`", i1["conditions"], None)
+    line("&nbsp;&nbsp;catalogue TOML parsed per chunk (`load_drugs`, `load_cell_lines`)", i1["catalogue"], None)
+    line("&nbsp;&nbsp;rest of `_well_chunk` (mixture doses, rows, DataFrame)", i1["chunk_rest"], None)
+    line("&nbsp;&nbsp;part files written (Parquet + fsync, in the main process)", e1["parts"]["wells"],
+         e2["parts"]["wells"])
+    line("&nbsp;&nbsp;rest (transfer, waiting, bookkeeping)",
+         e1["wells_pass"] - e1["wells_compute"] - e1["parts"]["wells"], None)
+    line("Parts read back (`read_parts`, both passes)", e1["read"], e2["read"])
+    line("Grouping the wells into synergy chunks, pool shut-down, rest", e1["other"], e2["other"])
+    line("**Synergy pass** (`run_chunks`)", e1["synergy_pass"], e2["synergy_pass"])
+    line("&nbsp;&nbsp;ZIP (`zip_delta`: 3-parameter Hill fit per row and column)", i1["zip"], None)
+    line("&nbsp;&nbsp;Loewe (`loewe_excess`)", i1["loewe"], None)
+    line("&nbsp;&nbsp;Bliss, HSA, CI, single-agent fits (rest of `synergy_scores`)", i1["scores_rest"], None)
+    line("&nbsp;&nbsp;constant-ratio mixture fit + CI table", i1["ratio_ci"], None)
+    line("&nbsp;&nbsp;score table assembly (pandas, rest of `_synergy_chunk`)", i1["assembly"], None)
+    line("&nbsp;&nbsp;part files written", e1["parts"]["synergy"], e2["parts"]["synergy"])
+    line("&nbsp;&nbsp;rest (transfer, waiting, bookkeeping)",
+         e1["synergy_pass"] - e1["synergy_compute"] - e1["parts"]["synergy"], None)
+    line("**Finish** (`_finish`, in the main process)", e1["finish"], e2["finish"])
+    f1, f2 = e1["finish_parts"], e2["finish_parts"]
+    line("&nbsp;&nbsp;ensemble spread (`_ensemble_summary`)", f1["ensemble"], f2["ensemble"])
+    line("&nbsp;&nbsp;ranking (`rank_combinations`)", f1["ranking"], f2["ranking"])
+    line("&nbsp;&nbsp;tables written as Parquet", f1["parquet"], f2["parquet"])
+    line("&nbsp;&nbsp;tables written as CSV", f1["csv"], f2["csv"])
+    line("&nbsp;&nbsp;manifest and rest", e1["finish"] - sum(f1.values()) + f1["manifest"],
+         e2["finish"] - sum(f2.values()) + f2["manifest"])
+    line("**Total**", e1["wall"], e2["wall"])
+    passes.append(f"| Summed chunk compute, wells / synergy | {e1['wells_compute']:.2f} / "
+                  f"{e1['synergy_compute']:.2f} s | {e2['wells_compute']:.2f} / {e2['synergy_compute']:.2f} s "
+                  "(both workers) |")
+
+    p = fig["profile"]
+    (pl, pm, pn), (cw, cs) = p["spec"], p["chunks"]
+    prof = [f"| cProfile of the chunks of a {pl}-line × {pm}-member × {pn}×{pn} screen (1 worker; {cw} wells "
+            f"chunks, {cs} synergy chunks) | ms per chunk | share of the chunk |", "|---|---|---|"]
+    prof.append(f"| **Wells chunk** ({pn * pn} matrix + {RATIO_POINTS} mixture wells, 2 readouts) | "
+                f"{p['well_chunk_ms']:.1f} | 100% |")
+    prof += [f"| &nbsp;&nbsp;{name} | {ms:.2f} | {share:.0%} |" for name, ms, share in p["wells"]]
+    prof.append(f"| **Synergy chunk** (one matrix × one readout) | {p['synergy_chunk_ms']:.1f} | 100% |")
+    prof += [f"| &nbsp;&nbsp;{name} | {ms:.2f} | {share:.0%} |" for name, ms, share in p["synergy"]]
+
+    d1, d2 = fig["doses"]
+    notes = [
+        f"- Screen: {DRUG_A[0]} × {DRUG_B[0]}, {len(d1)} × {len(d2)} doses (0 plus {len(d1) - 1} log-spaced, "
+        f"{DRUG_A[1]:g}–{DRUG_A[2]:g} nM and {DRUG_B[1]:g}–{DRUG_B[2]:g} nM) × {fig['size']['lines']} cell lines "
+        f"({', '.join(LINES[: fig['size']['lines']])}) × {fig['size']['members']} ensemble members = "
+        f"{fig['matrices']:,} matrices, {wells:,} wells; readouts {', '.join(READOUTS)} (fast mode: steady "
+        f"states). Ensemble: {', '.join(ENSEMBLE_PARAMS)} × exp({SIGMA:g}·z), z ~ N(0, 1) from "
+        f"`numpy.random.default_rng({SEED})`, written as CSV and read with `load_ensemble`.",
+        f"- Wells are counted as the issue defines them: {per:.0f} dose pairs per matrix. `run_screen` also "
+        f"simulates a {RATIO_POINTS}-point constant-ratio mixture series per matrix, so it simulates "
+        f"{simulated:,} wells ({sim_ratio:.2f}×); per simulated well the rates are {sim_ratio:.2f}× the table's: "
+        f"end-to-end {rate[1] * sim_ratio:,.0f} /s/core (1 worker) and {rate[2] * sim_ratio / 2:,.0f} /s/core "
+        f"(2 workers); wells pass alone {alone[1] * sub_sim / sub_wells:,.0f} and "
+        f"{alone[2] * sub_sim / sub_wells / 2:,.0f} /s/core. Each matrix costs {per + RATIO_POINTS:.0f} steady "
+        "states (the (0, 0) well is the DMSO reference).",
+        f"- End-to-end = one `run_screen(spec, out, workers=N, progress=False)` call each (the screen was run "
+        f"once per worker count, {e1['wall']:.0f} s and {e2['wall']:.0f} s); the process was warmed by a "
+        f"tiny screen first ({fig['warm_s']:.1f} s: imports, model compile). With 2 workers `run_screen` starts "
+        f"its own spawn pool, so its start-up (each worker imports and compiles the model; "
+        f"{fig['pool_start_s']:.1f} s when measured alone) is inside the wells pass. Pass times come from "
+        "timers wrapped around `run_screen`'s own `run_chunks`/`read_parts`/`_finish` calls. Failed wells: "
+        f"{e1['failed_wells']} / {e2['failed_wells']} (1 / 2 workers), failed chunks {e1['chunk_failures']} / "
+        f"{e2['chunk_failures']}; 1- and 2-worker wells tables hold the same rows: {fig['same_rows']}, values "
+        f"differ by at most {fig['diff_1w_2w']:.1e}.",
+        f"- Wells pass alone: `run_chunks(simulator.screen._well_chunk, ...)` over the chunks `run_screen` builds, "
+        f"on {fig['sub'][0]} lines × {fig['sub'][1]} members ({sub_wells:,} wells), part files written as in "
+        f"`run_screen`; 1 worker in-process (`SerialExecutor`), 2 workers on a `ProcessExecutor(2)` started and "
+        f"warmed before timing ({fig['pool_pids']} distinct workers).",
+        f"- Naive loop: {len(fig['naive_matrices'])} whole "
+        f"{'matrix' if len(fig['naive_matrices']) == 1 else 'matrices'} "
+        f"({', '.join(f'{line}/member {m}' for line, m in fig['naive_matrices'])}; {nw} wells, timed once, "
+        f"extrapolated from {nw} wells) — per well `te.loada(antimony)` (conserved-moiety analysis on, as in "
+        "engine.py), the cell line's overrides, both drugs' catalogue IC50/Hill, the member's parameters and the "
+        "doses set by hand, `reset()`, `steadyState()`, pERK/g/d read; readouts by hand with the (0, 0) well as "
+        "DMSO. It has no synergy scoring or tables, so it is compared with both our end-to-end and wells-pass "
+        f"rates. Agreement with `run_screen`: p-ERK suppression within {fig['naive_diff'][0]:.1e}, viability "
+        f"within {fig['naive_diff'][1]:.1e} percentage points; failed naive solves {fig['naive_diff'][2]}.",
+        f"- cProfile: a wells chunk took {p['well_chunk_ms']:.1f} ms under the profiler (steady state "
+        f"{p['steady_per_well_us']:.0f} µs and `make_condition` {p['condition_us']:.0f} µs per simulated well) and "
+        f"{1e3 * e1['wells_compute'] / max(1, e1['wells_chunks']):.1f} ms unprofiled in the 1-worker end-to-end "
+        f"run; a synergy chunk {p['synergy_chunk_ms']:.1f} ms profiled, "
+        f"{1e3 * e1['synergy_compute'] / max(1, e1['synergy_chunks']):.1f} ms unprofiled. The profiled screen "
+        f"took {p['total']:.2f} s ({p['plain']:.2f} s unprofiled): cProfile inflates Python-heavy code (pandas, "
+        "scipy `least_squares`) relative to the compiled solver, so the timer table above gives the real split.",
+    ]
+    if fig["workaround"]:
+        notes.append(
+            "- **Library bug worked around**: a `ScreenSpec` with an ensemble does not pickle (its members are "
+            "`MappingProxyType`, which `reduce_frozen` only converts for top-level fields), so every wells chunk "
+            "of `run_screen(..., workers=2)` fails and the run then stops with `KeyError: 'cell_line'`. The "
+            "benchmark registers a `copyreg` reducer for `MappingProxyType` in its own process; without a fix "
+            "in `simulator` the 2-worker screen with an ensemble does not run."
+        )
+    notes.append(f"- Load: {fig['load']}. Whole benchmark: {total_s:.0f} s.")
+    busiest = max(fig["others"].values(), default=0.0)
+    if busiest > CONTENDED:
+        notes.insert(0, f"- **Contended run**: other processes used up to {busiest:.2f} of {info['nproc']} cores "
+                        "during the timed phases, so the figures (the 2-worker ones most) understate an idle "
+                        "machine; rerun when idle.")
+    head = [
+        BEGIN,
+        "## Screens (combination-screen issue)",
+        "",
+        f"Command: `{command}` — {date}, commit `{info['commit']}`"
+        + (f" plus uncommitted changes to {fig['dirty']}." if fig.get("dirty") else "."),
+        "",
+        f"Machine: {info['nproc']} cores ({info['cpu']}), {info['ram']} RAM, {info['os']}; Python {info['python']}, "
+        f"libroadrunner {info['roadrunner']}, tellurium {info['tellurium']}, numpy {info['numpy']}, "
+        f"pandas {pd.__version__}.",
+        "",
+    ]
+    return "\n".join([*head, *table, "", *passes, "", *prof, "", *notes, END]) + "\n"
+
+
+def write_section(section: str, path: Path = RESULTS) -> None:
+    """Replace this script's section of RESULTS.md (between the markers), or append it."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
+    if BEGIN in text and END in text:
+        start, stop = text.index(BEGIN), text.index(END) + len(END)
+        text = text[:start] + section.rstrip("\n") + text[stop:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="2 lines x 5 members x 4x4 doses, prints only (< 30 s)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs of the wells-only pass, best kept (default 3; quick 1)")
+    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
+                        help="write the section of benchmarks/RESULTS.md (default: yes, except with --quick)")
+    args = parser.parse_args(argv)
+    size = SIZES["quick" if args.quick else "full"]
+    repeats = args.repeats or (1 if args.quick else 3)
+    write = (not args.quick) if args.write is None else args.write
+    command = ".venv/bin/python benchmarks/screen.py" + ("".join(f" {a}" for a in sys.argv[1:]) if argv is None else "")
+    date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mekisim-screen-bench-") as tmp:
+        fig = run(size, repeats, Path(tmp))
+    section = report(fig, _ENGINE.machine(), command, date, time.perf_counter() - t0)
+    print(section)
+    print(f"total {time.perf_counter() - t0:.1f} s")
+    if write:
+        write_section(section)
+        print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -57,7 +57,7 @@ import numpy as np
 
 from .conditions import Condition
 from .drugs import existing_ids
-from .engine import SolverOptions, steady_states, time_courses
+from .engine import FAILED, OK, OSCILLATING, SolverOptions, steady_states, time_courses
 from .errors import InputError
 from .model import CompiledModel, from_sbml_text, reduce_frozen
 
@@ -72,7 +72,6 @@ __all__ = [
     "with_population_layer",
 ]
 
-OK, OSCILLATING, FAILED = "ok", "oscillating", "failed"
 MODES = ("fast", "full")
 
 #: Ids a model must define for readouts: the p-ERK observable and the proliferation and death rates.

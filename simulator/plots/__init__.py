@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import Observable
+from ..model import Observable
 
 __all__ = ["display_time", "plot_dose_response", "plot_steady_state", "plot_time_courses", "save_figure"]
 

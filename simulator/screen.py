@@ -246,11 +246,9 @@ def _well_chunk(payload: dict) -> pd.DataFrame:
     mixture = ratio_series(spec.drug_a.doses, payload["ratio"])
     pairs += mixture
     series += ["ratio"] * len(mixture)
-    conditions = [
-        make_condition(spec.model, line, {spec.drug_a.drug: a, spec.drug_b.drug: b}, values=values,
-                       catalog=drugs, lines=lines)
-        for a, b in pairs
-    ]
+    base = make_condition(spec.model, line, {spec.drug_a.drug: 0.0, spec.drug_b.drug: 0.0}, values=values,
+                          catalog=drugs, lines=lines)
+    conditions = [base.with_doses({spec.drug_a.drug: a, spec.drug_b.drug: b}) for a, b in pairs]
     records = compute_readouts(spec.model, conditions, mode=spec.mode, readouts=spec.readouts, options=spec.options)
     rows = []
     for (a, b), kind, record in zip(pairs, series, records, strict=True):
@@ -282,43 +280,71 @@ def _synergy_chunk(payload: dict) -> pd.DataFrame:
     ``median_{a,b,mix}_{m,Dm,r}`` (doses NaN; the mixture's dose is the total d_A + d_B).
     """
     wells: pd.DataFrame = payload["wells"]
-    frame = wells[wells["series"] == "matrix"]
-    doses_a = np.array(sorted(frame["dose_a_nM"].unique()))
-    doses_b = np.array(sorted(frame["dose_b_nM"].unique()))
-    grid = frame.pivot(index="dose_a_nM", columns="dose_b_nM", values="value").reindex(index=doses_a, columns=doses_b)
-    effect = effect_of(payload["readout"], grid.to_numpy())
+    series = wells["series"].to_numpy()
+    dose_a_all, dose_b_all = wells["dose_a_nM"].to_numpy(dtype=float), wells["dose_b_nM"].to_numpy(dtype=float)
+    value_all = wells["value"].to_numpy(dtype=float)
+    matrix = series == "matrix"
+    doses_a, rows = np.unique(dose_a_all[matrix], return_inverse=True)
+    doses_b, cols = np.unique(dose_b_all[matrix], return_inverse=True)
+    grid = np.full((doses_a.size, doses_b.size), np.nan)
+    grid[rows, cols] = value_all[matrix]
+    effect = effect_of(payload["readout"], grid)
     result = synergy_scores(doses_a, doses_b, effect, ratio=payload["ratio"], fa_levels=FA_LEVELS)
-    mixture = wells[wells["series"] == "ratio"].sort_values("dose_a_nM")
-    fit_mix = median_effect_fit((mixture["dose_a_nM"] + mixture["dose_b_nM"]).to_numpy(),
-                                effect_of(payload["readout"], mixture["value"].to_numpy()))
+    mix = ~matrix
+    order = np.argsort(dose_a_all[mix], kind="stable")
+    mix_a, mix_b, mix_value = dose_a_all[mix][order], dose_b_all[mix][order], value_all[mix][order]
+    fit_mix = median_effect_fit(mix_a + mix_b, effect_of(payload["readout"], mix_value))
     constant_ratio = combination_index_at(result.median_a, result.median_b, fit_mix, payload["ratio"], FA_LEVELS)
-    scores = result.to_frame()
-    fa = pd.DataFrame({"dose_a": np.repeat(doses_a, len(doses_b)), "dose_b": np.tile(doses_b, len(doses_a)),
-                       "fa": effect.ravel()})
-    scores = scores.merge(fa, on=["dose_a", "dose_b"], how="left")
+
+    # Assembled as numpy columns and one DataFrame at the end: building it from per-score pandas frames
+    # (pivot, merge, concat) took a third of this chunk's time.
+    grid_a = np.repeat(doses_a, doses_b.size)
+    grid_b = np.tile(doses_b, doses_a.size)
+    fa = effect.ravel()
+    columns: dict[str, list[np.ndarray]] = {"dose_a": [], "dose_b": [], "fa": [], "score": [], "value": [],
+                                            "flag": []}
+
+    def add(dose_a, dose_b, fa_values, score, value, flag) -> None:
+        size = len(value)
+        columns["dose_a"].append(np.broadcast_to(np.asarray(dose_a, dtype=float), (size,)))
+        columns["dose_b"].append(np.broadcast_to(np.asarray(dose_b, dtype=float), (size,)))
+        columns["fa"].append(np.broadcast_to(np.asarray(fa_values, dtype=float), (size,)))
+        columns["score"].append(np.full(size, score, dtype=object))
+        columns["value"].append(np.asarray(value, dtype=float))
+        columns["flag"].append(np.broadcast_to(np.asarray(flag, dtype=object), (size,)))
+
+    single = ~((grid_a > 0) & (grid_b > 0))
+    below = result.below_baseline.ravel()
+    undefined = {"ci": result.ci_undefined, "loewe": result.loewe_undefined, "zip": result.zip_undefined}
+    base_flags = [";".join(f for f in (("single_agent" if s else ""), ("below_baseline" if b else "")) if f)
+                  for s, b in zip(single, below, strict=True)]
+    for name in WELL_SCORES:
+        flags = base_flags
+        if name in undefined:
+            extra = undefined[name].ravel()
+            flags = [f"{f};{name}_undefined" if (u and f) else (f"{name}_undefined" if u else f)
+                     for f, u in zip(base_flags, extra, strict=True)]
+        add(grid_a, grid_b, fa, name, result.score(name).ravel(), np.array(flags, dtype=object))
     with np.errstate(divide="ignore", invalid="ignore"):
         iso_x = doses_a[:, None] / result.median_a.dose_for(effect)
         iso_y = doses_b[None, :] / result.median_b.dose_for(effect)
-    combo = (doses_a[:, None] > 0) & (doses_b[None, :] > 0) & ~result.ci_undefined
-    iso = [fa.assign(score=name, value=np.where(combo, m, np.nan).ravel(), flag="")
-           for name, m in (("iso_x", iso_x), ("iso_y", iso_y))]
-    table = constant_ratio.to_frame()
-    ratio_rows = [
-        pd.DataFrame({"dose_a": table["dose_a"], "dose_b": table["dose_b"], "fa": table["fa"], "score": name,
-                      "value": table[column], "flag": table["status"]})
-        for name, column in (("ci_ratio", "ci"), ("dri_a", "dri_a"), ("dri_b", "dri_b"))
-    ]
-    fits = [
-        {"dose_a": np.nan, "dose_b": np.nan, "fa": np.nan, "score": f"median_{which}_{key}",
-         "value": float(getattr(fit, key)), "flag": fit.status}
-        for which, fit in (("a", result.median_a), ("b", result.median_b), ("mix", fit_mix))
-        for key in ("m", "Dm", "r")
-    ]
-    tidy = pd.concat([scores, *iso, *ratio_rows, pd.DataFrame(fits)], ignore_index=True)
-    tidy.insert(0, "readout", payload["readout"])
-    tidy.insert(0, "member", payload["member"])
-    tidy.insert(0, "cell_line", payload["cell_line"])
-    return tidy[["cell_line", "member", "readout", "dose_a", "dose_b", "fa", "score", "value", "flag"]]
+    combo = ((doses_a[:, None] > 0) & (doses_b[None, :] > 0) & ~result.ci_undefined)
+    for name, m in (("iso_x", iso_x), ("iso_y", iso_y)):
+        add(grid_a, grid_b, fa, name, np.where(combo, m, np.nan).ravel(), "")
+    cr = constant_ratio
+    for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
+        add(cr.dose_a, cr.dose_b, cr.fa, name, values, cr.status)
+    for which, fit in (("a", result.median_a), ("b", result.median_b), ("mix", fit_mix)):
+        for key in ("m", "Dm", "r"):
+            add(np.nan, np.nan, np.nan, f"median_{which}_{key}", [float(getattr(fit, key))], fit.status)
+    data = {key: np.concatenate(parts) for key, parts in columns.items()}
+    total = data["value"].size
+    return pd.DataFrame({
+        "cell_line": np.full(total, payload["cell_line"], dtype=object),
+        "member": np.full(total, payload["member"], dtype=np.int64),
+        "readout": np.full(total, payload["readout"], dtype=object),
+        **data,
+    })
 
 
 def run_screen(
@@ -442,8 +468,9 @@ def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:
             continue
         sub = sub.assign(synergistic=np.where(sub["score"].str.startswith("ci"), sub["value"] < 0.9, sub["value"] > 0))
         grouped = sub.groupby(["cell_line", "readout", "score", *keys])
-        out = grouped["value"].agg(median="median", q05=lambda v: v.quantile(0.05), q95=lambda v: v.quantile(0.95),
-                                   members="count")
+        quantiles = grouped["value"].quantile([0.05, 0.95]).unstack()  # vectorised; a lambda per group was slow
+        out = pd.DataFrame({"median": grouped["value"].median(), "q05": quantiles[0.05], "q95": quantiles[0.95],
+                            "members": grouped["value"].count()})
         out["probability_of_synergy"] = grouped["synergistic"].mean()
         parts.append(out.reset_index())
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .doseresponse import fit_logistic
 from .errors import InputError
 from .plots import plot_dose_response_fit, plot_screen_panel, save_figure
 from .readouts import READOUTS
@@ -94,6 +95,15 @@ def _below_baseline(info: dict) -> str:
             f"fraction affected, kept in Bliss/HSA, excluded from median-effect fits and CI): {items}.</p>")
 
 
+def _single_fit(doses: np.ndarray, values: np.ndarray):
+    """4PL fit of one drug alone (a matrix edge), or None when the edge has missing wells or cannot be fitted."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        return None
+    fit = fit_logistic(doses, values)
+    return fit if fit.status != "failed" else None
+
+
 def _screen_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
     info = manifest["screen"]
     wells = pd.read_parquet(folder / "wells.parquet")
@@ -134,6 +144,7 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict) -> str
                 fa_ci=(fa.ravel(), scores["ci"].ravel(), curve["fa"].to_numpy(), curve["value"].to_numpy()),
                 ratio_label=f"constant ratio {ratio:.3g}:1",
                 title=f"{title}: {line}, {drug_a} × {drug_b}, {labels[readout]} (simulated)",
+                single_fits=(_single_fit(doses_a, values[:, 0]), _single_fit(doses_b, values[0, :])),
             )
             png = save_figure(fig, figures / f"{line}_{readout}.png")[0]
             parts.append(f"<h3>{html.escape(line)}: {html.escape(labels[readout])}</h3>" + _img(png, root, png.stem))

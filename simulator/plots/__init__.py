@@ -312,10 +312,13 @@ def plot_screen_panel(
     fa_ci: tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
     ratio_label: str,
     title: str,
+    single_fits: tuple | None = None,
 ):
     """One screen matrix on one figure (3 x 3 panels).
 
     The readout, the five synergy scores, single-agent curves, the isobologram and the Fa-CI plot.
+    ``single_fits`` optionally holds the 4PL fits (:class:`simulator.doseresponse.LogisticFit`, or None) of
+    drug A alone and drug B alone; each is drawn as a line through its points, with its IC50 in the legend.
     """
     plt = _pyplot()
     fig, axes = plt.subplots(3, 3, figsize=(15, 12.5))
@@ -329,8 +332,18 @@ def plot_screen_panel(
                             center=1.0 if key == "ci" else 0.0, ax=ax)
     ax = axes[2, 0]
     doses_a, doses_b = np.asarray(doses_a, float), np.asarray(doses_b, float)
-    ax.plot(doses_a[1:], readout_matrix[1:, 0], "o-", ms=3, label=f"{drug_a} alone")
-    ax.plot(doses_b[1:], readout_matrix[0, 1:], "s-", ms=3, label=f"{drug_b} alone")
+    fits = single_fits or (None, None)
+    for drug, doses, values, marker, fit in ((drug_a, doses_a[1:], readout_matrix[1:, 0], "o", fits[0]),
+                                             (drug_b, doses_b[1:], readout_matrix[0, 1:], "s", fits[1])):
+        usable = fit is not None and np.isfinite([fit.top, fit.bottom, fit.ic50, fit.hill]).all()
+        (points,) = ax.plot(doses, values, marker, ls="none" if usable else "-", ms=3.5,
+                            label=f"{drug} alone (simulated)")
+        if usable:
+            grid = np.geomspace(doses.min(), doses.max(), 200)
+            ax.plot(grid, fit.bottom + (fit.top - fit.bottom) / (1 + (grid / fit.ic50) ** fit.hill), "-",
+                    color=points.get_color(), lw=1.4,
+                    label=f"4PL fit: IC50 {fit.ic50:.3g} nM, Hill {fit.hill:.2g}"
+                          f"{'' if fit.status == 'ok' else f' ({fit.status})'}")
     ax.set_xscale("log")
     ax.set_xlabel("dose (nM)")
     ax.set_ylabel(readout_label)

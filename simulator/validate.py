@@ -34,7 +34,7 @@ class Issue:
 
 
 def validate_files(paths: Iterable[str | Path]) -> list[Issue]:
-    """Validate each file by kind (model, drugs, cell lines, model metadata); return all issues."""
+    """Validate each file by kind (model, drugs, cell lines, metadata, blot data, PEtab yaml); return all issues."""
     issues: list[Issue] = []
     for raw in paths:
         path = Path(raw)
@@ -44,9 +44,14 @@ def validate_files(paths: Iterable[str | Path]) -> list[Issue]:
             issues += _validate_model(path)
         elif path.suffix.lower() == ".toml":
             issues += _validate_toml(path)
+        elif path.suffix.lower() == ".csv":
+            issues += _validate_blots(path)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            issues += _validate_petab(path)
         else:
             issues.append(Issue(str(path), "error", f"cannot validate a {path.suffix or 'suffix-less'} file; valid "
-                                "kinds: models (.ant, .xml, .sbml) and catalogues/metadata (.toml)."))
+                                "kinds: models (.ant, .xml, .sbml), catalogues/metadata (.toml), western-blot "
+                                "data (.csv) and PEtab problems (.yaml)."))
     return issues
 
 
@@ -149,3 +154,28 @@ def _validate_metadata(path: Path, data: dict) -> list[Issue]:
     if siblings:
         issues += [i for i in _validate_model(siblings[0]) if i.level == "error"]
     return issues
+
+
+def _validate_blots(path: Path) -> list[Issue]:
+    """Western-blot data (either shape of ``simulator.blots``), one issue per problem, ``file:row:column``."""
+    from .blots import BlotDataError, blot_shape, read_blot_data
+
+    name = str(path)
+    if blot_shape(path) is None:
+        return [Issue(name, "error", "not a recognised CSV file: expected western-blot lane densitometry (gel_id, "
+                      "lane, cell_line, time, target, phospho, total, ...) or ratio summaries (cell_line, condition, "
+                      "time, observable, mean, sem, n, ...).")]
+    try:
+        read_blot_data(path)
+    except BlotDataError as exc:
+        return [Issue(f"{p.file}:{p.row}:{p.column}", "error", f"{p.what}; valid: {p.valid}.") for p in exc.problems]
+    except MekisimError as exc:
+        return [Issue(name, "error", str(exc))]
+    return []
+
+
+def _validate_petab(path: Path) -> list[Issue]:
+    """A PEtab v1 problem (``mekisim fit --petab``): petab's own linter, every error it reports."""
+    from .blots import lint_petab
+
+    return [Issue(str(path), "error", f"PEtab: {message}") for message in lint_petab(path)]

@@ -136,8 +136,8 @@ def add_drug_terms(model: CompiledModel, terms: Sequence[DrugTerm]) -> CompiledM
     For each term this adds the constant global parameters ``NAME`` (dose, 0), ``IC50_NAME`` and
     ``h_NAME``, a parameter ``f_NAME`` with the occupancy assignment rule, and multiplies the kinetic law
     of every named reaction by ``(1 - f_NAME)``. At dose 0 the factor is exactly 1, so the untreated
-    model is the original one. The model's name, title, time unit and declared observables are kept, so
-    cell lines (matched by name) and outputs work as before.
+    model is the original one. The model's name, title, time unit, pre-equilibration settings and declared
+    observables are kept, so cell lines (matched by name) and outputs work as before.
 
     Parameters
     ----------
@@ -187,9 +187,11 @@ def add_drug_terms(model: CompiledModel, terms: Sequence[DrugTerm]) -> CompiledM
     for term in terms:
         _add_term(sbml, term, model.name, reaction_ids)
     new_sbml = libsbml.writeSBMLToString(doc)
-    # Title and time unit always carry over. Observables are declared only when the original ones are
-    # not the loader's default (one per floating species), so the default rule stays the loader's.
-    base = {"title": model.title, **({"time_unit": model.time_unit} if model.time_unit else {})}
+    # Title, time unit and pre-equilibration settings always carry over. Observables are declared only when
+    # the original ones are not the loader's default (one per floating species), so the default rule stays
+    # the loader's.
+    base = {"title": model.title, **({"time_unit": model.time_unit} if model.time_unit else {}),
+            **({"pre_equilibration": dict(model.pre_equilibration)} if model.pre_equilibration else {})}
     extended = from_sbml_text(new_sbml, name=model.name, metadata=base)
     if extended.observables == model.observables:
         return extended

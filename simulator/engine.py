@@ -40,6 +40,9 @@ __all__ = [
     "steady_states",
     "time_course",
     "time_courses",
+    "ControlCoefficients",
+    "control_coefficients",
+    "response_coefficients",
 ]
 
 OK, OSCILLATING, FAILED = "ok", "oscillating", "failed"
@@ -608,7 +611,8 @@ def time_course(
     (same cell line and values, every dose 0), and the drug is added at ``times[0]``: the protocol of a
     western-blot time course. If the untreated model has no steady state (it oscillates) the run starts
     from the initial conditions and the record's message says so. Without it the run starts from the
-    model's initial conditions.
+    model's initial conditions. A model's ``pre_equilibration`` metadata (settings such as a switched-off
+    cell population, which has no steady state while it grows) apply during pre-equilibration only.
     """
     return time_courses(
         model, times, [condition], pre_equilibrate=pre_equilibrate, select=select, options=options, throw=throw
@@ -641,7 +645,8 @@ def time_courses(
         note = ""
         start = None
         if pre_equilibrate:
-            u_params, u_init = runner.vectors(untreated)
+            # the model's own pre-equilibration settings (e.g. Model B's population switched off) apply here only
+            u_params, u_init = runner.vectors({**untreated, **model.pre_equilibration})
             key = u_params.tobytes() + u_init.tobytes()
             if key not in start_states:
                 runner.load(u_params, u_init)
@@ -672,3 +677,130 @@ def _integrate(
         return Trajectory(times, ids, np.full((times.size, len(ids)), np.nan), FAILED, message,
                           pre_equilibrated=pre_equilibrated)
     return Trajectory(result[:, 0].copy(), ids, result[:, 1:].copy(), OK, note, pre_equilibrated=pre_equilibrated)
+
+
+# ------------------------------------------------------------------------- metabolic control analysis
+
+
+@dataclass(frozen=True)
+class ControlCoefficients:
+    """Scaled control or response coefficients at the steady state of one condition (roadrunner's MCA).
+
+    ``values[i, j]`` is d ln ``rows[i]`` / d ln ``columns[j]``. ``kind`` is ``"flux"`` (rows: reaction fluxes,
+    columns: reaction rates), ``"concentration"`` (rows: floating species, columns: reaction rates) or
+    ``"response"`` (rows: species or reaction fluxes, columns: parameters). NaN unless ``status == "ok"``.
+    """
+
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    values: np.ndarray
+    kind: str
+    status: str
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the coefficients were computed at a verified steady state."""
+        return self.status == OK
+
+    def __getitem__(self, key: tuple[str, str]) -> float:
+        row, column = key
+        return float(self.values[self.rows.index(row), self.columns.index(column)])
+
+    def to_frame(self):
+        """Long ``pandas.DataFrame``: ``row``, ``column``, ``value``, ``kind``, ``status``."""
+        import pandas as pd
+
+        grid_r, grid_c = np.meshgrid(self.rows, self.columns, indexing="ij")
+        return pd.DataFrame({"row": grid_r.ravel(), "column": grid_c.ravel(), "value": self.values.ravel(),
+                             "kind": self.kind, "status": self.status})
+
+
+def _mca_runner(model: CompiledModel, condition, options: SolverOptions | None) -> tuple[_Runner, str | None]:
+    """The runner at the verified steady state of ``condition`` (or why not)."""
+    options = options or SolverOptions()
+    runner = _runner(model)
+    runner.configure(options, ())
+    if runner.laws is not None:
+        return runner, ("roadrunner's control analysis needs conserved-moiety analysis, which this model does not "
+                        "allow (a floating species defined by a rule)")
+    treated, _ = _split_condition(condition)
+    runner.load(*runner.vectors(treated))
+    record = _solve(runner, (), options)
+    return runner, None if record.ok else f"no steady state ({record.status}: {record.message})"
+
+
+def control_coefficients(
+    model: CompiledModel,
+    condition: Condition | Mapping[str, float] | None = None,
+    *,
+    kind: str = "flux",
+    options: SolverOptions | None = None,
+    throw: bool = True,
+) -> ControlCoefficients:
+    """Scaled flux or concentration control coefficients at the steady state of ``condition``.
+
+    Computed by roadrunner from the elasticities and the (reduced) stoichiometry
+    (``getScaledFluxControlCoefficientMatrix`` / ``getScaledConcentrationControlCoefficientMatrix``) at the
+    steady state the engine found and verified. The summation theorems hold for them: each row of flux
+    control coefficients sums to 1, each row of concentration control coefficients to 0.
+    """
+    if kind not in ("flux", "concentration"):
+        raise InputError(f"control coefficient kind {kind!r} is not 'flux' or 'concentration'.")
+    runner, problem = _mca_runner(model, condition, options)
+    rows: tuple[str, ...] = tuple(model.reactions) if kind == "flux" else tuple(model.species)
+    columns = tuple(model.reactions)
+    if problem is None:
+        try:
+            matrix = (runner.rr.getScaledFluxControlCoefficientMatrix() if kind == "flux"
+                      else runner.rr.getScaledConcentrationControlCoefficientMatrix())
+            rows, columns = tuple(matrix.rownames), tuple(matrix.colnames)
+            values = np.asarray(matrix, dtype=float)
+        except RuntimeError as exc:
+            problem = f"roadrunner control analysis failed: {str(exc).strip().splitlines()[0]}"
+        finally:
+            runner._selection = None  # roadrunner may reset the selections; the next call sets them again
+    if problem is not None:
+        if throw:
+            raise SimulationError(f"control coefficients of model {model.name!r}: {problem}")
+        return ControlCoefficients(rows, columns, np.full((len(rows), len(columns)), np.nan), kind, FAILED, problem)
+    return ControlCoefficients(rows, columns, values, kind, OK)
+
+
+def response_coefficients(
+    model: CompiledModel,
+    variables: Sequence[str],
+    parameters: Sequence[str],
+    condition: Condition | Mapping[str, float] | None = None,
+    *,
+    options: SolverOptions | None = None,
+    throw: bool = True,
+) -> ControlCoefficients:
+    """Scaled response coefficients d ln v/d ln p at the steady state, by roadrunner's ``getCC``.
+
+    ``variables`` are floating species or reaction ids (roadrunner does not accept assignment rules here);
+    ``parameters`` global parameter ids. roadrunner perturbs each parameter and re-solves the steady state.
+    For a parameter that multiplies one rate law (an enzyme level), the flux response coefficient equals
+    that reaction's flux control coefficient.
+    """
+    known_vars = set(model.species) | set(model.reactions)
+    bad = [v for v in variables if v not in known_vars] + [p for p in parameters if p not in model.parameters]
+    if bad:
+        raise InputError(f"{', '.join(map(repr, bad))}: response coefficients need floating species or reaction ids "
+                         f"of model {model.name!r} as variables and settable parameters as parameters.")
+    runner, problem = _mca_runner(model, condition, options)
+    values = np.full((len(variables), len(parameters)), np.nan)
+    if problem is None:
+        try:
+            for i, var in enumerate(variables):
+                for j, par in enumerate(parameters):
+                    values[i, j] = runner.rr.getCC(var, par)
+        except RuntimeError as exc:
+            problem = f"roadrunner getCC failed: {str(exc).strip().splitlines()[0]}"
+            values[:] = np.nan
+        finally:
+            runner._selection = None
+    if problem is not None and throw:
+        raise SimulationError(f"response coefficients of model {model.name!r}: {problem}")
+    return ControlCoefficients(tuple(variables), tuple(parameters), values, "response",
+                               OK if problem is None else FAILED, problem or "")

@@ -5,9 +5,12 @@ This is the only module that imports ``antimony``; ``libsbml`` is imported here 
 (``clearPreviousLoads``), so loads are serialised with a lock; never load models from several threads
 without it. Paths and texts have separate functions (no guessing whether a string is a file name).
 
-A model file may have a sibling ``<stem>.toml`` with metadata: ``title``, ``time_unit`` and an
-``[observables.<id>]`` table per observable (``label``, ``unit``). Without it every floating species is
-an observable, named by its SBML id (in concentration units, as roadrunner reports them).
+A model file may have a sibling ``<stem>.toml`` with metadata: ``title``, ``time_unit``, an
+``[observables.<id>]`` table per observable (``label``, ``unit``) and an optional ``[pre_equilibration]``
+table of ``id = value`` settings applied only while the engine pre-equilibrates the untreated state (a
+model whose cell population grows has no steady state; Model B switches its population off there).
+Without metadata every floating species is an observable, named by its SBML id (in concentration units,
+as roadrunner reports them).
 """
 
 from __future__ import annotations
@@ -100,6 +103,9 @@ class CompiledModel:
         ``"s"``, ``"min"``, ``"h"``, ``"d"`` or ``None`` when undeclared.
     title
         Human-readable description.
+    pre_equilibration
+        Settable id -> value applied on top of the untreated condition only while a time course is
+        pre-equilibrated (never to the treated run); empty for most models.
     """
 
     name: str
@@ -115,6 +121,7 @@ class CompiledModel:
     observables: tuple[Observable, ...]
     time_unit: str | None
     title: str = ""
+    pre_equilibration: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     __reduce__ = reduce_frozen
 
@@ -312,7 +319,28 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         observables=observables,
         time_unit=time_unit,
         title=str(metadata.get("title", model.getName() or name)),
+        pre_equilibration=_pre_equilibration(metadata, set(parameters) | set(species_initial), source),
     )
+
+
+def _pre_equilibration(metadata: Mapping, settable: set[str], source: str) -> MappingProxyType:
+    """The ``[pre_equilibration]`` table: settable ids with finite numbers, checked all at once."""
+    declared = metadata.get("pre_equilibration") or {}
+    if not isinstance(declared, Mapping):
+        raise ModelLoadError(
+            f"pre_equilibration in the metadata of {source} must be a table of id = number, not {declared!r}."
+        )
+    problems, out = [], {}
+    for key, value in declared.items():
+        if key not in settable:
+            problems.append(f"{key!r} is not a settable parameter or species of the model")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            problems.append(f"{key!r} = {value!r} is not a finite number")
+        else:
+            out[key] = float(value)
+    if problems:
+        raise ModelLoadError(f"[pre_equilibration] in the metadata of {source}: {'; '.join(problems)}.")
+    return MappingProxyType(out)
 
 
 def _observables(metadata: Mapping, species: list[str], known: set[str], source: str) -> tuple[Observable, ...]:

@@ -25,9 +25,11 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .errors import InputError, ModelLoadError
+from .units import parse_time
 
 __all__ = [
     "CompiledModel",
+    "DeclaredReadout",
     "Observable",
     "antimony_to_sbml",
     "bundled_dir",
@@ -70,6 +72,48 @@ class Observable:
     unit: str
 
 
+#: How a declared readout turns its value into a fraction affected for synergy scores (None: it has none).
+EFFECT_FORMS = ("value", "1-value", "1-value/100")
+#: What a declared readout reads from its time course: the value at ``time``, or that value over the
+#: minimum between drug addition and ``time`` (regrowth after a nadir).
+READOUT_STATISTICS = ("value", "over_min")
+
+
+@dataclass(frozen=True)
+class DeclaredReadout:
+    """A phenotype readout a model declares in its metadata (``[readouts.<id>]`` of ``<model>.toml``).
+
+    Why: the readouts of :mod:`simulator.readouts` built for Model A (CCK-8 at 72 h from ``g`` and ``d``) do
+    not fit every model; Model B's senescent fraction at day 33 is read from its own population species.
+    A declared readout is read from a pre-equilibrated time course with the drug added at t = 0.
+
+    Attributes
+    ----------
+    id, label, unit, description
+        Identity and what a table or plot shows.
+    observable
+        The model id read (species, parameter or assignment-rule target).
+    time
+        Time after drug addition, in model time units.
+    statistic
+        One of :data:`READOUT_STATISTICS`.
+    percent_of_untreated
+        Report ``100 * value / value_untreated`` (same line, every dose 0), like CCK-8 viability.
+    effect
+        One of :data:`EFFECT_FORMS` (fraction affected for synergy and dose-response), or ``None``.
+    """
+
+    id: str
+    label: str
+    unit: str
+    description: str
+    observable: str
+    time: float
+    statistic: str = "value"
+    percent_of_untreated: bool = False
+    effect: str | None = None
+
+
 @dataclass(frozen=True)
 class CompiledModel:
     """An SBML model with the ids mekisim needs, identified by the sha256 of its SBML text.
@@ -106,6 +150,8 @@ class CompiledModel:
     pre_equilibration
         Settable id -> value applied on top of the untreated condition only while a time course is
         pre-equilibrated (never to the treated run); empty for most models.
+    readouts
+        Phenotype readouts the model declares in its metadata (:class:`DeclaredReadout`); empty for most.
     """
 
     name: str
@@ -122,6 +168,7 @@ class CompiledModel:
     time_unit: str | None
     title: str = ""
     pre_equilibration: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    readouts: tuple[DeclaredReadout, ...] = ()
 
     __reduce__ = reduce_frozen
 
@@ -320,7 +367,54 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         time_unit=time_unit,
         title=str(metadata.get("title", model.getName() or name)),
         pre_equilibration=_pre_equilibration(metadata, set(parameters) | set(species_initial), source),
+        readouts=_declared_readouts(metadata, set(rule_params) | set(species) | set(parameters), time_unit, source),
     )
+
+
+def _declared_readouts(metadata: Mapping, known: set[str], time_unit: str | None,
+                       source: str) -> tuple[DeclaredReadout, ...]:
+    """The ``[readouts.<id>]`` tables, every problem reported at once."""
+    declared = metadata.get("readouts") or {}
+    if not isinstance(declared, Mapping):
+        raise ModelLoadError(f"readouts in the metadata of {source} must be tables [readouts.<id>], not {declared!r}.")
+    problems, out = [], []
+    for rid, entry in declared.items():
+        where = f"[readouts.{rid}]"
+        if not isinstance(entry, Mapping):
+            problems.append(f"{where} must be a table")
+            continue
+        missing = [k for k in ("label", "unit", "observable", "time") if k not in entry]
+        if missing:
+            problems.append(f"{where} lacks {', '.join(missing)}")
+            continue
+        unknown = sorted(set(entry) - {"label", "unit", "description", "observable", "time", "statistic",
+                                       "percent_of_untreated", "effect"})
+        if unknown:
+            problems.append(f"{where} has unknown field(s) {', '.join(unknown)}")
+        if entry["observable"] not in known:
+            problems.append(f"{where} observable {entry['observable']!r} is not an id of the model")
+        statistic, effect = entry.get("statistic", "value"), entry.get("effect")
+        if statistic not in READOUT_STATISTICS:
+            problems.append(f"{where} statistic {statistic!r}; valid: {', '.join(READOUT_STATISTICS)}")
+        if effect is not None and effect not in EFFECT_FORMS:
+            problems.append(f"{where} effect {effect!r}; valid: {', '.join(EFFECT_FORMS)} or leave it out")
+        try:
+            time = parse_time(str(entry["time"]), model_unit=time_unit, what=f"{where} time")
+        except InputError as exc:
+            problems.append(str(exc).rstrip("."))
+            continue
+        if not (time > 0 and math.isfinite(time)):
+            problems.append(f"{where} time must be > 0 after drug addition")
+            continue
+        out.append(DeclaredReadout(
+            id=str(rid), label=str(entry["label"]), unit=str(entry["unit"]),
+            description=str(entry.get("description", "")), observable=str(entry["observable"]), time=float(time),
+            statistic=str(statistic), percent_of_untreated=bool(entry.get("percent_of_untreated", False)),
+            effect=None if effect is None else str(effect),
+        ))
+    if problems:
+        raise ModelLoadError(f"readouts in the metadata of {source}: {'; '.join(problems)}.")
+    return tuple(out)
 
 
 def _pre_equilibration(metadata: Mapping, settable: set[str], source: str) -> MappingProxyType:

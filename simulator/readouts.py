@@ -59,7 +59,7 @@ from .conditions import Condition
 from .drugs import existing_ids
 from .engine import FAILED, OK, OSCILLATING, SolverOptions, steady_states, time_courses
 from .errors import InputError
-from .model import CompiledModel, from_sbml_text, reduce_frozen
+from .model import CompiledModel, DeclaredReadout, from_sbml_text, reduce_frozen
 
 __all__ = [
     "MODES",
@@ -69,6 +69,7 @@ __all__ = [
     "ReadoutRecord",
     "closed_form_cells",
     "compute_readouts",
+    "readouts_for",
     "with_population_layer",
 ]
 
@@ -94,19 +95,37 @@ _HOURS = {"s": 3600.0, "min": 60.0, "h": 1.0, "d": 1.0 / 24.0}  # model time uni
 
 @dataclass(frozen=True)
 class Readout:
-    """A phenotype readout: its id (tables, CLI), a label and unit for plots, and what it means."""
+    """A phenotype readout: its id (tables, CLI), a label and unit for plots, and what it means.
+
+    ``effect`` says how a value becomes a fraction affected (synergy scores, dose-response), one of
+    :data:`simulator.model.EFFECT_FORMS`, or ``None`` for readouts without one (apoptosis, G0/G1).
+    """
 
     id: str
     label: str
     unit: str
     description: str
+    effect: str | None = None
+
+    def fraction_affected(self, values: np.ndarray) -> np.ndarray:
+        """Values -> fraction affected; values beyond the untreated one are kept (negative fa), never clipped."""
+        values = np.asarray(values, dtype=float)
+        if self.effect == "value":
+            return values
+        if self.effect == "1-value":
+            return 1.0 - values
+        if self.effect == "1-value/100":
+            return 1.0 - values / 100.0
+        raise InputError(f"readout {self.id!r} has no fraction-affected form (it is not an inhibition readout).")
 
 
 READOUTS: Mapping[str, Readout] = MappingProxyType({r.id: r for r in (
     Readout("perk_suppression", "p-ERK suppression", "fraction of DMSO",
-            "1 - pERK/pERK_DMSO (same line, every dose 0); steady state (fast) or 24 h after the drug (full)"),
+            "1 - pERK/pERK_DMSO (same line, every dose 0); steady state (fast) or 24 h after the drug (full)",
+            effect="value"),
     Readout("viability", "Viability (CCK-8, 72 h)", "% of DMSO",
-            "100*N_drug(72 h)/N_DMSO(72 h); OD proportional to viable cells, background subtracted"),
+            "100*N_drug(72 h)/N_DMSO(72 h); OD proportional to viable cells, background subtracted",
+            effect="1-value/100"),
     Readout("apoptosis", "Annexin-V+ fraction (24 h)", "fraction",
             "A/(N + A) at 24 h: apoptotic cells not yet cleared over all cells"),
     Readout("g0g1", "G0/G1 fraction (24 h)", "fraction",
@@ -198,14 +217,20 @@ def compute_readouts(
     """
     if mode not in MODES:
         raise InputError(f"unknown readout mode {mode!r}; valid: {', '.join(MODES)}.")
-    wanted = tuple(READOUTS) if readouts is None else tuple(readouts)
-    unknown = [r for r in wanted if r not in READOUTS]
+    available = readouts_for(model)
+    wanted = tuple(available) if readouts is None else tuple(readouts)
+    unknown = [r for r in wanted if r not in available]
     if unknown or not wanted:
+        if not model.readouts or any(r in READOUTS for r in unknown):
+            _require(model)  # built-in readouts on a model without pERK/g/d or a time unit: say what it lacks
+            _model_units_per_hour(model)
         raise InputError(
-            f"unknown readout(s) {', '.join(map(repr, unknown)) or '(none given)'}; valid: {', '.join(READOUTS)}."
+            f"unknown readout(s) {', '.join(map(repr, unknown)) or '(none given)'} for model {model.name!r}; "
+            f"valid: {', '.join(available) or 'none (declare [readouts.<id>] in the model metadata)'}."
         )
-    _require(model)
-    hours = _model_units_per_hour(model)
+    declared = {r.id: r for r in model.readouts}
+    builtin = tuple(r for r in wanted if r not in declared)
+    own = tuple(declared[r] for r in wanted if r in declared)
     conditions = list(conditions)
     for c in conditions:
         if not isinstance(c, Condition):
@@ -215,8 +240,94 @@ def compute_readouts(
             )
     if not conditions:
         return []
-    run = _fast if mode == "fast" else _full
-    return run(model, conditions, wanted, hours, options)
+    parts = []
+    if builtin:
+        run = _fast if mode == "fast" else _full
+        parts.append(run(model, conditions, builtin, _model_units_per_hour(model), options))
+    if own:
+        parts.append(_declared(model, conditions, own, options))
+    if len(parts) == 1:
+        return parts[0]
+    return [_merge(wanted, records) for records in zip(*parts, strict=True)]
+
+
+def readouts_for(model: CompiledModel) -> Mapping[str, Readout]:
+    """Every readout ``model`` supports, by id.
+
+    The built-in ones when the model defines ``pERK``, ``g``, ``d`` and a time unit, plus the ones its metadata
+    declares (``[readouts.<id>]``; they take precedence on a shared id).
+    """
+    out: dict[str, Readout] = {}
+    readable = set(model.readable_ids())
+    if all(i in readable for i in REQUIRED_IDS) and model.time_unit in _HOURS:
+        out.update(READOUTS)
+    for r in model.readouts:
+        out[r.id] = Readout(r.id, r.label, r.unit, r.description or f"{r.observable} at t = {r.time:g} "
+                            f"{model.time_unit or 'model time units'} after drug addition", effect=r.effect)
+    return MappingProxyType(out)
+
+
+def _merge(wanted: tuple[str, ...], records: Sequence[ReadoutRecord]) -> ReadoutRecord:
+    """One record from the built-in and the declared readouts of one condition (the first failure wins)."""
+    values = {}
+    for record in records:
+        values.update(record.values)
+    bad = next((r for r in records if not r.ok), None)
+    return ReadoutRecord(MappingProxyType({k: values[k] for k in wanted}), bad.status if bad else OK,
+                         bad.message if bad else "")
+
+
+#: Time points of a declared readout's time course (the ``over_min`` statistic's minimum is taken over them).
+DECLARED_POINTS = 401
+
+
+def _declared(model: CompiledModel, conditions: list[Condition], wanted: tuple[DeclaredReadout, ...],
+              options) -> list[ReadoutRecord]:
+    """Declared readouts from pre-equilibrated time courses, drug added at t = 0 (one run per condition).
+
+    Conditions with the same values share a run, and the untreated reference of a ``percent_of_untreated``
+    readout is run once per distinct untreated condition.
+    """
+    ids = tuple(dict.fromkeys(r.observable for r in wanted))
+    horizon = max(r.time for r in wanted)
+    times = np.unique(np.concatenate([np.linspace(0.0, horizon, DECLARED_POINTS), [r.time for r in wanted]]))
+    runs: dict[tuple, Condition] = {}
+    for c in conditions:
+        runs.setdefault(_key(c.values), c)
+        if any(r.percent_of_untreated for r in wanted):
+            runs.setdefault(_key(c.untreated), Condition(c.cell_line, MappingProxyType({}), c.untreated, c.untreated))
+    trajs = dict(zip(runs, time_courses(model, times, list(runs.values()), pre_equilibrate=True, select=ids,
+                                        options=options), strict=True))
+
+    def read(traj, r: DeclaredReadout) -> float:
+        column = traj.values[:, traj.ids.index(r.observable)]
+        at = int(np.searchsorted(traj.time, r.time))
+        value = float(column[at])
+        if r.statistic == "over_min":
+            low = float(column[: at + 1].min())
+            value = value / low if low > 0 else math.nan
+        return value
+
+    out = []
+    for c in conditions:
+        traj = trajs[_key(c.values)]
+        if not traj.ok:
+            out.append(_nan_record(tuple(r.id for r in wanted), traj.status, f"time course: {traj.message}"))
+            continue
+        values = {}
+        for r in wanted:
+            value = read(traj, r)
+            if r.percent_of_untreated:
+                ref = trajs[_key(c.untreated)]
+                if not ref.ok:
+                    out.append(_nan_record(tuple(x.id for x in wanted), ref.status,
+                                           f"untreated (DMSO) reference: {ref.message}"))
+                    break
+                value = 100.0 * _ratio(value, read(ref, r))
+            values[r.id] = value
+        else:
+            out.append(ReadoutRecord(MappingProxyType(values), OK))
+    return out
 
 
 def _require(model: CompiledModel) -> None:

@@ -19,19 +19,30 @@ from .doseresponse import LogisticFit, fit_logistic
 from .engine import SolverOptions
 from .errors import InputError
 from .model import CompiledModel
-from .readouts import READOUTS, compute_readouts
+from .readouts import READOUTS, Readout, compute_readouts, readouts_for
 
 __all__ = ["DoseResponse", "dose_response", "percent_remaining"]
 
 
-def percent_remaining(readout: str, values: np.ndarray) -> tuple[np.ndarray, bool, str]:
-    """The response to fit, whether it is normalised (% of control), and its axis label."""
+def percent_remaining(readout: str | Readout, values: np.ndarray) -> tuple[np.ndarray, bool, str]:
+    """The response to fit, whether it is normalised (% of control), and its axis label.
+
+    A readout with a fraction-affected form (:attr:`Readout.effect`) is fitted as % remaining = 100*(1 - fa)
+    with top 100 and bottom 0 fixed (the paper's Prism model); any other readout gets a free 4-parameter fit.
+    """
     values = np.asarray(values, dtype=float)
-    if readout == "viability":
+    if isinstance(readout, str):
+        if readout not in READOUTS:
+            raise InputError(f"unknown readout {readout!r}; valid: {', '.join(READOUTS)}.")
+        readout = READOUTS[readout]
+    if readout.id == "viability":
         return values, True, "viability at 72 h (% of DMSO)"
-    if readout == "perk_suppression":
+    if readout.id == "perk_suppression":
         return 100.0 * (1.0 - values), True, "p-ERK (% of untreated)"
-    label = {"apoptosis": "Annexin-V+ fraction at 24 h", "g0g1": "G0/G1 fraction at 24 h"}.get(readout, readout)
+    if readout.effect is not None:
+        return 100.0 * (1.0 - readout.fraction_affected(values)), True, f"{readout.label}: % remaining"
+    label = {"apoptosis": "Annexin-V+ fraction at 24 h", "g0g1": "G0/G1 fraction at 24 h"}.get(
+        readout.id, f"{readout.label} ({readout.unit})")
     return values, False, label
 
 
@@ -82,8 +93,9 @@ def dose_response(
     options: SolverOptions | None = None,
 ) -> DoseResponse:
     """Simulate ``readout`` over ``doses`` (nM; include 0 for the control) and fit a logistic curve."""
-    if readout not in READOUTS:
-        raise InputError(f"unknown readout {readout!r}; valid: {', '.join(READOUTS)}.")
+    available = readouts_for(model)
+    if readout not in available:
+        raise InputError(f"unknown readout {readout!r} for model {model.name!r}; valid: {', '.join(available)}.")
     doses = np.asarray(doses, dtype=float)
     background = dict(background or {})
     if drug in background:
@@ -96,7 +108,7 @@ def dose_response(
     records = compute_readouts(model, conditions, mode=mode, readouts=(readout,), options=options)
     raw = np.array([r.values.get(readout, np.nan) for r in records], dtype=float)
     statuses = tuple(r.status for r in records)
-    response, normalized, label = percent_remaining(readout, raw)
+    response, normalized, label = percent_remaining(available[readout], raw)
     ok = np.array([s == "ok" for s in statuses]) & np.isfinite(response)
     fit = fit_logistic(doses[ok], response[ok], normalized=normalized)
     fixed = {k: v for k, v in conditions[0].doses.items() if k != drug}

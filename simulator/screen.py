@@ -29,7 +29,7 @@ from .engine import SolverOptions
 from .errors import InputError
 from .executor import make_executor, read_parts, run_chunks
 from .model import CompiledModel, reduce_frozen
-from .readouts import READOUTS, compute_readouts
+from .readouts import READOUTS, Readout, compute_readouts, readouts_for
 from .store import write_manifest, write_table
 from .synergy import SCORE_CONVENTIONS, combination_index_at, median_effect_fit, synergy_scores
 from .units import parse_amount
@@ -44,8 +44,9 @@ __all__ = [
     "run_screen",
 ]
 
-#: readouts that are "fraction affected" (inhibition) after :func:`effect_of`, so synergy applies to them
-SYNERGY_READOUTS = ("perk_suppression", "viability")
+#: built-in readouts that are "fraction affected" (inhibition) after :func:`effect_of`, so synergy applies to
+#: them (a model's declared readouts join them when declared with an ``effect``)
+SYNERGY_READOUTS = tuple(k for k, r in READOUTS.items() if r.effect is not None)
 #: fa levels of the constant-ratio CI table: the paper-style 0.5/0.75/0.9 plus a grid for the Fa-CI curve
 FA_LEVELS = tuple(sorted({0.5, 0.75, 0.9, *np.round(np.linspace(0.05, 0.95, 19), 2).tolist()}))
 #: points of the constant-ratio mixture series run with every matrix
@@ -100,7 +101,8 @@ class ScreenSpec:
     drug_a, drug_b
         The two dose axes.
     readouts
-        Readout ids (:data:`simulator.readouts.READOUTS`).
+        Readout ids of the model (:func:`simulator.readouts.readouts_for`); empty means every readout of the
+        model that has a fraction-affected form (Model A: p-ERK suppression and viability).
     ensemble
         Parameter vectors (mappings id -> value), one per member, stored as sorted (id, value) pairs; empty
         means the nominal parameters only.
@@ -118,7 +120,7 @@ class ScreenSpec:
     cell_lines: tuple[str, ...]
     drug_a: DrugAxis
     drug_b: DrugAxis
-    readouts: tuple[str, ...] = ("perk_suppression", "viability")
+    readouts: tuple[str, ...] = ()
     ensemble: tuple = ()
     mode: str = "fast"
     ratio: float | None = None
@@ -145,9 +147,13 @@ class ScreenSpec:
                                  f"{', '.join(accepted)}.")
         if self.drug_a.drug == self.drug_b.drug:
             raise InputError("drug A and drug B are the same drug; a sham combination needs two different ids.")
-        bad = [r for r in self.readouts if r not in READOUTS]
+        available = readouts_for(self.model)
+        if not self.readouts:
+            object.__setattr__(self, "readouts", tuple(k for k, r in available.items() if r.effect is not None))
+        bad = [r for r in self.readouts if r not in available]
         if not self.readouts or bad:
-            raise InputError(f"unknown readout(s) {bad or '(none)'}; valid: {', '.join(READOUTS)}.")
+            raise InputError(f"unknown readout(s) {bad or '(none)'} for model {self.model.name!r}; valid: "
+                             f"{', '.join(available) or 'none'}.")
         if self.mode not in ("fast", "full"):
             raise InputError(f"mode {self.mode!r} is not 'fast' or 'full'.")
         if not 0 < self.target_suppression <= 1:
@@ -223,16 +229,19 @@ def load_ensemble(path: str | Path) -> tuple[dict[str, float], ...]:
 # ---------------------------------------------------------------------------------------------- wells
 
 
-def effect_of(readout: str, values: np.ndarray) -> np.ndarray:
+def effect_of(readout: str | Readout, values: np.ndarray) -> np.ndarray:
     """Readout -> fraction affected (inhibition) for synergy scoring; values below 0 are kept (flagged later).
 
-    p-ERK suppression already is 1 - pERK/pERK_untreated; viability (%) becomes 1 - viability/100.
+    ``readout`` is a :class:`~simulator.readouts.Readout` (any model's) or the id of a built-in one: p-ERK
+    suppression already is 1 - pERK/pERK_untreated; viability (%) becomes 1 - viability/100.
     """
-    if readout == "perk_suppression":
-        return np.asarray(values, dtype=float)
-    if readout == "viability":
-        return 1.0 - np.asarray(values, dtype=float) / 100.0
-    raise InputError(f"readout {readout!r} has no fraction-affected form; synergy applies to {SYNERGY_READOUTS}.")
+    if isinstance(readout, str):
+        if readout not in READOUTS or READOUTS[readout].effect is None:
+            raise InputError(f"readout {readout!r} has no fraction-affected form; synergy applies to "
+                             f"{', '.join(k for k, r in READOUTS.items() if r.effect)} (and to model readouts "
+                             "declared with an effect).")
+        readout = READOUTS[readout]
+    return readout.fraction_affected(values)
 
 
 def _well_chunk(payload: dict) -> pd.DataFrame:
@@ -288,12 +297,13 @@ def _synergy_chunk(payload: dict) -> pd.DataFrame:
     doses_b, cols = np.unique(dose_b_all[matrix], return_inverse=True)
     grid = np.full((doses_a.size, doses_b.size), np.nan)
     grid[rows, cols] = value_all[matrix]
-    effect = effect_of(payload["readout"], grid)
+    readout: Readout = payload["readout_info"]
+    effect = effect_of(readout, grid)
     result = synergy_scores(doses_a, doses_b, effect, ratio=payload["ratio"], fa_levels=FA_LEVELS)
     mix = ~matrix
     order = np.argsort(dose_a_all[mix], kind="stable")
     mix_a, mix_b, mix_value = dose_a_all[mix][order], dose_b_all[mix][order], value_all[mix][order]
-    fit_mix = median_effect_fit(mix_a + mix_b, effect_of(payload["readout"], mix_value))
+    fit_mix = median_effect_fit(mix_a + mix_b, effect_of(readout, mix_value))
     constant_ratio = combination_index_at(result.median_a, result.median_b, fit_mix, payload["ratio"], FA_LEVELS)
 
     # Assembled as numpy columns and one DataFrame at the end: building it from per-score pandas frames
@@ -374,10 +384,12 @@ def run_screen(
             columns=["cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "readout", "value", "status",
                      "message"])
         synergy_chunks = []
+        available = readouts_for(spec.model)
         for (line, member, readout), frame in wells.groupby(["cell_line", "member", "readout"], sort=False):
-            if readout in SYNERGY_READOUTS:
+            if available[readout].effect is not None:
                 synergy_chunks.append((f"{line}__m{member:05d}__{readout}", {
-                    "wells": frame, "cell_line": line, "member": member, "readout": readout, "ratio": ratio}))
+                    "wells": frame, "cell_line": line, "member": member, "readout": readout,
+                    "readout_info": available[readout], "ratio": ratio}))
         synergy_run = run_chunks(_synergy_chunk, synergy_chunks, executor=executor, out_dir=out_dir / "synergy",
                                  resume=resume, progress=progress, label="synergy")
     synergy = read_parts(out_dir / "synergy") if synergy_chunks else pd.DataFrame(
@@ -447,6 +459,8 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
             "drug_b": spec.drug_b.drug, "doses_b_nM": list(spec.drug_b.doses), "readouts": list(spec.readouts),
             "mode": spec.mode, "ensemble_members": len(spec.ensemble), "constant_ratio_a_to_b": ratio,
             "target_suppression": spec.target_suppression, "failures": summary,
+            "readout_info": {k: {"label": r.label, "unit": r.unit, "description": r.description, "effect": r.effect}
+                             for k, r in readouts_for(spec.model).items() if k in spec.readouts},
             "chunk_failures": chunk_failures,
             "wells_below_baseline": {f"{line}/{readout}": int(n) for (line, readout), n in below_counts.items()}},
             "score_conventions": SCORE_CONVENTIONS},

@@ -1,0 +1,74 @@
+"""Readouts a model declares in its metadata (Model B) through compute_readouts, dose-response and screen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulator as ms
+from simulator.cli import main
+from simulator.errors import ModelLoadError
+from simulator.readouts import compute_readouts, readouts_for
+
+COMBO = {"trametinib": 10.0, "palbociclib": 500.0}
+
+
+@pytest.fixture(scope="module")
+def melanoma():
+    return ms.load_model("melanoma")
+
+
+def test_each_model_lists_its_own_readouts(mpnst, melanoma):
+    assert set(readouts_for(melanoma)) == {"senescent_d33", "growth_d33", "regrowth_d33"}
+    assert "viability" in readouts_for(mpnst) and "senescent_d33" not in readouts_for(mpnst)
+    assert readouts_for(melanoma)["growth_d33"].effect == "1-value/100"
+
+
+def test_declared_readouts_equal_the_time_course_they_are_read_from(melanoma):
+    """senescent_d33 and regrowth_d33 recomputed by hand from a time course (B3's N(33)/N(min))."""
+    cond = ms.make_condition(melanoma, "SKMEL30", COMBO)
+    (record,) = compute_readouts(melanoma, [cond])
+    assert record.ok
+    times = np.linspace(0.0, 33 * 24.0, 2001)
+    traj = ms.time_course(melanoma, times, cond, select=["senescent_fraction", "N"])
+    assert record["senescent_d33"] == pytest.approx(traj["senescent_fraction"][-1], rel=1e-4)
+    regrowth = traj["N"][-1] / traj["N"].min()
+    assert record["regrowth_d33"] == pytest.approx(regrowth, rel=2e-3)  # the minimum is sampled at 401 points
+    assert regrowth > 3  # B3: the escaper regrows
+
+
+def test_growth_is_percent_of_the_same_lines_dmso(melanoma):
+    records = compute_readouts(melanoma, [ms.make_condition(melanoma, "MELJUSO", d) for d in ({}, COMBO)],
+                               readouts=["growth_d33"])
+    assert records[0]["growth_d33"] == pytest.approx(100.0, abs=1e-9)
+    assert 0 <= records[1]["growth_d33"] < 1  # the combination holds MELJUSO (B2)
+
+
+def test_bad_readout_metadata_is_named(tmp_path):
+    ant = tmp_path / "toy.ant"
+    ant.write_text("model toy\n  species X = 1; k = 0.1;\n  J: X -> ; k*X;\nend\n", encoding="utf-8")
+    (tmp_path / "toy.toml").write_text(
+        'time_unit = "h"\n[readouts.r1]\nlabel = "a"\nunit = "b"\nobservable = "Y"\ntime = "2 d"\neffect = "log"\n'
+        '[readouts.r2]\nlabel = "a"\nunit = "b"\nobservable = "X"\n', encoding="utf-8")
+    with pytest.raises(ModelLoadError) as err:
+        ms.load_model(ant)
+    text = str(err.value)
+    assert "'Y' is not an id" in text and "effect 'log'" in text and "[readouts.r2] lacks time" in text
+
+
+def test_dose_response_and_screen_run_on_model_b(melanoma, tmp_path):
+    result = ms.dose_response(melanoma, "SKMEL30", "palbociclib", [0, 10, 30, 100, 300, 1000, 3000],
+                              readout="growth_d33", background={"trametinib": 10.0})
+    assert all(s == "ok" for s in result.statuses) and result.fit.status in ("ok", "extrapolated")
+    assert np.all(np.diff(result.values[1:]) <= 1e-9)  # more palbociclib, fewer cells
+    out = tmp_path / "screen"
+    code = main(["screen", "--model", "melanoma", "--cell-lines", "MELJUSO,SKMEL30", "--drug-a", "trametinib:1:30:2",
+                 "--drug-b", "palbociclib:30:1000:2", "--workers", "1", "--no-progress", "--out", str(out)])
+    assert code == 0
+    wells = pd.read_parquet(out / "wells.parquet")
+    assert set(wells["readout"]) == {"senescent_d33", "growth_d33"}  # default: the readouts with an effect
+    assert (wells["status"] == "ok").all()
+    synergy = pd.read_parquet(out / "synergy.parquet")
+    assert set(synergy["readout"]) == {"senescent_d33", "growth_d33"}
+    assert main(["report", str(out)]) == 0

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .catalog import load_drugs
 from .errors import InputError
-from .model import CompiledModel, from_sbml_text
+from .model import CompiledModel, from_sbml_text, metadata_of
 from .units import parse_amount
 
 __all__ = ["DRUG_TERM_FORM", "DrugTerm", "add_drug_terms"]
@@ -187,16 +187,12 @@ def add_drug_terms(model: CompiledModel, terms: Sequence[DrugTerm]) -> CompiledM
     for term in terms:
         _add_term(sbml, term, model.name, reaction_ids)
     new_sbml = libsbml.writeSBMLToString(doc)
-    # Title, time unit and pre-equilibration settings always carry over. Observables are declared only when
-    # the original ones are not the loader's default (one per floating species), so the default rule stays
-    # the loader's.
-    base = {"title": model.title, **({"time_unit": model.time_unit} if model.time_unit else {}),
-            **({"pre_equilibration": dict(model.pre_equilibration)} if model.pre_equilibration else {})}
-    extended = from_sbml_text(new_sbml, name=model.name, metadata=base)
+    # Every declaration carries over. Observables are declared only when the original ones are not the
+    # loader's default (one per floating species), so the default rule stays the loader's.
+    extended = from_sbml_text(new_sbml, name=model.name, metadata=metadata_of(model, observables=False))
     if extended.observables == model.observables:
         return extended
-    declared = {o.id: {"label": o.label, "unit": o.unit} for o in model.observables}
-    return from_sbml_text(new_sbml, name=model.name, metadata={**base, "observables": declared})
+    return from_sbml_text(new_sbml, name=model.name, metadata=metadata_of(model))
 
 
 def existing_ids(sbml) -> set[str]:

@@ -36,6 +36,7 @@ __all__ = [
     "bundled_model_names",
     "from_antimony_text",
     "from_sbml_text",
+    "metadata_of",
     "load_antimony",
     "load_model",
     "load_sbml",
@@ -262,6 +263,30 @@ def from_antimony_text(text: str, *, name: str = "model", metadata: Mapping | No
     """Compile Antimony source text."""
     sbml = antimony_to_sbml(text, source="<antimony text>")
     return _compile(sbml, name=name, source="<antimony text>", metadata=metadata or {})
+
+
+def metadata_of(model: CompiledModel, *, observables: bool = True) -> dict:
+    """The metadata that rebuilds ``model``'s declarations on edited SBML (the ``<model>.toml`` content).
+
+    Why: code that edits a model's SBML (drug terms, the readouts' population layer) recompiles it with
+    :func:`from_sbml_text`; every declaration (title, time unit, observables, pre-equilibration settings,
+    readouts) must carry over, or a derived model silently loses one.
+    """
+    out: dict = {"title": model.title}
+    if model.time_unit:
+        out["time_unit"] = model.time_unit
+    if model.pre_equilibration:
+        out["pre_equilibration"] = dict(model.pre_equilibration)
+    if model.readouts:
+        out["readouts"] = {
+            r.id: {"label": r.label, "unit": r.unit, "description": r.description, "observable": r.observable,
+                   "time": repr(r.time), "statistic": r.statistic, "percent_of_untreated": r.percent_of_untreated,
+                   **({"effect": r.effect} if r.effect is not None else {})}
+            for r in model.readouts
+        }
+    if observables:
+        out["observables"] = {o.id: {"label": o.label, "unit": o.unit} for o in model.observables}
+    return out
 
 
 def from_sbml_text(text: str, *, name: str = "model", metadata: Mapping | None = None) -> CompiledModel:

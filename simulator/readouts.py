@@ -59,7 +59,7 @@ from .conditions import Condition
 from .drugs import existing_ids
 from .engine import FAILED, OK, OSCILLATING, SolverOptions, steady_states, time_courses
 from .errors import InputError
-from .model import CompiledModel, DeclaredReadout, from_sbml_text, reduce_frozen
+from .model import CompiledModel, DeclaredReadout, from_sbml_text, metadata_of, reduce_frozen
 
 __all__ = [
     "MODES",
@@ -524,10 +524,7 @@ def with_population_layer(model: CompiledModel) -> CompiledModel:
         if ast is None:
             raise InputError(f"could not build the rate law {law!r}: {libsbml.getLastParseL3Error().strip()}")
         _check(kinetic.setMath(ast), f"set the rate law of {rid}")
-    metadata = {"title": model.title, **({"time_unit": model.time_unit} if model.time_unit else {})}
-    declared = {o.id: {"label": o.label, "unit": o.unit} for o in model.observables}
-    return from_sbml_text(libsbml.writeSBMLToString(doc), name=model.name,
-                          metadata={**metadata, "observables": declared})
+    return from_sbml_text(libsbml.writeSBMLToString(doc), name=model.name, metadata=metadata_of(model))
 
 
 def _check(status: int, what: str) -> None:

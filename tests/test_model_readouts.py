@@ -72,3 +72,15 @@ def test_dose_response_and_screen_run_on_model_b(melanoma, tmp_path):
     synergy = pd.read_parquet(out / "synergy.parquet")
     assert set(synergy["readout"]) == {"senescent_d33", "growth_d33"}
     assert main(["report", str(out)]) == 0
+
+
+@pytest.mark.parametrize("name", ["mpnst", "melanoma"])
+def test_every_declaration_survives_an_sbml_edit(name):
+    """metadata_of: a model rebuilt from its own SBML and metadata declares exactly what the bundled one does."""
+    from simulator.model import from_sbml_text, metadata_of
+
+    model = ms.load_model(name)
+    rebuilt = from_sbml_text(model.sbml, name=model.name, metadata=metadata_of(model))
+    for attr in ("readouts", "observables", "time_unit", "title"):
+        assert getattr(rebuilt, attr) == getattr(model, attr), attr
+    assert dict(rebuilt.pre_equilibration) == dict(model.pre_equilibration)

@@ -397,6 +397,12 @@ def steady_states(
     """Steady states of many conditions on one model, one record each (failures do not stop the batch)."""
     options = options or SolverOptions()
     ids = _select(model, select)
+    if model.no_steady_state:  # declared in its metadata: searching would only fail slowly (seconds per call)
+        message = (f"model {model.name!r} has no steady state ({model.no_steady_state}); simulate a time course "
+                   "instead")
+        if throw:
+            raise SimulationError(message)
+        return [_failed(ids, message) for _ in conditions]
     runner = _runner(model)
     runner.configure(options, ids)
     out = []

@@ -153,6 +153,9 @@ class CompiledModel:
         pre-equilibrated (never to the treated run); empty for most models.
     readouts
         Phenotype readouts the model declares in its metadata (:class:`DeclaredReadout`); empty for most.
+    no_steady_state
+        Why the model has no steady state (metadata ``no_steady_state``, e.g. a growing cell population), or
+        ``""``. The engine then refuses steady-state requests at once with this reason instead of searching.
     """
 
     name: str
@@ -170,6 +173,7 @@ class CompiledModel:
     title: str = ""
     pre_equilibration: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     readouts: tuple[DeclaredReadout, ...] = ()
+    no_steady_state: str = ""
 
     __reduce__ = reduce_frozen
 
@@ -277,6 +281,8 @@ def metadata_of(model: CompiledModel, *, observables: bool = True) -> dict:
         out["time_unit"] = model.time_unit
     if model.pre_equilibration:
         out["pre_equilibration"] = dict(model.pre_equilibration)
+    if model.no_steady_state:
+        out["no_steady_state"] = model.no_steady_state
     if model.readouts:
         out["readouts"] = {
             r.id: {"label": r.label, "unit": r.unit, "description": r.description, "observable": r.observable,
@@ -393,6 +399,7 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         title=str(metadata.get("title", model.getName() or name)),
         pre_equilibration=_pre_equilibration(metadata, set(parameters) | set(species_initial), source),
         readouts=_declared_readouts(metadata, set(rule_params) | set(species) | set(parameters), time_unit, source),
+        no_steady_state=str(metadata.get("no_steady_state", "")),
     )
 
 

@@ -84,3 +84,16 @@ def test_every_declaration_survives_an_sbml_edit(name):
     for attr in ("readouts", "observables", "time_unit", "title"):
         assert getattr(rebuilt, attr) == getattr(model, attr), attr
     assert dict(rebuilt.pre_equilibration) == dict(model.pre_equilibration)
+
+
+def test_a_model_without_steady_state_says_so_at_once(melanoma):
+    """Model B declares no_steady_state: a steady-state request fails immediately with the reason, while time
+    courses still pre-equilibrate the signalling (population switched off)."""
+    import time
+
+    start = time.perf_counter()
+    (record,) = ms.steady_states(melanoma, [ms.make_condition(melanoma, "SKMEL30")])
+    assert record.status == "failed" and "no steady state" in record.message and "grows" in record.message
+    assert time.perf_counter() - start < 0.5
+    traj = ms.time_course(melanoma, [0.0, 24.0], ms.make_condition(melanoma, "SKMEL30", COMBO))
+    assert traj.ok and traj.pre_equilibrated

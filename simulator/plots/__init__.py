@@ -285,8 +285,12 @@ def plot_fa_ci(
     ax.axhspan(0.9, 1.1, color="grey", alpha=0.15, label="additive (0.9-1.1)")
     ok = np.isfinite(fa_wells) & np.isfinite(ci_wells)
     ax.plot(fa_wells[ok], ci_wells[ok], "o", ms=3.5, alpha=0.7, label="wells")
-    if fa_curve is not None and ci_curve is not None:
+    curve_ok = fa_curve is not None and ci_curve is not None and bool(np.isfinite(ci_curve).any())
+    if curve_ok:
         ax.plot(fa_curve, ci_curve, "-", lw=1.8, label=curve_label or "constant ratio")
+    if not ok.any() and not curve_ok:  # say why the panel is empty rather than leave it blank
+        ax.text(0.5, 0.5, "no CI: effects outside the median-effect window\n(0.02 < fa < 0.98) or unusable fits",
+                transform=ax.transAxes, ha="center", va="center", fontsize=8, color="0.3")
     ax.set_xlim(0, 1)
     ax.set_yscale("log")
     ax.set_xlabel("fraction affected (fa)")

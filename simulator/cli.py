@@ -58,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--cell-line", required=True, metavar="C")
     dr.add_argument("--drug", required=True, metavar="D")
     dr.add_argument("--doses", required=True, metavar="LO:HI:N", help="N log-spaced doses (nM or with units) plus 0")
-    dr.add_argument("--readout", default="viability", metavar="R",
-                    help="perk_suppression, viability (default), apoptosis or g0g1")
+    dr.add_argument("--readout", default=None, metavar="R",
+                    help="a readout of the model (Model A: perk_suppression, viability (default), apoptosis, g0g1, "
+                         "cleaved_parp; Model B: growth_d33 (default), senescent_d33, regrowth_d33)")
     dr.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                     help="a fixed background dose of another drug; repeatable")
     dr.add_argument("--mode", choices=("fast", "full"), default="fast")
@@ -71,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N", help="N log-spaced doses of drug A plus 0")
     scr.add_argument("--drug-b", required=True, metavar="D:LO:HI:N", help="N log-spaced doses of drug B plus 0")
     scr.add_argument("--readout", action="append", default=None, metavar="R",
-                     help="readout(s) to compute (default: perk_suppression and viability); repeatable")
+                     help="readout(s) to compute (default: the model's inhibition readouts; Model A: "
+                          "perk_suppression and viability); repeatable")
     scr.add_argument("--ensemble", type=Path, metavar="FILE", help="parameter vectors (CSV/TSV/Parquet), one per row")
     scr.add_argument("--ratio", metavar="A:B", help="dose ratio for the constant-ratio CI (default: IC50 ratio)")
     scr.add_argument("--target-suppression", type=float, default=0.8, metavar="F")
@@ -82,6 +84,59 @@ def build_parser() -> argparse.ArgumentParser:
     scr.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
     scr.add_argument("--no-progress", action="store_true", help="no progress bar")
     scr.add_argument("--out", required=True, type=Path, metavar="DIR")
+
+    sens = sub.add_parser("sensitivity",
+                          help="parameter sensitivity (Sobol, Morris, eFAST, local) of outputs of interest")
+    sens.add_argument("--model", required=True, metavar="M")
+    sens.add_argument("--method", required=True, choices=("sobol", "morris", "efast", "local"))
+    sens.add_argument("--n", type=int, metavar="N",
+                      help="Sobol base samples (power of 2; default 256), Morris trajectories (20), eFAST samples "
+                           "per curve (129); not used by local")
+    sens.add_argument("--output", action="append", default=[], metavar="O",
+                      help="output of interest, NAME[@KEY=VALUE,...]: a readout (viability@line=S462_R1,trametinib="
+                           "10nM), an observable at times (pERK@trametinib=10nM,t=0:24h:13), a dose grid "
+                           "(viability@a=trametinib:0.1:100:4,b=src_inhibitor_1:10:10000:4), "
+                           "ci@a=...,b=...,ratio=1:1000,fa=0.5 or ic50_shift@a=trametinib:0.01:1000:21,to=S462_R1; "
+                           "repeatable (default: every observable at steady state)")
+    sens.add_argument("--cell-line", metavar="C", help="cell line of outputs that do not name one (line=C)")
+    sens.add_argument("--ranges", type=Path, metavar="FILE",
+                      help="parameter range overrides, TOML or TSV (param, low, high, dist)")
+    sens.add_argument("--factor", type=float, metavar="F",
+                      help="default ranges are log-uniform on [p/F, p*F] around each default (default 2)")
+    sens.add_argument("--params", metavar="P1,P2,...", help="vary only these parameters")
+    sens.add_argument("--exclude", metavar="P1,P2,...", help="hold these parameters at their defaults")
+    sens.add_argument("--seed", type=int, default=0, metavar="S")
+    sens.add_argument("--second-order", action="store_true", help="Sobol: also S2 (N(2D+2) runs)")
+    sens.add_argument("--levels", type=int, default=4, metavar="L", help="Morris grid levels (even)")
+    sens.add_argument("--replicates", type=int, default=1, metavar="R",
+                      help="eFAST: independent designs; CIs from their spread (>= 2) instead of the bootstrap")
+    sens.add_argument("--step", type=float, default=0.01, metavar="H", help="local: step in ln p")
+    sens.add_argument("--resamples", type=int, default=200, metavar="B", help="bootstrap draws per index")
+    sens.add_argument("--drop-failed", action="store_true",
+                      help="Sobol/Morris: drop whole blocks/trajectories with failed runs instead of refusing")
+    where = sens.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
+    where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    sens.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
+    sens.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sens.add_argument("--out", required=True, type=Path, metavar="DIR")
+
+    fit = sub.add_parser("fit", help="multistart fit of a PEtab problem or western-blot data, with profiles")
+    source = fit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--petab", type=Path, metavar="PROBLEM.yaml", help="a PEtab v1 problem")
+    source.add_argument("--data", type=Path, metavar="FILE.csv",
+                        help="western-blot data (lane densitometry or ratio summaries); needs --model")
+    fit.add_argument("--model", metavar="M", help="model of --data: bundled name or .ant/.xml path")
+    fit.add_argument("--estimate", action="append", default=[], metavar="LINE:P1,P2,...",
+                     help="with --data: estimate these model parameters per cell line; repeatable")
+    fit.add_argument("--starts", type=int, default=20, metavar="N", help="Latin-hypercube starts (default 20)")
+    fit.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the starts (default 0)")
+    fit.add_argument("--profile", metavar="P1,P2,...", help="profile likelihoods of these estimated parameters")
+    fit.add_argument("--max-nfev", type=int, default=500, metavar="K", help="residual evaluations per start")
+    where = fit.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
+    where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    fit.add_argument("--out", required=True, type=Path, metavar="DIR")
 
     rep = sub.add_parser("report", help="write DIR/report.html from the stored results under DIR")
     rep.add_argument("directory", type=Path, metavar="DIR")
@@ -104,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
         return int(exc.code or 0)
     handlers = {"models": _models, "simulate": _simulate, "validate": _validate, "demo": _demo,
-                "screen": _screen, "dose-response": _dose_response, "report": _report}
+                "screen": _screen, "dose-response": _dose_response, "report": _report,
+                "sensitivity": _sensitivity, "fit": _fit}
     try:
         return handlers[args.command](args)
     except (MekisimError, OSError) as exc:
@@ -243,7 +299,7 @@ def _screen(args: argparse.Namespace) -> int:
         cell_lines=tuple(c.strip() for c in args.cell_lines.split(",") if c.strip()),
         drug_a=DrugAxis.parse(args.drug_a),
         drug_b=DrugAxis.parse(args.drug_b),
-        readouts=tuple(args.readout) if args.readout else ("perk_suppression", "viability"),
+        readouts=tuple(args.readout) if args.readout else (),
         ensemble=load_ensemble(args.ensemble) if args.ensemble else (),
         mode=args.mode,
         ratio=_parse_ratio(args.ratio),
@@ -266,19 +322,68 @@ def _dose_response(args: argparse.Namespace) -> int:
     from .screen import DrugAxis
 
     model = load_model(args.model)
+    readout = args.readout or _default_dose_readout(model)
     axis = DrugAxis.parse(f"{args.drug}:{args.doses}")
-    result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=args.readout,
+    result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=readout,
                            background=_parse_doses(args.dose), mode=args.mode)
     files = write_dose_response(result, args.out)
     fit = result.fit
     ci = fit.ic50_ci95
-    print(f"{args.cell_line} {args.drug} {args.readout}: IC50 {fit.ic50:.4g} nM (95% CI {ci[0]:.4g}-{ci[1]:.4g}), "
+    print(f"{args.cell_line} {args.drug} {readout}: IC50 {fit.ic50:.4g} nM (95% CI {ci[0]:.4g}-{ci[1]:.4g}), "
           f"Hill {fit.hill:.3g}, fit {fit.status}; {len(files)} files in {args.out}/")
     failed = sum(status != "ok" for status in result.statuses)
     if failed:
         print(f"mekisim dose-response: error: {failed} of {len(result.statuses)} doses failed; see dose_response.csv",
               file=sys.stderr)
     return 1 if failed else 0
+
+
+def _default_dose_readout(model: CompiledModel) -> str:
+    """The model's "% of DMSO" growth readout (CCK-8 viability for Model A), else its first inhibition readout."""
+    from .readouts import readouts_for
+
+    available = readouts_for(model)
+    for form in ("1-value/100", "value", "1-value"):
+        for key, readout in available.items():
+            if readout.effect == form:
+                return key
+    raise InputError(f"model {model.name!r} has no inhibition readout for a dose-response; give --readout "
+                     f"({', '.join(available) or 'none: declare [readouts.<id>] in its metadata'}).")
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from .sensitivity import SensitivitySpec, run_sensitivity
+    from .sensitivity_outputs import ObservableAt, parse_output
+    from .sensitivity_ranges import default_ranges, load_ranges
+
+    model = load_model(args.model)
+    only = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
+    exclude = [p.strip() for p in args.exclude.split(",") if p.strip()] if args.exclude else ()
+    if args.ranges:
+        space = load_ranges(args.ranges, model, factor=args.factor, only=only, exclude=exclude)
+    else:
+        space = default_ranges(model, factor=args.factor or 2.0, only=only, exclude=exclude)
+    outputs = [parse_output(text, model, cell_line=args.cell_line) for text in args.output]
+    if not outputs:
+        outputs = [ObservableAt(obs, args.cell_line) for obs in model.observable_ids]
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers} must be >= 1.")
+    spec = SensitivitySpec(model=model, space=space, outputs=tuple(outputs), method=args.method, n=args.n,
+                           seed=args.seed, second_order=args.second_order, levels=args.levels,
+                           replicates=args.replicates, step=args.step, resamples=args.resamples,
+                           on_failure="drop" if args.drop_failed else "refuse")
+    result = run_sensitivity(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                             progress=not args.no_progress, command=["mekisim", *sys.argv[1:]])
+    print(f"{result.method}: {len(space.ranges)} parameters, {len(outputs)} output(s), {result.rows} model runs "
+          f"({result.rows_failed} failed or undefined) in {result.elapsed_s:.1f} s; tables in {result.out_dir}/")
+    main = result.ranking[result.ranking["rank"] <= 3]
+    labels = dict(zip(result.columns["column"], result.columns["output"], strict=True))
+    for column, group in list(main.groupby("column", sort=True))[:10]:
+        top = ", ".join(f"{r.parameter} {r.value:.3g} [{r.low:.3g}, {r.high:.3g}]" for r in group.itertuples())
+        print(f"  {column} {labels.get(column, '')}: {top}")
+    for message in result.warnings:
+        print(f"mekisim sensitivity: warning: {message}", file=sys.stderr)
+    return 1 if result.rows_failed and spec.on_failure == "refuse" else 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -321,6 +426,87 @@ def _demo(args: argparse.Namespace) -> int:
                 print(f"    {line:<8} {ci:.2f}")
     return 0
 
+
+def _parse_estimate(items: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in items:
+        line, sep, params = item.partition(":")
+        names = [p.strip() for p in params.split(",") if p.strip()]
+        if not sep or not line.strip() or not names:
+            raise InputError(f"--estimate {item!r} is not LINE:P1,P2,...; valid example: S462_R1:kLAMA4,Itot.")
+        out.setdefault(line.strip(), []).extend(names)
+    return out
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .executor import make_executor
+    from .fit import THRESHOLD_95, FitSettings, fit_petab, objective_for, write_fit_tables
+    from .profile import profile_parameters, write_profiles
+    from .report import draw_fit_figures
+    from .store import write_manifest
+
+    t0 = time.perf_counter()
+    if args.starts < 1:
+        raise InputError(f"--starts {args.starts} must be >= 1.")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers} must be >= 1.")
+    models = {}
+    if args.data is not None:
+        if not args.model:
+            raise InputError("--data needs --model M (the model the blots are fitted to), e.g. --model mpnst.")
+        from .blots import blots_to_petab, read_blot_data
+
+        model = load_model(args.model)
+        models["model"] = model
+        yaml_path = blots_to_petab(model, read_blot_data(args.data), args.out / "petab",
+                                   estimate=_parse_estimate(args.estimate) or None)
+    else:
+        if args.model or args.estimate:
+            raise InputError("--model and --estimate belong to --data; a PEtab problem names its own model and "
+                             "estimated parameters.")
+        yaml_path = args.petab
+    objective = objective_for(yaml_path)
+    names = [p.strip() for p in (args.profile or "").split(",") if p.strip()]
+    unknown = [p for p in names if p not in objective.ids]
+    if unknown:
+        raise InputError(f"--profile {', '.join(unknown)}: not estimated parameters of {str(yaml_path)!r}; "
+                         f"estimated: {', '.join(objective.ids)}.")
+    settings = FitSettings(max_nfev=args.max_nfev)
+    profiles, errors = (), ()
+    with make_executor(args.workers, args.scheduler) as executor:
+        result = fit_petab(yaml_path, starts=args.starts, seed=args.seed, executor=executor, settings=settings)
+        t_fit = time.perf_counter() - t0
+        if names and result.best.ok:
+            profiles, errors = profile_parameters(result, names, executor=executor)
+    t_profiles = time.perf_counter() - t0 - t_fit
+    # a blot fit's per-line parameters <param>_<line> become one screen ensemble per line (columns <param>)
+    ensembles = {line: {f"{p}_{line}": p for p in params if f"{p}_{line}" in result.ids}
+                 for line, params in _parse_estimate(args.estimate).items()}
+    files = (write_fit_tables(result, args.out, {k: v for k, v in ensembles.items() if v})
+             + (write_profiles(profiles, args.out) if profiles else []))
+    info = {**result.manifest_info(), "data": str(args.data) if args.data else None,
+            "representative_data": bool(args.data), "profiles": [p.parameter for p in profiles],
+            "profile_errors": list(errors), "time_unit": models["model"].time_unit if models else None}
+    files += draw_fit_figures(args.out, info)
+    write_manifest(args.out / "manifest.json", models=models or {"petab": objective.problem.model}, seed=args.seed,
+                   timings={"fit": t_fit, "profiles": t_profiles, "total": time.perf_counter() - t0},
+                   counts={"starts": len(result.starts), "starts_ok": result.n_ok,
+                           "starts_failed": len(result.starts) - result.n_ok,
+                           "ensemble_members": len(result.within()), "profiles_failed": len(errors)},
+                   files=sorted({f.name for f in files}), extra={"fit": info})
+    best = result.best
+    print(f"{result.n_ok} of {len(result.starts)} starts ok; best nllh {best.nllh:.6g} (start {best.start}); "
+          f"{len(result.within())} within {THRESHOLD_95:.2f} of it; {t_fit:.1f} s; tables in {args.out}/")
+    for profile in profiles:
+        print(f"  profile {profile.parameter}: 95% CI [{profile.ci_low:.4g}, {profile.ci_high:.4g}]"
+              + ("" if profile.identifiable else " (open: not identifiable on at least one side)")
+              + (f"; found nllh {-profile.delta.min():.3g} below the fit: more starts needed"
+                 if profile.delta.min() < -0.01 else ""))
+    for error in errors:
+        print(f"mekisim fit: error: profile {error}", file=sys.stderr)
+    if not result.n_ok:
+        print(f"mekisim fit: error: every start failed; first message: {best.message}", file=sys.stderr)
+    return 0 if result.n_ok and not errors else 1
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -153,6 +153,9 @@ class CompiledModel:
         pre-equilibrated (never to the treated run); empty for most models.
     readouts
         Phenotype readouts the model declares in its metadata (:class:`DeclaredReadout`); empty for most.
+    fixed_parameters
+        Parameter id -> why analyses hold it at its default (metadata ``[fixed_parameters]``: switches,
+        initial conditions, numerical constants); sensitivity ranges leave them out by default.
     no_steady_state
         Why the model has no steady state (metadata ``no_steady_state``, e.g. a growing cell population), or
         ``""``. The engine then refuses steady-state requests at once with this reason instead of searching.
@@ -174,6 +177,7 @@ class CompiledModel:
     pre_equilibration: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     readouts: tuple[DeclaredReadout, ...] = ()
     no_steady_state: str = ""
+    fixed_parameters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     __reduce__ = reduce_frozen
 
@@ -283,6 +287,8 @@ def metadata_of(model: CompiledModel, *, observables: bool = True) -> dict:
         out["pre_equilibration"] = dict(model.pre_equilibration)
     if model.no_steady_state:
         out["no_steady_state"] = model.no_steady_state
+    if model.fixed_parameters:
+        out["fixed_parameters"] = dict(model.fixed_parameters)
     if model.readouts:
         out["readouts"] = {
             r.id: {"label": r.label, "unit": r.unit, "description": r.description, "observable": r.observable,
@@ -400,7 +406,20 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         pre_equilibration=_pre_equilibration(metadata, set(parameters) | set(species_initial), source),
         readouts=_declared_readouts(metadata, set(rule_params) | set(species) | set(parameters), time_unit, source),
         no_steady_state=str(metadata.get("no_steady_state", "")),
+        fixed_parameters=_fixed_parameters(metadata, set(parameters), source),
     )
+
+
+def _fixed_parameters(metadata: Mapping, settable: set[str], source: str) -> MappingProxyType:
+    """The ``[fixed_parameters]`` table: parameter id = "why it is held fixed"."""
+    declared = metadata.get("fixed_parameters") or {}
+    if not isinstance(declared, Mapping):
+        raise ModelLoadError(f"fixed_parameters in the metadata of {source} must be a table of id = \"reason\".")
+    unknown = sorted(k for k in declared if k not in settable)
+    if unknown:
+        raise ModelLoadError(f"[fixed_parameters] in the metadata of {source}: {', '.join(unknown)} are not settable "
+                             "parameters of the model.")
+    return MappingProxyType({str(k): str(v) for k, v in declared.items()})
 
 
 def _declared_readouts(metadata: Mapping, known: set[str], time_unit: str | None,

@@ -17,12 +17,12 @@ import pandas as pd
 from .doseresponse import fit_logistic
 from .errors import InputError
 from .plots import plot_dose_response_fit, plot_screen_panel, save_figure
-from .readouts import READOUTS
+from .readouts import READOUTS, Readout
 from .response import DoseResponse
 from .screen import WELL_SCORES, effect_of
 from .store import write_manifest, write_table
 
-__all__ = ["build_report", "write_dose_response"]
+__all__ = ["build_report", "draw_fit_figures", "write_dose_response"]
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;margin-top:2em}table{border-collapse:collapse;font-size:.8em;
@@ -47,6 +47,10 @@ def build_report(directory: str | Path) -> Path:
         title = str(rel) if str(rel) != "." else directory.name
         if "screen" in manifest:
             body.append(_screen_section(folder, directory, title, manifest))
+        elif "sensitivity" in manifest:
+            body.append(_sensitivity_section(folder, directory, title, manifest))
+        elif "fit" in manifest:
+            body.append(_fit_section(folder, directory, title, manifest))
         else:
             body.append(_generic_section(folder, directory, title, manifest))
     out = directory / "report.html"
@@ -110,8 +114,11 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict) -> str
     synergy = pd.read_parquet(folder / "synergy.parquet")
     drug_a, drug_b = info["drug_a"], info["drug_b"]
     ratio = info.get("constant_ratio_a_to_b")
-    labels = {r: f"{READOUTS[r].label} ({READOUTS[r].unit})" if hasattr(READOUTS[r], "label") else r
-              for r in READOUTS}
+    # the readouts as the screen's model defined them (manifest); built-in ones for screens written before that
+    info_readouts = {k: Readout(k, v["label"], v["unit"], v.get("description", ""), v.get("effect"))
+                     for k, v in info.get("readout_info", {}).items()}
+    known = {**READOUTS, **info_readouts}
+    labels = {r: f"{known[r].label} ({known[r].unit})" for r in known}
     parts = [f"<h2>Screen: {html.escape(drug_a)} × {html.escape(drug_b)} ({html.escape(title)})</h2>",
              f"<p>Cell lines {', '.join(info['cell_lines'])}; readouts {', '.join(info['readouts'])}; mode "
              f"{info['mode']}; ensemble members {info['ensemble_members'] or 'nominal parameters only'}; "
@@ -136,7 +143,7 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict) -> str
             scores = {s: _matrix(syn[syn["score"] == s], "value", "dose_a", "dose_b")[0] for s in WELL_SCORES}
             iso_x = _matrix(syn[syn["score"] == "iso_x"], "value", "dose_a", "dose_b")[0]
             iso_y = _matrix(syn[syn["score"] == "iso_y"], "value", "dose_a", "dose_b")[0]
-            fa = effect_of(readout, values)
+            fa = effect_of(known[readout], values)
             curve = syn[syn["score"] == "ci_ratio"].sort_values("fa")
             fig = plot_screen_panel(
                 values, scores, doses_a, doses_b, drug_a=drug_a, drug_b=drug_b, readout_label=labels[readout],
@@ -182,3 +189,251 @@ def write_dose_response(result: DoseResponse, out_dir: str | Path) -> list[Path]
                                  "readout": result.readout, "background_nM": dict(result.background)}},
     ))
     return files
+
+
+# ------------------------------------------------------------------------------------------ sensitivity
+
+def _index_label(method: str, main: str, unit: str) -> str:
+    """Colour-bar label of the main index, with its unit."""
+    if method in ("sobol", "efast"):
+        return f"{main} (share of output variance)"
+    if method == "morris":
+        return f"mu* ({unit} per Morris step)"
+    return "|d ln y / d ln p|"
+
+
+#: threshold lines on output distributions: CI 0.9 (Chou-Talalay synergy), a 3-fold IC50 shift (behaviour A1)
+_THRESHOLDS = {"ci": ((0.9, "CI 0.9 (synergy below)"),), "ic50_shift": ((3.0, "3-fold shift (A1)"),)}
+
+_INDEX_AXIS = {"sobol": "Sobol index (share of output variance)", "efast": "eFAST index (share of output variance)",
+               "morris": "elementary effect (output units per Morris step)",
+               "local": "scaled coefficient d ln y / d ln p"}
+
+
+def _interval_text(info: dict) -> str:
+    """How the run's error bars were computed (they differ by method)."""
+    if info["method"] == "local":
+        return (f"error bars: |Richardson - central difference at h/2| (h = {info['step']:g} in ln p), an upper "
+                "estimate of the truncation error")
+    if info["method"] == "efast" and info.get("replicates", 1) > 1:
+        return f"intervals at {info['conf_level']:.0%}: Student-t over {info['replicates']} replicate designs"
+    return f"intervals at {info['conf_level']:.0%} ({info['resamples']} bootstrap draws)"
+
+
+def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
+    """Bars with CIs, the Morris mu*-sigma plot, heatmaps over time / fa / dose grid, ranked tables."""
+    from .plots import display_time
+    from .plots.sensitivity import (
+        plot_index_bars,
+        plot_index_heatmap,
+        plot_indices_over_grid,
+        plot_morris,
+        plot_output_distribution,
+        plot_overview,
+    )
+
+    info = manifest["sensitivity"]
+    method, main = info["method"], info["main_index"]
+    columns = pd.read_parquet(folder / "columns.parquet")
+    indices = pd.read_parquet(folder / "indices.parquet")
+    indices = indices[indices["parameter_2"] == ""]
+    ranking = pd.read_parquet(folder / "ranking.parquet")
+    failures = pd.read_parquet(folder / "failures.parquet")
+    time_unit = (manifest.get("models", {}).get("model") or {}).get("time_unit")
+    counts = manifest.get("counts", {})
+    figures = folder / "figures"
+    shown = [i for i in info["indices"] if not (method == "morris" and i == "mu")]
+    if method == "local":
+        shown = ["scaled"]
+    parts = [
+        f"<h2>Sensitivity ({html.escape(method)}): {html.escape(title)}</h2>",
+        f"<p>{counts.get('parameters', len(info['parameters']))} parameters, {counts.get('rows', '?')} model runs "
+        f"(N = {info['n']}), {counts.get('rows_failed', 0)} failed or undefined after a retry "
+        f"({counts.get('rows_retried', 0)} retried); {_interval_text(info)}. Ranked by {html.escape(main)}.</p>",
+        f"<p class='note'>Ranges: {html.escape(info['range_rule'])} (f = {info['range_factor']:g}; the table "
+        f"<code>ranges.csv</code> gives each parameter's). Failed runs: {html.escape(info['nan_policy'])}</p>",
+    ]
+    overview: list[dict] = []
+    if info.get("warnings"):
+        parts.append("<ul class='note'>" + "".join(f"<li>{html.escape(w)}</li>" for w in info["warnings"]) + "</ul>")
+    for number, (output, cols) in enumerate(columns.groupby("output", sort=False)):
+        sub = indices[indices["column"].isin(cols["column"])]
+        unit = str(cols["unit"].iloc[0])
+        stem = f"output{number:02d}"
+        parts.append(f"<h3>{html.escape(output)}</h3>")
+        if len(cols) == 1:
+            col = cols["column"].iloc[0]
+            one = sub[sub["column"] == col]
+            pivot_v = one.pivot(index="parameter", columns="index", values="value")
+            pivot_c = one.pivot(index="parameter", columns="index", values="conf")
+            key = pivot_v[main].abs() if method == "local" else pivot_v[main]
+            order = key.sort_values(ascending=False, na_position="last").index[:25].tolist()
+            if pivot_v[main].notna().any():
+                ax = plot_index_bars(order, {i: pivot_v.loc[order, i].to_numpy() for i in shown},
+                                     {i: pivot_c.loc[order, i].to_numpy() for i in shown}, ylabel=_INDEX_AXIS[method],
+                                     title=f"{output} (simulated); {method}, {info['conf_level']:.0%} CI")
+                png = save_figure(ax.figure, figures / f"{stem}_bars.png")[0]
+                parts.append(_img(png, root, f"{output}: {method} indices"))
+                if method == "morris":
+                    names = pivot_v.index.tolist()
+                    ax = plot_morris(names, pivot_v["mu_star"].to_numpy(), pivot_v["sigma"].to_numpy(),
+                                     mu_star_conf=pivot_c["mu_star"].to_numpy(), sigma_conf=pivot_c["sigma"].to_numpy(),
+                                     unit=unit, title=f"{output} (simulated): Morris mu*-sigma")
+                    png = save_figure(ax.figure, figures / f"{stem}_morris.png")[0]
+                    parts.append(_img(png, root, f"{output}: Morris mu*-sigma"))
+            if method in ("sobol", "efast") and (folder / "evaluations.parquet").is_file():
+                sample = pd.read_parquet(folder / "evaluations.parquet", columns=[col])[col].to_numpy(float)
+                quantity = str(cols["quantity"].iloc[0])
+                marks = _THRESHOLDS.get(quantity, ()) if quantity != "ic50_shift" or "(viability)" in unit else ()
+                ax = plot_output_distribution(sample, xlabel=unit, log=quantity == "ic50_shift", thresholds=marks,
+                                              title=f"{output} (simulated) over the {len(sample)} sampled "
+                                                    "parameter sets")
+                png = save_figure(ax.figure, figures / f"{stem}_distribution.png")[0]
+                parts.append(_img(png, root, f"{output}: distribution over the sample"))
+                if pivot_v[main].notna().any():
+                    overview.append({"label": output, "parameters": order[:12], "ylabel": _INDEX_AXIS[method],
+                                     "values": {i: pivot_v.loc[order[:12], i].to_numpy() for i in shown},
+                                     "conf": {i: pivot_c.loc[order[:12], i].to_numpy() for i in shown},
+                                     "sample": sample, "xlabel": unit, "thresholds": marks,
+                                     "log": quantity == "ic50_shift"})
+            else:
+                parts.append("<p><em>Not analysed (see the warnings and failures).</em></p>")
+            top = ranking[ranking["column"] == col].head(12)
+            parts.append(_table(top.drop(columns=["column"])))
+        else:
+            grid = cols["dose_a_nM"].notna().all() and cols["dose_b_nM"].notna().all() and cols["fa"].isna().all()
+            values = sub[sub["index"] == main].pivot(index="parameter", columns="column", values="value")
+            values = values[cols["column"].tolist()]
+            strength = values.abs().max(axis=1) if method == "local" else values.max(axis=1)
+            order = strength.sort_values(ascending=False, na_position="last").index.tolist()
+            if not values.notna().any().any():
+                parts.append("<p><em>Not analysed (see the warnings and failures).</em></p>")
+            elif grid:
+                doses_a = np.unique(cols["dose_a_nM"].to_numpy(float))
+                doses_b = np.unique(cols["dose_b_nM"].to_numpy(float))
+                mats = {}
+                for p in order[:6]:
+                    mat = pd.Series(values.loc[p].to_numpy(), index=pd.MultiIndex.from_arrays(
+                        [cols["dose_a_nM"].to_numpy(float), cols["dose_b_nM"].to_numpy(float)]))
+                    mats[p] = mat.unstack().reindex(index=doses_a, columns=doses_b).to_numpy()
+                fig = plot_indices_over_grid(mats, doses_a, doses_b, drug_a=str(cols["drug_a"].iloc[0]),
+                                             drug_b=str(cols["drug_b"].iloc[0]),
+                                             index_label=_index_label(method, main, unit),
+                                             title=f"{output} (simulated): {main} over the dose grid, top parameters")
+                png = save_figure(fig, figures / f"{stem}_grid.png")[0]
+                parts.append(_img(png, root, f"{output}: {main} over the dose grid"))
+            else:
+                over_time = cols["time"].notna().all()
+                if over_time:
+                    positions, xlabel = display_time(cols["time"].to_numpy(float), time_unit,
+                                                     "time after drug addition")
+                else:
+                    positions, xlabel = cols["fa"].to_numpy(float), "fraction affected (fa)"
+                shown_rows = order[:20]
+                ax = plot_index_heatmap(values.loc[shown_rows].to_numpy(), shown_rows, positions, xlabel=xlabel,
+                                        index_label=_index_label(method, main, unit),
+                                        title=f"{output} (simulated): {main}, top parameters")
+                png = save_figure(ax.figure, figures / f"{stem}_heatmap.png")[0]
+                parts.append(_img(png, root, f"{output}: {main} heatmap"))
+            best = ranking[ranking["column"].isin(cols["column"]) & (ranking["rank"] <= 3)]
+            parts.append("<p>Top 3 parameters per column:</p>" + _table(
+                best.merge(cols[["column", "time", "dose_a_nM", "dose_b_nM", "fa"]], on="column"), 30))
+    if len(overview) > 1:
+        model_name = (manifest.get("models", {}).get("model") or {}).get("name", "model")
+        fig = plot_overview(overview, title=f"{model_name} (simulated), {title}: {method} indices with "
+                                            f"{info['conf_level']:.0%} CIs, and each output over the "
+                                            f"{counts.get('rows', '?')} sampled parameter sets")
+        png = save_figure(fig, figures / "overview.png")[0]
+        parts.insert(4 if info.get("warnings") else 3, _img(png, root, "overview"))
+    if len(failures):
+        parts.append(f"<h3>Failed or undefined runs ({len(failures)})</h3>" + _table(failures, 20))
+    evaluations = folder / "evaluations.parquet"
+    if method != "local" and evaluations.is_file():
+        ycols = columns["column"].tolist()
+        ev = pd.read_parquet(evaluations, columns=ycols)
+        spread = pd.DataFrame({"column": ycols, "median": ev.median().to_numpy(), "q05": ev.quantile(0.05).to_numpy(),
+                               "q95": ev.quantile(0.95).to_numpy()})
+        spread = columns[["column", "output", "time", "dose_a_nM", "dose_b_nM", "fa"]].merge(spread, on="column")
+        parts.append("<h3>Outputs over the sample (median and 5-95 % range)</h3>" + _table(spread, 30))
+    parts.append(_manifest_block(manifest))
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ fitting
+
+
+def draw_fit_figures(folder: str | Path, info: dict) -> list[Path]:
+    """Waterfall, best fit vs data and profiles (PNG + SVG) in ``folder``, drawn from the stored fit tables.
+
+    ``info`` is the manifest's ``"fit"`` entry (title, threshold, time unit, whether the data are
+    representative). Returns the written paths; a figure whose table is missing is skipped.
+    """
+    from .plots.fitting import plot_fit_vs_data, plot_profiles, plot_waterfall
+
+    folder = Path(folder)
+    name = Path(info.get("data") or info.get("problem") or folder.name).stem
+    files: list[Path] = []
+    starts = folder / "starts.csv"
+    if starts.is_file():
+        frame = pd.read_csv(starts)
+        nllh = pd.to_numeric(frame["nllh"], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
+        fig = plot_waterfall(nllh, threshold=info["threshold"],
+                             title=f"{name}: final nllh of {len(frame)} starts (seed in manifest)")
+        files += save_figure(fig, folder / "waterfall.png")
+    data = folder / "fit_vs_data.csv"
+    if data.is_file():
+        table = pd.read_csv(data)
+        group = "simulationConditionId"
+        # split a condition by its scale factor (gel/blot) when one condition's data come from several blots
+        if "observableParameters" in table and table["observableParameters"].notna().any() and (
+                table.groupby(["observableId", "simulationConditionId"])["observableParameters"].nunique() > 1).any():
+            table["condition / scale"] = (table["simulationConditionId"].astype(str) + " / "
+                                          + table["observableParameters"].fillna("").astype(str))
+            group = "condition / scale"
+        unit = info.get("time_unit")
+        fig = plot_fit_vs_data(table, group=group, representative=bool(info.get("representative_data")),
+                               time_label=f"time ({unit})" if unit else "time (model time units)",
+                               title=f"{name}: best fit (nllh {info['best_nllh']:.4g}) vs data")
+        files += save_figure(fig, folder / "fit_vs_data.png")
+    points, summary = folder / "profiles.csv", folder / "profile_summary.csv"
+    if points.is_file() and summary.is_file():
+        fig = plot_profiles(pd.read_csv(points), pd.read_csv(summary), threshold=info["threshold"],
+                            title=f"{name}: likelihood profiles (others re-optimised at each point)")
+        files += save_figure(fig, folder / "profiles.png")
+    return files
+
+
+def _fit_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
+    info = manifest["fit"]
+    if not (folder / "waterfall.png").is_file():
+        draw_fit_figures(folder, info)
+    counts = manifest.get("counts", {})
+    parts = [f"<h2>Fit: {html.escape(Path(info.get('data') or info.get('problem') or title).stem)} "
+             f"({html.escape(title)})</h2>",
+             f"<p>{counts.get('starts_ok', 0)} of {counts.get('starts', 0)} starts ok (seed {manifest.get('seed')}); "
+             f"best nllh {info['best_nllh']:.6g}; {info['within_threshold']} start(s) within "
+             f"{info['threshold']:.2f} (χ²₁(0.95)/2) of it form the ensemble; estimated: "
+             f"{html.escape(', '.join(info['estimated']))}.</p>"]
+    if info.get("representative_data"):
+        parts.append("<p class='note'>The data are representative (directions and significance from the source "
+                     "paper), not digitized measurements.</p>")
+    for stem, label in (("waterfall", "Waterfall of the starts"), ("fit_vs_data", "Best fit vs data"),
+                        ("profiles", "Likelihood profiles (95 % threshold)")):
+        png = folder / f"{stem}.png"
+        if png.is_file():
+            parts.append(f"<h3>{label}</h3>" + _img(png, root, stem))
+    for stem, label in (("parameters", "Fitted parameters"), ("profile_summary", "95 % profile intervals"),
+                        ("ensemble", "Ensemble (mekisim screen --ensemble)")):
+        csv = folder / f"{stem}.csv"
+        if csv.is_file():
+            parts.append(f"<h3>{label}</h3>" + _table(pd.read_csv(csv), 40))
+    starts = folder / "starts.csv"
+    if starts.is_file():
+        keep = ["start", "rank", "nllh", "delta_nllh", "status", "n_fev", "n_solves", "time_s", "message"]
+        frame = pd.read_csv(starts)
+        parts.append("<h3>Starts (best first)</h3>" + _table(frame[[c for c in keep if c in frame]], 20))
+    if info.get("profile_errors"):
+        parts.append("<p class='note'>Profiles that failed: " + html.escape("; ".join(info["profile_errors"]))
+                     + "</p>")
+    parts.append(_manifest_block(manifest))
+    return "".join(parts)

@@ -97,3 +97,27 @@ def test_a_model_without_steady_state_says_so_at_once(melanoma):
     assert time.perf_counter() - start < 0.5
     traj = ms.time_course(melanoma, [0.0, 24.0], ms.make_condition(melanoma, "SKMEL30", COMBO))
     assert traj.ok and traj.pre_equilibrated
+
+
+def test_sensitivity_runs_on_model_b(melanoma, tmp_path):
+    """Which parameters decide escape: Morris on Model B's declared readouts, with its fixed switches held."""
+    from simulator.sensitivity_ranges import default_ranges
+
+    space = default_ranges(melanoma)
+    varied = {r.id for r in space.ranges}
+    assert not varied & set(melanoma.fixed_parameters)  # population_on, P0, Hill steepnesses ... are held
+    assert {"kesc", "w5I", "cIFN"} <= varied
+    out = tmp_path / "sens"
+    code = main(["sensitivity", "--model", "melanoma", "--method", "morris", "--n", "2", "--cell-line", "SKMEL30",
+                 "--output", "senescent_d33@trametinib=10nM,palbociclib=500nM", "--workers", "1", "--no-progress",
+                 "--out", str(out)])
+    assert code == 0
+    assert (out / "manifest.json").is_file()
+
+
+def test_fixed_parameters_must_exist(tmp_path):
+    ant = tmp_path / "toy.ant"
+    ant.write_text("model toy\n  species X = 1; k = 0.1;\n  J: X -> ; k*X;\nend\n", encoding="utf-8")
+    (tmp_path / "toy.toml").write_text('[fixed_parameters]\nkk = "typo"\n', encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="kk are not settable parameters"):
+        ms.load_model(ant)

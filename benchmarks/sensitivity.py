@@ -1,0 +1,211 @@
+"""Sensitivity throughput (issue 5): model evaluations per second for Sobol, N = 1024, on Model A, 1 and 2 workers.
+
+Why: a Sobol analysis costs N(D + 2) model evaluations, so evaluations per second decide what N and how many
+parameters are affordable. Design: Model A with the default ranges (every kinetic parameter log-uniform within
+x/÷ 2 of its default; simulator.sensitivity_ranges.DEFAULT_RULE), Saltelli/Sobol' N = 1024 without second-order
+indices. A *model evaluation* is one parameter vector -> the outputs of interest: 72 h viability and p-ERK
+suppression of S462_R1 under trametinib 10 nM + SRC inhibitor 1 1 uM (fast readout mode: the treated and the
+untreated steady state of that vector, 2 engine solves).
+
+Measured through the public API, ``run_sensitivity(spec, out, workers=N)``, once per worker count:
+
+* evaluation pass: the chunked ``run_chunks`` pass inside ``run_sensitivity`` (its ``ChunkRun.elapsed_s``;
+  with 2 workers the spawn pool's start-up, about 1.5 s, is inside it);
+* end to end: sampling, evaluation, the SALib analysis with bootstrap CIs, and every table written;
+* the 1- and 2-worker indices are compared (they must be identical: same design, same seeds).
+
+It writes its own section of ``benchmarks/RESULTS.md`` (between the ``sensitivity:begin``/``sensitivity:end``
+markers; other sections are left alone) and records the machine load, because the 2 cores are shared.
+
+    .venv/bin/python benchmarks/sensitivity.py            # full run (a few minutes), writes RESULTS.md
+    .venv/bin/python benchmarks/sensitivity.py --quick    # smoke run (N = 8, < 30 s), prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a source checkout
+    sys.path.insert(0, str(ROOT))
+
+from simulator import load_model  # noqa: E402
+from simulator.sensitivity import SensitivitySpec, run_sensitivity  # noqa: E402
+from simulator.sensitivity_outputs import ReadoutAt  # noqa: E402
+from simulator.sensitivity_ranges import default_ranges  # noqa: E402
+
+BEGIN, END = "<!-- sensitivity:begin -->", "<!-- sensitivity:end -->"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+LINE, DOSES = "S462_R1", {"trametinib": 10.0, "src_inhibitor_1": 1000.0}
+SIZES = {"full": 1024, "quick": 8}
+
+
+def _load_engine_benchmark():
+    """benchmarks/engine.py as a module: its load recording and machine description."""
+    spec = importlib.util.spec_from_file_location("_mekisim_engine_benchmark", Path(__file__).with_name("engine.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_ENGINE = _load_engine_benchmark()
+
+
+class Load(_ENGINE.Load):
+    """engine.py's load recording, counting this process's reaped children too (the pool's workers)."""
+
+    @staticmethod
+    def _jiffies(pids: Sequence[int]) -> tuple[int, int]:
+        busy, own = _ENGINE.Load._jiffies(pids)
+        try:
+            rest = Path(f"/proc/{os.getpid()}/stat").read_text().rpartition(")")[2].split()
+            own += int(rest[13]) + int(rest[14])  # cutime, cstime: workers joined at pool shutdown
+        except (OSError, IndexError, ValueError):
+            pass
+        return busy, own
+
+
+def make_spec(n: int) -> SensitivitySpec:
+    model = load_model("mpnst")
+    space = default_ranges(model)
+    outputs = (ReadoutAt("viability", LINE, DOSES), ReadoutAt("perk_suppression", LINE, DOSES))
+    return SensitivitySpec(model, space, outputs, method="sobol", n=n, seed=1)
+
+
+def timed(spec: SensitivitySpec, out: Path, workers: int) -> dict:
+    import json
+
+    t0 = time.perf_counter()
+    result = run_sensitivity(spec, out, workers=workers, progress=False)
+    total = time.perf_counter() - t0
+    manifest = json.loads((out / "manifest.json").read_text())
+    evaluation = manifest["timings_s"]["evaluation"]
+    return {"result": result, "total": total, "evaluation": evaluation, "rows": result.rows,
+            "failed": result.rows_failed, "rate": result.rows / evaluation, "rate_total": result.rows / total}
+
+
+def run(n: int, folder: Path) -> dict:
+    spec = make_spec(n)
+    load = Load()
+    load.sample()
+    pid = [os.getpid()]
+    warm = make_spec(8)  # imports, model compile and SALib import outside the timed runs
+    run_sensitivity(warm, folder / "warm", workers=1, progress=False)
+    one = load.phase("1 worker", pid, lambda: timed(spec, folder / "w1", 1))
+    two = load.phase("2 workers", pid, lambda: timed(spec, folder / "w2", 2))
+    y1, y2 = (pd.read_parquet(folder / w / "evaluations.parquet")[["y0000", "y0001"]].to_numpy() for w in ("w1", "w2"))
+    i1, i2 = (r["result"].indices["value"].to_numpy() for r in (one, two))
+    same = {"y": float(abs(y1 - y2).max()), "index": float(abs(i1 - i2).max())}
+    top = {}
+    for key, frame in (("viability", "y0000"), ("perk_suppression", "y0001")):
+        rank = one["result"].ranking
+        top[key] = rank[(rank["column"] == frame) & (rank["rank"] <= 3)][["parameter", "value", "low", "high"]]
+    return {"spec": spec, "one": one, "two": two, "same": same, "load": load.summary(), "top": top,
+            "others_2w": load.others.get("2 workers", 0.0)}
+
+
+def uncommitted() -> str:
+    """Paths under simulator/ and models/ with uncommitted changes (the run measures the working tree)."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "simulator", "models"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return ", ".join(line[3:] for line in out.splitlines() if line.strip())
+
+
+def report(fig: dict, info: dict[str, str], command: str, date: str) -> str:
+    spec, one, two = fig["spec"], fig["one"], fig["two"]
+    d = len(spec.space.ranges)
+    eff = two["rate"] / (2 * one["rate"])
+    dirty = uncommitted()
+    lines = [
+        BEGIN,
+        "## Sensitivity (issue 5)",
+        "",
+        f"Command: `{command}` — {date}, commit `{info['commit']}`"
+        + (f" plus uncommitted changes in {dirty}." if dirty else "."),
+        "",
+        f"Machine: {info['nproc']} cores ({info['cpu']}), {info['ram']} RAM, {info['os']}; Python {info['python']}, "
+        f"libroadrunner {info['roadrunner']}, numpy {info['numpy']}, pandas {pd.__version__}.",
+        "",
+        "| Figure | 1 worker | 2 workers |",
+        "|---|---|---|",
+        f"| Model evaluations (Sobol N = {spec.n}, D = {d}: N(D + 2)) | {one['rows']:,} | {two['rows']:,} |",
+        f"| Evaluation pass (`run_chunks` inside `run_sensitivity`) | {one['evaluation']:.1f} s | "
+        f"{two['evaluation']:.1f} s (pool start-up included) |",
+        f"| **Model evaluations per second** | **{one['rate']:,.0f} /s** | **{two['rate']:,.0f} /s** "
+        f"({two['rate'] / 2:,.0f} /s/core) |",
+        f"| End to end (sampling, evaluation, SALib analysis + bootstrap, tables) | {one['total']:.1f} s → "
+        f"{one['rate_total']:,.0f} /s | {two['total']:.1f} s → {two['rate_total']:,.0f} /s |",
+        f"| Parallel efficiency, evaluation pass | — | {eff:.0%} |",
+        f"| Failed or undefined evaluations | {one['failed']} | {two['failed']} |",
+        "",
+        f"- Design: Model A, default ranges ({d} parameters, each log-uniform on [p/2, 2p]), Saltelli/Sobol' "
+        f"(`SALib.sample.sobol`, scrambled, seed 1), no second-order indices; outputs: 72 h viability and p-ERK "
+        f"suppression of {LINE} under trametinib 10 nM + SRC inhibitor 1 1 µM (fast mode: per evaluation the "
+        "treated and the untreated steady state, 2 engine solves, plus `make_condition` and the readout "
+        "arithmetic). 1 worker runs in-process (`SerialExecutor`); 2 workers are a spawned `ProcessExecutor` "
+        "started by `run_sensitivity` itself.",
+        f"- 1 vs 2 workers: outputs differ by at most {fig['same']['y']:.1e} (percentage points / fraction), "
+        f"indices by at most {fig['same']['index']:.1e} (same design and seeds; each process's solver lands on "
+        "the root within its tolerance). Sobol ST, top 3 (1 worker): "
+        + "; ".join(f"{k}: " + ", ".join(f"{r.parameter} {r.value:.2f} [{r.low:.2f}, {r.high:.2f}]"
+                                         for r in t.itertuples()) for k, t in fig["top"].items()) + ".",
+        f"- Load: {fig['load']}. The 2 cores were shared with other agents' jobs during this run; figures measured "
+        "on a loaded machine are lower bounds of what an idle machine gives."
+        + (f" Other processes used {fig['others_2w']:.2f} cores during the 2-worker phase, so the two workers had "
+           f"about {max(0.0, 2 - fig['others_2w']):.1f} free cores between them: that efficiency is not a "
+           "measurement of scaling." if fig["others_2w"] > 0.5 else ""),
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(section: str, path: Path = RESULTS) -> None:
+    """Replace this script's section of RESULTS.md (between the markers), or append it."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
+    if BEGIN in text and END in text:
+        start, stop = text.index(BEGIN), text.index(END) + len(END)
+        text = text[:start] + section.rstrip("\n") + text[stop:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 8, prints only (< 30 s)")
+    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
+                        help="write the section of benchmarks/RESULTS.md (default: yes, except with --quick)")
+    args = parser.parse_args(argv)
+    n = SIZES["quick" if args.quick else "full"]
+    write = (not args.quick) if args.write is None else args.write
+    command = ".venv/bin/python benchmarks/sensitivity.py" + (
+        "".join(f" {a}" for a in sys.argv[1:]) if argv is None else "")
+    date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mekisim-sensitivity-bench-") as tmp:
+        fig = run(n, Path(tmp))
+    section = report(fig, _ENGINE.machine(), command, date)
+    print(section)
+    print(f"total {time.perf_counter() - t0:.1f} s")
+    if write:
+        write_section(section)
+        print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":  # worker processes re-import this file; only the parent runs the benchmark
+    raise SystemExit(main())

@@ -28,6 +28,9 @@ sbml: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/screen.py
+	$(BIN)/python benchmarks/fit.py
+	$(BIN)/python benchmarks/sensitivity.py
 
 slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

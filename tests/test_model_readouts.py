@@ -121,3 +121,16 @@ def test_fixed_parameters_must_exist(tmp_path):
     (tmp_path / "toy.toml").write_text('[fixed_parameters]\nkk = "typo"\n', encoding="utf-8")
     with pytest.raises(ModelLoadError, match="kk are not settable parameters"):
         ms.load_model(ant)
+
+
+def test_tight_tolerance_run_with_a_far_first_output_is_retried_and_exact(melanoma):
+    """At rtol 1e-10 CVODE fails right after t0 on Model B's kink max(0, 1 - ERK) when the first output is days
+    away; the engine retries on a grid refined towards t0 and returns the same numbers as a dense run."""
+    from simulator.engine import SolverOptions
+
+    tight = SolverOptions(rtol=1e-10, atol=1e-12)
+    cond = ms.make_condition(melanoma, "SKMEL30", COMBO)
+    dense = ms.time_course(melanoma, np.linspace(0.0, 792.0, 793), cond, options=tight)
+    sparse = ms.time_course(melanoma, np.array([0.0, 72.0, 792.0]), cond, options=tight)
+    assert sparse.ok
+    np.testing.assert_allclose(sparse["N"], dense["N"][[0, 72, 792]], rtol=1e-8)

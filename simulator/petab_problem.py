@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -43,11 +43,11 @@ import sympy
 from petab.v1.math import sympify_petab
 
 from .conditions import Condition
-from .engine import SolverOptions, time_courses
+from .engine import SolverOptions, Trajectory, time_courses
 from .errors import InputError, SimulationError
 from .model import CompiledModel, load_sbml
 
-__all__ = ["PetabProblem", "load_petab", "petab_nllh", "simulate_petab"]
+__all__ = ["PetabProblem", "load_petab", "noise_sigma", "observe", "petab_nllh", "simulate_petab", "solve_experiments"]
 
 _TIME = "time"  # PEtab v1's symbol for model time in formulas
 _TRANSFORMATIONS = ("lin", "log", "log10")
@@ -146,6 +146,31 @@ class PetabProblem:
     def parameter_ids(self) -> tuple[str, ...]:
         """Ids of the parameter table, in table order."""
         return tuple(self.nominal)
+
+    @property
+    def simulation_parameter_ids(self) -> frozenset[str]:
+        """Parameter-table ids that change an ODE solution: model parameters and condition-table references.
+
+        The others (scales, offsets, noise parameters) only enter formulas, so changing them needs
+        :func:`observe` and :func:`noise_sigma` but no new :func:`solve_experiments`.
+        """
+        plan = self._plan
+        refs = {v for cond in plan.conditions.values() for v in cond.values() if isinstance(v, str)}
+        return frozenset(plan.model_parameter_ids) | frozenset(refs)
+
+    @property
+    def measurement(self) -> np.ndarray:
+        """Measured values in measurement-table order (read-only view)."""
+        view = self._plan.measurement.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def noise_models(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per measurement row: ``observableTransformation`` and ``noiseDistribution`` (arrays of str)."""
+        plan = self._plan
+        return (np.array([plan.transformation[o] for o in plan.observable_ids]),
+                np.array([plan.distribution[o] for o in plan.observable_ids]))
 
     def parameter_values(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         """Linear-scale values of every parameter-table id: nominal values updated by ``overrides``.
@@ -484,10 +509,44 @@ def simulate_petab(
         The measurement table, row for row, with ``measurement`` replaced by ``simulation`` (linear
         scale; transformations belong to the likelihood).
     """
-    plan = problem._plan
     values = problem.parameter_values(parameters)
+    solutions = solve_experiments(problem, values, options=options)
+    if throw:
+        for exp, solution in zip(problem._plan.experiments, solutions, strict=True):
+            if isinstance(solution, str):
+                label = f"{exp.preeq_id} -> {exp.sim_id}" if exp.preeq_id else exp.sim_id
+                raise SimulationError(f"PEtab problem {str(problem.source)!r}, condition {label}: {solution}")
+    table = problem.petab.measurement_df.reset_index(drop=True).rename(columns={"measurement": "simulation"})
+    table["simulation"] = observe(problem, solutions, values)
+    return table
+
+
+def solve_experiments(
+    problem: PetabProblem, values: Mapping[str, float], *, options: SolverOptions | None = None
+) -> tuple[Trajectory | str, ...]:
+    """Solve the ODEs of every experiment: the expensive half of :func:`simulate_petab`.
+
+    Split from :func:`observe` so an optimizer can re-evaluate observable formulas (scales, offsets) at new
+    parameter values without solving again, when only non-model parameters changed.
+
+    Parameters
+    ----------
+    problem
+        From :func:`load_petab`.
+    values
+        Linear-scale value of every parameter-table id (:meth:`PetabProblem.parameter_values`).
+    options
+        Solver settings; the engine's defaults when ``None``.
+
+    Returns
+    -------
+    tuple
+        Per experiment (in plan order), the :class:`~simulator.engine.Trajectory` of the selected model
+        ids, or the failure message (``str``) when the integration or the preequilibration failed.
+    """
+    plan = problem._plan
     model_values = {pid: values[pid] for pid in plan.model_parameter_ids}
-    simulation = np.full(plan.measurement.size, np.nan)
+    out: list[Trajectory | str] = []
     for exp in plan.experiments:
         treated = model_values | _condition_values(plan, exp.sim_id, values)
         untreated = (model_values | _condition_values(plan, exp.preeq_id, values)) if exp.preeq_id else treated
@@ -505,10 +564,20 @@ def simulate_petab(
         failure = traj.message if not traj.ok else (
             traj.message if exp.preeq_id and not traj.pre_equilibrated else ""
         )
-        if failure:
-            if throw:
-                label = f"{exp.preeq_id} -> {exp.sim_id}" if exp.preeq_id else exp.sim_id
-                raise SimulationError(f"PEtab problem {str(problem.source)!r}, condition {label}: {failure}")
+        out.append((failure or "failed") if failure or not traj.ok else traj)
+    return tuple(out)
+
+
+def observe(problem: PetabProblem, solutions: Sequence[Trajectory | str], values: Mapping[str, float]) -> np.ndarray:
+    """Simulated value of every measurement row (linear scale), from :func:`solve_experiments`' output.
+
+    Rows of a failed experiment are ``NaN``. ``values`` are linear-scale parameter-table values; they enter
+    the observable formulas and the ``observableParameters`` overrides.
+    """
+    plan = problem._plan
+    simulation = np.full(plan.measurement.size, np.nan)
+    for exp, traj in zip(plan.experiments, solutions, strict=True):
+        if isinstance(traj, str):
             continue
         for group in exp.groups:
             args: dict[str, np.ndarray | float] = {s: traj[s][group.time_index] for s in plan.select}
@@ -517,9 +586,22 @@ def simulate_petab(
                 plan.observables[group.observable_id], group, "observableParameter",
                 plan.observable_overrides, values, args,
             )
-    table = problem.petab.measurement_df.reset_index(drop=True).rename(columns={"measurement": "simulation"})
-    table["simulation"] = simulation
-    return table
+    return simulation
+
+
+def noise_sigma(problem: PetabProblem, simulation: np.ndarray, values: Mapping[str, float]) -> np.ndarray:
+    """The noise parameter sigma of every measurement row (normal: standard deviation; laplace: scale).
+
+    ``simulation`` is the row-aligned simulated values (:func:`observe`), needed by noise formulas that use
+    the observable; ``values`` the linear-scale parameter-table values.
+    """
+    plan = problem._plan
+    sigma = np.full(plan.measurement.size, np.nan)
+    for obs_id, rows in plan.rows_by_observable.items():
+        group = _Group(obs_id, rows, np.zeros(rows.size, dtype=np.intp))
+        sigma[rows] = _evaluate(plan.noise[obs_id], group, "noiseParameter", plan.noise_overrides, values,
+                                {obs_id: simulation[rows]})
+    return sigma
 
 
 def _condition_values(plan: _Plan, cond_id: str, params: Mapping[str, float]) -> dict[str, float]:
@@ -552,7 +634,7 @@ def _evaluate(
 
 def petab_nllh(
     problem: PetabProblem,
-    simulation_df: pd.DataFrame,
+    simulation_df: pd.DataFrame | np.ndarray,
     parameters: Mapping[str, float] | None = None,
 ) -> float:
     """PEtab v1 negative log-likelihood of the measurements given a simulation table.
@@ -570,7 +652,8 @@ def petab_nllh(
         From :func:`load_petab`.
     simulation_df
         A PEtab simulation table: the one :func:`simulate_petab` returns, or any table whose rows match
-        the measurements on their shared columns (observableId, simulationConditionId, time, ...).
+        the measurements on their shared columns (observableId, simulationConditionId, time, ...), or a
+        row-aligned array of simulated values (:func:`observe`).
     parameters
         Linear-scale overrides of ``nominalValue`` for the noise formulas (use the same mapping as for
         the simulation).
@@ -590,17 +673,15 @@ def petab_nllh(
     if not np.all(np.isfinite(simulation)):
         return math.inf
     params = problem.parameter_values(parameters)
+    sigma = noise_sigma(problem, simulation, params)
     total = 0.0
     for obs_id, rows in plan.rows_by_observable.items():
-        group = _Group(obs_id, rows, np.zeros(rows.size, dtype=np.intp))
-        sigma = _evaluate(plan.noise[obs_id], group, "noiseParameter", plan.noise_overrides, params,
-                          {obs_id: simulation[rows]})
-        total += float(np.sum(_nllh_terms(plan.measurement[rows], simulation[rows], sigma,
+        total += float(np.sum(_nllh_terms(plan.measurement[rows], simulation[rows], sigma[rows],
                                           plan.transformation[obs_id], plan.distribution[obs_id])))
     return total
 
 
-def _aligned_simulation(problem: PetabProblem, simulation_df: pd.DataFrame) -> np.ndarray:
+def _aligned_simulation(problem: PetabProblem, simulation_df: pd.DataFrame | np.ndarray) -> np.ndarray:
     """The simulated value of every measurement row, in measurement-table order.
 
     A table from :func:`simulate_petab` is row-aligned and used as is. Any other table (e.g. a
@@ -609,6 +690,11 @@ def _aligned_simulation(problem: PetabProblem, simulation_df: pd.DataFrame) -> n
     """
     plan = problem._plan
     where = str(problem.source)
+    if isinstance(simulation_df, np.ndarray):
+        if simulation_df.shape != plan.measurement.shape:
+            raise InputError(f"the simulation array for {where!r} has shape {simulation_df.shape}; it must have one "
+                             f"value per measurement row, shape {plan.measurement.shape}.")
+        return simulation_df.astype(float)
     if "simulation" not in simulation_df.columns:
         raise InputError(f"the simulation table for {where!r} has no 'simulation' column.")
     sdf = simulation_df.reset_index(drop=True)

@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the starts (default 0)")
     fit.add_argument("--profile", metavar="P1,P2,...", help="profile likelihoods of these estimated parameters")
     fit.add_argument("--max-nfev", type=int, default=500, metavar="K", help="residual evaluations per start")
+    fit.add_argument("--representative", action="store_true",
+                     help="label the data as representative (derived from a paper's directions), not digitized, on "
+                          "every plot (always on for --data built from the bundled representative blots)")
     where = fit.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
@@ -485,8 +488,9 @@ def _fit(args: argparse.Namespace) -> int:
     files = (write_fit_tables(result, args.out, {k: v for k, v in ensembles.items() if v})
              + (write_profiles(profiles, args.out) if profiles else []))
     info = {**result.manifest_info(), "data": str(args.data) if args.data else None,
-            "representative_data": bool(args.data), "profiles": [p.parameter for p in profiles],
-            "profile_errors": list(errors), "time_unit": models["model"].time_unit if models else None}
+            "representative_data": bool(args.data) or args.representative, "profiles": [p.parameter for p in profiles],
+            "profile_errors": list(errors),
+            "time_unit": (models["model"] if models else objective.problem.model).time_unit}
     files += draw_fit_figures(args.out, info)
     write_manifest(args.out / "manifest.json", models=models or {"petab": objective.problem.model}, seed=args.seed,
                    timings={"fit": t_fit, "profiles": t_profiles, "total": time.perf_counter() - t0},

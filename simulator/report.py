@@ -371,7 +371,7 @@ def draw_fit_figures(folder: str | Path, info: dict) -> list[Path]:
     from .plots.fitting import plot_fit_vs_data, plot_profiles, plot_waterfall
 
     folder = Path(folder)
-    name = Path(info.get("data") or info.get("problem") or folder.name).stem
+    name = info.get("title") or Path(info.get("data") or info.get("problem") or folder.name).stem
     files: list[Path] = []
     starts = folder / "starts.csv"
     if starts.is_file():
@@ -398,7 +398,7 @@ def draw_fit_figures(folder: str | Path, info: dict) -> list[Path]:
     points, summary = folder / "profiles.csv", folder / "profile_summary.csv"
     if points.is_file() and summary.is_file():
         fig = plot_profiles(pd.read_csv(points), pd.read_csv(summary), threshold=info["threshold"],
-                            title=f"{name}: likelihood profiles (others re-optimised at each point)")
+                            title=f"{name}\nlikelihood profiles (others re-optimised at each point)")
         files += save_figure(fig, folder / "profiles.png")
     return files
 

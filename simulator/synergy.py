@@ -577,7 +577,8 @@ def _fit_hill_3p_u(d: np.ndarray, u: np.ndarray, e0: float, p0: tuple[float, flo
             return None
     if not res.success or not np.all(np.isfinite(res.x)):
         return None
-    return np.array([res.x[0], np.exp(res.x[1]), np.exp(res.x[2]) * scale])
+    with np.errstate(over="ignore"):  # a flat slice drives log C to +inf: C = inf (no effect), as in the package
+        return np.array([res.x[0], np.exp(res.x[1]), np.exp(res.x[2]) * scale])
 
 
 def zip_delta(

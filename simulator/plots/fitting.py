@@ -96,7 +96,9 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
                         label="best fit" if k == 0 else None)
                 continue
             part = part.sort_values("time")
-            ax.plot(part["time"], part["measurement"], "o", ms=4, color=colour, alpha=0.8, label=str(label))
+            err = part["sigma"] if "sigma" in part and part["sigma"].notna().all() else None
+            ax.errorbar(part["time"], part["measurement"], yerr=err, fmt="o", ms=4, color=colour, alpha=0.8,
+                        capsize=2, label=f"{label} (data ± sigma)" if err is not None else str(label))
             fit = part.groupby("time", sort=True)["simulation"].mean()
             ax.plot(fit.index, fit.to_numpy(), "-", lw=1.6, color=colour)
         if categorical:
@@ -153,6 +155,16 @@ def plot_profiles(points: pd.DataFrame, summary: pd.DataFrame, *, threshold: flo
                         max(1.5 * threshold, min(float(shown.max()), 4.0 * threshold)) * 1.05)
         if str(part["scale"].iloc[0]) != "lin":
             ax.set_xscale("log")
+            # a profile spans less than a decade: label the minor ticks sparsely or they overlap
+            from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+            # a profile often spans less than a decade: 4 labelled ticks, not matplotlib's crowded minor labels
+            lo, hi = ax.get_xlim()
+            ticks = np.geomspace(lo, hi, 6)[1:-1]
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
+            ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.3g}")
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"{name} (model units; fixed, others re-optimised)")
         ax.set_ylabel("Δ nllh (nllh units)")
         low = float(np.nanmin(part["delta_nllh"].to_numpy(dtype=float)))

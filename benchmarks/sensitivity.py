@@ -112,7 +112,7 @@ def run(n: int, folder: Path) -> dict:
         rank = one["result"].ranking
         top[key] = rank[(rank["column"] == frame) & (rank["rank"] <= 3)][["parameter", "value", "low", "high"]]
     return {"spec": spec, "one": one, "two": two, "same": same, "load": load.summary(), "top": top,
-            "others_2w": load.others.get("2 workers", 0.0)}
+            "others_1w": load.others.get("1 worker", 0.0), "others_2w": load.others.get("2 workers", 0.0)}
 
 
 def uncommitted() -> str:
@@ -163,8 +163,10 @@ def report(fig: dict, info: dict[str, str], command: str, date: str) -> str:
         "the root within its tolerance). Sobol ST, top 3 (1 worker): "
         + "; ".join(f"{k}: " + ", ".join(f"{r.parameter} {r.value:.2f} [{r.low:.2f}, {r.high:.2f}]"
                                          for r in t.itertuples()) for k, t in fig["top"].items()) + ".",
-        f"- Load: {fig['load']}. The 2 cores were shared with other agents' jobs during this run; figures measured "
-        "on a loaded machine are lower bounds of what an idle machine gives."
+        f"- Load: {fig['load']}."
+        + (" Other processes used more than 0.1 core during a timed phase: figures measured on a loaded machine are "
+           "lower bounds of what an idle machine gives." if max(fig["others_1w"], fig["others_2w"]) > 0.1 else
+           " The machine was otherwise idle during the timed phases.")
         + (f" Other processes used {fig['others_2w']:.2f} cores during the 2-worker phase, so the two workers had "
            f"about {max(0.0, 2 - fig['others_2w']):.1f} free cores between them: that efficiency is not a "
            "measurement of scaling." if fig["others_2w"] > 0.5 else ""),

@@ -55,7 +55,10 @@ SIZES = {  # number of conditions per measurement
     "full": {"ss": 4000, "tc": 2000, "naive": 100, "naive_plain": 6, "chunks": 8},
     "quick": {"ss": 200, "tc": 100, "naive": 8, "naive_plain": 0, "chunks": 8},
 }
+from results_md import write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
+
 BEGIN, END = "<!-- engine:begin -->", "<!-- engine:end -->"
+
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 CONTENDED = 0.25  # cores used by other processes above which the run is flagged as contended
 PROBE_S = 0.05  # sleep of a start-up probe task, so that idle workers share the probes
@@ -540,24 +543,6 @@ def report(fig: dict, info: dict[str, str], command: str, date: str) -> str:
     return "\n".join([*head, *table, "", *notes, END]) + "\n"
 
 
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace this script's section of RESULTS.md (between the markers), or append it."""
-    text = (
-        path.read_text(encoding="utf-8")
-        if path.exists()
-        else (
-            "# Benchmark results\n\nLatest measured figures. Each section is written by the script named in its "
-            "command line; rerun the script to refresh it.\n\n"
-        )
-    )
-    if BEGIN in text and END in text:
-        start, stop = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + section.rstrip("\n") + text[stop:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-
-
 def profile(n: int) -> None:
     """Print a cProfile of ``steady_states`` on ``n`` conditions (warm RoadRunner)."""
     model = load_model(MODEL)
@@ -597,7 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(section)
     print(f"total {time.perf_counter() - t0:.1f} s")
     if write:
-        write_section(section)
+        write_section(section, BEGIN, END, RESULTS)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -54,7 +54,10 @@ J_STAR = {"Fiedler_BMCSystBiol2016": -58.58395532491055, "Boehm_JProteomeRes2014
 FUJITA_LOCAL = -53.08377736998929
 HIT = 0.1
 SEED = 0
+from results_md import write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
+
 BEGIN, END = "<!-- fit:begin -->", "<!-- fit:end -->"
+
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 
@@ -211,17 +214,6 @@ def report(rows: dict, info: dict, command: str, date: str, starts: int, workers
     return "\n".join([*head, *table, "", *notes, END]) + "\n"
 
 
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace this script's section of RESULTS.md (between the markers), or append it."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
-    if BEGIN in text and END in text:
-        start, stop = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + section.rstrip("\n") + text[stop:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=50)
@@ -255,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = report(rows, info, command, date, args.starts, args.workers, time.perf_counter() - t0, args.max_nfev)
     print(section)
     if write:
-        write_section(section)
+        write_section(section, BEGIN, END, RESULTS)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

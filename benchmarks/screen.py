@@ -88,7 +88,10 @@ SIZES = {
     "full": {"lines": 6, "members": 100, "n": 9, "sub_lines": 6, "sub_members": 20, "naive": 2, "profile_members": 5},
     "quick": {"lines": 2, "members": 5, "n": 3, "sub_lines": 2, "sub_members": 5, "naive": 1, "profile_members": 2},
 }
+from results_md import write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
+
 BEGIN, END = "<!-- screen:begin -->", "<!-- screen:end -->"
+
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 CONTENDED = _ENGINE.CONTENDED
 PROBE_S = _ENGINE.PROBE_S
@@ -700,17 +703,6 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     return "\n".join([*head, *table, "", *passes, "", *prof, "", *notes, END]) + "\n"
 
 
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace this script's section of RESULTS.md (between the markers), or append it."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
-    if BEGIN in text and END in text:
-        start, stop = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + section.rstrip("\n") + text[stop:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -732,7 +724,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(section)
     print(f"total {time.perf_counter() - t0:.1f} s")
     if write:
-        write_section(section)
+        write_section(section, BEGIN, END, RESULTS)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -40,12 +40,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a source checkout
     sys.path.insert(0, str(ROOT))
 
+from results_md import write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
+
 from simulator import load_model  # noqa: E402
 from simulator.sensitivity import SensitivitySpec, run_sensitivity  # noqa: E402
 from simulator.sensitivity_outputs import ReadoutAt  # noqa: E402
 from simulator.sensitivity_ranges import default_ranges  # noqa: E402
 
 BEGIN, END = "<!-- sensitivity:begin -->", "<!-- sensitivity:end -->"
+
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 LINE, DOSES = "S462_R1", {"trametinib": 10.0, "src_inhibitor_1": 1000.0}
 SIZES = {"full": 1024, "quick": 8}
@@ -175,17 +178,6 @@ def report(fig: dict, info: dict[str, str], command: str, date: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace this script's section of RESULTS.md (between the markers), or append it."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
-    if BEGIN in text and END in text:
-        start, stop = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + section.rstrip("\n") + text[stop:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 8, prints only (< 30 s)")
@@ -204,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(section)
     print(f"total {time.perf_counter() - t0:.1f} s")
     if write:
-        write_section(section)
+        write_section(section, BEGIN, END, RESULTS)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -13,7 +13,6 @@ pre-equilibrated, fully cycling culture; hourly output for 33 days (792 h).
 from __future__ import annotations
 
 import pickle
-import re
 
 import numpy as np
 import pandas as pd
@@ -29,7 +28,6 @@ COMBO = {"trametinib": 10.0, "palbociclib": 500.0}
 HOURS = np.arange(0.0, 793.0)  # 0..792 h, index = hour
 DAY = 24
 IDS = ("N", "senescent_fraction", "ERK", "ERK5a", "RTK", "AKT", "STAT1", "EMT", "IFN", "E2F")
-TAG = re.compile(r"\[(V|L|A|P|C)\]")
 
 
 @pytest.fixture(scope="module")
@@ -56,34 +54,6 @@ def combo(run):
 
 
 # ------------------------------------------------------------------------------------------ model files
-
-
-def test_every_number_in_model_b_has_provenance():
-    """Each line of melanoma.ant that assigns a number carries a tag on the line or in a comment line above it
-    within the same paragraph (the rule of tests/test_model_files.py for Model A)."""
-    lines = (bundled_dir() / "melanoma.ant").read_text().splitlines()
-    number = re.compile(r"\b[A-Za-z_]\w*\s*=\s*[-+]?\d")
-    missing = []
-    for i, line in enumerate(lines):
-        code = line.split("//")[0]
-        if not number.search(code) or ":=" in code or "->" in code:
-            continue
-        context, j = [line], i - 1
-        while j >= 0 and lines[j].strip():
-            if lines[j].strip().startswith("//"):
-                context.append(lines[j])
-            j -= 1
-        if not any(TAG.search(c) for c in context):
-            missing.append(f"line {i + 1}: {line.strip()}")
-    assert not missing, "numbers without a provenance tag:\n" + "\n".join(missing)
-
-
-def test_model_b_files_validate_clean():
-    from simulator.validate import validate_files
-
-    files = [bundled_dir() / n for n in ("melanoma.ant", "melanoma.xml", "melanoma.toml", "drugs.toml",
-                                         "cell_lines.toml")]
-    assert [str(i) for i in validate_files(files)] == []
 
 
 def test_model_ic50s_equal_the_catalogue(melanoma, drugs):

@@ -8,7 +8,7 @@ import libsbml
 import pytest
 
 import simulator as ms
-from simulator.model import antimony_to_sbml, bundled_dir
+from simulator.model import antimony_to_sbml, bundled_dir, bundled_model_names
 
 TAG = re.compile(r"\[(V|L|A|P|C)\]")
 
@@ -75,10 +75,11 @@ def test_all_catalogue_drugs_enter_model_a(mpnst, drugs):
     assert expected <= set(ms.accepted_drugs(mpnst, drugs))
 
 
-def test_every_number_in_model_a_has_provenance():
-    """Each line of mpnst.ant that assigns a number carries a provenance tag, on the line itself or in a
-    comment line above it within the same paragraph (paragraphs are separated by blank lines)."""
-    lines = (bundled_dir() / "mpnst.ant").read_text().splitlines()
+@pytest.mark.parametrize("name", bundled_model_names())
+def test_every_number_in_a_bundled_model_has_provenance(name):
+    """Each line of a bundled .ant file that assigns a number carries a provenance tag, on the line itself or
+    in a comment line above it within the same paragraph (paragraphs are separated by blank lines)."""
+    lines = (bundled_dir() / f"{name}.ant").read_text().splitlines()
     number = re.compile(r"\b[A-Za-z_]\w*\s*=\s*[-+]?\d")
     missing = []
     for i, line in enumerate(lines):
@@ -103,9 +104,11 @@ def test_catalogue_and_cell_lines_have_provenance(drugs, lines):
         assert line.provenance.strip(), line.id
 
 
-def test_bundled_files_validate_clean():
+@pytest.mark.parametrize("name", bundled_model_names())
+def test_bundled_files_validate_clean(name):
     from simulator.validate import validate_files
 
-    files = [bundled_dir() / n for n in ("mpnst.ant", "mpnst.xml", "mpnst.toml", "drugs.toml", "cell_lines.toml")]
+    files = [bundled_dir() / n for n in (f"{name}.ant", f"{name}.xml", f"{name}.toml", "drugs.toml",
+                                         "cell_lines.toml")]
     issues = validate_files(files)
     assert [str(i) for i in issues if i.level == "error"] == []

@@ -105,6 +105,11 @@ class Load:
 
     @staticmethod
     def _jiffies(pids: Sequence[int]) -> tuple[int, int]:
+        """Machine-wide busy jiffies, and those of ``pids`` plus this process's reaped children.
+
+        A pool worker that exits during a phase (a pool shut down by ``run_screen`` or ``run_sensitivity``)
+        disappears from /proc; its CPU time moves into its parent's cutime/cstime, so it is still counted as ours.
+        """
         fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         busy = sum(int(fields[i]) for i in (0, 1, 2, 5, 6, 7))  # user nice system irq softirq steal
         own = 0
@@ -114,6 +119,11 @@ class Load:
                 own += int(rest[11]) + int(rest[12])  # utime, stime
             except (OSError, IndexError, ValueError):
                 pass
+        try:
+            rest = Path(f"/proc/{os.getpid()}/stat").read_text().rpartition(")")[2].split()
+            own += int(rest[13]) + int(rest[14])  # cutime, cstime: children joined so far
+        except (OSError, IndexError, ValueError):
+            pass
         return busy, own
 
     def phase(self, name: str, pids: Sequence[int], fn: Callable[[], object]) -> object:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import math
 import os
@@ -54,18 +53,12 @@ J_STAR = {"Fiedler_BMCSystBiol2016": -58.58395532491055, "Boehm_JProteomeRes2014
 FUJITA_LOCAL = -53.08377736998929
 HIT = 0.1
 SEED = 0
+import engine as engine_benchmark  # noqa: E402  (benchmarks/engine.py: machine description)
 from results_md import write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
 
 BEGIN, END = "<!-- fit:begin -->", "<!-- fit:end -->"
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-
-
-def _load_engine_benchmark():
-    spec = importlib.util.spec_from_file_location("_mekisim_engine_benchmark", Path(__file__).with_name("engine.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def yaml_of(name: str) -> Path:
@@ -243,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  pyPESTO: {rows[name]['peer']}", flush=True)
         if args.save:
             args.save.write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
-    info = _load_engine_benchmark().machine()
+    info = engine_benchmark.machine()
     section = report(rows, info, command, date, args.starts, args.workers, time.perf_counter() - t0, args.max_nfev)
     print(section)
     if write:

@@ -35,7 +35,6 @@ import contextlib
 import copyreg
 import cProfile
 import datetime as dt
-import importlib.util
 import math
 import os
 import pickle
@@ -63,17 +62,6 @@ from simulator import load_cell_lines, load_drugs, load_model, make_condition, s
 from simulator.executor import ProcessExecutor, SerialExecutor, run_chunks  # noqa: E402
 from simulator.screen import RATIO_POINTS, DrugAxis, ScreenSpec, load_ensemble, run_screen  # noqa: E402
 
-
-def _load_engine_benchmark():
-    """benchmarks/engine.py as a module: its load recording, machine description and naive-loop helpers."""
-    spec = importlib.util.spec_from_file_location("_mekisim_engine_benchmark", Path(__file__).with_name("engine.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_ENGINE = _load_engine_benchmark()
-
 MODEL = "mpnst"
 LINES = ("S462", "S462_R1", "S462_R2", "S462_R3", "ST8814", "S462TY")
 DRUG_A, DRUG_B = ("trametinib", 0.1, 100.0), ("src_inhibitor_1", 10.0, 10000.0)  # id, lowest, highest dose (nM)
@@ -88,6 +76,7 @@ SIZES = {
     "full": {"lines": 6, "members": 100, "n": 9, "sub_lines": 6, "sub_members": 20, "naive": 2, "profile_members": 5},
     "quick": {"lines": 2, "members": 5, "n": 3, "sub_lines": 2, "sub_members": 5, "naive": 1, "profile_members": 2},
 }
+import engine as _ENGINE  # noqa: E402  (benchmarks/engine.py: load recording, machine description)
 from results_md import write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
 
 BEGIN, END = "<!-- screen:begin -->", "<!-- screen:end -->"
@@ -142,20 +131,6 @@ def ensure_picklable(spec: ScreenSpec) -> bool:
         copyreg.pickle(MappingProxyType, lambda m: (_proxy, (dict(m),)))
         pickle.dumps(spec)
         return True
-
-
-class Load(_ENGINE.Load):
-    """engine.py's load recording, counting this process's reaped children too (``run_screen``'s pool)."""
-
-    @staticmethod
-    def _jiffies(pids: Sequence[int]) -> tuple[int, int]:
-        busy, own = _ENGINE.Load._jiffies(pids)
-        try:
-            rest = Path(f"/proc/{os.getpid()}/stat").read_text().rpartition(")")[2].split()
-            own += int(rest[13]) + int(rest[14])  # cutime, cstime: workers joined at pool shutdown
-        except (OSError, IndexError, ValueError):
-            pass
-        return busy, own
 
 
 # ---------------------------------------------------------------------------------- timing run_screen
@@ -437,7 +412,7 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
 
 
 def run(size: dict, repeats: int, folder: Path) -> dict:
-    load = Load()
+    load = _ENGINE.Load()
     load.sample()
     fig: dict = {"size": size, "repeats": repeats, "dirty": uncommitted()}
     model = load_model(MODEL)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import os
 import subprocess
 import sys
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a source checkout
     sys.path.insert(0, str(ROOT))
 
+import engine as _ENGINE  # noqa: E402  (benchmarks/engine.py: load recording, machine description)
 from results_md import write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
 
 from simulator import load_model  # noqa: E402
@@ -54,29 +54,6 @@ LINE, DOSES = "S462_R1", {"trametinib": 10.0, "src_inhibitor_1": 1000.0}
 SIZES = {"full": 1024, "quick": 8}
 
 
-def _load_engine_benchmark():
-    """benchmarks/engine.py as a module: its load recording and machine description."""
-    spec = importlib.util.spec_from_file_location("_mekisim_engine_benchmark", Path(__file__).with_name("engine.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_ENGINE = _load_engine_benchmark()
-
-
-class Load(_ENGINE.Load):
-    """engine.py's load recording, counting this process's reaped children too (the pool's workers)."""
-
-    @staticmethod
-    def _jiffies(pids: Sequence[int]) -> tuple[int, int]:
-        busy, own = _ENGINE.Load._jiffies(pids)
-        try:
-            rest = Path(f"/proc/{os.getpid()}/stat").read_text().rpartition(")")[2].split()
-            own += int(rest[13]) + int(rest[14])  # cutime, cstime: workers joined at pool shutdown
-        except (OSError, IndexError, ValueError):
-            pass
-        return busy, own
 
 
 def make_spec(n: int) -> SensitivitySpec:
@@ -100,7 +77,7 @@ def timed(spec: SensitivitySpec, out: Path, workers: int) -> dict:
 
 def run(n: int, folder: Path) -> dict:
     spec = make_spec(n)
-    load = Load()
+    load = _ENGINE.Load()
     load.sample()
     pid = [os.getpid()]
     warm = make_spec(8)  # imports, model compile and SALib import outside the timed runs

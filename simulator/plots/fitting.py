@@ -158,13 +158,12 @@ def plot_profiles(points: pd.DataFrame, summary: pd.DataFrame, *, threshold: flo
             # a profile spans less than a decade: label the minor ticks sparsely or they overlap
             from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
-            # a profile often spans less than a decade: 4 labelled ticks, not matplotlib's crowded minor labels
             lo, hi = ax.get_xlim()
-            ticks = np.geomspace(lo, hi, 6)[1:-1]
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
-            ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.3g}")
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            if hi < 10 * lo:  # under a decade: 4 labelled ticks, not matplotlib's overlapping minor labels
+                ax.xaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 6)[1:-1]))
+                ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.3g}")
+                ax.xaxis.set_minor_locator(NullLocator())
+                ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"{name} (model units; fixed, others re-optimised)")
         ax.set_ylabel("Δ nllh (nllh units)")
         low = float(np.nanmin(part["delta_nllh"].to_numpy(dtype=float)))

@@ -643,6 +643,38 @@ def zip_delta(
     return ZipScores(_frozen(delta), _frozen(undefined), f1, f2)
 
 
+def zip_delta_many(
+    doses_a: object,
+    doses_b: object,
+    effects: object,
+    *,
+    hills_a: Sequence[HillFit],
+    hills_b: Sequence[HillFit],
+) -> list[ZipScores]:
+    """ZIP δ of K matrices on one dose grid, each exactly as :func:`zip_delta` scores it.
+
+    Parameters
+    ----------
+    doses_a, doses_b
+        The shared dose axes (as in :func:`zip_delta`).
+    effects
+        Fraction affected, shape ``(K, len(doses_a), len(doses_b))``.
+    hills_a, hills_b
+        The K single-drug fits of each matrix (column 0 / row 0), as :func:`fit_hill` returns them.
+
+    Returns
+    -------
+    list[ZipScores]
+        One per matrix, in order.
+    """
+    e = np.asarray(effects, dtype=float)
+    if e.ndim != 3 or len(hills_a) != e.shape[0] or len(hills_b) != e.shape[0]:
+        raise InputError(f"zip_delta_many needs effects of shape (K, n, m) and K fits per drug, got {e.shape}, "
+                         f"{len(hills_a)} and {len(hills_b)} fits.")
+    # Reference implementation (one matrix at a time); to be replaced by the batched slice fits.
+    return [zip_delta(doses_a, doses_b, e[k], hill_a=hills_a[k], hill_b=hills_b[k]) for k in range(e.shape[0])]
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Chou–Talalay
 # --------------------------------------------------------------------------------------------------------------

@@ -43,9 +43,9 @@ for line, target in cfg["targets"].items():
     for name, lo, hi in fit["candidates"] if fitted else []:
         grid = np.geomspace(lo, hi, fit["scan_points"])
         gap = np.array([ci(line, {name: x}, target=target) for x in grid])
-        cross = np.flatnonzero(np.sign(gap[:-1]) != np.sign(gap[1:]))
+        cross = np.flatnonzero(np.sign(gap[:-1]) * np.sign(gap[1:]) < 0)  # NaN (no CI at x) is no sign change
         if not cross.size:
-            span = f"[{gap.min() + target:.3f}, {gap.max() + target:.3f}] on {lo}-{hi}"
+            span = f"[{np.nanmin(gap) + target:.3f}, {np.nanmax(gap) + target:.3f}] on {lo}-{hi}"
             rows.append({**row, "parameter": name, "status": f"unreachable: CI spans {span}"})
             continue
         x = brentq(lambda v, ln, p, t: ci(ln, {p: v}, target=t), grid[cross[0]], grid[cross[0] + 1],

@@ -57,7 +57,7 @@ if str(ROOT) not in sys.path:  # run as a script from a source checkout
 import simulator.executor as executor_mod  # noqa: E402
 import simulator.readouts as readouts_mod  # noqa: E402
 import simulator.screen as screen_mod  # noqa: E402
-import simulator.synergy as synergy_mod  # noqa: E402
+import simulator.synergy_many as synergy_many_mod  # noqa: E402
 from simulator import load_cell_lines, load_drugs, load_model, make_condition, steady_states  # noqa: E402
 from simulator.executor import ProcessExecutor, SerialExecutor, run_chunks  # noqa: E402
 from simulator.screen import RATIO_POINTS, DrugAxis, ScreenSpec, load_ensemble, run_screen  # noqa: E402
@@ -149,10 +149,10 @@ class PassTimer:
 
     TARGETS = (
         (screen_mod, ("run_chunks", "read_parts", "_finish", "compute_readouts", "make_condition", "load_drugs",
-                      "load_cell_lines", "synergy_scores", "median_effect_fit", "combination_index_at",
+                      "load_cell_lines", "synergy_batch", "median_effect_fits", "constant_ratio_many",
                       "_ensemble_summary", "rank_combinations", "write_table", "write_manifest")),
         (readouts_mod, ("steady_states",)),
-        (synergy_mod, ("zip_delta", "loewe_excess")),
+        (synergy_many_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill")),
         (executor_mod, ("_write_part",)),
     )
 
@@ -216,14 +216,16 @@ def timed_screen(spec: ScreenSpec, out: Path, workers: int) -> dict:
     inside = {}
     if workers == 1:  # chunk internals were timed in this process
         steady, readouts = get("wells", "steady_states"), get("wells", "compute_readouts")
-        conditions, catalogue = get("wells", "make_condition"), get("wells", "load_drugs", "load_cell_lines")
-        scores, zip_s = get("synergy", "synergy_scores"), get("synergy", "zip_delta")
-        loewe = get("synergy", "loewe_excess")
-        ratio_ci = get("synergy", "median_effect_fit", "combination_index_at")
+        # the catalogue is parsed once, in the main process, when run_screen builds the wells chunks
+        conditions, catalogue = get("wells", "make_condition"), get("main", "load_drugs", "load_cell_lines")
+        scores, zip_s = get("synergy", "synergy_batch"), get("synergy", "zip_delta_many")
+        loewe, hill = get("synergy", "loewe_expected_many"), get("synergy", "fit_hill")
+        ratio_ci = get("synergy", "median_effect_fits", "constant_ratio_many")
         inside = {
             "steady": steady, "arithmetic": readouts - steady, "conditions": conditions, "catalogue": catalogue,
-            "chunk_rest": wells_run.compute_s - readouts - conditions - catalogue,
-            "zip": zip_s, "loewe": loewe, "scores_rest": scores - zip_s - loewe, "ratio_ci": ratio_ci,
+            "chunk_rest": wells_run.compute_s - readouts - conditions,
+            "zip": zip_s, "loewe": loewe, "hill": hill, "scores_rest": scores - zip_s - loewe - hill,
+            "ratio_ci": ratio_ci,
             "assembly": synergy_run.compute_s - scores - ratio_ci,
         }
     return {
@@ -263,13 +265,9 @@ def _warm(model) -> int:
 
 
 def well_chunks(spec: ScreenSpec) -> list[tuple[str, dict]]:
-    """The wells chunks ``run_screen`` builds: one per (cell line, member) matrix."""
+    """The wells chunks ``run_screen`` builds: runs of consecutive members of one cell line."""
     ratio = spec.ratio if spec.ratio is not None else screen_mod._default_ratio(spec)
-    return [
-        (f"{line}__m{member:05d}", {"spec": spec, "cell_line": line, "member": member, "ratio": ratio})
-        for line in spec.cell_lines
-        for member in range(spec.members)
-    ]
+    return screen_mod._well_chunks(spec, ratio)
 
 
 def wells_pass(executor, chunks: list, out: Path) -> tuple[float, object]:
@@ -361,37 +359,40 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
     total = time.perf_counter() - t0
     prof.disable()
     st = pstats.Stats(prof).stats
-    scr, eng, rdo, cnd, cat, syn = (f"simulator/{m}.py" for m in (
-        "screen", "engine", "readouts", "conditions", "catalog", "synergy"))
+    scr, eng, rdo, cnd, cat, syn, many = (f"simulator/{m}.py" for m in (
+        "screen", "engine", "readouts", "conditions", "catalog", "synergy", "synergy_many"))
 
     well_chunk = _ct(st, scr, "_well_chunk")
     steady = _ct(st, eng, "steady_states")
     readouts = _ct(st, rdo, "compute_readouts")
     conditions = _ct(st, cnd, "make_condition")
-    catalogue = sum(_ct(st, cat, f, (scr, "_well_chunk")) for f in ("load_drugs", "load_cell_lines"))
+    catalogue = sum(_ct(st, cat, f, (scr, "_well_chunks")) for f in ("load_drugs", "load_cell_lines"))
     closed_form = _ct(st, rdo, "closed_form_cells")
     synergy_chunk = _ct(st, scr, "_synergy_chunk")
-    scores = _ct(st, syn, "synergy_scores")
-    zip_fits = _ct(st, syn, "zip_delta")
-    loewe = _ct(st, syn, "loewe_excess")
-    ratio_ci = _ct(st, syn, "median_effect_fit", (scr, "_synergy_chunk")) + _ct(
-        st, syn, "combination_index_at", (scr, "_synergy_chunk"))
+    scores = _ct(st, many, "synergy_batch")
+    zip_fits = _ct(st, syn, "zip_delta_many")
+    loewe = _ct(st, many, "loewe_expected_many")
+    hill = _ct(st, syn, "fit_hill")  # called from synergy_batch only (through a generator expression)
+    ratio_ci = _ct(st, many, "median_effect_fits", (scr, "_score_matrices")) + _ct(
+        st, many, "constant_ratio_many", (scr, "_score_matrices"))
+    # per matrix (chunks hold several): wells = one (line, member) matrix, synergy = one matrix x readout
     n_wells, n_synergy = spec.members * len(spec.cell_lines), spec.members * len(spec.cell_lines) * len(READOUTS)
     wells_buckets = [
         ("steady states (`steady_states`: Newton + stability check)", steady),
         (f"readout arithmetic (rest of `compute_readouts`; `closed_form_cells` {1e3 * closed_form / n_wells:.1f} "
          "ms of it)", readouts - steady),
         ("`make_condition`", conditions),
-        ("catalogue TOML parsed (`load_drugs`, `load_cell_lines`)", catalogue),
-        ("rows and DataFrame building, mixture doses (rest of `_well_chunk`)", well_chunk - readouts - conditions
-         - catalogue),
+        ("rows and DataFrame building, mixture doses (rest of `_well_chunk`)", well_chunk - readouts - conditions),
+        ("catalogue TOML parsed once per screen (`load_drugs`, `load_cell_lines`; main process, not in the chunk)",
+         catalogue),
     ]
     synergy_buckets = [
-        ("ZIP (`zip_delta`: `least_squares` Hill fit per row and column)", zip_fits),
-        ("Loewe (`loewe_excess`)", loewe),
-        ("Bliss, HSA, CI, single-agent fits (rest of `synergy_scores`)", scores - zip_fits - loewe),
+        ("ZIP (`zip_delta_many`: batched trf Hill fit of every row and column slice)", zip_fits),
+        ("single-agent 4-parameter Hill fits (`fit_hill`, MINPACK, 2 per matrix)", hill),
+        ("Loewe (`loewe_expected_many`, vectorised root search)", loewe),
+        ("Bliss, HSA, CI, median-effect fits (rest of `synergy_batch`)", scores - zip_fits - loewe - hill),
         ("constant-ratio mixture fit + CI table", ratio_ci),
-        ("score table assembly (pandas: pivot, merge, concat; rest of `_synergy_chunk`)",
+        ("score table assembly (numpy columns, one DataFrame; rest of `_synergy_chunk`)",
          synergy_chunk - scores - ratio_ci),
     ]
     return {
@@ -564,7 +565,8 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     line("&nbsp;&nbsp;steady states (`steady_states`: Newton + stability check)", i1["steady"], None)
     line("&nbsp;&nbsp;readout arithmetic (rest of `compute_readouts`)", i1["arithmetic"], None)
     line("&nbsp;&nbsp;`make_condition`", i1["conditions"], None)
-    line("&nbsp;&nbsp;catalogue TOML parsed per chunk (`load_drugs`, `load_cell_lines`)", i1["catalogue"], None)
+    line("&nbsp;&nbsp;catalogue TOML parsed once (`load_drugs`, `load_cell_lines`; main process)", i1["catalogue"],
+         None)
     line("&nbsp;&nbsp;rest of `_well_chunk` (mixture doses, rows, DataFrame)", i1["chunk_rest"], None)
     line("&nbsp;&nbsp;part files written (Parquet + fsync, in the main process)", e1["parts"]["wells"],
          e2["parts"]["wells"])
@@ -573,11 +575,12 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     line("Parts read back (`read_parts`, both passes)", e1["read"], e2["read"])
     line("Grouping the wells into synergy chunks, pool shut-down, rest", e1["other"], e2["other"])
     line("**Synergy pass** (`run_chunks`)", e1["synergy_pass"], e2["synergy_pass"])
-    line("&nbsp;&nbsp;ZIP (`zip_delta`: 3-parameter Hill fit per row and column)", i1["zip"], None)
-    line("&nbsp;&nbsp;Loewe (`loewe_excess`)", i1["loewe"], None)
-    line("&nbsp;&nbsp;Bliss, HSA, CI, single-agent fits (rest of `synergy_scores`)", i1["scores_rest"], None)
+    line("&nbsp;&nbsp;ZIP (`zip_delta_many`: batched trf Hill fit per row and column slice)", i1["zip"], None)
+    line("&nbsp;&nbsp;single-agent Hill fits (`fit_hill`, 2 per matrix)", i1["hill"], None)
+    line("&nbsp;&nbsp;Loewe (`loewe_expected_many`)", i1["loewe"], None)
+    line("&nbsp;&nbsp;Bliss, HSA, CI, median-effect fits (rest of `synergy_batch`)", i1["scores_rest"], None)
     line("&nbsp;&nbsp;constant-ratio mixture fit + CI table", i1["ratio_ci"], None)
-    line("&nbsp;&nbsp;score table assembly (pandas, rest of `_synergy_chunk`)", i1["assembly"], None)
+    line("&nbsp;&nbsp;score table assembly (numpy columns; rest of `_synergy_chunk`)", i1["assembly"], None)
     line("&nbsp;&nbsp;part files written", e1["parts"]["synergy"], e2["parts"]["synergy"])
     line("&nbsp;&nbsp;rest (transfer, waiting, bookkeeping)",
          e1["synergy_pass"] - e1["synergy_compute"] - e1["parts"]["synergy"], None)
@@ -596,12 +599,12 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
 
     p = fig["profile"]
     (pl, pm, pn), (cw, cs) = p["spec"], p["chunks"]
-    prof = [f"| cProfile of the chunks of a {pl}-line × {pm}-member × {pn}×{pn} screen (1 worker; {cw} wells "
-            f"chunks, {cs} synergy chunks) | ms per chunk | share of the chunk |", "|---|---|---|"]
-    prof.append(f"| **Wells chunk** ({pn * pn} matrix + {RATIO_POINTS} mixture wells, 2 readouts) | "
+    prof = [f"| cProfile of the chunks of a {pl}-line × {pm}-member × {pn}×{pn} screen (1 worker; {cw} matrices, "
+            f"{cs} matrix × readout scorings) | ms per matrix | share of the chunks |", "|---|---|---|"]
+    prof.append(f"| **Wells chunks**, per matrix ({pn * pn} matrix + {RATIO_POINTS} mixture wells, 2 readouts) | "
                 f"{p['well_chunk_ms']:.1f} | 100% |")
     prof += [f"| &nbsp;&nbsp;{name} | {ms:.2f} | {share:.0%} |" for name, ms, share in p["wells"]]
-    prof.append(f"| **Synergy chunk** (one matrix × one readout) | {p['synergy_chunk_ms']:.1f} | 100% |")
+    prof.append(f"| **Synergy chunks**, per matrix × readout | {p['synergy_chunk_ms']:.1f} | 100% |")
     prof += [f"| &nbsp;&nbsp;{name} | {ms:.2f} | {share:.0%} |" for name, ms, share in p["synergy"]]
 
     d1, d2 = fig["doses"]
@@ -641,13 +644,16 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
         "DMSO. It has no synergy scoring or tables, so it is compared with both our end-to-end and wells-pass "
         f"rates. Agreement with `run_screen`: p-ERK suppression within {fig['naive_diff'][0]:.1e}, viability "
         f"within {fig['naive_diff'][1]:.1e} percentage points; failed naive solves {fig['naive_diff'][2]}.",
-        f"- cProfile: a wells chunk took {p['well_chunk_ms']:.1f} ms under the profiler (steady state "
+        f"- Chunks: a wells chunk holds a run of up to {screen_mod.MATRICES_PER_CHUNK} members of one line "
+        f"({e1['wells_chunks']} chunks here), a synergy chunk up to {screen_mod.SYNERGY_MATRICES_PER_CHUNK} "
+        f"matrix × readout scorings ({e1['synergy_chunks']} chunks). cProfile: the wells chunks took "
+        f"{p['well_chunk_ms']:.1f} ms per matrix under the profiler (steady state "
         f"{p['steady_per_well_us']:.0f} µs and `make_condition` {p['condition_us']:.0f} µs per simulated well) and "
-        f"{1e3 * e1['wells_compute'] / max(1, e1['wells_chunks']):.1f} ms unprofiled in the 1-worker end-to-end "
-        f"run; a synergy chunk {p['synergy_chunk_ms']:.1f} ms profiled, "
-        f"{1e3 * e1['synergy_compute'] / max(1, e1['synergy_chunks']):.1f} ms unprofiled. The profiled screen "
+        f"{1e3 * e1['wells_compute'] / fig['matrices']:.1f} ms unprofiled in the 1-worker end-to-end "
+        f"run; the synergy chunks {p['synergy_chunk_ms']:.1f} ms per matrix × readout profiled, "
+        f"{1e3 * e1['synergy_compute'] / (fig['matrices'] * len(READOUTS)):.1f} ms unprofiled. The profiled screen "
         f"took {p['total']:.2f} s ({p['plain']:.2f} s unprofiled): cProfile inflates Python-heavy code (pandas, "
-        "scipy `least_squares`) relative to the compiled solver, so the timer table above gives the real split.",
+        "the batched trf) relative to the compiled solver, so the timer table above gives the real split.",
     ]
     if fig["workaround"]:
         notes.append(

@@ -3,9 +3,12 @@
 A screen is two chunked passes through an injected executor (architecture.md, "Parallel and distributed
 execution"):
 
-1. **wells**: one chunk per (cell line, ensemble member) dose matrix; each well's readouts are computed
-   by :func:`simulator.readouts.compute_readouts`, one row per well x readout with its ``status``;
-2. **synergy**: one chunk per matrix x readout; every standard score by :func:`simulator.synergy.synergy_scores`.
+1. **wells**: one chunk per run of up to 10 (cell line, ensemble member) dose matrices of one cell line
+   (:func:`_well_chunks`); each well's readouts are computed by :func:`simulator.readouts.compute_readouts`,
+   one row per well x readout with its ``status``;
+2. **synergy**: one chunk per run of matrices (members x readouts of one cell line); every standard score,
+   as :func:`simulator.synergy.synergy_scores` gives it, vectorised across the matrices
+   (:func:`simulator.synergy_many.synergy_batch`).
 
 Both passes write each finished chunk to disk at once, so memory stays bounded and ``resume=True``
 continues a killed run without losing or duplicating a row. A failed well is a status, never an
@@ -27,11 +30,12 @@ from .catalog import load_cell_lines, load_drugs
 from .conditions import accepted_drugs, cell_lines_for, make_condition
 from .engine import SolverOptions
 from .errors import InputError
-from .executor import make_executor, read_parts, run_chunks
+from .executor import _natural_key, make_executor, read_parts, run_chunks  # read_parts' chunk order
 from .model import CompiledModel, reduce_frozen
 from .readouts import READOUTS, Readout, compute_readouts, readouts_for
 from .store import write_manifest, write_table
-from .synergy import SCORE_CONVENTIONS, combination_index_at, median_effect_fit, synergy_scores
+from .synergy import SCORE_CONVENTIONS
+from .synergy_many import constant_ratio_many, median_effect_fits, synergy_batch
 from .units import parse_amount
 
 __all__ = [
@@ -244,28 +248,84 @@ def effect_of(readout: str | Readout, values: np.ndarray) -> np.ndarray:
     return readout.fraction_affected(values)
 
 
+#: most (cell line, member) matrices in one wells chunk: bounds a chunk's memory and the work a kill loses
+MATRICES_PER_CHUNK = 10
+#: wells chunks a screen is split into at least (when it has that many matrices): 4 per worker up to 16
+MIN_WELL_CHUNKS = 64
+#: columns of the wells table, in order
+WELL_COLUMNS = ("cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "readout", "value", "status", "message")
+
+
+def _well_chunks(spec: ScreenSpec, ratio: float) -> list[tuple[str, dict]]:
+    """The wells pass's chunks: runs of consecutive members of one cell line, ids ``LINE__mFIRST-LAST``.
+
+    Why groups: a chunk has fixed costs (its Parquet part written and fsynced in the main process, the spec
+    pickled to the worker, one DataFrame) of a few ms, as much as a tenth of one matrix's wells; grouping up to
+    :data:`MATRICES_PER_CHUNK` matrices amortises them. The group size depends on the screen alone, never on
+    the worker count, so chunk ids stay the same when a run is resumed with other ``--workers``; it is small
+    enough (matrices // :data:`MIN_WELL_CHUNKS`) that a screen of >= 64 matrices has >= 64 chunks, i.e. >= 4
+    per worker up to 16 workers, which keeps the last chunks from idling the other workers; under 128
+    matrices, each matrix is its own chunk. The catalogue is parsed here once and travels in the payload.
+    """
+    lines, members = len(spec.cell_lines), spec.members
+    size = max(1, min(MATRICES_PER_CHUNK, (lines * members) // MIN_WELL_CHUNKS))
+    groups = [g for g in np.array_split(np.arange(members), math.ceil(members / size)) if g.size]
+    catalog = {"drugs": load_drugs(), "lines": load_cell_lines()}
+    return [
+        (f"{line}__m{int(g[0]):05d}-{int(g[-1]):05d}",
+         {"spec": spec, "cell_line": line, "members": (int(g[0]), int(g[-1]) + 1), "ratio": ratio, **catalog})
+        for line in spec.cell_lines
+        for g in groups
+    ]
+
+
+def _chunk_matrices(chunk_id: str) -> int:
+    """Number of matrices in a wells chunk, from its id (``LINE__mFIRST-LAST``)."""
+    first, last = chunk_id.rsplit("__m", 1)[1].split("-")
+    return int(last) - int(first) + 1
+
+
 def _well_chunk(payload: dict) -> pd.DataFrame:
-    """Worker: all wells of one (cell line, member) matrix, one row per well x readout."""
+    """Worker: all wells of a run of (cell line, member) matrices, one row per well x readout.
+
+    Rows are ordered member, then well (matrix in row-major dose order, then the mixture series), then
+    readout: the order one chunk per matrix gave. The table is built from numpy columns (per-row tuples cost
+    as much as a tenth of the steady states), one DataFrame per chunk.
+    """
     spec: ScreenSpec = payload["spec"]
-    line, member = payload["cell_line"], payload["member"]
-    values = dict(spec.ensemble[member]) if spec.ensemble else {}
-    drugs, lines = load_drugs(), load_cell_lines()
+    line = payload["cell_line"]
+    members = range(*payload["members"])
+    drugs, lines = payload["drugs"], payload["lines"]
+    drug_a, drug_b = spec.drug_a.drug, spec.drug_b.drug
     pairs = [(a, b) for a in spec.drug_a.doses for b in spec.drug_b.doses]
-    series = ["matrix"] * len(pairs)
-    mixture = ratio_series(spec.drug_a.doses, payload["ratio"])
-    pairs += mixture
-    series += ["ratio"] * len(mixture)
-    base = make_condition(spec.model, line, {spec.drug_a.drug: 0.0, spec.drug_b.drug: 0.0}, values=values,
-                          catalog=drugs, lines=lines)
-    conditions = [base.with_doses({spec.drug_a.drug: a, spec.drug_b.drug: b}) for a, b in pairs]
+    matrix_wells = len(pairs)
+    pairs += ratio_series(spec.drug_a.doses, payload["ratio"])
+    conditions = []
+    for member in members:
+        values = dict(spec.ensemble[member]) if spec.ensemble else {}
+        base = make_condition(spec.model, line, {drug_a: 0.0, drug_b: 0.0}, values=values, catalog=drugs,
+                              lines=lines)
+        conditions += [base.with_doses({drug_a: a, drug_b: b}) for a, b in pairs]
+    # one call for the chunk: the readout arithmetic runs once over all its wells (~0.3-0.5 ms per matrix less
+    # than a call per matrix), while the solves keep the per-matrix order (see readouts._fast)
     records = compute_readouts(spec.model, conditions, mode=spec.mode, readouts=spec.readouts, options=spec.options)
-    rows = []
-    for (a, b), kind, record in zip(pairs, series, records, strict=True):
-        for readout in spec.readouts:
-            rows.append((line, member, kind, a, b, readout, float(record.values.get(readout, np.nan)),
-                         record.status, record.message))
-    return pd.DataFrame(rows, columns=["cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "readout", "value",
-                                       "status", "message"])
+    n_readouts, n_members = len(spec.readouts), len(members)
+    per_member = len(pairs) * n_readouts
+    doses = np.array(pairs, dtype=float)
+    series = np.array(["matrix"] * matrix_wells + ["ratio"] * (len(pairs) - matrix_wells), dtype=object)
+    nan = float("nan")
+    values = np.array([[float(r.values.get(k, nan)) for k in spec.readouts] for r in records], dtype=float)
+    return pd.DataFrame({
+        "cell_line": np.full(n_members * per_member, line, dtype=object),
+        "member": np.repeat(np.array(members, dtype=np.int64), per_member),
+        "series": np.tile(np.repeat(series, n_readouts), n_members),
+        "dose_a_nM": np.tile(np.repeat(doses[:, 0], n_readouts), n_members),
+        "dose_b_nM": np.tile(np.repeat(doses[:, 1], n_readouts), n_members),
+        "readout": np.tile(np.array(spec.readouts, dtype=object), len(records)),
+        "value": values.reshape(-1),
+        "status": np.repeat(np.array([r.status for r in records], dtype=object), n_readouts),
+        "message": np.repeat(np.array([r.message for r in records], dtype=object), n_readouts),
+    }, columns=list(WELL_COLUMNS))
 
 
 def ratio_series(doses_a: tuple[float, ...], ratio: float, points: int = RATIO_POINTS) -> list[tuple[float, float]]:
@@ -279,82 +339,183 @@ def ratio_series(doses_a: tuple[float, ...], ratio: float, points: int = RATIO_P
     return [(float(a), float(a / ratio)) for a in grid]
 
 
-def _synergy_chunk(payload: dict) -> pd.DataFrame:
-    """Worker: every synergy score of one matrix (cell line x member x readout), as one long table.
+#: most matrices (member x readout) one synergy chunk scores together: bounds its memory and payload
+SYNERGY_MATRICES_PER_CHUNK = 100
+#: synergy chunks a screen is split into at least (when it has that many matrices): 4 per worker up to 8
+MIN_SYNERGY_CHUNKS = 32
+#: columns of the synergy table, in order
+SYNERGY_COLUMNS = ("cell_line", "member", "readout", "dose_a", "dose_b", "fa", "score", "value", "flag")
 
-    Rows (column ``score``): the well scores ``bliss, hsa, loewe, zip, ci`` (with the well's observed
-    ``fa``); the normalised-isobologram coordinates ``iso_x = d_a/Dx_a(fa)``, ``iso_y = d_b/Dx_b(fa)``;
-    the constant-ratio table ``ci_ratio, dri_a, dri_b`` at :data:`FA_LEVELS`, from the mixture series
-    (``dose_a``/``dose_b`` are the mixture's doses there); and the median-effect fits
-    ``median_{a,b,mix}_{m,Dm,r}`` (doses NaN; the mixture's dose is the total d_A + d_B).
+
+def _synergy_chunks(spec: ScreenSpec, wells: pd.DataFrame, ratio: float) -> list[tuple[str, dict]]:
+    """The synergy pass's chunks: runs of consecutive members of one cell line, every synergy readout.
+
+    Why groups: scoring is vectorised across matrices (:func:`simulator.synergy_many.synergy_batch`), and a
+    chunk has fixed costs (a Parquet part written in the main process, the payload pickled, one DataFrame);
+    one matrix per chunk spent ~47 ms per matrix x readout. A chunk holds every synergy readout of its
+    members, so its rows come out in the order one chunk per matrix x readout gave (member, then readout in
+    chunk-id order) and the table is unchanged. The run of members depends on the screen alone (never on the
+    worker count, so ids survive a resume with other ``--workers``): at most
+    :data:`SYNERGY_MATRICES_PER_CHUNK` matrices, and small enough that a screen of >= 32 x (readouts)
+    matrices has >= :data:`MIN_SYNERGY_CHUNKS` chunks (>= 4 per worker up to 8 workers, so the last chunks
+    do not idle the others); e.g. 6 lines x 100 members x 2 readouts: 36 chunks of 34 matrices.
+
+    A matrix that cannot be scored (a failed well: NaN readout) keeps a chunk of its own with the id
+    ``LINE__mMEMBER__READOUT``, so it fails alone, with its own message, as before, and does not take the
+    other matrices of its run with it.
+    """
+    available = readouts_for(spec.model)
+    scored = sorted((r for r in pd.unique(wells["readout"]) if available[r].effect is not None), key=_natural_key)
+    if wells.empty or not scored:
+        return []
+    frame = wells.loc[wells["readout"].isin(scored), ["cell_line", "member", "series", "dose_a_nM", "dose_b_nM",
+                                                      "readout", "value"]]
+    readout = frame["readout"].to_numpy()
+    value = frame["value"].to_numpy(dtype=float)
+    effect = np.full(value.shape, np.nan)
+    for name in scored:
+        sel = readout == name
+        effect[sel] = effect_of(available[name], value[sel])
+    finite_well = (frame["series"].to_numpy() == "matrix") & np.isfinite(effect)
+    keys = [frame["cell_line"], frame["member"], frame["readout"]]
+    wells_per_matrix = len(spec.drug_a.doses) * len(spec.drug_b.doses)
+    scorable = (pd.Series(finite_well, index=frame.index).groupby(keys, sort=False).transform("sum")
+                == wells_per_matrix).to_numpy()
+
+    per_chunk = min(SYNERGY_MATRICES_PER_CHUNK, len(spec.cell_lines) * spec.members * len(scored) // MIN_SYNERGY_CHUNKS)
+    size = max(1, per_chunk // len(scored))
+    groups = [g for g in np.array_split(np.arange(spec.members), math.ceil(spec.members / size)) if g.size]
+    group_of = np.zeros(spec.members, dtype=np.int64)
+    for i, g in enumerate(groups):
+        group_of[g] = i
+    infos = tuple((name, available[name]) for name in scored)
+    chunks = []
+    good = frame[scorable]
+    for (line, group), part in good.groupby([good["cell_line"], group_of[good["member"].to_numpy()]], sort=False):
+        first, last = int(groups[group][0]), int(groups[group][-1])
+        chunks.append((f"{line}__m{first:05d}-{last:05d}", {"wells": part, "cell_line": line, "readouts": infos,
+                                                            "ratio": ratio}))
+    bad = frame[~scorable]
+    for (line, member, name), part in bad.groupby(["cell_line", "member", "readout"], sort=False):
+        chunks.append((f"{line}__m{member:05d}__{name}", {"wells": part, "cell_line": line,
+                                                         "readouts": ((name, available[name]),), "ratio": ratio}))
+    return chunks
+
+
+def _well_score_flags(name: str) -> np.ndarray:
+    """Flag text of a well score for code ``single + 2·below_baseline + 4·undefined`` (the per-matrix wording)."""
+    flags = []
+    for code in range(8):
+        base = ";".join(f for f, on in (("single_agent", code & 1), ("below_baseline", code & 2)) if on)
+        undefined = f"{name}_undefined" if code & 4 else ""
+        flags.append(";".join(f for f in (base, undefined) if f))
+    return np.array(flags, dtype=object)
+
+
+def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.ndarray, dose_b: np.ndarray,
+                    fa_all: np.ndarray, ratio: float) -> dict[str, np.ndarray]:
+    """Every synergy row of K matrices (well ``i`` belongs to matrix ``which[i]``), each column of shape (K, rows)."""
+    matrix = series == "matrix"
+    doses_a, rows = np.unique(dose_a[matrix], return_inverse=True)
+    doses_b, cols = np.unique(dose_b[matrix], return_inverse=True)
+    n, m = doses_a.size, doses_b.size
+    if matrix.sum() != k * n * m:
+        raise InputError(f"the chunk's matrices do not share one complete dose grid ({int(matrix.sum())} matrix "
+                         f"wells for {k} matrices of {n} x {m} doses).")
+    effect = np.full((k, n, m), np.nan)
+    effect[which[matrix], rows, cols] = fa_all[matrix]
+    batch = synergy_batch(doses_a, doses_b, effect, ratio=ratio, fa_levels=FA_LEVELS)
+
+    # the mixture series of each matrix in dose order (a stable sort, as one matrix at a time did)
+    mix = ~matrix
+    counts = np.bincount(which[mix], minlength=k)
+    if np.any(counts != counts[0]):
+        raise InputError(f"the chunk's matrices have mixture series of different lengths "
+                         f"({sorted(set(counts.tolist()))}).")
+    order = np.lexsort((dose_a[mix], which[mix]))
+    shape = (k, int(counts[0]))
+    mix_a, mix_b = dose_a[mix][order].reshape(shape), dose_b[mix][order].reshape(shape)
+    fit_mix = median_effect_fits(mix_a + mix_b, fa_all[mix][order].reshape(shape))
+    cr = constant_ratio_many(batch.median_a, batch.median_b, fit_mix, ratio, FA_LEVELS)
+
+    wells = n * m
+    grid_a = np.broadcast_to(np.repeat(doses_a, m), (k, wells))
+    grid_b = np.broadcast_to(np.tile(doses_b, n), (k, wells))
+    fa = effect.reshape(k, wells)
+    single = np.broadcast_to(~((doses_a[:, None] > 0) & (doses_b[None, :] > 0)), (k, n, m))
+    base_code = single.astype(np.int64) + 2 * batch.below_baseline
+    undefined = {"ci": batch.ci_undefined, "loewe": batch.loewe_undefined, "zip": batch.zip_undefined}
+    blocks: list[tuple] = []  # (dose_a, dose_b, fa, score name, value, flag), each (k, rows) or scalar
+    for name in WELL_SCORES:
+        code = base_code + 4 * undefined[name] if name in undefined else base_code
+        blocks.append((grid_a, grid_b, fa, name, getattr(batch, name).reshape(k, wells),
+                       _well_score_flags(name)[code.reshape(k, wells)]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iso_x = doses_a[None, :, None] / batch.median_a.dose_for(effect)
+        iso_y = doses_b[None, None, :] / batch.median_b.dose_for(effect)
+    combo = ~single & ~batch.ci_undefined
+    for name, iso in (("iso_x", iso_x), ("iso_y", iso_y)):
+        blocks.append((grid_a, grid_b, fa, name, np.where(combo, iso, np.nan).reshape(k, wells), ""))
+    status = np.array(cr.status, dtype=object)[:, None]
+    levels = np.broadcast_to(cr.fa, cr.ci.shape)
+    for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
+        blocks.append((cr.dose_a, cr.dose_b, levels, name, values, status))
+    for which_fit, fits in (("a", batch.median_a), ("b", batch.median_b), ("mix", fit_mix)):
+        fit_status = np.array(fits.status, dtype=object)[:, None]
+        for key in ("m", "Dm", "r"):
+            blocks.append((np.nan, np.nan, np.nan, f"median_{which_fit}_{key}", getattr(fits, key)[:, None],
+                           fit_status))
+
+    columns: dict[str, np.ndarray] = {}
+    for index, key in enumerate(("dose_a", "dose_b", "fa", "score", "value", "flag")):
+        parts = []
+        for block in blocks:
+            size = np.shape(block[4])[1]
+            dtype = object if key in ("score", "flag") else float
+            parts.append(np.broadcast_to(np.asarray(block[index], dtype=dtype), (k, size)))
+        columns[key] = np.concatenate(parts, axis=1)
+    return columns
+
+
+def _synergy_chunk(payload: dict) -> pd.DataFrame:
+    """Worker: every synergy score of a group of matrices (one cell line; members x readouts), one long table.
+
+    Per matrix (cell line x member x readout), rows (column ``score``) are: the well scores ``bliss, hsa,
+    loewe, zip, ci`` (with the well's observed ``fa``); the normalised-isobologram coordinates
+    ``iso_x = d_a/Dx_a(fa)``, ``iso_y = d_b/Dx_b(fa)``; the constant-ratio table ``ci_ratio, dri_a, dri_b``
+    at :data:`FA_LEVELS`, from the mixture series (``dose_a``/``dose_b`` are the mixture's doses there); and
+    the median-effect fits ``median_{a,b,mix}_{m,Dm,r}`` (doses NaN; the mixture's dose is the total
+    d_A + d_B). Matrices come member by member, readouts in the order of ``payload["readouts"]``.
+
+    All the chunk's matrices (every member and readout: one dose grid) are scored in one
+    :func:`simulator.synergy_many.synergy_batch` call and the table is built from (matrices x rows) numpy
+    columns; no per-matrix pandas.
     """
     wells: pd.DataFrame = payload["wells"]
-    series = wells["series"].to_numpy()
-    dose_a_all, dose_b_all = wells["dose_a_nM"].to_numpy(dtype=float), wells["dose_b_nM"].to_numpy(dtype=float)
-    value_all = wells["value"].to_numpy(dtype=float)
-    matrix = series == "matrix"
-    doses_a, rows = np.unique(dose_a_all[matrix], return_inverse=True)
-    doses_b, cols = np.unique(dose_b_all[matrix], return_inverse=True)
-    grid = np.full((doses_a.size, doses_b.size), np.nan)
-    grid[rows, cols] = value_all[matrix]
-    readout: Readout = payload["readout_info"]
-    effect = effect_of(readout, grid)
-    result = synergy_scores(doses_a, doses_b, effect, ratio=payload["ratio"], fa_levels=FA_LEVELS)
-    mix = ~matrix
-    order = np.argsort(dose_a_all[mix], kind="stable")
-    mix_a, mix_b, mix_value = dose_a_all[mix][order], dose_b_all[mix][order], value_all[mix][order]
-    fit_mix = median_effect_fit(mix_a + mix_b, effect_of(readout, mix_value))
-    constant_ratio = combination_index_at(result.median_a, result.median_b, fit_mix, payload["ratio"], FA_LEVELS)
-
-    # Assembled as numpy columns and one DataFrame at the end: building it from per-score pandas frames
-    # (pivot, merge, concat) took a third of this chunk's time.
-    grid_a = np.repeat(doses_a, doses_b.size)
-    grid_b = np.tile(doses_b, doses_a.size)
-    fa = effect.ravel()
-    columns: dict[str, list[np.ndarray]] = {"dose_a": [], "dose_b": [], "fa": [], "score": [], "value": [],
-                                            "flag": []}
-
-    def add(dose_a, dose_b, fa_values, score, value, flag) -> None:
-        size = len(value)
-        columns["dose_a"].append(np.broadcast_to(np.asarray(dose_a, dtype=float), (size,)))
-        columns["dose_b"].append(np.broadcast_to(np.asarray(dose_b, dtype=float), (size,)))
-        columns["fa"].append(np.broadcast_to(np.asarray(fa_values, dtype=float), (size,)))
-        columns["score"].append(np.full(size, score, dtype=object))
-        columns["value"].append(np.asarray(value, dtype=float))
-        columns["flag"].append(np.broadcast_to(np.asarray(flag, dtype=object), (size,)))
-
-    single = ~((grid_a > 0) & (grid_b > 0))
-    below = result.below_baseline.ravel()
-    undefined = {"ci": result.ci_undefined, "loewe": result.loewe_undefined, "zip": result.zip_undefined}
-    base_flags = [";".join(f for f in (("single_agent" if s else ""), ("below_baseline" if b else "")) if f)
-                  for s, b in zip(single, below, strict=True)]
-    for name in WELL_SCORES:
-        flags = base_flags
-        if name in undefined:
-            extra = undefined[name].ravel()
-            flags = [f"{f};{name}_undefined" if (u and f) else (f"{name}_undefined" if u else f)
-                     for f, u in zip(base_flags, extra, strict=True)]
-        add(grid_a, grid_b, fa, name, result.score(name).ravel(), np.array(flags, dtype=object))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iso_x = doses_a[:, None] / result.median_a.dose_for(effect)
-        iso_y = doses_b[None, :] / result.median_b.dose_for(effect)
-    combo = ((doses_a[:, None] > 0) & (doses_b[None, :] > 0) & ~result.ci_undefined)
-    for name, m in (("iso_x", iso_x), ("iso_y", iso_y)):
-        add(grid_a, grid_b, fa, name, np.where(combo, m, np.nan).ravel(), "")
-    cr = constant_ratio
-    for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
-        add(cr.dose_a, cr.dose_b, cr.fa, name, values, cr.status)
-    for which, fit in (("a", result.median_a), ("b", result.median_b), ("mix", fit_mix)):
-        for key in ("m", "Dm", "r"):
-            add(np.nan, np.nan, np.nan, f"median_{which}_{key}", [float(getattr(fit, key))], fit.status)
-    data = {key: np.concatenate(parts) for key, parts in columns.items()}
-    total = data["value"].size
+    readout_all = wells["readout"].to_numpy()
+    value = wells["value"].to_numpy(dtype=float)
+    fa = np.full(value.shape, np.nan)
+    rank = np.full(value.shape, -1, dtype=np.int64)
+    for index, (name, info) in enumerate(payload["readouts"]):
+        sel = readout_all == name
+        fa[sel], rank[sel] = effect_of(info, value[sel]), index
+    keep = rank >= 0
+    member_all = wells["member"].to_numpy(dtype=np.int64)[keep]
+    names = np.array([name for name, _ in payload["readouts"]], dtype=object)
+    # one matrix per (member, readout), numbered in output order: member, then readout as listed
+    keys, which = np.unique(member_all * names.size + rank[keep], return_inverse=True)
+    if not keys.size:
+        return pd.DataFrame({key: [] for key in SYNERGY_COLUMNS})
+    columns = _score_matrices(which, keys.size, wells["series"].to_numpy()[keep],
+                              wells["dose_a_nM"].to_numpy(dtype=float)[keep],
+                              wells["dose_b_nM"].to_numpy(dtype=float)[keep], fa[keep], payload["ratio"])
+    per_matrix = columns["value"].shape[1]
     return pd.DataFrame({
-        "cell_line": np.full(total, payload["cell_line"], dtype=object),
-        "member": np.full(total, payload["member"], dtype=np.int64),
-        "readout": np.full(total, payload["readout"], dtype=object),
-        **data,
-    })
+        "cell_line": np.full(keys.size * per_matrix, payload["cell_line"], dtype=object),
+        "member": np.repeat(keys // names.size, per_matrix),
+        "readout": np.repeat(names[keys % names.size], per_matrix),
+        **{key: column.reshape(-1) for key, column in columns.items()},
+    }, columns=list(SYNERGY_COLUMNS))
 
 
 def run_screen(
@@ -372,24 +533,14 @@ def run_screen(
     out_dir = Path(out_dir)
     started = time.perf_counter()
     ratio = spec.ratio if spec.ratio is not None else _default_ratio(spec)
-    chunks = [
-        (f"{line}__m{member:05d}", {"spec": spec, "cell_line": line, "member": member, "ratio": ratio})
-        for line in spec.cell_lines
-        for member in range(spec.members)
-    ]
+    chunks = _well_chunks(spec, ratio)
     with make_executor(workers=workers, scheduler=scheduler) as executor:
         well_run = run_chunks(_well_chunk, chunks, executor=executor, out_dir=out_dir / "wells", resume=resume,
                               progress=progress, total_rows=spec.wells * len(spec.readouts), label="wells")
         wells = read_parts(out_dir / "wells") if well_run.chunks_done + well_run.chunks_skipped else pd.DataFrame(
             columns=["cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "readout", "value", "status",
                      "message"])
-        synergy_chunks = []
-        available = readouts_for(spec.model)
-        for (line, member, readout), frame in wells.groupby(["cell_line", "member", "readout"], sort=False):
-            if available[readout].effect is not None:
-                synergy_chunks.append((f"{line}__m{member:05d}__{readout}", {
-                    "wells": frame, "cell_line": line, "member": member, "readout": readout,
-                    "readout_info": available[readout], "ratio": ratio}))
+        synergy_chunks = _synergy_chunks(spec, wells, ratio)
         synergy_run = run_chunks(_synergy_chunk, synergy_chunks, executor=executor, out_dir=out_dir / "synergy",
                                  resume=resume, progress=progress, label="synergy")
     synergy = read_parts(out_dir / "synergy") if synergy_chunks else pd.DataFrame(
@@ -435,7 +586,8 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
     summary = failed.groupby("status").size().to_dict() if not failed.empty else {}
     # a chunk that raised has no rows at all: count its wells as failed, with the chunk's error
     chunk_failures = {f"{stage}:{f.chunk_id}": f.message for stage, run in runs.items() for f in run.failures}
-    missing = len(runs["wells"].failures) * len(spec.drug_a.doses) * len(spec.drug_b.doses)
+    missing = (sum(_chunk_matrices(f.chunk_id) for f in runs["wells"].failures)
+               * len(spec.drug_a.doses) * len(spec.drug_b.doses))
     if missing:
         summary["chunk failed (no rows)"] = missing
     tables = {"wells": wells, "synergy": synergy, "ranking": rank_combinations(wells, spec)}

@@ -98,11 +98,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq, least_squares, leastsq
+from scipy.optimize import brentq, leastsq
 from scipy.special import expit
 from scipy.stats import linregress
 
 from .errors import InputError
+from .lsq_batch import least_squares_trf_batch
 
 __all__ = [
     "FA_WINDOW",
@@ -550,35 +551,65 @@ class ZipScores:
     hill_b: HillFit
 
 
-def _fit_hill_3p_u(d: np.ndarray, u: np.ndarray, e0: float, p0: tuple[float, float, float]) -> np.ndarray | None:
-    """ZIP's slice fit on ``u``: ``E0`` fixed, ``(Emax, h, C)`` free with ``0 ≤ Emax ≤ 1.5``, as in the package.
+#: Bounds of ZIP's slice-fit parameters ``(Emax_u, log h, log(C/scale))``, as in the ``synergy`` package.
+_ZIP_LOWER = np.array([0.0, -np.inf, -np.inf])
+_ZIP_UPPER = np.array([1.5, np.inf, np.inf])
 
-    Returns ``(Emax, h, C)`` or None when the optimiser fails.
+
+def _zip_slice_fits(d: np.ndarray, u: np.ndarray, e0: np.ndarray, p0: np.ndarray) -> np.ndarray:
+    """ZIP's slice fits on ``u``, all at once: ``E0`` fixed, ``(Emax, h, C)`` free with ``0 ≤ Emax ≤ 1.5``.
+
+    Each slice is the package's ``least_squares(method="trf")`` problem (parameters ``Emax``, ``log h``,
+    ``log(C/scale)`` with ``scale`` the geometric median dose, start ``p0`` clipped to the bounds), solved
+    step for step by :func:`simulator.lsq_batch.least_squares_trf_batch`.
+
+    Parameters
+    ----------
+    d
+        Doses along each slice, shape (P, m) (rows and columns of a square grid share one solve).
+    u
+        ``1 − fa`` of each slice, shape (P, m).
+    e0
+        Fixed baseline of each slice, shape (P,).
+    p0
+        Start ``(Emax, h, C)`` of each slice, shape (P, 3).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(Emax, h, C)`` per slice, shape (P, 3); NaN where the optimiser fails (scipy would raise or report
+        no convergence).
     """
-    scale = _dose_scale(d)
-    ds = d / scale
-    lower, upper = np.array([0.0, -np.inf, -np.inf]), np.array([1.5, np.inf, np.inf])
-    with np.errstate(divide="ignore"):
-        x0 = np.array([p0[0], np.log(p0[1]), np.log(p0[2] / scale)])
-    x0 = np.clip(x0, lower, upper)
+    out = np.full((u.shape[0], 3), np.nan)
+    if u.shape[0] == 0:
+        return out
+    scale = np.array([_dose_scale(row) for row in np.unique(d, axis=0)])
+    scale = scale[np.unique(d, axis=0, return_inverse=True)[1].ravel()]
+    ds = d / scale[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x0 = np.column_stack([p0[:, 0], np.log(p0[:, 1]), np.log(p0[:, 2] / scale)])
+    x0 = np.clip(x0, _ZIP_LOWER, _ZIP_UPPER)
+    startable = ~np.any(np.isnan(x0), axis=1)  # scipy: "Initial guess is outside of provided bounds"
+    idx = np.flatnonzero(startable)
+    if idx.size == 0:
+        return out
+    u_s, e0_s, ds_s = u[idx], e0[idx], ds[idx]
 
-    def residual(p: np.ndarray) -> np.ndarray:
-        return _hill(ds, e0, p[0], np.exp(p[1]), np.exp(p[2])) - u
+    def residual(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return _hill(ds_s[rows], e0_s[rows, None], x[:, 0:1], np.exp(x[:, 1:2]), np.exp(x[:, 2:3])) - u_s[rows]
 
-    def jacobian(p: np.ndarray) -> np.ndarray:
-        occ, d_logh, d_logc = _hill_partials(ds, np.exp(p[1]), np.exp(p[2]))
-        span = p[0] - e0
-        return np.column_stack([occ, span * d_logh, span * d_logc])
+    def jacobian(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        occ, d_logh, d_logc = _hill_partials(ds_s[rows], np.exp(x[:, 1:2]), np.exp(x[:, 2:3]))
+        span = x[:, 0:1] - e0_s[rows, None]
+        return np.stack([np.broadcast_to(occ, d_logh.shape), span * d_logh, span * d_logc], axis=2)
 
     with np.errstate(all="ignore"):
-        try:
-            res = least_squares(residual, x0, jac=jacobian, bounds=(lower, upper), method="trf")
-        except (ValueError, np.linalg.LinAlgError):
-            return None
-    if not res.success or not np.all(np.isfinite(res.x)):
-        return None
+        res = least_squares_trf_batch(residual, jacobian, x0[idx], _ZIP_LOWER, _ZIP_UPPER)
+    good = res.success & np.all(np.isfinite(res.x), axis=1)
+    x = res.x[good]
     with np.errstate(over="ignore"):  # a flat slice drives log C to +inf: C = inf (no effect), as in the package
-        return np.array([res.x[0], np.exp(res.x[1]), np.exp(res.x[2]) * scale])
+        out[idx[good]] = np.column_stack([x[:, 0], np.exp(x[:, 1]), np.exp(x[:, 2]) * scale[idx[good]]])
+    return out
 
 
 def zip_delta(
@@ -609,38 +640,7 @@ def zip_delta(
     a, b, e = _check_matrix(doses_a, doses_b, effect)
     f1 = hill_a if hill_a is not None else fit_hill(a, e[:, 0])
     f2 = hill_b if hill_b is not None else fit_hill(b, e[0, :])
-    combination = _combination_mask(e.shape)
-    delta = np.full(e.shape, np.nan)
-    # The package works on u = 1 - fa, where an inhibitory drug falls from E0_u to Emax_u < E0_u.
-    u = 1.0 - e
-    e0_1, emax_1, e0_2, emax_2 = 1.0 - f1.E0, 1.0 - f1.Emax, 1.0 - f2.E0, 1.0 - f2.Emax
-    usable = f1.ok and f2.ok and (e0_1 + e0_2) / 2.0 >= (emax_1 + emax_2) / 2.0
-    if not usable:
-        return ZipScores(_frozen(delta), _frozen(combination), f1, f2)
-
-    # Slice fits: column j (B fixed) gives drug A's curve; row i (A fixed) gives drug B's curve.
-    col_fits = [
-        _fit_hill_3p_u(a, u[:, j], float(_hill(b[j], e0_2, emax_2, f2.h, f2.C)), (emax_1, f1.h, f1.C))
-        for j in range(b.size)
-    ]
-    row_fits = [
-        _fit_hill_3p_u(b, u[i, :], float(_hill(a[i], e0_1, emax_1, f1.h, f1.C)), (emax_2, f2.h, f2.C))
-        for i in range(a.size)
-    ]
-
-    e0_mean = (e0_1 + e0_2) / 2.0
-    u1_alone = _hill(a, e0_mean, emax_1, f1.h, f1.C)
-    u2_alone = _hill(b, e0_mean, emax_2, f2.h, f2.C)
-    for i in range(1, a.size):
-        for j in range(1, b.size):
-            col, row = col_fits[j], row_fits[i]
-            if col is None or row is None:
-                continue
-            fit_1 = _hill(a[i], u2_alone[j], col[0], col[1], col[2])
-            fit_2 = _hill(b[j], u1_alone[i], row[0], row[1], row[2])
-            delta[i, j] = u1_alone[i] * u2_alone[j] - (fit_1 + fit_2) / 2.0
-    undefined = combination & np.isnan(delta)
-    return ZipScores(_frozen(delta), _frozen(undefined), f1, f2)
+    return _zip_batch(a, b, e[None], [f1], [f2])[0]
 
 
 def zip_delta_many(
@@ -652,6 +652,9 @@ def zip_delta_many(
     hills_b: Sequence[HillFit],
 ) -> list[ZipScores]:
     """ZIP δ of K matrices on one dose grid, each exactly as :func:`zip_delta` scores it.
+
+    All row and column slice fits of all K matrices go into one batched trust-region solve, which is what makes
+    ZIP affordable in a screen (one ``least_squares`` call per slice costs ~1.5 ms of interpreter overhead).
 
     Parameters
     ----------
@@ -671,8 +674,73 @@ def zip_delta_many(
     if e.ndim != 3 or len(hills_a) != e.shape[0] or len(hills_b) != e.shape[0]:
         raise InputError(f"zip_delta_many needs effects of shape (K, n, m) and K fits per drug, got {e.shape}, "
                          f"{len(hills_a)} and {len(hills_b)} fits.")
-    # Reference implementation (one matrix at a time); to be replaced by the batched slice fits.
-    return [zip_delta(doses_a, doses_b, e[k], hill_a=hills_a[k], hill_b=hills_b[k]) for k in range(e.shape[0])]
+    a, b = _check_doses(doses_a, "doses_a"), _check_doses(doses_b, "doses_b")
+    if e.shape[1:] != (a.size, b.size):
+        raise InputError(f"effects must have shape (K, len(doses_a), len(doses_b)) = (K, {a.size}, {b.size}), "
+                         f"got {e.shape}; rows follow drug A, columns drug B.")
+    bad = np.flatnonzero(~np.all(np.isfinite(e), axis=(1, 2)))
+    if bad.size:
+        raise InputError(f"effects contain NaN or inf in matrices {bad[:10].tolist()}; drop or impute failed wells "
+                         "before scoring.")
+    return _zip_batch(a, b, e, list(hills_a), list(hills_b))
+
+
+def _zip_batch(a: np.ndarray, b: np.ndarray, e: np.ndarray, fits_1: list[HillFit], fits_2: list[HillFit]
+               ) -> list[ZipScores]:
+    """The one ZIP code path: δ of K checked matrices (K, n, m) with their single-drug fits.
+
+    Column j (B fixed) gives drug A's curve with baseline B's single-agent fit at ``b[j]``; row i gives drug B's
+    curve with baseline A's fit at ``a[i]`` (the package works on ``u = 1 − fa``, where an inhibitory drug falls
+    from ``E0_u`` to ``Emax_u < E0_u``). Only the slices a combination well uses (j ≥ 1, i ≥ 1) are fitted.
+    """
+    k_all = e.shape[0]
+    u = 1.0 - e
+    combination = _combination_mask(e.shape[1:])
+    par = np.array([[1.0 - f1.E0, 1.0 - f1.Emax, f1.h, f1.C, 1.0 - f2.E0, 1.0 - f2.Emax, f2.h, f2.C]
+                    for f1, f2 in zip(fits_1, fits_2, strict=True)]).reshape(k_all, 8)
+    e0_1, emax_1, h_1, c_1, e0_2, emax_2, h_2, c_2 = (par[:, i : i + 1] for i in range(8))
+    ok_fits = np.array([f1.ok and f2.ok for f1, f2 in zip(fits_1, fits_2, strict=True)], dtype=bool)
+    usable = np.flatnonzero(ok_fits & ((e0_1 + e0_2)[:, 0] / 2.0 >= (emax_1 + emax_2)[:, 0] / 2.0))
+    delta = np.full(e.shape, np.nan)
+    if usable.size:
+        k = usable
+        n_a, n_b = a.size - 1, b.size - 1
+        # baselines of the slices: the other drug's single-agent fit at the slice's fixed dose
+        base_col = _hill(b[None, 1:], e0_2[k], emax_2[k], h_2[k], c_2[k])  # (k, n_b)
+        base_row = _hill(a[None, 1:], e0_1[k], emax_1[k], h_1[k], c_1[k])  # (k, n_a)
+        start_1 = np.column_stack([emax_1[k], h_1[k], c_1[k]])
+        start_2 = np.column_stack([emax_2[k], h_2[k], c_2[k]])
+        col_u = np.swapaxes(u[k][:, :, 1:], 1, 2).reshape(-1, a.size)
+        row_u = u[k][:, 1:, :].reshape(-1, b.size)
+        col_d, row_d = np.broadcast_to(a, col_u.shape), np.broadcast_to(b, row_u.shape)
+        col_p0, row_p0 = np.repeat(start_1, n_b, axis=0), np.repeat(start_2, n_a, axis=0)
+        if a.size == b.size:  # one solve: the slowest slice sets the number of rounds, so share it
+            both = _zip_slice_fits(
+                np.concatenate([col_d, row_d]),
+                np.concatenate([col_u, row_u]),
+                np.concatenate([base_col.ravel(), base_row.ravel()]),
+                np.concatenate([col_p0, row_p0]),
+            )
+            n_col = col_u.shape[0]
+            cols, rows = both[:n_col].reshape(-1, n_b, 3), both[n_col:].reshape(-1, n_a, 3)
+        else:
+            cols = _zip_slice_fits(col_d, col_u, base_col.ravel(), col_p0).reshape(-1, n_b, 3)
+            rows = _zip_slice_fits(row_d, row_u, base_row.ravel(), row_p0).reshape(-1, n_a, 3)
+
+        e0_mean = (e0_1[k] + e0_2[k]) / 2.0
+        u1_alone = _hill(a[None, :], e0_mean, emax_1[k], h_1[k], c_1[k])  # (k, n_a + 1)
+        u2_alone = _hill(b[None, :], e0_mean, emax_2[k], h_2[k], c_2[k])  # (k, n_b + 1)
+        fit_1 = _hill(a[None, 1:, None], u2_alone[:, None, 1:], cols[:, None, :, 0], cols[:, None, :, 1],
+                      cols[:, None, :, 2])
+        fit_2 = _hill(b[None, None, 1:], u1_alone[:, 1:, None], rows[:, :, None, 0], rows[:, :, None, 1],
+                      rows[:, :, None, 2])
+        inner = u1_alone[:, 1:, None] * u2_alone[:, None, 1:] - (fit_1 + fit_2) / 2.0
+        failed = np.isnan(cols[:, None, :, 0]) | np.isnan(rows[:, :, None, 0])
+        delta[k, 1:, 1:] = np.where(failed, np.nan, inner)
+    return [
+        ZipScores(_frozen(delta[i]), _frozen(combination & np.isnan(delta[i])), fits_1[i], fits_2[i])
+        for i in range(k_all)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------------

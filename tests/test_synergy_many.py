@@ -1,0 +1,336 @@
+"""simulator.synergy_many: K matrices at once must score exactly as simulator.synergy scores each one.
+
+The reference is :func:`simulator.synergy.synergy_scores` matrix by matrix (itself checked against the
+``synergy`` package and analytic truth in tests/test_synergy.py), and for the screen table the per-matrix
+assembly that ``screen._synergy_chunk`` used before it scored groups (kept below as ``_reference_rows``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulator import synergy as S
+from simulator.errors import InputError
+from simulator.readouts import READOUTS
+from simulator.screen import FA_LEVELS, WELL_SCORES, _synergy_chunk, _synergy_chunks, effect_of, ratio_series
+from simulator.synergy_many import loewe_expected_many, median_effect_fits, synergy_scores_many
+
+#: the batched median-effect fits sum in another order than linregress: a few ulps (measured <= 1.2e-14)
+ROUNDOFF_RTOL = 1e-12
+#: Loewe roots: both are converged roots (brentq xtol 1e-13 in x; Newton to the same tolerance)
+LOEWE_ATOL = 1e-12
+
+A10 = np.r_[0.0, np.geomspace(0.1, 100, 9)]
+B10 = np.r_[0.0, np.geomspace(10, 10000, 9)]
+
+
+def hill(d, c, h, emax):
+    return emax * d**h / (c**h + d**h)
+
+
+def surface(a, b, c1, h1, e1, c2, h2, e2, interaction=0.0):
+    d1, d2 = np.meshgrid(a, b, indexing="ij")
+    f1, f2 = hill(d1, c1, h1, e1), hill(d2, c2, h2, e2)
+    bliss = f1 + f2 - f1 * f2
+    return bliss + interaction * f1 * f2 * (1 - bliss)
+
+
+def screen_like(rng, k, a=A10, b=B10):
+    """An ensemble of one cell line: log-normal spread of potencies, Emax 0.6-1, mild synergy or antagonism."""
+    return np.array([
+        surface(a, b, 3 * math.exp(rng.normal(0, 0.4)), rng.uniform(0.8, 2.0), rng.uniform(0.6, 1.0),
+                300 * math.exp(rng.normal(0, 0.4)), rng.uniform(0.8, 2.0), rng.uniform(0.6, 1.0),
+                rng.uniform(-0.4, 0.4))
+        for _ in range(k)
+    ])
+
+
+def noisy(rng, k, sd=0.05, a=A10, b=B10):
+    e = screen_like(rng, k, a, b) + rng.normal(0, sd, (k, a.size, b.size))
+    e[:, 0, 0] = 0.0
+    return e
+
+
+def edge_cases():
+    """Matrices that hit every special branch, on a 6 x 6 grid with a constant-ratio diagonal (A:B = 1:10)."""
+    a, b = np.array([0, 1, 3, 10, 30, 100.0]), np.array([0, 10, 30, 100, 300, 1000.0])
+    mats = []
+    # Loewe undefined where A alone exceeds B's Emax (0.5)
+    mats.append(surface(a, b, 3, 1.5, 0.95, 100, 1.0, 0.5))
+    # readout above baseline (negative fa) in single-agent and combination wells
+    m = surface(a, b, 10, 1, 0.8, 100, 1, 0.7)
+    m[0, 2], m[3, 0], m[2, 2] = -0.05, -0.02, -0.1
+    mats.append(m)
+    # a flat drug B (no effect at all: Hill fit "ok" but not inhibitory; median-effect fit has no points)
+    m = surface(a, b, 10, 1, 0.8, 100, 1, 0.0)
+    mats.append(m)
+    # a failed Hill fit (MINPACK gives up on a single late step)
+    m = surface(a, b, 10, 1, 0.8, 100, 1, 0.7)
+    m[:, 0] = [0, 0, 0, 0, 0, 0.5]
+    mats.append(m)
+    # steep single agents (h ~ 60): Loewe roots far out on the expit scale
+    m = surface(a, b, 10, 1, 0.8, 100, 1, 0.7)
+    m[:, 0], m[0, :] = [0, 0, 0, 1, 1, 1], [0, 0, 0, 0, 0.9, 0.9]
+    mats.append(m)
+    # saturated single agents (fa >= 0.98 outside the median-effect window; non-increasing fits)
+    m = surface(a, b, 0.01, 1, 1.0, 1e6, 1, 0.9)
+    mats.append(m)
+    m = surface(a, b, 10, 1, 0.8, 100, 1, 0.7)
+    m[:, 0] = [0, 0.5, 0.4, 0.3, 0.2, 0.1]  # decreasing: non_increasing median-effect fit
+    mats.append(m)
+    return a, b, np.array(mats)
+
+
+def assert_same(many: S.SynergyResult, one: S.SynergyResult) -> None:
+    """Every field of two results: exact where the arithmetic is the same, roundoff where it is summed."""
+    for name in ("doses_a", "doses_b", "effect", "bliss", "hsa", "below_baseline", "ci_undefined",
+                 "loewe_undefined", "zip_undefined"):
+        np.testing.assert_array_equal(getattr(many, name), getattr(one, name), err_msg=name)
+    # assert_allclose also requires NaN in the same places
+    np.testing.assert_allclose(many.loewe, one.loewe, rtol=0, atol=LOEWE_ATOL, err_msg="loewe")
+    np.testing.assert_allclose(many.zip, one.zip, rtol=ROUNDOFF_RTOL, atol=1e-14, err_msg="zip")
+    np.testing.assert_allclose(many.ci, one.ci, rtol=ROUNDOFF_RTOL, err_msg="ci")
+    # the same MINPACK calls; numpy's SIMD reductions depend on memory alignment, which a degenerate fit
+    # (a flat drug: h -> 0) amplifies to ~1e-14 relative
+    for fit, ref in ((many.hill_a, one.hill_a), (many.hill_b, one.hill_b)):
+        assert fit.status == ref.status
+        np.testing.assert_allclose([fit.E0, fit.Emax, fit.h, fit.C], [ref.E0, ref.Emax, ref.h, ref.C],
+                                   rtol=ROUNDOFF_RTOL, atol=1e-15)
+    for name in ("median_a", "median_b"):
+        assert_same_fit(getattr(many, name), getattr(one, name))
+    cr, ref = many.constant_ratio, one.constant_ratio
+    assert cr.status == ref.status
+    assert cr.ratio == ref.ratio or (math.isnan(cr.ratio) and math.isnan(ref.ratio))
+    np.testing.assert_array_equal(cr.fa, ref.fa)
+    for name in ("dose_a", "dose_b", "dx_a", "dx_b", "ci", "dri_a", "dri_b"):
+        np.testing.assert_allclose(getattr(cr, name), getattr(ref, name), rtol=ROUNDOFF_RTOL, err_msg=name)
+    assert_same_fit(cr.fit_mix, ref.fit_mix)
+    pd.testing.assert_frame_equal(many.to_frame(), one.to_frame(), check_exact=False, rtol=ROUNDOFF_RTOL,
+                                  atol=LOEWE_ATOL)
+
+
+def assert_same_fit(fit: S.MedianEffectFit, ref: S.MedianEffectFit) -> None:
+    assert (fit.status, fit.n_points) == (ref.status, ref.n_points)
+    np.testing.assert_allclose([fit.m, fit.Dm, fit.r], [ref.m, ref.Dm, ref.r], rtol=ROUNDOFF_RTOL)
+
+
+def compare(a, b, effects, **kwargs) -> list[S.SynergyResult]:
+    many = synergy_scores_many(a, b, effects, **kwargs)
+    assert len(many) == len(effects)
+    for k, e in enumerate(effects):
+        assert_same(many[k], S.synergy_scores(a, b, e, **kwargs))
+    return many
+
+
+def test_screen_like_family_matches_one_by_one():
+    many = compare(A10, B10, screen_like(np.random.default_rng(1), 12), ratio=0.01, fa_levels=FA_LEVELS)
+    assert any(r.loewe_undefined.any() for r in many)  # unequal Emax: some wells have no Loewe expectation
+    assert all(np.isfinite(r.bliss[1:, 1:]).all() for r in many)
+
+
+def test_noisy_random_matrices_match_one_by_one():
+    many = compare(A10, B10, noisy(np.random.default_rng(2), 12, sd=0.06), ratio=(1, 100))
+    assert any(r.below_baseline.any() for r in many)
+
+
+def test_edge_cases_match_one_by_one():
+    a, b, effects = edge_cases()
+    many = compare(a, b, effects)  # ratio None: the diagonal ratio 0.1
+    assert all(r.constant_ratio.ratio == pytest.approx(0.1) for r in many)
+    statuses = {r.hill_a.status for r in many} | {r.hill_b.status for r in many}
+    assert any(s.startswith("failed") for s in statuses)
+    assert many[0].loewe_undefined[1:, 1:].any() and not many[0].loewe_undefined[1:, 1:].all()
+    assert many[1].below_baseline.sum() == 3
+    assert {r.median_a.status for r in many} >= {"ok", "non_increasing"}
+    assert "too_few_points" in {r.median_b.status for r in many}
+
+
+def test_three_by_three_grid_has_no_hill_fits():
+    a, b = np.array([0, 1, 10.0]), np.array([0, 10, 100.0])
+    many = compare(a, b, noisy(np.random.default_rng(3), 5, sd=0.02, a=a, b=b))
+    assert all(r.hill_a.status.startswith("failed") and r.loewe_undefined[1:, 1:].all() for r in many)
+
+
+def test_no_diagonal_ratio_and_a_ratio_off_the_grid():
+    a, b = np.array([0, 1, 2, 10, 30.0]), np.array([0, 10, 30, 100, 1000.0])  # diagonal ratios differ
+    effects = noisy(np.random.default_rng(4), 4, sd=0.02, a=a, b=b)
+    many = compare(a, b, effects)
+    assert all(r.constant_ratio.status.startswith("no constant-ratio diagonal") for r in many)
+    many = compare(a, b, effects, ratio=0.37)  # no well lies on it
+    assert all(r.constant_ratio.status.startswith("no well lies on the ratio") for r in many)
+
+
+def test_loewe_roots_and_edge_cases_equal_the_scalar_code():
+    """Random Hill pairs, including steep and shallow fits and doses far below C, against the Brent root."""
+    rng = np.random.default_rng(5)
+    a = np.r_[0.0, np.geomspace(1e-9, 1e3, 8)]
+    b = np.r_[0.0, np.geomspace(1e-9, 1e4, 8)]
+    fits_a, fits_b = [], []
+    for _ in range(60):
+        for fits in (fits_a, fits_b):
+            e0 = rng.choice([0.0, rng.uniform(-0.1, 0.3)])
+            fits.append(S.HillFit(e0, rng.uniform(e0 - 0.2, 1.2), math.exp(rng.uniform(-1.5, 4.2)),
+                                  math.exp(rng.uniform(-2, 8))))
+    expected = loewe_expected_many(a, b, fits_a, fits_b)
+    kinds = {"nan": 0, "lo": 0, "root": 0}
+    for k, (f1, f2) in enumerate(zip(fits_a, fits_b, strict=True)):
+        lo = max(f1.E0, f2.E0)
+        for i in range(1, a.size):
+            for j in range(1, b.size):
+                ref, got = S._loewe_expected(a[i], b[j], f1, f2), expected[k, i, j]
+                if math.isnan(ref):
+                    assert math.isnan(got), (k, i, j)
+                    kinds["nan"] += 1
+                elif ref == lo:
+                    assert got == lo, (k, i, j)
+                    kinds["lo"] += 1
+                else:
+                    assert abs(got - ref) <= LOEWE_ATOL, (k, i, j, got, ref)
+                    kinds["root"] += 1
+    assert all(np.isnan(expected[:, 0, :]).ravel()) and all(np.isnan(expected[:, :, 0]).ravel())
+    assert min(kinds.values()) > 0, kinds  # every branch was exercised
+
+
+def test_median_effect_fits_equal_linregress_fits():
+    rng = np.random.default_rng(6)
+    doses = np.r_[0.0, np.geomspace(0.1, 100, 7)]
+    fa = np.clip(hill(doses, 5.0, 1.2, 0.9) + rng.normal(0, 0.1, (40, doses.size)), -0.1, 1.05)
+    fa[0] = [0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]  # flat log-odds: r NaN, non-increasing
+    fa[1] = [0, 0.001, 0.5, 0.99, 0.999, 1, 1, 1]  # one point in the window
+    fits = median_effect_fits(doses, fa)
+    for k in range(fa.shape[0]):
+        assert_same_fit(fits.fit(k), S.median_effect_fit(doses, fa[k]))
+    assert {"ok", "too_few_points", "non_increasing"} <= set(fits.status)
+
+
+def test_bad_input_names_the_problem():
+    with pytest.raises(InputError, match=r"= \(K, 3, 3\), got \(2, 3, 4\)"):
+        synergy_scores_many([0, 1, 2], [0, 1, 2], np.zeros((2, 3, 4)))
+    bad = np.zeros((3, 3, 3))
+    bad[1, 2, 2] = np.nan
+    with pytest.raises(InputError, match="matrix 1 contain NaN"):
+        synergy_scores_many([0, 1, 2], [0, 1, 2], bad)
+    with pytest.raises(InputError, match="start with 0"):
+        synergy_scores_many([1, 2, 3], [0, 1, 2], np.zeros((1, 3, 3)))
+    assert synergy_scores_many([0, 1, 2], [0, 1, 2], np.zeros((0, 3, 3))) == []
+
+
+# ---- the screen's synergy table ----------------------------------------------------------------------------
+
+
+def _reference_rows(frame: pd.DataFrame, line: str, member: int, readout: str, ratio: float) -> pd.DataFrame:
+    """One matrix's synergy rows exactly as the per-matrix ``_synergy_chunk`` (before grouping) built them."""
+    info = READOUTS[readout]
+    series = frame["series"].to_numpy()
+    dose_a_all, dose_b_all = frame["dose_a_nM"].to_numpy(dtype=float), frame["dose_b_nM"].to_numpy(dtype=float)
+    value_all = frame["value"].to_numpy(dtype=float)
+    matrix = series == "matrix"
+    doses_a, rows = np.unique(dose_a_all[matrix], return_inverse=True)
+    doses_b, cols = np.unique(dose_b_all[matrix], return_inverse=True)
+    grid = np.full((doses_a.size, doses_b.size), np.nan)
+    grid[rows, cols] = value_all[matrix]
+    effect = effect_of(info, grid)
+    result = S.synergy_scores(doses_a, doses_b, effect, ratio=ratio, fa_levels=FA_LEVELS)
+    mix = ~matrix
+    order = np.argsort(dose_a_all[mix], kind="stable")
+    mix_a, mix_b, mix_value = dose_a_all[mix][order], dose_b_all[mix][order], value_all[mix][order]
+    fit_mix = S.median_effect_fit(mix_a + mix_b, effect_of(info, mix_value))
+    cr = S.combination_index_at(result.median_a, result.median_b, fit_mix, ratio, FA_LEVELS)
+    grid_a, grid_b = np.repeat(doses_a, doses_b.size), np.tile(doses_b, doses_a.size)
+    parts = []
+    well_frame = result.to_frame()  # the documented flag wording of SynergyResult
+    for name in WELL_SCORES:
+        sub = well_frame[well_frame["score"] == name]
+        parts.append(pd.DataFrame({"dose_a": grid_a, "dose_b": grid_b, "fa": effect.ravel(), "score": name,
+                                   "value": sub["value"].to_numpy(), "flag": sub["flag"].to_numpy()}))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iso = {"iso_x": doses_a[:, None] / result.median_a.dose_for(effect),
+               "iso_y": doses_b[None, :] / result.median_b.dose_for(effect)}
+    combo = (doses_a[:, None] > 0) & (doses_b[None, :] > 0) & ~result.ci_undefined
+    for name, m in iso.items():
+        parts.append(pd.DataFrame({"dose_a": grid_a, "dose_b": grid_b, "fa": effect.ravel(), "score": name,
+                                   "value": np.where(combo, m, np.nan).ravel(), "flag": ""}))
+    for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
+        parts.append(pd.DataFrame({"dose_a": cr.dose_a, "dose_b": cr.dose_b, "fa": cr.fa, "score": name,
+                                   "value": values, "flag": cr.status}))
+    for which, fit in (("a", result.median_a), ("b", result.median_b), ("mix", fit_mix)):
+        for key in ("m", "Dm", "r"):
+            parts.append(pd.DataFrame({"dose_a": [np.nan], "dose_b": [np.nan], "fa": [np.nan],
+                                       "score": f"median_{which}_{key}", "value": [float(getattr(fit, key))],
+                                       "flag": fit.status}))
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(0, "readout", readout)
+    out.insert(0, "member", np.int64(member))
+    out.insert(0, "cell_line", line)
+    return out
+
+
+def synthetic_wells(rng, line, members, ratio, a=A10[:7], b=B10[:7]):
+    """A wells table as the wells pass writes it (perk_suppression is fa; viability is % of control)."""
+    mixture = ratio_series(tuple(a), ratio)
+    frames = []
+    for member in members:
+        fa = noisy(rng, 1, sd=0.04, a=a, b=b)[0]
+        mix_fa = hill(np.array([p[0] for p in mixture]), 3.0 * math.exp(rng.normal(0, 0.3)), 1.3, 0.95)
+        pairs = [(x, y) for x in a for y in b] + mixture
+        values = np.r_[fa.ravel(), mix_fa + rng.normal(0, 0.02, mix_fa.size)]
+        for readout, transform in (("perk_suppression", lambda v: v), ("viability", lambda v: 100 * (1 - v))):
+            frames.append(pd.DataFrame({
+                "cell_line": line, "member": np.int64(member),
+                "series": ["matrix"] * a.size * b.size + ["ratio"] * len(mixture),
+                "dose_a_nM": [p[0] for p in pairs], "dose_b_nM": [p[1] for p in pairs], "readout": readout,
+                "value": transform(values), "status": "ok", "message": "",
+            }))
+    wells = pd.concat(frames, ignore_index=True)
+    return wells.sort_values(["member", "series", "dose_a_nM", "dose_b_nM"], kind="stable", ignore_index=True)
+
+
+def test_grouped_chunk_equals_per_matrix_rows():
+    """One chunk of 5 members x 2 readouts gives the per-matrix rows, in the per-matrix chunk-id order."""
+    wells = synthetic_wells(np.random.default_rng(8), "L1", range(5), ratio=0.01)
+    payload = {"wells": wells, "cell_line": "L1", "ratio": 0.01,
+               "readouts": (("perk_suppression", READOUTS["perk_suppression"]), ("viability", READOUTS["viability"]))}
+    got = _synergy_chunk(payload)
+    expected = pd.concat([
+        _reference_rows(wells[(wells["member"] == m) & (wells["readout"] == r)], "L1", m, r, 0.01)
+        for m in range(5) for r in ("perk_suppression", "viability")
+    ], ignore_index=True)
+    assert (got.dtypes == expected.dtypes).all() and list(got.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=ROUNDOFF_RTOL, atol=LOEWE_ATOL)
+    exact = ["cell_line", "member", "readout", "score", "flag", "fa"]
+    pd.testing.assert_frame_equal(got[exact], expected[exact])
+
+
+def test_chunks_group_members_and_isolate_unscorable_matrices(mpnst):
+    from simulator.screen import DrugAxis, ScreenSpec
+
+    spec = ScreenSpec(model=mpnst, cell_lines=("S462", "S462_R1"), ratio=0.01,
+                      drug_a=DrugAxis(drug="trametinib", doses=tuple(A10[:7])),
+                      drug_b=DrugAxis(drug="src_inhibitor_1", doses=tuple(B10[:7])),
+                      ensemble=tuple({"kE": 4.0} for _ in range(40)))
+    rng = np.random.default_rng(9)
+    wells = pd.concat([synthetic_wells(rng, line, range(40), 0.01) for line in spec.cell_lines], ignore_index=True)
+    broken = (wells["cell_line"] == "S462_R1") & (wells["member"] == 7) & (wells["readout"] == "viability")
+    wells.loc[broken & (wells["dose_a_nM"] == A10[3]) & (wells["series"] == "matrix"), "value"] = np.nan
+    chunks = _synergy_chunks(spec, wells, 0.01)
+    ids = [cid for cid, _ in chunks]
+    assert len(set(ids)) == len(ids)
+    # 2 lines x 40 members x 2 readouts = 160 matrices: >= 32 chunks, each a run of members of one line
+    grouped = [p for cid, p in chunks if "__m" in cid and "-" in cid.rsplit("__m", 1)[1]]
+    assert len(grouped) >= 32
+    sizes = [p["wells"].groupby(["member", "readout"]).ngroups for p in grouped]
+    assert max(sizes) <= 100 and sum(sizes) == 160 - 1
+    assert "S462_R1__m00007__viability" in ids  # the matrix with a failed well fails alone, as before
+    alone = dict(chunks)["S462_R1__m00007__viability"]
+    with pytest.raises(InputError, match="NaN or inf"):
+        _synergy_chunk(alone)
+    # the rows of a group chunk do not depend on how the members were grouped
+    payload = grouped[0]
+    whole = _synergy_chunk(payload)
+    split = pd.concat([_synergy_chunk({**payload, "wells": part}) for _, part in payload["wells"].groupby("member")],
+                      ignore_index=True)
+    pd.testing.assert_frame_equal(whole, split, check_exact=False, rtol=ROUNDOFF_RTOL, atol=LOEWE_ATOL)

@@ -150,7 +150,7 @@ class PassTimer:
     TARGETS = (
         (screen_mod, ("run_chunks", "read_parts", "_finish", "compute_readouts", "make_condition", "load_drugs",
                       "load_cell_lines", "synergy_batch", "median_effect_fits", "constant_ratio_many",
-                      "_ensemble_summary", "rank_combinations", "write_table", "write_manifest")),
+                      "_ensemble_summary", "rank_combinations", "write_tables", "write_manifest")),
         (readouts_mod, ("steady_states",)),
         (synergy_many_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill")),
         (executor_mod, ("_write_part",)),
@@ -176,8 +176,6 @@ class PassTimer:
                 elif name == "_finish":
                     self.stage = "finish"
                 key = name
-                if name == "write_table":
-                    key = f"write_table{Path(args[1]).suffix}"
                 t0 = time.perf_counter()
                 try:
                     result = fn(*args, **kwargs)
@@ -241,7 +239,7 @@ def timed_screen(spec: ScreenSpec, out: Path, workers: int) -> dict:
         "inside": inside,
         "finish_parts": {
             "ensemble": get("finish", "_ensemble_summary"), "ranking": get("finish", "rank_combinations"),
-            "parquet": get("finish", "write_table.parquet"), "csv": get("finish", "write_table.csv"),
+            "tables": get("finish", "write_tables"),
             "manifest": get("finish", "write_manifest"),
         },
         "wells_chunks": wells_run.chunks_done,
@@ -588,8 +586,7 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     f1, f2 = e1["finish_parts"], e2["finish_parts"]
     line("&nbsp;&nbsp;ensemble spread (`_ensemble_summary`)", f1["ensemble"], f2["ensemble"])
     line("&nbsp;&nbsp;ranking (`rank_combinations`)", f1["ranking"], f2["ranking"])
-    line("&nbsp;&nbsp;tables written as Parquet", f1["parquet"], f2["parquet"])
-    line("&nbsp;&nbsp;tables written as CSV", f1["csv"], f2["csv"])
+    line("&nbsp;&nbsp;tables written as Parquet + CSV (`write_tables`, on threads)", f1["tables"], f2["tables"])
     line("&nbsp;&nbsp;manifest and rest", e1["finish"] - sum(f1.values()) + f1["manifest"],
          e2["finish"] - sum(f2.values()) + f2["manifest"])
     line("**Total**", e1["wall"], e2["wall"])

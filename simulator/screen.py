@@ -33,7 +33,7 @@ from .errors import InputError
 from .executor import _natural_key, make_executor, read_parts, run_chunks  # read_parts' chunk order
 from .model import CompiledModel, reduce_frozen
 from .readouts import READOUTS, Readout, compute_readouts, readouts_for
-from .store import write_manifest, write_table
+from .store import write_manifest, write_tables
 from .synergy import SCORE_CONVENTIONS
 from .synergy_many import constant_ratio_many, median_effect_fits, synergy_batch
 from .units import parse_amount
@@ -597,9 +597,7 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
     below_counts = below.groupby(["cell_line", "readout"]).size().to_dict() if not below.empty else {}
     if spec.ensemble and not synergy.empty:
         tables["synergy_ensemble"] = _ensemble_summary(synergy)
-    for name, frame in tables.items():
-        for suffix in (".parquet", ".csv"):
-            files.append(write_table(frame, out_dir / f"{name}{suffix}"))
+    files += write_tables(tables, out_dir)
     files.append(write_manifest(
         out_dir / "manifest.json", models={"model": spec.model}, timings={"screen": elapsed},
         counts={"wells": int(len(per_well)) + missing, "wells_ok": int(len(per_well) - len(failed)),

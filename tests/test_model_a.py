@@ -71,27 +71,57 @@ def test_A17_selumetinib_raises_pMEK_trametinib_does_not(mpnst, condition):
     assert ss_selu["pMEK"] > 1.2 and ss_tram["pMEK"] <= 1.1
 
 
-def test_prototype_resistant_state(basal):
-    """biology.md 1.5 [P]: R-state basal p-FAK 5.9x, p-SRC 2.6x, p-MEK 2.4x, p-ERK 3.1x the parental value."""
-    expected = {"pFAK": 5.9, "pSRC": 2.6, "pMEK": 2.4, "pERK": 3.1}
-    for obs, ratio in expected.items():
+#: Why some design-prototype figures (biology.md 1.5 [P]) are no longer met: the three FAK.SRC -> MAPK crosstalk
+#: gains (sFS, aSRC, aPAK) are half the design's, so that the paper's behaviour A16 holds (mpnst.ant). What is
+#: upstream of the crosstalk (p-FAK, p-SRC) keeps the prototype's values; what is downstream moves.
+HALVED_CROSSTALK = "FAK.SRC -> MAPK crosstalk gains halved for A16 (models/mpnst.ant); "
+
+
+def test_prototype_resistant_state_upstream(basal):
+    """biology.md 1.5 [P]: R-state basal p-FAK 5.9x and p-SRC 2.6x the parental value."""
+    for obs, ratio in {"pFAK": 5.9, "pSRC": 2.6}.items():
         assert basal["S462_R1"][obs] == pytest.approx(ratio, rel=0.03), obs
 
 
-def test_prototype_trametinib_10nM(mpnst, condition):
-    """[P]: under 10 nM trametinib p-ERK is ~1 % of basal (P) and ~55 % of the parental basal value (R)."""
-    p, r1 = ms.steady_states(mpnst, [condition("S462", {"trametinib": 10}), condition("S462_R1", {"trametinib": 10})])
+@pytest.mark.xfail(strict=True, reason=HALVED_CROSSTALK + "R-state basal p-MEK 2.08x and p-ERK 2.51x (prototype "
+                   "2.4x, 3.1x); A5 (>= 1.5x) holds")
+def test_prototype_resistant_state_downstream(basal):
+    """biology.md 1.5 [P]: R-state basal p-MEK 2.4x and p-ERK 3.1x the parental value."""
+    for obs, ratio in {"pMEK": 2.4, "pERK": 3.1}.items():
+        assert basal["S462_R1"][obs] == pytest.approx(ratio, rel=0.03), obs
+
+
+def test_prototype_trametinib_10nM_parental(mpnst, condition):
+    """[P]: under 10 nM trametinib p-ERK is ~1 % of basal in the parental line (measured 0.77 %)."""
+    (p,) = ms.steady_states(mpnst, [condition("S462", {"trametinib": 10})])
     assert p["pERK"] == pytest.approx(0.012, abs=0.005)
+
+
+@pytest.mark.xfail(strict=True, reason=HALVED_CROSSTALK + "R1 keeps 31 % of the parental basal p-ERK under 10 nM "
+                   "trametinib (prototype 55 %); still a 40-fold reactivation over the parental 0.77 % (A9)")
+def test_prototype_trametinib_10nM_resistant(mpnst, condition):
+    """[P]: under 10 nM trametinib p-ERK in R1 is ~55 % of the parental basal value."""
+    (r1,) = ms.steady_states(mpnst, [condition("S462_R1", {"trametinib": 10})])
     assert r1["pERK"] == pytest.approx(0.55, rel=0.03)
 
 
-def test_prototype_adaptive_rebound(mpnst, condition):
-    """[P]: 3 nM trametinib on parental cells: p-ERK ~0.7 % at 15 min, rebounding to ~13 % by 4 h."""
+@pytest.fixture(scope="module")
+def rebound(mpnst, condition):
     traj = ms.time_course(mpnst, np.arange(0.0, 241.0), condition("S462", {"trametinib": 3}), select=["pERK"])
     assert traj.ok
-    assert traj["pERK"][15] == pytest.approx(0.007, abs=0.002)
-    assert traj["pERK"][240] == pytest.approx(0.13, abs=0.01)
-    assert traj["pERK"][240] > 10 * traj["pERK"].min()  # a rebound, not a monotone decline
+    return traj["pERK"]
+
+
+def test_prototype_adaptive_rebound(rebound):
+    """[P]: 3 nM trametinib on parental cells: p-ERK ~0.7 % at 15 min, then a rebound (measured 0.61 % -> 10 %)."""
+    assert rebound[15] == pytest.approx(0.007, abs=0.002)
+    assert rebound[240] > 10 * rebound.min()  # a rebound, not a monotone decline
+
+
+@pytest.mark.xfail(strict=True, reason=HALVED_CROSSTALK + "the rebound reaches 10.2 % at 4 h (prototype 13 %)")
+def test_prototype_adaptive_rebound_height(rebound):
+    """[P]: the rebound reaches ~13 % of basal p-ERK by 4 h."""
+    assert rebound[240] == pytest.approx(0.13, abs=0.01)
 
 
 def test_pre_equilibrated_untreated_stays_at_steady_state(mpnst, condition, basal):

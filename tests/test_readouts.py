@@ -96,8 +96,8 @@ def test_parental_untreated_readout_signals_are_the_reference(mpnst, condition):
     ss = ms.steady_state(mpnst, condition("S462"), select=["E", "F", "g", "d"])
     assert ss["E"] == pytest.approx(1.0, rel=1e-6) and ss["F"] == pytest.approx(1.0, rel=1e-6)
     assert ss["g"] == pytest.approx(p["gmax"], rel=1e-6)
-    s_e = 1 / (p["KE"] ** 2 + 1)
-    assert ss["d"] == pytest.approx(p["d0"] + p["dmax"] * (1 - s_e) * (1 - p["phi"] * 0.5), rel=1e-6)
+    s_e, s_f = 1 / (p["KE"] ** 2 + 1), 1 / (p["KF"] ** 2 + 1)  # sigma(1; K, 2) = 1/(K^2 + 1)
+    assert ss["d"] == pytest.approx(p["d0"] + p["dmax"] * (1 - s_e) * (1 - p["phi"] * s_f), rel=1e-6)
     assert p["gmax"] * 60 * 30 == pytest.approx(math.log(2))  # per-hour design values in minutes
     assert p["dmax"] * 60 * 48 == pytest.approx(math.log(2))
     assert p["kcl"] * 60 * 12 == pytest.approx(math.log(2))
@@ -225,18 +225,25 @@ def test_A2_cross_resistance_to_all_three_mek_inhibitors(ic50s, line):
         assert ic50s[drug, line] > ic50s[drug, "S462"], drug
 
 
-def test_ic50s_near_the_design_prototype(ic50s):
-    """biology.md 1.5 [P]: trametinib 1.5 -> 17 nM, TAK-733 14 -> 80 nM, selumetinib 94 -> 370 nM.
+#: biology.md 1.5 [P]: trametinib 1.5 -> 17 nM, TAK-733 14 -> 80 nM, selumetinib 94 -> 370 nM
+PROTOTYPE_IC50 = {("trametinib", "S462"): 1.5, ("trametinib", "S462_R1"): 17.0,
+                  ("tak733", "S462"): 14.0, ("tak733", "S462_R2"): 80.0,
+                  ("selumetinib", "S462"): 94.0, ("selumetinib", "S462_R3"): 370.0}
 
-    Measured with DOSES (fast mode, normalised fit): 1.55 -> 19.2, 14.6 -> 88.4, 94.6 -> 397 nM (+3 %/+13 %,
-    +4 %/+10 %, +1 %/+7 %). The prototype's dose grid and fitting are unknown, so this is a 20 % regression
-    band, not a calibration target.
+
+@pytest.mark.parametrize("key", [
+    pytest.param(key, marks=pytest.mark.xfail(strict=True, reason=(
+        "FAK.SRC -> MAPK crosstalk gains halved for A16 (models/mpnst.ant): R1's trametinib IC50 is 11.1 nM, "
+        "7.3x the parental 1.53 nM (A1 >= 3x holds); the prototype's 17 nM (11x) needed the design's gains")))
+    if key == ("trametinib", "S462_R1") else key
+    for key in PROTOTYPE_IC50])
+def test_ic50s_near_the_design_prototype(ic50s, key):
+    """biology.md 1.5 [P], within a 20 % regression band (the prototype's dose grid and fitting are unknown).
+
+    Measured with DOSES (fast mode, normalised fit): trametinib 1.53 -> 11.1, TAK-733 14.3 -> 81.4, selumetinib
+    93.6 -> 384 nM.
     """
-    prototype = {("trametinib", "S462"): 1.5, ("trametinib", "S462_R1"): 17.0,
-                 ("tak733", "S462"): 14.0, ("tak733", "S462_R2"): 80.0,
-                 ("selumetinib", "S462"): 94.0, ("selumetinib", "S462_R3"): 370.0}
-    for key, value in prototype.items():
-        assert ic50s[key] == pytest.approx(value, rel=0.2), key
+    assert ic50s[key] == pytest.approx(PROTOTYPE_IC50[key], rel=0.2)
 
 
 @pytest.mark.parametrize("mode", ["fast", "full"])

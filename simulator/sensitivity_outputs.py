@@ -22,7 +22,7 @@ parameter vector:
 possible (all readout conditions of the block in one :func:`~simulator.readouts.compute_readouts` call per
 mode, so each untreated reference is solved once per distinct parameter vector). A sampled parameter replaces
 the model default; a cell line's ``scale`` then multiplies the *sampled* value and its ``set`` overrides it
-(so in Model A, S462_R1's ksL is 5x the sampled ksL, and ST8814's Itot stays 1.329 whatever Itot is sampled).
+(so in Model A, S462_R1's ksL is 5x the sampled ksL, and ST8814's Itot stays 2.073 whatever Itot is sampled).
 
 Statuses per parameter vector: ``"ok"``; ``"failed"`` (a steady state or integration failed, or the
 signalling oscillates where a steady state is needed: the engine's message says which); ``"undefined"``

@@ -176,7 +176,8 @@ def test_dose_response_command(capsys, tmp_path):
     assert code == 0, err
     fit = pd.read_csv(tmp_path / "fit.csv").iloc[0]
     assert fit["status"] == "ok" and fit["ic50_ci95_low_nM"] < fit["ic50_nM"] < fit["ic50_ci95_high_nM"]
-    assert 10 < fit["ic50_nM"] < 40  # R1 viability IC50 (~19 nM; biology.md [P]: 17 nM)
+    # R1 viability IC50: A1 asks >= 3x the parental 1.53 nM (tests/test_readouts.py measures 11.1 nM)
+    assert 3 * 1.53 < fit["ic50_nM"] < 40
     assert "IC50" in out and (tmp_path / "dose_response.png").stat().st_size > 20_000
     table = pd.read_csv(tmp_path / "dose_response.csv")
     assert len(table) == 26 and table["value"].iloc[0] == pytest.approx(100.0)

@@ -16,7 +16,16 @@ import pytest
 from simulator import synergy as S
 from simulator.errors import InputError
 from simulator.readouts import READOUTS
-from simulator.screen import FA_LEVELS, WELL_SCORES, _synergy_chunk, _synergy_chunks, effect_of, ratio_series
+from simulator.screen import (
+    FA_LEVELS,
+    MIN_SYNERGY_CHUNKS,
+    SYNERGY_MATRICES_PER_CHUNK,
+    WELL_SCORES,
+    _synergy_chunk,
+    _synergy_chunks,
+    effect_of,
+    ratio_series,
+)
 from simulator.synergy_many import loewe_expected_many, median_effect_fits, synergy_scores_many
 
 #: the batched median-effect fits sum in another order than linregress: a few ulps (measured <= 1.2e-14)
@@ -319,11 +328,11 @@ def test_chunks_group_members_and_isolate_unscorable_matrices(mpnst):
     chunks = _synergy_chunks(spec, wells, 0.01)
     ids = [cid for cid, _ in chunks]
     assert len(set(ids)) == len(ids)
-    # 2 lines x 40 members x 2 readouts = 160 matrices: >= 32 chunks, each a run of members of one line
+    # 2 lines x 40 members x 2 readouts = 160 matrices: >= MIN_SYNERGY_CHUNKS chunks, each a run of members of one line
     grouped = [p for cid, p in chunks if "__m" in cid and "-" in cid.rsplit("__m", 1)[1]]
-    assert len(grouped) >= 32
+    assert len(grouped) >= MIN_SYNERGY_CHUNKS
     sizes = [p["wells"].groupby(["member", "readout"]).ngroups for p in grouped]
-    assert max(sizes) <= 100 and sum(sizes) == 160 - 1
+    assert max(sizes) <= SYNERGY_MATRICES_PER_CHUNK and sum(sizes) == 160 - 1
     assert "S462_R1__m00007__viability" in ids  # the matrix with a failed well fails alone, as before
     alone = dict(chunks)["S462_R1__m00007__viability"]
     with pytest.raises(InputError, match="NaN or inf"):

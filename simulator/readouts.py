@@ -401,7 +401,7 @@ def _fast(model, conditions, wanted, hours, options) -> list[ReadoutRecord]:
     # Solved per DMSO reference, in order of first appearance: the reference, then its treated conditions in
     # the order given. A screen chunk passes several matrices (one reference each) in one call, so the
     # arithmetic below runs once over all of them while each matrix is solved exactly as a call of its own
-    # would solve it (KINSOL in roadrunner carries state between solves at the 1e-13 level, so the solve
+    # would solve it (KINSOL in roadrunner carries state between solves at the ~1e-11 level, so the solve
     # order shows in the last digits).
     refs: dict[tuple, Mapping[str, float]] = {}
     groups: dict[tuple, list[int]] = {}

@@ -540,13 +540,11 @@ def run_screen(
         well_run = run_chunks(_well_chunk, chunks, executor=executor, out_dir=out_dir / "wells", resume=resume,
                               progress=progress, total_rows=spec.wells * len(spec.readouts), label="wells")
         wells = read_parts(out_dir / "wells") if well_run.chunks_done + well_run.chunks_skipped else pd.DataFrame(
-            columns=["cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "readout", "value", "status",
-                     "message"])
+            columns=list(WELL_COLUMNS))
         synergy_chunks = _synergy_chunks(spec, wells, ratio)
         synergy_run = run_chunks(_synergy_chunk, synergy_chunks, executor=executor, out_dir=out_dir / "synergy",
                                  resume=resume, progress=progress, label="synergy")
-    synergy = read_parts(out_dir / "synergy") if synergy_chunks else pd.DataFrame(
-        columns=["cell_line", "member", "readout", "dose_a", "dose_b", "fa", "score", "value", "flag"])
+    synergy = read_parts(out_dir / "synergy") if synergy_chunks else pd.DataFrame(columns=list(SYNERGY_COLUMNS))
     runs = {"wells": well_run, "synergy": synergy_run}
     return _finish(spec, out_dir, wells, synergy, ratio, time.perf_counter() - started, runs)
 

@@ -582,8 +582,8 @@ def _zip_slice_fits(d: np.ndarray, u: np.ndarray, e0: np.ndarray, p0: np.ndarray
     out = np.full((u.shape[0], 3), np.nan)
     if u.shape[0] == 0:
         return out
-    scale = np.array([_dose_scale(row) for row in np.unique(d, axis=0)])
-    scale = scale[np.unique(d, axis=0, return_inverse=True)[1].ravel()]
+    axes, which_axis = np.unique(d, axis=0, return_inverse=True)  # a few distinct dose axes, many slices
+    scale = np.array([_dose_scale(row) for row in axes])[which_axis.ravel()]
     ds = d / scale[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         x0 = np.column_stack([p0[:, 0], np.log(p0[:, 1]), np.log(p0[:, 2] / scale)])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+ROOT = RESULTS.parent.parent
 HEADER = ("# Benchmark results\n\nLatest measured figures. Each section is written by the script named in its "
           "command line; rerun the script to refresh it.\n\n")
 
@@ -18,3 +20,13 @@ def write_section(section: str, begin: str, end: str, path: Path = RESULTS) -> N
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def uncommitted() -> str:
+    """Paths under simulator/ and models/ with uncommitted changes (a run measures the working tree, not HEAD)."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "simulator", "models"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return ", ".join(line[3:] for line in out.splitlines() if line.strip())

@@ -82,7 +82,7 @@ SIZES = {
               "burn": 1_000_000},
 }
 import engine as _ENGINE  # noqa: E402  (benchmarks/engine.py: load recording, machine description)
-from results_md import write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
+from results_md import uncommitted, write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
 
 BEGIN, END = "<!-- screen:begin -->", "<!-- screen:end -->"
 
@@ -529,16 +529,6 @@ def _met(ok: bool) -> str:
 
 def _runs(runs: Sequence[float]) -> str:
     return ", ".join(f"{x:.3g}" for x in runs) + " s"
-
-
-def uncommitted() -> str:
-    """Paths under simulator/ and models/ with uncommitted changes (the run measures the working tree)."""
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "simulator", "models"],
-                             capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return ", ".join(line[3:] for line in out.splitlines() if line.strip())
 
 
 def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: float) -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ if str(ROOT) not in sys.path:  # run as a script from a source checkout
     sys.path.insert(0, str(ROOT))
 
 import engine as _ENGINE  # noqa: E402  (benchmarks/engine.py: load recording, machine description)
-from results_md import write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
+from results_md import uncommitted, write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
 
 from simulator import load_model  # noqa: E402
 from simulator.sensitivity import SensitivitySpec, run_sensitivity  # noqa: E402
@@ -93,16 +92,6 @@ def run(n: int, folder: Path) -> dict:
         top[key] = rank[(rank["column"] == frame) & (rank["rank"] <= 3)][["parameter", "value", "low", "high"]]
     return {"spec": spec, "one": one, "two": two, "same": same, "load": load.summary(), "top": top,
             "others_1w": load.others.get("1 worker", 0.0), "others_2w": load.others.get("2 workers", 0.0)}
-
-
-def uncommitted() -> str:
-    """Paths under simulator/ and models/ with uncommitted changes (the run measures the working tree)."""
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "simulator", "models"],
-                             capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return ", ".join(line[3:] for line in out.splitlines() if line.strip())
 
 
 def report(fig: dict, info: dict[str, str], command: str, date: str) -> str:

@@ -198,7 +198,7 @@ class _Runner:
         self._solver = _NEWTON_SOLVERS[0]
         self.rr = rr
         # roadrunner's ExecutableModel: ``rr.model`` builds a new wrapper on every access (~1 us, 4 per steady
-        # state), so load() takes it once; nothing here regenerates the model, which would invalidate it
+        # state), so it is taken here and again in every load(), and state()/_verify reuse it in between
         self.m = rr.model
         rr_params = list(rr.model.getGlobalParameterIds())
         self.param_ids = tuple(p for p in model.parameters if p in rr_params)

@@ -53,6 +53,8 @@ _EXPORTS = {
     "load_sbml": "model",
     "READOUTS": "readouts",
     "ReadoutRecord": "readouts",
+    "ReadoutTable": "readouts",
+    "compute_readout_table": "readouts",
     "compute_readouts": "readouts",
     "readouts_for": "readouts",
     "DoseResponse": "response",
@@ -139,6 +141,8 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .model import load_sbml as load_sbml
     from .readouts import READOUTS as READOUTS
     from .readouts import ReadoutRecord as ReadoutRecord
+    from .readouts import ReadoutTable as ReadoutTable
+    from .readouts import compute_readout_table as compute_readout_table
     from .readouts import compute_readouts as compute_readouts
     from .readouts import readouts_for as readouts_for
     from .response import DoseResponse as DoseResponse

@@ -67,7 +67,9 @@ __all__ = [
     "REQUIRED_IDS",
     "Readout",
     "ReadoutRecord",
+    "ReadoutTable",
     "closed_form_cells",
+    "compute_readout_table",
     "compute_readouts",
     "readouts_for",
     "with_population_layer",
@@ -158,6 +160,43 @@ class ReadoutRecord:
         return self.values[key]
 
 
+@dataclass(frozen=True)
+class ReadoutTable:
+    """Readouts of many conditions as columns, in the order the conditions were given.
+
+    What a screen stores: building a :class:`ReadoutRecord` per well and reading it back cost ~8 us per well,
+    as much as a twentieth of its steady state. :meth:`records` gives the records when they are wanted.
+
+    Attributes
+    ----------
+    readouts
+        Readout ids, the column order of ``values``.
+    values
+        Shape (conditions, readouts); a row is NaN unless its status is ``"ok"`` (read-only).
+    status, message
+        Per condition, as in :class:`ReadoutRecord`.
+    """
+
+    readouts: tuple[str, ...]
+    values: np.ndarray
+    status: tuple[str, ...]
+    message: tuple[str, ...]
+
+    __reduce__ = reduce_frozen
+
+    def records(self) -> list[ReadoutRecord]:
+        """One :class:`ReadoutRecord` per condition (a failed one holds NaN for every readout)."""
+        return [ReadoutRecord(MappingProxyType(dict(zip(self.readouts, row, strict=True))), status, message)
+                for row, status, message in zip(self.values.tolist(), self.status, self.message, strict=True)]
+
+    @classmethod
+    def from_records(cls, readouts: tuple[str, ...], records: Sequence[ReadoutRecord]) -> ReadoutTable:
+        """The table of ``records`` (each holding every id of ``readouts``)."""
+        values = np.array([[r.values[k] for k in readouts] for r in records], dtype=float).reshape(-1, len(readouts))
+        values.flags.writeable = False
+        return cls(readouts, values, tuple(r.status for r in records), tuple(r.message for r in records))
+
+
 # ------------------------------------------------------------------------------------------ closed forms
 
 
@@ -215,6 +254,44 @@ def compute_readouts(
         Unknown mode or readout id, a model missing a required id or a time unit, or a condition that is
         not a :class:`~simulator.conditions.Condition`.
     """
+    wanted, builtin, own, conditions = _checked(model, conditions, mode, readouts)
+    if not conditions:
+        return []
+    parts = []
+    if builtin:
+        hours = _model_units_per_hour(model)
+        parts.append(_fast(model, conditions, builtin, hours, options).records() if mode == "fast"
+                     else _full(model, conditions, builtin, hours, options))
+    if own:
+        parts.append(_declared(model, conditions, own, options))
+    if len(parts) == 1:
+        return parts[0]
+    return [_merge(wanted, records) for records in zip(*parts, strict=True)]
+
+
+def compute_readout_table(
+    model: CompiledModel,
+    conditions: Sequence[Condition],
+    *,
+    mode: str = "fast",
+    readouts: Sequence[str] | None = None,
+    options: SolverOptions | None = None,
+) -> ReadoutTable:
+    """:func:`compute_readouts` as a :class:`ReadoutTable` (same arguments, same values and statuses).
+
+    The fast mode's built-in readouts come out as arrays without a record per condition (a screen's wells);
+    other modes and declared readouts are computed as records and tabulated.
+    """
+    wanted, builtin, own, conditions = _checked(model, conditions, mode, readouts)
+    if builtin and not own and mode == "fast" and conditions:
+        return _fast(model, conditions, builtin, _model_units_per_hour(model), options)
+    return ReadoutTable.from_records(wanted, compute_readouts(model, conditions, mode=mode, readouts=wanted,
+                                                              options=options))
+
+
+def _checked(model: CompiledModel, conditions: Sequence[Condition], mode: str, readouts: Sequence[str] | None
+             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple, list[Condition]]:
+    """(wanted ids, built-in ones, declared ones, conditions as a list) after the input checks."""
     if mode not in MODES:
         raise InputError(f"unknown readout mode {mode!r}; valid: {', '.join(MODES)}.")
     available = readouts_for(model)
@@ -238,17 +315,7 @@ def compute_readouts(
                 f"compute_readouts needs Condition values (from make_condition), not {type(c).__name__}: "
                 "the DMSO reference is the condition's untreated values."
             )
-    if not conditions:
-        return []
-    parts = []
-    if builtin:
-        run = _fast if mode == "fast" else _full
-        parts.append(run(model, conditions, builtin, _model_units_per_hour(model), options))
-    if own:
-        parts.append(_declared(model, conditions, own, options))
-    if len(parts) == 1:
-        return parts[0]
-    return [_merge(wanted, records) for records in zip(*parts, strict=True)]
+    return wanted, builtin, own, conditions
 
 
 def readouts_for(model: CompiledModel) -> Mapping[str, Readout]:
@@ -381,11 +448,12 @@ def _record(wanted: tuple[str, ...], values: Mapping[str, float], message: str =
 # ----------------------------------------------------------------------------------------- fast mode
 
 
-def _fast(model, conditions, wanted, hours, options) -> list[ReadoutRecord]:
+def _fast(model, conditions, wanted, hours, options) -> ReadoutTable:
     """Steady states (one per condition and per distinct untreated condition), then the closed forms.
 
     The arithmetic runs on arrays over all conditions at once (one ``closed_form_cells`` call per time
-    point), because per-condition numpy scalar arithmetic cost as much as a third of the steady states.
+    point), because per-condition numpy scalar arithmetic cost as much as a third of the steady states, and
+    the result stays a table (:class:`ReadoutTable`); :func:`compute_readouts` makes the records.
     """
     select = (*REQUIRED_IDS, *_optional_ids(model))
     # (untreated key, treated == untreated) per condition. The wells of a dose matrix share one untreated
@@ -422,7 +490,7 @@ def _fast(model, conditions, wanted, hours, options) -> list[ReadoutRecord]:
         pairs.append((ref, ref if same else solved[k]))
 
     index = {name: k for k, name in enumerate(select)}
-    good = [all(s.ok for s in pair) for pair in pairs]
+    good = [ref.status == OK and ss.status == OK for ref, ss in pairs]
     values = np.array([ss.values for (_, ss), ok in zip(pairs, good, strict=True) if ok]).reshape(-1, len(select))
     values0 = np.array([ref.values for (ref, _), ok in zip(pairs, good, strict=True) if ok]).reshape(
         -1, len(select))
@@ -446,19 +514,18 @@ def _fast(model, conditions, wanted, hours, options) -> list[ReadoutRecord]:
             "g0g1": g1_0 + (g1_max - g1_0) * (1.0 - _ratios(g, g0)),
             "cleaved_parp": d * n24 * hours,
         }
-    columns = [table[k].tolist() for k in wanted]
-    out, row = [], 0
-    for (ref, ss), ok in zip(pairs, good, strict=True):
+    out = np.full((len(pairs), len(wanted)), np.nan)
+    out[np.asarray(good, dtype=bool)] = np.column_stack([table[k] for k in wanted]).reshape(-1, len(wanted))
+    out.flags.writeable = False
+    status, message = [OK] * len(pairs), [""] * len(pairs)
+    for k, ((ref, ss), ok) in enumerate(zip(pairs, good, strict=True)):
         if ok:
-            out.append(ReadoutRecord(MappingProxyType({k: col[row] for k, col in zip(wanted, columns, strict=True)}),
-                                     OK))
-            row += 1
             continue
         what, s = next((w, s) for w, s in (("untreated (DMSO) reference", ref), ("treated condition", ss))
                        if not s.ok)
         hint = "; the fast mode needs a steady state: use mode='full'" if s.status == OSCILLATING else ""
-        out.append(_nan_record(wanted, s.status, f"{what}: {s.message}{hint}"))
-    return out
+        status[k], message[k] = s.status, f"{what}: {s.message}{hint}"
+    return ReadoutTable(wanted, out, tuple(status), tuple(message))
 
 
 def _ratios(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ A screen is two chunked passes through an injected executor (architecture.md, "P
 execution"):
 
 1. **wells**: one chunk per run of up to 10 (cell line, ensemble member) dose matrices of one cell line
-   (:func:`_well_chunks`); each well's readouts are computed by :func:`simulator.readouts.compute_readouts`,
+   (:func:`_well_chunks`); each well's readouts are computed by :func:`simulator.readouts.compute_readout_table`,
    one row per well x readout with its ``status``;
 2. **synergy**: one chunk per run of matrices (members x readouts of one cell line); every standard score,
    as :func:`simulator.synergy.synergy_scores` gives it, vectorised across the matrices
@@ -32,7 +32,7 @@ from .engine import SolverOptions
 from .errors import InputError
 from .executor import _natural_key, make_executor, read_parts, run_chunks  # read_parts' chunk order
 from .model import CompiledModel, reduce_frozen
-from .readouts import READOUTS, Readout, compute_readouts, readouts_for
+from .readouts import READOUTS, Readout, compute_readout_table, readouts_for
 from .store import write_manifest, write_tables
 from .synergy import SCORE_CONVENTIONS
 from .synergy_many import constant_ratio_many, median_effect_fits, synergy_batch
@@ -308,23 +308,23 @@ def _well_chunk(payload: dict) -> pd.DataFrame:
         conditions += [base.with_doses({drug_a: a, drug_b: b}) for a, b in pairs]
     # one call for the chunk: the readout arithmetic runs once over all its wells (~0.3-0.5 ms per matrix less
     # than a call per matrix), while the solves keep the per-matrix order (see readouts._fast)
-    records = compute_readouts(spec.model, conditions, mode=spec.mode, readouts=spec.readouts, options=spec.options)
+    table = compute_readout_table(spec.model, conditions, mode=spec.mode, readouts=spec.readouts,
+                                  options=spec.options)
     n_readouts, n_members = len(spec.readouts), len(members)
     per_member = len(pairs) * n_readouts
     doses = np.array(pairs, dtype=float)
     series = np.array(["matrix"] * matrix_wells + ["ratio"] * (len(pairs) - matrix_wells), dtype=object)
-    nan = float("nan")
-    values = np.array([[float(r.values.get(k, nan)) for k in spec.readouts] for r in records], dtype=float)
+    values = table.values  # columns in spec.readouts order
     return pd.DataFrame({
         "cell_line": np.full(n_members * per_member, line, dtype=object),
         "member": np.repeat(np.array(members, dtype=np.int64), per_member),
         "series": np.tile(np.repeat(series, n_readouts), n_members),
         "dose_a_nM": np.tile(np.repeat(doses[:, 0], n_readouts), n_members),
         "dose_b_nM": np.tile(np.repeat(doses[:, 1], n_readouts), n_members),
-        "readout": np.tile(np.array(spec.readouts, dtype=object), len(records)),
+        "readout": np.tile(np.array(spec.readouts, dtype=object), len(table.status)),
         "value": values.reshape(-1),
-        "status": np.repeat(np.array([r.status for r in records], dtype=object), n_readouts),
-        "message": np.repeat(np.array([r.message for r in records], dtype=object), n_readouts),
+        "status": np.repeat(np.array(table.status, dtype=object), n_readouts),
+        "message": np.repeat(np.array(table.message, dtype=object), n_readouts),
     }, columns=list(WELL_COLUMNS))
 
 

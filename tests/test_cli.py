@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -191,19 +192,18 @@ def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path, monkeyp
     """
     import simulator.screen as screen_module
 
-    real = screen_module.compute_readouts
+    real = screen_module.compute_readout_table
 
     def with_relief(model, conditions, **kwargs):
-        records = real(model, conditions, **kwargs)
-        out = []
-        for cond, rec in zip(conditions, records, strict=True):
+        table = real(model, conditions, **kwargs)
+        values = table.values.copy()
+        column = table.readouts.index("perk_suppression")
+        for row, cond in enumerate(conditions):
             if cond.doses.get("trametinib") == pytest.approx(0.1) and cond.doses.get("obtustatin") == pytest.approx(1):
-                rec = type(rec)(values={**rec.values, "perk_suppression": -0.2}, status=rec.status,
-                                message=rec.message)
-            out.append(rec)
-        return out
+                values[row, column] = -0.2
+        return dataclasses.replace(table, values=values)
 
-    monkeypatch.setattr(screen_module, "compute_readouts", with_relief)
+    monkeypatch.setattr(screen_module, "compute_readout_table", with_relief)
     code, _, err = run(capsys, "screen", "--model", "mpnst", "--cell-lines", "S462", "--drug-a", "trametinib:0.1:10:3",
                        "--drug-b", "obtustatin:1:100:3", "--readout", "perk_suppression", "--workers", "1",
                        "--no-progress", "--out", str(tmp_path))

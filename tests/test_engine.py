@@ -139,3 +139,45 @@ def test_models_conditions_and_results_pickle(mpnst, condition, lines):
     assert after_pickle == pytest.approx(original, rel=0, abs=SOLVE_HISTORY_ATOL)  # same model, same runner
     ss = ms.steady_state(mpnst, cond)
     assert pickle.loads(pickle.dumps(ss)).as_dict() == ss.as_dict()
+
+
+def test_initial_values_change_within_a_batch():
+    """steady_states sets initial values only when they change after a clean solve: a change in the middle of a
+    batch must still reach the solve. A <-> B conserves A + B, so A* = (A0 + B0)·k2/(k1 + k2) exactly."""
+    model = ms.from_antimony_text("J1: A -> B; k1*A\nJ2: B -> A; k2*B\nA = 1; B = 0; k1 = 1; k2 = 3", name="ab")
+    totals = (1.0, 1.0, 4.0, 4.0, 1.0, 2.5)
+    batch = ms.steady_states(model, [{"A": t} for t in totals], select=["A"])
+    assert [r.method for r in batch] == ["newton"] * len(totals)
+    np.testing.assert_allclose([r["A"] for r in batch], [0.75 * t for t in totals], rtol=1e-9)
+
+
+def test_a_clean_solve_leaves_the_initial_values_as_set(mpnst, condition):
+    """What the skipped set relies on (see steady_states): KINSOL and the checks do not touch init values."""
+    from simulator.engine import _runner
+
+    runner = _runner(mpnst)
+    c = condition("S462_R1", {"trametinib": 10.0, "src_inhibitor_1": 100.0}, values={"DUSP": 0.7})
+    record = ms.steady_state(mpnst, c)
+    assert record.method == "newton" and runner.first_solver_ok
+    np.testing.assert_array_equal(np.asarray(runner.m.getFloatingSpeciesInitConcentrations())[runner.init_idx],
+                                  runner.vectors(c.values)[1])
+
+
+def test_parameter_vectors_follow_the_mapping_whatever_its_order(mpnst, condition):
+    from simulator.engine import _runner
+
+    runner = _runner(mpnst)
+    values = dict(condition("S462", {"trametinib": 3.0}, values={"kE": 2.5, "DUSP": 0.3}).values)
+    params, init = runner.vectors(values)
+    again = runner.vectors(dict(reversed(list(values.items()))))
+    np.testing.assert_array_equal(params, again[0])
+    np.testing.assert_array_equal(init, again[1])
+    for key, value in values.items():
+        if key in runner.param_ids:
+            assert params[runner.param_ids.index(key)] == value
+        else:
+            assert init[runner.init_ids.index(key)] == value
+    untouched = [i for i, p in enumerate(runner.param_ids) if p not in values]
+    np.testing.assert_array_equal(params[untouched], runner.param_default[untouched])
+    with pytest.raises(ms.InputError, match="'nope' is not a settable parameter"):
+        runner.vectors({**values, "nope": 1.0})

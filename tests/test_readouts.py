@@ -260,3 +260,26 @@ def test_A4_less_trametinib_induced_apoptosis_in_R1(mpnst, condition, mode):
     assert r["apoptosis"] - r0["apoptosis"] < p["apoptosis"] - p0["apoptosis"]
     assert r["apoptosis"] < p["apoptosis"]
     assert r["cleaved_parp"] < p["cleaved_parp"]
+
+
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_readout_table_equals_the_records(toy, mode):
+    """compute_readout_table (a screen's path: arrays, no record per condition) holds exactly what
+    compute_readouts returns, failures included (the toy has no steady state above 50 nM)."""
+    from simulator.readouts import ReadoutTable, compute_readout_table
+
+    conds = [ms.make_condition(toy, None, {"trametinib": x}) for x in (0, 1, 100, 3)]
+    wanted = ("viability", "perk_suppression", "apoptosis")
+    records = compute_readouts(toy, conds, mode=mode, readouts=wanted)
+    table = compute_readout_table(toy, conds, mode=mode, readouts=wanted)
+    assert isinstance(table, ReadoutTable) and table.readouts == wanted
+    assert table.status == tuple(r.status for r in records)
+    assert table.message == tuple(r.message for r in records)
+    expected = np.array([[r.values[k] for k in wanted] for r in records])
+    np.testing.assert_array_equal(table.values, expected)  # NaN where failed, bit for bit elsewhere
+    for again, record in zip(table.records(), records, strict=True):  # NaN != NaN, so not ==
+        assert (again.status, again.message, tuple(again.values)) == (record.status, record.message, wanted)
+        np.testing.assert_array_equal(list(again.values.values()), list(record.values.values()))
+    assert ("failed" in table.status) is (mode == "fast")
+    with pytest.raises(ValueError):
+        table.values[0, 0] = 1.0  # read-only, as the records are

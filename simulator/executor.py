@@ -709,11 +709,25 @@ def iter_parts(out_dir: str | Path, columns: list[str] | None = None) -> Iterato
 
 
 def read_parts(out_dir: str | Path, columns: list[str] | None = None):
-    """All part files of ``out_dir/parts`` as one ``pandas.DataFrame``, in chunk-id order (deterministic)."""
-    import pandas as pd
+    """All part files of ``out_dir/parts`` as one ``pandas.DataFrame``, in chunk-id order (deterministic).
 
-    frames = [frame for _, frame in iter_parts(out_dir, columns)]
-    if not frames:
+    The parts are joined as Arrow tables and converted to pandas once: half the time of a frame per part
+    and ``pandas.concat`` (a screen reads tens of parts of ~10^4 string-heavy rows). Parts whose schemas
+    Arrow cannot unify (a column typed differently in two parts) are joined by pandas, as before.
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = Path(out_dir) / PARTS
+    if not parts.is_dir():
+        raise InputError(f"{parts} does not exist; it is written by a chunked run (run_chunks).")
+    tables = [pq.read_table(path, columns=columns) for path in _part_files(parts)]
+    if not tables:
         return pd.DataFrame(columns=columns)
-    nonempty = [f for f in frames if len(f)] or frames[:1]
-    return pd.concat(nonempty, ignore_index=True)
+    nonempty = [t for t in tables if t.num_rows] or tables[:1]
+    try:
+        joined = pa.concat_tables(nonempty, promote_options="default")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.concat([t.to_pandas() for t in nonempty], ignore_index=True)
+    return joined.to_pandas().reset_index(drop=True)

@@ -275,3 +275,30 @@ def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch, capsys):
     terminal.truncate(0)
     run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "c", progress=False)
     assert terminal.getvalue() == ""
+
+
+def test_read_parts_joins_parts_of_differing_types_like_pandas(tmp_path):
+    """Parts are joined as Arrow tables; where their schemas differ (an int column that is float in another part,
+    a column that is all-null in one) the result is what ``pandas.concat`` of the frames gives."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    frames = {
+        "a1": pd.DataFrame({"k": [1, 2], "x": [1, 2], "s": ["u", "v"]}),
+        "a2": pd.DataFrame({"k": [3], "x": [0.5], "s": [None]}),
+        "a3": pd.DataFrame({"k": pd.Series([], dtype="int64"), "x": pd.Series([], dtype="float64"),
+                            "s": pd.Series([], dtype="str")}),
+        "a10": pd.DataFrame({"k": [4], "x": [3.0], "s": ["w"]}),
+    }
+    for cid, frame in frames.items():
+        frame.to_parquet(parts / f"{cid}.parquet", index=False)
+    expected = pd.concat([pd.read_parquet(parts / f"{c}.parquet") for c in ("a1", "a2", "a10")], ignore_index=True)
+    got = read_parts(tmp_path)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["k"].tolist() == [1, 2, 3, 4]  # chunk-id order is natural: a10 after a3
+    # same types: the Arrow path (the parts of a run), still equal to pandas.concat
+    other = tmp_path / "same"
+    (other / "parts").mkdir(parents=True)
+    same = {"b1": frames["a1"], "b2": pd.DataFrame({"k": [5], "x": [7], "s": ["z"]})}
+    for cid, frame in same.items():
+        frame.to_parquet(other / "parts" / f"{cid}.parquet", index=False)
+    pd.testing.assert_frame_equal(read_parts(other), pd.concat(list(same.values()), ignore_index=True))

@@ -153,11 +153,11 @@ class PassTimer:
     """
 
     TARGETS = (
-        (screen_mod, ("run_chunks", "read_parts", "_finish", "compute_readouts", "make_condition", "load_drugs",
+        (screen_mod, ("run_chunks", "read_parts", "_finish", "compute_readout_table", "make_condition", "load_drugs",
                       "load_cell_lines", "synergy_batch", "median_effect_fits", "constant_ratio_many",
                       "_ensemble_summary", "rank_combinations", "write_tables", "write_manifest")),
         (readouts_mod, ("steady_states",)),
-        (synergy_many_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill")),
+        (synergy_many_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill_many")),
         (executor_mod, ("_write_part",)),
     )
 
@@ -218,11 +218,11 @@ def timed_screen(spec: ScreenSpec, out: Path, workers: int) -> dict:
     parts = {stage: get(stage, "_write_part") for stage in ("wells", "synergy")}
     inside = {}
     if workers == 1:  # chunk internals were timed in this process
-        steady, readouts = get("wells", "steady_states"), get("wells", "compute_readouts")
+        steady, readouts = get("wells", "steady_states"), get("wells", "compute_readout_table")
         # the catalogue is parsed once, in the main process, when run_screen builds the wells chunks
         conditions, catalogue = get("wells", "make_condition"), get("main", "load_drugs", "load_cell_lines")
         scores, zip_s = get("synergy", "synergy_batch"), get("synergy", "zip_delta_many")
-        loewe, hill = get("synergy", "loewe_expected_many"), get("synergy", "fit_hill")
+        loewe, hill = get("synergy", "loewe_expected_many"), get("synergy", "fit_hill_many")
         ratio_ci = get("synergy", "median_effect_fits", "constant_ratio_many")
         inside = {
             "steady": steady, "arithmetic": readouts - steady, "conditions": conditions, "catalogue": catalogue,
@@ -390,7 +390,7 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
 
     well_chunk = _ct(st, scr, "_well_chunk")
     steady = _ct(st, eng, "steady_states")
-    readouts = _ct(st, rdo, "compute_readouts")
+    readouts = _ct(st, rdo, "compute_readout_table")
     conditions = _ct(st, cnd, "make_condition")
     catalogue = sum(_ct(st, cat, f, (scr, "_well_chunks")) for f in ("load_drugs", "load_cell_lines"))
     closed_form = _ct(st, rdo, "closed_form_cells")
@@ -398,14 +398,14 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
     scores = _ct(st, many, "synergy_batch")
     zip_fits = _ct(st, syn, "zip_delta_many")
     loewe = _ct(st, many, "loewe_expected_many")
-    hill = _ct(st, syn, "fit_hill")  # called from synergy_batch only (through a generator expression)
+    hill = _ct(st, syn, "fit_hill_many")  # called from synergy_batch only
     ratio_ci = _ct(st, many, "median_effect_fits", (scr, "_score_matrices")) + _ct(
         st, many, "constant_ratio_many", (scr, "_score_matrices"))
     # per matrix (chunks hold several): wells = one (line, member) matrix, synergy = one matrix x readout
     n_wells, n_synergy = spec.members * len(spec.cell_lines), spec.members * len(spec.cell_lines) * len(READOUTS)
     wells_buckets = [
         ("steady states (`steady_states`: Newton + stability check)", steady),
-        (f"readout arithmetic (rest of `compute_readouts`; `closed_form_cells` {1e3 * closed_form / n_wells:.1f} "
+        (f"readout arithmetic (rest of `compute_readout_table`; `closed_form_cells` {1e3 * closed_form / n_wells:.1f} "
          "ms of it)", readouts - steady),
         ("`make_condition`", conditions),
         ("rows and DataFrame building, mixture doses (rest of `_well_chunk`)", well_chunk - readouts - conditions),
@@ -414,7 +414,7 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
     ]
     synergy_buckets = [
         ("ZIP (`zip_delta_many`: batched trf Hill fit of every row and column slice)", zip_fits),
-        ("single-agent 4-parameter Hill fits (`fit_hill`, MINPACK, 2 per matrix)", hill),
+        ("single-agent 4-parameter Hill fits (`fit_hill_many`, MINPACK, 2 per matrix)", hill),
         ("Loewe (`loewe_expected_many`, vectorised root search)", loewe),
         ("Bliss, HSA, CI, median-effect fits (rest of `synergy_batch`)", scores - zip_fits - loewe - hill),
         ("constant-ratio mixture fit + CI table", ratio_ci),
@@ -592,7 +592,7 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     i1 = e1["inside"]
     line("**Wells pass** (`run_chunks`; with 2 workers incl. pool start-up)", e1["wells_pass"], e2["wells_pass"])
     line("&nbsp;&nbsp;steady states (`steady_states`: Newton + stability check)", i1["steady"], None)
-    line("&nbsp;&nbsp;readout arithmetic (rest of `compute_readouts`)", i1["arithmetic"], None)
+    line("&nbsp;&nbsp;readout arithmetic (rest of `compute_readout_table`)", i1["arithmetic"], None)
     line("&nbsp;&nbsp;`make_condition`", i1["conditions"], None)
     line("&nbsp;&nbsp;catalogue TOML parsed once (`load_drugs`, `load_cell_lines`; main process)", i1["catalogue"],
          None)
@@ -605,7 +605,7 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     line("Grouping the wells into synergy chunks, pool shut-down, rest", e1["other"], e2["other"])
     line("**Synergy pass** (`run_chunks`)", e1["synergy_pass"], e2["synergy_pass"])
     line("&nbsp;&nbsp;ZIP (`zip_delta_many`: batched trf Hill fit per row and column slice)", i1["zip"], None)
-    line("&nbsp;&nbsp;single-agent Hill fits (`fit_hill`, 2 per matrix)", i1["hill"], None)
+    line("&nbsp;&nbsp;single-agent Hill fits (`fit_hill_many`, 2 per matrix)", i1["hill"], None)
     line("&nbsp;&nbsp;Loewe (`loewe_expected_many`)", i1["loewe"], None)
     line("&nbsp;&nbsp;Bliss, HSA, CI, median-effect fits (rest of `synergy_batch`)", i1["scores_rest"], None)
     line("&nbsp;&nbsp;constant-ratio mixture fit + CI table", i1["ratio_ci"], None)

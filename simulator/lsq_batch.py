@@ -22,6 +22,20 @@ arithmetic is scipy's, in scipy's order; two kinds of operation cannot be bit-id
 Last-bit differences are invisible on well-posed problems; where a problem is ill-posed (a flat valley) they
 can move the end point along the valley. ``tests/test_lsq_batch.py`` measures how often and by how much.
 
+What a batch costs, and how the loop is kept cheap
+--------------------------------------------------
+A ZIP batch of a screen chunk (1,224 slices) runs ~110 rounds, one trial step per running problem each: most slices
+stop within ~20, the ill-posed ones (a flat valley, ~8 %) take ~100. Each round is a few hundred numpy calls on
+small arrays plus one LAPACK SVD per problem starting an outer iteration (~40 % of the time, irreducible: it is
+scipy's algorithm). So the loop avoids numpy calls, never operations on values: sums are one in-place add per term
+over the whole batch (:func:`_sum_last`, :func:`_rmatvec`), bounds shared by every problem are kept as one row
+(:class:`_Bounds`), ``any``/``all`` tests use ``count_nonzero``, the Moré iteration compacts to the problems still
+iterating, the reflective step runs only when some trial step leaves the box, and the per-problem updates of a
+trial are ``where`` selections rather than masked sub-batches. Every value is computed by the same floating-point
+operations, in the same order, as the straightforward mirror (checked bit for bit against it on the screen's
+slices and on seeded families with raised, non-finite and max_nfev cases; and against scipy in
+``tests/test_lsq_batch.py``).
+
 Statuses are scipy's (``0`` max_nfev reached, ``1`` gtol, ``2`` ftol, ``3`` xtol, ``4`` ftol and xtol) plus
 :data:`STATUS_RAISED` where scipy's ``least_squares`` raises instead of returning (residuals not finite at
 ``x0``, a non-finite Jacobian reaching the SVD, a degenerate trust-region intersection).
@@ -76,15 +90,53 @@ class BatchLsqResult:
 
 # --------------------------------------------------------------------------------------------------------------
 # Small batched linear algebra (scipy calls np.dot on 1-D / 2-D arrays; here a leading problem axis)
+#
+# Every sum is accumulated left to right, ``(t0 + t1) + t2 ...``, as one elementwise add per term on a whole
+# column of the batch: one numpy call per term, whatever the number of problems. (``np.sum`` would switch to
+# pairwise summation from 8 terms on, and ``np.add.accumulate`` is an order of magnitude slower per element.)
 # --------------------------------------------------------------------------------------------------------------
+
+
+def _sum_last(p: np.ndarray) -> np.ndarray:
+    """Sum over the last axis of a (k, n) or (k, m, n) array, left to right: ``(p0 + p1) + p2 ...``."""
+    n = p.shape[-1]
+    if n == 1:
+        return p[..., 0].copy()
+    out = p[..., 0] + p[..., 1]
+    for j in range(2, n):
+        out += p[..., j]
+    return out
+
+
+def _any(mask: np.ndarray) -> bool:
+    """``mask.any()`` for the short masks of the loop (``count_nonzero`` costs a quarter of the reduction)."""
+    return np.count_nonzero(mask) > 0
+
+
+def _all(mask: np.ndarray) -> bool:
+    """``mask.all()``, as :func:`_any`."""
+    return np.count_nonzero(mask) == mask.size
+
+
+def _rows_all(mask: np.ndarray) -> np.ndarray:
+    """``mask.all(axis=1)`` of a (k, n) mask, as n − 1 elementwise ANDs (cheaper than a reduction for small n)."""
+    out = mask[:, 0].copy()
+    for j in range(1, mask.shape[1]):
+        out &= mask[:, j]
+    return out
+
+
+def _rows_max(a: np.ndarray) -> np.ndarray:
+    """``np.max(a, axis=1)`` of a (k, n) array as a chain of ``np.maximum`` (the same values, NaN included)."""
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        np.maximum(out, a[:, j], out=out)
+    return out
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise ``np.dot(a[k], b[k])`` of (k, n) arrays, accumulated left to right as BLAS ``ddot`` does."""
-    out = a[:, 0] * b[:, 0]
-    for i in range(1, a.shape[1]):
-        out = out + a[:, i] * b[:, i]
-    return out
+    return _sum_last(a * b)
 
 
 def _pymax(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
@@ -104,17 +156,21 @@ def _norm(a: np.ndarray) -> np.ndarray:
 
 def _matvec(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``a[k] @ x[k]`` for a (k, m, n) stack and (k, n) vectors, columns accumulated in order."""
-    out = a[:, :, 0] * x[:, 0:1]
-    for j in range(1, a.shape[2]):
-        out = out + a[:, :, j] * x[:, j : j + 1]
-    return out
+    return _sum_last(a * x[:, None, :])
 
 
 def _rmatvec(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``a[k].T @ y[k]`` for a (k, m, n) stack and (k, m) vectors, rows accumulated in order."""
-    out = a[:, 0, :] * y[:, 0:1]
-    for i in range(1, a.shape[1]):
-        out = out + a[:, i, :] * y[:, i : i + 1]
+    """``a[k].T @ y[k]`` for a (k, m, n) stack and (k, m) vectors, rows accumulated in order.
+
+    The products are laid out row-major as (m, k, n), so each of the m - 1 additions runs on one contiguous block.
+    """
+    k, m, n = a.shape
+    p = np.multiply(a.transpose(1, 0, 2), y.T[:, :, None], out=np.empty((m, k, n)))
+    if m == 1:
+        return p[0]
+    out = p[0] + p[1]
+    for i in range(2, m):
+        out += p[i]
     return out
 
 
@@ -123,9 +179,39 @@ def _rmatvec(a: np.ndarray, y: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Bounds:
+    """The bounds of the K problems, with what the loop asks of them every round computed once.
+
+    ``lb``/``ub`` (and the ``isfinite`` masks) have K rows, or a single row when every problem has the same
+    bounds (ZIP's case); a single row broadcasts in every elementwise operation, so no row gather is needed.
+    """
+
+    lb: np.ndarray
+    ub: np.ndarray
+    finite_lb: np.ndarray
+    finite_ub: np.ndarray
+    bounded: np.ndarray  # (K,): some bound finite -> trf_bounds, else trf_no_bounds
+
+    @classmethod
+    def of(cls, lb: np.ndarray, ub: np.ndarray) -> _Bounds:
+        bounded = ~(np.all(lb == -np.inf, axis=1) & np.all(ub == np.inf, axis=1))
+        if lb.shape[0] > 1 and np.array_equal(lb, np.broadcast_to(lb[:1], lb.shape)) and np.array_equal(
+            ub, np.broadcast_to(ub[:1], ub.shape)
+        ):
+            lb, ub = lb[:1], ub[:1]
+        return cls(lb, ub, np.isfinite(lb), np.isfinite(ub), bounded)
+
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(lb, ub, finite_lb, finite_ub)`` of the problems ``rows`` (the shared row if there is one)."""
+        if self.lb.shape[0] == 1:
+            return self.lb, self.ub, self.finite_lb, self.finite_ub
+        return self.lb[rows], self.ub[rows], self.finite_lb[rows], self.finite_ub[rows]
+
+
 def _in_bounds(x: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
     """Mirror of ``common.in_bounds``, per problem."""
-    return np.all((x >= lb) & (x <= ub), axis=1)
+    return _rows_all((x >= lb) & (x <= ub))
 
 
 def _find_active_constraints(x: np.ndarray, lb: np.ndarray, ub: np.ndarray, rtol: float) -> np.ndarray:
@@ -147,7 +233,14 @@ def _find_active_constraints(x: np.ndarray, lb: np.ndarray, ub: np.ndarray, rtol
 
 
 def _make_strictly_feasible(x: np.ndarray, lb: np.ndarray, ub: np.ndarray, rstep: float = 1e-10) -> np.ndarray:
-    """Mirror of ``common.make_strictly_feasible``: move ``x`` off its bounds (``rstep=0``: by one ulp)."""
+    """Mirror of ``common.make_strictly_feasible``: move ``x`` off its bounds (``rstep=0``: by one ulp).
+
+    With ``rstep=0`` (every trial point) a point strictly inside its bounds is returned as it is (scipy's copy
+    of it has the same values); the mask work below runs only when some coordinate touches a bound.
+    """
+    if rstep == 0 and not (_any(x <= lb) or _any(x >= ub)):
+        return x
+    lb, ub = np.broadcast_to(lb, x.shape), np.broadcast_to(ub, x.shape)
     x_new = x.copy()
     active = _find_active_constraints(x, lb, ub, rstep)
     lower_mask = active == -1
@@ -164,17 +257,17 @@ def _make_strictly_feasible(x: np.ndarray, lb: np.ndarray, ub: np.ndarray, rstep
 
 
 def _cl_scaling_vector(
-    x: np.ndarray, g: np.ndarray, lb: np.ndarray, ub: np.ndarray
+    x: np.ndarray, g: np.ndarray, lb: np.ndarray, ub: np.ndarray, finite_lb: np.ndarray, finite_ub: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mirror of ``common.CL_scaling_vector``: Coleman–Li distances to the bound the anti-gradient points at."""
-    v = np.ones_like(x)
-    dv = np.zeros_like(x)
-    mask = (g < 0) & np.isfinite(ub)
-    v[mask] = ub[mask] - x[mask]
-    dv[mask] = -1
-    mask = (g > 0) & np.isfinite(lb)
-    v[mask] = x[mask] - lb[mask]
-    dv[mask] = 1
+    """Mirror of ``common.CL_scaling_vector``: Coleman–Li distances to the bound the anti-gradient points at.
+
+    ``finite_lb``/``finite_ub`` are ``isfinite(lb)``/``isfinite(ub)``. The two masks are disjoint (``g < 0`` vs
+    ``g > 0``), so scipy's two masked assignments are one nested ``where``.
+    """
+    to_upper = (g < 0) & finite_ub
+    to_lower = (g > 0) & finite_lb
+    v = np.where(to_lower, x - lb, np.where(to_upper, ub - x, 1.0))
+    dv = np.where(to_lower, 1.0, np.where(to_upper, -1.0, 0.0))
     return v, dv
 
 
@@ -185,7 +278,7 @@ def _step_size_to_bound(
     non_zero = s != 0
     safe = np.where(non_zero, s, 1.0)
     steps = np.where(non_zero, np.maximum((lb - x) / safe, (ub - x) / safe), np.inf)
-    min_step = np.min(steps, axis=1)
+    min_step = np.min(steps, axis=1)  # (a reduction: which zero it returns for ±0 is numpy's, kept)
     hits = (steps == min_step[:, None]) * np.sign(s).astype(int)
     return min_step, hits
 
@@ -215,12 +308,24 @@ def _intersect_trust_region(
     return np.where(first, t1, t2), np.where(first, t2, t1), raised
 
 
+def _phi_and_derivative(
+    alpha: np.ndarray, suf: np.ndarray, s2: np.ndarray, suf2: np.ndarray, delta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``phi_and_derivative`` of ``common.solve_lsq_trust_region``; ``s2 = s**2`` and ``suf2 = suf**2`` given."""
+    denom = s2 + alpha[:, None]
+    p_norm = _norm(suf / denom)
+    phi = p_norm - delta
+    phi_prime = -_sum_last(suf2 / denom**3) / p_norm
+    return phi, phi_prime
+
+
 def _solve_lsq_trust_region(
     m: int, uf: np.ndarray, s: np.ndarray, v: np.ndarray, delta: np.ndarray, initial_alpha: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mirror of ``common.solve_lsq_trust_region`` (Moré's method on one SVD; rtol=0.01, max_iter=10).
 
-    Returns the step ``p`` (k, n) and the Levenberg–Marquardt parameter ``alpha`` (k,).
+    Returns the step ``p`` (k, n) and the Levenberg–Marquardt parameter ``alpha`` (k,). The Moré iteration runs
+    on compact arrays of the problems still iterating (a problem leaves as soon as scipy's loop would break).
     """
     k, n = uf.shape
     suf = s * uf
@@ -230,65 +335,66 @@ def _solve_lsq_trust_region(
     else:
         full_rank = np.zeros(k, dtype=bool)
 
-    p = np.zeros((k, n))
-    alpha_out = np.zeros(k)
     p_gn = -_matvec(v, uf / s)
     gn_inside = full_rank & (_norm(p_gn) <= delta)
-    p[gn_inside] = p_gn[gn_inside]
+    if _all(gn_inside):
+        return p_gn, np.zeros(k)
+    some_inside = _any(gn_inside)
+    if some_inside:
+        idx = np.flatnonzero(~gn_inside)
+        suf, s, v, delta, full_rank, initial_alpha = (
+            suf[idx], s[idx], v[idx], delta[idx], full_rank[idx], initial_alpha[idx]
+        )
+    size = suf.shape[0]
+    s2, suf2 = s**2, suf**2
 
-    todo = ~gn_inside
-    if not todo.any():
-        return p, alpha_out
-    idx = np.flatnonzero(todo)
-    suf_t, s_t, v_t, delta_t, fr = suf[idx], s[idx], v[idx], delta[idx], full_rank[idx]
+    alpha_upper = _norm(suf) / delta
+    if _any(full_rank):
+        phi0, phi0_prime = _phi_and_derivative(np.zeros(size), suf, s2, suf2, delta)
+        alpha_lower = np.where(full_rank, -phi0 / phi0_prime, 0.0)
+    else:
+        alpha_lower = np.zeros(size)
+    reset = ~full_rank & (initial_alpha == 0)
+    alpha = np.where(reset, _pymax(0.001 * alpha_upper, (alpha_lower * alpha_upper) ** 0.5), initial_alpha)
 
-    def phi_and_derivative(alpha: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        denom = s_t[rows] ** 2 + alpha[:, None]
-        p_norm = _norm(suf_t[rows] / denom)
-        phi = p_norm - delta_t[rows]
-        ratio_terms = suf_t[rows] ** 2 / denom**3
-        phi_prime = -_sum_rows(ratio_terms) / p_norm
-        return phi, phi_prime
-
-    all_rows = np.arange(idx.size)
-    alpha_upper = _norm(suf_t) / delta_t
-    alpha_lower = np.zeros(idx.size)
-    if fr.any():
-        phi0, phi0_prime = phi_and_derivative(np.zeros(idx.size), all_rows)
-        alpha_lower = np.where(fr, -phi0 / phi0_prime, 0.0)
-    init = initial_alpha[idx]
-    reset = ~fr & (init == 0)
-    alpha = np.where(reset, _pymax(0.001 * alpha_upper, (alpha_lower * alpha_upper) ** 0.5), init)
-
-    running = np.ones(idx.size, dtype=bool)
+    # the iteration, on the problems still running (w: their positions; a, lo, up: their alpha and bracket)
+    final = np.empty(size)
+    w = np.arange(size)
+    a, lo, up, suf_w, s2_w, suf2_w, delta_w = alpha, alpha_lower, alpha_upper, suf, s2, suf2, delta
+    tolerance = 0.01 * delta  # rtol * Delta
     for _ in range(10):
-        r = np.flatnonzero(running)
-        if r.size == 0:
-            break
-        a_r, lo_r, up_r = alpha[r], alpha_lower[r], alpha_upper[r]
-        outside = (a_r < lo_r) | (a_r > up_r)
-        a_r = np.where(outside, _pymax(0.001 * up_r, (lo_r * up_r) ** 0.5), a_r)
-        phi, phi_prime = phi_and_derivative(a_r, r)
-        up_r = np.where(phi < 0, a_r, up_r)
+        outside = (a < lo) | (a > up)
+        if _any(outside):
+            a = np.where(outside, _pymax(0.001 * up, (lo * up) ** 0.5), a)
+        phi, phi_prime = _phi_and_derivative(a, suf_w, s2_w, suf2_w, delta_w)
+        up = np.where(phi < 0, a, up)
         ratio = phi / phi_prime
-        lo_r = _pymax(lo_r, a_r - ratio)
-        a_r = a_r - (phi + delta_t[r]) * ratio / delta_t[r]
-        alpha[r], alpha_lower[r], alpha_upper[r] = a_r, lo_r, up_r
-        running[r] = ~(np.abs(phi) < 0.01 * delta_t[r])
+        lo = _pymax(lo, a - ratio)
+        a = a - (phi + delta_w) * ratio / delta_w
+        done = np.abs(phi) < tolerance
+        if _all(done):
+            final[w] = a
+            w = w[:0]
+            break
+        if _any(done):
+            final[w[done]] = a[done]
+            keep = ~done
+            w, a, lo, up, suf_w, s2_w, suf2_w, delta_w, tolerance = (
+                w[keep], a[keep], lo[keep], up[keep], suf_w[keep], s2_w[keep], suf2_w[keep], delta_w[keep],
+                tolerance[keep],
+            )
+    if w.size:
+        final[w] = a
 
-    p_t = -_matvec(v_t, suf_t / (s_t**2 + alpha[:, None]))
-    p_t = p_t * (delta_t / _norm(p_t))[:, None]
-    p[idx] = p_t
-    alpha_out[idx] = alpha
-    return p, alpha_out
-
-
-def _sum_rows(a: np.ndarray) -> np.ndarray:
-    """Row-wise ``np.sum`` of a short (k, n) array (numpy adds fewer than 8 terms left to right)."""
-    out = a[:, 0].copy()
-    for i in range(1, a.shape[1]):
-        out = out + a[:, i]
-    return out
+    p = -_matvec(v, suf / (s2 + final[:, None]))
+    p = p * (delta / _norm(p))[:, None]
+    if not some_inside:
+        return p, final
+    p_all = np.where(gn_inside[:, None], p_gn, 0.0)
+    alpha_all = np.zeros(k)
+    p_all[idx] = p
+    alpha_all[idx] = final
+    return p_all, alpha_all
 
 
 def _build_quadratic_1d(
@@ -328,14 +434,9 @@ def _minimize_quadratic_1d(
     c = np.broadcast_to(np.asarray(c, dtype=float), a.shape)
     y = t * (a[:, None] * t + b[:, None]) + c[:, None]
     y[:, 2] = np.where(has_ext, y[:, 2], np.inf)
-    best = _argmin3(y)
+    best = np.argmin(y, axis=1)  # first minimum; a NaN wins, as in numpy
     rows = np.arange(a.size)
     return t[rows, best], y[rows, best]
-
-
-def _argmin3(y: np.ndarray) -> np.ndarray:
-    """``np.argmin`` along axis 1 of a (k, 3) array (first minimum; a NaN wins, as in numpy)."""
-    return np.argmin(y, axis=1)
 
 
 def _evaluate_quadratic(jh: np.ndarray, g: np.ndarray, s: np.ndarray, diag: np.ndarray | None = None) -> np.ndarray:
@@ -351,8 +452,8 @@ def _update_tr_radius(
     delta: np.ndarray, actual: np.ndarray, predicted: np.ndarray, step_norm: np.ndarray, bound_hit: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mirror of ``common.update_tr_radius``: new radius and the actual/predicted reduction ratio."""
-    safe = np.where(predicted > 0, predicted, 1.0)
-    ratio = np.where(predicted > 0, actual / safe, np.where((predicted == actual) & (actual == 0), 1.0, 0.0))
+    positive = predicted > 0
+    ratio = np.where(positive, actual / predicted, np.where((predicted == actual) & (actual == 0), 1.0, 0.0))
     new = np.where(ratio < 0.25, 0.25 * step_norm, np.where((ratio > 0.75) & bound_hit, delta * 2.0, delta))
     return new, ratio
 
@@ -386,18 +487,19 @@ def _select_step(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mirror of ``trf.select_step``: best of the trust-region, reflected and Cauchy steps.
 
-    Returns ``(step, step_h, predicted_reduction, raised)``.
+    Returns ``(step, step_h, predicted_reduction, raised)``; the step arrays may be ``p``/``p_h`` themselves.
     """
+    inside = _in_bounds(x + p, lb, ub)
+    if _all(inside):  # the usual round: the trust-region step is feasible for every problem
+        return p, p_h, -_evaluate_quadratic(jh, g_h, p_h, diag_h), np.zeros(x.shape[0], dtype=bool)
+    lb, ub = np.broadcast_to(lb, x.shape), np.broadcast_to(ub, x.shape)
     step, step_h = p.copy(), p_h.copy()
     predicted = np.empty(x.shape[0])
     raised = np.zeros(x.shape[0], dtype=bool)
-    inside = _in_bounds(x + p, lb, ub)
-    if inside.any():
+    if _any(inside):
         i = np.flatnonzero(inside)
         predicted[i] = -_evaluate_quadratic(jh[i], g_h[i], p_h[i], diag_h[i])
     o = np.flatnonzero(~inside)
-    if o.size == 0:
-        return step, step_h, predicted, raised
 
     x, jh, diag_h, g_h, p, p_h, d = x[o], jh[o], diag_h[o], g_h[o], p[o], p_h[o], d[o]
     delta, lb, ub, theta = delta[o], lb[o], ub[o], theta[o]
@@ -420,7 +522,7 @@ def _select_step(
 
     r_value = np.full(o.size, np.inf)
     reflect = r_stride_l <= r_stride_u
-    if reflect.any():
+    if _any(reflect):
         j = np.flatnonzero(reflect)
         a, b, c = _build_quadratic_1d(jh[j], g_h[j], r_h[j], s0=p_h[j], diag=diag_h[j])
         t, r_value[j] = _minimize_quadratic_1d(a, b, r_stride_l[j], r_stride_u[j], c=c)
@@ -443,11 +545,9 @@ def _select_step(
 
     take_p = (p_value < r_value) & (p_value < ag_value)
     take_r = ~take_p & (r_value < p_value) & (r_value < ag_value)
-    take_ag = ~take_p & ~take_r
     chosen = np.where(take_p[:, None], p, np.where(take_r[:, None], r, ag))
     chosen_h = np.where(take_p[:, None], p_h, np.where(take_r[:, None], r_h, ag_h))
     value = np.where(take_p, p_value, np.where(take_r, r_value, ag_value))
-    del take_ag
     step[o], step_h[o], predicted[o] = chosen, chosen_h, -value
     raised[o] = bad
     return step, step_h, predicted, raised
@@ -516,62 +616,87 @@ class _State:
     cost_new: np.ndarray
 
 
-def _begin_iteration(st: _State, rows: np.ndarray, lb: np.ndarray, ub: np.ndarray, bounded: np.ndarray, gtol: float,
-                     max_nfev: int) -> np.ndarray:
+def _begin_iteration(st: _State, rows: np.ndarray, bounds: _Bounds, gtol: float, max_nfev: int) -> np.ndarray:
     """Top of scipy's ``while True`` loop for ``rows``: tests, scaling and the SVD; returns the rows that go on.
 
     Mirrors the loop head of ``trf_bounds`` (Coleman–Li scaling, augmented Jacobian) and, for problems without
     finite bounds, of ``trf_no_bounds`` (plain Jacobian); x_scale is 1.
     """
+    if rows.size == 0:
+        return rows
     x, g = st.x[rows], st.g[rows]
-    v, dv = _cl_scaling_vector(x, g, lb[rows], ub[rows])
-    g_norm = np.max(np.abs(g * v), axis=1)
-    st.status[rows] = np.where(g_norm < gtol, 1, st.status[rows])
-    stop = (st.status[rows] != _RUNNING) | (st.nfev[rows] == max_nfev)
-    go = rows[~stop]
-    keep = ~stop
-    if go.size == 0:
-        return go
-    v, dv, g, g_norm = v[keep], dv[keep], g[keep], g_norm[keep]
-    b = bounded[go]
-    v = np.where(b[:, None], v, 1.0)
-    dv = np.where(b[:, None], dv, 0.0)
+    v, dv = _cl_scaling_vector(x, g, *bounds.take(rows))
+    g_norm = _rows_max(np.abs(g * v))
+    status = np.where(g_norm < gtol, 1, st.status[rows])
+    st.status[rows] = status
+    stop = (status != _RUNNING) | (st.nfev[rows] == max_nfev)
+    go = rows
+    if _any(stop):
+        keep = ~stop
+        go = rows[keep]
+        if go.size == 0:
+            return go
+        v, dv, g, g_norm = v[keep], dv[keep], g[keep], g_norm[keep]
+    b = bounds.bounded[go]
+    all_bounded = _all(b)
+    if not all_bounded:
+        v = np.where(b[:, None], v, 1.0)
+        dv = np.where(b[:, None], dv, 0.0)
     d = v**0.5
     diag_h = g * dv
-    st.d[go], st.diag_h[go], st.g_h[go] = d, diag_h, d * g
+    g_h = d * g
     jh = st.jac[go] * d[:, None, :]
-    st.jh[go] = jh
-    m, n = jh.shape[1], jh.shape[2]
-    for group, augmented in ((go[b], True), (go[~b], False)):
-        if group.size == 0:
-            continue
-        sel = b if augmented else ~b
-        j_g = jh[sel]
-        f_g = st.f[group]
-        if augmented:
-            j_aug = np.concatenate([j_g, np.zeros((group.size, n, n))], axis=1)
-            idx = np.arange(n)
-            j_aug[:, m + idx, idx] = diag_h[sel] ** 0.5
-            f_aug = np.concatenate([f_g, np.zeros((group.size, n))], axis=1)
-        else:
-            j_aug, f_aug = j_g, f_g
-        finite = np.all(np.isfinite(j_aug), axis=(1, 2))
-        st.status[group[~finite]] = STATUS_RAISED  # scipy.linalg.svd: "array must not contain infs or NaNs"
-        u, s, vt = _svd(j_aug[finite])
-        ok = group[finite]
-        if ok.size:
-            st.s[ok] = s
-            st.v[ok] = np.swapaxes(vt, 1, 2)
-            st.uf[ok] = _rmatvec(u, f_aug[finite])
+    st.d[go], st.diag_h[go], st.g_h[go], st.jh[go] = d, diag_h, g_h, jh
+    f = st.f[go]
+    raised = False
+    if all_bounded:
+        raised = _factorize(st, go, jh, diag_h, f, augmented=True)
+    elif not _any(b):
+        raised = _factorize(st, go, jh, diag_h, f, augmented=False)
+    else:
+        for sel, augmented in ((b, True), (~b, False)):
+            raised |= _factorize(st, go[sel], jh[sel], diag_h[sel], f[sel], augmented=augmented)
     st.theta[go] = _pymax(np.full(go.size, 0.995), 1 - g_norm)
     st.actual[go] = -1.0
-    return go[st.status[go] == _RUNNING]
+    return go[st.status[go] == _RUNNING] if raised else go
+
+
+def _factorize(st: _State, rows: np.ndarray, jh: np.ndarray, diag_h: np.ndarray, f: np.ndarray, *,
+               augmented: bool) -> bool:
+    """The SVD of (augmented) ``J_h`` and ``uf = Uᵀ f_aug`` for ``rows``; True if a non-finite Jacobian raised.
+
+    ``augmented``: trf_bounds stacks ``diag(diag_h**0.5)`` under ``J_h`` and zeros under ``f`` (the zero rows are
+    kept in ``Uᵀ f_aug`` so its sums are scipy's term for term).
+    """
+    if rows.size == 0:
+        return False
+    k, m, n = jh.shape
+    if augmented:
+        j_aug = np.zeros((k, m + n, n))
+        j_aug[:, :m] = jh
+        idx = np.arange(n)
+        j_aug[:, m + idx, idx] = diag_h**0.5
+        f_aug = np.zeros((k, m + n))
+        f_aug[:, :m] = f
+    else:
+        j_aug, f_aug = jh, f
+    finite_values = np.isfinite(j_aug)
+    raised = not _all(finite_values)
+    if raised:  # scipy.linalg.svd: "array must not contain infs or NaNs"
+        finite = finite_values.all(axis=(1, 2))
+        st.status[rows[~finite]] = STATUS_RAISED
+        rows, j_aug, f_aug = rows[finite], j_aug[finite], f_aug[finite]
+        if rows.size == 0:
+            return raised
+    u, s, vt = _svd(j_aug)
+    st.s[rows] = s
+    st.v[rows] = np.swapaxes(vt, 1, 2)
+    st.uf[rows] = _rmatvec(u, f_aug)
+    return raised
 
 
 def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Thin SVD of a stack (LAPACK gesdd, as ``scipy.linalg.svd``), one matrix at a time if the stack fails."""
-    if a.shape[0] == 0:
-        return a[:, :, : a.shape[2]], np.zeros((0, a.shape[2])), np.zeros((0, a.shape[2], a.shape[2]))
+    """Thin SVD of a stack (LAPACK gesdd, as ``scipy.linalg.svd``)."""
     return np.linalg.svd(a, full_matrices=False)
 
 
@@ -600,8 +725,8 @@ def least_squares_trf_batch(
     Parameters
     ----------
     fun
-        ``fun(x, rows) -> (k, m)``: residuals of the problems ``rows`` (indices into K) at ``x`` (k, n). Called
-        only for problems still running.
+        ``fun(x, rows) -> (k, m)``: residuals of the problems ``rows`` (indices into K, increasing) at ``x``
+        (k, n). Called only for problems still running.
     jac
         ``jac(x, rows) -> (k, m, n)``: their Jacobians.
     x0
@@ -634,7 +759,7 @@ def least_squares_trf_batch(
         j = np.array(jac(x, all_rows), dtype=float)
         if f.shape != (k_all, m) or j.shape != (k_all, m, n):
             raise ValueError(f"fun/jac must return shapes (k, m) and (k, m, n); got {f.shape} and {j.shape}.")
-        bounded = ~(np.all(lb == -np.inf, axis=1) & np.all(ub == np.inf, axis=1))
+        bounds = _Bounds.of(lb, ub)
         st = _State(
             x=x, f=f, jac=j, g=_rmatvec(j, f), cost=0.5 * _dot(f, f), delta=np.zeros(k_all), alpha=np.zeros(k_all),
             nfev=np.ones(k_all, dtype=int), njev=np.ones(k_all, dtype=int), status=np.full(k_all, _RUNNING),
@@ -643,20 +768,21 @@ def least_squares_trf_batch(
             theta=np.zeros(k_all), x_new=x.copy(), f_new=f.copy(), cost_new=np.zeros(k_all),
         )
         st.status[~np.all(np.isfinite(f), axis=1)] = STATUS_RAISED  # "Residuals are not finite in the initial point."
-        v0, _ = _cl_scaling_vector(x, st.g, lb, ub)
-        v0 = np.where(bounded[:, None], v0, 1.0)
+        v0, _ = _cl_scaling_vector(x, st.g, *bounds.take(all_rows))
+        v0 = np.where(bounds.bounded[:, None], v0, 1.0)
         st.delta = _norm(x / v0**0.5)
         st.delta[st.delta == 0] = 1.0
 
         fresh = all_rows[st.status == _RUNNING]  # problems at the head of an outer iteration
-        inner = np.zeros(0, dtype=int)  # problems inside the inner (step-trial) loop
-        while fresh.size or inner.size:
-            inner = np.union1d(inner, _begin_iteration(st, fresh, lb, ub, bounded, gtol, max_nfev))
-            if inner.size == 0:
+        inner = np.zeros(k_all, dtype=bool)  # problems inside the inner (step-trial) loop
+        while True:
+            inner[_begin_iteration(st, fresh, bounds, gtol, max_nfev)] = True
+            rows = np.flatnonzero(inner)
+            if rows.size == 0:
                 break
-            ended = _trial_step(st, inner, fun, lb, ub, bounded, m, ftol, xtol, max_nfev)
-            inner = np.setdiff1d(inner, ended, assume_unique=True)
-            inner = inner[st.status[inner] != STATUS_RAISED]
+            ended, raised = _trial_step(st, rows, fun, bounds, m, ftol, xtol, max_nfev)
+            inner[ended] = False
+            inner[raised] = False
             fresh = _end_iteration(st, ended, jac)
 
     status = np.where(st.status == _RUNNING, 0, st.status)
@@ -666,81 +792,105 @@ def least_squares_trf_batch(
     )
 
 
-def _trial_step(st: _State, rows: np.ndarray, fun: ResidualFn, lb: np.ndarray, ub: np.ndarray, bounded: np.ndarray,
-                m: int, ftol: float, xtol: float, max_nfev: int) -> np.ndarray:
+def _trial_step(st: _State, rows: np.ndarray, fun: ResidualFn, bounds: _Bounds, m: int, ftol: float, xtol: float,
+                max_nfev: int) -> tuple[np.ndarray, np.ndarray]:
     """One pass of scipy's inner ``while actual_reduction <= 0 and nfev < max_nfev`` loop for ``rows``.
 
-    Returns the rows whose inner loop ended (a step was accepted, a termination test fired, max_nfev was reached,
-    or scipy would have raised).
+    Returns ``(ended, raised)``: the rows whose inner loop ended (a step was accepted, a termination test fired,
+    max_nfev was reached) and the rows for which scipy would have raised. Per-row updates that scipy makes only
+    on some branches are ``where`` selections over all the rows, computed once.
     """
     x, delta = st.x[rows], st.delta[rows]
     p_h, alpha = _solve_lsq_trust_region(m, st.uf[rows], st.s[rows], st.v[rows], delta, st.alpha[rows])
-    st.alpha[rows] = alpha
     d = st.d[rows]
     p = d * p_h
-    b = bounded[rows]
-    step, step_h = p.copy(), p_h.copy()
-    predicted = np.empty(rows.size)
-    raised = np.zeros(rows.size, dtype=bool)
-    if b.any():
+    b = bounds.bounded[rows]
+    all_bounded, none_bounded = _all(b), not _any(b)
+    if all_bounded:
+        lb, ub, _, _ = bounds.take(rows)
+        step, step_h, predicted, raised = _select_step(
+            x, st.jh[rows], st.diag_h[rows], st.g_h[rows], p, p_h, d, delta, lb, ub, st.theta[rows]
+        )
+    elif none_bounded:
+        step, step_h = p, p_h
+        predicted = -_evaluate_quadratic(st.jh[rows], st.g_h[rows], p_h)
+        raised = np.zeros(rows.size, dtype=bool)
+    else:
+        step, step_h = p.copy(), p_h.copy()
+        predicted = np.empty(rows.size)
+        raised = np.zeros(rows.size, dtype=bool)
         i = np.flatnonzero(b)
         r = rows[i]
+        lb, ub, _, _ = bounds.take(r)
         step[i], step_h[i], predicted[i], raised[i] = _select_step(
-            x[i], st.jh[r], st.diag_h[r], st.g_h[r], p[i], p_h[i], d[i], delta[i], lb[r], ub[r], st.theta[r]
+            x[i], st.jh[r], st.diag_h[r], st.g_h[r], p[i], p_h[i], d[i], delta[i], lb, ub, st.theta[r]
         )
-    if (~b).any():
         i = np.flatnonzero(~b)
         r = rows[i]
         predicted[i] = -_evaluate_quadratic(st.jh[r], st.g_h[r], step_h[i])
-    st.status[rows[raised]] = STATUS_RAISED
-    live = ~raised
-    rows, x, step, step_h, predicted, delta, b = (
-        rows[live], x[live], step[live], step_h[live], predicted[live], delta[live], b[live]
-    )
+    raised_rows = rows[:0]
+    if _any(raised):
+        raised_rows = rows[raised]
+        st.status[raised_rows] = STATUS_RAISED
+        live = ~raised
+        rows, x, step, step_h, predicted, delta, b, alpha = (
+            rows[live], x[live], step[live], step_h[live], predicted[live], delta[live], b[live], alpha[live]
+        )
     x_try = x + step
-    x_new = np.where(b[:, None], _make_strictly_feasible(x_try, lb[rows], ub[rows], rstep=0), x_try)
+    if none_bounded:
+        x_new = x_try
+    else:
+        lb, ub, _, _ = bounds.take(rows)
+        x_new = _make_strictly_feasible(x_try, lb, ub, rstep=0)
+        if not all_bounded:
+            x_new = np.where(b[:, None], x_new, x_try)
     f_new = np.asarray(fun(x_new, rows), dtype=float)
-    st.nfev[rows] += 1
+    nfev = st.nfev[rows] + 1
+    st.nfev[rows] = nfev
     step_h_norm = _norm(step_h)
 
-    finite = np.all(np.isfinite(f_new), axis=1)
-    st.delta[rows[~finite]] = 0.25 * step_h_norm[~finite]
-
-    fi = np.flatnonzero(finite)
-    rf = rows[fi]
-    cost_new = 0.5 * _dot(f_new[fi], f_new[fi])
-    actual = st.cost[rf] - cost_new
-    st.actual[rf] = actual
-    delta_new, ratio = _update_tr_radius(delta[fi], actual, predicted[fi], step_h_norm[fi],
-                                         step_h_norm[fi] > 0.95 * delta[fi])
-    status = _check_termination(actual, st.cost[rf], _norm(step[fi]), _norm(x[fi]), ratio, ftol, xtol)
+    finite_values = np.isfinite(f_new)
+    all_finite = _all(finite_values)
+    finite = None if all_finite else finite_values.all(axis=1)
+    cost = st.cost[rows]
+    cost_new = 0.5 * _dot(f_new, f_new)
+    actual = cost - cost_new
+    delta_new, ratio = _update_tr_radius(delta, actual, predicted, step_h_norm, step_h_norm > 0.95 * delta)
+    status = _check_termination(actual, cost, _norm(step), _norm(x), ratio, ftol, xtol)
     terminated = status != 0
-    st.status[rf[terminated]] = status[terminated]
-    cont = ~terminated
-    rc = rf[cont]
-    st.alpha[rc] = st.alpha[rc] * (delta[fi][cont] / delta_new[cont])
-    st.delta[rc] = delta_new[cont]
+    if not all_finite:  # scipy: Delta = 0.25 * step_h_norm; continue (nothing else changes)
+        terminated &= finite
+        actual = np.where(finite, actual, st.actual[rows])
+    if _any(terminated):
+        st.status[rows[terminated]] = status[terminated]
+    st.actual[rows] = actual
+    continuing = ~terminated if all_finite else finite & ~terminated
+    st.alpha[rows] = np.where(continuing, alpha * (delta / delta_new), alpha)
+    delta_next = np.where(continuing, delta_new, delta)
+    if not all_finite:
+        delta_next = np.where(finite, delta_next, 0.25 * step_h_norm)
+    st.delta[rows] = delta_next
     # remember the tried point; _end_iteration moves it into x/f/cost if it reduced the cost
-    st.x_new[rf], st.f_new[rf], st.cost_new[rf] = x_new[fi], f_new[fi], cost_new
-    ended = np.zeros(rows.size, dtype=bool)
-    ended[fi] = terminated | (actual > 0)
-    ended |= st.nfev[rows] >= max_nfev
-    return rows[ended]
+    st.x_new[rows], st.f_new[rows], st.cost_new[rows] = x_new, f_new, cost_new
+    ended = terminated | (actual > 0) | (nfev >= max_nfev)
+    return rows[ended], raised_rows
 
 
 def _end_iteration(st: _State, rows: np.ndarray, jac: JacobianFn) -> np.ndarray:
     """Tail of scipy's outer loop for ``rows`` whose inner loop ended: accept the step if it reduced the cost.
 
-    Returns the rows, which go back to the loop head (where a finished problem stops).
+    Returns the rows, which go back to the loop head (where a finished problem stops). scipy also resets
+    ``actual_reduction`` to 0 for a rejected step; the batch does not need to, because :func:`_begin_iteration`
+    sets it to -1 for every row that goes on and nothing reads it before.
     """
     accept = rows[st.actual[rows] > 0]
     if accept.size:
-        st.x[accept], st.f[accept], st.cost[accept] = st.x_new[accept], st.f_new[accept], st.cost_new[accept]
-        j = np.asarray(jac(st.x[accept], accept), dtype=float)
+        x, f = st.x_new[accept], st.f_new[accept]
+        st.x[accept], st.f[accept], st.cost[accept] = x, f, st.cost_new[accept]
+        j = np.asarray(jac(x, accept), dtype=float)
         st.jac[accept] = j
         st.njev[accept] += 1
-        st.g[accept] = _rmatvec(j, st.f[accept])
-    st.actual[rows[st.actual[rows] <= 0]] = 0.0
+        st.g[accept] = _rmatvec(j, f)
     return rows
 
 

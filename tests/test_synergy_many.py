@@ -343,3 +343,40 @@ def test_chunks_group_members_and_isolate_unscorable_matrices(mpnst):
     split = pd.concat([_synergy_chunk({**payload, "wells": part}) for _, part in payload["wells"].groupby("member")],
                       ignore_index=True)
     pd.testing.assert_frame_equal(whole, split, check_exact=False, rtol=ROUNDOFF_RTOL, atol=LOEWE_ATOL)
+
+
+# ---- the cheaper synergy pass changes no value (issue 3, item 8) -------------------------------------------------
+
+
+def test_batch_hill_fits_and_zip_are_the_single_matrix_ones_bit_for_bit():
+    """synergy_batch fits the single agents with fit_hill_many and scores ZIP in one batched solve: each matrix's
+    fits are fit_hill's and its ZIP is zip_delta's with those fits, bit for bit (screen-like noisy matrices)."""
+    from simulator.synergy_many import synergy_batch
+
+    e = noisy(np.random.default_rng(31), 12, sd=0.03)
+    batch = synergy_batch(A10, B10, e)
+
+    def bits(fit):
+        return (*(np.float64(getattr(fit, k)).tobytes() for k in ("E0", "Emax", "h", "C")), fit.status)
+
+    for k in range(e.shape[0]):
+        assert bits(batch.hills_a[k]) == bits(S.fit_hill(A10, e[k, :, 0]))
+        assert bits(batch.hills_b[k]) == bits(S.fit_hill(B10, e[k, 0, :]))
+        one = S.zip_delta(A10, B10, e[k], hill_a=batch.hills_a[k], hill_b=batch.hills_b[k])
+        np.testing.assert_array_equal(batch.zip[k], one.delta)
+    assert np.isfinite(batch.zip[:, 1:, 1:]).mean() > 0.9
+
+
+def test_chunk_text_columns_are_what_pandas_makes_of_python_strings():
+    """The chunk builds its text columns from codes (pandas' per-object string conversion was the slowest part of
+    the table); each must equal, dtype included, the column pandas builds from the same Python strings."""
+    wells = synthetic_wells(np.random.default_rng(4), "L2", range(3), ratio=0.01)
+    payload = {"wells": wells, "cell_line": "L2", "ratio": 0.01,
+               "readouts": (("perk_suppression", READOUTS["perk_suppression"]), ("viability", READOUTS["viability"]))}
+    got = _synergy_chunk(payload)
+    assert len(got) > 0
+    for column in ("cell_line", "readout", "score", "flag"):
+        rebuilt = pd.DataFrame({column: np.array(got[column].tolist(), dtype=object)})[column]
+        pd.testing.assert_series_equal(got[column], rebuilt)
+    assert set(got["score"]) >= {*WELL_SCORES, "iso_x", "ci_ratio", "median_mix_r"}
+    assert (got["flag"] == "single_agent").any() and (got["flag"] == "").any()

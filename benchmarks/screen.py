@@ -597,12 +597,12 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     line("&nbsp;&nbsp;catalogue TOML parsed once (`load_drugs`, `load_cell_lines`; main process)", i1["catalogue"],
          None)
     line("&nbsp;&nbsp;rest of `_well_chunk` (mixture doses, rows, DataFrame)", i1["chunk_rest"], None)
-    line("&nbsp;&nbsp;part files written (Parquet + fsync, in the main process)", e1["parts"]["wells"],
+    line("&nbsp;&nbsp;part files written (bytes + fsync, in the main process)", e1["parts"]["wells"],
          e2["parts"]["wells"])
-    line("&nbsp;&nbsp;rest (transfer, waiting, bookkeeping)",
+    line("&nbsp;&nbsp;rest (Parquet encoding in the chunk's process, transfer, bookkeeping)",
          e1["wells_pass"] - e1["wells_compute"] - e1["parts"]["wells"], None)
     line("Parts read back (`read_parts`, both passes)", e1["read"], e2["read"])
-    line("Grouping the wells into synergy chunks, pool shut-down, rest", e1["other"], e2["other"])
+    line("Grouping the wells into synergy chunks, pool shut-down (not waited for), rest", e1["other"], e2["other"])
     line("**Synergy pass** (`run_chunks`)", e1["synergy_pass"], e2["synergy_pass"])
     line("&nbsp;&nbsp;ZIP (`zip_delta_many`: batched trf Hill fit per row and column slice)", i1["zip"], None)
     line("&nbsp;&nbsp;single-agent Hill fits (`fit_hill_many`, 2 per matrix)", i1["hill"], None)
@@ -611,7 +611,7 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     line("&nbsp;&nbsp;constant-ratio mixture fit + CI table", i1["ratio_ci"], None)
     line("&nbsp;&nbsp;score table assembly (numpy columns; rest of `_synergy_chunk`)", i1["assembly"], None)
     line("&nbsp;&nbsp;part files written", e1["parts"]["synergy"], e2["parts"]["synergy"])
-    line("&nbsp;&nbsp;rest (transfer, waiting, bookkeeping)",
+    line("&nbsp;&nbsp;rest (Parquet encoding in the chunk's process, transfer, bookkeeping)",
          e1["synergy_pass"] - e1["synergy_compute"] - e1["parts"]["synergy"], None)
     line("**Finish** (`_finish`, in the main process)", e1["finish"], e2["finish"])
     f1, f2 = e1["finish_parts"], e2["finish_parts"]

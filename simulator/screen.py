@@ -259,13 +259,14 @@ WELL_COLUMNS = ("cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "read
 def _well_chunks(spec: ScreenSpec, ratio: float) -> list[tuple[str, dict]]:
     """The wells pass's chunks: runs of consecutive members of one cell line, ids ``LINE__mFIRST-LAST``.
 
-    Why groups: a chunk has fixed costs (its Parquet part written and fsynced in the main process, the spec
-    pickled to the worker, one DataFrame) of a few ms, as much as a tenth of one matrix's wells; grouping up to
-    :data:`MATRICES_PER_CHUNK` matrices amortises them. The group size depends on the screen alone, never on
-    the worker count, so chunk ids stay the same when a run is resumed with other ``--workers``; it is small
-    enough (matrices // :data:`MIN_WELL_CHUNKS`) that a screen of >= 64 matrices has >= 64 chunks, i.e. >= 4
-    per worker up to 16 workers, which keeps the last chunks from idling the other workers; under 128
-    matrices, each matrix is its own chunk. The catalogue is parsed here once and travels in the payload.
+    Why groups: a chunk has fixed costs (its Parquet part encoded, then written and fsynced by the main
+    process, the spec pickled to the worker, one DataFrame) of a few ms, as much as a tenth of one matrix's
+    wells; grouping up to :data:`MATRICES_PER_CHUNK` matrices amortises them. The group size depends on the
+    screen alone, never on the worker count, so chunk ids stay the same when a run is resumed with other
+    ``--workers``; it is small enough (matrices // :data:`MIN_WELL_CHUNKS`) that a screen of >= 64 matrices
+    has >= 64 chunks, i.e. >= 4 per worker up to 16 workers, which keeps the last chunks from idling the other
+    workers; under 128 matrices, each matrix is its own chunk. The catalogue is parsed here once and travels
+    in the payload.
     """
     lines, members = len(spec.cell_lines), spec.members
     size = max(1, min(MATRICES_PER_CHUNK, (lines * members) // MIN_WELL_CHUNKS))
@@ -368,7 +369,7 @@ def _synergy_chunks(spec: ScreenSpec, wells: pd.DataFrame, ratio: float) -> list
     """The synergy pass's chunks: runs of consecutive members of one cell line, every synergy readout.
 
     Why groups: scoring is vectorised across matrices (:func:`simulator.synergy_many.synergy_batch`), and a
-    chunk has fixed costs (a Parquet part written in the main process, the payload pickled, one DataFrame);
+    chunk has fixed costs (a Parquet part encoded and written, the payload pickled, one DataFrame);
     one matrix per chunk spent ~47 ms per matrix x readout. A chunk holds every synergy readout of its
     members, so its rows come out in the order one chunk per matrix x readout gave (member, then readout in
     chunk-id order) and the table is unchanged. The run of members depends on the screen alone (never on the

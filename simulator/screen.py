@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -632,13 +633,17 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
     if missing:
         summary["chunk failed (no rows)"] = missing
     tables = {"wells": wells, "synergy": synergy, "ranking": rank_combinations(wells, spec)}
-    # a readout that rises above its untreated value (feedback relief) has a negative fraction affected: kept,
-    # flagged per score row, and counted here so the run reports it
-    below = synergy[(synergy["score"] == "bliss") & synergy["flag"].astype(str).str.contains("below_baseline")]
-    below_counts = below.groupby(["cell_line", "readout"]).size().to_dict() if not below.empty else {}
-    if spec.ensemble and not synergy.empty:
-        tables["synergy_ensemble"] = _ensemble_summary(synergy)
-    files += write_tables(tables, out_dir)
+    # The big tables are written on threads (Arrow's writers release the GIL) while this thread computes the
+    # ensemble spread (pandas): the two overlap instead of running one after the other (~0.2 s of a screen).
+    with ThreadPoolExecutor(max_workers=1) as background:
+        written = background.submit(write_tables, tables, out_dir)
+        # a readout that rises above its untreated value (feedback relief) has a negative fraction affected:
+        # kept, flagged per score row, and counted here so the run reports it
+        below = synergy[(synergy["score"] == "bliss") & synergy["flag"].astype(str).str.contains("below_baseline")]
+        below_counts = below.groupby(["cell_line", "readout"]).size().to_dict() if not below.empty else {}
+        spread = {"synergy_ensemble": _ensemble_summary(synergy)} if spec.ensemble and not synergy.empty else {}
+        files += written.result()
+    files += write_tables(spread, out_dir) if spread else []
     files.append(write_manifest(
         out_dir / "manifest.json", models={"model": spec.model}, timings={"screen": elapsed},
         counts={"wells": int(len(per_well)) + missing, "wells_ok": int(len(per_well) - len(failed)),

@@ -343,7 +343,11 @@ def _hill(d: np.ndarray, e0: float, emax: float, h: float, c: float) -> np.ndarr
 
 
 def _hill_partials(d: np.ndarray, h: float, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Occupancy ``H`` and its derivatives w.r.t. ``log h`` (``H(1−H)·z``) and ``log C`` (``−h·H(1−H)``)."""
+    """Occupancy ``H`` and its derivatives w.r.t. ``log h`` (``H(1−H)·z``) and ``log C`` (``−h·H(1−H)``).
+
+    The reference definition: the fits' lean callbacks (:func:`_minpack_fit`, :func:`_zip_slice_fits`) do these
+    operations on precomputed log doses, and the tests compare them with this function.
+    """
     occupancy, z = _occupancy(d, h, c)
     core = occupancy * (1.0 - occupancy)
     finite = np.isfinite(z)

@@ -476,7 +476,7 @@ def _solve(runner: _Runner, ids: tuple[str, ...], options: SolverOptions) -> Ste
     the probe decides between "oscillating" and "failed".
     """
     rr = runner.rr
-    newton_error = runner.newton(options, from_initial=True)
+    newton_error = runner.newton(options, from_initial=True)  # every caller has just called runner.load
     if newton_error is None:
         return SteadyState(ids, runner.selected(), OK, method="newton")
 

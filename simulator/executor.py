@@ -713,14 +713,19 @@ def _progress_bar(progress: bool, label: str, total_rows: int | None, n_chunks: 
                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
+def _written_parts(out_dir: str | Path) -> list[Path]:
+    """The part files of ``out_dir/parts`` in chunk-id order; the folder must exist."""
+    parts = Path(out_dir) / PARTS
+    if not parts.is_dir():
+        raise InputError(f"{parts} does not exist; it is written by a chunked run (run_chunks).")
+    return _part_files(parts)
+
+
 def iter_parts(out_dir: str | Path, columns: list[str] | None = None) -> Iterator[tuple[str, Any]]:
     """Yield ``(chunk_id, frame)`` for every part file in chunk-id order, one at a time (bounded memory)."""
     import pandas as pd
 
-    parts = Path(out_dir) / PARTS
-    if not parts.is_dir():
-        raise InputError(f"{parts} does not exist; it is written by a chunked run (run_chunks).")
-    for path in _part_files(parts):
+    for path in _written_parts(out_dir):
         yield path.stem, pd.read_parquet(path, columns=columns)
 
 
@@ -735,10 +740,7 @@ def read_parts(out_dir: str | Path, columns: list[str] | None = None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parts = Path(out_dir) / PARTS
-    if not parts.is_dir():
-        raise InputError(f"{parts} does not exist; it is written by a chunked run (run_chunks).")
-    tables = [pq.read_table(path, columns=columns) for path in _part_files(parts)]
+    tables = [pq.read_table(path, columns=columns) for path in _written_parts(out_dir)]
     if not tables:
         return pd.DataFrame(columns=columns)
     nonempty = [t for t in tables if t.num_rows] or tables[:1]

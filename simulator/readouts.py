@@ -255,6 +255,11 @@ def compute_readouts(
         not a :class:`~simulator.conditions.Condition`.
     """
     wanted, builtin, own, conditions = _checked(model, conditions, mode, readouts)
+    return _records(model, conditions, mode, wanted, builtin, own, options)
+
+
+def _records(model, conditions, mode, wanted, builtin, own, options) -> list[ReadoutRecord]:
+    """:func:`compute_readouts` after its input checks."""
     if not conditions:
         return []
     parts = []
@@ -285,8 +290,7 @@ def compute_readout_table(
     wanted, builtin, own, conditions = _checked(model, conditions, mode, readouts)
     if builtin and not own and mode == "fast" and conditions:
         return _fast(model, conditions, builtin, _model_units_per_hour(model), options)
-    return ReadoutTable.from_records(wanted, compute_readouts(model, conditions, mode=mode, readouts=wanted,
-                                                              options=options))
+    return ReadoutTable.from_records(wanted, _records(model, conditions, mode, wanted, builtin, own, options))
 
 
 def _checked(model: CompiledModel, conditions: Sequence[Condition], mode: str, readouts: Sequence[str] | None

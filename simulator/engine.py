@@ -3,7 +3,8 @@
 Rules (architecture.md, "Engine rules"), each enforced here:
 
 * One RoadRunner per process per model, cached by the SBML's sha256 (:func:`_runner`); never reloaded
-  per simulation. This cache is the only one in the package.
+  per simulation. This is the package's only in-memory cache; the compiled machine code is also kept on
+  disk (:mod:`simulator.compile_cache`), so the next process loads it instead of compiling again.
 * RoadRunner is stateful, so every call sets every value it depends on: the full vector of settable
   parameters (one ``setGlobalParameterValues`` call with an int32 index array) and every settable species'
   initial concentration, then ``reset()``, which re-evaluates initial assignments.
@@ -22,12 +23,14 @@ Rules (architecture.md, "Engine rules"), each enforced here:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.linalg.lapack import dgeev as _dgeev
 
+from .compile_cache import CompileCache
 from .conditions import Condition
 from .errors import InputError, SimulationError
 from .model import CompiledModel
@@ -177,16 +180,8 @@ class _Runner:
         roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
         self.model = model
         self.laws: np.ndarray | None = None  # conservation laws checked by hand when roadrunner cannot
-        load_options = roadrunner.LoadSBMLOptions()
-        load_options.conservedMoieties = True  # at load: one LLVM compile (~0.23 s) instead of a second one
-        try:  # when the flag is set afterwards (every pool worker pays each compile)
-            rr = roadrunner.RoadRunner(model.sbml, load_options)
-        except RuntimeError:
-            # roadrunner refuses moiety analysis when a floating species is defined by a rule (Huang-Ferrell
-            # 1996's K_PP_norm). Newton may then land in another conservation class, so every root is
-            # checked against the conserved totals of the initial state (left null space of N). A model that
-            # does not compile at all raises here again.
-            rr = roadrunner.RoadRunner(model.sbml)
+        rr, moieties = _compiled(model)
+        if not moieties:
             self._init_laws(rr)
         for name in reversed(_NEWTON_SOLVERS):  # configure each; the first stays selected
             rr.setSteadyStateSolver(name)
@@ -218,6 +213,9 @@ class _Runner:
         self.first_solver_ok = False  # did the last newton() succeed with its first solver (see steady_states)
 
     def _init_laws(self, rr) -> None:
+        # roadrunner refuses moiety analysis when a floating species is defined by a rule (Huang-Ferrell
+        # 1996's K_PP_norm). Newton may then land in another conservation class, so every root is checked
+        # against the conserved totals of the initial state (left null space of N).
         from scipy.linalg import null_space
 
         stoich = rr.getFullStoichiometryMatrix()
@@ -350,6 +348,49 @@ class _Runner:
 
     def set_state(self, conc: np.ndarray) -> None:
         self.m.setFloatingSpeciesConcentrations(self.state_idx, conc)
+
+
+def _compiled(model: CompiledModel):
+    """(RoadRunner straight after loading ``model``, whether it uses conserved-moiety analysis).
+
+    From the on-disk cache when it holds this model for this roadrunner build and CPU (~10 ms), else
+    compiled (~0.25 s for Model A) and stored (:mod:`simulator.compile_cache`). Conserved-moiety analysis
+    is set at load: one LLVM compile, not a second one when the flag is set afterwards.
+    """
+    import roadrunner
+
+    cache = CompileCache.from_environment()
+    keys = {moieties: cache.key(model.sha256, "moieties" if moieties else "plain", *_roadrunner_build(roadrunner))
+            for moieties in (True, False)}
+    for moieties, key in keys.items():
+        state = cache.load(key)
+        if state is not None:
+            rr = roadrunner.RoadRunner()
+            try:
+                rr.loadStateS(state)
+            except RuntimeError:  # not a state this roadrunner can read after all: compile
+                continue
+            return rr, moieties
+    load_options = roadrunner.LoadSBMLOptions()
+    load_options.conservedMoieties = True
+    moieties = True
+    try:
+        rr = roadrunner.RoadRunner(model.sbml, load_options)
+    except RuntimeError:  # refused for this model (see _Runner._init_laws); a model that does not compile raises again
+        rr = roadrunner.RoadRunner(model.sbml)
+        moieties = False
+    if keys[moieties] is not None:
+        cache.store(keys[moieties], rr.saveStateS())
+    return rr, moieties
+
+
+def _roadrunner_build(roadrunner) -> tuple[str, ...]:
+    """The roadrunner version and its compiled extension's size and mtime: a rebuilt roadrunner is a new key."""
+    try:
+        info = os.stat(roadrunner._roadrunner.__file__)
+        return roadrunner.__version__, str(info.st_size), str(info.st_mtime_ns)
+    except (AttributeError, OSError):
+        return roadrunner.__version__, "unknown build"
 
 
 def _selector(model: CompiledModel, key: str) -> str:

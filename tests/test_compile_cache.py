@@ -1,0 +1,128 @@
+"""The on-disk cache of compiled models: a model loaded from it computes exactly what a fresh compile does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import roadrunner
+
+import simulator as ms
+import simulator.compile_cache as cc
+from simulator import engine
+from tests.conftest import BENCHMARKS
+
+DOSES = [(0.0, 0.0), (1.0, 0.0), (0.0, 1000.0), (3.0, 300.0), (30.0, 10000.0)]
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """An empty cache folder and an empty runner cache, so every build below is this test's."""
+    folder = tmp_path / "compiled"
+    monkeypatch.setenv(cc.ENV_VAR, str(folder))
+    monkeypatch.setattr(engine, "_RUNNERS", {})
+    return folder
+
+
+def _entries(folder):
+    return sorted(folder.glob("*.rrstate")) if folder.exists() else []
+
+
+def _forbid_compiling(monkeypatch):
+    """Make a compile raise: only loading from the cache can build a runner now."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was compiled although the cache holds it")
+
+    monkeypatch.setattr(roadrunner, "LoadSBMLOptions", refuse)
+
+
+def _results(model, conditions, select=None):
+    states = ms.steady_states(model, conditions, select=select)
+    courses = ms.time_courses(model, np.linspace(0, 600, 13), conditions[:3], select=select)
+    return ([(s.status, s.values.tobytes()) for s in states],
+            [(t.status, t.values.tobytes()) for t in courses])
+
+
+def test_a_cached_model_gives_bit_identical_results(cache_dir, monkeypatch, condition, mpnst):
+    conditions = [condition(line, {"trametinib": a, "src_inhibitor_1": b})
+                  for line in ("S462", "S462_R1") for a, b in DOSES]
+    compiled = _results(mpnst, conditions)
+    assert len(_entries(cache_dir)) == 1  # stored when compiled
+
+    monkeypatch.setattr(engine, "_RUNNERS", {})
+    _forbid_compiling(monkeypatch)
+    assert _results(mpnst, conditions) == compiled  # every status and every bit of every value
+    assert engine._RUNNERS[mpnst.sha256].rr.conservedMoietyAnalysis
+
+
+def test_a_model_without_moiety_analysis_is_cached_as_such(cache_dir, monkeypatch):
+    """Huang-Ferrell 1996: roadrunner refuses moiety analysis, so the engine checks conservation itself."""
+    model = ms.load_sbml(BENCHMARKS / "biomodels" / "BIOMD0000000009.xml")
+    conditions = [{"E1": e} for e in (1e-6, 3e-5, 1e-4)]
+    compiled = _results(model, conditions, select=["K_PP_norm"])
+    assert engine._RUNNERS[model.sha256].laws is not None and len(_entries(cache_dir)) == 1
+
+    monkeypatch.setattr(engine, "_RUNNERS", {})
+    _forbid_compiling(monkeypatch)
+    assert _results(model, conditions, select=["K_PP_norm"]) == compiled
+    runner = engine._RUNNERS[model.sha256]
+    assert runner.laws is not None and not runner.rr.conservedMoietyAnalysis
+
+
+def test_a_damaged_entry_is_compiled_again_and_replaced(cache_dir, monkeypatch, condition, mpnst):
+    conditions = [condition("S462", {"trametinib": 1.0})]
+    expected = _results(mpnst, conditions)
+    (entry,) = _entries(cache_dir)
+    good = entry.read_bytes()
+    for damaged in (good[: len(good) // 2], good[:-10] + b"x" * 10, b"not a state at all"):
+        entry.write_bytes(damaged)
+        assert cc.CompileCache(cache_dir).load(entry.stem) is None  # the checksum catches it
+        monkeypatch.setattr(engine, "_RUNNERS", {})
+        assert _results(mpnst, conditions) == expected
+        assert cc.CompileCache(cache_dir).load(entry.stem) is not None  # rewritten whole by the compile
+    # intact on disk but not a state roadrunner reads (another roadrunner wrote it, say): compiled again
+    cc.CompileCache(cache_dir).store(entry.stem, b"not a roadrunner state")
+    monkeypatch.setattr(engine, "_RUNNERS", {})
+    assert _results(mpnst, conditions) == expected
+
+
+def test_the_cache_can_be_turned_off(tmp_path, monkeypatch, condition, mpnst):
+    monkeypatch.setattr(engine, "_RUNNERS", {})
+    monkeypatch.chdir(tmp_path)
+    for off in ("off", "0", ""):
+        monkeypatch.setenv(cc.ENV_VAR, off)
+        assert cc.CompileCache.from_environment().folder is None
+    assert ms.steady_states(mpnst, [condition("S462")])[0].ok
+    assert not list(tmp_path.rglob("*.rrstate"))
+
+
+def test_the_key_names_everything_the_machine_code_depends_on(tmp_path, monkeypatch):
+    cache = cc.CompileCache(tmp_path)
+    base = ("sha-of-the-sbml", "moieties", "2.10.0", "123", "456")
+    key = cache.key(*base)
+    assert key is not None and key == cache.key(*base)
+    for i in range(len(base)):
+        changed = list(base)
+        changed[i] += "'"
+        assert cache.key(*changed) != key
+    monkeypatch.setattr(cc, "host_fingerprint", lambda: "another CPU")
+    assert cache.key(*base) != key
+    monkeypatch.setattr(cc, "host_fingerprint", lambda: None)  # CPU unknown: nothing is cached
+    assert cache.key(*base) is None
+    cache.store(None, b"state")
+    assert not list(tmp_path.iterdir())
+    assert cc.CompileCache(None).key(*base) is None
+
+
+def test_the_folder_keeps_the_most_recently_used_entries(tmp_path, monkeypatch):
+    monkeypatch.setattr(cc, "MAX_ENTRIES", 2)
+    cache = cc.CompileCache(tmp_path)
+    keys = [cache.key(str(i)) for i in range(3)]
+    cache.store(keys[0], b"zero")
+    cache.store(keys[1], b"one")
+    import os
+
+    for age, key in enumerate(keys[:2]):  # entry 0 older than entry 1 ...
+        os.utime(tmp_path / f"{key}.rrstate", (1000 + age, 1000 + age))
+    assert cache.load(keys[0]) == b"zero"  # ... until entry 0 is used again
+    cache.store(keys[2], b"two")
+    assert [cache.load(k) for k in keys] == [b"zero", None, b"two"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,17 @@ def host_fingerprint() -> str | None:
     """Identify this machine's CPU and platform for the key, or None when the CPU cannot be identified.
 
     On Linux the first processor's model name and feature flags from ``/proc/cpuinfo`` (what LLVM's host
-    detection sees); elsewhere ``platform.processor()``.
+    detection sees); on macOS the CPU's brand string (``platform.processor()`` only says "arm" there);
+    elsewhere ``platform.processor()`` (on Windows: family, model and stepping).
     """
     cpu = ""
+    if sys.platform == "darwin":
+        try:
+            cpu = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                 timeout=5, check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return f"{sys.platform}|{platform.machine()}|{cpu}" if cpu else None
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
             wanted = ("model name", "flags", "features", "cpu implementer", "cpu part", "cpu variant", "isa")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import roadrunner
@@ -119,10 +121,14 @@ def test_the_folder_keeps_the_most_recently_used_entries(tmp_path, monkeypatch):
     keys = [cache.key(str(i)) for i in range(3)]
     cache.store(keys[0], b"zero")
     cache.store(keys[1], b"one")
-    import os
-
     for age, key in enumerate(keys[:2]):  # entry 0 older than entry 1 ...
         os.utime(tmp_path / f"{key}.rrstate", (1000 + age, 1000 + age))
     assert cache.load(keys[0]) == b"zero"  # ... until entry 0 is used again
     cache.store(keys[2], b"two")
     assert [cache.load(k) for k in keys] == [b"zero", None, b"two"]
+
+
+def test_the_host_fingerprint_names_this_cpu():
+    host = cc.host_fingerprint()
+    assert host is not None and host == cc.host_fingerprint()  # this machine's CPU is known, and stable
+    assert host.startswith(f"{__import__('sys').platform}|")

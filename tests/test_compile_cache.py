@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -131,4 +132,4 @@ def test_the_folder_keeps_the_most_recently_used_entries(tmp_path, monkeypatch):
 def test_the_host_fingerprint_names_this_cpu():
     host = cc.host_fingerprint()
     assert host is not None and host == cc.host_fingerprint()  # this machine's CPU is known, and stable
-    assert host.startswith(f"{__import__('sys').platform}|")
+    assert host.startswith(f"{sys.platform}|")

@@ -537,6 +537,10 @@ def _met(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _spread(walls: Sequence[float]) -> float:
+    return (max(walls) - min(walls)) / float(np.median(walls))
+
+
 def _runs(runs: Sequence[float]) -> str:
     return ", ".join(f"{x:.3g}" for x in runs) + " s"
 
@@ -667,8 +671,9 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
         "states (the (0, 0) well is the DMSO reference).",
         f"- End-to-end = one `run_screen(spec, out, workers=N, progress=False)` call per run, {fig['repeats']} "
         "runs per worker count alternating 1 and 2 workers; the tables show the run with the median wall time "
-        f"({e1['wall']:.1f} s and {e2['wall']:.1f} s; the spread of the walls is the machine's run-to-run "
-        "variation, a few per cent on this virtual machine); the process was warmed by a "
+        f"({e1['wall']:.1f} s and {e2['wall']:.1f} s; the spread of the walls, (max - min) / median = "
+        f"{_spread(fig['e2e_walls'][1]):.0%} and {_spread(fig['e2e_walls'][2]):.0%}, is the virtual machine's "
+        "run-to-run variation: the code and the work are the same in every run); the process was warmed by a "
         f"tiny screen first ({fig['warm_s']:.1f} s: imports, model compile, which also filled the run's own "
         "compiled-model cache folder, `MEKISIM_CACHE_DIR`). With 2 workers `run_screen` starts its own spawn pool, "
         "so its start-up (each worker imports simulator and pandas/scipy and loads the compiled model from the "

@@ -9,6 +9,9 @@ three backends satisfy the same :class:`Executor` protocol:
   ``"spawn"``, never ``"fork"``: a forked child inherits RoadRunner/LLVM state and any thread mid-use.
   ``"forkserver"`` (forks of a clean helper process) was measured no faster, because a worker's start-up
   is dominated by imports and the model compile, which every worker repeats; see :data:`DEFAULT_START_METHOD`.
+  For ``--workers N`` it runs tasks in this process too, beside ``N - 1`` pool processes
+  (``use_main_process=True``): N processes compute, and the first tasks start at once instead of after
+  every worker's start-up.
 * :class:`DaskExecutor`: a Dask distributed cluster (``--scheduler tcp://HOST:8786``).
 
 :func:`make_executor` picks one from the CLI options. Every executor is a context manager that releases
@@ -35,12 +38,15 @@ import concurrent.futures as cf
 import io
 import json
 import multiprocessing
+import operator
 import os
 import pickle
 import re
 import sys
+import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -157,13 +163,7 @@ class SerialExecutor(_BaseExecutor):
     ) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(item))`` in item order, computing each when asked for."""
         for index, item in enumerate(items):
-            try:
-                result = fn(item)
-            except Exception as exc:
-                if not return_exceptions:
-                    raise
-                result = exc
-            yield index, result
+            yield index, _call(fn, item, return_exceptions)
 
 
 class ProcessExecutor(_BaseExecutor):
@@ -172,13 +172,22 @@ class ProcessExecutor(_BaseExecutor):
     Parameters
     ----------
     workers
-        Number of worker processes; default :func:`default_workers` (the cores this process may use).
+        Tasks that run at once, i.e. worker processes (this process included with ``use_main_process``);
+        default :func:`default_workers` (the cores this process may use).
     start_method
         ``"spawn"`` (default, :data:`DEFAULT_START_METHOD`) or ``"forkserver"``. ``"fork"`` is refused:
         a forked child would inherit RoadRunner/LLVM state mid-use.
     max_in_flight
         Tasks submitted but not yet collected; default ``2 * workers``, enough to keep every worker busy
         while bounding the memory held by pending items and unread results.
+    use_main_process
+        Run tasks in this process too: ``workers`` counts it, so ``workers - 1`` processes are started
+        (:func:`make_executor` does this). Why: on N cores, N pool processes leave this one idle while each
+        of them repeats the same start-up (imports and model load, ~0.6-0.9 s, measured in
+        ``benchmarks/RESULTS.md``); with this process working from the first task, a 2-worker screen ends
+        ~0.5-0.8 s sooner. The price: a crash in native code during a task that runs here ends the whole
+        job instead of being reported as :class:`WorkerLost`; either way the finished chunks of
+        :func:`run_chunks` are on disk and ``--resume`` continues. ``False`` keeps every task in a worker.
 
     The pool starts on first use (about 1 s on 2 cores, plus one model compile per worker) and is reused
     by later calls, so a stage that maps several times pays it once. On exit after an exception (e.g.
@@ -186,7 +195,8 @@ class ProcessExecutor(_BaseExecutor):
     """
 
     def __init__(
-        self, workers: int | None = None, *, start_method: str | None = None, max_in_flight: int | None = None
+        self, workers: int | None = None, *, start_method: str | None = None, max_in_flight: int | None = None,
+        use_main_process: bool = False,
     ) -> None:
         self.workers = _check_workers(default_workers() if workers is None else workers)
         method = start_method or DEFAULT_START_METHOD
@@ -195,14 +205,22 @@ class ProcessExecutor(_BaseExecutor):
             raise InputError(f"process start method {method!r} is not supported here; valid: {', '.join(valid)}.")
         self.start_method = method
         self.max_in_flight = _check_workers(max_in_flight or 2 * self.workers, what="max_in_flight")
+        self.use_main_process = bool(use_main_process)
         self._pool: cf.ProcessPoolExecutor | None = None
 
     def __repr__(self) -> str:
-        return f"ProcessExecutor(workers={self.workers}, start_method={self.start_method!r})"
+        main = ", use_main_process=True" if self.use_main_process else ""
+        return f"ProcessExecutor(workers={self.workers}, start_method={self.start_method!r}{main})"
+
+    @property
+    def pool_processes(self) -> int:
+        """Worker processes started: ``workers``, or one fewer when this process takes tasks too."""
+        return self.workers - 1 if self.use_main_process else self.workers
 
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(self.start_method))
+            self._pool = cf.ProcessPoolExecutor(self.pool_processes,
+                                                mp_context=multiprocessing.get_context(self.start_method))
         return self._pool
 
     def map_unordered(
@@ -218,6 +236,12 @@ class ProcessExecutor(_BaseExecutor):
             A worker process died; the pool is discarded (a later call starts a new one).
         """
         _require_importable(fn)
+        if self.use_main_process:
+            if self.pool_processes == 0:
+                yield from SerialExecutor().map_unordered(fn, items, return_exceptions=return_exceptions)
+            else:
+                yield from self._map_with_main(fn, items, return_exceptions)
+            return
         pool = self._get_pool()
         source = enumerate(items)
         pending: dict[cf.Future, int] = {}
@@ -235,24 +259,144 @@ class ProcessExecutor(_BaseExecutor):
                 finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for future in finished:
                     index = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool as exc:
-                        self._discard(terminate=True)
-                        raise WorkerLost(
-                            f"a worker process died (killed, out of memory, a crash in native code, or {fn!r} "
-                            "could not be imported in the worker) while tasks were running; the pool was "
-                            "shut down."
-                        ) from exc
-                    except Exception as exc:
-                        if not return_exceptions:
-                            raise
-                        result = exc
-                    yield index, result
+                    yield index, self._result(future, fn, return_exceptions)
                     fill()
         finally:
             for future in pending:
                 future.cancel()
+
+    def _result(self, future: cf.Future, fn: Callable, return_exceptions: bool) -> Any:
+        """A pool task's result; a dead worker discards the pool and is :class:`WorkerLost`."""
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            self._discard(terminate=True)
+            raise WorkerLost(
+                f"a worker process died (killed, out of memory, a crash in native code, or {fn!r} "
+                "could not be imported in the worker) while tasks were running; the pool was shut down."
+            ) from exc
+        except Exception as exc:
+            if not return_exceptions:
+                raise
+            return exc
+
+    def _map_with_main(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                       return_exceptions: bool) -> Iterator[tuple[int, Any]]:
+        """``map_unordered`` with this process as one of the workers (``use_main_process=True``).
+
+        Why: with N workers on N cores, a pool of N processes leaves this process idle while each worker
+        imports numpy/pandas/scipy/simulator and loads the model (~0.6-0.9 s, the same work in every
+        worker, which one process in-line does not pay). Here N - 1 processes start while this one works
+        on the first items at once. A *feeder* thread keeps the pool supplied while this thread computes:
+        each pool process has one task running and, while many items remain, one queued, so it never waits
+        for this thread to finish an item. Near the end nothing is queued, so this process is not left idle
+        while a pool process works through a backlog. Finished pool results wait for this thread (at most
+        ``max_in_flight`` items are taken and not yet yielded). Items are taken from ``items`` under a lock,
+        by whichever side is free.
+        """
+        pool = self._get_pool()
+        processes, limit = self.pool_processes, self.max_in_flight
+        total = operator.length_hint(items, 0)  # 0 for a lazy iterable: then nothing is queued
+        source = enumerate(items)
+        cond = threading.Condition()
+        state = {"taken": 0, "outstanding": 0, "running": 0, "exhausted": False, "stop": False, "error": None}
+        arrived: deque[tuple[int, cf.Future]] = deque()
+        submitted: set[cf.Future] = set()  # not yet arrived: cancelled if the caller stops early
+
+        def take() -> tuple[int, Any] | None:  # caller holds cond
+            if state["exhausted"]:
+                return None
+            nxt = next(source, None)
+            if nxt is None:
+                state["exhausted"] = True
+                return None
+            state["taken"] += 1
+            state["outstanding"] += 1
+            return nxt
+
+        def done(future: cf.Future, index: int) -> None:  # runs on the pool's manager thread
+            with cond:
+                state["running"] -= 1
+                submitted.discard(future)
+                arrived.append((index, future))
+                cond.notify_all()
+
+        def wake(_: cf.Future) -> None:
+            with cond:
+                cond.notify_all()
+
+        def feed() -> None:
+            try:
+                # the pool gets items only once a process has started and imported fn's module (the probe),
+                # so a short job that this process finishes alone never waits for the pool's start-up
+                probe = pool.submit(_ready, fn)
+                probe.add_done_callback(wake)
+                with cond:
+                    while not state["stop"] and not probe.done():
+                        cond.wait()
+                if state["stop"]:
+                    return
+                probe.result()
+                with cond:
+                    while not state["stop"]:
+                        queued = processes if total - state["taken"] > 2 * self.workers else 0
+                        if state["running"] < processes + queued and state["outstanding"] < limit:
+                            nxt = take()
+                            if nxt is not None:
+                                future = pool.submit(fn, nxt[1])
+                                state["running"] += 1
+                                submitted.add(future)
+                                future.add_done_callback(partial(done, index=nxt[0]))
+                                continue
+                            if state["running"] == 0:
+                                return
+                        cond.wait()
+            except BaseException as exc:  # the items' iterator raised, or the pool broke
+                with cond:
+                    state["error"] = exc
+                    cond.notify_all()
+
+        feeder = threading.Thread(target=feed, name="mekisim-feeder", daemon=True)
+        feeder.start()
+        try:
+            while True:
+                with cond:
+                    ready = list(arrived)
+                    arrived.clear()
+                    state["outstanding"] -= len(ready)
+                    if ready:
+                        cond.notify_all()
+                for index, future in ready:
+                    yield index, self._result(future, fn, return_exceptions)
+                with cond:
+                    error = state["error"]
+                    nxt = None if error is not None else take()
+                    if error is None and nxt is None:
+                        if not arrived and state["running"] == 0:  # all done (the pool may still be starting)
+                            return
+                        if not arrived:
+                            cond.wait()
+                        continue
+                if isinstance(error, BrokenProcessPool):
+                    self._discard(terminate=True)
+                    raise WorkerLost(f"a worker process died while tasks of {fn!r} were being sent to the pool; "
+                                     "the pool was shut down.") from error
+                if error is not None:
+                    raise error
+                index, item = nxt
+                result = _call(fn, item, return_exceptions)
+                with cond:
+                    state["outstanding"] -= 1
+                    cond.notify_all()
+                yield index, result
+        finally:
+            with cond:
+                state["stop"] = True
+                cond.notify_all()
+            feeder.join()
+            with cond:
+                for future in list(submitted):  # a cancelled future's callback removes it
+                    future.cancel()
 
     def _discard(self, *, terminate: bool) -> None:
         pool, self._pool = self._pool, None
@@ -375,12 +519,14 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
     """The executor for ``--workers N`` / ``--scheduler ADDR``.
 
     A scheduler address wins (:class:`DaskExecutor`); otherwise ``workers`` (default
-    :func:`default_workers`) local processes, and 1 worker runs in this process (:class:`SerialExecutor`).
+    :func:`default_workers`) local processes computing: this one and ``workers - 1`` pool processes
+    (:class:`ProcessExecutor` with ``use_main_process=True``), and 1 worker is this process alone
+    (:class:`SerialExecutor`).
     """
     if scheduler:
         return DaskExecutor(scheduler)
     workers = _check_workers(default_workers() if workers is None else workers)
-    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
+    return SerialExecutor() if workers == 1 else ProcessExecutor(workers, use_main_process=True)
 
 
 def _check_workers(value, what: str = "--workers") -> int:
@@ -507,6 +653,20 @@ def _run_chunk(fn: Callable[[Any], Any], payload: Any) -> _Outcome:
     except Exception as exc:
         return _Outcome(None, 0, f"the result could not be written as Parquet: {_describe(exc)}", "", seconds)
     return _Outcome(buffer.getvalue(), len(frame), None, "", seconds)
+
+
+def _call(fn: Callable[[Any], Any], item: Any, return_exceptions: bool) -> Any:
+    """``fn(item)`` in this process; with ``return_exceptions`` an exception is the result."""
+    try:
+        return fn(item)
+    except Exception as exc:
+        if not return_exceptions:
+            raise
+        return exc
+
+
+def _ready(fn: Callable) -> None:
+    """Pool probe: returns once a worker process is up and has imported ``fn``'s module (to unpickle it)."""
 
 
 def _describe(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -31,7 +32,7 @@ from .catalog import load_cell_lines, load_drugs
 from .conditions import accepted_drugs, cell_lines_for, make_condition
 from .engine import SolverOptions
 from .errors import InputError
-from .executor import _natural_key, make_executor, read_parts, run_chunks  # read_parts' chunk order
+from .executor import Executor, _natural_key, make_executor, read_parts, run_chunks  # read_parts' chunk order
 from .model import CompiledModel, reduce_frozen
 from .readouts import READOUTS, Readout, compute_readout_table, readouts_for
 from .store import write_manifest, write_tables
@@ -567,17 +568,26 @@ def run_screen(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
+    executor: Executor | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> ScreenResult:
-    """Run a screen into ``out_dir``: ``wells`` and ``synergy`` tables (Parquet + CSV) and a ranking."""
+    """Run a screen into ``out_dir``: ``wells`` and ``synergy`` tables (Parquet + CSV) and a ranking.
+
+    Where it runs: ``workers``/``scheduler`` as :func:`~simulator.executor.make_executor` takes them (a pool
+    started and shut down here), or an ``executor`` the caller made and closes (e.g. one pool for several
+    screens; its start-up is then paid once).
+    """
     import time
 
+    if executor is not None and (workers is not None or scheduler is not None):
+        raise InputError("pass either an executor or workers/scheduler to run_screen, not both.")
     out_dir = Path(out_dir)
     started = time.perf_counter()
     ratio = spec.ratio if spec.ratio is not None else _default_ratio(spec)
     chunks = _well_chunks(spec, ratio)
-    with make_executor(workers=workers, scheduler=scheduler) as executor:
+    owned = make_executor(workers=workers, scheduler=scheduler) if executor is None else nullcontext(executor)
+    with owned as executor:
         well_run = run_chunks(_well_chunk, chunks, executor=executor, out_dir=out_dir / "wells", resume=resume,
                               progress=progress, total_rows=spec.wells * len(spec.readouts), label="wells")
         wells = read_parts(out_dir / "wells") if well_run.chunks_done + well_run.chunks_skipped else pd.DataFrame(

@@ -80,6 +80,86 @@ def test_process_pool_gives_the_serial_table(pool, reference, tmp_path):
     pdt.assert_frame_equal(frame.drop(columns="pid"), reference)
 
 
+@pytest.fixture(scope="module")
+def shared():
+    """``--workers 2`` as make_executor builds it: this process plus one pool process."""
+    with make_executor(2) as executor:
+        yield executor
+
+
+def test_main_process_and_pool_give_the_serial_table(shared, reference, tmp_path):
+    assert isinstance(shared, ProcessExecutor) and shared.use_main_process
+    assert (shared.workers, shared.pool_processes) == (2, 1)
+    run = _run(shared, tmp_path)
+    assert (run.chunks_done, run.chunks_skipped, run.chunks_failed, run.rows_written) == (8, 0, 0, N_ROWS)
+    pdt.assert_frame_equal(_table(tmp_path), reference)
+
+
+def _pid_slowly(_) -> int:
+    time.sleep(0.02)
+    return os.getpid()
+
+
+def _both_at_work(executor) -> bool:
+    """Whether the pool process takes tasks within 2 minutes (it gets none before it has started)."""
+    deadline = time.perf_counter() + 120
+    while time.perf_counter() < deadline:
+        if len(set(executor.map(_pid_slowly, range(8)))) == 2:
+            return True
+    return False
+
+
+def test_main_process_takes_tasks_beside_one_pool_process(shared):
+    assert _both_at_work(shared)
+    pids = shared.map(_pid_slowly, range(60))
+    counts = {pid: pids.count(pid) for pid in set(pids)}
+    assert len(counts) == 2 and os.getpid() in counts  # this process and exactly one other
+    assert min(counts.values()) >= 10  # both kept busy (each ~30 if evenly shared)
+
+
+def test_main_process_mode_keeps_in_flight_bounded_and_stops_early(shared):
+    pulled = []
+
+    def items():
+        for k in range(200):
+            pulled.append(k)
+            yield k
+
+    results = shared.map_unordered(_pid_slowly, items())
+    next(results)
+    time.sleep(0.5)  # the caller is busy: the pool may finish what it holds, but takes no more
+    assert len(pulled) <= 1 + shared.max_in_flight
+    results.close()  # stops the feeder thread; the pool stays usable
+    assert shared.map(abs, [-1, -2]) == [1, 2]
+    assert sorted(shared.map(_pid_slowly, iter(range(6)))) and shared.map(abs, iter([-5])) == [5]  # lazy items
+
+
+def test_a_short_job_is_done_here_without_waiting_for_the_pool_to_start():
+    with ProcessExecutor(2, use_main_process=True) as executor:
+        assert executor.map(_pid, range(3)) == [os.getpid()] * 3  # the pool process is still starting
+
+
+def _die_in_a_worker(item: tuple[int, str]) -> int:
+    """In the pool process: leave a mark and die. Here: wait for the mark (at most a minute), then return."""
+    main_pid, mark = item
+    if os.getpid() != main_pid:
+        Path(mark).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    deadline = time.perf_counter() + 60
+    while not Path(mark).exists() and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    return main_pid
+
+
+def test_dead_pool_process_is_worker_lost_with_the_main_process_working(tmp_path):
+    with ProcessExecutor(2, use_main_process=True) as executor:
+        with pytest.raises(WorkerLost, match="a worker process died"):
+            executor.map(_die_in_a_worker, [(os.getpid(), str(tmp_path / "mark"))] * 4)
+        assert executor.map(abs, [-1, -2]) == [1, 2]  # usable at once, while a new pool starts
+        assert _both_at_work(executor)  # and the new pool process takes tasks
+    assert ProcessExecutor(1, use_main_process=True).map(_pid, [0, 1]) == [os.getpid()] * 2  # no pool at all
+
+
 def test_dask_cluster_gives_the_serial_table(reference, tmp_path):
     from distributed import LocalCluster
 
@@ -102,7 +182,7 @@ def _pid(_) -> int:
 def test_make_executor_choices():
     assert isinstance(make_executor(1), SerialExecutor)
     with make_executor(2) as executor:
-        assert isinstance(executor, ProcessExecutor) and executor.workers == 2
+        assert isinstance(executor, ProcessExecutor) and executor.workers == 2 and executor.pool_processes == 1
         assert isinstance(executor, Executor)
     assert make_executor().workers == default_workers() >= 1
     for bad in (0, -1, 1.5, True):
@@ -136,8 +216,8 @@ def test_dead_worker_is_worker_lost_and_the_executor_recovers():
         assert executor.map(_pid, [0])[0] != os.getpid()  # a new pool
 
 
-def test_executors_map_in_order_and_return_exceptions(pool):
-    for executor in (SerialExecutor(), pool):
+def test_executors_map_in_order_and_return_exceptions(pool, shared):
+    for executor in (SerialExecutor(), pool, shared):
         assert executor.map(abs, [-3, 2, -1]) == [3, 2, 1]
         with pytest.raises(TypeError):
             executor.map(abs, [1, "x"])

@@ -15,6 +15,8 @@ import pytest
 
 import simulator as ms
 from simulator.cli import main
+from simulator.errors import InputError
+from simulator.executor import ProcessExecutor
 from simulator.screen import DrugAxis, ScreenSpec, load_ensemble, rank_combinations, run_screen
 
 SMALL = {"drug_a": DrugAxis.parse("trametinib:0.3:30:3"), "drug_b": DrugAxis.parse("src_inhibitor_1:100:3000:3")}
@@ -56,11 +58,16 @@ def test_identical_tables_on_process_pool_and_dask(serial_screen, tmp_path):
     distributed = pytest.importorskip("distributed")
     spec, _, out = serial_screen
     wells, synergy = _tables(out)
-    run_screen(spec, tmp_path / "pool", workers=2, progress=False)
+    run_screen(spec, tmp_path / "pool", workers=2, progress=False)  # this process + 1 pool process
+    with ProcessExecutor(2) as caller_pool:  # every chunk in a pool process; the caller's, left open
+        run_screen(spec, tmp_path / "caller", executor=caller_pool, progress=False)
+        assert caller_pool.map(abs, [-1]) == [1]
+        with pytest.raises(InputError, match="either an executor or workers"):
+            run_screen(spec, tmp_path / "both", executor=caller_pool, workers=2, progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         run_screen(spec, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False)
-    for other in ("pool", "dask"):
+    for other in ("pool", "caller", "dask"):
         w, s = _tables(tmp_path / other)
         pd.testing.assert_frame_equal(w, wells)
         pd.testing.assert_frame_equal(s, synergy)

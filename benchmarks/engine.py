@@ -105,18 +105,24 @@ class Load:
 
     @staticmethod
     def _jiffies(pids: Sequence[int]) -> tuple[int, int]:
-        """Machine-wide busy jiffies, and those of ``pids`` plus this process's reaped children.
+        """Machine-wide busy jiffies, and those of ``pids``, this process's live children and its reaped ones.
 
         A pool worker that exits during a phase (a pool shut down by ``run_screen`` or ``run_sensitivity``)
         disappears from /proc; its CPU time moves into its parent's cutime/cstime, so it is still counted as ours.
+        A pool shut down without waiting (``ProcessExecutor.close``) may still be running when a phase ends: it is
+        found as a live child.
         """
         fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         busy = sum(int(fields[i]) for i in (0, 1, 2, 5, 6, 7))  # user nice system irq softirq steal
         own = 0
-        for pid in pids:
+        me = os.getpid()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
             try:
-                rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-                own += int(rest[11]) + int(rest[12])  # utime, stime
+                rest = (entry / "stat").read_text().rpartition(")")[2].split()
+                if int(entry.name) in pids or int(rest[1]) == me:  # listed, or a child of this process
+                    own += int(rest[11]) + int(rest[12])  # utime, stime
             except (OSError, IndexError, ValueError):
                 pass
         try:

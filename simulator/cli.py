@@ -171,6 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"mekisim {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: a message, not a traceback; what is on disk stays there
+        if args.debug:
+            raise
+        resumable = getattr(args, "resume", None) is not None and getattr(args, "out", None)
+        hint = (f"; the finished chunks are kept in {args.out}: run the same command with --resume to continue"
+                if resumable else "")
+        print(f"mekisim {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
 
 
 # ------------------------------------------------------------------------------------------- commands

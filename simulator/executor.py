@@ -42,6 +42,7 @@ import operator
 import os
 import pickle
 import re
+import signal
 import sys
 import threading
 import time
@@ -219,7 +220,7 @@ class ProcessExecutor(_BaseExecutor):
 
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.pool_processes,
+            self._pool = cf.ProcessPoolExecutor(self.pool_processes, initializer=_ignore_sigint,
                                                 mp_context=multiprocessing.get_context(self.start_method))
         return self._pool
 
@@ -653,6 +654,15 @@ def _run_chunk(fn: Callable[[Any], Any], payload: Any) -> _Outcome:
     except Exception as exc:
         return _Outcome(None, 0, f"the result could not be written as Parquet: {_describe(exc)}", "", seconds)
     return _Outcome(buffer.getvalue(), len(frame), None, "", seconds)
+
+
+def _ignore_sigint() -> None:
+    """Pool initializer: workers ignore Ctrl-C.
+
+    Ctrl-C reaches the whole process group; the main process handles it and then terminates the workers, so
+    they do not each print a traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _call(fn: Callable[[Any], Any], item: Any, return_exceptions: bool) -> Any:

@@ -217,3 +217,24 @@ def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path, monkeyp
     assert manifest["screen"]["wells_below_baseline"] == {"S462/perk_suppression": 1}
     assert "rose above the untreated value" in (main(["report", str(tmp_path)]) == 0
                                                 and (tmp_path / "report.html").read_text())
+
+
+def test_ctrl_c_is_a_message_with_the_resume_hint_not_a_traceback(capsys, tmp_path, monkeypatch):
+    import simulator.cli as cli
+    import simulator.screen as screen
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(screen, "run_screen", interrupted)
+    argv = ["screen", "--model", "mpnst", "--cell-lines", "S462", "--drug-a", "trametinib:1:10:2",
+            "--drug-b", "src_inhibitor_1:100:1000:2", "--out", str(tmp_path)]
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert "mekisim screen: interrupted" in err and "--resume" in err and str(tmp_path) in err
+    assert "Traceback" not in err
+    monkeypatch.setattr(cli, "_models", interrupted)
+    assert main(["models"]) == 130
+    assert capsys.readouterr().err.strip() == "mekisim models: interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        main(["--debug", "models"])

@@ -216,6 +216,16 @@ def test_dead_worker_is_worker_lost_and_the_executor_recovers():
         assert executor.map(_pid, [0])[0] != os.getpid()  # a new pool
 
 
+def _ignores_ctrl_c(_) -> bool:
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def test_pool_processes_leave_ctrl_c_to_the_main_process(pool):
+    """The main process turns Ctrl-C into a message (cli.py) and terminates the pool; workers stay quiet."""
+    assert pool.map(_ignores_ctrl_c, range(4)) == [True] * 4
+    assert not _ignores_ctrl_c(0)
+
+
 def test_executors_map_in_order_and_return_exceptions(pool, shared):
     for executor in (SerialExecutor(), pool, shared):
         assert executor.map(abs, [-3, 2, -1]) == [3, 2, 1]

@@ -8,7 +8,9 @@ is wrong and what would be valid), 2 usage error. A user error never prints a tr
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -164,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"models": _models, "simulate": _simulate, "validate": _validate, "demo": _demo,
                 "screen": _screen, "dose-response": _dose_response, "report": _report,
                 "sensitivity": _sensitivity, "fit": _fit}
+    previous = _catch_sigterm()
     try:
         return handlers[args.command](args)
     except (MekisimError, OSError) as exc:
@@ -171,14 +174,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"mekisim {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # Ctrl-C: a message, not a traceback; what is on disk stays there
+    except (KeyboardInterrupt, _Terminated) as exc:  # a message, not a traceback; what is on disk stays there
         if args.debug:
             raise
         resumable = getattr(args, "resume", None) is not None and getattr(args, "out", None)
         hint = (f"; the finished chunks are kept in {args.out}: run the same command with --resume to continue"
                 if resumable else "")
-        print(f"mekisim {args.command}: interrupted{hint}", file=sys.stderr)
-        return 130
+        what = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"mekisim {args.command}: {what}{hint}", file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(BaseException):
+    """SIGTERM as an exception (not an ``Exception``: no chunk may record it as its own failure)."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated
+
+
+def _catch_sigterm():
+    """Turn SIGTERM (``kill``, a batch scheduler's time limit) into :class:`_Terminated` while a command runs.
+
+    Why: by default SIGTERM ends the process at once, leaving its pool's worker processes behind; raised as
+    an exception it unwinds through the executors' ``with`` blocks, which terminate their workers. Only when
+    SIGTERM has its default action and this is the main thread (an embedding program's handler is kept);
+    returns the handler to restore, or ``None``.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 # ------------------------------------------------------------------------------------------- commands

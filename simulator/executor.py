@@ -83,6 +83,8 @@ DEFAULT_START_METHOD = "spawn"
 PARTS = "parts"
 FAILED_FILE = "_failed.json"
 _TMP_SUFFIX = ".tmp"
+#: seconds between a pool worker's checks that its parent process is alive
+ORPHAN_POLL_S = 1.0
 _CHUNK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,199}")
 
 
@@ -192,7 +194,9 @@ class ProcessExecutor(_BaseExecutor):
 
     The pool starts on first use (about 1 s on 2 cores, plus one model compile per worker) and is reused
     by later calls, so a stage that maps several times pays it once. On exit after an exception (e.g.
-    Ctrl-C) the workers are terminated instead of finishing their current task.
+    Ctrl-C) the workers are terminated instead of finishing their current task. Workers ignore Ctrl-C (this
+    process handles it; the CLI also turns SIGTERM into an exception, so that this happens) and exit by
+    themselves within :data:`ORPHAN_POLL_S` if this process is killed outright.
     """
 
     def __init__(
@@ -220,7 +224,9 @@ class ProcessExecutor(_BaseExecutor):
 
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.pool_processes, initializer=_ignore_sigint,
+            # a spawned worker's parent is this process; a forkserver's workers are the fork server's children
+            parent = os.getpid() if self.start_method == "spawn" else None
+            self._pool = cf.ProcessPoolExecutor(self.pool_processes, initializer=_init_worker, initargs=(parent,),
                                                 mp_context=multiprocessing.get_context(self.start_method))
         return self._pool
 
@@ -656,13 +662,24 @@ def _run_chunk(fn: Callable[[Any], Any], payload: Any) -> _Outcome:
     return _Outcome(buffer.getvalue(), len(frame), None, "", seconds)
 
 
-def _ignore_sigint() -> None:
-    """Pool initializer: workers ignore Ctrl-C.
+def _init_worker(parent: int | None) -> None:
+    """Pool initializer: ignore Ctrl-C, and exit when the parent process is gone.
 
     Ctrl-C reaches the whole process group; the main process handles it and then terminates the workers, so
-    they do not each print a traceback.
+    they do not each print a traceback. A parent killed outright (SIGKILL, the out-of-memory killer) cannot
+    shut its pool down, and its workers would wait for tasks forever; a watcher thread ends them instead.
+    ``parent`` is the pid the worker's parent must have (``None``: its parent now, the fork server, which
+    exits with the main process): a worker still starting when the main process was killed exits at once.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid() if parent is None else parent
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="mekisim-parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:  # an orphan is adopted by another process
+        time.sleep(ORPHAN_POLL_S)
+    os._exit(1)
 
 
 def _call(fn: Callable[[Any], Any], item: Any, return_exceptions: bool) -> Any:

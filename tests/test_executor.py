@@ -226,6 +226,49 @@ def test_pool_processes_leave_ctrl_c_to_the_main_process(pool):
     assert not _ignores_ctrl_c(0)
 
 
+def _children(pid: int) -> set[int]:
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    kids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            state, ppid = (entry / "stat").read_text().rpartition(")")[2].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == pid and state != "Z":
+            kids.add(int(entry.name))
+    return kids
+
+
+def _running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc (Linux)")
+def test_pool_processes_exit_when_their_parent_is_killed():
+    code = ("import time; from simulator.executor import ProcessExecutor\n"
+            "pool = ProcessExecutor(2).__enter__(); pool.map(abs, range(8)); print('ready', flush=True)\n"
+            "time.sleep(600)")
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == b"ready"
+        workers = _children(proc.pid)  # the pool processes and multiprocessing's resource tracker
+        assert len(workers) >= 2
+    finally:
+        proc.kill()  # the parent alone, as the out-of-memory killer would
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if _running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "pool processes outlived their killed parent"
+
+
 def test_executors_map_in_order_and_return_exceptions(pool, shared):
     for executor in (SerialExecutor(), pool, shared):
         assert executor.map(abs, [-3, 2, -1]) == [3, 2, 1]

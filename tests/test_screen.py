@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -146,6 +147,35 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
         resumed = pd.read_parquet(killed / f"{name}.parquet")
         whole = pd.read_parquet(tmp_path / "whole" / f"{name}.parquet")
         pd.testing.assert_frame_equal(resumed, whole)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc (Linux)")
+def test_sigterm_ends_a_screen_cleanly_with_its_workers(tmp_path):
+    """kill / a batch scheduler's time limit: exit 143 with a message, the pool shut down, parts kept."""
+    from test_executor import _children, _running
+
+    ensemble = tmp_path / "ensemble.csv"
+    pd.DataFrame({"kE": np.linspace(3.5, 4.5, 4)}).to_csv(ensemble, index=False)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "screen", *SCREEN_ARGS, "--ensemble",
+                             str(ensemble), "--workers", "2", "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    parts = out / "wells" / "parts"
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(parts.glob("*.parquet"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        workers = _children(proc.pid)
+        proc.send_signal(signal.SIGTERM)  # the main process alone
+        err = proc.communicate(timeout=60)[1].decode()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 143, err
+    assert f"mekisim screen: terminated (SIGTERM); the finished chunks are kept in {out}" in err
+    assert "--resume" in err and "Traceback" not in err
+    assert workers and not any(_running(pid) for pid in workers - _children(1))  # terminated, not orphaned
+    assert len(list(parts.glob("*.parquet"))) >= 2
 
 
 BAD = [

@@ -187,10 +187,11 @@ class ProcessExecutor(_BaseExecutor):
         Run tasks in this process too: ``workers`` counts it, so ``workers - 1`` processes are started
         (:func:`make_executor` does this). Why: on N cores, N pool processes leave this one idle while each
         of them repeats the same start-up (imports and model load, ~0.6-0.9 s, measured in
-        ``benchmarks/RESULTS.md``); with this process working from the first task, a 2-worker screen ends
-        ~0.5-0.8 s sooner. The price: a crash in native code during a task that runs here ends the whole
-        job instead of being reported as :class:`WorkerLost`; either way the finished chunks of
-        :func:`run_chunks` are on disk and ``--resume`` continues. ``False`` keeps every task in a worker.
+        ``benchmarks/RESULTS.md``); with this process working from the first task, the 2-worker benchmark
+        screen ended 0.3-0.8 s sooner (medians of interleaved runs, ~11-14 s each). The price: a crash in
+        native code during a task that runs here ends the whole job instead of being reported as
+        :class:`WorkerLost`; either way the finished chunks of :func:`run_chunks` are on disk and ``--resume``
+        continues. ``False`` keeps every task in a worker.
 
     The pool starts on first use (about 1 s on 2 cores, plus one model compile per worker) and is reused
     by later calls, so a stage that maps several times pays it once. On exit after an exception (e.g.

@@ -18,6 +18,7 @@ import _screen_worker as w
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+from _processes import children, running
 
 from simulator.errors import InputError
 from simulator.executor import (
@@ -226,26 +227,6 @@ def test_pool_processes_leave_ctrl_c_to_the_main_process(pool):
     assert not _ignores_ctrl_c(0)
 
 
-def _children(pid: int) -> set[int]:
-    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
-    kids = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            state, ppid = (entry / "stat").read_text().rpartition(")")[2].split()[:2]
-        except (OSError, ValueError):
-            continue
-        if int(ppid) == pid and state != "Z":
-            kids.add(int(entry.name))
-    return kids
-
-
-def _running(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc (Linux)")
 def test_pool_processes_exit_when_their_parent_is_killed():
     code = ("import time; from simulator.executor import ProcessExecutor\n"
@@ -254,16 +235,16 @@ def test_pool_processes_exit_when_their_parent_is_killed():
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE)
     try:
         assert proc.stdout.readline().strip() == b"ready"
-        workers = _children(proc.pid)  # the pool processes and multiprocessing's resource tracker
+        workers = children(proc.pid)  # the pool processes and multiprocessing's resource tracker
         assert len(workers) >= 2
     finally:
         proc.kill()  # the parent alone, as the out-of-memory killer would
         proc.wait(timeout=30)
         proc.stdout.close()
     deadline = time.monotonic() + 30
-    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = [pid for pid in workers if _running(pid)]
+    left = [pid for pid in workers if running(pid)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "pool processes outlived their killed parent"

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _processes import children, running
 
 import simulator as ms
 from simulator.cli import main
@@ -152,8 +153,6 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc (Linux)")
 def test_sigterm_ends_a_screen_cleanly_with_its_workers(tmp_path):
     """kill / a batch scheduler's time limit: exit 143 with a message, the pool shut down, parts kept."""
-    from test_executor import _children, _running
-
     ensemble = tmp_path / "ensemble.csv"
     pd.DataFrame({"kE": np.linspace(3.5, 4.5, 4)}).to_csv(ensemble, index=False)
     out = tmp_path / "out"
@@ -165,7 +164,7 @@ def test_sigterm_ends_a_screen_cleanly_with_its_workers(tmp_path):
         deadline = time.monotonic() + 120
         while len(list(parts.glob("*.parquet"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
         proc.send_signal(signal.SIGTERM)  # the main process alone
         err = proc.communicate(timeout=60)[1].decode()
     finally:
@@ -176,9 +175,9 @@ def test_sigterm_ends_a_screen_cleanly_with_its_workers(tmp_path):
     assert "--resume" in err and "Traceback" not in err
     assert workers
     deadline = time.monotonic() + 10  # the pool processes are terminated and joined before the CLI exits
-    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_running(pid) for pid in workers), "worker processes outlived the terminated screen"
+    assert not any(running(pid) for pid in workers), "worker processes outlived the terminated screen"
     assert len(list(parts.glob("*.parquet"))) >= 2
 
 

@@ -94,11 +94,14 @@ class Load:
 
     "Others" = machine-wide busy CPU time (/proc/stat) minus this benchmark's processes (/proc/PID/stat),
     averaged over the phase's wall time, in cores. The load average includes this benchmark itself.
+    ``own`` keeps the CPU seconds this benchmark's processes (``pids``, live and reaped children) used per phase:
+    against the phase's wall time it tells how busy a pool kept the cores.
     """
 
     def __init__(self) -> None:
         self.samples: list[tuple[float, float, float]] = []
         self.others: dict[str, float] = {}
+        self.own: dict[str, float] = {}
 
     def sample(self) -> None:
         self.samples.append(os.getloadavg())
@@ -142,7 +145,9 @@ class Load:
         result = fn()
         wall = time.perf_counter() - t0
         b1, o1 = self._jiffies(pids)
-        self.others[name] = max(0.0, (b1 - b0) - (o1 - o0)) / os.sysconf("SC_CLK_TCK") / max(wall, 1e-9)
+        tick = os.sysconf("SC_CLK_TCK")
+        self.others[name] = max(0.0, (b1 - b0) - (o1 - o0)) / tick / max(wall, 1e-9)
+        self.own[name] = (o1 - o0) / tick
         self.sample()
         return result
 

@@ -478,8 +478,10 @@ def run(size: dict, repeats: int, folder: Path) -> dict:
     pool_only: list[dict] = []  # 2 pool processes, this one idle (ProcessExecutor(2)): the design before
     for r in range(repeats):
         for workers in (1, 2):
-            runs[workers].append(load.phase(f"e2e {workers}w #{r + 1}", me, lambda w=workers, r=r: timed_screen(
+            name = f"e2e {workers}w #{r + 1}"
+            runs[workers].append(load.phase(name, me, lambda w=workers, r=r: timed_screen(
                 spec, folder / f"screen-{w}w-{r}", w)))
+            runs[workers][-1]["cpu"] = load.own[name]  # CPU seconds of this process and its pool
         os.environ[compile_cache.ENV_VAR] = "off"
         cold.append(load.phase(f"e2e 2w cache off #{r + 1}", me, lambda r=r: timed_screen(
             spec, folder / f"screen-2w-cold-{r}", 2)))
@@ -490,6 +492,7 @@ def run(size: dict, repeats: int, folder: Path) -> dict:
     fig["e2e_pool_walls"] = [e["wall"] for e in pool_only]
     fig["e2e"] = {w: sorted(runs[w], key=lambda e: e["wall"])[len(runs[w]) // 2] for w in (1, 2)}
     fig["e2e_walls"] = {w: [e["wall"] for e in runs[w]] for w in (1, 2)}
+    fig["e2e_cpu"] = {w: [e["cpu"] for e in runs[w]] for w in (1, 2)}
     w1 = pd.read_parquet(fig["e2e"][1]["out"] / "wells.parquet")
     w2 = pd.read_parquet(fig["e2e"][2]["out"] / "wells.parquet")
     keys = ["cell_line", "member", "series", "dose_a_nM", "dose_b_nM", "readout"]
@@ -574,6 +577,11 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     nw = fig["naive_wells"]
     sim_ratio = simulated / wells
 
+    cpu, walls = fig["e2e_cpu"], fig["e2e_walls"]
+    cpu_ratio = ", ".join(f"{b / a:.2f}×" for a, b in zip(cpu[1], cpu[2], strict=True))
+    busy2 = ", ".join(f"{c / (2 * w):.0%}" for c, w in zip(cpu[2], walls[2], strict=True))
+    busy1 = ", ".join(f"{c / w:.2f}" for c, w in zip(cpu[1], walls[1], strict=True))
+
     def per_core(r: float, w: int) -> str:
         return f"{r / w:,.0f} /s/core" + (f" ({r:,.0f} /s)" if w > 1 else "")
 
@@ -588,6 +596,13 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
          f"{', '.join(f'{a / (2 * b):.0%}' for a, b in zip(*fig['e2e_walls'].values(), strict=True))})",
          f"{eff_e2e:.0%}",
          f"≥ {TARGET_EFFICIENCY:.0%}", _met(eff_e2e >= TARGET_EFFICIENCY)),
+        ("Where the end-to-end efficiency goes (CPU seconds of this process and its pool, from /proc), per round: "
+         f"CPU time of the 2-worker run / of the 1-worker run ({cpu_ratio}; the same work, so the excess is the "
+         "pool's start-up and transfers plus the machine running each core slower while both are busy); share "
+         f"of the 2 cores busy during the 2-worker run ({busy2}; the rest idled: serial phases, pool start-up, "
+         f"tails); cores the 1-worker run kept busy ({busy1}; over 1 because `_finish` writes on threads). "
+         "Efficiency = busy share / CPU ratio / 1-worker cores",
+         f"CPU {e2['cpu'] / e1['cpu']:.2f}×, busy {e2['cpu'] / (2 * e2['wall']):.0%} (median-wall runs)", "—", "—"),
         (f"Parallel efficiency, end-to-end, compiled-model cache off (the pool process compiles, as on a "
          f"machine's first run; median of {len(cold_walls)}: {_runs(cold_walls)})",
          f"{eff_cold:.0%}", "—", "—"),
@@ -772,7 +787,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="2 lines x 5 members x 4x4 doses, prints only (< 30 s)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="rounds of end-to-end runs (median kept) and runs of the wells-only pass (best kept); "
-                             "default 5 (quick 1): the virtual machine's run-to-run spread is 10-30 %")
+                             "default 5 (quick 1): the virtual machine's run-to-run spread is 10-30 %%")
     parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
                         help="write the section of benchmarks/RESULTS.md (default: yes, except with --quick)")
     args = parser.parse_args(argv)

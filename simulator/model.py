@@ -16,6 +16,7 @@ as roadrunner reports them).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import threading
 import tomllib
@@ -159,6 +160,10 @@ class CompiledModel:
     no_steady_state
         Why the model has no steady state (metadata ``no_steady_state``, e.g. a growing cell population), or
         ``""``. The engine then refuses steady-state requests at once with this reason instead of searching.
+    metadata_sha256
+        Hash of the metadata in effect (readouts, observables, fixed parameters... canonical JSON, keys
+        sorted), ``""`` when the model has none. :attr:`sha256` covers the SBML only, and the metadata changes
+        results too (a readout's time or statistic), so manifests record both.
     """
 
     name: str
@@ -178,6 +183,7 @@ class CompiledModel:
     readouts: tuple[DeclaredReadout, ...] = ()
     no_steady_state: str = ""
     fixed_parameters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    metadata_sha256: str = ""
 
     __reduce__ = reduce_frozen
 
@@ -407,7 +413,16 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         readouts=_declared_readouts(metadata, set(rule_params) | set(species) | set(parameters), time_unit, source),
         no_steady_state=str(metadata.get("no_steady_state", "")),
         fixed_parameters=_fixed_parameters(metadata, set(parameters), source),
+        metadata_sha256=_metadata_sha256(metadata),
     )
+
+
+def _metadata_sha256(metadata: Mapping) -> str:
+    """sha256 of ``metadata`` as canonical JSON (keys sorted): the content, whether it came from a file or text."""
+    if not metadata:
+        return ""
+    text = json.dumps(metadata, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _fixed_parameters(metadata: Mapping, settable: set[str], source: str) -> MappingProxyType:

@@ -1,11 +1,13 @@
 """Write result tables (CSV/Parquet) and the ``manifest.json`` that makes every output reproducible.
 
 The manifest records what produced a directory's files: the command line, package and dependency
-versions, the model's sha256, the seed, timings and counts of ok/failed records (architecture.md).
+versions, the model's sha256 (SBML and metadata), the drug catalogue's and cell lines' sha256, the seed,
+timings and counts of ok/failed records (architecture.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import subprocess
@@ -16,10 +18,10 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from .errors import InputError
-from .model import CompiledModel
+from .errors import InputError, ModelLoadError
+from .model import CompiledModel, bundled_dir
 
-__all__ = ["dependency_versions", "write_manifest", "write_table", "write_tables"]
+__all__ = ["catalogue_hashes", "dependency_versions", "write_manifest", "write_table", "write_tables"]
 
 _DEPENDENCIES = ("mekisim", "libroadrunner", "antimony", "python-libsbml", "numpy", "scipy", "pandas",
                  "pyarrow", "matplotlib", "SALib", "petab", "tellurium")
@@ -109,6 +111,29 @@ def _write_arrow_csv(table, path: Path) -> None:
     pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="needed"))
 
 
+#: the bundled catalogue files every drug dose and cell line comes from (simulator.catalog)
+CATALOGUE_FILES = ("drugs.toml", "cell_lines.toml")
+
+
+def catalogue_hashes() -> dict[str, str]:
+    """sha256 of the bundled drug catalogue and cell lines, by file name.
+
+    Why: their IC50s, Hill slopes and cell-line overrides decide every treated condition, and they are edited
+    more often than the models, whose hash (the SBML's) does not cover them.
+    """
+    try:
+        folder = bundled_dir()
+    except ModelLoadError:
+        return {}
+    out = {}
+    for name in CATALOGUE_FILES:
+        try:
+            out[name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        except OSError:
+            out[name] = "not readable"
+    return out
+
+
 def _git_revision() -> str | None:
     try:
         out = subprocess.run(
@@ -140,9 +165,11 @@ def write_manifest(
         "git_revision": _git_revision(),
         "versions": dependency_versions(),
         "models": {
-            key: {"name": m.name, "source": m.source, "sha256": m.sha256, "time_unit": m.time_unit}
+            key: {"name": m.name, "source": m.source, "sha256": m.sha256, "metadata_sha256": m.metadata_sha256,
+                  "time_unit": m.time_unit}
             for key, m in (models or {}).items()
         },
+        "catalogue_sha256": catalogue_hashes(),
         "seed": seed,
         "timings_s": dict(timings or {}),
         "counts": dict(counts or {}),

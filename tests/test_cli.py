@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 
 import simulator as ms
 from simulator.cli import main
+from simulator.model import bundled_dir
 from tests.conftest import BENCHMARKS
 
 KHOLODENKO = BENCHMARKS / "biomodels" / "BIOMD0000000010.xml"
@@ -42,6 +44,10 @@ def test_simulate_steady_state_table(capsys, tmp_path):
     assert frame["pERK"].iloc[0] == pytest.approx(library["pERK"], rel=1e-9)
     manifest = json.loads((tmp_path / "ss.manifest.json").read_text())
     assert manifest["models"]["model"]["sha256"] and manifest["versions"]["libroadrunner"]
+    assert manifest["models"]["model"]["metadata_sha256"] == model.metadata_sha256 != ""
+    # the catalogue the doses and the cell line came from, hashed from the files themselves
+    assert manifest["catalogue_sha256"] == {name: hashlib.sha256((bundled_dir() / name).read_bytes()).hexdigest()
+                                            for name in ("drugs.toml", "cell_lines.toml")}
     assert (tmp_path / "ss.png").stat().st_size > 10_000
 
 

@@ -112,3 +112,27 @@ def test_bundled_files_validate_clean(name):
                                          "cell_lines.toml")]
     issues = validate_files(files)
     assert [str(i) for i in issues if i.level == "error"] == []
+
+
+def test_metadata_hash_follows_the_metadata_not_the_sbml(tmp_path):
+    """The manifest's model hash covers the metadata too: a readout edited in <model>.toml changes results."""
+    import hashlib
+    import json
+    import tomllib
+
+    folder = bundled_dir()
+    bundled = ms.load_model("mpnst")
+    meta = tomllib.loads((folder / "mpnst.toml").read_text(encoding="utf-8"))
+    expected = hashlib.sha256(json.dumps(meta, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+    assert bundled.metadata_sha256 == expected
+    # the same content given as text hashes the same; no metadata hashes as ""
+    text = (folder / "mpnst.ant").read_text(encoding="utf-8")
+    assert ms.from_antimony_text(text, metadata=meta).metadata_sha256 == expected
+    assert ms.from_antimony_text(text).metadata_sha256 == ""
+    # an edited copy: same SBML, another metadata hash
+    (tmp_path / "mpnst.ant").write_text(text, encoding="utf-8")
+    edited = (folder / "mpnst.toml").read_text(encoding="utf-8").replace('title = "', 'title = "edited: ', 1)
+    assert edited != (folder / "mpnst.toml").read_text(encoding="utf-8")
+    (tmp_path / "mpnst.toml").write_text(edited, encoding="utf-8")
+    copy = ms.load_model(str(tmp_path / "mpnst.ant"))
+    assert copy.sha256 == bundled.sha256 and copy.metadata_sha256 not in ("", expected)

@@ -22,6 +22,7 @@ from .catalog import load_cell_lines, load_drugs
 from .conditions import make_condition
 from .engine import SolverOptions, steady_states, time_courses
 from .errors import InputError
+from .executor import make_executor
 from .model import load_model
 from .plots import plot_dose_response, plot_time_courses, save_figure
 from .report import build_report
@@ -216,32 +217,40 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
     model = load_model(spec.get("model", "mpnst"))
     parts: list[Path] = []
     summary: dict = {"title": spec.get("title", config.parent.name)}
+    # every screen entry is checked before anything runs: a typo in the last one costs no computing
+    screens = [_study_screen(entry, spec, model, config, smoke=smoke) for entry in spec.get("screen", [])]
     if spec.get("resistance"):
         summary["resistance"] = run_resistance(out_dir / "resistance").summary
         parts.append(out_dir / "resistance")
-    points = int(spec.get("smoke", {}).get("doses_per_axis", 3))
-    smoke_lines = spec.get("smoke", {}).get("cell_lines")
-    for entry in spec.get("screen", []):
-        try:
-            axes = [_smoke_axis(entry[k], points) if smoke else entry[k] for k in ("drug_a", "drug_b")]
-            a, b = (float(x) for x in entry.get("ratio", "1:1").split(":"))
-            screen = ScreenSpec(
-                model=model,
-                cell_lines=tuple(smoke_lines if smoke and smoke_lines else entry.get("cell_lines", spec["cell_lines"])),
-                drug_a=DrugAxis.parse(axes[0]), drug_b=DrugAxis.parse(axes[1]),
-                readouts=tuple(entry.get("readouts", spec.get("readouts", ("perk_suppression", "viability")))),
-                ratio=a / b, mode=spec.get("mode", "fast"),
-                target_suppression=float(spec.get("target_suppression", 0.8)),
-            )
-        except (KeyError, ValueError) as exc:
-            raise InputError(f"study config {str(config)!r}, screen {entry.get('name', '?')!r}: {exc}") from exc
-        folder = out_dir / entry["name"]
-        result = run_screen(screen, folder, workers=workers, progress=progress)
-        summary[entry["name"]] = {"wells": result.wells, "failed_wells": result.failed_wells,
-                                  "ci_at_fa": _ci_summary(folder)}
-        parts.append(folder)
+    # one executor serves every screen, so its pool starts once
+    with make_executor(workers=workers) as executor:
+        for name, screen in screens:
+            folder = out_dir / name
+            result = run_screen(screen, folder, executor=executor, progress=progress)
+            summary[name] = {"wells": result.wells, "failed_wells": result.failed_wells,
+                             "ci_at_fa": _ci_summary(folder)}
+            parts.append(folder)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n", encoding="utf-8")
     return StudyResult(out_dir=out_dir, report=build_report(out_dir), parts=tuple(parts), summary=summary)
+
+
+def _study_screen(entry: dict, spec: dict, model, config: Path, *, smoke: bool) -> tuple[str, ScreenSpec]:
+    """The name and :class:`ScreenSpec` of one ``[[screen]]`` entry of a study config."""
+    points = int(spec.get("smoke", {}).get("doses_per_axis", 3))
+    smoke_lines = spec.get("smoke", {}).get("cell_lines")
+    try:
+        axes = [_smoke_axis(entry[k], points) if smoke else entry[k] for k in ("drug_a", "drug_b")]
+        a, b = (float(x) for x in entry.get("ratio", "1:1").split(":"))
+        return entry["name"], ScreenSpec(
+            model=model,
+            cell_lines=tuple(smoke_lines if smoke and smoke_lines else entry.get("cell_lines", spec["cell_lines"])),
+            drug_a=DrugAxis.parse(axes[0]), drug_b=DrugAxis.parse(axes[1]),
+            readouts=tuple(entry.get("readouts", spec.get("readouts", ("perk_suppression", "viability")))),
+            ratio=a / b, mode=spec.get("mode", "fast"),
+            target_suppression=float(spec.get("target_suppression", 0.8)),
+        )
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"study config {str(config)!r}, screen {entry.get('name', '?')!r}: {exc}") from exc
 
 
 def _ci_summary(folder: Path) -> dict:

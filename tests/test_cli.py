@@ -177,6 +177,22 @@ def test_demo_smoke_writes_report_tables_figures_manifests(capsys, tmp_path):
     assert "trametinib_x_gsk2256098" in page and "resistance/time_course.png" in page
 
 
+def test_study_config_is_checked_before_anything_runs(tmp_path):
+    """A bad last screen entry is reported at once, naming the entry, before the resistance part or the first
+    screen has computed anything."""
+    from simulator.demo import bundled_study, run_study
+    from simulator.errors import InputError
+
+    config = bundled_study("mpnst_combinations").read_text(encoding="utf-8")
+    bad = config.replace('ratio = "1:10"', 'ratio = "1:ten"')
+    assert bad != config
+    path = tmp_path / "config.toml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(InputError, match="trametinib_x_gsk2256098"):
+        run_study(path, tmp_path / "out", smoke=True, workers=1)
+    assert not (tmp_path / "out").exists()
+
+
 def test_dose_response_command(capsys, tmp_path):
     code, out, err = run(capsys, "dose-response", "--model", "mpnst", "--cell-line", "S462_R1", "--drug", "trametinib",
                          "--doses", "0.01:10000:25", "--out", str(tmp_path))

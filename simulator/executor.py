@@ -48,7 +48,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import partial
@@ -82,6 +82,8 @@ DEFAULT_START_METHOD = "spawn"
 
 PARTS = "parts"
 FAILED_FILE = "_failed.json"
+#: file in ``parts/`` describing the job whose results the parts are (:func:`run_chunks` ``job=``)
+JOB_FILE = "_job.json"
 _TMP_SUFFIX = ".tmp"
 #: seconds between a pool worker's checks that its parent process is alive
 ORPHAN_POLL_S = 1.0
@@ -713,6 +715,7 @@ def run_chunks(
     progress: bool = True,
     total_rows: int | None = None,
     label: str = "",
+    job: Mapping[str, Any] | None = None,
 ) -> ChunkRun:
     """Run ``fn(payload)`` for every chunk on ``executor``, writing each result to ``out_dir/parts``.
 
@@ -738,6 +741,11 @@ def run_chunks(
         Rows the whole job will produce, if known: the bar then counts rows (with an ETA) instead of chunks.
     label
         Text in front of the progress bar.
+    job
+        A JSON-able description of everything that decides the chunks' results (model hashes, doses, settings).
+        It is stored as ``parts/_job.json``; a resumed run reuses existing parts only when its description is
+        the same. Why: chunk ids alone do not identify a job (a screen with other doses has the same ids), and
+        resuming would keep the old results under the new settings.
 
     Returns
     -------
@@ -748,7 +756,8 @@ def run_chunks(
     ------
     InputError
         Invalid or duplicate chunk ids; an existing ``parts`` folder without ``resume``; with ``resume``,
-        part files of chunk ids that are not in this job (the folder holds a different run).
+        part files of chunk ids that are not in this job, or (with ``job``) parts written for another
+        description or without one (the folder holds a different run).
     WorkerLost
         A worker process died; finished chunks are on disk, so a resumed run continues from them.
     """
@@ -763,6 +772,8 @@ def run_chunks(
             f"{parts} already holds {len(existing)} part file(s) of an earlier run; pass --resume "
             "(resume=True) to continue it, or choose another output folder."
         )
+    if job is not None:
+        _check_job(parts, job, existing)
     if existing - set(ids):
         stray = sorted(existing - set(ids), key=_natural_key)
         raise InputError(
@@ -772,6 +783,8 @@ def run_chunks(
     parts.mkdir(parents=True, exist_ok=True)
     for stale in parts.glob(f".*{_TMP_SUFFIX}"):  # half-written files of a killed run
         stale.unlink(missing_ok=True)
+    if job is not None and not existing:  # before the first part: a part never exists without its job file
+        _write_atomic(parts / JOB_FILE, _job_text(job).encode("utf-8"))
     (parts / FAILED_FILE).unlink(missing_ok=True)  # those chunks have no part file: they run again
 
     todo = [(cid, payload) for cid, payload in chunks if cid not in existing]
@@ -862,16 +875,68 @@ def _write_part(data: bytes, parts: Path, cid: str) -> None:
 
     A table Parquet cannot store has failed its chunk already, in :func:`_run_chunk`.
     """
-    tmp = parts / f".{cid}.parquet.{os.getpid()}{_TMP_SUFFIX}"
+    _write_atomic(parts / f"{cid}.parquet", data)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.parent / f".{path.name}.{os.getpid()}{_TMP_SUFFIX}"
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())  # on disk before the name appears: a crash leaves all of it or nothing
-        os.replace(tmp, parts / f"{cid}.parquet")
+        os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _job_text(job: Mapping[str, Any]) -> str:
+    """Canonical JSON of a job description (keys sorted; NaN kept as the token NaN, so equal texts compare equal)."""
+    return json.dumps(job, sort_keys=True, indent=1, default=str) + "\n"
+
+
+def _check_job(parts: Path, job: Mapping[str, Any], existing: set[str]) -> None:
+    """Refuse to resume parts that were computed for another job description (or for none)."""
+    if not existing:
+        return
+    path = parts / JOB_FILE
+    try:
+        stored_text = path.read_text(encoding="utf-8")
+        stored = json.loads(stored_text)
+    except FileNotFoundError:
+        raise InputError(
+            f"{parts} holds {len(existing)} part file(s) but no {JOB_FILE} saying which settings produced them "
+            "(an older mekisim, or files copied by hand), so they cannot be resumed safely; choose another output "
+            "folder."
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path} could not be read ({exc}); choose another output folder.") from exc
+    if stored_text == _job_text(job):
+        return
+    changed = _differences(stored, json.loads(_job_text(job)))
+    raise InputError(
+        f"{parts} holds parts of a run with other settings ({'; '.join(changed[:4])}"
+        f"{'; ...' if len(changed) > 4 else ''}); --resume only continues the same run: rerun with the earlier "
+        "settings, or choose another output folder."
+    )
+
+
+def _differences(old: Any, new: Any, where: str = "") -> list[str]:
+    """Where two job descriptions differ, as ``key: was X, now Y`` (values shortened)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += _differences(old.get(key, "(absent)"), new.get(key, "(absent)"), f"{where}.{key}" if where else key)
+        return out
+    if json.dumps(old) == json.dumps(new):
+        return []
+
+    def short(value: Any) -> str:
+        text = json.dumps(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    return [f"{where or 'job'}: was {short(old)}, now {short(new)}"]
 
 
 def _write_failed(parts: Path, failures: list[ChunkFailure], label: str) -> None:

@@ -17,6 +17,8 @@ exception; the run reports how many failed and why.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +37,7 @@ from .errors import InputError
 from .executor import Executor, _natural_key, make_executor, read_parts, run_chunks  # read_parts' chunk order
 from .model import CompiledModel, reduce_frozen
 from .readouts import READOUTS, Readout, compute_readout_table, readouts_for
-from .store import write_manifest, write_tables
+from .store import catalogue_hashes, dependency_versions, fingerprint, write_manifest, write_tables
 from .synergy import SCORE_CONVENTIONS
 from .synergy_many import constant_ratio_many, median_effect_fits, synergy_batch
 from .units import parse_amount
@@ -586,18 +588,36 @@ def run_screen(
     started = time.perf_counter()
     ratio = spec.ratio if spec.ratio is not None else _default_ratio(spec)
     chunks = _well_chunks(spec, ratio)
+    job = _screen_job(spec, ratio)
     owned = make_executor(workers=workers, scheduler=scheduler) if executor is None else nullcontext(executor)
     with owned as executor:
         well_run = run_chunks(_well_chunk, chunks, executor=executor, out_dir=out_dir / "wells", resume=resume,
-                              progress=progress, total_rows=spec.wells * len(spec.readouts), label="wells")
+                              progress=progress, total_rows=spec.wells * len(spec.readouts), label="wells",
+                              job={"pass": "wells", **job})
         wells = read_parts(out_dir / "wells") if well_run.chunks_done + well_run.chunks_skipped else pd.DataFrame(
             columns=list(WELL_COLUMNS))
         synergy_chunks = _synergy_chunks(spec, wells, ratio)
         synergy_run = run_chunks(_synergy_chunk, synergy_chunks, executor=executor, out_dir=out_dir / "synergy",
-                                 resume=resume, progress=progress, label="synergy")
+                                 resume=resume, progress=progress, label="synergy", job={"pass": "synergy", **job})
     synergy = read_parts(out_dir / "synergy") if synergy_chunks else pd.DataFrame(columns=list(SYNERGY_COLUMNS))
     runs = {"wells": well_run, "synergy": synergy_run}
     return _finish(spec, out_dir, wells, synergy, ratio, time.perf_counter() - started, runs)
+
+
+def _screen_job(spec: ScreenSpec, ratio: float) -> dict:
+    """What decides a screen's wells and scores, for ``run_chunks(job=...)``: a resume must match it.
+
+    The spec without ``target_suppression`` (it only ranks, in ``_finish``: a resumed run may re-rank), the
+    ensemble as a hash (it can be thousands of vectors), the constant ratio, the catalogue files and the
+    mekisim and libroadrunner versions.
+    """
+    description = fingerprint(spec)
+    description.pop("target_suppression")
+    members = json.dumps(description.pop("ensemble"), separators=(",", ":"))
+    versions = dependency_versions()
+    return {"screen": description, "ensemble_sha256": hashlib.sha256(members.encode("utf-8")).hexdigest(),
+            "constant_ratio_a_to_b": ratio, "catalogue_sha256": catalogue_hashes(),
+            "versions": {k: versions[k] for k in ("mekisim", "libroadrunner")}}
 
 
 def _default_ratio(spec: ScreenSpec) -> float:

@@ -59,7 +59,7 @@ from .executor import make_executor, read_parts, run_chunks
 from .model import CompiledModel
 from .sensitivity_outputs import FAILED, Output, check_outputs, column_table, evaluate_rows
 from .sensitivity_ranges import ParameterSpace
-from .store import write_manifest, write_table
+from .store import catalogue_hashes, dependency_versions, fingerprint, write_manifest, write_table
 
 __all__ = [
     "DEFAULT_N",
@@ -587,6 +587,28 @@ def _chunk_rows(spec: SensitivitySpec) -> int:
     return int(min(256, max(8, math.ceil(spec.rows / 64))))
 
 
+#: SensitivitySpec fields that only change the analysis of the evaluations: a resumed run may change them
+_ANALYSIS_ONLY = ("resamples", "conf_level", "on_failure", "rank_top")
+
+
+def _evaluation_job(spec: SensitivitySpec) -> dict:
+    """What decides the model evaluations, for ``run_chunks(job=...)``: a resumed run must match it.
+
+    The stored samples are checked separately; this also covers the model and metadata hashes, the outputs
+    (their conditions, doses, times), the solver settings, the catalogue and the versions.
+    """
+    description = fingerprint(spec)
+    for key in _ANALYSIS_ONLY:
+        description.pop(key)
+    # where the ranges were read from is provenance, not a setting: the same ranges from a moved file resume
+    description["space"].pop("rule", None)
+    for entry in description["space"]["ranges"]:
+        entry.pop("source", None)
+    versions = dependency_versions()
+    return {"sensitivity": description, "catalogue_sha256": catalogue_hashes(),
+            "versions": {k: versions[k] for k in ("mekisim", "libroadrunner")}}
+
+
 def run_sensitivity(
     spec: SensitivitySpec,
     out_dir: str | Path,
@@ -633,7 +655,8 @@ def run_sensitivity(
     with make_executor(workers=workers, scheduler=scheduler) as executor:
         n_workers = executor.workers
         run = run_chunks(_evaluate_chunk, chunks, executor=executor, out_dir=out_dir / "evaluations", resume=resume,
-                         progress=progress, total_rows=len(values), label=f"sensitivity ({spec.method})")
+                         progress=progress, total_rows=len(values), label=f"sensitivity ({spec.method})",
+                         job=_evaluation_job(spec))
     evaluated = time.perf_counter() - started
     evaluations = _complete(read_parts(out_dir / "evaluations"), spec, run)
     ycols = [c for c in evaluations.columns if c.startswith("y")]

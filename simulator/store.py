@@ -7,8 +7,10 @@ timings and counts of ok/failed records (architecture.md).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import platform
 import subprocess
 import sys
@@ -17,11 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError, ModelLoadError
 from .model import CompiledModel, bundled_dir
 
-__all__ = ["catalogue_hashes", "dependency_versions", "write_manifest", "write_table", "write_tables"]
+__all__ = ["catalogue_hashes", "dependency_versions", "fingerprint", "write_manifest", "write_table", "write_tables"]
 
 _DEPENDENCIES = ("mekisim", "libroadrunner", "antimony", "python-libsbml", "numpy", "scipy", "pandas",
                  "pyarrow", "matplotlib", "SALib", "petab", "tellurium")
@@ -132,6 +135,32 @@ def catalogue_hashes() -> dict[str, str]:
         except OSError:
             out[name] = "not readable"
     return out
+
+
+def fingerprint(obj: Any) -> Any:
+    """A JSON-able description of ``obj`` for telling runs apart (e.g. a resumed run from another run's folder).
+
+    Dataclasses field by field, mappings and sequences element by element, a :class:`CompiledModel` as its name
+    and hashes (its SBML text is megabytes; the hashes identify it), non-finite floats and unknown objects as
+    text. Equal settings give equal descriptions in any process.
+    """
+    if isinstance(obj, CompiledModel):
+        return {"name": obj.name, "sha256": obj.sha256, "metadata_sha256": obj.metadata_sha256}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: fingerprint(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): fingerprint(v) for k, v in obj.items()}
+    if isinstance(obj, set | frozenset):
+        return sorted((fingerprint(v) for v in obj), key=repr)
+    if isinstance(obj, list | tuple):
+        return [fingerprint(v) for v in obj]
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars
+        return fingerprint(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return repr(obj)
+    if obj is None or isinstance(obj, str | int | float):
+        return obj
+    return repr(obj)
 
 
 def _git_revision() -> str | None:

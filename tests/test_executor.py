@@ -371,6 +371,38 @@ def test_parts_read_in_natural_chunk_order_and_stray_parts_refused(tmp_path):
         read_parts(tmp_path / "nowhere")
 
 
+def test_resume_only_continues_the_same_job(tmp_path):
+    """Chunk ids alone do not identify a job: parts computed under other settings are refused, never reused."""
+    chunks = [(f"c{k}", k) for k in range(4)]
+    job = {"model": {"sha256": "abc"}, "doses": [0.0, 1.0, float("nan")]}
+    run_chunks(_frame, chunks[:2], executor=SerialExecutor(), out_dir=tmp_path / "a", progress=False, job=job)
+    assert json.loads((tmp_path / "a" / "parts" / "_job.json").read_text())["model"] == {"sha256": "abc"}
+    # the same description (NaN included) resumes
+    same = run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "a", progress=False,
+                      resume=True, job={"doses": [0.0, 1.0, float("nan")], "model": {"sha256": "abc"}})
+    assert (same.chunks_skipped, same.chunks_done) == (2, 2)
+    # another one is refused, naming what changed, and nothing is touched
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "a" / "parts").iterdir()}
+    with pytest.raises(InputError, match=r"other settings \(doses: was \[0\.0, 1\.0, NaN\], now \[0\.0, 2\.0, NaN\]"):
+        run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "a", progress=False, resume=True,
+                   job={**job, "doses": [0.0, 2.0, float("nan")]})
+    with pytest.raises(InputError, match=r"model\.sha256: was \"abc\", now \"abd\""):
+        run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "a", progress=False, resume=True,
+                   job={**job, "model": {"sha256": "abd"}})
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "a" / "parts").iterdir()} == stamps
+    # parts without a job file (an older mekisim) are not resumed under a job
+    run_chunks(_frame, chunks[:1], executor=SerialExecutor(), out_dir=tmp_path / "b", progress=False)
+    with pytest.raises(InputError, match="no _job.json"):
+        run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "b", progress=False, resume=True,
+                   job=job)
+    # a job file with no parts beside it (killed before the first part) is replaced by the new job's
+    (tmp_path / "c" / "parts").mkdir(parents=True)
+    (tmp_path / "c" / "parts" / "_job.json").write_text('{"old": 1}')
+    run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "c", progress=False, resume=True, job=job)
+    assert "old" not in json.loads((tmp_path / "c" / "parts" / "_job.json").read_text())
+    assert len(read_parts(tmp_path / "c")) == 8
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -150,6 +150,33 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
         pd.testing.assert_frame_equal(resumed, whole)
 
 
+def test_resume_with_other_settings_is_refused_and_a_new_target_only_reranks(mpnst, tmp_path):
+    """--resume after changing the doses used to keep the old wells under the new doses; now it is refused."""
+    spec = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, **SMALL)
+    run_screen(spec, tmp_path, workers=1, progress=False)
+    before = pd.read_parquet(tmp_path / "wells.parquet")
+    other = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, drug_a=DrugAxis.parse("trametinib:1:100:3"),
+                       drug_b=SMALL["drug_b"])
+    with pytest.raises(InputError, match=r"other settings \(screen\.drug_a\.doses: was"):
+        run_screen(other, tmp_path, workers=1, progress=False, resume=True)
+    ensemble = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, ensemble=({"kE": 4.2},), **SMALL)
+    with pytest.raises(InputError, match="ensemble_sha256"):
+        run_screen(ensemble, tmp_path, workers=1, progress=False, resume=True)
+    with pytest.raises(InputError, match="constant_ratio_a_to_b"):
+        run_screen(ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.1, **SMALL), tmp_path, workers=1,
+                   progress=False, resume=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "wells.parquet"), before)  # nothing overwritten
+    # the target only ranks: the resumed run reuses every part and ranks anew
+    strict = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, target_suppression=0.99, **SMALL)
+    result = run_screen(strict, tmp_path, workers=1, progress=False, resume=True)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["counts"]["wells_chunks_skipped"] == manifest["counts"]["wells_chunks_total"] > 0
+    assert manifest["counts"]["wells_chunks_done"] == 0 and result.failed_wells == 0
+    ranking = pd.read_csv(tmp_path / "ranking.csv")
+    assert (ranking["perk_suppression"] >= 0.99).all()
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "wells.parquet"), before)
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc (Linux)")
 def test_sigterm_ends_a_screen_cleanly_with_its_workers(tmp_path):
     """kill / a batch scheduler's time limit: exit 143 with a message, the pool shut down, parts kept."""

@@ -291,6 +291,18 @@ def test_two_workers_and_resume_reproduce_the_serial_run(ishigami, ishigami_spac
                         resume=True)
     with pytest.raises(InputError, match="resume"):
         run_sensitivity(spec, tmp_path / "pool", workers=1, progress=False)
+    # the same design for another output: the stored samples match, the evaluations are of something else
+    for part in parts[1::2]:
+        part.unlink()
+    with pytest.raises(InputError, match=r"other settings \(sensitivity\.outputs"):
+        run_sensitivity(SensitivitySpec(ishigami, ishigami_space, (ObservableAt("x1", None),), method="sobol", n=64,
+                                        seed=7, chunk_rows=40), tmp_path / "serial", workers=1, progress=False,
+                        resume=True)
+    # what only changes the analysis (bootstrap draws, CI level) resumes
+    reanalysed = run_sensitivity(SensitivitySpec(ishigami, ishigami_space, (ObservableAt("Y", None),), method="sobol",
+                                                 n=64, seed=7, chunk_rows=40, resamples=50, conf_level=0.9),
+                                 tmp_path / "serial", workers=1, progress=False, resume=True)
+    pd.testing.assert_frame_equal(serial.indices[["value"]], reanalysed.indices[["value"]])
 
 
 # ------------------------------------------------------------------------------------ ranges and specs

@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--model", required=True, metavar="M")
     dr.add_argument("--cell-line", required=True, metavar="C")
     dr.add_argument("--drug", required=True, metavar="D")
-    dr.add_argument("--doses", required=True, metavar="LO:HI:N", help="N log-spaced doses (nM or with units) plus 0")
+    dr.add_argument("--doses", required=True, metavar="LO:HI:N",
+                    help="N log-spaced doses (nM or with units) plus 0, or D1,D2,... (the listed doses plus 0)")
     dr.add_argument("--readout", default=None, metavar="R",
                     help="a readout of the model (Model A: perk_suppression, viability (default), apoptosis, g0g1, "
                          "cleaved_parp; Model B: growth_d33 (default), senescent_d33, regrowth_d33)")
@@ -71,8 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     scr = sub.add_parser("screen", help="dose matrix of two drugs x cell lines (x ensemble) with synergy scores")
     scr.add_argument("--model", required=True, metavar="M")
     scr.add_argument("--cell-lines", required=True, metavar="C1,C2,...")
-    scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N", help="N log-spaced doses of drug A plus 0")
-    scr.add_argument("--drug-b", required=True, metavar="D:LO:HI:N", help="N log-spaced doses of drug B plus 0")
+    scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N",
+                     help="N log-spaced doses of drug A plus 0, or D:D1,D2,... (the listed doses plus 0)")
+    scr.add_argument("--drug-b", required=True, metavar="D:LO:HI:N",
+                     help="N log-spaced doses of drug B plus 0, or D:D1,D2,... (the listed doses plus 0)")
     scr.add_argument("--readout", action="append", default=None, metavar="R",
                      help="readout(s) to compute (default: the model's inhibition readouts; Model A: "
                           "perk_suppression and viability); repeatable")
@@ -350,8 +353,10 @@ def _screen(args: argparse.Namespace) -> int:
         raise InputError(f"--workers {args.workers} must be >= 1.")
     result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                         progress=not args.no_progress)
-    print(f"{result.wells} wells ({result.wells - result.failed_wells} ok, {result.failed_wells} failed) in "
-          f"{result.elapsed_s:.1f} s; tables in {result.out_dir}/")
+    mixture = result.wells - spec.wells  # the constant-ratio series of every matrix (Chou-Talalay CI)
+    print(f"{result.wells} wells ({spec.wells} in the dose matrices, {mixture} on the constant-ratio mixture series): "
+          f"{result.wells - result.failed_wells} ok, {result.failed_wells} failed in {result.elapsed_s:.1f} s; "
+          f"tables in {result.out_dir}/")
     for status, count in result.failure_summary.items():
         print(f"  {count} wells {status}; see the message column of wells.csv")
     return 1 if result.failed_wells else 0

@@ -197,8 +197,15 @@ def bundled_study(name: str) -> Path:
 
 
 def _smoke_axis(text: str, points: int) -> str:
-    drug, lo, hi, _ = text.split(":")
-    return f"{drug}:{lo}:{hi}:{points}"
+    """The axis with ``points`` doses: N replaced in ``DRUG:LO:HI:N``; every k-th dose of a ``DRUG:D1,...`` list."""
+    parts = text.split(":")
+    if len(parts) == 4:
+        drug, lo, hi, _ = parts
+        return f"{drug}:{lo}:{hi}:{points}"
+    axis = DrugAxis.parse(text)
+    listed = axis.doses[1:]
+    keep = sorted({round(i) for i in np.linspace(0, len(listed) - 1, min(points, len(listed)))})
+    return f"{axis.drug}:{','.join(repr(listed[i]) for i in keep)}"
 
 
 def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, workers: int | None = None,

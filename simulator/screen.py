@@ -80,10 +80,17 @@ class DrugAxis:
 
     @classmethod
     def parse(cls, text: str) -> DrugAxis:
-        """``DRUG:LO:HI:N`` -> 0 plus N log-spaced doses from LO to HI (units allowed: ``tram:0.1nM:100nM:9``)."""
+        """Parse a dose axis: ``DRUG:LO:HI:N`` or ``DRUG:D1,D2,...``.
+
+        ``DRUG:LO:HI:N``: 0 plus N log-spaced doses from LO to HI (units allowed: ``tram:0.1nM:100nM:9``).
+        ``DRUG:D1,D2,...``: 0 plus the listed doses, e.g. a plate's half-log series ``tram:1,3,10,30,100``.
+        """
         parts = text.split(":")
+        if len(parts) == 2:
+            return cls._listed(text, *parts)
         if len(parts) != 4:
-            raise InputError(f"drug axis {text!r} is not DRUG:LO:HI:N; valid example: trametinib:0.1:100:9 (nM).")
+            raise InputError(f"drug axis {text!r} is neither DRUG:LO:HI:N nor DRUG:D1,D2,...; valid examples: "
+                             "trametinib:0.1:100:9 or trametinib:1,3,10,30,100 (nM unless a unit is given).")
         drug, lo, hi, n = parts
         lo_nm, hi_nm = parse_amount(lo, what=f"lowest dose of {drug}"), parse_amount(hi, what=f"highest dose of {drug}")
         try:
@@ -94,6 +101,20 @@ class DrugAxis:
             raise InputError(f"drug axis {text!r} needs 0 < LO < HI and N >= 1 (N = 1 uses LO only).")
         doses = np.geomspace(lo_nm, hi_nm, count) if count > 1 else np.array([lo_nm])
         return cls(drug=drug.strip(), doses=(0.0, *doses.tolist()))
+
+    @classmethod
+    def _listed(cls, text: str, drug: str, listed: str) -> DrugAxis:
+        """``DRUG:D1,D2,...``: the listed doses in any order, 0 added when absent (the single-agent row)."""
+        drug = drug.strip()
+        items = [item for item in listed.split(",") if item.strip()]
+        doses = [parse_amount(item.strip(), what=f"dose of {drug}") for item in items]
+        if not doses:
+            raise InputError(f"drug axis {text!r} lists no doses; valid example: trametinib:1,3,10,30,100 (nM).")
+        repeated = sorted({d for d in doses if doses.count(d) > 1})
+        if repeated:
+            raise InputError(f"drug axis {text!r} lists the dose(s) {', '.join(f'{d:g}' for d in repeated)} nM more "
+                             "than once; each dose is one row or column of the matrix.")
+        return cls(drug=drug, doses=tuple(sorted({0.0, *doses})))
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,14 @@ def test_study_config_is_checked_before_anything_runs(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_smoke_mode_shrinks_a_range_or_a_list_of_doses():
+    from simulator.demo import _smoke_axis
+
+    assert _smoke_axis("trametinib:0.1:100:9", 3) == "trametinib:0.1:100:3"
+    assert _smoke_axis("trametinib:1,3,10,30,100", 3) == "trametinib:1.0,10.0,100.0"
+    assert _smoke_axis("trametinib:1,3", 3) == "trametinib:1.0,3.0"
+
+
 def test_dose_response_command(capsys, tmp_path):
     code, out, err = run(capsys, "dose-response", "--model", "mpnst", "--cell-line", "S462_R1", "--drug", "trametinib",
                          "--doses", "0.01:10000:25", "--out", str(tmp_path))

@@ -150,6 +150,26 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
         pd.testing.assert_frame_equal(resumed, whole)
 
 
+def test_drug_axis_takes_a_range_or_a_plates_list_of_doses(tmp_path, capsys):
+    assert DrugAxis.parse("trametinib:1:100:3").doses == pytest.approx((0, 1, 10, 100))
+    listed = DrugAxis.parse("trametinib:30, 1,3nM,0.01uM,100")  # any order, units per dose, 0 added
+    assert listed.drug == "trametinib" and listed.doses == (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
+    assert DrugAxis.parse("trametinib:0,5").doses == (0.0, 5.0)  # 0 listed: not repeated
+    for bad, fragment in (("trametinib:1,1nM,3", "more than once"), ("trametinib:", "lists no doses"),
+                          ("trametinib:1,x", "'x'"), ("trametinib:1:2", "neither DRUG:LO:HI:N"),
+                          ("trametinib:-1,3", "negative")):
+        with pytest.raises(InputError, match=fragment):
+            DrugAxis.parse(bad)
+    # the CLI takes lists, and says how many of the simulated wells are the constant-ratio mixture's
+    code = main(["screen", "--model", "mpnst", "--cell-lines", "S462", "--drug-a", "trametinib:1,10", "--drug-b",
+                 "src_inhibitor_1:100,1000", "--workers", "1", "--no-progress", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "21 wells (9 in the dose matrices, 12 on the constant-ratio mixture series)" in out
+    matrix = pd.read_parquet(tmp_path / "wells.parquet").query("series == 'matrix'")
+    assert sorted(matrix["dose_a_nM"].unique()) == [0, 1, 10]
+    assert sorted(matrix["dose_b_nM"].unique()) == [0, 100, 1000]
+
+
 def test_resume_with_other_settings_is_refused_and_a_new_target_only_reranks(mpnst, tmp_path):
     """--resume after changing the doses used to keep the old wells under the new doses; now it is refused."""
     spec = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, **SMALL)

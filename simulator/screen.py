@@ -620,7 +620,9 @@ def run_screen(
         synergy_chunks = _synergy_chunks(spec, wells, ratio)
         synergy_run = run_chunks(_synergy_chunk, synergy_chunks, executor=executor, out_dir=out_dir / "synergy",
                                  resume=resume, progress=progress, label="synergy", job={"pass": "synergy", **job})
-    synergy = read_parts(out_dir / "synergy") if synergy_chunks else pd.DataFrame(columns=list(SYNERGY_COLUMNS))
+    # every synergy chunk can fail (no matrix of the screen could be scored): no parts, an empty table
+    scored = synergy_run.chunks_done + synergy_run.chunks_skipped
+    synergy = read_parts(out_dir / "synergy") if scored else pd.DataFrame(columns=list(SYNERGY_COLUMNS))
     runs = {"wells": well_run, "synergy": synergy_run}
     return _finish(spec, out_dir, wells, synergy, ratio, time.perf_counter() - started, runs)
 

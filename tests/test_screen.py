@@ -121,6 +121,23 @@ def test_failed_wells_are_statuses_and_reported(mpnst, tmp_path, capsys):
     assert manifest["counts"]["wells_failed"] == 9 + 12
 
 
+def test_a_screen_where_every_well_fails_reports_it_instead_of_crashing(tmp_path, capsys):
+    """No steady state anywhere (a negative decay rate): every synergy chunk fails too, and the run still ends
+    with its tables, the failures counted and exit code 1 (it crashed on the empty synergy table)."""
+    path = tmp_path / "ensemble.csv"
+    pd.DataFrame({"kdL": [-5e-4]}).to_csv(path, index=False)
+    code = main(["screen", "--model", "mpnst", "--cell-lines", "S462", "--drug-a", "trametinib:1,10", "--drug-b",
+                 "src_inhibitor_1:100,1000", "--ensemble", str(path), "--workers", "1", "--no-progress", "--out",
+                 str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 1 and "0 ok, 21 failed" in out
+    synergy = pd.read_parquet(tmp_path / "out" / "synergy.parquet")
+    assert synergy.empty and list(synergy.columns)[:3] == ["cell_line", "member", "readout"]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["counts"]["wells_failed"] == 21 and manifest["counts"]["synergy_chunks_failed"] > 0
+    assert manifest["screen"]["chunk_failures"]
+
+
 SCREEN_ARGS = ["--model", "mpnst", "--cell-lines", "S462,S462_R1,S462_R2,S462_R3,ST8814,S462TY",
                "--drug-a", "trametinib:0.1:100:7", "--drug-b", "src_inhibitor_1:30:10000:7",
                "--readout", "perk_suppression", "--ratio", "1:100", "--no-progress"]

@@ -458,6 +458,7 @@ class DaskExecutor(_BaseExecutor):
         except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
             raise InputError("--scheduler needs Dask distributed: pip install 'dask[distributed]'.") from exc
         self.address = address
+        _check_address(address)
         try:
             self._client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -516,6 +517,23 @@ class DaskExecutor(_BaseExecutor):
     def close(self) -> None:
         """Close the Dask client (the cluster keeps running)."""
         self._client.close()
+
+
+def _check_address(address: str) -> None:
+    """Refuse a malformed scheduler address before a ``Client`` exists.
+
+    Why: ``Client("nonsense")`` fails, but the half-built client then blocks for 20 s when it is garbage
+    collected and prints a traceback; a typo deserves an immediate message.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise InputError(f"scheduler address {address!r} is not valid ({exc}); valid: the address a running "
+                         "`dask scheduler` prints, e.g. tcp://HOST:8786.") from None
 
 
 def default_workers() -> int:

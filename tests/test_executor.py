@@ -198,6 +198,12 @@ def test_unreachable_scheduler_is_an_input_error():
     with pytest.raises(InputError, match="could not connect to the Dask scheduler at 'tcp://127.0.0.1:9'"):
         DaskExecutor("tcp://127.0.0.1:9", timeout=1)
     assert time.perf_counter() - t0 < 10
+    # a malformed address is refused at once (a half-built Client used to block 20 s at garbage collection)
+    for bad, fragment in (("nonsense", "missing port"), ("tcp://host", "missing port"), ("tcp://h:abc", "invalid")):
+        t0 = time.perf_counter()
+        with pytest.raises(InputError, match=rf"scheduler address '{bad}' is not valid \({fragment}"):
+            DaskExecutor(bad, timeout=1)
+        assert time.perf_counter() - t0 < 1
 
 
 def test_process_pool_refuses_what_workers_cannot_import(pool):

@@ -947,6 +947,8 @@ def _differences(old: Any, new: Any, where: str = "") -> list[str]:
         for key in sorted(set(old) | set(new)):
             out += _differences(old.get(key, "(absent)"), new.get(key, "(absent)"), f"{where}.{key}" if where else key)
         return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for k, (a, b) in enumerate(zip(old, new, strict=True)) for d in _differences(a, b, f"{where}[{k}]")]
     if json.dumps(old) == json.dumps(new):
         return []
 

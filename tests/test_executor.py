@@ -389,12 +389,15 @@ def test_resume_only_continues_the_same_job(tmp_path):
     assert (same.chunks_skipped, same.chunks_done) == (2, 2)
     # another one is refused, naming what changed, and nothing is touched
     stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "a" / "parts").iterdir()}
-    with pytest.raises(InputError, match=r"other settings \(doses: was \[0\.0, 1\.0, NaN\], now \[0\.0, 2\.0, NaN\]"):
+    with pytest.raises(InputError, match=r"other settings \(doses\[1\]: was 1\.0, now 2\.0\)"):
         run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "a", progress=False, resume=True,
                    job={**job, "doses": [0.0, 2.0, float("nan")]})
     with pytest.raises(InputError, match=r"model\.sha256: was \"abc\", now \"abd\""):
         run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "a", progress=False, resume=True,
                    job={**job, "model": {"sha256": "abd"}})
+    with pytest.raises(InputError, match=r"doses: was \[0\.0, 1\.0, NaN\], now \[0\.0, 1\.0\]"):  # other length
+        run_chunks(_frame, chunks, executor=SerialExecutor(), out_dir=tmp_path / "a", progress=False, resume=True,
+                   job={**job, "doses": [0.0, 1.0]})
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "a" / "parts").iterdir()} == stamps
     # parts without a job file (an older mekisim) are not resumed under a job
     run_chunks(_frame, chunks[:1], executor=SerialExecutor(), out_dir=tmp_path / "b", progress=False)

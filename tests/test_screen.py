@@ -194,7 +194,7 @@ def test_resume_with_other_settings_is_refused_and_a_new_target_only_reranks(mpn
     before = pd.read_parquet(tmp_path / "wells.parquet")
     other = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, drug_a=DrugAxis.parse("trametinib:1:100:3"),
                        drug_b=SMALL["drug_b"])
-    with pytest.raises(InputError, match=r"other settings \(screen\.drug_a\.doses: was"):
+    with pytest.raises(InputError, match=r"other settings \(screen\.drug_a\.doses\[1\]: was 0\.3, now 1\.0;"):
         run_screen(other, tmp_path, workers=1, progress=False, resume=True)
     ensemble = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, ensemble=({"kE": 4.2},), **SMALL)
     with pytest.raises(InputError, match="ensemble_sha256"):

@@ -294,7 +294,8 @@ def test_two_workers_and_resume_reproduce_the_serial_run(ishigami, ishigami_spac
     # the same design for another output: the stored samples match, the evaluations are of something else
     for part in parts[1::2]:
         part.unlink()
-    with pytest.raises(InputError, match=r"other settings \(sensitivity\.outputs"):
+    changed = r"other settings \(sensitivity\.outputs\[0\]\.observable: was \"Y\", now \"x1\""
+    with pytest.raises(InputError, match=changed):
         run_sensitivity(SensitivitySpec(ishigami, ishigami_space, (ObservableAt("x1", None),), method="sobol", n=64,
                                         seed=7, chunk_rows=40), tmp_path / "serial", workers=1, progress=False,
                         resume=True)

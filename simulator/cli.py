@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--model", required=True, metavar="M", help="bundled model name (mpnst) or .ant/.xml path")
     sim.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
     sim.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
-                     help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable")
+                     help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
     sim.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
                      help="add an occupancy inhibitor D^h/(D^h+IC50^h) to reactions of any model; repeatable")
     mode = sim.add_mutually_exclusive_group(required=True)
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a readout of the model (Model A: perk_suppression, viability (default), apoptosis, g0g1, "
                          "cleaved_parp; Model B: growth_d33 (default), senescent_d33, regrowth_d33)")
     dr.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
-                    help="a fixed background dose of another drug; repeatable")
+                    help="a fixed background dose of another drug; repeatable or comma-separated")
     dr.add_argument("--mode", choices=("fast", "full"), default="fast")
     dr.add_argument("--out", required=True, type=Path, metavar="DIR")
 
@@ -235,8 +235,9 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _parse_doses(items: Sequence[str]) -> dict[str, str]:
+    """``--dose`` values: ``DRUG=AMOUNT``, repeated or comma-separated (``trametinib=10nM,palbociclib=500nM``)."""
     doses: dict[str, str] = {}
-    for item in items:
+    for item in (piece for value in items for piece in value.split(",") if piece.strip()):
         drug, sep, amount = item.partition("=")
         if not sep or not drug.strip() or not amount.strip():
             raise InputError(f"--dose {item!r} is not DRUG=AMOUNT; valid example: --dose trametinib=10nM.")

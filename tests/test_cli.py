@@ -51,6 +51,19 @@ def test_simulate_steady_state_table(capsys, tmp_path):
     assert (tmp_path / "ss.png").stat().st_size > 10_000
 
 
+def test_doses_repeated_or_comma_separated_are_the_same_condition(capsys, tmp_path):
+    args = ["simulate", "--model", "melanoma", "--cell-line", "SKMEL30", "--time", "0:2d:3"]
+    assert run(capsys, *args, "--dose", "trametinib=10nM", "--dose", "palbociclib=0.5uM",
+               "--out", str(tmp_path / "a.csv"))[0] == 0
+    assert run(capsys, *args, "--dose", "trametinib=10nM,palbociclib=0.5uM", "--out", str(tmp_path / "b.csv"))[0] == 0
+    assert run(capsys, *args, "--dose", "trametinib=10nM", "--out", str(tmp_path / "c.csv"))[0] == 0
+    both, listed, alone = (pd.read_csv(tmp_path / f"{k}.csv") for k in "abc")
+    pd.testing.assert_frame_equal(both, listed)
+    assert not both.equals(alone)  # palbociclib was applied, not dropped
+    code, _, err = run(capsys, *args, "--dose", "trametinib=10nM,trametinib=1nM")
+    assert code == 1 and "twice" in err
+
+
 def test_simulate_time_course_parquet_and_plot(capsys, tmp_path):
     out_file = tmp_path / "tc.parquet"
     code, _, err = run(capsys, "simulate", "--model", "mpnst", "--dose", "selumetinib=0.1uM", "--time", "0:24h:25",

@@ -168,7 +168,8 @@ def plot_dose_response_fit(result, ax=None):
         curve = fit.bottom + (fit.top - fit.bottom) / (1 + (grid / fit.ic50) ** fit.hill)
         lo, hi = fit.ic50_ci95
         ax.plot(grid, curve, "-", lw=1.6,
-                label=f"4PL fit: IC50 {fit.ic50:.3g} nM (95% CI {lo:.3g}–{hi:.3g}), Hill {fit.hill:.2g}")
+                label=f"4PL fit: IC50 {_number(fit.ic50, 3)} nM (95% CI {_number(lo, 3)}–{_number(hi, 3)}), "
+                      f"Hill {fit.hill:.2g}")
         ax.axvline(fit.ic50, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
     ax.set_xlabel(f"{result.drug} (nM)")
@@ -183,10 +184,19 @@ def plot_dose_response_fit(result, ax=None):
     return ax
 
 
+def _number(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits, written out where a reader expects it.
+
+    Doses and percentages read as 3000 and 100, not 3e+03 and 1e+02; the exponent is kept outside 1e-3..1e6.
+    """
+    if value != 0 and not 1e-3 <= abs(value) < 1e6:
+        return f"{value:.{digits}g}"
+    return np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-")
+
+
 def _dose_ticks(ax, doses_a, doses_b) -> None:
-    fmt = [f"{d:.3g}" for d in doses_b]
-    ax.set_xticks(range(len(doses_b)), fmt, rotation=60, fontsize=7)
-    ax.set_yticks(range(len(doses_a)), [f"{d:.3g}" for d in doses_a], fontsize=7)
+    ax.set_xticks(range(len(doses_b)), [_number(d, 3) for d in doses_b], rotation=60, fontsize=7)
+    ax.set_yticks(range(len(doses_a)), [_number(d, 3) for d in doses_a], fontsize=7)
 
 
 def plot_matrix_heatmap(
@@ -228,7 +238,7 @@ def plot_matrix_heatmap(
     image = ax.imshow(np.ma.masked_invalid(colour), origin="lower", aspect="auto", cmap=cm, norm=norm)
     for (i, j), value in np.ndenumerate(matrix):
         if np.isfinite(value):
-            ax.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=6, color="black")
+            ax.text(j, i, _number(value, 2), ha="center", va="center", fontsize=6, color="black")
     _dose_ticks(ax, doses_a, doses_b)
     ax.set_xlabel(f"{drug_b} (nM)")
     ax.set_ylabel(f"{drug_a} (nM)")
@@ -346,7 +356,7 @@ def plot_screen_panel(
             grid = np.geomspace(doses.min(), doses.max(), 200)
             ax.plot(grid, fit.bottom + (fit.top - fit.bottom) / (1 + (grid / fit.ic50) ** fit.hill), "-",
                     color=points.get_color(), lw=1.4,
-                    label=f"4PL fit: IC50 {fit.ic50:.3g} nM, Hill {fit.hill:.2g}"
+                    label=f"4PL fit: IC50 {_number(fit.ic50, 3)} nM, Hill {fit.hill:.2g}"
                           f"{'' if fit.status == 'ok' else f' ({fit.status})'}")
     ax.set_xscale("log")
     ax.set_xlabel("dose (nM)")

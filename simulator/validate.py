@@ -65,6 +65,10 @@ def _validate_model(path: Path) -> list[Issue]:
     for pid, value in model.parameters.items():
         if not math.isfinite(value):
             issues.append(Issue(name, "error", f"parameter {pid!r} has no finite value ({value!r})."))
+        elif value < 0:  # a warning: an offset or a log-scale value may be negative, a rate constant may not
+            issues.append(Issue(name, "warning", f"parameter {pid!r} is negative ({value!r}); rate constants, "
+                                "totals and Michaelis constants must be >= 0 (a negative one makes steady states "
+                                "fail or concentrations go negative): check it is meant."))
     for sid, value in model.species_initial.items():
         if not math.isfinite(value) or value < 0:
             issues.append(Issue(name, "error", f"species {sid!r} has initial value {value!r}; it must be >= 0."))

@@ -117,10 +117,14 @@ def test_validate_reports_every_issue_at_once(capsys, tmp_path):
     bad_lines.write_text('[X]\nmodel="mpnst"\nscale={nope=2}\nprovenance="p"\n[Y]\nmodel="zebrafish"\n')
     bad_model = tmp_path / "broken.ant"
     bad_model.write_text("J1: A -> B; k*A\nk = \n")
-    code, out, _ = run(capsys, "validate", str(bad_drugs), str(bad_lines), str(bad_model), str(tmp_path / "gone.ant"))
+    negative = tmp_path / "negative.ant"
+    negative.write_text("J1: A -> B; k*A\nk = -0.1\nA = 1\nB = 0\n")
+    code, out, _ = run(capsys, "validate", str(bad_drugs), str(bad_lines), str(bad_model), str(tmp_path / "gone.ant"),
+                       str(negative))
     assert code == 1
     for text in ("[a]: ic50_nM = -1", "[b]: missing field 'provenance'", "scale.nope", "'zebrafish' is not bundled",
-                 "broken.ant: error", "gone.ant: error: file does not exist"):
+                 "broken.ant: error", "gone.ant: error: file does not exist",
+                 "negative.ant: warning: parameter 'k' is negative (-0.1)"):
         assert text in out, text
 
 

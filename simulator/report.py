@@ -19,7 +19,7 @@ from .errors import InputError
 from .plots import plot_dose_response_fit, plot_screen_panel, save_figure
 from .readouts import READOUTS, Readout
 from .response import DoseResponse
-from .screen import WELL_SCORES, effect_of
+from .screen import SUMMARISED_SCORES, WELL_SCORES, effect_of
 from .store import write_manifest, write_table
 
 __all__ = ["build_report", "draw_fit_figures", "write_dose_response"]
@@ -160,6 +160,7 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict) -> str
                 ci_rows.append({"cell_line": line, "readout": readout, "fa": row["fa"], f"{drug_a}_nM": row["dose_a"],
                                 f"{drug_b}_nM": row["dose_b"], "CI": row["value"], "status": row["flag"]})
     parts.append("<h3>Combination index along the constant ratio (Chou–Talalay)</h3>" + _table(pd.DataFrame(ci_rows)))
+    parts.append(_summary_scores(synergy, bool(info.get("ensemble_members"))))
     ranking = folder / "ranking.csv"
     if ranking.is_file():
         parts.append(f"<h3>Combinations reaching {info['target_suppression']:.0%} p-ERK suppression, least total "
@@ -169,6 +170,20 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict) -> str
         parts.append("<h3>Ensemble: probability of synergy and spread</h3>" + _table(pd.read_csv(ensemble), 30))
     parts.append(_manifest_block(manifest))
     return "".join(parts)
+
+
+def _summary_scores(synergy: pd.DataFrame, ensemble: bool) -> str:
+    """One row per cell line and readout: the per-matrix summaries (``<score>_mean``, ``<score>_msa``)."""
+    names = [f"{s}_{k}" for s in SUMMARISED_SCORES for k in ("mean", "msa")]
+    rows = synergy[synergy["score"].isin(names)]
+    if rows.empty:  # a screen written before the summaries existed
+        return ""
+    table = rows.pivot_table(index=["cell_line", "readout"], columns="score", values="value", aggfunc="median",
+                             dropna=False).reindex(columns=names).reset_index().rename_axis(columns=None)
+    how = "median over the ensemble members" if ensemble else "nominal parameters"
+    return (f"<h3>Summary synergy scores per matrix ({how})</h3><p>mean: the excess averaged over the "
+            "combination wells where it is defined; msa: the most synergistic area, the best mean over 3 × 3 "
+            "blocks of adjacent combination wells. &gt; 0 synergy for every score here.</p>" + _table(table))
 
 
 def write_dose_response(result: DoseResponse, out_dir: str | Path) -> list[Path]:

@@ -39,7 +39,7 @@ from .model import CompiledModel, reduce_frozen
 from .readouts import READOUTS, Readout, compute_readout_table, readouts_for
 from .store import catalogue_hashes, dependency_versions, fingerprint, write_manifest, write_tables
 from .synergy import SCORE_CONVENTIONS
-from .synergy_many import constant_ratio_many, median_effect_fits, synergy_batch
+from .synergy_many import constant_ratio_many, matrix_summaries, median_effect_fits, synergy_batch
 from .units import parse_amount
 
 __all__ = [
@@ -61,6 +61,8 @@ FA_LEVELS = tuple(sorted({0.5, 0.75, 0.9, *np.round(np.linspace(0.05, 0.95, 19),
 RATIO_POINTS = 12
 #: well-level synergy scores (the rest of the synergy table is isobologram, constant-ratio and fit rows)
 WELL_SCORES = ("bliss", "hsa", "loewe", "zip", "ci")
+#: excess scores summarised per matrix as ``<score>_mean`` and ``<score>_msa`` rows (synergy_many.matrix_summaries)
+SUMMARISED_SCORES = ("bliss", "hsa", "loewe", "zip")
 
 
 @dataclass(frozen=True)
@@ -523,6 +525,10 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
         for key in ("m", "Dm", "r"):
             blocks.append((np.nan, np.nan, np.nan, f"median_{which_fit}_{key}", getattr(fits, key)[:, None],
                            *fit_status))
+    for name in SUMMARISED_SCORES:  # one number per matrix and score: mean and most synergistic area
+        mean, msa, _ = matrix_summaries(getattr(batch, name))
+        blocks.append((np.nan, np.nan, np.nan, f"{name}_mean", mean[:, None], 0, no_flag))
+        blocks.append((np.nan, np.nan, np.nan, f"{name}_msa", msa[:, None], 0, no_flag))
 
     sizes = [np.shape(block[4])[1] for block in blocks]
     columns: dict[str, np.ndarray | pd.Index] = {}
@@ -551,7 +557,9 @@ def _synergy_chunk(payload: dict) -> pd.DataFrame:
     ``iso_x = d_a/Dx_a(fa)``, ``iso_y = d_b/Dx_b(fa)``; the constant-ratio table ``ci_ratio, dri_a, dri_b``
     at :data:`FA_LEVELS`, from the mixture series (``dose_a``/``dose_b`` are the mixture's doses there); and
     the median-effect fits ``median_{a,b,mix}_{m,Dm,r}`` (doses NaN; the mixture's dose is the total
-    d_A + d_B). Matrices come member by member, readouts in the order of ``payload["readouts"]``.
+    d_A + d_B); and one summary per excess score, ``{bliss,hsa,loewe,zip}_{mean,msa}`` (doses NaN; see
+    :func:`simulator.synergy_many.matrix_summaries`). Matrices come member by member, readouts in the order
+    of ``payload["readouts"]``.
 
     All the chunk's matrices (every member and readout: one dose grid) are scored in one
     :func:`simulator.synergy_many.synergy_batch` call and the table is built from (matrices x rows) numpy

@@ -140,6 +140,10 @@ SCORE_CONVENTIONS: dict[str, str] = {
     "< 0 antagonism (Yadav et al. 2015)",
     "ci": "< 0.9 synergy, 0.9–1.1 additive, > 1.1 antagonism (Chou–Talalay combination index, mutually exclusive form)",
     "dri": "dose-reduction index Dx/d: fold reduction of a drug's dose in the mixture for the same fa; > 1 favourable",
+    "mean": "<score>_mean (bliss, hsa, loewe, zip): one number per matrix, the mean of the excess over the "
+    "combination wells (both doses > 0) where it is defined; > 0 synergy on average",
+    "msa": "<score>_msa: most synergistic area, the highest mean excess over 3 x 3 blocks of adjacent combination "
+    "wells (NaN under a 3 x 3 combination grid); > 0 synergy in the best dose region",
 }
 
 #: Open window of fa used by the median-effect fit (CompuSyn): log-odds outside it are dominated by noise.

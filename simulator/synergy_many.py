@@ -53,15 +53,54 @@ __all__ = [
     "SynergyBatch",
     "constant_ratio_many",
     "loewe_expected_many",
+    "matrix_summaries",
     "median_effect_fits",
     "synergy_batch",
     "synergy_scores_many",
 ]
 
+#: Side of the square block of adjacent combination wells of the most synergistic area (SynergyFinder's 3 x 3).
+MSA_SIZE = 3
+
 #: Newton iterations before a well falls back to the scalar Brent root (never reached on the test families).
 _MAX_NEWTON = 100
 #: Bracket ends tried by the Loewe bracketing, as in :func:`simulator.synergy._loewe_expected`.
 _X_LIMIT = 700.0
+
+
+# --------------------------------------------------------------------------------------------------------------
+# One number per matrix
+# --------------------------------------------------------------------------------------------------------------
+
+
+def matrix_summaries(scores: object, size: int = MSA_SIZE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Summary scores of K well-score matrices ``(K, n, m)`` (row 0 and column 0 the single agents).
+
+    Why: comparing cell lines, drug pairs or ensemble members needs one number per matrix, the summaries
+    SynergyFinder made standard (Ianevski et al. 2017), defined here as:
+
+    - ``mean``: the mean of the score over the combination wells (both doses > 0) where it is defined (Loewe
+      is NaN where it has no additive reference); NaN when none is;
+    - ``msa`` (most synergistic area): the highest mean over ``size`` x ``size`` blocks of adjacent combination
+      wells, each block fully defined; NaN when the combination grid is smaller or no block is fully defined;
+    - ``defined``: the number of combination wells behind ``mean``.
+    """
+    values = np.asarray(scores, dtype=float)
+    if values.ndim != 3:
+        raise InputError(f"matrix_summaries needs scores of shape (K, n, m), not {values.shape}.")
+    combo = values[:, 1:, 1:]
+    finite = np.isfinite(combo)
+    defined = finite.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, combo, 0.0).sum(axis=(1, 2)) / defined
+    mean[defined == 0] = np.nan
+    msa = np.full(values.shape[0], np.nan)
+    if combo.shape[1] >= size and combo.shape[2] >= size:
+        blocks = np.lib.stride_tricks.sliding_window_view(combo, (size, size), axis=(1, 2)).mean(axis=(-2, -1))
+        blocks = blocks.reshape(values.shape[0], -1)  # a block with a NaN well is NaN
+        some = np.isfinite(blocks).any(axis=1)
+        msa[some] = np.nanmax(blocks[some], axis=1)
+    return _frozen(mean), _frozen(msa), _frozen(defined)
 
 
 # --------------------------------------------------------------------------------------------------------------

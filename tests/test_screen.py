@@ -300,6 +300,22 @@ def test_report_html_embeds_the_figures(serial_screen, capsys):
             assert f"figures/{line}_{readout}.png" in page
             assert (out / "figures" / f"{line}_{readout}.png").stat().st_size > 50_000
     assert "Combination index along the constant ratio" in page and "manifest" in page
+    assert "Summary synergy scores per matrix (nominal parameters)" in page and "zip_msa" in page
+
+
+def test_summary_rows_are_the_mean_of_the_well_rows(serial_screen):
+    """bliss_mean etc. equal the well scores averaged over the combination wells, from the same table."""
+    _, _, out = serial_screen
+    synergy = pd.read_parquet(out / "synergy.parquet")
+    for (line, readout), rows in synergy.groupby(["cell_line", "readout"]):
+        for score in ("bliss", "hsa", "loewe", "zip"):
+            wells = rows[(rows["score"] == score) & (rows["dose_a"] > 0) & (rows["dose_b"] > 0)]
+            summary = rows.loc[rows["score"] == f"{score}_mean", "value"]
+            assert len(summary) == 1 and len(wells) == 9, (line, readout, score)
+            assert summary.iloc[0] == pytest.approx(wells["value"].mean(skipna=True), rel=1e-12, nan_ok=True)
+            msa = rows.loc[rows["score"] == f"{score}_msa", "value"].iloc[0]  # a 3 x 3 grid: its only block
+            expected = wells["value"].mean() if wells["value"].notna().all() else np.nan
+            assert msa == pytest.approx(expected, rel=1e-12, nan_ok=True)
 
 
 def test_ensemble_screen_on_two_workers_matches_serial(mpnst, tmp_path):

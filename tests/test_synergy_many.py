@@ -26,7 +26,12 @@ from simulator.screen import (
     effect_of,
     ratio_series,
 )
-from simulator.synergy_many import loewe_expected_many, median_effect_fits, synergy_scores_many
+from simulator.synergy_many import (
+    loewe_expected_many,
+    matrix_summaries,
+    median_effect_fits,
+    synergy_scores_many,
+)
 
 #: the batched median-effect fits sum in another order than linregress: a few ulps (measured <= 1.2e-14)
 ROUNDOFF_RTOL = 1e-12
@@ -231,6 +236,44 @@ def test_bad_input_names_the_problem():
 # ---- the screen's synergy table ----------------------------------------------------------------------------
 
 
+def _summaries_by_loops(score: np.ndarray, size: int = 3) -> tuple[float, float]:
+    """Mean over the defined combination wells and the best fully defined size x size block, well by well."""
+    combo = [float(score[i, j]) for i in range(1, score.shape[0]) for j in range(1, score.shape[1])]
+    defined = [v for v in combo if math.isfinite(v)]
+    mean = sum(defined) / len(defined) if defined else math.nan
+    best = math.nan
+    for i in range(1, score.shape[0] - size + 1):
+        for j in range(1, score.shape[1] - size + 1):
+            block = [float(score[i + di, j + dj]) for di in range(size) for dj in range(size)]
+            if all(math.isfinite(v) for v in block):
+                value = sum(block) / len(block)
+                best = value if math.isnan(best) else max(best, value)
+    return mean, best
+
+
+def test_matrix_summaries_agree_with_well_by_well_loops_and_hand_cases():
+    rng = np.random.default_rng(12)
+    scores = rng.normal(0, 0.2, size=(40, 6, 7))
+    scores[rng.random(scores.shape) < 0.15] = np.nan  # undefined wells (Loewe) in most matrices
+    scores[3, 1:, 1:] = np.nan  # nothing defined
+    mean, msa, defined = matrix_summaries(scores)
+    for k in range(scores.shape[0]):
+        ref_mean, ref_msa = _summaries_by_loops(scores[k])
+        np.testing.assert_allclose([mean[k], msa[k]], [ref_mean, ref_msa], rtol=1e-12, equal_nan=True)
+    assert math.isnan(mean[3]) and math.isnan(msa[3]) and defined[3] == 0
+    # single-agent row and column never count; a hot 3 x 3 corner is the most synergistic area
+    hand = np.zeros((1, 6, 6))
+    hand[0, 0, :] = hand[0, :, 0] = 5.0
+    hand[0, 3:, 3:] = 0.9
+    mean, msa, defined = matrix_summaries(hand)
+    assert defined[0] == 25 and mean[0] == pytest.approx(9 * 0.9 / 25) and msa[0] == pytest.approx(0.9)
+    # a combination grid under 3 x 3 has no area, but a mean
+    mean, msa, _ = matrix_summaries(np.ones((2, 3, 4)))
+    assert np.all(mean == 1) and np.all(np.isnan(msa))
+    with pytest.raises(InputError, match="shape"):
+        matrix_summaries(np.ones((3, 3)))
+
+
 def _reference_rows(frame: pd.DataFrame, line: str, member: int, readout: str, ratio: float) -> pd.DataFrame:
     """One matrix's synergy rows exactly as the per-matrix ``_synergy_chunk`` (before grouping) built them."""
     info = READOUTS[readout]
@@ -271,6 +314,11 @@ def _reference_rows(frame: pd.DataFrame, line: str, member: int, readout: str, r
             parts.append(pd.DataFrame({"dose_a": [np.nan], "dose_b": [np.nan], "fa": [np.nan],
                                        "score": f"median_{which}_{key}", "value": [float(getattr(fit, key))],
                                        "flag": fit.status}))
+    for name in ("bliss", "hsa", "loewe", "zip"):  # per-matrix summaries, computed well by well here
+        mean, msa = _summaries_by_loops(getattr(result, name))
+        for suffix, value in (("mean", mean), ("msa", msa)):
+            parts.append(pd.DataFrame({"dose_a": [np.nan], "dose_b": [np.nan], "fa": [np.nan],
+                                       "score": f"{name}_{suffix}", "value": [value], "flag": ""}))
     out = pd.concat(parts, ignore_index=True)
     out.insert(0, "readout", readout)
     out.insert(0, "member", np.int64(member))

@@ -730,11 +730,13 @@ def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:
     """Spread of every score over ensemble members, and the probability of synergy.
 
     Well scores are grouped per well (dose pair); the constant-ratio CI per fa level (the mixture's doses
-    at a given fa differ between members). Synergy means CI < 0.9 for CI scores and excess > 0 otherwise.
+    at a given fa differ between members); the per-matrix summaries (``bliss_mean``...) per matrix. Synergy
+    means CI < 0.9 for CI scores and excess > 0 otherwise.
     """
     parts = []
     value = synergy["value"].to_numpy(dtype=float)
-    for scores, keys in ((WELL_SCORES, ["dose_a", "dose_b"]), (("ci_ratio",), ["fa"])):
+    summaries = tuple(f"{name}_{kind}" for name in SUMMARISED_SCORES for kind in ("mean", "msa"))
+    for scores, keys in ((WELL_SCORES, ["dose_a", "dose_b"]), (("ci_ratio",), ["fa"]), (summaries, [])):
         # only the grouped columns are taken: copying the flag strings of every row was most of the time
         keep = synergy["score"].isin(scores).to_numpy() & ~np.isnan(value)
         if not keep.any():

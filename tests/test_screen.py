@@ -102,6 +102,13 @@ def test_ensemble_spread_and_probability_of_synergy(mpnst, tmp_path):
     assert summary["probability_of_synergy"].between(0, 1).all()
     assert (summary["q05"] <= summary["median"]).all() and (summary["median"] <= summary["q95"]).all()
     assert set(summary["members"]) == {3}
+    # the per-matrix summaries get their spread too: the median of the three members' values
+    synergy = pd.read_parquet(tmp_path / "out" / "synergy.parquet")
+    zip_mean = summary[summary["score"] == "zip_mean"]
+    assert len(zip_mean) == 1
+    assert zip_mean["median"].iloc[0] == pytest.approx(synergy.loc[synergy["score"] == "zip_mean", "value"].median())
+    assert zip_mean["probability_of_synergy"].iloc[0] == pytest.approx(
+        (synergy.loc[synergy["score"] == "zip_mean", "value"] > 0).mean())
 
 
 def test_failed_wells_are_statuses_and_reported(mpnst, tmp_path, capsys):

@@ -594,7 +594,7 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
          f"≥ {TARGET_WELLS:,.0f} /s/core", _met(rate[2] / 2 >= TARGET_WELLS)),
         ("Parallel efficiency, end-to-end (pool start-up included; ratio of the medians; per round: "
          f"{', '.join(f'{a / (2 * b):.0%}' for a, b in zip(*fig['e2e_walls'].values(), strict=True))})",
-         f"{eff_e2e:.0%}",
+         f"{eff_e2e:.1%}",
          f"≥ {TARGET_EFFICIENCY:.0%}", _met(eff_e2e >= TARGET_EFFICIENCY)),
         ("Where the end-to-end efficiency goes (CPU seconds of this process and its pool, from /proc), per round: "
          f"CPU time of the 2-worker run / of the 1-worker run ({cpu_ratio}; the same work, so the excess is the "
@@ -605,22 +605,22 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
          f"CPU {e2['cpu'] / e1['cpu']:.2f}×, busy {e2['cpu'] / (2 * e2['wall']):.0%} (median-wall runs)", "—", "—"),
         (f"Parallel efficiency, end-to-end, compiled-model cache off (the pool process compiles, as on a "
          f"machine's first run; median of {len(cold_walls)}: {_runs(cold_walls)})",
-         f"{eff_cold:.0%}", "—", "—"),
+         f"{eff_cold:.1%}", "—", "—"),
         (f"Parallel efficiency, end-to-end, on 2 pool processes with this process idle (`ProcessExecutor(2)`, "
          f"as before `use_main_process`; median of {len(pool_walls)}: {_runs(pool_walls)})",
-         f"{eff_pool:.0%}", "—", "—"),
+         f"{eff_pool:.1%}", "—", "—"),
         ("Wells pass inside `run_screen`, 1 worker", f"{e1['wells_pass']:.1f} s → {per_core(pass_rate[1], 1)}",
          f"≥ {TARGET_WELLS:,.0f} /s/core", _met(pass_rate[1] >= TARGET_WELLS)),
         ("Wells pass inside `run_screen`, 2 workers (pool start-up included)",
          f"{e2['wells_pass']:.1f} s → {per_core(pass_rate[2], 2)}", f"≥ {TARGET_WELLS:,.0f} /s/core",
          _met(pass_rate[2] / 2 >= TARGET_WELLS)),
-        ("Parallel efficiency, wells pass inside `run_screen`", f"{eff_pass:.0%}", f"≥ {TARGET_EFFICIENCY:.0%}",
+        ("Parallel efficiency, wells pass inside `run_screen`", f"{eff_pass:.1%}", f"≥ {TARGET_EFFICIENCY:.0%}",
          _met(eff_pass >= TARGET_EFFICIENCY)),
         (f"Wells pass alone, 1 worker, {sub_wells:,} wells (best of {fig['repeats']}: {_runs(fig['wells1'][1])})",
          per_core(alone[1], 1), f"≥ {TARGET_WELLS:,.0f} /s/core", _met(alone[1] >= TARGET_WELLS)),
         (f"Wells pass alone, 2 workers, pool started (best of {fig['repeats']}: {_runs(fig['wells2'][1])})",
          per_core(alone[2], 2), f"≥ {TARGET_WELLS:,.0f} /s/core", _met(alone[2] / 2 >= TARGET_WELLS)),
-        ("Parallel efficiency, wells pass alone (pool started)", f"{eff_alone:.0%}", f"≥ {TARGET_EFFICIENCY:.0%}",
+        ("Parallel efficiency, wells pass alone (pool started)", f"{eff_alone:.1%}", f"≥ {TARGET_EFFICIENCY:.0%}",
          _met(eff_alone >= TARGET_EFFICIENCY)),
         (f"Machine ceiling: two independent CPU-bound processes at once vs one alone ({len(fig['ceiling'])} runs: "
          f"{', '.join(f'{c:.0%}' for c in fig['ceiling'])}; the loop alone took "

@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="write DIR/report.html from the stored results under DIR")
     rep.add_argument("directory", type=Path, metavar="DIR")
+    rep.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="processes drawing the figures (default: all cores)")
 
     val = sub.add_parser("validate", help="lint models, drug catalogues, cell lines and metadata; all issues at once")
     val.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -436,7 +438,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .report import build_report
 
-    print(f"wrote {build_report(args.directory)}")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers} must be >= 1.")
+    print(f"wrote {build_report(args.directory, workers=args.workers)}")
     return 0
 
 

@@ -229,7 +229,7 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
     if spec.get("resistance"):
         summary["resistance"] = run_resistance(out_dir / "resistance").summary
         parts.append(out_dir / "resistance")
-    # one executor serves every screen, so its pool starts once
+    # one executor serves every screen and the report's figures, so its pool starts once
     with make_executor(workers=workers) as executor:
         for name, screen in screens:
             folder = out_dir / name
@@ -237,8 +237,9 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
             summary[name] = {"wells": result.wells, "failed_wells": result.failed_wells,
                              "ci_at_fa": _ci_summary(folder)}
             parts.append(folder)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n", encoding="utf-8")
-    return StudyResult(out_dir=out_dir, report=build_report(out_dir), parts=tuple(parts), summary=summary)
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n", encoding="utf-8")
+        report = build_report(out_dir, executor=executor)
+    return StudyResult(out_dir=out_dir, report=report, parts=tuple(parts), summary=summary)
 
 
 def _study_screen(entry: dict, spec: dict, model, config: Path, *, smoke: bool) -> tuple[str, ScreenSpec]:

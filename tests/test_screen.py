@@ -310,6 +310,28 @@ def test_report_html_embeds_the_figures(serial_screen, capsys):
     assert "Summary synergy scores per matrix (nominal parameters)" in page and "zip_msa" in page
 
 
+def test_report_figures_drawn_in_parallel_are_the_serial_ones(serial_screen, tmp_path):
+    """build_report draws the screen panels on a pool: same page, byte-identical PNGs, as one process draws them."""
+    import shutil
+
+    from simulator.report import build_report
+
+    _, _, out = serial_screen
+    pages = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}" / "study" / "screen"  # the same folder names: the page names them
+        shutil.copytree(out, folder, ignore=shutil.ignore_patterns("figures", "report.html"))
+        pages[workers] = build_report(folder.parent, workers=workers).read_text()
+    assert pages[1] == pages[2] and pages[1].count("<img") == 4
+    figures = {w: tmp_path / f"w{w}" / "study" / "screen" / "figures" for w in (1, 2)}
+    drawn = sorted(p.name for p in figures[2].iterdir())
+    assert drawn == sorted(p.name for p in figures[1].iterdir()) and len(drawn) == 8
+    for name in drawn:
+        if name.endswith(".png"):
+            one, two = (figures[w] / name for w in (1, 2))
+            assert one.read_bytes() == two.read_bytes(), name
+
+
 def test_summary_rows_are_the_mean_of_the_well_rows(serial_screen):
     """bliss_mean etc. equal the well scores averaged over the combination wells, from the same table."""
     _, _, out = serial_screen

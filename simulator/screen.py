@@ -37,7 +37,7 @@ from .errors import InputError
 from .executor import Executor, _natural_key, make_executor, read_parts, run_chunks  # read_parts' chunk order
 from .model import CompiledModel, reduce_frozen
 from .readouts import READOUTS, Readout, compute_readout_table, readouts_for
-from .store import catalogue_hashes, dependency_versions, fingerprint, write_manifest, write_tables
+from .store import fingerprint, job_inputs, write_manifest, write_tables
 from .synergy import SCORE_CONVENTIONS
 from .synergy_many import constant_ratio_many, matrix_summaries, median_effect_fits, synergy_batch
 from .units import parse_amount
@@ -526,7 +526,7 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
             blocks.append((np.nan, np.nan, np.nan, f"median_{which_fit}_{key}", getattr(fits, key)[:, None],
                            *fit_status))
     for name in SUMMARISED_SCORES:  # one number per matrix and score: mean and most synergistic area
-        mean, msa, _ = matrix_summaries(getattr(batch, name))
+        mean, msa = matrix_summaries(getattr(batch, name))
         blocks.append((np.nan, np.nan, np.nan, f"{name}_mean", mean[:, None], 0, no_flag))
         blocks.append((np.nan, np.nan, np.nan, f"{name}_msa", msa[:, None], 0, no_flag))
 
@@ -645,10 +645,8 @@ def _screen_job(spec: ScreenSpec, ratio: float) -> dict:
     description = fingerprint(spec)
     description.pop("target_suppression")
     members = json.dumps(description.pop("ensemble"), separators=(",", ":"))
-    versions = dependency_versions()
     return {"screen": description, "ensemble_sha256": hashlib.sha256(members.encode("utf-8")).hexdigest(),
-            "constant_ratio_a_to_b": ratio, "catalogue_sha256": catalogue_hashes(),
-            "versions": {k: versions[k] for k in ("mekisim", "libroadrunner")}}
+            "constant_ratio_a_to_b": ratio, **job_inputs()}
 
 
 def _default_ratio(spec: ScreenSpec) -> float:

@@ -59,7 +59,7 @@ from .executor import make_executor, read_parts, run_chunks
 from .model import CompiledModel
 from .sensitivity_outputs import FAILED, Output, check_outputs, column_table, evaluate_rows
 from .sensitivity_ranges import ParameterSpace
-from .store import catalogue_hashes, dependency_versions, fingerprint, write_manifest, write_table
+from .store import fingerprint, job_inputs, write_manifest, write_table
 
 __all__ = [
     "DEFAULT_N",
@@ -604,9 +604,7 @@ def _evaluation_job(spec: SensitivitySpec) -> dict:
     description["space"].pop("rule", None)
     for entry in description["space"]["ranges"]:
         entry.pop("source", None)
-    versions = dependency_versions()
-    return {"sensitivity": description, "catalogue_sha256": catalogue_hashes(),
-            "versions": {k: versions[k] for k in ("mekisim", "libroadrunner")}}
+    return {"sensitivity": description, **job_inputs()}
 
 
 def run_sensitivity(

@@ -24,7 +24,8 @@ from typing import Any
 from .errors import InputError, ModelLoadError
 from .model import CompiledModel, bundled_dir
 
-__all__ = ["catalogue_hashes", "dependency_versions", "fingerprint", "write_manifest", "write_table", "write_tables"]
+__all__ = ["catalogue_hashes", "dependency_versions", "fingerprint", "job_inputs", "write_manifest", "write_table",
+           "write_tables"]
 
 _DEPENDENCIES = ("mekisim", "libroadrunner", "antimony", "python-libsbml", "numpy", "scipy", "pandas",
                  "pyarrow", "matplotlib", "SALib", "petab", "tellurium")
@@ -135,6 +136,20 @@ def catalogue_hashes() -> dict[str, str]:
         except OSError:
             out[name] = "not readable"
     return out
+
+
+#: dependencies whose version decides a chunk's numbers (a resumed run must have the same ones)
+_RESULT_VERSIONS = ("mekisim", "libroadrunner")
+
+
+def job_inputs() -> dict:
+    """What decides a chunked run's numbers beside its own settings, for ``run_chunks(job=...)``.
+
+    The bundled catalogue files (:func:`catalogue_hashes`) and the versions of mekisim and libroadrunner: a
+    resume after either changed would mix results of two different computations.
+    """
+    versions = dependency_versions()
+    return {"catalogue_sha256": catalogue_hashes(), "versions": {k: versions[k] for k in _RESULT_VERSIONS}}
 
 
 def fingerprint(obj: Any) -> Any:

@@ -73,7 +73,7 @@ _X_LIMIT = 700.0
 # --------------------------------------------------------------------------------------------------------------
 
 
-def matrix_summaries(scores: object, size: int = MSA_SIZE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def matrix_summaries(scores: object, size: int = MSA_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Summary scores of K well-score matrices ``(K, n, m)`` (row 0 and column 0 the single agents).
 
     Why: comparing cell lines, drug pairs or ensemble members needs one number per matrix, the summaries
@@ -82,8 +82,7 @@ def matrix_summaries(scores: object, size: int = MSA_SIZE) -> tuple[np.ndarray, 
     - ``mean``: the mean of the score over the combination wells (both doses > 0) where it is defined (Loewe
       is NaN where it has no additive reference); NaN when none is;
     - ``msa`` (most synergistic area): the highest mean over ``size`` x ``size`` blocks of adjacent combination
-      wells, each block fully defined; NaN when the combination grid is smaller or no block is fully defined;
-    - ``defined``: the number of combination wells behind ``mean``.
+      wells, each block fully defined; NaN when the combination grid is smaller or no block is fully defined.
     """
     values = np.asarray(scores, dtype=float)
     if values.ndim != 3:
@@ -100,7 +99,7 @@ def matrix_summaries(scores: object, size: int = MSA_SIZE) -> tuple[np.ndarray, 
         blocks = blocks.reshape(values.shape[0], -1)  # a block with a NaN well is NaN
         some = np.isfinite(blocks).any(axis=1)
         msa[some] = np.nanmax(blocks[some], axis=1)
-    return _frozen(mean), _frozen(msa), _frozen(defined)
+    return _frozen(mean), _frozen(msa)
 
 
 # --------------------------------------------------------------------------------------------------------------

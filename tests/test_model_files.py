@@ -115,7 +115,8 @@ def test_bundled_files_validate_clean(name):
 
 
 def test_metadata_hash_follows_the_metadata_not_the_sbml(tmp_path):
-    """The manifest's model hash covers the metadata too: a readout edited in <model>.toml changes results."""
+    """The manifest's model hash covers the metadata too: an edit of <model>.toml (observables, readouts, fixed
+    parameters) changes it while the SBML hash stays; here an observable's unit."""
     import hashlib
     import json
     import tomllib
@@ -131,7 +132,8 @@ def test_metadata_hash_follows_the_metadata_not_the_sbml(tmp_path):
     assert ms.from_antimony_text(text).metadata_sha256 == ""
     # an edited copy: same SBML, another metadata hash
     (tmp_path / "mpnst.ant").write_text(text, encoding="utf-8")
-    edited = (folder / "mpnst.toml").read_text(encoding="utf-8").replace('title = "', 'title = "edited: ', 1)
+    edited = (folder / "mpnst.toml").read_text(encoding="utf-8").replace('unit = "relative to S462 DMSO"',
+                                                                         'unit = "relative to ST8814 DMSO"', 1)
     assert edited != (folder / "mpnst.toml").read_text(encoding="utf-8")
     (tmp_path / "mpnst.toml").write_text(edited, encoding="utf-8")
     copy = ms.load_model(str(tmp_path / "mpnst.ant"))

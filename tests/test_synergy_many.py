@@ -256,19 +256,19 @@ def test_matrix_summaries_agree_with_well_by_well_loops_and_hand_cases():
     scores = rng.normal(0, 0.2, size=(40, 6, 7))
     scores[rng.random(scores.shape) < 0.15] = np.nan  # undefined wells (Loewe) in most matrices
     scores[3, 1:, 1:] = np.nan  # nothing defined
-    mean, msa, defined = matrix_summaries(scores)
+    mean, msa = matrix_summaries(scores)
     for k in range(scores.shape[0]):
         ref_mean, ref_msa = _summaries_by_loops(scores[k])
         np.testing.assert_allclose([mean[k], msa[k]], [ref_mean, ref_msa], rtol=1e-12, equal_nan=True)
-    assert math.isnan(mean[3]) and math.isnan(msa[3]) and defined[3] == 0
+    assert math.isnan(mean[3]) and math.isnan(msa[3])
     # single-agent row and column never count; a hot 3 x 3 corner is the most synergistic area
     hand = np.zeros((1, 6, 6))
     hand[0, 0, :] = hand[0, :, 0] = 5.0
     hand[0, 3:, 3:] = 0.9
-    mean, msa, defined = matrix_summaries(hand)
-    assert defined[0] == 25 and mean[0] == pytest.approx(9 * 0.9 / 25) and msa[0] == pytest.approx(0.9)
+    mean, msa = matrix_summaries(hand)
+    assert mean[0] == pytest.approx(9 * 0.9 / 25) and msa[0] == pytest.approx(0.9)  # 25 combination wells
     # a combination grid under 3 x 3 has no area, but a mean
-    mean, msa, _ = matrix_summaries(np.ones((2, 3, 4)))
+    mean, msa = matrix_summaries(np.ones((2, 3, 4)))
     assert np.all(mean == 1) and np.all(np.isnan(msa))
     with pytest.raises(InputError, match="shape"):
         matrix_summaries(np.ones((3, 3)))

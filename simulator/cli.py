@@ -552,8 +552,9 @@ def _fit(args: argparse.Namespace) -> int:
     for profile in profiles:
         print(f"  profile {profile.parameter}: 95% CI [{profile.ci_low:.4g}, {profile.ci_high:.4g}]"
               + ("" if profile.identifiable else " (open: not identifiable on at least one side)")
-              + (f"; found nllh {-profile.delta.min():.3g} below the fit: more starts needed"
-                 if profile.delta.min() < -0.01 else ""))
+              + (f"; found a better optimum, nllh {profile.fit_nllh - profile.best_nllh:.3g} below the fit's "
+                 "best (the interval is measured from it): the fit had not converged, rerun it with more starts"
+                 if profile.improved else ""))
     for error in errors:
         print(f"mekisim fit: error: profile {error}", file=sys.stderr)
     if not result.n_ok:

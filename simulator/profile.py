@@ -15,6 +15,13 @@ threshold (the crossing is bracketed, the bracket bisected ``refine`` times and 
 linearly), at the bound, or after ``max_points``. A point
 whose re-optimisation fails is recorded with its status and ends that side.
 
+The starting point is re-optimised too (the profile's value there is the minimum over the others, which an
+unconverged fit may not have reached). When any profile point lies below the fit's nllh, the fit was not at
+the optimum: the profile takes the lowest point as its reference optimum (``best_nllh``, ``best_value``),
+measures ``delta`` and the interval from it, keeps the fit's value in ``fit_nllh`` and sets ``improved``,
+so the caller can say so (pyPESTO updates its optimum the same way). Without this, a degenerate problem's
+profile lay below zero by however far the multistart happened to stop from the optimum.
+
 Profiles of several parameters run in parallel, one task per parameter (:func:`profile_parameters`), through
 any :class:`~simulator.executor.Executor`.
 """
@@ -35,7 +42,12 @@ from .executor import Executor, SerialExecutor
 from .fit import THRESHOLD_95, FitResult, FitSettings, objective_for, run_start, to_linear
 from .store import write_table
 
-__all__ = ["Profile", "ProfileSettings", "profile_parameter", "profile_parameters", "write_profiles"]
+__all__ = ["IMPROVEMENT_TOL", "Profile", "ProfileSettings", "profile_parameter", "profile_parameters",
+           "write_profiles"]
+
+#: a profile point this far below the fit's nllh means the fit was not at the optimum (nllh units; the
+#: fit's own tolerance leaves differences of ~1e-8 on well-posed problems)
+IMPROVEMENT_TOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -68,9 +80,10 @@ class Profile:
     """The profile of one parameter.
 
     ``values`` (scaled) ascending, ``nllh`` the re-optimised objective, ``status`` per point, ``others`` the
-    re-optimised vectors (scaled, all estimated parameters, the profiled one included) per point. A negative
-    ``delta`` means the profile found a better fit than the one it started from (that fit was not at the
-    optimum); the summary's ``min_delta_nllh`` reports it.
+    re-optimised vectors (scaled, all estimated parameters, the profiled one included) per point.
+    ``best_nllh``/``best_value`` are the reference optimum: the lowest of the fit's nllh (``fit_nllh``) and
+    every profile point. ``improved`` is set when a profile point lay below the fit by more than
+    :data:`IMPROVEMENT_TOL` (the fit had not reached the optimum; refit with more starts).
     ``ci_low``/``ci_high`` are the 95 % bounds on linear scale, ``nan`` where the profile never crossed the
     threshold on that side (practically non-identifiable there; ``reached_bound`` tells whether the bound
     stopped it).
@@ -90,6 +103,12 @@ class Profile:
     ci_high: float
     reached_bound: tuple[bool, bool]
     time_s: float
+    fit_nllh: float = math.nan
+
+    @property
+    def improved(self) -> bool:
+        """True when the profile found a point better than the fit it started from (by > IMPROVEMENT_TOL)."""
+        return self.fit_nllh - self.best_nllh > IMPROVEMENT_TOL
 
     @property
     def delta(self) -> np.ndarray:
@@ -119,7 +138,7 @@ class Profile:
         return {"parameter": self.parameter, "scale": self.scale, "estimate": best, "ci95_low": self.ci_low,
                 "ci95_high": self.ci_high, "identifiable": self.identifiable,
                 "low_side_hit_bound": self.reached_bound[0], "high_side_hit_bound": self.reached_bound[1],
-                "min_delta_nllh": float(np.nanmin(self.delta)),
+                "fit_nllh": self.fit_nllh, "best_nllh": self.best_nllh, "improved_fit": self.improved,
                 "points": len(self.values), "time_s": self.time_s}
 
 
@@ -148,8 +167,7 @@ def profile_parameter(
     i = full.ids.index(parameter)
     scale = full.scales[i]
     lo, hi = float(full.lower[i]), float(full.upper[i])
-    best_nllh = full.nllh(x_best)
-    points: list[tuple[float, float, str, np.ndarray]] = [(x_best[i], best_nllh, "best fit", x_best.copy())]
+    fit_nllh = full.nllh(x_best)
 
     def reoptimise(target: float, current: np.ndarray) -> tuple[float, str, np.ndarray]:
         """The nllh with the parameter fixed at ``target`` (scaled), the others re-optimised from ``current``."""
@@ -161,9 +179,14 @@ def profile_parameter(
             return math.inf, f"{result.status}: {result.message}", current.copy()
         return result.nllh, "ok", np.insert(np.array(result.x), i, target)
 
+    centre_nllh, centre_status, centre_x = reoptimise(x_best[i], x_best)
+    if centre_status != "ok" or not centre_nllh < fit_nllh:
+        centre_nllh, centre_x = fit_nllh, x_best.copy()
+    best_nllh = centre_nllh  # the steps and the threshold test follow the best value known so far
+    points: list[tuple[float, float, str, np.ndarray]] = [(x_best[i], centre_nllh, "best fit", centre_x)]
     reached = [False, False]
     for side, direction in enumerate((-1.0, 1.0)):
-        value, prev_delta, current = x_best[i], 0.0, x_best.copy()
+        value, prev_delta, current = x_best[i], 0.0, centre_x.copy()
         step = settings.first_step * (hi - lo)
         for _ in range(settings.max_points):
             target = min(max(value + direction * step, lo), hi)
@@ -174,6 +197,7 @@ def profile_parameter(
             points.append((target, nllh, status, full_x))
             if status != "ok":
                 break
+            best_nllh = min(best_nllh, nllh)
             delta = nllh - best_nllh
             if delta > settings.threshold:
                 if settings.refine and prev_delta <= settings.threshold:
@@ -192,14 +216,16 @@ def profile_parameter(
     points.sort(key=lambda p: p[0])
     values = np.array([p[0] for p in points])
     nllh = np.array([p[1] for p in points])
-    ci_low = _crossing(values, nllh - best_nllh, x_best[i], settings.threshold, side=-1)
-    ci_high = _crossing(values, nllh - best_nllh, x_best[i], settings.threshold, side=1)
+    k_best = int(np.argmin(np.where(np.isfinite(nllh), nllh, np.inf)))
+    best_nllh, best_value = float(nllh[k_best]), float(values[k_best])
+    ci_low = _crossing(values, nllh - best_nllh, best_value, settings.threshold, side=-1)
+    ci_high = _crossing(values, nllh - best_nllh, best_value, settings.threshold, side=1)
     lin = to_linear(np.array([ci_low, ci_high]), [scale, scale])
     return Profile(
-        parameter=parameter, scale=scale, best_value=float(x_best[i]), best_nllh=best_nllh,
+        parameter=parameter, scale=scale, best_value=best_value, best_nllh=best_nllh,
         threshold=settings.threshold, values=values, nllh=nllh, status=tuple(p[2] for p in points),
         others=np.array([p[3] for p in points]), ids=full.ids, ci_low=float(lin[0]), ci_high=float(lin[1]),
-        reached_bound=(reached[0], reached[1]), time_s=time.perf_counter() - t0,
+        reached_bound=(reached[0], reached[1]), time_s=time.perf_counter() - t0, fit_nllh=fit_nllh,
     )
 
 

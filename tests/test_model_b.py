@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 import simulator as ms
+from simulator.engine import SolverOptions
 from simulator.errors import InputError, ModelLoadError
 from simulator.model import bundled_dir
 
@@ -105,8 +106,6 @@ def test_pre_equilibrated_state_is_the_closed_form_untreated_state(melanoma, lin
     u, a = p["b5"] + p["w5R"] * rtk, p["bA"] + p["wA"] * rtk
     expected = {"ERK": 1.0, "RTK": rtk, "ERK5a": u / (p["K5"] + u), "AKT": a / (1 + a), "IFN": 0.0, "EMT": 0.0,
                 "N": 1.0, "senescent_fraction": 0.0}
-    from simulator.engine import SolverOptions
-
     cond = ms.make_condition(melanoma, line, COMBO)
     tight = SolverOptions(rtol=1e-10, atol=1e-12)
     pre = ms.time_course(melanoma, HOURS, cond, select=list(expected), options=tight)

@@ -1,10 +1,14 @@
 """Model B (NRAS-mutant melanoma, MEKi + CDK4/6i over 33 days) against biology.md section 5.
 
-B1-B8 use biology.md's thresholds where it states one (B1 > 50 % senescent within 10 days, B2 N(33)/N(0) < 2,
-B3 N(33)/N(min) > 3); where it only states a direction, the threshold chosen here is written in the test
-and its docstring. The [P] figures of biology.md section 5 are what the design prototype gave; we reproduce
-them at the precision biology.md prints them. Every number is representative of the source's directions
-(Gureghian et al. 2023, abstract; authors' post), not digitized data.
+B1-B8 are asserted at biology.md's thresholds as written: B1 senescent fraction > 50 % within 7-10 days (its first
+crossing of 50 % falls between day 7 and day 10, not before), B2 N(33)/N(0) < 2, B3 N(33)/N(min) > 3, B5 ERK5 on
+day 33 below (MELJUSO) or at least at (escapers) its untreated value. Where biology.md states only a direction,
+the threshold chosen here is written in the test and its docstring. The single-agent effects are those of the
+design's reference for them (Kwong 2012, abstract: MEK inhibition alone activates apoptosis but not cell-cycle
+arrest in NRAS-mutant melanoma; CDK4 inhibition supplies the arrest). The design prototype's [P] numbers
+(senescence 78 % on day 6, N = 11x on day 33 ...) are no longer reproduced: the calibration of issue 20 moved
+them on purpose (models/melanoma.md lists every change and its reason). Every number is representative of the
+source's directions (Gureghian et al. 2023, abstract; authors' post), not digitized data.
 
 Protocol everywhere: 10 nM trametinib + 500 nM palbociclib (biology.md section 5) added at t = 0 to a
 pre-equilibrated, fully cycling culture; hourly output for 33 days (792 h).
@@ -19,6 +23,7 @@ import pandas as pd
 import pytest
 
 import simulator as ms
+from simulator.engine import SolverOptions
 from simulator.errors import InputError, ModelLoadError
 from simulator.model import bundled_dir
 
@@ -27,7 +32,7 @@ ESCAPERS = ("SKMEL30", "IPC298")
 COMBO = {"trametinib": 10.0, "palbociclib": 500.0}
 HOURS = np.arange(0.0, 793.0)  # 0..792 h, index = hour
 DAY = 24
-IDS = ("N", "senescent_fraction", "ERK", "ERK5a", "RTK", "AKT", "STAT1", "EMT", "IFN", "E2F")
+IDS = ("N", "senescent_fraction", "ERK", "ERK5a", "RTK", "AKT", "STAT1", "EMT", "IFN", "E2F", "apoptosis")
 
 
 @pytest.fixture(scope="module")
@@ -102,39 +107,79 @@ def test_pre_equilibrated_state_is_the_closed_form_untreated_state(melanoma, lin
     expected = {"ERK": 1.0, "RTK": rtk, "ERK5a": u / (p["K5"] + u), "AKT": a / (1 + a), "IFN": 0.0, "EMT": 0.0,
                 "N": 1.0, "senescent_fraction": 0.0}
     cond = ms.make_condition(melanoma, line, COMBO)
-    pre = ms.time_course(melanoma, HOURS, cond, select=list(expected))
-    cold = ms.time_course(melanoma, HOURS, cond, select=list(expected), pre_equilibrate=False)
+    tight = SolverOptions(rtol=1e-10, atol=1e-12)
+    pre = ms.time_course(melanoma, HOURS, cond, select=list(expected), options=tight)
+    cold = ms.time_course(melanoma, HOURS, cond, select=list(expected), pre_equilibrate=False, options=tight)
     assert pre.ok and pre.pre_equilibrated and not cold.pre_equilibrated
     for key, value in expected.items():
         assert pre[key][0] == pytest.approx(value, rel=1e-9, abs=1e-12), key
-    # the same start, integrated twice: equal to a few times CVODE's rtol (1e-6)
-    np.testing.assert_allclose(pre.values, cold.values, rtol=1e-5, atol=1e-8)
+    # the same start, integrated twice at rtol 1e-10: equal to 1e-6 over 33 days (the escapers' clonal regrowth
+    # amplifies integration error, so at the default rtol 1e-6 two runs differ by up to ~1e-4)
+    np.testing.assert_allclose(pre.values, cold.values, rtol=1e-6, atol=1e-10)
 
 
-def test_untreated_culture_grows_and_stays_unarrested(run):
-    """DMSO: the culture doubles in ~30-35 h (rP = ln2/30 h minus death and a small arrested pool) and no cell
-    senesces, so a regrowth readout has a real untreated reference."""
+def test_untreated_culture_grows_then_fills_the_well(run, melanoma):
+    """DMSO: the culture doubles in ~30-35 h while the well is empty (rP = ln2/30 h minus death), then contact
+    inhibition stops it at the logistic fixed point rP*E2F*(1 - N/Ncap) = kdie + apoptosis, i.e.
+    N* = Ncap*(1 - (kdie + apoptosis)/(rP*E2F)) with the untreated E2F and apoptosis (known truth); no cell
+    senesces. The design prototype grew 1.7e7-fold by day 33."""
     dmso = run("SKMEL30", {})
-    doubling = 792 * np.log(2) / np.log(dmso["N"][-1])
+    n = dmso["N"]
+    doubling = DAY * np.log(2) / np.log(n[DAY])  # first day, while the well is nearly empty
     assert 30.0 < doubling < 35.0
+    p = melanoma.parameters
+    plateau = p["Ncap"] * (1 - (p["kdie"] + dmso["apoptosis"][-1]) / (p["rP"] * dmso["E2F"][-1]))
+    assert n[-1] == pytest.approx(plateau, rel=1e-3)
+    assert n[20 * DAY] == pytest.approx(plateau, rel=0.01)  # confluent well, held from about day 10-20
+    assert np.all(np.diff(n) >= -1e-9)  # no overshoot
     assert dmso["senescent_fraction"].max() < 0.01
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_trametinib_alone_kills_cycling_cells_but_does_not_arrest_them(run, melanoma, line):
+    """Kwong 2012 (abstract, the design's reference for B8): in NRAS-mutant melanoma MEK inhibition activates
+    apoptosis but fails to trigger cell-cycle arrest. 10 nM trametinib alone: mean E2F over days 1-7 stays
+    > 0.8 (cells keep passing G1/S), the apoptosis rate of cycling cells is > 20x DMSO's and above the basal
+    death rate kdie, and the cells on day 3 are 35-65 % of DMSO's (calibration target of kapo: about half,
+    models/melanoma.md); no senescent majority."""
+    tram, dmso = run(line, {"trametinib": 10.0}), run(line, {})
+    assert tram["E2F"][DAY:7 * DAY + 1].mean() > 0.8
+    assert tram["apoptosis"][DAY] > max(20 * dmso["apoptosis"][DAY], melanoma.parameters["kdie"])
+    assert 0.35 < tram["N"][3 * DAY] / dmso["N"][3 * DAY] < 0.65
+    assert tram["senescent_fraction"].max() < 0.1
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_palbociclib_alone_arrests_without_apoptosis(run, line):
+    """CDK4/6 inhibition supplies the arrest (Kwong 2012; Fry 2004: G1 arrest of Rb-proficient cells):
+    500 nM palbociclib alone drops mean E2F over days 1-7 below 0.1 and holds the cells (N(7 d) < 1.5) without
+    raising apoptosis above DMSO's (ERK is untouched)."""
+    palbo, dmso = run(line, {"palbociclib": 500.0}), run(line, {})
+    assert palbo["E2F"][DAY:7 * DAY + 1].mean() < 0.1
+    assert palbo["N"][7 * DAY] < 1.5
+    assert palbo["apoptosis"][DAY] == pytest.approx(dmso["apoptosis"][DAY], rel=1e-3)
 
 
 # ----------------------------------------------------------------------------------- behaviours B1-B8
 
 
 @pytest.mark.parametrize("line", LINES)
-def test_B1_senescence_within_10_days_and_ifn_rises(combo, line):
-    """B1: senescent fraction > 50 % within 7-10 days; IFN rises (here: above KI = 0.3, its STAT1 half-
-    saturation, by day 7, from 0 in the untreated culture)."""
+def test_B1_senescent_majority_between_day_7_and_10_and_ifn_rises(combo, line):
+    """B1: senescent fraction > 50 % within 7-10 days: below 50 % until day 7, above it by day 10 (the design
+    prototype passed 50 % on day 1.6-2.0). IFN rises: from 0 in the untreated culture to above KI = 0.3, its
+    STAT1 half-saturation, by day 7."""
+    sen = combo[line]["senescent_fraction"]
+    crossing = int(np.argmax(sen > 0.5))
+    assert sen[crossing] > 0.5, "never senescent"
+    assert 7 * DAY <= crossing <= 10 * DAY, f"crosses 50 % on day {crossing / DAY:.2f}"
     traj = combo[line]
-    assert traj["senescent_fraction"][: 10 * DAY + 1].max() > 0.5
     assert traj["IFN"][0] == pytest.approx(0.0, abs=1e-12)
     assert traj["IFN"][7 * DAY] > 0.3
 
 
 def test_B2_MELJUSO_no_regrowth_and_persistent_senescence(combo):
-    """B2: N(33)/N(0) < 2 and the senescent fraction stays > 50 % (checked every hour from day 10 to 33)."""
+    """B2: N(33)/N(0) < 2 and, once it has passed 50 % (B1, by day 10), the senescent fraction stays > 50 %
+    (checked every hour from day 10 to 33)."""
     traj = combo["MELJUSO"]
     assert traj["N"][-1] / traj["N"][0] < 2.0
     assert traj["senescent_fraction"][10 * DAY:].min() > 0.5
@@ -142,12 +187,14 @@ def test_B2_MELJUSO_no_regrowth_and_persistent_senescence(combo):
 
 @pytest.mark.parametrize("line", ESCAPERS)
 def test_B3_escapers_regrow_and_senescence_falls(combo, line):
-    """B3: N(33)/N(min) > 3; the senescent fraction falls after its peak (here: to below half of the peak)."""
+    """B3: N(33)/N(min) > 3; the senescent fraction falls after its peak (here: the peak is a senescent majority
+    (B1) and the fraction falls to below half of it by day 33)."""
     traj = combo[line]
     n, sen = traj["N"], traj["senescent_fraction"]
     assert n[-1] / n.min() > 3.0
-    assert int(np.argmax(sen)) < len(sen) - 1
-    assert sen[-1] < 0.5 * sen.max()
+    peak = int(np.argmax(sen))
+    assert sen[peak] > 0.5 and peak < len(sen) - 1
+    assert sen[-1] < 0.5 * sen[peak]
 
 
 @pytest.mark.parametrize("line", LINES)
@@ -158,28 +205,31 @@ def test_B4_RTK_rises_under_treatment(combo, line):
 
 
 def test_B5_ERK5_falls_in_MELJUSO_and_is_maintained_in_escapers(combo):
-    """B5: ERK5 activity decreases in MELJUSO and is maintained or raised in the escapers. Measured as the mean
-    over days 1-33 relative to the untreated value (hour 0): < 0.9 in MELJUSO, >= 1 in SKMEL30 and IPC298;
-    MELJUSO also ends below its untreated value (biology.md [P]: 0.41 -> 0.34)."""
-    def ratio(line):
-        erk5 = combo[line]["ERK5a"]
-        return erk5[DAY:].mean() / erk5[0]
-
-    assert ratio("MELJUSO") < 0.9
-    assert combo["MELJUSO"]["ERK5a"][-1] < combo["MELJUSO"]["ERK5a"][0]
+    """B5 as written, on day 33 against the untreated value (hour 0): MELJUSO's ERK5 is lower (and below its
+    untreated value on every day of treatment); the escapers' is at least at their untreated value (they lose
+    it for days under MEK inhibition, then IFN-gamma -> EMT raises it). The design prototype met this only as
+    a 33-day mean: its escapers ended below baseline."""
+    mel = combo["MELJUSO"]["ERK5a"]
+    assert mel[-1] < mel[0]
+    assert mel[DAY:].max() < mel[0]
     for line in ESCAPERS:
-        assert ratio(line) >= 1.0, line
+        erk5 = combo[line]["ERK5a"]
+        assert erk5[-1] >= erk5[0], line
+        assert erk5[DAY:].min() < erk5[0], line  # MEK inhibition first removes part of ERK5's input
 
 
 def test_B6_IFN_response_and_EMT_only_in_escapers(combo):
     """B6: the IFN-gamma response (STAT1) and EMT rise only in the escapers (here: each escaper's peak STAT1 and
-    peak EMT are >= 3x MELJUSO's, and EMT in the escapers exceeds 0.2 on the 0-1 score)."""
+    peak EMT are >= 3x MELJUSO's, and EMT in the escapers exceeds 0.2 on the 0-1 score). The difference is in the
+    response, not the signal: MELJUSO's senescent cells make at least as much IFN as the escapers' (B1: all lines
+    induce interferons)."""
     ref = combo["MELJUSO"]
     for line in ESCAPERS:
         traj = combo[line]
         assert traj["STAT1"].max() >= 3 * ref["STAT1"].max(), line
         assert traj["EMT"].max() >= 3 * ref["EMT"].max(), line
         assert traj["EMT"].max() > 0.2, line
+        assert ref["IFN"].max() >= traj["IFN"].max(), line
 
 
 @pytest.mark.parametrize("line", ESCAPERS)
@@ -201,12 +251,19 @@ def test_B7_removing_the_IFN_EMT_input_to_ERK5_abolishes_regrowth(run):
 
 
 @pytest.mark.parametrize("line", ESCAPERS)
-def test_B7_high_AKT_deepens_senescence(run, combo, line):
-    """B7, second half: high AKT/mTOR (wA = 1.5, MELJUSO's value) raises the peak senescent fraction (faster
-    mTOR-driven geroconversion). Not claimed: that it prevents regrowth; in this model it does not, because
-    escape depends on ERK5, not AKT (see experiments/melanoma_senescence/README.md)."""
+def test_B7_high_AKT_deepens_persistence(run, combo, line):
+    """B7, second half: high AKT/mTOR (wA = 1.5, MELJUSO's insulin/AKT input) deepens persistence: the escapers'
+    regrowth N(33)/N(min) is at most half of the default's and their senescent fraction on day 33 at least
+    twice the default's. The AKT arm (mTOR-driven loss of re-proliferative potential, K_RP) is what does it:
+    without it (K_RP -> infinity) the same AKT regrows at least as much, since faster geroconversion only feeds
+    the escapable pool (the design prototype's behaviour)."""
+    ref = combo[line]
     high = run(line, COMBO, {"wA": 1.5})
-    assert high["senescent_fraction"].max() > combo[line]["senescent_fraction"].max() + 0.02
+    regrowth = ref["N"][-1] / ref["N"].min()
+    assert high["N"][-1] / high["N"].min() <= 0.5 * regrowth
+    assert high["senescent_fraction"][-1] >= 2 * ref["senescent_fraction"][-1]
+    no_arm = run(line, COMBO, {"wA": 1.5, "K_RP": 1e9})
+    assert no_arm["N"][-1] / no_arm["N"].min() >= regrowth
 
 
 @pytest.mark.parametrize("line", LINES)
@@ -220,23 +277,6 @@ def test_B8_combination_arrests_more_deeply_than_either_drug(run, combo, line):
         assert both["E2F"][DAY:7 * DAY + 1].mean() < 0.5 * alone["E2F"][DAY:7 * DAY + 1].mean(), single
         assert both["N"][9 * DAY] < alone["N"][9 * DAY], single
         assert both["N"][-1] < alone["N"][-1], single
-
-
-# ------------------------------------------------------------------------------- the design prototype [P]
-
-
-def test_prototype_numbers_are_reproduced(combo):
-    """biology.md section 5 [P], at the precision it prints them (representative, not data):
-    MELJUSO senescent 97-99 % from day 6 to 33 (held to 96-100 %), N ~ 1.0, ERK5 0.41 -> 0.34;
-    SKMEL30 78 % senescent on day 6, N = 11x on day 33; IPC298 peak 85 %, N = 8x."""
-    mel, sk, ipc = (combo[line] for line in LINES)
-    assert 0.96 <= mel["senescent_fraction"][6 * DAY:].min() and mel["senescent_fraction"].max() <= 1.0
-    assert mel["N"][-1] == pytest.approx(1.0, abs=0.05)
-    assert mel["ERK5a"][0] == pytest.approx(0.41, abs=0.005) and mel["ERK5a"][-1] == pytest.approx(0.34, abs=0.01)
-    assert sk["senescent_fraction"][6 * DAY] == pytest.approx(0.78, abs=0.01)
-    assert round(sk["N"][-1]) == 11
-    assert ipc["senescent_fraction"].max() == pytest.approx(0.85, abs=0.01)
-    assert round(ipc["N"][-1]) == 8
 
 
 # ---------------------------------------------------------------------------------------------- the CLI

@@ -2,10 +2,12 @@
 
 REPRESENTATIVE, NOT DIGITIZED. The source (Gureghian et al. 2023, abstract and the authors' post) publishes no
 time-course numbers: only that all three lines enter senescence and that SKMEL30 regrows within 33 days of
-CDK4/6i + MEKi. The values below are shaped after those directions and the design prototype's timing
-(biology.md section 5 [P]: senescence peaks near 78 % on day 6, escape visible from about day 9, about 11x cells
-on day 33); they were written down by hand before any fit, with round numbers and a stated error, and they are
-there to show the fitting pipeline on Model B, not to calibrate it.
+CDK4/6i + MEKi. The values below are shaped after those directions and biology.md section 5's timing (B1: a
+senescent majority within 7-10 days; B3: regrowth by day 33 with the senescent fraction falling after its peak),
+in a well seeded at low density and never re-plated (cells held near the seeding number, then clonal regrowth to
+about 9x). They were written down by hand, with round numbers and a stated error, before any fit, and they are
+there to show the fitting pipeline on Model B, not to calibrate it. (Issue 20 reshaped them: the first series
+followed the design prototype's timing, a 75 % senescent majority by day 6, which B1 rules out.)
 
 Run from the repository root: .venv/bin/python experiments/melanoma_fit/make_problem.py
 """
@@ -19,14 +21,14 @@ import petab.v1 as petab
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
-NOTE = "representative, not digitized (shaped after biology.md section 5 [P] directions; see make_problem.py)"
+NOTE = "representative, not digitized (shaped after biology.md section 5 directions and timing; see make_problem.py)"
 
 #: day -> (senescent fraction, SEM) and (cells relative to drug addition, SEM): SKMEL30, 10 nM trametinib + 500 nM
 #: palbociclib from day 0
-SENESCENT = {0: (0.0, 0.03), 3: (0.55, 0.06), 6: (0.75, 0.06), 9: (0.65, 0.06), 14: (0.35, 0.05),
-             21: (0.12, 0.04), 28: (0.06, 0.03), 33: (0.04, 0.03)}
-CELLS = {0: (1.0, 0.1), 3: (1.0, 0.1), 6: (1.05, 0.1), 9: (1.3, 0.15), 14: (2.2, 0.3), 21: (4.5, 0.6),
-         28: (8.0, 1.0), 33: (11.0, 1.5)}
+SENESCENT = {0: (0.0, 0.03), 3: (0.12, 0.04), 6: (0.35, 0.05), 9: (0.5, 0.06), 14: (0.62, 0.06),
+             21: (0.45, 0.06), 28: (0.2, 0.05), 33: (0.1, 0.04)}
+CELLS = {0: (1.0, 0.1), 3: (0.95, 0.1), 6: (0.95, 0.1), 9: (0.95, 0.1), 14: (1.1, 0.15), 21: (2.0, 0.3),
+         28: (5.0, 0.7), 33: (9.0, 1.3)}
 #: SKMEL30 overrides (models/cell_lines.toml)
 LINE = {"cIFN": 1.0, "wA": 0.3}
 
@@ -59,7 +61,7 @@ def main() -> None:
     # the escape timing is set by kesc and kEMT (biology.md section 5): the two estimated parameters
     parameters = pd.DataFrame([
         {"parameterId": "kesc", "parameterName": "escape rate from senescence (h^-1)", "parameterScale": "log10",
-         "lowerBound": 0.001, "upperBound": 0.1, "nominalValue": 0.01, "estimate": 1},
+         "lowerBound": 0.0001, "upperBound": 0.01, "nominalValue": 0.001, "estimate": 1},
         {"parameterId": "kEMT", "parameterName": "EMT gain (h^-1)", "parameterScale": "log10",
          "lowerBound": 0.0003, "upperBound": 0.03, "nominalValue": 0.003, "estimate": 1},
     ]).set_index("parameterId")

@@ -14,7 +14,7 @@ import numpy as np
 from ..model import Observable
 from . import _pyplot, display_time
 
-__all__ = ["plot_escape_prediction", "plot_senescence_time_courses"]
+__all__ = ["plot_escape_prediction", "plot_growth_curves", "plot_senescence_time_courses"]
 
 #: Series = label -> (time in model units, {observable id: values}).
 Series = Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]]
@@ -75,6 +75,29 @@ def plot_senescence_time_courses(series: Series, observables: Mapping[str, Obser
     ax.set_title("IFN-gamma response (solid) and EMT (dashed)", fontsize=10)
     axes[0, 0].legend(fontsize=8)
     ax.legend(fontsize=6, ncol=2)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_growth_curves(courses: Mapping[str, Series], observables: Mapping[str, Observable], *,
+                       time_unit: str | None, title: str, colors: Mapping[str, str] | None = None):
+    """Growth curves as a culture shows them: cells N (log) and the senescent fraction, one column per line.
+
+    Each column draws every condition (e.g. DMSO, each drug alone, the combination).
+    ``courses`` maps line -> series (condition label -> time course with ``N`` and ``senescent_fraction``);
+    ``colors`` optionally maps condition labels to colours, so a condition has one colour in every column.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, len(courses), figsize=(4.4 * len(courses), 7.0), squeeze=False)
+    for col, (line, series) in enumerate(courses.items()):
+        for row, (obs_id, log, guide) in enumerate((("N", True, 1.0), ("senescent_fraction", False, 0.5))):
+            obs, ax = observables[obs_id], axes[row, col]
+            _draw(ax, series, obs, time_unit, log=log, colors=colors)
+            ax.axhline(guide, color="grey", ls=":", lw=0.8)
+            ax.set_ylabel(f"{obs.label} ({obs.unit})", fontsize=8)
+            ax.set_title(f"{line}: {obs.label}", fontsize=10)
+    axes[0, 0].legend(fontsize=7)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig

@@ -93,10 +93,11 @@ _CHUNK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,199}")
 class WorkerLost(MekisimError, RuntimeError):
     """A worker process died (killed, out of memory, a crash in native code); the pool cannot continue.
 
-    ``index`` is the position (in the mapped items) of the task whose result showed the death, when known.
+    ``indices`` are the positions (in the mapped items) of the tasks that were running when it died (one of
+    them was in the dead process), when known.
     """
 
-    index: int | None = None
+    indices: tuple[int, ...] = ()
 
 
 def _task_name(fn: Callable) -> str:
@@ -282,7 +283,7 @@ class ProcessExecutor(_BaseExecutor):
                 finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for future in finished:
                     index = pending.pop(future)
-                    yield index, self._indexed_result(future, fn, return_exceptions, index)
+                    yield index, self._indexed_result(future, fn, return_exceptions, (index, *pending.values()))
                     fill()
         finally:
             for future in pending:
@@ -303,11 +304,13 @@ class ProcessExecutor(_BaseExecutor):
                 raise
             return exc
 
-    def _indexed_result(self, future: cf.Future, fn: Callable, return_exceptions: bool, index: int) -> Any:
+    def _indexed_result(self, future: cf.Future, fn: Callable, return_exceptions: bool,
+                        indices: tuple[int, ...]) -> Any:
+        """:meth:`_result`; a :class:`WorkerLost` learns which tasks were running (``indices``)."""
         try:
             return self._result(future, fn, return_exceptions)
         except WorkerLost as exc:
-            exc.index = index
+            exc.indices = tuple(sorted(set(indices)))
             raise
 
     def _map_with_main(self, fn: Callable[[Any], Any], items: Iterable[Any],
@@ -331,7 +334,7 @@ class ProcessExecutor(_BaseExecutor):
         cond = threading.Condition()
         state = {"taken": 0, "outstanding": 0, "running": 0, "exhausted": False, "stop": False, "error": None}
         arrived: deque[tuple[int, cf.Future]] = deque()
-        submitted: set[cf.Future] = set()  # not yet arrived: cancelled if the caller stops early
+        submitted: dict[cf.Future, int] = {}  # not yet arrived (-> item index): cancelled if the caller stops early
 
         def take() -> tuple[int, Any] | None:  # caller holds cond
             if state["exhausted"]:
@@ -347,7 +350,7 @@ class ProcessExecutor(_BaseExecutor):
         def done(future: cf.Future, index: int) -> None:  # runs on the pool's manager thread
             with cond:
                 state["running"] -= 1
-                submitted.discard(future)
+                submitted.pop(future, None)
                 arrived.append((index, future))
                 cond.notify_all()
 
@@ -375,7 +378,7 @@ class ProcessExecutor(_BaseExecutor):
                             if nxt is not None:
                                 future = pool.submit(fn, nxt[1])
                                 state["running"] += 1
-                                submitted.add(future)
+                                submitted[future] = nxt[0]
                                 future.add_done_callback(partial(done, index=nxt[0]))
                                 continue
                             if state["running"] == 0:
@@ -396,8 +399,11 @@ class ProcessExecutor(_BaseExecutor):
                     state["outstanding"] -= len(ready)
                     if ready:
                         cond.notify_all()
-                for index, future in ready:
-                    yield index, self._indexed_result(future, fn, return_exceptions, index)
+                for position, (index, future) in enumerate(ready):
+                    with cond:  # what else was out in the pool (if it broke, one of these was in the dead process)
+                        running = [i for i, _ in arrived] + list(submitted.values())
+                    yield index, self._indexed_result(future, fn, return_exceptions,
+                                                      (index, *(i for i, _ in ready[position + 1:]), *running))
                 with cond:
                     error = state["error"]
                     nxt = None if error is not None else take()
@@ -875,15 +881,21 @@ def run_chunks(
 
 def _worker_lost(exc: WorkerLost, label: str, parts: Path, todo: list, finished: int, total: int) -> WorkerLost:
     """The death of a worker as the user needs it: which stage and chunk, what is kept, how to continue."""
-    cid = todo[exc.index][0] if exc.index is not None and 0 <= exc.index < len(todo) else None
+    ids = [todo[i][0] for i in exc.indices if 0 <= i < len(todo)]
     stage = f"the {label} stage" if label else "a chunked run"
-    which = f" while chunk {cid} (or another chunk running beside it) was computed" if cid else ""
+    if len(ids) == 1:
+        which = f" while it computed chunk {ids[0]}"
+    elif ids:
+        shown = ", ".join(ids[:6]) + (", ..." if len(ids) > 6 else "")
+        which = f" while chunks {shown} were being computed (one of them in the process that died)"
+    else:
+        which = ""
     lost = WorkerLost(
         f"a worker process died during {stage}{which}: killed, out of memory, or a crash in native code. "
         f"{finished} of {total} chunks are finished and kept in {parts}; rerun the same command with --resume "
         "(resume=True) to continue from them (with fewer --workers if memory ran out)."
     )
-    lost.index = exc.index
+    lost.indices = exc.indices
     return lost
 
 

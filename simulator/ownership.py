@@ -72,7 +72,7 @@ OWNS: dict[str, tuple[str, ...]] = {
 }
 #: how a verb is named in messages
 _NAMES = {"screen": "screen", "sensitivity": "sensitivity analysis", "dose-response": "dose-response",
-          "fit": "fit", "resistance": "resistance analysis (a part of a study)", "study": "study (mekisim demo)"}
+          "fit": "fit", "resistance": "resistance analysis (a part of a study)", "study": "study"}
 #: verbs that continue a stopped run with --resume
 RESUMABLE = ("screen", "sensitivity")
 
@@ -288,9 +288,10 @@ def claim_folder(
     if owner is not None and not force:
         if owner.verb != verb or not (resume and verb in RESUMABLE):
             raise InputError(_refusal(folder, owner, verb, job, verb in RESUMABLE))
-        # resume: the settings are checked by the verb (parts/_job.json, stored samples); the record keeps the
-        # job of the results on disk until the run's manifest is written (record_owner)
-        record = dataclasses.replace(record, job=owner.job if not owner.inferred else None)
+        # resume: the settings are checked by the verb (parts/_job.json, stored samples), which may still refuse;
+        # the owner record on disk stays as it is until the run's manifest is written (record_owner)
+        remove_stale_temporaries(folder)
+        return record
     if owner is not None and force:
         _remove_owned(folder, owner)
     folder.mkdir(parents=True, exist_ok=True)

@@ -189,7 +189,8 @@ def _study_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
     """A study (``mekisim demo``): its config, its parts (each with its manifest) and the headline numbers."""
     info = manifest["study"]
     rows = [{"part": p["name"], "kind": p["kind"], "folder": p["folder"], "manifest": p["manifest"],
-             "time (s)": manifest.get("timings_s", {}).get(p["name"])} for p in info.get("parts", [])]
+             "time (s)": round(float(manifest.get("timings_s", {}).get(p["name"], float("nan"))), 1)}
+            for p in info.get("parts", [])]
     table = pd.DataFrame(rows)
     if not table.empty:
         table["manifest"] = [f"<a href='{html.escape(str((folder / m).relative_to(root)))}'>{html.escape(m)}</a>"

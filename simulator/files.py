@@ -47,7 +47,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     The caller writes the whole file to the yielded path (any writer: Arrow, pandas, matplotlib with an
     explicit ``format``); the file is flushed to disk (``fsync``) before the rename, so a crash of the machine
     cannot leave the new name with a half-written content either. The parent folder must exist. An
-    ``OSError`` that does not name a file (Arrow's writers) is re-raised naming ``path``.
+    ``OSError`` that names no file (Arrow's writers) or the temporary file is re-raised naming ``path``.
     """
     path = Path(path)
     tmp = _temporary(path)
@@ -57,8 +57,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         commit(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and not exc.filename:
-            raise _with_path(exc, path) from exc
+        if isinstance(exc, OSError) and (not exc.filename or os.fsdecode(exc.filename) == str(tmp)):
+            raise _with_path(exc, path) from exc  # the user's file name, not the hidden temporary one
         raise
 
 

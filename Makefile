@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/mekisim demo --out results/demo
+	$(BIN)/mekisim demo --out results/demo --force
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

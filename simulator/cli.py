@@ -20,8 +20,9 @@ import numpy as np
 from .catalog import load_cell_lines, load_drugs
 from .conditions import accepted_drugs, cell_lines_for, make_condition
 from .engine import steady_state, time_course
-from .errors import InputError, MekisimError
+from .errors import InputError, MekisimError, describe_os_error
 from .model import CompiledModel, bundled_model_names, load_model
+from .ownership import cli_command
 from .units import parse_time_span
 
 __all__ = ["build_parser", "main"]
@@ -53,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="time course from the model's initial conditions instead of the untreated steady state")
     sim.add_argument("--select", metavar="ID[,ID...]", help="ids to report (default: the model's observables)")
     sim.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE.csv or FILE.parquet")
+    sim.add_argument("--force", action="store_true",
+                     help="overwrite an existing --out file that mekisim simulate did not write")
     sim.add_argument("--plot", type=Path, metavar="FILE.png", help="write a figure")
 
     dr = sub.add_parser("dose-response", help="dose series of one drug in one cell line, with a logistic fit")
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a fixed background dose of another drug; repeatable or comma-separated")
     dr.add_argument("--mode", choices=("fast", "full"), default="fast")
     dr.add_argument("--out", required=True, type=Path, metavar="DIR")
+    dr.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
     scr = sub.add_parser("screen", help="dose matrix of two drugs x cell lines (x ensemble) with synergy scores")
     scr.add_argument("--model", required=True, metavar="M")
@@ -86,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     where = scr.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    scr.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
+    again = scr.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
+    again.add_argument("--force", action="store_true", help=_FORCE_HELP)
     scr.add_argument("--no-progress", action="store_true", help="no progress bar")
     scr.add_argument("--out", required=True, type=Path, metavar="DIR")
 
@@ -122,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     where = sens.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    sens.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
+    again = sens.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
+    again.add_argument("--force", action="store_true", help=_FORCE_HELP)
     sens.add_argument("--no-progress", action="store_true", help="no progress bar")
     sens.add_argument("--out", required=True, type=Path, metavar="DIR")
 
@@ -145,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     fit.add_argument("--out", required=True, type=Path, metavar="DIR")
+    fit.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
     rep = sub.add_parser("report", help="write DIR/report.html from the stored results under DIR")
     rep.add_argument("directory", type=Path, metavar="DIR")
@@ -158,26 +167,41 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("results/demo"), metavar="DIR")
     demo.add_argument("--smoke", action="store_true", help="small dose grids (seconds instead of a minute)")
     demo.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
+    demo.add_argument("--force", action="store_true", help=_FORCE_HELP)
     return parser
+
+
+#: --force of every verb that writes an output folder (ownership.py)
+_FORCE_HELP = ("replace the results already in --out (of this or another command): the files that run wrote there "
+               "are deleted first; without it an --out folder holding results is refused")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (so tests can call it in-process)."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
         return int(exc.code or 0)
+    args.invocation = cli_command(argv)  # recorded in every manifest, however mekisim was started
     handlers = {"models": _models, "simulate": _simulate, "validate": _validate, "demo": _demo,
                 "screen": _screen, "dose-response": _dose_response, "report": _report,
                 "sensitivity": _sensitivity, "fit": _fit}
     previous = _catch_sigterm()
     try:
         return handlers[args.command](args)
-    except (MekisimError, OSError) as exc:
+    except MekisimError as exc:
         if args.debug:
             raise
         print(f"mekisim {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # unwritable or full disk, a file where a folder should be, ...: a sentence, no errno
+        if args.debug:
+            raise
+        out = getattr(args, "out", None)
+        print(f"mekisim {args.command}: error: {describe_os_error(exc, str(out) if out else None)}"
+              f"{_resume_hint(args)}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, _Terminated) as exc:  # a message, not a traceback; what is on disk stays there
         if args.debug:
@@ -191,6 +215,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    """After a failure mid-run: where the finished chunks are and how to continue (screen, sensitivity)."""
+    out = getattr(args, "out", None)
+    if getattr(args, "resume", None) is None or not out:
+        return ""
+    if not any((Path(out) / sub / "parts").is_dir() for sub in ("wells", "synergy", "evaluations")):
+        return ""
+    return (f" The finished chunks are kept in {out}: once this is fixed, run the same command with --resume to "
+            "continue.")
 
 
 class _Terminated(BaseException):
@@ -262,6 +297,10 @@ def _simulate(args: argparse.Namespace) -> int:
     model = _load_with_drugs(args.model, args.add_drug)
     condition = make_condition(model, args.cell_line, _parse_doses(args.dose))
     select = [s.strip() for s in args.select.split(",") if s.strip()] if args.select else None
+    if args.out:
+        from .ownership import claim_file
+
+        claim_file(args.out, force=args.force)  # before computing: a refused --out costs nothing
     started = time.perf_counter()
     if args.steady_state:
         record = steady_state(model, condition, select=select, throw=False)
@@ -289,12 +328,14 @@ def _simulate(args: argparse.Namespace) -> int:
 def _write_outputs(args, model, frame, status, elapsed) -> None:
     from .store import write_manifest, write_table
 
+    manifest = args.out.with_name(args.out.stem + ".manifest.json")  # removed by claim_file before computing
+    started = time.perf_counter()
     path = write_table(frame, args.out)
-    write_manifest(
-        path.with_name(path.stem + ".manifest.json"),
+    write_manifest(  # last: the table is complete
+        manifest,
         models={"model": model},
-        command=["mekisim", *sys.argv[1:]] if sys.argv[0].endswith("mekisim") else None,
-        timings={"simulation": elapsed},
+        command=args.invocation,
+        timings={"simulation": elapsed, "write": time.perf_counter() - started},
         counts={"ok": int(status in ("ok", "oscillating")), "failed": int(status == "failed")},
         files=[path.name],
     )
@@ -355,7 +396,8 @@ def _screen(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
     result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, force=args.force, command=args.invocation,
+                        ensemble_file=args.ensemble)
     mixture = result.wells - spec.wells  # the constant-ratio series of every matrix (Chou-Talalay CI)
     print(f"{result.wells} wells ({spec.wells} in the dose matrices, {mixture} on the constant-ratio mixture series): "
           f"{result.wells - result.failed_wells} ok, {result.failed_wells} failed in {result.elapsed_s:.1f} s; "
@@ -366,16 +408,25 @@ def _screen(args: argparse.Namespace) -> int:
 
 
 def _dose_response(args: argparse.Namespace) -> int:
+    from .ownership import claim_folder
     from .report import write_dose_response
     from .response import dose_response
     from .screen import DrugAxis
+    from .store import fingerprint, job_inputs
 
     model = load_model(args.model)
     readout = args.readout or _default_dose_readout(model)
     axis = DrugAxis.parse(f"{args.drug}:{args.doses}")
+    background = _parse_doses(args.dose)
+    job = {"dose_response": fingerprint({"model": model, "cell_line": args.cell_line, "drug": args.drug,
+                                         "doses_nM": axis.doses, "readout": readout, "background": background,
+                                         "mode": args.mode}), **job_inputs()}
+    owner = claim_folder(args.out, "dose-response", job, command=args.invocation, force=args.force)
+    started = time.perf_counter()
     result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=readout,
-                           background=_parse_doses(args.dose), mode=args.mode)
-    files = write_dose_response(result, args.out)
+                           background=background, mode=args.mode)
+    files = write_dose_response(result, args.out, owner=owner, job=job,
+                                timings={"simulation_and_fit": time.perf_counter() - started})
     fit = result.fit
     ci = fit.ic50_ci95
     print(f"{args.cell_line} {args.drug} {readout}: IC50 {fit.ic50:.4g} nM (95% CI {ci[0]:.4g}-{ci[1]:.4g}), "
@@ -422,7 +473,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
                            replicates=args.replicates, step=args.step, resamples=args.resamples,
                            on_failure="drop" if args.drop_failed else "refuse")
     result = run_sensitivity(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                             progress=not args.no_progress, command=["mekisim", *sys.argv[1:]])
+                             progress=not args.no_progress, command=args.invocation, force=args.force)
     print(f"{result.method}: {len(space.ranges)} parameters, {len(outputs)} output(s), {result.rows} model runs "
           f"({result.rows_failed} failed or undefined) in {result.elapsed_s:.1f} s; tables in {result.out_dir}/")
     main = result.ranking[result.ranking["rank"] <= 3]
@@ -459,7 +510,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    result = run_demo(args.out, smoke=args.smoke, workers=args.workers)
+    result = run_demo(args.out, smoke=args.smoke, workers=args.workers, force=args.force, command=args.invocation)
     s = result.summary
     print(f"{s['title']}\nreport: {result.report}")
     if "resistance" in s:
@@ -489,9 +540,28 @@ def _parse_estimate(items: Sequence[str]) -> dict[str, list[str]]:
     return out
 
 
+def _claim_fit(args: argparse.Namespace, model: CompiledModel):
+    """Claim the fit's --out folder; the job is the data or problem files (by sha256) and the fit's settings."""
+    import hashlib
+
+    from .ownership import claim_folder
+    from .store import fingerprint, job_inputs
+
+    source = args.data if args.data is not None else args.petab
+    try:
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    except OSError:
+        digest = None
+    job = {"fit": {"source": str(source), "source_sha256": digest, "model": fingerprint(model),
+                   "estimate": list(args.estimate), "starts": args.starts, "seed": args.seed,
+                   "max_nfev": args.max_nfev, "profile": args.profile}, **job_inputs()}
+    return claim_folder(args.out, "fit", job, command=args.invocation, force=args.force)
+
+
 def _fit(args: argparse.Namespace) -> int:
     from .executor import make_executor
     from .fit import THRESHOLD_95, FitSettings, fit_petab, objective_for, write_fit_tables
+    from .ownership import begin_final_writes
     from .profile import profile_parameters, write_profiles
     from .report import draw_fit_figures
     from .store import write_manifest
@@ -509,19 +579,23 @@ def _fit(args: argparse.Namespace) -> int:
 
         model = load_model(args.model)
         models["model"] = model
-        yaml_path = blots_to_petab(model, read_blot_data(args.data), args.out / "petab",
-                                   estimate=_parse_estimate(args.estimate) or None)
+        data = read_blot_data(args.data)
+        owner = _claim_fit(args, model)
+        yaml_path = blots_to_petab(model, data, args.out / "petab", estimate=_parse_estimate(args.estimate) or None)
     else:
         if args.model or args.estimate:
             raise InputError("--model and --estimate belong to --data; a PEtab problem names its own model and "
                              "estimated parameters.")
         yaml_path = args.petab
+        owner = None
     objective = objective_for(yaml_path)
     names = [p.strip() for p in (args.profile or "").split(",") if p.strip()]
     unknown = [p for p in names if p not in objective.ids]
     if unknown:
         raise InputError(f"--profile {', '.join(unknown)}: not estimated parameters of {str(yaml_path)!r}; "
                          f"estimated: {', '.join(objective.ids)}.")
+    if owner is None:  # a PEtab problem: claimed once it is known to load, before any start runs
+        owner = _claim_fit(args, objective.problem.model)
     settings = FitSettings(max_nfev=args.max_nfev)
     profiles, errors = (), ()
     with make_executor(args.workers, args.scheduler) as executor:
@@ -533,6 +607,7 @@ def _fit(args: argparse.Namespace) -> int:
     # a blot fit's per-line parameters <param>_<line> become one screen ensemble per line (columns <param>)
     ensembles = {line: {f"{p}_{line}": p for p in params if f"{p}_{line}" in result.ids}
                  for line, params in _parse_estimate(args.estimate).items()}
+    begin_final_writes(args.out)
     files = (write_fit_tables(result, args.out, {k: v for k, v in ensembles.items() if v})
              + (write_profiles(profiles, args.out) if profiles else []))
     info = {**result.manifest_info(), "data": str(args.data) if args.data else None,
@@ -541,6 +616,7 @@ def _fit(args: argparse.Namespace) -> int:
             "time_unit": (models["model"] if models else objective.problem.model).time_unit}
     files += draw_fit_figures(args.out, info)
     write_manifest(args.out / "manifest.json", models=models or {"petab": objective.problem.model}, seed=args.seed,
+                   owner=owner, job=owner.job,
                    timings={"fit": t_fit, "profiles": t_profiles, "total": time.perf_counter() - t0},
                    counts={"starts": len(result.starts), "starts_ok": result.n_ok,
                            "starts_failed": len(result.starts) - result.n_ok,

@@ -9,9 +9,11 @@ model's assumed parameters (biology.md); nothing is measured data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,9 @@ from .conditions import make_condition
 from .engine import SolverOptions, steady_states, time_courses
 from .errors import InputError
 from .executor import make_executor
+from .files import write_text
 from .model import load_model
+from .ownership import claim_folder
 from .plots import plot_dose_response, plot_time_courses, save_figure
 from .report import build_report
 from .screen import DrugAxis, ScreenSpec, run_screen
@@ -59,11 +63,19 @@ def _ic50(doses: np.ndarray, values: np.ndarray) -> float:
     return float(10 ** np.interp(half, [v[i], v[i - 1]], [d[i], d[i - 1]]))
 
 
-def run_resistance(out_dir: str | Path = "results/demo/resistance") -> DemoResult:
-    """Parental S462 vs trametinib-resistant S462_R1: dose series and a 24 h time course into ``out_dir``."""
+def run_resistance(out_dir: str | Path = "results/demo/resistance", *, command: Sequence[str] | None = None,
+                   force: bool = False) -> DemoResult:
+    """Parental S462 vs trametinib-resistant S462_R1: dose series and a 24 h time course into ``out_dir``.
+
+    The folder is claimed first (:func:`simulator.ownership.claim_folder`; ``force`` replaces another run's
+    files); ``command`` is recorded in the manifest.
+    """
     out_dir = Path(out_dir)
     started = time.perf_counter()
     model = load_model("mpnst")
+    job = {"model": {"name": model.name, "sha256": model.sha256, "metadata_sha256": model.metadata_sha256},
+           "cell_lines": list(LINES), "trametinib_nM": DOSES_NM.tolist(), "time_course_nM": TIME_COURSE_DOSE_NM}
+    owner = claim_folder(out_dir, "resistance", job, command=command, force=force)
     drugs, lines = load_drugs(), load_cell_lines()
     options = SolverOptions()
 
@@ -127,9 +139,7 @@ def run_resistance(out_dir: str | Path = "results/demo/resistance") -> DemoResul
     )
     files += save_figure(fig, out_dir / "time_course.png")
 
-    summary_path = out_dir / "summary.json"
-    summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    files.append(summary_path)
+    files.append(write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n"))
     counts = {
         "steady_states_ok": int((dose_frame["status"] == "ok").sum()),
         "steady_states_not_ok": int((dose_frame["status"] != "ok").sum()),
@@ -139,7 +149,7 @@ def run_resistance(out_dir: str | Path = "results/demo/resistance") -> DemoResul
     files.append(
         write_manifest(
             out_dir / "manifest.json",
-            models={"mpnst": model},
+            models={"mpnst": model}, owner=owner, job=job,
             timings={"steady_states": t_steady, "total": time.perf_counter() - started},
             counts=counts,
             files=[str(f.relative_to(out_dir)) for f in files],
@@ -209,16 +219,22 @@ def _smoke_axis(text: str, points: int) -> str:
 
 
 def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, workers: int | None = None,
-              progress: bool = False) -> StudyResult:
+              progress: bool = False, force: bool = False, command: Sequence[str] | None = None) -> StudyResult:
     """Run every part of the study ``config`` (a TOML file) into ``out_dir`` and write ``report.html``.
 
     ``smoke`` shrinks the dose grids to ``[smoke] doses_per_axis`` and the cell lines to ``[smoke] cell_lines``
-    (the tests run every study this way).
+    (the tests run every study this way). The folder is claimed for the study first
+    (:func:`simulator.ownership.claim_folder`): a folder holding another run, or an earlier study, is refused
+    unless ``force``, which deletes the earlier study's parts first. Each part writes its own folder and
+    manifest; ``out_dir/manifest.json`` lists the parts and their manifests and is written after them, then
+    the report (rebuilt by ``mekisim report`` at any time). ``command`` is recorded in every manifest.
     """
+    started = time.perf_counter()
     config = Path(config)
     try:
-        spec = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        text = config.read_bytes()
+        spec = tomllib.loads(text.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"study config {str(config)!r} could not be read: {exc}") from exc
     out_dir = Path(out_dir)
     model = load_model(spec.get("model", "mpnst"))
@@ -226,20 +242,51 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
     summary: dict = {"title": spec.get("title", config.parent.name)}
     # every screen entry is checked before anything runs: a typo in the last one costs no computing
     screens = [_study_screen(entry, spec, model, config, smoke=smoke) for entry in spec.get("screen", [])]
+    names = (["resistance"] if spec.get("resistance") else []) + [name for name, _ in screens]
+    job = {"config": str(config), "config_sha256": hashlib.sha256(text).hexdigest(), "smoke": smoke}
+    owner = claim_folder(out_dir, "study", job, command=command, force=force, owns=[f"{n}/" for n in names])
+    timings: dict[str, float] = {}
+    kinds: dict[str, str] = {}
     if spec.get("resistance"):
-        summary["resistance"] = run_resistance(out_dir / "resistance").summary
+        t0 = time.perf_counter()
+        summary["resistance"] = run_resistance(out_dir / "resistance", command=owner.command).summary
         parts.append(out_dir / "resistance")
+        timings["resistance"], kinds["resistance"] = time.perf_counter() - t0, "resistance"
     # one executor serves every screen and the report's figures, so its pool starts once
     with make_executor(workers=workers) as executor:
         for name, screen in screens:
+            t0 = time.perf_counter()
             folder = out_dir / name
-            result = run_screen(screen, folder, executor=executor, progress=progress)
+            result = run_screen(screen, folder, executor=executor, progress=progress, command=owner.command)
             summary[name] = {"wells": result.wells, "failed_wells": result.failed_wells,
                              "ci_at_fa": _ci_summary(folder)}
             parts.append(folder)
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n", encoding="utf-8")
+            timings[name], kinds[name] = time.perf_counter() - t0, "screen"
+        write_text(out_dir / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
+        _write_study_manifest(out_dir, owner, job, model, config, smoke, parts, kinds, timings, summary, started)
         report = build_report(out_dir, executor=executor)
     return StudyResult(out_dir=out_dir, report=report, parts=tuple(parts), summary=summary)
+
+
+def _write_study_manifest(out_dir: Path, owner, job: dict, model, config: Path, smoke: bool,
+                          parts: list[Path], kinds: dict, timings: dict, summary: dict, started: float) -> Path:
+    """``out_dir/manifest.json``: the study's config (path and sha256) and each part with its manifest's sha256."""
+    listed = []
+    for folder in parts:
+        manifest = folder / "manifest.json"
+        listed.append({"name": folder.name, "kind": kinds[folder.name], "folder": folder.name,
+                       "manifest": f"{folder.name}/manifest.json",
+                       "manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest()})
+    screens = [v for k, v in summary.items() if kinds.get(k) == "screen"]
+    return write_manifest(
+        out_dir / "manifest.json", owner=owner, job=job, models={"model": model},
+        timings={**timings, "total": time.perf_counter() - started},
+        counts={"parts": len(parts), "wells": sum(s["wells"] for s in screens),
+                "wells_failed": sum(s["failed_wells"] for s in screens)},
+        files=["summary.json", *(p["manifest"] for p in listed)],
+        extra={"study": {"title": summary.get("title"), "config": str(config), "config_sha256": job["config_sha256"],
+                         "smoke": smoke, "parts": listed}},
+    )
 
 
 def _study_screen(entry: dict, spec: dict, model, config: Path, *, smoke: bool) -> tuple[str, ScreenSpec]:
@@ -272,6 +319,8 @@ def _ci_summary(folder: Path) -> dict:
     return out
 
 
-def run_demo(out_dir: str | Path = "results/demo", *, smoke: bool = False, workers: int | None = None) -> StudyResult:
+def run_demo(out_dir: str | Path = "results/demo", *, smoke: bool = False, workers: int | None = None,
+             force: bool = False, command: Sequence[str] | None = None) -> StudyResult:
     """The main job: the study ``experiments/mpnst_combinations`` into ``out_dir``."""
-    return run_study(bundled_study("mpnst_combinations"), out_dir, smoke=smoke, workers=workers)
+    return run_study(bundled_study("mpnst_combinations"), out_dir, smoke=smoke, workers=workers, force=force,
+                     command=command)

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from .errors import InputError, MekisimError
+from .files import TMP_SUFFIX, damaged_error, read_parquet, write_bytes
 
 __all__ = [
     "DEFAULT_START_METHOD",
@@ -84,14 +85,26 @@ PARTS = "parts"
 FAILED_FILE = "_failed.json"
 #: file in ``parts/`` describing the job whose results the parts are (:func:`run_chunks` ``job=``)
 JOB_FILE = "_job.json"
-_TMP_SUFFIX = ".tmp"
 #: seconds between a pool worker's checks that its parent process is alive
 ORPHAN_POLL_S = 1.0
 _CHUNK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,199}")
 
 
 class WorkerLost(MekisimError, RuntimeError):
-    """A worker process died (killed, out of memory, a crash in native code); the pool cannot continue."""
+    """A worker process died (killed, out of memory, a crash in native code); the pool cannot continue.
+
+    ``indices`` are the positions (in the mapped items) of the tasks that were running when it died (one of
+    them was in the dead process), when known.
+    """
+
+    indices: tuple[int, ...] = ()
+
+
+def _task_name(fn: Callable) -> str:
+    """A task function as a user can read it: ``module.name`` (partials unwrapped), never its repr."""
+    while isinstance(fn, partial):
+        fn = fn.args[0] if fn.func is _run_chunk and fn.args else fn.func
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
 
 
 # ------------------------------------------------------------------------------------------ executors
@@ -270,7 +283,7 @@ class ProcessExecutor(_BaseExecutor):
                 finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for future in finished:
                     index = pending.pop(future)
-                    yield index, self._result(future, fn, return_exceptions)
+                    yield index, self._indexed_result(future, fn, return_exceptions, (index, *pending.values()))
                     fill()
         finally:
             for future in pending:
@@ -283,13 +296,22 @@ class ProcessExecutor(_BaseExecutor):
         except BrokenProcessPool as exc:
             self._discard(terminate=True)
             raise WorkerLost(
-                f"a worker process died (killed, out of memory, a crash in native code, or {fn!r} "
+                f"a worker process died (killed, out of memory, a crash in native code, or {_task_name(fn)} "
                 "could not be imported in the worker) while tasks were running; the pool was shut down."
             ) from exc
         except Exception as exc:
             if not return_exceptions:
                 raise
             return exc
+
+    def _indexed_result(self, future: cf.Future, fn: Callable, return_exceptions: bool,
+                        indices: tuple[int, ...]) -> Any:
+        """:meth:`_result`; a :class:`WorkerLost` learns which tasks were running (``indices``)."""
+        try:
+            return self._result(future, fn, return_exceptions)
+        except WorkerLost as exc:
+            exc.indices = tuple(sorted(set(indices)))
+            raise
 
     def _map_with_main(self, fn: Callable[[Any], Any], items: Iterable[Any],
                        return_exceptions: bool) -> Iterator[tuple[int, Any]]:
@@ -312,7 +334,7 @@ class ProcessExecutor(_BaseExecutor):
         cond = threading.Condition()
         state = {"taken": 0, "outstanding": 0, "running": 0, "exhausted": False, "stop": False, "error": None}
         arrived: deque[tuple[int, cf.Future]] = deque()
-        submitted: set[cf.Future] = set()  # not yet arrived: cancelled if the caller stops early
+        submitted: dict[cf.Future, int] = {}  # not yet arrived (-> item index): cancelled if the caller stops early
 
         def take() -> tuple[int, Any] | None:  # caller holds cond
             if state["exhausted"]:
@@ -328,7 +350,7 @@ class ProcessExecutor(_BaseExecutor):
         def done(future: cf.Future, index: int) -> None:  # runs on the pool's manager thread
             with cond:
                 state["running"] -= 1
-                submitted.discard(future)
+                submitted.pop(future, None)
                 arrived.append((index, future))
                 cond.notify_all()
 
@@ -356,7 +378,7 @@ class ProcessExecutor(_BaseExecutor):
                             if nxt is not None:
                                 future = pool.submit(fn, nxt[1])
                                 state["running"] += 1
-                                submitted.add(future)
+                                submitted[future] = nxt[0]
                                 future.add_done_callback(partial(done, index=nxt[0]))
                                 continue
                             if state["running"] == 0:
@@ -377,8 +399,11 @@ class ProcessExecutor(_BaseExecutor):
                     state["outstanding"] -= len(ready)
                     if ready:
                         cond.notify_all()
-                for index, future in ready:
-                    yield index, self._result(future, fn, return_exceptions)
+                for position, (index, future) in enumerate(ready):
+                    with cond:  # what else was out in the pool (if it broke, one of these was in the dead process)
+                        running = [i for i, _ in arrived] + list(submitted.values())
+                    yield index, self._indexed_result(future, fn, return_exceptions,
+                                                      (index, *(i for i, _ in ready[position + 1:]), *running))
                 with cond:
                     error = state["error"]
                     nxt = None if error is not None else take()
@@ -390,8 +415,8 @@ class ProcessExecutor(_BaseExecutor):
                         continue
                 if isinstance(error, BrokenProcessPool):
                     self._discard(terminate=True)
-                    raise WorkerLost(f"a worker process died while tasks of {fn!r} were being sent to the pool; "
-                                     "the pool was shut down.") from error
+                    raise WorkerLost(f"a worker process died while tasks of {_task_name(fn)} were being sent to the "
+                                     "pool; the pool was shut down.") from error
                 if error is not None:
                     raise error
                 index, item = nxt
@@ -799,7 +824,7 @@ def run_chunks(
             f"{', ...' if len(stray) > 5 else ''}): it belongs to a different run; choose another output folder."
         )
     parts.mkdir(parents=True, exist_ok=True)
-    for stale in parts.glob(f".*{_TMP_SUFFIX}"):  # half-written files of a killed run
+    for stale in parts.glob(f".*{TMP_SUFFIX}"):  # half-written files of a killed run
         stale.unlink(missing_ok=True)
     if job is not None and not existing:  # before the first part: a part never exists without its job file
         _write_atomic(parts / JOB_FILE, _job_text(job).encode("utf-8"))
@@ -837,6 +862,8 @@ def run_chunks(
                 if bar is not None:
                     bar.set_postfix(failed=len(failures), refresh=False)
             del outcome  # the table is on disk: hold no result longer than it takes to write it
+    except WorkerLost as exc:
+        raise _worker_lost(exc, label, parts, todo, skipped + done, len(chunks)) from exc
     finally:
         if bar is not None:
             bar.close()
@@ -850,6 +877,26 @@ def run_chunks(
         elapsed_s=time.perf_counter() - start,
         compute_s=compute,
     )
+
+
+def _worker_lost(exc: WorkerLost, label: str, parts: Path, todo: list, finished: int, total: int) -> WorkerLost:
+    """The death of a worker as the user needs it: which stage and chunk, what is kept, how to continue."""
+    ids = [todo[i][0] for i in exc.indices if 0 <= i < len(todo)]
+    stage = f"the {label} stage" if label else "a chunked run"
+    if len(ids) == 1:
+        which = f" while it computed chunk {ids[0]}"
+    elif ids:
+        shown = ", ".join(ids[:6]) + (", ..." if len(ids) > 6 else "")
+        which = f" while chunks {shown} were being computed (one of them in the process that died)"
+    else:
+        which = ""
+    lost = WorkerLost(
+        f"a worker process died during {stage}{which}: killed, out of memory, or a crash in native code. "
+        f"{finished} of {total} chunks are finished and kept in {parts}; rerun the same command with --resume "
+        "(resume=True) to continue from them (with fewer --workers if memory ran out)."
+    )
+    lost.indices = exc.indices
+    return lost
 
 
 def _chunk_id(value) -> str:
@@ -897,16 +944,8 @@ def _write_part(data: bytes, parts: Path, cid: str) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.parent / f".{path.name}.{os.getpid()}{_TMP_SUFFIX}"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())  # on disk before the name appears: a crash leaves all of it or nothing
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write ``data`` atomically (files.py): flushed to disk before the name appears, all of it or nothing."""
+    write_bytes(path, data)
 
 
 def _job_text(job: Mapping[str, Any]) -> str:
@@ -936,7 +975,7 @@ def _check_job(parts: Path, job: Mapping[str, Any], existing: set[str]) -> None:
     raise InputError(
         f"{parts} holds parts of a run with other settings ({'; '.join(changed[:4])}"
         f"{'; ...' if len(changed) > 4 else ''}); --resume only continues the same run: rerun with the earlier "
-        "settings, or choose another output folder."
+        "settings, pass --force instead of --resume to replace that run, or choose another output folder."
     )
 
 
@@ -964,9 +1003,7 @@ def _write_failed(parts: Path, failures: list[ChunkFailure], label: str) -> None
         "label": label,
         "failed": [{"chunk_id": f.chunk_id, "message": f.message, "traceback": f.traceback} for f in failures],
     }
-    tmp = parts / f".{FAILED_FILE}.{os.getpid()}{_TMP_SUFFIX}"
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, parts / FAILED_FILE)
+    write_bytes(parts / FAILED_FILE, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
 
 
 def _progress_bar(progress: bool, label: str, total_rows: int | None, n_chunks: int, skipped: int,
@@ -980,11 +1017,22 @@ def _progress_bar(progress: bool, label: str, total_rows: int | None, n_chunks: 
     if total_rows is None:
         return tqdm(total=n_chunks, initial=skipped, unit="chunk", desc=label or None, file=sys.stderr,
                     dynamic_ncols=True, smoothing=0.1)
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    done_rows = sum(pq.read_metadata(parts / f"{cid}.parquet").num_rows for cid in existing)
+    done_rows = 0
+    for cid in existing:
+        path = parts / f"{cid}.parquet"
+        try:
+            done_rows += pq.read_metadata(path).num_rows
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise damaged_error(path, "Parquet", exc, _PART_REMEDY) from exc
     return tqdm(total=total_rows, initial=done_rows, unit="row", desc=label or None,
                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+
+#: what to do about a damaged part file (it is written atomically, so only a disk fault or a hand edit damages one)
+_PART_REMEDY = "Delete it and rerun the same command with --resume: that chunk is computed again."
 
 
 def _written_parts(out_dir: str | Path) -> list[Path]:
@@ -997,10 +1045,8 @@ def _written_parts(out_dir: str | Path) -> list[Path]:
 
 def iter_parts(out_dir: str | Path, columns: list[str] | None = None) -> Iterator[tuple[str, Any]]:
     """Yield ``(chunk_id, frame)`` for every part file in chunk-id order, one at a time (bounded memory)."""
-    import pandas as pd
-
     for path in _written_parts(out_dir):
-        yield path.stem, pd.read_parquet(path, columns=columns)
+        yield path.stem, read_parquet(path, columns=columns, remedy=_PART_REMEDY)
 
 
 def read_parts(out_dir: str | Path, columns: list[str] | None = None):
@@ -1014,7 +1060,12 @@ def read_parts(out_dir: str | Path, columns: list[str] | None = None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tables = [pq.read_table(path, columns=columns) for path in _written_parts(out_dir)]
+    tables = []
+    for path in _written_parts(out_dir):
+        try:
+            tables.append(pq.read_table(path, columns=columns))
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise damaged_error(path, "Parquet", exc, _PART_REMEDY) from exc
     if not tables:
         return pd.DataFrame(columns=columns)
     nonempty = [t for t in tables if t.num_rows] or tables[:1]

@@ -18,6 +18,8 @@ import pandas as pd
 from .doseresponse import fit_logistic
 from .errors import InputError
 from .executor import Executor, make_executor
+from .files import read_csv, read_json, read_parquet, write_text
+from .ownership import MANIFEST, RESUMABLE, Owner, begin_final_writes, read_owner, unfinished_runs
 from .plots import plot_dose_response_fit, plot_screen_panel, save_figure
 from .readouts import READOUTS, Readout
 from .response import DoseResponse
@@ -29,7 +31,8 @@ __all__ = ["build_report", "draw_fit_figures", "write_dose_response"]
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;margin-top:2em}table{border-collapse:collapse;font-size:.8em;
 margin:.5em 0}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}img{max-width:100%}
-.note{background:#f6f6f0;padding:.6em;border-left:4px solid #bb9;font-size:.9em}code{font-size:.9em}"""
+.note{background:#f6f6f0;padding:.6em;border-left:4px solid #bb9;font-size:.9em}code{font-size:.9em}
+.cut{font-size:.85em;color:#555;margin:.2em 0}h4{margin:.8em 0 .2em}"""
 
 
 def build_report(directory: str | Path, *, workers: int | None = None, executor: Executor | None = None) -> Path:
@@ -38,22 +41,36 @@ def build_report(directory: str | Path, *, workers: int | None = None, executor:
     The screen panels (one figure per cell line and readout, PNG + SVG) are most of a report's time, ~2-4 s
     each, so they are drawn in parallel: on ``executor`` if given (e.g. the one a study's screens ran on),
     else on ``make_executor(workers)`` (all cores by default). Everything else is drawn here, in order.
+
+    Refused (an :class:`InputError` naming the folder and what to do) when a run below ``directory`` has not
+    finished (its folder has an owner but no manifest: stopped, or still running), or when a manifest or a
+    table it lists is missing or damaged: a report never shows part of a result as if it were all of it.
     """
     directory = Path(directory)
-    manifests = sorted(directory.rglob("manifest.json"))
+    unfinished = unfinished_runs(directory) if directory.is_dir() else []
+    if unfinished:
+        raise InputError("no report: " + "; ".join(_unfinished_text(folder, owner) for folder, owner in unfinished)
+                         + ".")
+    manifests = sorted(directory.rglob(MANIFEST), key=lambda p: (p.parent != directory, p))  # a study's first
     if not manifests:
         raise InputError(f"{str(directory)!r} holds no manifest.json; run a mekisim command with --out there first.")
     body = [f"<h1>mekisim report: {html.escape(directory.name)}</h1>",
             "<p class='note'>Everything here is simulated with the model's parameters (see each manifest for the "
             "model hash and versions). Source-paper data are representative (directions and significance), "
-            "not digitized measurements.</p>"]
+            "not digitized measurements. Long tables are shown per cell line; wherever rows are left out, the "
+            "table says how many and links the full table.</p>"]
     panels: list[dict] = []  # screen panels to draw, collected while the page is written
     for path in manifests:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
         folder = path.parent
+        manifest = read_json(path, remedy=_remedy(folder))
+        if not isinstance(manifest, dict):
+            raise InputError(f"{path} is not a mekisim manifest (a JSON object). {_remedy(folder)}")
+        _check_listed_files(folder, manifest)
         rel = folder.relative_to(directory)
         title = str(rel) if str(rel) != "." else directory.name
-        if "screen" in manifest:
+        if "study" in manifest:
+            body.append(_study_section(folder, directory, title, manifest))
+        elif "screen" in manifest:
             body.append(_screen_section(folder, directory, title, manifest, panels))
         elif "sensitivity" in manifest:
             body.append(_sensitivity_section(folder, directory, title, manifest))
@@ -66,19 +83,101 @@ def build_report(directory: str | Path, *, workers: int | None = None, executor:
         with owned as pool:
             pool.map(_draw_panel, panels)
     out = directory / "report.html"
-    out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>mekisim report</title><style>{_CSS}"
-                   f"</style></head><body>{''.join(body)}</body></html>\n", encoding="utf-8")
+    write_text(out, f"<!doctype html><html><head><meta charset='utf-8'><title>mekisim report</title><style>{_CSS}"
+                    f"</style></head><body>{''.join(body)}</body></html>\n")
     return out
+
+
+def _unfinished_text(folder: Path, owner: Owner | None) -> str:
+    """Why ``folder`` cannot be reported, and how to finish it."""
+    what = owner.describe(command=False)[2:] if owner is not None else "run"
+    resumable = owner is not None and owner.verb in RESUMABLE
+    again = f"`{' '.join(owner.command)}`" if owner is not None and owner.command else "its command"
+    how = (f"rerun {again} with --resume to finish it (or with --force to start again)" if resumable
+           else f"rerun {again} with --force to compute it again")
+    return (f"{str(folder)!r} holds an unfinished {what}: it has no manifest.json, so it was stopped before it "
+            f"finished or is still running; {how}")
+
+
+def _remedy(folder: Path) -> str:
+    """What to do about a damaged or missing result file in ``folder``."""
+    try:
+        owner = read_owner(folder)
+    except InputError:
+        owner = None
+    again = f"`{' '.join(owner.command)}`" if owner is not None and owner.command else "the command that wrote it"
+    if owner is not None and owner.verb in RESUMABLE:
+        return (f"Rerun {again} with --resume: the tables of {str(folder)!r} are rebuilt from its finished chunks "
+                "(or with --force to compute everything again).")
+    return f"Rerun {again} with --force to write {str(folder)!r} again."
+
+
+def _check_listed_files(folder: Path, manifest: dict) -> None:
+    """Every file the manifest lists must exist: a folder changed after its run is not reported as complete."""
+    listed = manifest.get("files") or []
+    missing = [name for name in listed if isinstance(name, str) and not (folder / name).exists()]
+    if missing:
+        raise InputError(f"{folder / MANIFEST} lists {len(missing)} file(s) that are missing ({', '.join(missing[:4])}"
+                         f"{', ...' if len(missing) > 4 else ''}): the folder was changed after its run. "
+                         f"{_remedy(folder)}")
+
+
+def _parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    return read_parquet(path, columns=columns, remedy=_remedy(path.parent))
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    return read_csv(path, remedy=_remedy(path.parent))
 
 
 def _img(path: Path, root: Path, alt: str) -> str:
     return f"<p><img src='{html.escape(str(path.relative_to(root)))}' alt='{html.escape(alt)}'></p>"
 
 
-def _table(frame: pd.DataFrame, max_rows: int = 40) -> str:
+def _link(path: Path, root: Path) -> str:
+    rel = html.escape(str(path.relative_to(root)))
+    return f"<a href='{rel}'>{rel}</a>"
+
+
+def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None, root: Path | None = None,
+           what: str = "") -> str:
+    """An HTML table of at most ``max_rows`` rows; a cut table says "showing N of M rows" and links ``full``.
+
+    ``full`` is the file holding every row (the table itself, or the one it was selected from; ``what`` says
+    which rows of it, e.g. " for S462"). Why: a table cut without a word hid every cell line but the first.
+    """
     if frame.empty:
         return "<p><em>(empty)</em></p>"
-    return frame.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
+    table = frame.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
+    if len(frame) <= max_rows:
+        return table
+    link = f"; every row: {_link(full, root)}" if full is not None and root is not None else ""
+    return f"<p class='cut'>showing {max_rows} of {len(frame)} rows{html.escape(what)}{link}</p>{table}"
+
+
+def _per_line(frame: pd.DataFrame, max_rows: int, *, full: Path | None, root: Path,
+              lines: list[str] | None = None) -> str:
+    """One table per cell line (a heading each) when ``frame`` has several; each cut to ``max_rows``, with a note.
+
+    Why: long tables sorted by cell line showed only the first line's rows.
+    """
+    if frame.empty or "cell_line" not in frame or frame["cell_line"].nunique() < 2:
+        return _table(frame, max_rows, full=full, root=root)
+    present = list(dict.fromkeys(frame["cell_line"].astype(str)))
+    known = [line for line in (lines or []) if line in present]
+    order = known + [line for line in present if line not in known]
+    parts = []
+    for line in order:
+        sub = frame[frame["cell_line"].astype(str) == line]
+        parts.append(f"<h4>{html.escape(line)}</h4>" + _table(sub, max_rows, full=full, root=root, what=f" for {line}"))
+    return "".join(parts)
+
+
+def _derived(frame: pd.DataFrame, folder: Path, name: str, max_rows: int) -> Path | None:
+    """A table computed for the report, saved as ``folder/report_tables/name.csv`` when it will be cut."""
+    if len(frame) <= max_rows:
+        return None
+    return write_table(frame, folder / "report_tables" / f"{name}.csv")
 
 
 def _manifest_block(manifest: dict) -> str:
@@ -86,12 +185,32 @@ def _manifest_block(manifest: dict) -> str:
     return f"<details><summary>manifest</summary><pre>{html.escape(json.dumps(keep, indent=1))}</pre></details>"
 
 
+def _study_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
+    """A study (``mekisim demo``): its config, its parts (each with its manifest) and the headline numbers."""
+    info = manifest["study"]
+    rows = [{"part": p["name"], "kind": p["kind"], "folder": p["folder"], "manifest": p["manifest"],
+             "time (s)": round(float(manifest.get("timings_s", {}).get(p["name"], float("nan"))), 1)}
+            for p in info.get("parts", [])]
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table["manifest"] = [f"<a href='{html.escape(str((folder / m).relative_to(root)))}'>{html.escape(m)}</a>"
+                             for m in table["manifest"]]
+    parts = [f"<h2>Study: {html.escape(info.get('title') or title)}</h2>",
+             f"<p>Config <code>{html.escape(str(info.get('config')))}</code> (sha256 "
+             f"<code>{html.escape(str(info.get('config_sha256', ''))[:16])}…</code>)"
+             f"{'; smoke run (small dose grids)' if info.get('smoke') else ''}; {len(rows)} part(s), each with "
+             "its own manifest:</p>",
+             table.to_html(index=False, escape=False, border=0, na_rep="") if not table.empty else "",
+             _manifest_block(manifest)]
+    return "".join(parts)
+
+
 def _generic_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
     parts = [f"<h2>{html.escape(title)}</h2>"]
     for png in sorted(folder.glob("*.png")):
         parts.append(_img(png, root, png.stem))
     for csv in sorted(folder.glob("*.csv")):
-        parts.append(f"<h3>{html.escape(csv.stem)}</h3>" + _table(pd.read_csv(csv), 25))
+        parts.append(f"<h3>{html.escape(csv.stem)}</h3>" + _per_line(_csv(csv), 25, full=csv, root=root))
     parts.append(_manifest_block(manifest))
     return "".join(parts)
 
@@ -131,8 +250,8 @@ def _draw_panel(job: dict) -> str:
 def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels: list[dict]) -> str:
     """The HTML of one screen; its figures are appended to ``panels`` to be drawn by :func:`build_report`."""
     info = manifest["screen"]
-    wells = pd.read_parquet(folder / "wells.parquet")
-    synergy = pd.read_parquet(folder / "synergy.parquet")
+    wells = _parquet(folder / "wells.parquet")
+    synergy = _parquet(folder / "synergy.parquet")
     drug_a, drug_b = info["drug_a"], info["drug_b"]
     ratio = info.get("constant_ratio_a_to_b")
     # the readouts as the screen's model defined them (manifest); built-in ones for screens written before that
@@ -180,20 +299,26 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
             for _, row in at.iterrows():
                 ci_rows.append({"cell_line": line, "readout": readout, "fa": row["fa"], f"{drug_a}_nM": row["dose_a"],
                                 f"{drug_b}_nM": row["dose_b"], "CI": row["value"], "status": row["flag"]})
-    parts.append("<h3>Combination index along the constant ratio (Chou–Talalay)</h3>" + _table(pd.DataFrame(ci_rows)))
-    parts.append(_summary_scores(synergy, bool(info.get("ensemble_members"))))
+    lines = list(info["cell_lines"])
+    ci_table = pd.DataFrame(ci_rows)
+    parts.append("<h3>Combination index along the constant ratio (Chou–Talalay)</h3>"
+                 + _per_line(ci_table, 40, full=_derived(ci_table, folder, "ci_at_fa", 40) or folder / "synergy.csv",
+                             root=root, lines=lines))
+    parts.append(_summary_scores(synergy, bool(info.get("ensemble_members")), folder, root))
     ranking = folder / "ranking.csv"
     if ranking.is_file():
         parts.append(f"<h3>Combinations reaching {info['target_suppression']:.0%} p-ERK suppression, least total "
-                     "normalised dose first (dose/IC50 summed)</h3>" + _table(pd.read_csv(ranking), 30))
+                     "normalised dose first (dose/IC50 summed), per cell line</h3>"
+                     + _per_line(_csv(ranking), 25, full=ranking, root=root, lines=lines))
     ensemble = folder / "synergy_ensemble.csv"
     if ensemble.is_file():
-        parts.append("<h3>Ensemble: probability of synergy and spread</h3>" + _table(pd.read_csv(ensemble), 30))
+        parts.append("<h3>Ensemble: probability of synergy and spread</h3>"
+                     + _per_line(_csv(ensemble), 30, full=ensemble, root=root, lines=lines))
     parts.append(_manifest_block(manifest))
     return "".join(parts)
 
 
-def _summary_scores(synergy: pd.DataFrame, ensemble: bool) -> str:
+def _summary_scores(synergy: pd.DataFrame, ensemble: bool, folder: Path, root: Path) -> str:
     """One row per cell line and readout: the per-matrix summaries (``<score>_mean``, ``<score>_msa``)."""
     names = [f"{s}_{k}" for s in SUMMARISED_SCORES for k in ("mean", "msa")]
     rows = synergy[synergy["score"].isin(names)]
@@ -204,12 +329,24 @@ def _summary_scores(synergy: pd.DataFrame, ensemble: bool) -> str:
     how = "median over the ensemble members" if ensemble else "nominal parameters"
     return (f"<h3>Summary synergy scores per matrix ({how})</h3><p>mean: the excess averaged over the "
             "combination wells where it is defined; msa: the most synergistic area, the best mean over 3 × 3 "
-            "blocks of adjacent combination wells. &gt; 0 synergy for every score here.</p>" + _table(table))
+            "blocks of adjacent combination wells. &gt; 0 synergy for every score here.</p>"
+            + _table(table, 200, full=_derived(table, folder, "summary_scores", 200), root=root))
 
 
-def write_dose_response(result: DoseResponse, out_dir: str | Path) -> list[Path]:
-    """Tables (CSV + Parquet), the figure (PNG + SVG) and the manifest of a dose–response run."""
+def write_dose_response(result: DoseResponse, out_dir: str | Path, *, owner: Owner | None = None, job=None,
+                        timings: dict | None = None) -> list[Path]:
+    """Tables (CSV + Parquet), the figure (PNG + SVG) and the manifest of a dose–response run.
+
+    ``owner`` is the folder's owner record (:func:`simulator.ownership.claim_folder`, which the CLI calls before
+    computing) and ``job`` the settings, recorded with the manifest; ``timings`` (seconds) join the time taken
+    here to write.
+    """
+    import time
+
+    started = time.perf_counter()
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    begin_final_writes(out_dir)
     files = []
     for stem, frame in (("dose_response", result.to_frame()), ("fit", result.fit_frame())):
         for suffix in (".csv", ".parquet"):
@@ -217,12 +354,15 @@ def write_dose_response(result: DoseResponse, out_dir: str | Path) -> list[Path]
     ax = plot_dose_response_fit(result)
     files += save_figure(ax.figure, out_dir / "dose_response.png")
     ok = sum(status == "ok" for status in result.statuses)
+    timings = {**(timings or {}), "write": time.perf_counter() - started}
+    timings["total"] = sum(timings.values())
     files.append(write_manifest(
-        out_dir / "manifest.json", models={"model": result.model},
+        out_dir / "manifest.json", models={"model": result.model}, owner=owner, job=job, timings=timings,
         counts={"ok": ok, "failed": len(result.statuses) - ok},
         files=[str(f.relative_to(out_dir)) for f in files],
-        extra={"dose_response": {"cell_line": result.cell_line, "drug": result.drug,
-                                 "readout": result.readout, "background_nM": dict(result.background)}},
+        extra={"dose_response": {"cell_line": result.cell_line, "drug": result.drug, "readout": result.readout,
+                                 "doses_nM": [float(d) for d in result.doses],
+                                 "background_nM": dict(result.background)}},
     ))
     return files
 
@@ -270,11 +410,11 @@ def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -
 
     info = manifest["sensitivity"]
     method, main = info["method"], info["main_index"]
-    columns = pd.read_parquet(folder / "columns.parquet")
-    indices = pd.read_parquet(folder / "indices.parquet")
+    columns = _parquet(folder / "columns.parquet")
+    indices = _parquet(folder / "indices.parquet")
     indices = indices[indices["parameter_2"] == ""]
-    ranking = pd.read_parquet(folder / "ranking.parquet")
-    failures = pd.read_parquet(folder / "failures.parquet")
+    ranking = _parquet(folder / "ranking.parquet")
+    failures = _parquet(folder / "failures.parquet")
     time_unit = (manifest.get("models", {}).get("model") or {}).get("time_unit")
     counts = manifest.get("counts", {})
     figures = folder / "figures"
@@ -318,7 +458,7 @@ def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -
                     png = save_figure(ax.figure, figures / f"{stem}_morris.png")[0]
                     parts.append(_img(png, root, f"{output}: Morris mu*-sigma"))
             if method in ("sobol", "efast") and (folder / "evaluations.parquet").is_file():
-                sample = pd.read_parquet(folder / "evaluations.parquet", columns=[col])[col].to_numpy(float)
+                sample = _parquet(folder / "evaluations.parquet", columns=[col])[col].to_numpy(float)
                 quantity = str(cols["quantity"].iloc[0])
                 marks = _THRESHOLDS.get(quantity, ()) if quantity != "ic50_shift" or "(viability)" in unit else ()
                 ax = plot_output_distribution(sample, xlabel=unit, log=quantity == "ic50_shift", thresholds=marks,
@@ -334,8 +474,8 @@ def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -
                                      "log": quantity == "ic50_shift"})
             else:
                 parts.append("<p><em>Not analysed (see the warnings and failures).</em></p>")
-            top = ranking[ranking["column"] == col].head(12)
-            parts.append(_table(top.drop(columns=["column"])))
+            ranked = ranking[ranking["column"] == col].drop(columns=["column"])
+            parts.append(_table(ranked, 12, full=folder / "ranking.csv", root=root, what=f" (column {col})"))
         else:
             grid = cols["dose_a_nM"].notna().all() and cols["dose_b_nM"].notna().all() and cols["fa"].isna().all()
             values = sub[sub["index"] == main].pivot(index="parameter", columns="column", values="value")
@@ -372,8 +512,9 @@ def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -
                 png = save_figure(ax.figure, figures / f"{stem}_heatmap.png")[0]
                 parts.append(_img(png, root, f"{output}: {main} heatmap"))
             best = ranking[ranking["column"].isin(cols["column"]) & (ranking["rank"] <= 3)]
-            parts.append("<p>Top 3 parameters per column:</p>" + _table(
-                best.merge(cols[["column", "time", "dose_a_nM", "dose_b_nM", "fa"]], on="column"), 30))
+            top3 = best.merge(cols[["column", "time", "dose_a_nM", "dose_b_nM", "fa"]], on="column")
+            parts.append("<p>Top 3 parameters per column:</p>"
+                         + _table(top3, 30, full=_derived(top3, folder, f"{stem}_top3", 30), root=root))
     if len(overview) > 1:
         model_name = (manifest.get("models", {}).get("model") or {}).get("name", "model")
         fig = plot_overview(overview, title=f"{model_name} (simulated), {title}: {method} indices with "
@@ -382,15 +523,17 @@ def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -
         png = save_figure(fig, figures / "overview.png")[0]
         parts.insert(4 if info.get("warnings") else 3, _img(png, root, "overview"))
     if len(failures):
-        parts.append(f"<h3>Failed or undefined runs ({len(failures)})</h3>" + _table(failures, 20))
+        parts.append(f"<h3>Failed or undefined runs ({len(failures)})</h3>"
+                     + _table(failures, 20, full=folder / "failures.csv", root=root))
     evaluations = folder / "evaluations.parquet"
     if method != "local" and evaluations.is_file():
         ycols = columns["column"].tolist()
-        ev = pd.read_parquet(evaluations, columns=ycols)
+        ev = _parquet(evaluations, columns=ycols)
         spread = pd.DataFrame({"column": ycols, "median": ev.median().to_numpy(), "q05": ev.quantile(0.05).to_numpy(),
                                "q95": ev.quantile(0.95).to_numpy()})
         spread = columns[["column", "output", "time", "dose_a_nM", "dose_b_nM", "fa"]].merge(spread, on="column")
-        parts.append("<h3>Outputs over the sample (median and 5-95 % range)</h3>" + _table(spread, 30))
+        parts.append("<h3>Outputs over the sample (median and 5-95 % range)</h3>"
+                     + _table(spread, 30, full=_derived(spread, folder, "outputs_over_sample", 30), root=root))
     parts.append(_manifest_block(manifest))
     return "".join(parts)
 
@@ -411,14 +554,14 @@ def draw_fit_figures(folder: str | Path, info: dict) -> list[Path]:
     files: list[Path] = []
     starts = folder / "starts.csv"
     if starts.is_file():
-        frame = pd.read_csv(starts)
+        frame = _csv(starts)
         nllh = pd.to_numeric(frame["nllh"], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
         fig = plot_waterfall(nllh, threshold=info["threshold"],
                              title=f"{name}: final nllh of {len(frame)} starts (seed in manifest)")
         files += save_figure(fig, folder / "waterfall.png")
     data = folder / "fit_vs_data.csv"
     if data.is_file():
-        table = pd.read_csv(data)
+        table = _csv(data)
         group = "simulationConditionId"
         # split a condition by its scale factor (gel/blot) when one condition's data come from several blots
         if "observableParameters" in table and table["observableParameters"].notna().any() and (
@@ -433,7 +576,7 @@ def draw_fit_figures(folder: str | Path, info: dict) -> list[Path]:
         files += save_figure(fig, folder / "fit_vs_data.png")
     points, summary = folder / "profiles.csv", folder / "profile_summary.csv"
     if points.is_file() and summary.is_file():
-        fig = plot_profiles(pd.read_csv(points), pd.read_csv(summary), threshold=info["threshold"],
+        fig = plot_profiles(_csv(points), _csv(summary), threshold=info["threshold"],
                             title=f"{name}\nlikelihood profiles (others re-optimised at each point)")
         files += save_figure(fig, folder / "profiles.png")
     return files
@@ -462,12 +605,13 @@ def _fit_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
                         ("ensemble", "Ensemble (mekisim screen --ensemble)")):
         csv = folder / f"{stem}.csv"
         if csv.is_file():
-            parts.append(f"<h3>{label}</h3>" + _table(pd.read_csv(csv), 40))
+            parts.append(f"<h3>{label}</h3>" + _table(_csv(csv), 40, full=csv, root=root))
     starts = folder / "starts.csv"
     if starts.is_file():
         keep = ["start", "rank", "nllh", "delta_nllh", "status", "n_fev", "n_solves", "time_s", "message"]
-        frame = pd.read_csv(starts)
-        parts.append("<h3>Starts (best first)</h3>" + _table(frame[[c for c in keep if c in frame]], 20))
+        frame = _csv(starts)
+        parts.append("<h3>Starts (best first)</h3>"
+                     + _table(frame[[c for c in keep if c in frame]], 20, full=starts, root=root))
     if info.get("profile_errors"):
         parts.append("<p class='note'>Profiles that failed: " + html.escape("; ".join(info["profile_errors"]))
                      + "</p>")

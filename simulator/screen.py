@@ -36,6 +36,7 @@ from .engine import SolverOptions
 from .errors import InputError
 from .executor import Executor, _natural_key, make_executor, read_parts, run_chunks  # read_parts' chunk order
 from .model import CompiledModel, reduce_frozen
+from .ownership import Owner, begin_final_writes, claim_folder
 from .readouts import READOUTS, Readout, compute_readout_table, readouts_for
 from .store import fingerprint, job_inputs, write_manifest, write_tables
 from .synergy import SCORE_CONVENTIONS
@@ -602,12 +603,20 @@ def run_screen(
     executor: Executor | None = None,
     resume: bool = False,
     progress: bool = True,
+    force: bool = False,
+    command: Sequence[str] | None = None,
+    ensemble_file: str | Path | None = None,
 ) -> ScreenResult:
     """Run a screen into ``out_dir``: ``wells`` and ``synergy`` tables (Parquet + CSV) and a ranking.
 
     Where it runs: ``workers``/``scheduler`` as :func:`~simulator.executor.make_executor` takes them (a pool
     started and shut down here), or an ``executor`` the caller made and closes (e.g. one pool for several
     screens; its start-up is then paid once).
+
+    The folder is claimed first (:func:`simulator.ownership.claim_folder`): a folder written by another run
+    is refused unless ``resume`` (the same screen, continued from its chunks) or ``force`` (its files deleted
+    first). ``command`` is recorded in the manifest (the CLI passes ``["mekisim", *argv]``);
+    ``ensemble_file``, the file ``spec.ensemble`` was read from, is recorded with its sha256.
     """
     import time
 
@@ -618,6 +627,8 @@ def run_screen(
     ratio = spec.ratio if spec.ratio is not None else _default_ratio(spec)
     chunks = _well_chunks(spec, ratio)
     job = _screen_job(spec, ratio)
+    owner = claim_folder(out_dir, "screen", job, command=command, resume=resume, force=force)
+    source = _ensemble_source(spec, ensemble_file, job)
     owned = make_executor(workers=workers, scheduler=scheduler) if executor is None else nullcontext(executor)
     with owned as executor:
         well_run = run_chunks(_well_chunk, chunks, executor=executor, out_dir=out_dir / "wells", resume=resume,
@@ -632,7 +643,24 @@ def run_screen(
     scored = synergy_run.chunks_done + synergy_run.chunks_skipped
     synergy = read_parts(out_dir / "synergy") if scored else pd.DataFrame(columns=list(SYNERGY_COLUMNS))
     runs = {"wells": well_run, "synergy": synergy_run}
-    return _finish(spec, out_dir, wells, synergy, ratio, time.perf_counter() - started, runs)
+    return _finish(spec, out_dir, wells, synergy, ratio, started, runs, owner, job, source)
+
+
+def _ensemble_source(spec: ScreenSpec, path: str | Path | None, job: dict) -> dict:
+    """Provenance of the ensemble: members, the sha256 of the values screened and of the file they came from.
+
+    Why both: the file's hash identifies the file a user can find again; the values' hash (also in the resume
+    check) identifies what was screened, whatever the file's format.
+    """
+    out: dict = {"members": len(spec.ensemble), "values_sha256": job["ensemble_sha256"] if spec.ensemble else None}
+    if path is not None:
+        path = Path(path)
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise InputError(f"ensemble file {str(path)!r} could not be read: {exc.strerror or exc}.") from exc
+        out.update(file=str(path), file_sha256=digest)
+    return out
 
 
 def _screen_job(spec: ScreenSpec, ratio: float) -> dict:
@@ -680,7 +708,10 @@ def rank_combinations(wells: pd.DataFrame, spec: ScreenSpec) -> pd.DataFrame:
 
 
 def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.DataFrame, ratio: float,
-            elapsed: float, runs: Mapping) -> ScreenResult:
+            started: float, runs: Mapping, owner: Owner, job: dict, ensemble: dict) -> ScreenResult:
+    import time
+
+    computed = time.perf_counter()
     files: list[Path] = []
     per_well = wells.drop_duplicates(["cell_line", "member", "series", "dose_a_nM", "dose_b_nM"])
     failed = per_well[per_well["status"] != "ok"]
@@ -692,6 +723,7 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
     if missing:
         summary["chunk failed (no rows)"] = missing
     tables = {"wells": wells, "synergy": synergy, "ranking": rank_combinations(wells, spec)}
+    begin_final_writes(out_dir)  # from here on the folder is not the old complete result: no manifest until done
     # The big tables are written on threads (Arrow's writers release the GIL) while this thread computes the
     # ensemble spread (pandas): the two overlap instead of running one after the other (~0.2 s of a screen).
     with ThreadPoolExecutor(max_workers=1) as background:
@@ -703,8 +735,11 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
         spread = {"synergy_ensemble": _ensemble_summary(synergy)} if spec.ensemble and not synergy.empty else {}
         files += written.result()
     files += write_tables(spread, out_dir) if spread else []
+    elapsed = time.perf_counter() - started
+    timings = {"wells": runs["wells"].elapsed_s, "synergy": runs["synergy"].elapsed_s,
+               "tables": time.perf_counter() - computed, "screen": elapsed}
     files.append(write_manifest(
-        out_dir / "manifest.json", models={"model": spec.model}, timings={"screen": elapsed},
+        out_dir / "manifest.json", models={"model": spec.model}, timings=timings, owner=owner, job=job,
         counts={"wells": int(len(per_well)) + missing, "wells_ok": int(len(per_well) - len(failed)),
                 "wells_failed": int(len(failed)) + missing,
                 **{f"{stage}_{k}": v for stage, run in runs.items() for k, v in run.counts().items()}},
@@ -712,7 +747,8 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
         extra={"screen": {
             "cell_lines": list(spec.cell_lines), "drug_a": spec.drug_a.drug, "doses_a_nM": list(spec.drug_a.doses),
             "drug_b": spec.drug_b.drug, "doses_b_nM": list(spec.drug_b.doses), "readouts": list(spec.readouts),
-            "mode": spec.mode, "ensemble_members": len(spec.ensemble), "constant_ratio_a_to_b": ratio,
+            "mode": spec.mode, "ensemble_members": len(spec.ensemble), "ensemble": ensemble,
+            "constant_ratio_a_to_b": ratio,
             "target_suppression": spec.target_suppression, "failures": summary,
             "readout_info": {k: {"label": r.label, "unit": r.unit, "description": r.description, "effect": r.effect}
                              for k, r in readouts_for(spec.model).items() if k in spec.readouts},

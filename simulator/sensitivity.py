@@ -56,7 +56,9 @@ import pandas as pd
 from .engine import OK, SolverOptions
 from .errors import InputError
 from .executor import make_executor, read_parts, run_chunks
+from .files import read_parquet
 from .model import CompiledModel
+from .ownership import begin_final_writes, claim_folder
 from .sensitivity_outputs import FAILED, Output, check_outputs, column_table, evaluate_rows
 from .sensitivity_ranges import ParameterSpace
 from .store import fingerprint, job_inputs, write_manifest, write_table
@@ -616,6 +618,7 @@ def run_sensitivity(
     resume: bool = False,
     progress: bool = True,
     command: list[str] | None = None,
+    force: bool = False,
 ) -> SensitivityResult:
     """Sample, evaluate (chunked, resumable, on any executor), analyse and write a sensitivity run.
 
@@ -624,29 +627,32 @@ def run_sensitivity(
     ``ranking``, ``unresolved`` and ``failures`` (each Parquet + CSV), the chunk parts under
     ``evaluations/parts/`` and ``manifest.json`` (key ``"sensitivity"``).
 
+    The folder is claimed first (:func:`simulator.ownership.claim_folder`): a folder written by another run
+    is refused unless ``resume`` (this run, continued from its chunks) or ``force`` (its files deleted first).
+    The final tables are written once the evaluations are complete, the manifest last.
+
     Raises
     ------
     InputError
-        With ``resume``, stored samples that differ from this spec's design (a different run's folder).
+        With ``resume``, stored samples that differ from this spec's design (a different run's folder); an
+        output folder that belongs to another run.
     """
     out_dir = Path(out_dir)
     started = time.perf_counter()
+    job = _evaluation_job(spec)
+    owner = claim_folder(out_dir, "sensitivity", job, command=command, resume=resume, force=force)
     samples = sample_matrix(spec)
     values = spec.space.to_values(samples)
     sample_frame = pd.DataFrame(values, columns=list(spec.space.ids))
     sample_frame.insert(0, "row", np.arange(len(values)))
     stored = out_dir / "samples.parquet"
     if resume and stored.is_file():
-        old = pd.read_parquet(stored)
+        old = read_parquet(stored, remedy="Rerun with --force to start again, or choose another --out.")
         if list(old.columns) != list(sample_frame.columns) or old.shape != sample_frame.shape or not np.array_equal(
                 old.to_numpy(dtype=float), sample_frame.to_numpy(dtype=float)):
             raise InputError(f"{stored} holds a different design (method, N, seed or ranges differ); resume only the "
                              "same run, or choose another output folder.")
     files = []
-    for suffix in (".parquet", ".csv"):
-        files.append(write_table(sample_frame, out_dir / f"samples{suffix}"))
-        files.append(write_table(spec.space.to_frame(), out_dir / f"ranges{suffix}"))
-        files.append(write_table(column_table(spec.outputs, spec.model), out_dir / f"columns{suffix}"))
     step = _chunk_rows(spec)
     chunks = [(f"r{start:08d}", {"spec": spec, "values": values[start:start + step], "start": start})
               for start in range(0, len(values), step)]
@@ -654,7 +660,7 @@ def run_sensitivity(
         n_workers = executor.workers
         run = run_chunks(_evaluate_chunk, chunks, executor=executor, out_dir=out_dir / "evaluations", resume=resume,
                          progress=progress, total_rows=len(values), label=f"sensitivity ({spec.method})",
-                         job=_evaluation_job(spec))
+                         job=job)
     evaluated = time.perf_counter() - started
     evaluations = _complete(read_parts(out_dir / "evaluations"), spec, run)
     ycols = [c for c in evaluations.columns if c.startswith("y")]
@@ -664,7 +670,11 @@ def run_sensitivity(
     columns = column_table(spec.outputs, spec.model)
     failures = _failures(evaluations, sample_frame, ycols)
     messages = _warnings(notes, unresolved, columns, failures, spec)
-    for name, frame in (("evaluations", evaluations), ("indices", indices), ("ranking", ranking),
+    # the samples, ranges and columns are written with the results (not before the evaluations): a resume
+    # refused for other outputs must leave the complete folder as it was
+    begin_final_writes(out_dir)
+    for name, frame in (("samples", sample_frame), ("ranges", spec.space.to_frame()), ("columns", columns),
+                        ("evaluations", evaluations), ("indices", indices), ("ranking", ranking),
                         ("unresolved", unresolved), ("failures", failures)):
         for suffix in (".parquet", ".csv"):
             files.append(write_table(frame, out_dir / f"{name}{suffix}"))
@@ -672,8 +682,9 @@ def run_sensitivity(
     rate = run.rows_written / run.elapsed_s if run.elapsed_s > 0 and run.rows_written else float("nan")
     n_failed = int((evaluations["status"] != OK).sum())
     files.append(write_manifest(
-        out_dir / "manifest.json", models={"model": spec.model}, command=command, seed=spec.seed,
-        timings={"total": elapsed, "evaluation": run.elapsed_s, "sampling_and_setup": evaluated - run.elapsed_s},
+        out_dir / "manifest.json", models={"model": spec.model}, seed=spec.seed, owner=owner, job=job,
+        timings={"total": elapsed, "evaluation": run.elapsed_s, "sampling_and_setup": evaluated - run.elapsed_s,
+                 "analysis_and_tables": elapsed - evaluated},
         counts={"rows": len(values), "rows_ok": len(values) - n_failed, "rows_failed": n_failed,
                 "rows_retried": int(evaluations["retried"].sum()), "output_columns": len(ycols),
                 "parameters": len(spec.space.ranges), **run.counts()},

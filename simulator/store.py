@@ -2,7 +2,10 @@
 
 The manifest records what produced a directory's files: the command line, package and dependency
 versions, the model's sha256 (SBML and metadata), the drug catalogue's and cell lines' sha256, the seed,
-timings and counts of ok/failed records (architecture.md).
+timings and counts of ok/failed records (architecture.md). It is written last, and its presence means
+"this folder holds a complete result" (ownership.py): every table and the manifest are written atomically
+(a temporary file in the same folder, then a rename; files.py), so a run killed at any moment leaves each
+file whole or absent, never cut short.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, ModelLoadError
+from .files import atomic_path, write_text
 from .model import CompiledModel, bundled_dir
+from .ownership import Owner, record_owner
 
 __all__ = ["catalogue_hashes", "dependency_versions", "fingerprint", "job_inputs", "write_manifest", "write_table",
            "write_tables"]
@@ -44,16 +49,17 @@ def dependency_versions() -> dict[str, str]:
 
 
 def write_table(frame, path: str | Path) -> Path:
-    """Write ``frame`` as CSV or Parquet, chosen by the suffix of ``path``; create parent folders."""
+    """Write ``frame`` as CSV or Parquet, chosen by the suffix of ``path``, atomically; create parent folders."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise InputError(f"output file {str(path)!r} has suffix {suffix!r}; valid: .csv or .parquet.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        _write_csv(frame, path)
-    else:
-        frame.to_parquet(path, index=False)
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            _write_csv(frame, tmp)
+        else:
+            frame.to_parquet(tmp, index=False)
     return path
 
 
@@ -92,10 +98,11 @@ def write_tables(frames: Mapping[str, object], out_dir: str | Path) -> list[Path
             table = tables[name]
         except KeyError:  # Arrow cannot type the frame: pandas writes it
             return write_table(frame, path)
-        if suffix == ".parquet":
-            pq.write_table(table, path)
-        else:
-            _write_arrow_csv(table, path)
+        with atomic_path(path) as tmp:
+            if suffix == ".parquet":
+                pq.write_table(table, tmp)
+            else:
+                _write_arrow_csv(table, tmp)
         return path
 
     tables = {}
@@ -199,13 +206,25 @@ def write_manifest(
     counts: Mapping[str, int] | None = None,
     files: list[str] | None = None,
     extra: Mapping | None = None,
+    owner: Owner | None = None,
+    job: Any = None,
 ) -> Path:
-    """Write a manifest JSON file (``manifest.json`` in an output directory) and return its path."""
+    """Write a manifest JSON file (``manifest.json`` in an output directory), atomically; return its path.
+
+    Call it last: the manifest says the folder's result is complete. With ``owner`` (the record
+    :func:`simulator.ownership.claim_folder` returned), the owner record is rewritten first with ``job`` (the
+    settings whose results the folder now holds), and the manifest records the verb and the owner's command.
+    ``command`` defaults to the owner's, else ``["python", *sys.argv]`` (an API call; the CLI records
+    ``["mekisim", *argv]``).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if command is None:
+        command = list(owner.command) if owner is not None and owner.command else ["python", *sys.argv]
     manifest = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": command if command is not None else sys.argv,
+        **({"verb": owner.verb} if owner is not None else {}),
+        "command": list(command),
         "git_revision": _git_revision(),
         "versions": dependency_versions(),
         "models": {
@@ -220,5 +239,7 @@ def write_manifest(
         "files": files or [],
         **dict(extra or {}),
     }
-    path.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+    if owner is not None:
+        record_owner(path.parent, owner, job)
+    write_text(path, json.dumps(manifest, indent=2, default=str) + "\n")
     return path

@@ -8,6 +8,7 @@ import json
 
 import pandas as pd
 import pytest
+from _report_html import parse_tables
 
 import simulator as ms
 from simulator.cli import main
@@ -192,6 +193,25 @@ def test_demo_smoke_writes_report_tables_figures_manifests(capsys, tmp_path):
         assert not (tmp_path / screen / "figures" / "ST8814_viability.png").exists()  # smoke: 2 lines
     page = (tmp_path / "report.html").read_text()
     assert "trametinib_x_gsk2256098" in page and "resistance/time_course.png" in page
+    # the study's own manifest lists its parts and their manifests; every manifest records the same command
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["command"] == ["mekisim", "demo", "--smoke", "--workers", "1", "--out", str(tmp_path)]
+    parts = manifest["study"]["parts"]
+    assert [p["name"] for p in parts] == ["resistance", "trametinib_x_src_inhibitor_1", "trametinib_x_gsk2256098"]
+    for part in parts:
+        assert part["manifest_sha256"] == hashlib.sha256((tmp_path / part["manifest"]).read_bytes()).hexdigest()
+        assert json.loads((tmp_path / part["manifest"]).read_text())["command"] == manifest["command"]
+    assert manifest["counts"]["parts"] == 3 and {"resistance", "total"} <= set(manifest["timings_s"])
+    # the report shows every cell line's ranking (it used to cut the table to the first line's rows)
+    tables = parse_tables(page)
+    for screen in ("trametinib_x_src_inhibitor_1", "trametinib_x_gsk2256098"):
+        ranked = set(pd.read_csv(tmp_path / screen / "ranking.csv")["cell_line"])
+        shown = {t.get("h4") for t in tables
+                 if screen in t.get("h2", "") and t.get("h3", "").startswith("Combinations reaching")}
+        assert ranked == shown == {"S462", "S462_R1"}
+    # the folder is the study's: a second demo is refused without --force
+    code, _, err = run(capsys, "demo", "--smoke", "--workers", "1", "--out", str(tmp_path))
+    assert code == 1 and "already holds a complete study" in err and "--force" in err and "Traceback" not in err
 
 
 def test_study_config_is_checked_before_anything_runs(tmp_path):

@@ -1,4 +1,4 @@
-"""Run the headline combination study: python experiments/mpnst_combinations/run.py [--smoke] [--out DIR]."""
+"""Run the headline combination study: python experiments/mpnst_combinations/run.py [--smoke] [--out DIR] [--force]."""
 
 import argparse
 from pathlib import Path
@@ -13,8 +13,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/mpnst_combinations"))
     parser.add_argument("--smoke", action="store_true", help="small grids (what the tests run)")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--force", action="store_true", help="replace an earlier run of the study in --out")
     args = parser.parse_args()
-    result = ms.run_study(HERE / "config.toml", args.out, smoke=args.smoke, workers=args.workers)
+    result = ms.run_study(HERE / "config.toml", args.out, smoke=args.smoke, workers=args.workers, force=args.force)
     print(f"report: {result.report}")
 
 

@@ -375,12 +375,15 @@ def plot_screen_panel(
 def save_figure(fig, path: str | Path, *, svg: bool = True) -> list[Path]:
     """Save a figure as PNG (and SVG beside it) and close it; return the written paths."""
     plt = _pyplot()
+    from ..files import atomic_path
+
     path = Path(path).with_suffix(".png")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
-    written = [path]
-    if svg:
-        fig.savefig(path.with_suffix(".svg"))
-        written.append(path.with_suffix(".svg"))
-    plt.close(fig)
+    written = [path, path.with_suffix(".svg")] if svg else [path]
+    try:
+        for target in written:  # each file whole or not at all (files.py), like the tables beside it
+            with atomic_path(target) as tmp:
+                fig.savefig(tmp, format=target.suffix[1:], **({"dpi": 150} if target.suffix == ".png" else {}))
+    finally:
+        plt.close(fig)
     return written

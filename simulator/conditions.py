@@ -17,7 +17,10 @@ from .errors import InputError
 from .model import CompiledModel, reduce_frozen
 from .units import parse_amount
 
-__all__ = ["Condition", "accepted_drugs", "cell_lines_for", "make_condition"]
+__all__ = ["DEFAULTS_LABEL", "Condition", "accepted_drugs", "cell_lines_for", "make_condition"]
+
+#: what tables and chunk ids call "no cell line: the model's own parameter values" (a model without cell lines)
+DEFAULTS_LABEL = "model_defaults"
 
 
 @dataclass(frozen=True)

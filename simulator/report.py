@@ -166,7 +166,7 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
             iso_y = _matrix(syn[syn["score"] == "iso_y"], "value", "dose_a", "dose_b")[0]
             fa = effect_of(known[readout], values)
             curve = syn[syn["score"] == "ci_ratio"].sort_values("fa")
-            png = figures / f"{line}_{readout}.png"
+            png = figures / f"{line}_{readout.replace(':', '_')}.png"  # species:X: no ':' in a file name or URL
             panels.append({
                 "path": png, "readout_matrix": values, "scores": scores, "doses_a": doses_a, "doses_b": doses_b,
                 "drug_a": drug_a, "drug_b": drug_b, "readout_label": labels[readout],

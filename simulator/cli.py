@@ -518,8 +518,8 @@ def _default_dose_readout(model: CompiledModel) -> str:
         for key, readout in available.items():
             if readout.effect == form:
                 return key
-    listed = f"{', '.join(available)}, " if available else ""
-    raise InputError(f"model {model.name!r} declares no inhibition readout for a dose-response; give --readout: "
+    listed = f"{', '.join(available)}, or " if available else ""
+    raise InputError(f"model {model.name!r} declares no inhibition readout for a dose-response; give --readout R: "
                      f"{listed}{level_hint(model)}.")
 
 
@@ -622,13 +622,20 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_estimate(items: Sequence[str]) -> dict[str, list[str]]:
+def _parse_estimate(items: Sequence[str], model: CompiledModel | None = None) -> dict[str, list[str]]:
+    """``--estimate LINE:P1,P2``; for a model without cell lines ``P1,P2`` (its own values, ``model_defaults``)."""
+    from .catalog import DEFAULTS_LABEL
+
+    lineless = model is not None and not cell_lines_for(model)
     out: dict[str, list[str]] = {}
     for item in items:
         line, sep, params = item.partition(":")
+        if not sep and lineless:
+            line, sep, params = DEFAULTS_LABEL, ":", item
         names = [p.strip() for p in params.split(",") if p.strip()]
         if not sep or not line.strip() or not names:
-            raise InputError(f"--estimate {item!r} is not LINE:P1,P2,...; valid example: S462_R1:kLAMA4,Itot.")
+            raise InputError(f"--estimate {item!r} is not LINE:P1,P2,...; valid example: S462_R1:kLAMA4,Itot "
+                             "(for a model without cell lines: P1,P2,...).")
         out.setdefault(line.strip(), []).extend(names)
     return out
 
@@ -653,8 +660,9 @@ def _fit(args: argparse.Namespace) -> int:
 
         model = _load_with_drugs(args.model, args.add_drug)
         models["model"] = model
+        estimate = _parse_estimate(args.estimate, model)
         yaml_path = blots_to_petab(model, read_blot_data(args.data, model), args.out / "petab",
-                                   estimate=_parse_estimate(args.estimate) or None)
+                                   estimate=estimate or None)
     else:
         if args.model or args.estimate or args.add_drug:
             raise InputError("--model, --estimate and --add-drug belong to --data; a PEtab problem names its own "
@@ -677,7 +685,7 @@ def _fit(args: argparse.Namespace) -> int:
     t_profiles = time.perf_counter() - t0 - t_fit
     # a blot fit's per-line parameters <param>_<line> become one screen ensemble per line (columns <param>)
     ensembles = {line: {f"{p}_{line}": p for p in params if f"{p}_{line}" in result.ids}
-                 for line, params in _parse_estimate(args.estimate).items()}
+                 for line, params in _parse_estimate(args.estimate, models.get("model")).items()}
     files = (write_fit_tables(result, args.out, {k: v for k, v in ensembles.items() if v})
              + (write_profiles(profiles, args.out) if profiles else []))
     info = {**result.manifest_info(), "data": str(args.data) if args.data else None,

@@ -304,7 +304,7 @@ def compute_readout_table(
 def unknown_readout_message(model: CompiledModel, unknown: Sequence[str]) -> str:
     """"unknown readout(s) ...; valid: ..." naming the model's readouts and the level-readout form."""
     available = readouts_for(model)
-    listed = f"{', '.join(available)}; " if available else ""
+    listed = f"{', '.join(available)}; or " if available else ""
     return (f"unknown readout(s) {', '.join(map(repr, unknown)) or '(none given)'} for model {model.name!r}; valid: "
             f"{listed}{level_hint(model)}.")
 
@@ -400,9 +400,9 @@ def level_readout(model: CompiledModel, text: str) -> Readout | None:
 
 def level_hint(model: CompiledModel) -> str:
     """What to write for a level readout of ``model``, for error messages (two example ids)."""
-    examples = [*model.observable_ids[:2]] or [*model.species[:2]]
-    return (f"or the level of any observable or species relative to untreated: e.g. {', '.join(examples) or 'X'} "
-            f"or {LEVEL_PREFIX}{examples[0] if examples else 'X'}")
+    example = (model.observable_ids or model.species or ("X",))[0]
+    return (f"any observable or species id of model {model.name!r}, read as its level relative to untreated "
+            f"(e.g. {example} or {LEVEL_PREFIX}{example})")
 
 
 def _merge(wanted: tuple[str, ...], records: Sequence[ReadoutRecord]) -> ReadoutRecord:

@@ -18,6 +18,7 @@ exception; the run reports how many failed and why.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -48,6 +49,7 @@ from .readouts import (
 from .store import fingerprint, job_inputs, write_manifest, write_tables
 from .synergy import SCORE_CONVENTIONS
 from .synergy_many import constant_ratio_many, matrix_summaries, median_effect_fits, synergy_batch
+from .textfiles import check_separator, read_text
 from .units import MAX_DOSE_NM, parse_amount
 
 __all__ = [
@@ -221,7 +223,7 @@ class ScreenSpec:
             defaults = tuple(k for k, r in available.items() if r.effect is not None)
             if not defaults:
                 raise InputError(f"model {self.model.name!r} declares no inhibition readout to screen; give one or "
-                                 f"more with --readout: {level_hint(self.model)}.")
+                                 f"more with --readout R: {level_hint(self.model)}.")
             object.__setattr__(self, "readouts", defaults)
         bad = [r for r in self.readouts if r not in available]
         if bad:
@@ -362,15 +364,21 @@ def load_ensemble(path: str | Path) -> tuple[dict[str, float], ...]:
     if not path.is_file():
         raise InputError(f"ensemble file {str(path)!r} does not exist.")
     suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".tsv", ".txt"):
+        raise InputError(f"ensemble file {str(path)!r} has suffix {suffix!r}; valid: .csv, .tsv, .parquet.")
     try:
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
-        elif suffix in (".csv", ".tsv", ".txt"):
-            frame = pd.read_csv(path, sep="\t" if suffix != ".csv" else ",")
         else:
-            raise InputError(f"ensemble file {str(path)!r} has suffix {suffix!r}; valid: .csv, .tsv, .parquet.")
+            sep = "\t" if suffix != ".csv" else ","
+            text = read_text(path, "ensemble file")
+            header = next((line for line in text.splitlines() if line.strip()), "")
+            check_separator(header, path, "ensemble file", expected=sep)
+            frame = pd.read_csv(io.StringIO(text), sep=sep)
     except (OSError, ValueError) as exc:
-        raise InputError(f"ensemble file {str(path)!r} could not be read: {exc}") from exc
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"ensemble file {str(path)!r} could not be read as a table: {exc}") from exc
     frame = frame.drop(columns=[c for c in ("member", "nllh", "start") if c in frame.columns])
     problems = []
     for column in frame.columns:

@@ -414,6 +414,8 @@ def _screen(args: argparse.Namespace) -> int:
     )
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
+    if not lines:
+        _note_defaults(model)
     _print_screen_estimate(spec, args.workers)
     result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                         progress=not args.no_progress)
@@ -432,7 +434,6 @@ def _screen(args: argparse.Namespace) -> int:
 def _cell_lines(text: str | None, model: CompiledModel) -> tuple[str, ...]:
     """``--cell-lines C1,C2``: the listed lines; none for the model's own values (a note when it has lines)."""
     if text is None:
-        _note_defaults(model)
         return ()
     lines = tuple(c.strip() for c in text.split(",") if c.strip())
     if not lines:
@@ -480,11 +481,11 @@ def _dose_response(args: argparse.Namespace) -> int:
 
     model = _load_with_drugs(args.model, args.add_drug)
     readout = args.readout or _default_dose_readout(model)
-    if args.cell_line is None:
-        _note_defaults(model)
     axis = DrugAxis.parse(f"{args.drug}:{args.doses}")
     result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=readout,
                            background=_parse_doses(args.dose), mode=args.mode)
+    if args.cell_line is None:
+        _note_defaults(model)
     files = write_dose_response(result, args.out)
     fit = result.fit
     ci = fit.ic50_ci95

@@ -128,8 +128,10 @@ class DrugAxis:
             count = int(n)
         except ValueError:
             raise InputError(f"number of doses {n!r} in {text!r} is not an integer >= 1.") from None
-        if count < 1 or lo_nm <= 0 or (count > 1 and hi_nm <= lo_nm):
-            raise InputError(f"drug axis {text!r} needs 0 < LO < HI and N >= 1 (N = 1 uses LO only).")
+        if count < 1:
+            raise InputError(f"drug axis {text!r} asks for {count} doses; N must be >= 1 (N = 1 uses LO only).")
+        if lo_nm <= 0 or (count > 1 and hi_nm <= lo_nm):
+            raise InputError(f"drug axis {text!r} needs 0 < LO < HI (the dose 0 is added; N = 1 uses LO only).")
         if count >= MAX_AXIS_DOSES:
             raise InputError(f"{count} doses in drug axis {text!r} exceed the limit of {MAX_AXIS_DOSES - 1} per axis; "
                              "a dose axis of a few dozen log-spaced doses resolves any sigmoid curve.")

@@ -52,8 +52,8 @@ def validate_files(paths: Iterable[str | Path]) -> list[Issue]:
             issues += _validate_petab(path)
         else:
             issues.append(Issue(str(path), "error", f"cannot validate a {path.suffix or 'suffix-less'} file; valid "
-                                "kinds: models (.ant, .xml, .sbml), catalogues/metadata (.toml), western-blot "
-                                "data (.csv) and PEtab problems (.yaml)."))
+                                "kinds: models (.ant, .xml, .sbml), drug catalogues, cell lines, model metadata "
+                                "and study configs (.toml), western-blot data (.csv) and PEtab problems (.yaml)."))
     return issues
 
 

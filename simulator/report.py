@@ -19,7 +19,7 @@ from .doseresponse import fit_logistic
 from .errors import InputError
 from .executor import Executor, make_executor
 from .plots import plot_dose_response_fit, plot_screen_panel, save_figure
-from .readouts import READOUTS, Readout
+from .readouts import LEVEL_CONVENTION, READOUTS, Readout
 from .response import DoseResponse
 from .screen import SUMMARISED_SCORES, WELL_SCORES, effect_of
 from .store import write_manifest, write_table
@@ -222,7 +222,9 @@ def write_dose_response(result: DoseResponse, out_dir: str | Path) -> list[Path]
         counts={"ok": ok, "failed": len(result.statuses) - ok},
         files=[str(f.relative_to(out_dir)) for f in files],
         extra={"dose_response": {"cell_line": result.cell_line, "drug": result.drug,
-                                 "readout": result.readout, "background_nM": dict(result.background)}},
+                                 "readout": result.readout, "background_nM": dict(result.background),
+                                 **({"readout_convention": LEVEL_CONVENTION}
+                                    if result.readout_info is not None and result.readout_info.level else {})}},
     ))
     return files
 

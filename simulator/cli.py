@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "as its level relative to untreated; repeatable")
     scr.add_argument("--ensemble", type=Path, metavar="FILE", help="parameter vectors (CSV/TSV/Parquet), one per row")
     scr.add_argument("--ratio", metavar="A:B", help="dose ratio for the constant-ratio CI (default: IC50 ratio)")
-    scr.add_argument("--target-suppression", type=float, default=0.8, metavar="F")
+    scr.add_argument("--target-suppression", type=float, default=None, metavar="F",
+                     help="p-ERK suppression a combination must reach to be ranked (default 0.8; needs the "
+                          "perk_suppression readout)")
     scr.add_argument("--mode", choices=("fast", "full"), default="fast")
     where = scr.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
@@ -318,6 +320,9 @@ def _simulate(args: argparse.Namespace) -> int:
         raise InputError(f"--plot {str(args.plot)!r}: a figure is written as {', '.join(PLOT_SUFFIXES)}; "
                          f"{args.plot.suffix or 'no suffix'} is not one of them (e.g. --plot "
                          f"{args.plot.with_suffix('.png').name}).")
+    if args.steady_state and args.no_pre_equilibrate:
+        raise InputError("--no-pre-equilibrate applies to --time (where a time course starts); a steady state does "
+                         "not depend on where the search starts. Leave one of them out.")
     model = _load_with_drugs(args.model, args.add_drug)
     condition = make_condition(model, args.cell_line, _parse_doses(args.dose))
     select = [s.strip() for s in args.select.split(",") if s.strip()] if args.select else None
@@ -410,8 +415,12 @@ def _screen(args: argparse.Namespace) -> int:
         ensemble=load_ensemble(args.ensemble) if args.ensemble else (),
         mode=args.mode,
         ratio=_parse_ratio(args.ratio),
-        target_suppression=args.target_suppression,
+        **({} if args.target_suppression is None else {"target_suppression": args.target_suppression}),
     )
+    if args.target_suppression is not None and "perk_suppression" not in spec.readouts:
+        raise InputError(f"--target-suppression {args.target_suppression:g} ranks combinations by p-ERK "
+                         f"suppression, which this screen does not compute (readouts: {', '.join(spec.readouts)}); "
+                         "add --readout perk_suppression or leave it out.")
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
     if not lines:

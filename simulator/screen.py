@@ -66,12 +66,14 @@ __all__ = [
 
 #: a screen with this many wells or more gets a size and time estimate before it starts (``mekisim screen``)
 LARGE_SCREEN_WELLS = 20_000
-#: most matrix wells in one screen: 4 million wells hold ~8 GB of tables in memory (MEMORY_PER_ROW) and take
-#: about 10 core-hours on Model A; split a bigger design into several screens
+#: most matrix wells in one screen: 4 million wells with 2 readouts hold ~12 GB of tables (MEMORY_PER_ROW) and
+#: take about 1 core-hour on Model A (0.3 ms per well); split a bigger design into several screens
 MAX_SCREEN_WELLS = 4_000_000
-#: bytes of memory per row of the wells and synergy tables as a run holds them (measured on Model A screens, the
-#: tables read back and scored; see estimate_screen)
-MEMORY_PER_ROW = {"wells": 220, "synergy": 170}
+#: peak memory of the main process per row of the wells and synergy tables. Measured: Model A, one line, two
+#: readouts, 2 workers; the peak RSS grew by 260 MB from a 61 x 61 to a 301 x 301 matrix (174k more wells rows,
+#: 1.2M more synergy rows): ~190 bytes per row (the tables as read back, scored, written as CSV and Parquet).
+#: Worker processes add their own chunk's share, bounded by MAX_CHUNK_WELLS.
+MEMORY_PER_ROW = {"wells": 190, "synergy": 190}
 #: most doses on one axis, 0 included (a 2000 x 2000 matrix is 4 million wells: past MAX_SCREEN_WELLS anyway)
 MAX_AXIS_DOSES = 2001
 #: built-in readouts that are "fraction affected" (inhibition) after :func:`effect_of`, so synergy applies to

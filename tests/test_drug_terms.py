@@ -174,7 +174,7 @@ def test_unknown_reaction_lists_the_valid_ids(kholodenko):
 @pytest.mark.parametrize("name,clash", [
     ("MAPK", "MAPK"),         # a species
     ("uVol", "uVol"),         # the compartment
-    ("Ki", "Ki"),             # a local parameter of J0 (it would be ambiguous)
+    ("J0_Ki", "J0_Ki"),       # J0's local parameter Ki, made global when the model loads
     ("J3", "J3"),             # a reaction
 ])
 def test_name_collision_with_existing_id(kholodenko, name, clash):

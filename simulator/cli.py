@@ -471,8 +471,8 @@ def _print_screen_estimate(spec, workers: int | None) -> None:
     print(f"screen: {estimate.simulated_wells:,} wells ({len(spec.cell_lines)} line(s) x {spec.members} member(s) x "
           f"{len(spec.drug_a.doses)} x {len(spec.drug_b.doses)} doses, plus the mixture series) in "
           f"{estimate.chunks:,} resumable chunks; tables ~{estimate.memory_bytes / 1e9:.2g} GB in memory; about "
-          f"{_duration(seconds)} on {n} worker(s) ({estimate.seconds_per_well * 1e3:.2g} ms per well, measured on "
-          f"{estimate.sample_wells} wells)", file=sys.stderr)
+          f"{_duration(seconds)} on {n} worker(s) for the wells ({estimate.seconds_per_well * 1e3:.2g} ms per well, "
+          f"measured on {estimate.sample_wells} wells; the synergy scores come on top)", file=sys.stderr)
 
 
 def _duration(seconds: float) -> str:

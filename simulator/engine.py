@@ -279,7 +279,12 @@ class _Runner:
                 self.rr.steadyState()
                 verdict = _verify(self, options)
             except RuntimeError as exc:
+                # a failed solve can leave roadrunner with a new ExecutableModel: the wrapper taken before it
+                # pointed at freed memory (setFloatingSpeciesConcentrations segfaulted on a model with events)
+                self.m = self.rr.model
                 self.rr.timeCourseSelections = self._selectors
+                if "model with events" in str(exc):  # roadrunner refuses Newton on any model with events
+                    return "the model has events, where roadrunner's Newton solvers do not apply"
                 verdict = str(exc).strip().splitlines()[0] if str(exc).strip() else "solver error"
             if verdict is None:
                 self.first_solver_ok = not k
@@ -948,9 +953,16 @@ def _explain_failure(runner: _Runner, t0: float, failed_at: float, raw: str) -> 
     reason = _plain_reason(raw)
     unit = _time_unit(runner)
     span = failed_at - t0
+    names = list(runner.m.getFloatingSpeciesIds())
+    with np.errstate(invalid="ignore"):
+        rates = np.asarray(runner.m.getFloatingSpeciesConcentrationRates(), dtype=float)
+    bad = [n for n, r in zip(names, rates, strict=False) if not math.isfinite(r)]
+    if bad:
+        return (f"the rate of change of {', '.join(bad[:5])} is not a number at the start (t = {t0:.4g} {unit}): a "
+                "rate law divides by zero or takes an invalid power or log there; check the rate laws of "
+                f"{'that species' if len(bad) == 1 else 'those species'}")
     if not (math.isfinite(span) and span > 0):
         return f"the simulation failed at its start (t = {t0:.4g} {unit}): {reason}"
-    names = list(runner.m.getFloatingSpeciesIds())
     start = np.abs(np.asarray(runner.m.getFloatingSpeciesConcentrations(), dtype=float))
     scale = max(1.0, float(start.max(initial=0.0)))
     probes, t = [], t0

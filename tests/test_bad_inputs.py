@@ -133,6 +133,10 @@ CASES = [
                                                   "--no-pre-equilibrate"), ("--no-pre-equilibrate", "--time")),
     Case("blow-up-time-course", ("simulate", "--model", "{blow.ant}", "--no-pre-equilibrate", "--time", "0:2:5"),
          ("X grows without bound near t = 1",), files={"blow.ant": BLOWS_UP}),
+    Case("rate-not-a-number", ("simulate", "--model", "{nan.ant}", "--no-pre-equilibrate", "--time", "0:3:4"),
+         ("rate of change of X is not a number", "t = 0"), files={"nan.ant": "J1: -> X; 1/(X-X)\nX = 0\n"}),
+    Case("parameter-without-value", ("simulate", "--model", "{nok.ant}", "--steady-state"),
+         ("'k' is missing a value",), files={"nok.ant": "J1: -> X; k\nX = 0\n"}),
     Case("blow-up-steady-state", ("simulate", "--model", "{blow.ant}", "--steady-state"),
          ("no steady state", "X grows without bound"), files={"blow.ant": BLOWS_UP}),
     # ------------------------------------------------------------------------------------------- dose-response

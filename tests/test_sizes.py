@@ -73,7 +73,7 @@ def test_estimate_is_measured_and_sized_from_the_spec(mpnst):
                       drug_b=DrugAxis.parse("src_inhibitor_1:10:1000:9"))
     estimate = screen_module.estimate_screen(spec)
     assert estimate.simulated_wells == spec.wells + 2 * screen_module.RATIO_POINTS == 224
-    assert estimate.sample_wells == 8 and 1e-5 < estimate.seconds_per_well < 0.1  # Model A: ~0.3 ms per well
+    assert estimate.sample_wells == 16 and 1e-5 < estimate.seconds_per_well < 0.1  # Model A: ~0.3 ms per well
     assert estimate.chunks == 2 and estimate.memory_bytes > 0
 
 

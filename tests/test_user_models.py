@@ -185,3 +185,12 @@ def test_fit_blots_to_a_model_without_cell_lines(capsys, tmp_path):
     # the data are the model's own steady states at k1 = 2 (X = k1 (1 - f)/kd, f = inh/(inh + 10 nM)), so the
     # fit recovers k1 (log10 scale: 0.30103) to the optimiser's tolerance
     assert params.loc["k1_model_defaults", "estimate_scaled"] == pytest.approx(np.log10(2.0), abs=1e-4)
+
+
+def test_a_model_with_events_gets_its_steady_state_by_integration():
+    """roadrunner refuses Newton on a model with events; its failed call left the engine holding a freed model
+    (a segfault on the next state access). Now the state is found by integration and the note says why."""
+    model = ms.from_antimony_text("X = 1\nJ1: X -> ; k*X\nk = 1\nE1: at (time > 1): X = 5\n", name="events")
+    ss = ms.steady_state(model, select=["X"])
+    assert ss.ok and abs(ss["X"]) < 1e-8
+    assert "the model has events" in ss.message and "ALLOW_EVENTS" not in ss.message

@@ -325,7 +325,10 @@ def _simulate(args: argparse.Namespace) -> int:
                          "not depend on where the search starts. Leave one of them out.")
     model = _load_with_drugs(args.model, args.add_drug)
     condition = make_condition(model, args.cell_line, _parse_doses(args.dose))
-    select = [s.strip() for s in args.select.split(",") if s.strip()] if args.select else None
+    select = [s.strip() for s in args.select.split(",") if s.strip()] if args.select is not None else None
+    if select is not None and not select:
+        raise InputError(f"--select {args.select!r} lists no id; give ID1,ID2,... or leave --select out (the "
+                         f"model's observables: {', '.join(model.observable_ids)}).")
     started = time.perf_counter()
     if args.steady_state:
         record = steady_state(model, condition, select=select, throw=False)
@@ -540,6 +543,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
     model = _load_with_drugs(args.model, args.add_drug)
     _check_method_options(args)
+    if args.cell_line is not None and args.cell_line not in cell_lines_for(model):
+        raise InputError(f"--cell-line {args.cell_line!r} is not a cell line of model {model.name!r}; valid: "
+                         f"{', '.join(cell_lines_for(model)) or 'none (leave --cell-line out)'}.")
     only = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
     exclude = [p.strip() for p in args.exclude.split(",") if p.strip()] if args.exclude else ()
     if args.params is not None and not only:

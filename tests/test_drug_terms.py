@@ -190,7 +190,7 @@ def test_derived_id_collision_is_reported(pd_model):
 
 
 def test_same_drug_added_twice_collides(pd_model):
-    with pytest.raises(ms.InputError, match="already has"):
+    with pytest.raises(ms.InputError, match="'inh' is added more than once.*inh:J1,J2:IC50"):
         add_drug_terms(pd_model, [DrugTerm("inh", ("J1",), 1.0), DrugTerm("inh", ("J2",), 1.0)])
     once = add_drug_terms(pd_model, [DrugTerm("inh", ("J1",), 1.0)])
     with pytest.raises(ms.InputError, match="already has"):

@@ -1,7 +1,8 @@
 """Studies driven by a ``config.toml`` and the main job (`make demo` / `mekisim demo`).
 
-A study config names a model, cell lines, readouts and a list of ``[[screen]]`` entries (two drug axes
-and a constant ratio); ``resistance = true`` adds the parental-vs-resistant analysis
+A study config names a model (bundled, or a file beside the config, with ``add_drug = ["NAME:REACTION:IC50"]``
+terms for any model), cell lines (optional for a model without them), readouts and a list of ``[[screen]]``
+entries (two drug axes and a constant ratio); ``resistance = true`` adds the parental-vs-resistant analysis
 (:func:`run_resistance`). :func:`run_study` runs everything into one folder and writes ``report.html``.
 The main job is the study ``experiments/mpnst_combinations/config.toml``. Everything is simulated from the
 model's assumed parameters (biology.md); nothing is measured data.
@@ -21,6 +22,7 @@ import pandas as pd
 
 from .catalog import load_cell_lines, load_drugs
 from .conditions import make_condition
+from .drugs import DrugTerm, add_drug_terms
 from .engine import SolverOptions, steady_states, time_courses
 from .errors import InputError, MekisimError
 from .executor import make_executor
@@ -223,7 +225,7 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
         raise InputError(f"study config {str(config)!r}: " + "; ".join(problems))
     spec = _read_study(config)
     out_dir = Path(out_dir)
-    model = load_model(spec.get("model", "mpnst"))
+    model = _study_model(spec, config)
     parts: list[Path] = []
     summary: dict = {"title": spec.get("title", config.parent.name)}
     screens = [_study_screen(entry, spec, model, config, smoke=smoke) for entry in spec.get("screen", [])]
@@ -244,10 +246,23 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
 
 
 #: keys a study config may have, at the top, in a [[screen]] entry and in [smoke]; any other is a typo
-STUDY_KEYS = ("title", "model", "cell_lines", "readouts", "target_suppression", "mode", "resistance", "screen",
-              "smoke")
+STUDY_KEYS = ("title", "model", "add_drug", "cell_lines", "readouts", "target_suppression", "mode", "resistance",
+              "screen", "smoke")
 SCREEN_KEYS = ("name", "drug_a", "drug_b", "ratio", "cell_lines", "readouts")
 SMOKE_KEYS = ("doses_per_axis", "cell_lines")
+
+
+def _study_model(spec: dict, config: Path):
+    """The study's model: bundled name or a path (relative to the config's folder), with its ``add_drug`` terms."""
+    name = spec.get("model", "mpnst")
+    if not isinstance(name, str):
+        raise InputError(f"model = {name!r}; valid: a bundled model name or the path of an .ant/.xml file")
+    local = config.parent / name
+    model = load_model(local if Path(name).suffix and not Path(name).is_absolute() and local.is_file() else name)
+    terms = spec.get("add_drug", [])
+    if isinstance(terms, str) or not isinstance(terms, list):
+        raise InputError(f"add_drug = {terms!r}; valid: a list of NAME:REACTION[,REACTION...]:IC50[:HILL] terms")
+    return add_drug_terms(model, [DrugTerm.parse(text) for text in terms]) if terms else model
 
 
 def _read_study(config: Path) -> dict:
@@ -298,7 +313,7 @@ def check_study(config: str | Path) -> list[str]:
         problems.append(f"resistance = true runs Model A's S462 vs S462_R1 analysis; the study's model is "
                         f"{spec.get('model')!r} (valid: model = \"mpnst\" or resistance = false)")
     try:
-        model = load_model(spec.get("model", "mpnst"))
+        model = _study_model(spec, config)
     except MekisimError as exc:
         return [*problems, f"model: {exc}"]
     names = [str(e.get("name", "")) for e in screens]
@@ -330,7 +345,8 @@ def _study_screen(entry: dict, spec: dict, model, config: Path, *, smoke: bool) 
         a, b = _study_ratio(entry.get("ratio", "1:1"))
         return entry["name"], ScreenSpec(
             model=model,
-            cell_lines=tuple(smoke_lines if smoke and smoke_lines else entry.get("cell_lines", spec["cell_lines"])),
+            cell_lines=tuple(smoke_lines if smoke and smoke_lines else entry.get("cell_lines",
+                                                                                  spec.get("cell_lines", ()))),
             drug_a=DrugAxis.parse(axes[0]), drug_b=DrugAxis.parse(axes[1]),
             readouts=tuple(entry.get("readouts", spec.get("readouts", ("perk_suppression", "viability")))),
             ratio=a / b, mode=spec.get("mode", "fast"),

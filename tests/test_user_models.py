@@ -194,3 +194,25 @@ def test_a_model_with_events_gets_its_steady_state_by_integration():
     ss = ms.steady_state(model, select=["X"])
     assert ss.ok and abs(ss["X"]) < 1e-8
     assert "the model has events" in ss.message and "ALLOW_EVENTS" not in ss.message
+
+
+def test_a_study_config_on_a_user_model(tmp_path, capsys):
+    """A study config beside its SBML, with add_drug terms and no cell lines: validate passes it, run_study runs
+    it, and a misspelt drug term is reported by both before anything runs."""
+    import shutil
+
+    shutil.copy(K10, tmp_path / "k10.xml")
+    config = tmp_path / "config.toml"
+    text = ('model = "k10.xml"\nadd_drug = ["meki:J6,J7:10nM", "rafi:J2,J3:50nM"]\nreadouts = ["species:MAPK_PP"]\n'
+            '[[screen]]\nname = "meki_x_rafi"\ndrug_a = "meki:1:1000:3"\ndrug_b = "rafi:1:1000:3"\nratio = "1:5"\n')
+    config.write_text(text, encoding="utf-8")
+    assert main(["validate", str(config)]) == 0
+    result = ms.run_study(config, tmp_path / "out", workers=1)
+    assert result.summary["meki_x_rafi"] == {**result.summary["meki_x_rafi"], "wells": 16 + 12, "failed_wells": 0}
+    config.write_text(text.replace("J6,J7", "J6,J77"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(config)]) == 1
+    assert "'J77'" in capsys.readouterr().out
+    with pytest.raises(ms.InputError, match="J77"):
+        ms.run_study(config, tmp_path / "out2", workers=1)
+    assert not (tmp_path / "out2").exists()

@@ -162,6 +162,8 @@ def test_sensitivity_of_a_species_level_on_promoted_parameters(capsys, tmp_path)
                             "--no-progress", "--out", tmp_path)
     assert code == 0, err
     assert "J1_V2" in stdout and "0 failed" in stdout
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "1 - value" in manifest["sensitivity"]["readout_conventions"]["level"]
 
 
 TOY = "model toy\n  J1: -> X; k1\n  J2: X -> ; kd*X\n  X = 1; k1 = 2; kd = 0.5\nend\n"

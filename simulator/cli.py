@@ -348,6 +348,11 @@ def _simulate(args: argparse.Namespace) -> int:
     if status == "failed":
         print(f"mekisim simulate: error: the simulation failed: {message}", file=sys.stderr)
         return 1
+    if status == "oscillating" and getattr(record, "mean", None) is not None:
+        cycle = "; ".join(f"{i} {lo:.4g}-{hi:.4g}, mean {m:.4g}" for i, lo, hi, m in
+                          list(zip(record.ids, record.low, record.high, record.mean, strict=True))[:6])
+        message += (f"; range over the last cycle and time-average over the last {record.cycles}: {cycle}"
+                    f"{'; ...' if len(record.ids) > 6 else ''}")
     if message:
         print(f"mekisim simulate: note: {message}", file=sys.stderr)
     return 0

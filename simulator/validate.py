@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .demo import check_study
 from .errors import InputError, MekisimError
 from .model import bundled_model_names, load_model
 from .textfiles import read_text
@@ -90,6 +89,8 @@ def _validate_toml(path: Path) -> list[Issue]:
         return [Issue(name, "error", f"not valid TOML: {exc}.")]
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
     if "screen" in data or "resistance" in data:
+        from .demo import check_study  # here: demo draws figures, and matplotlib costs ~0.5 s to import
+
         return [Issue(name, "error", problem) for problem in check_study(path)]
     if "model" not in data and (isinstance(data.get("observables"), dict) or "time_unit" in data):
         return _validate_metadata(path, data)

@@ -50,9 +50,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .catalog import CellLine, Drug, load_cell_lines, load_drugs
+from .catalog import DEFAULTS_LABEL, CellLine, Drug, load_cell_lines, load_drugs
 from .errors import InputError
 from .model import CompiledModel, load_model
+from .textfiles import check_separator, read_text
 from .units import TIME_UNITS, parse_time
 
 __all__ = [
@@ -177,10 +178,21 @@ def blot_shape(path: str | Path) -> str | None:
     Lets ``mekisim validate`` decide whether a CSV file is blot data before reading it.
     """
     try:
-        _, header, _ = _split_file(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError):
+        _, header, _ = _split_file(read_text(path, "blot data file"))
+    except InputError:
         return None
     return _shape_of(header[1]) if header else None
+
+
+def blot_file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as a blot CSV at all (encoding, separator), in words; None if it can."""
+    try:
+        _, header, _ = _split_file(read_text(path, "blot data file"))
+        if header is not None:
+            check_separator(",".join(header[1]), path, "blot data file")
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 def _split_file(text: str) -> tuple[list[str], tuple[int, list[str]] | None, list[tuple[int, list[str]]]]:
@@ -313,18 +325,16 @@ def read_blot_data(
     """
     path = Path(path)
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"blot data file {name!r} could not be read: {exc}.") from exc
+    text = read_text(path, "blot data file")
     catalog = load_drugs() if catalog is None else catalog
-    lines = load_cell_lines() if lines is None else lines
+    lines = with_defaults_line(model, load_cell_lines() if lines is None else lines)
     notes, header, body = _split_file(text)
     problems = _Collector(name)
     if header is None:
         problems.add(1, "*", "the file has no header row", _shape_help())
         raise BlotDataError(name, problems.items)
     header_row, columns = header
+    check_separator(",".join(columns), path, "blot data file")
     shape = _shape_of(columns)
     if shape is None:
         problems.add(header_row, "*", f"the header ({', '.join(columns)}) is neither blot shape", _shape_help())
@@ -335,7 +345,8 @@ def read_blot_data(
     if model is None:
         model = _infer_model(body, columns, lines, problems, header_row)
     accepted = _accepted_drugs(model, catalog)
-    drug_cols = _check_header(shape, columns, accepted, problems, header_row, model)
+    lineless = model is not None and _lines_of(model, lines) == (DEFAULTS_LABEL,)
+    drug_cols = _check_header(shape, columns, accepted, problems, header_row, model, lineless=lineless)
     records = _parse_rows(shape, columns, body, drug_cols, model, lines, problems)
     if shape == "lanes":
         ref = reference_line
@@ -373,6 +384,18 @@ def _lines_of(model: CompiledModel, lines: Mapping[str, CellLine]) -> tuple[str,
     return tuple(k for k, v in lines.items() if v.model == model.name)
 
 
+def with_defaults_line(model: CompiledModel | None, lines: Mapping[str, CellLine]) -> Mapping[str, CellLine]:
+    """``lines`` plus, for a model without bundled cell lines, the line ``model_defaults`` (its own values).
+
+    Why: a user's model has no cell lines, yet blot rows, conditions and ``--estimate`` are per line; one line
+    without overrides is exactly "the model as written". A blot file for such a model may leave out the
+    ``cell_line`` column.
+    """
+    if model is None or _lines_of(model, lines):
+        return lines
+    return {**lines, DEFAULTS_LABEL: CellLine(DEFAULTS_LABEL, model.name, "the model's own parameter values")}
+
+
 def _infer_model(
     body: list[tuple[int, list[str]]], columns: list[str], lines: Mapping[str, CellLine], problems: _Collector,
     header_row: int,
@@ -392,11 +415,17 @@ def _infer_model(
 
 def _check_header(
     shape: str, columns: list[str], accepted: tuple[str, ...], problems: _Collector, row: int,
-    model: CompiledModel | None,
+    model: CompiledModel | None, *, lineless: bool = False,
 ) -> dict[str, str]:
-    """Check the column names; return dose column -> drug id for the valid dose columns."""
+    """Check the column names; return dose column -> drug id for the valid dose columns.
+
+    ``lineless``: the model has no cell lines, so ``cell_line`` is optional (rows are its own values).
+    """
     required = LANE_COLUMNS if shape == "lanes" else SUMMARY_COLUMNS
     optional = _LANE_OPTIONAL if shape == "lanes" else _SUMMARY_OPTIONAL
+    if lineless:
+        required = tuple(c for c in required if c != "cell_line")
+        optional = (*optional, "cell_line")
     valid_cols = f"{', '.join(required)}, optional {', '.join(optional)} and <drug>_nM dose columns"
     for col in required:
         if col not in columns:
@@ -454,7 +483,7 @@ def _parse_rows(
                          "one value per header column (quote values that contain commas)")
             continue
         get = dict(zip(columns, cells, strict=True))
-        line = get.get("cell_line", "")
+        line = get.get("cell_line", DEFAULTS_LABEL if valid_lines == (DEFAULTS_LABEL,) else "")
         if "cell_line" in get and line not in valid_lines:
             scope = f" of model {model.name!r}" if model is not None else ""
             problems.add(row, "cell_line", f"unknown cell line {line!r}{scope}", ", ".join(valid_lines))
@@ -691,7 +720,7 @@ def blots_to_petab(
     """
     import petab.v1 as petab  # here, not at module level: importing petab costs ~2 s (simulator/__init__.py)
 
-    lines = load_cell_lines() if lines is None else lines
+    lines = with_defaults_line(model, load_cell_lines() if lines is None else lines)
     _check_against_model(model, data, lines)
     estimate = _check_estimate(model, data, lines, estimate or {})
     if estimate_scales is None:

@@ -14,8 +14,13 @@ from types import MappingProxyType
 
 from .errors import InputError
 from .model import bundled_dir, reduce_frozen
+from .textfiles import read_text
 
-__all__ = ["CellLine", "Drug", "load_cell_lines", "load_drugs"]
+__all__ = ["DEFAULTS_LABEL", "CellLine", "Drug", "load_cell_lines", "load_drugs"]
+
+#: what tables, chunk ids and blot files call "no cell line: the model's own parameter values" (a model
+#: without bundled cell lines, e.g. a user's SBML)
+DEFAULTS_LABEL = "model_defaults"
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,9 @@ class CellLine:
 
 def _load_toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: {exc}") from exc
+        return tomllib.loads(read_text(path, "TOML file"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path} is not valid TOML: {exc}.") from exc
 
 
 def load_drugs(path: str | Path | None = None) -> dict[str, Drug]:

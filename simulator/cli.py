@@ -28,6 +28,15 @@ from .units import parse_time_span
 __all__ = ["build_parser", "main"]
 
 
+ADD_DRUG_HELP = ("add an occupancy inhibitor D^h/(D^h+IC50^h) of the rate laws of named reactions, to any model "
+                 "(e.g. meki:J6,J7:10nM); repeatable")
+READOUT_HELP = ("a readout of the model (Model A: perk_suppression, viability (default), apoptosis, g0g1, "
+                "cleaved_parp; Model B: growth_d33 (default), senescent_d33, regrowth_d33), or any observable or "
+                "species id (or "
+                "species:ID), read as its steady-state level relative to untreated (fraction affected = 1 - "
+                "value/untreated; an oscillating condition is read as its time-average over the last periods)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -45,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                      help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
     sim.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
-                     help="add an occupancy inhibitor D^h/(D^h+IC50^h) to reactions of any model; repeatable")
+                     help=ADD_DRUG_HELP)
     mode = sim.add_mutually_exclusive_group(required=True)
     mode.add_argument("--steady-state", action="store_true", help="steady state with the drug present")
     mode.add_argument("--time", metavar="T0:T1:N",
@@ -56,17 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE.csv or FILE.parquet")
     sim.add_argument("--force", action="store_true",
                      help="overwrite an existing --out file that mekisim simulate did not write")
-    sim.add_argument("--plot", type=Path, metavar="FILE.png", help="write a figure")
+    sim.add_argument("--plot", type=Path, metavar="FILE.png", help="write a figure (.png, .svg or .pdf)")
 
     dr = sub.add_parser("dose-response", help="dose series of one drug in one cell line, with a logistic fit")
     dr.add_argument("--model", required=True, metavar="M")
-    dr.add_argument("--cell-line", required=True, metavar="C")
+    dr.add_argument("--cell-line", metavar="C",
+                    help="bundled cell line of the model (default: the model's own parameter values)")
+    dr.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
+                    help=ADD_DRUG_HELP)
     dr.add_argument("--drug", required=True, metavar="D")
     dr.add_argument("--doses", required=True, metavar="LO:HI:N",
                     help="N log-spaced doses (nM or with units) plus 0, or D1,D2,... (the listed doses plus 0)")
-    dr.add_argument("--readout", default=None, metavar="R",
-                    help="a readout of the model (Model A: perk_suppression, viability (default), apoptosis, g0g1, "
-                         "cleaved_parp; Model B: growth_d33 (default), senescent_d33, regrowth_d33)")
+    dr.add_argument("--readout", default=None, metavar="R", help=READOUT_HELP)
     dr.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                     help="a fixed background dose of another drug; repeatable or comma-separated")
     dr.add_argument("--mode", choices=("fast", "full"), default="fast")
@@ -75,17 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     scr = sub.add_parser("screen", help="dose matrix of two drugs x cell lines (x ensemble) with synergy scores")
     scr.add_argument("--model", required=True, metavar="M")
-    scr.add_argument("--cell-lines", required=True, metavar="C1,C2,...")
+    scr.add_argument("--cell-lines", metavar="C1,C2,...",
+                     help="bundled cell lines of the model (default: the model's own parameter values)")
+    scr.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
+                     help=ADD_DRUG_HELP)
     scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N",
                      help="N log-spaced doses of drug A plus 0, or D:D1,D2,... (the listed doses plus 0)")
     scr.add_argument("--drug-b", required=True, metavar="D:LO:HI:N",
                      help="N log-spaced doses of drug B plus 0, or D:D1,D2,... (the listed doses plus 0)")
     scr.add_argument("--readout", action="append", default=None, metavar="R",
                      help="readout(s) to compute (default: the model's inhibition readouts; Model A: "
-                          "perk_suppression and viability); repeatable")
+                          "perk_suppression and viability); any observable or species id (or species:ID) is read "
+                          "as its level relative to untreated; repeatable")
     scr.add_argument("--ensemble", type=Path, metavar="FILE", help="parameter vectors (CSV/TSV/Parquet), one per row")
     scr.add_argument("--ratio", metavar="A:B", help="dose ratio for the constant-ratio CI (default: IC50 ratio)")
-    scr.add_argument("--target-suppression", type=float, default=0.8, metavar="F")
+    scr.add_argument("--target-suppression", type=float, default=None, metavar="F",
+                     help="p-ERK suppression a combination must reach to be ranked (default 0.8; needs the "
+                          "perk_suppression readout)")
     scr.add_argument("--mode", choices=("fast", "full"), default="fast")
     where = scr.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
@@ -100,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="parameter sensitivity (Sobol, Morris, eFAST, local) of outputs of interest")
     sens.add_argument("--model", required=True, metavar="M")
     sens.add_argument("--method", required=True, choices=("sobol", "morris", "efast", "local"))
-    sens.add_argument("--n", type=int, metavar="N",
+    sens.add_argument("--n", type=int, default=None, metavar="N",
                       help="Sobol base samples (power of 2; default 256), Morris trajectories (20), eFAST samples "
                            "per curve (129); not used by local")
     sens.add_argument("--output", action="append", default=[], metavar="O",
@@ -110,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "ci@a=...,b=...,ratio=1:1000,fa=0.5 or ic50_shift@a=trametinib:0.01:1000:21,to=S462_R1; "
                            "repeatable (default: every observable at steady state)")
     sens.add_argument("--cell-line", metavar="C", help="cell line of outputs that do not name one (line=C)")
+    sens.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
+                      help=ADD_DRUG_HELP)
     sens.add_argument("--ranges", type=Path, metavar="FILE",
                       help="parameter range overrides, TOML or TSV (param, low, high, dist)")
     sens.add_argument("--factor", type=float, metavar="F",
@@ -118,10 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--exclude", metavar="P1,P2,...", help="hold these parameters at their defaults")
     sens.add_argument("--seed", type=int, default=0, metavar="S")
     sens.add_argument("--second-order", action="store_true", help="Sobol: also S2 (N(2D+2) runs)")
-    sens.add_argument("--levels", type=int, default=4, metavar="L", help="Morris grid levels (even)")
-    sens.add_argument("--replicates", type=int, default=1, metavar="R",
+    sens.add_argument("--levels", type=int, default=None, metavar="L", help="Morris grid levels (even; default 4)")
+    sens.add_argument("--replicates", type=int, default=None, metavar="R",
                       help="eFAST: independent designs; CIs from their spread (>= 2) instead of the bootstrap")
-    sens.add_argument("--step", type=float, default=0.01, metavar="H", help="local: step in ln p")
+    sens.add_argument("--step", type=float, default=None, metavar="H", help="local: step in ln p (default 0.01)")
     sens.add_argument("--resamples", type=int, default=200, metavar="B", help="bootstrap draws per index")
     sens.add_argument("--drop-failed", action="store_true",
                       help="Sobol/Morris: drop whole blocks/trajectories with failed runs instead of refusing")
@@ -140,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--data", type=Path, metavar="FILE.csv",
                         help="western-blot data (lane densitometry or ratio summaries); needs --model")
     fit.add_argument("--model", metavar="M", help="model of --data: bundled name or .ant/.xml path")
+    fit.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
+                     help="with --data: " + ADD_DRUG_HELP + " (the blots' <NAME>_nM dose columns can then name it)")
     fit.add_argument("--estimate", action="append", default=[], metavar="LINE:P1,P2,...",
                      help="with --data: estimate these model parameters per cell line; repeatable")
     fit.add_argument("--starts", type=int, default=20, metavar="N", help="Latin-hypercube starts (default 20)")
@@ -181,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_attach_dash_values(parser, argv))
     except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
         return int(exc.code or 0)
     args.invocation = cli_command(argv)  # recorded in every manifest, however mekisim was started
@@ -226,6 +246,38 @@ def _resume_hint(args: argparse.Namespace) -> str:
         return ""
     return (f" The finished chunks are kept in {out}: once this is fixed, run the same command with --resume to "
             "continue.")
+
+
+def _attach_dash_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--doses -1,-2`` as ``--doses=-1,-2``: a value that starts with '-' is given to its option.
+
+    Why: argparse takes any token starting with '-' (other than a plain negative number) for an option, so
+    ``--doses -1,-2`` failed with "expected one argument" instead of our message that doses must be >= 0.
+    Only for options that take a value, and only when the next token is not itself an option of mekisim.
+    """
+    takes_value, options = set(), set()
+    parsers = [parser]
+    while parsers:
+        current = parsers.pop()
+        for action in current._actions:
+            options.update(action.option_strings)
+            if action.option_strings and action.nargs is None:
+                takes_value.update(action.option_strings)
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if (token in takes_value and following is not None and following.startswith("-") and following != "--"
+                and following.split("=")[0] not in options):
+            out.append(f"{token}={following}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 class _Terminated(BaseException):
@@ -293,10 +345,24 @@ def _load_with_drugs(spec: str, add_drug: Sequence[str]) -> CompiledModel:
     return model
 
 
+#: figure formats ``--plot`` writes (matplotlib picks the format from the suffix)
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
 def _simulate(args: argparse.Namespace) -> int:
+    if args.plot is not None and args.plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise InputError(f"--plot {str(args.plot)!r}: a figure is written as {', '.join(PLOT_SUFFIXES)}; "
+                         f"{args.plot.suffix or 'no suffix'} is not one of them (e.g. --plot "
+                         f"{args.plot.with_suffix('.png').name}).")
+    if args.steady_state and args.no_pre_equilibrate:
+        raise InputError("--no-pre-equilibrate applies to --time (where a time course starts); a steady state does "
+                         "not depend on where the search starts. Leave one of them out.")
     model = _load_with_drugs(args.model, args.add_drug)
     condition = make_condition(model, args.cell_line, _parse_doses(args.dose))
-    select = [s.strip() for s in args.select.split(",") if s.strip()] if args.select else None
+    select = [s.strip() for s in args.select.split(",") if s.strip()] if args.select is not None else None
+    if select is not None and not select:
+        raise InputError(f"--select {args.select!r} lists no id; give ID1,ID2,... or leave --select out (the "
+                         f"model's observables: {', '.join(model.observable_ids)}).")
     if args.out:
         from .ownership import claim_file
 
@@ -320,6 +386,11 @@ def _simulate(args: argparse.Namespace) -> int:
     if status == "failed":
         print(f"mekisim simulate: error: the simulation failed: {message}", file=sys.stderr)
         return 1
+    if status == "oscillating" and getattr(record, "mean", None) is not None:
+        cycle = "; ".join(f"{i} {lo:.4g}-{hi:.4g}, mean {m:.4g}" for i, lo, hi, m in
+                          list(zip(record.ids, record.low, record.high, record.mean, strict=True))[:6])
+        message += (f"; range over the last cycle and time-average over the last {record.cycles}: {cycle}"
+                    f"{'; ...' if len(record.ids) > 6 else ''}")
     if message:
         print(f"mekisim simulate: note: {message}", file=sys.stderr)
     return 0
@@ -348,7 +419,7 @@ def _condition_title(model, condition) -> str:
 
 def _plot(args, model, condition, record) -> None:
     from .model import Observable
-    from .plots import plot_steady_state, plot_time_courses, save_figure
+    from .plots import plot_steady_state, plot_time_courses, save_figure_as
 
     known = {o.id: o for o in model.observables}
     unit = model.observables[0].unit if model.observables and model.observables[0].id in model.species else ""
@@ -362,7 +433,7 @@ def _plot(args, model, condition, record) -> None:
         fig = plot_time_courses({"": (record.time, {i: record[i] for i in record.ids})}, observables,
                                 time_unit=model.time_unit, title=title,
                                 time_label="time after drug addition" if treated else "time")
-    save_figure(fig, args.plot, svg=False)
+    save_figure_as(fig, args.plot)
 
 
 def _parse_ratio(text: str | None) -> float | None:
@@ -381,20 +452,28 @@ def _parse_ratio(text: str | None) -> float | None:
 def _screen(args: argparse.Namespace) -> int:
     from .screen import DrugAxis, ScreenSpec, load_ensemble, run_screen
 
-    model = load_model(args.model)
+    model = _load_with_drugs(args.model, args.add_drug)
+    lines = _cell_lines(args.cell_lines, model)
     spec = ScreenSpec(
         model=model,
-        cell_lines=tuple(c.strip() for c in args.cell_lines.split(",") if c.strip()),
+        cell_lines=lines,
         drug_a=DrugAxis.parse(args.drug_a),
         drug_b=DrugAxis.parse(args.drug_b),
         readouts=tuple(args.readout) if args.readout else (),
         ensemble=load_ensemble(args.ensemble) if args.ensemble else (),
         mode=args.mode,
         ratio=_parse_ratio(args.ratio),
-        target_suppression=args.target_suppression,
+        **({} if args.target_suppression is None else {"target_suppression": args.target_suppression}),
     )
+    if args.target_suppression is not None and "perk_suppression" not in spec.readouts:
+        raise InputError(f"--target-suppression {args.target_suppression:g} ranks combinations by p-ERK "
+                         f"suppression, which this screen does not compute (readouts: {', '.join(spec.readouts)}); "
+                         "add --readout perk_suppression or leave it out.")
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
+    if not lines:
+        _note_defaults(model)
+    _print_screen_estimate(spec, args.workers)
     result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                         progress=not args.no_progress, force=args.force, command=args.invocation,
                         ensemble_file=args.ensemble)
@@ -404,7 +483,53 @@ def _screen(args: argparse.Namespace) -> int:
           f"tables in {result.out_dir}/")
     for status, count in result.failure_summary.items():
         print(f"  {count} wells {status}; see the message column of wells.csv")
+    if result.oscillating_wells:
+        print(f"  {result.oscillating_wells} wells oscillate (no steady state): their level readouts are "
+              "time-averages over the last periods; see the message column of wells.csv")
     return 1 if result.failed_wells else 0
+
+
+def _cell_lines(text: str | None, model: CompiledModel) -> tuple[str, ...]:
+    """``--cell-lines C1,C2``: the listed lines; none for the model's own values (a note when it has lines)."""
+    if text is None:
+        return ()
+    lines = tuple(c.strip() for c in text.split(",") if c.strip())
+    if not lines:
+        raise InputError(f"--cell-lines {text!r} lists no cell line; valid: "
+                         f"{', '.join(cell_lines_for(model)) or 'none (leave --cell-lines out)'}.")
+    return lines
+
+
+def _note_defaults(model: CompiledModel) -> None:
+    lines = cell_lines_for(model)
+    if lines:
+        print(f"mekisim: note: no cell line given: the model's own parameter values are used (model {model.name!r} "
+              f"has cell lines {', '.join(lines)})", file=sys.stderr)
+
+
+def _print_screen_estimate(spec, workers: int | None) -> None:
+    """Size, memory and a measured time estimate before a large screen starts (nothing for a small one)."""
+    from .executor import default_workers
+    from .screen import LARGE_SCREEN_WELLS, estimate_screen
+
+    if spec.wells < LARGE_SCREEN_WELLS:
+        return
+    n = workers or default_workers()
+    estimate = estimate_screen(spec)
+    seconds = estimate.seconds_per_well * estimate.simulated_wells / n
+    print(f"screen: {estimate.simulated_wells:,} wells ({len(spec.cell_lines)} line(s) x {spec.members} member(s) x "
+          f"{len(spec.drug_a.doses)} x {len(spec.drug_b.doses)} doses, plus the mixture series) in "
+          f"{estimate.chunks:,} resumable chunks; tables ~{estimate.memory_bytes / 1e9:.2g} GB in memory; about "
+          f"{_duration(seconds)} on {n} worker(s) for the wells ({estimate.seconds_per_well * 1e3:.2g} ms per well, "
+          f"measured on {estimate.sample_wells} wells; the synergy scores come on top)", file=sys.stderr)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _dose_response(args: argparse.Namespace) -> int:
@@ -414,7 +539,7 @@ def _dose_response(args: argparse.Namespace) -> int:
     from .screen import DrugAxis
     from .store import fingerprint, job_inputs
 
-    model = load_model(args.model)
+    model = _load_with_drugs(args.model, args.add_drug)
     readout = args.readout or _default_dose_readout(model)
     axis = DrugAxis.parse(f"{args.drug}:{args.doses}")
     background = _parse_doses(args.dose)
@@ -425,30 +550,45 @@ def _dose_response(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=readout,
                            background=background, mode=args.mode)
+    if args.cell_line is None:
+        _note_defaults(model)
     files = write_dose_response(result, args.out, owner=owner, job=job,
                                 timings={"simulation_and_fit": time.perf_counter() - started})
     fit = result.fit
     ci = fit.ic50_ci95
-    print(f"{args.cell_line} {args.drug} {readout}: IC50 {fit.ic50:.4g} nM (95% CI {ci[0]:.4g}-{ci[1]:.4g}), "
-          f"Hill {fit.hill:.3g}, fit {fit.status}; {len(files)} files in {args.out}/")
+    print(f"{args.cell_line or 'model defaults'} {args.drug} {readout}: IC50 {fit.ic50:.4g} nM (95% CI "
+          f"{ci[0]:.4g}-{ci[1]:.4g}), Hill {fit.hill:.3g}, fit {fit.status}; {len(files)} files in {args.out}/")
+    if fit.status != "ok" and fit.message:
+        print(f"mekisim dose-response: note: the logistic fit is {fit.status}: {fit.message}", file=sys.stderr)
+    ok = [m for m, s in zip(result.messages, result.statuses, strict=True) if s == "ok"]
+    reference = any("untreated reference oscillates" in m for m in ok)
+    oscillating = sum("treated condition oscillates" in m for m in ok)
+    if reference or oscillating:
+        print("mekisim dose-response: note: "
+              + ("the untreated reference oscillates (no steady state), so every value is relative to its "
+                 "time-average over the last periods; " if reference else "")
+              + f"{oscillating} of {len(result.statuses)} doses oscillate: their readout is the time-average over "
+              "the last periods; see the message column of dose_response.csv", file=sys.stderr)
     failed = sum(status != "ok" for status in result.statuses)
     if failed:
-        print(f"mekisim dose-response: error: {failed} of {len(result.statuses)} doses failed; see dose_response.csv",
-              file=sys.stderr)
+        first = next(m for m, s in zip(result.messages, result.statuses, strict=True) if s != "ok")
+        print(f"mekisim dose-response: error: {failed} of {len(result.statuses)} doses failed (first: {first}); see "
+              "dose_response.csv", file=sys.stderr)
     return 1 if failed else 0
 
 
 def _default_dose_readout(model: CompiledModel) -> str:
     """The model's "% of DMSO" growth readout (CCK-8 viability for Model A), else its first inhibition readout."""
-    from .readouts import readouts_for
+    from .readouts import level_hint, readouts_for
 
     available = readouts_for(model)
     for form in ("1-value/100", "value", "1-value"):
         for key, readout in available.items():
             if readout.effect == form:
                 return key
-    raise InputError(f"model {model.name!r} has no inhibition readout for a dose-response; give --readout "
-                     f"({', '.join(available) or 'none: declare [readouts.<id>] in its metadata'}).")
+    listed = f"{', '.join(available)}, or " if available else ""
+    raise InputError(f"model {model.name!r} declares no inhibition readout for a dose-response; give --readout R: "
+                     f"{listed}{level_hint(model)}.")
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
@@ -456,22 +596,30 @@ def _sensitivity(args: argparse.Namespace) -> int:
     from .sensitivity_outputs import ObservableAt, parse_output
     from .sensitivity_ranges import default_ranges, load_ranges
 
-    model = load_model(args.model)
+    model = _load_with_drugs(args.model, args.add_drug)
+    _check_method_options(args)
+    if args.cell_line is not None and args.cell_line not in cell_lines_for(model):
+        raise InputError(f"--cell-line {args.cell_line!r} is not a cell line of model {model.name!r}; valid: "
+                         f"{', '.join(cell_lines_for(model)) or 'none (leave --cell-line out)'}.")
     only = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
     exclude = [p.strip() for p in args.exclude.split(",") if p.strip()] if args.exclude else ()
+    if args.params is not None and not only:
+        raise InputError(f"--params {args.params!r} lists no parameter; give P1,P2,... or leave --params out.")
     if args.ranges:
         space = load_ranges(args.ranges, model, factor=args.factor, only=only, exclude=exclude)
+    elif args.factor is not None:
+        space = default_ranges(model, factor=args.factor, only=only, exclude=exclude)
     else:
-        space = default_ranges(model, factor=args.factor or 2.0, only=only, exclude=exclude)
+        space = default_ranges(model, only=only, exclude=exclude)
     outputs = [parse_output(text, model, cell_line=args.cell_line) for text in args.output]
     if not outputs:
         outputs = [ObservableAt(obs, args.cell_line) for obs in model.observable_ids]
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
+    given = {k: getattr(args, k) for k in ("levels", "replicates", "step") if getattr(args, k) is not None}
     spec = SensitivitySpec(model=model, space=space, outputs=tuple(outputs), method=args.method, n=args.n,
-                           seed=args.seed, second_order=args.second_order, levels=args.levels,
-                           replicates=args.replicates, step=args.step, resamples=args.resamples,
-                           on_failure="drop" if args.drop_failed else "refuse")
+                           seed=args.seed, second_order=args.second_order, resamples=args.resamples,
+                           on_failure="drop" if args.drop_failed else "refuse", **given)
     result = run_sensitivity(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                              progress=not args.no_progress, command=args.invocation, force=args.force)
     print(f"{result.method}: {len(space.ranges)} parameters, {len(outputs)} output(s), {result.rows} model runs "
@@ -484,6 +632,22 @@ def _sensitivity(args: argparse.Namespace) -> int:
     for message in result.warnings:
         print(f"mekisim sensitivity: warning: {message}", file=sys.stderr)
     return 1 if result.rows_failed and spec.on_failure == "refuse" else 0
+
+
+#: sensitivity options that apply to one method only (given with another, they would be ignored silently)
+_METHOD_OPTIONS = {"--n": ("sobol", "morris", "efast"), "--second-order": ("sobol",), "--levels": ("morris",),
+                   "--replicates": ("efast",), "--step": ("local",), "--drop-failed": ("sobol", "morris")}
+
+
+def _check_method_options(args: argparse.Namespace) -> None:
+    given = {"--n": args.n is not None, "--second-order": args.second_order, "--levels": args.levels is not None,
+             "--replicates": args.replicates is not None, "--step": args.step is not None,
+             "--drop-failed": args.drop_failed}
+    wrong = [f"{option} (applies to {', '.join(_METHOD_OPTIONS[option])})" for option, on in given.items()
+             if on and args.method not in _METHOD_OPTIONS[option]]
+    if wrong:
+        raise InputError(f"--method {args.method} does not use {'; '.join(wrong)}; leave it out, or choose a "
+                         "method that uses it.")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -529,13 +693,20 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_estimate(items: Sequence[str]) -> dict[str, list[str]]:
+def _parse_estimate(items: Sequence[str], model: CompiledModel | None = None) -> dict[str, list[str]]:
+    """``--estimate LINE:P1,P2``; for a model without cell lines ``P1,P2`` (its own values, ``model_defaults``)."""
+    from .catalog import DEFAULTS_LABEL
+
+    lineless = model is not None and not cell_lines_for(model)
     out: dict[str, list[str]] = {}
     for item in items:
         line, sep, params = item.partition(":")
+        if not sep and lineless:
+            line, sep, params = DEFAULTS_LABEL, ":", item
         names = [p.strip() for p in params.split(",") if p.strip()]
         if not sep or not line.strip() or not names:
-            raise InputError(f"--estimate {item!r} is not LINE:P1,P2,...; valid example: S462_R1:kLAMA4,Itot.")
+            raise InputError(f"--estimate {item!r} is not LINE:P1,P2,...; valid example: S462_R1:kLAMA4,Itot "
+                             "(for a model without cell lines: P1,P2,...).")
         out.setdefault(line.strip(), []).extend(names)
     return out
 
@@ -577,15 +748,17 @@ def _fit(args: argparse.Namespace) -> int:
             raise InputError("--data needs --model M (the model the blots are fitted to), e.g. --model mpnst.")
         from .blots import blots_to_petab, read_blot_data
 
-        model = load_model(args.model)
+        model = _load_with_drugs(args.model, args.add_drug)
         models["model"] = model
-        data = read_blot_data(args.data)
+        estimate = _parse_estimate(args.estimate, model)
+        data = read_blot_data(args.data, model)
         owner = _claim_fit(args, model)
-        yaml_path = blots_to_petab(model, data, args.out / "petab", estimate=_parse_estimate(args.estimate) or None)
+        yaml_path = blots_to_petab(model, data, args.out / "petab", estimate=estimate or None)
     else:
-        if args.model or args.estimate:
-            raise InputError("--model and --estimate belong to --data; a PEtab problem names its own model and "
-                             "estimated parameters.")
+        if args.model or args.estimate or args.add_drug:
+            raise InputError("--model, --estimate and --add-drug belong to --data; a PEtab problem names its own "
+                             "SBML model (add a drug to it there: its conditions table sets the dose parameter) and "
+                             "its estimated parameters.")
         yaml_path = args.petab
         owner = None
     objective = objective_for(yaml_path)
@@ -606,7 +779,7 @@ def _fit(args: argparse.Namespace) -> int:
     t_profiles = time.perf_counter() - t0 - t_fit
     # a blot fit's per-line parameters <param>_<line> become one screen ensemble per line (columns <param>)
     ensembles = {line: {f"{p}_{line}": p for p in params if f"{p}_{line}" in result.ids}
-                 for line, params in _parse_estimate(args.estimate).items()}
+                 for line, params in _parse_estimate(args.estimate, models.get("model")).items()}
     begin_final_writes(args.out)
     files = (write_fit_tables(result, args.out, {k: v for k, v in ensembles.items() if v})
              + (write_profiles(profiles, args.out) if profiles else []))

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .catalog import CellLine, Drug, load_cell_lines, load_drugs
+from .catalog import DEFAULTS_LABEL, CellLine, Drug, load_cell_lines, load_drugs
 from .errors import InputError
 from .model import CompiledModel, reduce_frozen
 from .units import parse_amount
 
-__all__ = ["Condition", "accepted_drugs", "cell_lines_for", "make_condition"]
+__all__ = ["DEFAULTS_LABEL", "Condition", "accepted_drugs", "cell_lines_for", "make_condition"]
 
 
 @dataclass(frozen=True)

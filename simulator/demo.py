@@ -1,7 +1,8 @@
 """Studies driven by a ``config.toml`` and the main job (`make demo` / `mekisim demo`).
 
-A study config names a model, cell lines, readouts and a list of ``[[screen]]`` entries (two drug axes
-and a constant ratio); ``resistance = true`` adds the parental-vs-resistant analysis
+A study config names a model (bundled, or a file beside the config, with ``add_drug = ["NAME:REACTION:IC50"]``
+terms for any model), cell lines (optional for a model without them), readouts and a list of ``[[screen]]``
+entries (two drug axes and a constant ratio); ``resistance = true`` adds the parental-vs-resistant analysis
 (:func:`run_resistance`). :func:`run_study` runs everything into one folder and writes ``report.html``.
 The main job is the study ``experiments/mpnst_combinations/config.toml``. Everything is simulated from the
 model's assumed parameters (biology.md); nothing is measured data.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import tomllib
 from collections.abc import Sequence
@@ -22,8 +24,9 @@ import pandas as pd
 
 from .catalog import load_cell_lines, load_drugs
 from .conditions import make_condition
+from .drugs import DrugTerm, add_drug_terms
 from .engine import SolverOptions, steady_states, time_courses
-from .errors import InputError
+from .errors import InputError, MekisimError
 from .executor import make_executor
 from .files import write_text
 from .model import load_model
@@ -32,8 +35,9 @@ from .plots import plot_dose_response, plot_time_courses, save_figure
 from .report import build_report
 from .screen import DrugAxis, ScreenSpec, run_screen
 from .store import write_manifest, write_table
+from .textfiles import read_text
 
-__all__ = ["DemoResult", "StudyResult", "bundled_study", "run_demo", "run_resistance", "run_study"]
+__all__ = ["DemoResult", "StudyResult", "bundled_study", "check_study", "run_demo", "run_resistance", "run_study"]
 
 LINES = ("S462", "S462_R1")
 DOSES_NM = np.concatenate([[0.0], np.logspace(-2, 3, 41)])  # trametinib, nM
@@ -231,16 +235,15 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
     """
     started = time.perf_counter()
     config = Path(config)
-    try:
-        text = config.read_bytes()
-        spec = tomllib.loads(text.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"study config {str(config)!r} could not be read: {exc}") from exc
+    problems = check_study(config)  # everything is checked before anything runs: a typo costs no computing
+    if problems:
+        raise InputError(f"study config {str(config)!r}: " + "; ".join(problems))
+    spec = _read_study(config)
+    text = config.read_bytes()  # hashed into the study's job description
     out_dir = Path(out_dir)
-    model = load_model(spec.get("model", "mpnst"))
+    model = _study_model(spec, config)
     parts: list[Path] = []
     summary: dict = {"title": spec.get("title", config.parent.name)}
-    # every screen entry is checked before anything runs: a typo in the last one costs no computing
     screens = [_study_screen(entry, spec, model, config, smoke=smoke) for entry in spec.get("screen", [])]
     names = (["resistance"] if spec.get("resistance") else []) + [name for name, _ in screens]
     job = {"config": str(config), "config_sha256": hashlib.sha256(text).hexdigest(), "smoke": smoke}
@@ -289,23 +292,130 @@ def _write_study_manifest(out_dir: Path, owner, job: dict, model, config: Path, 
     )
 
 
+#: keys a study config may have, at the top, in a [[screen]] entry and in [smoke]; any other is a typo
+STUDY_KEYS = ("title", "model", "add_drug", "cell_lines", "readouts", "target_suppression", "mode", "resistance",
+              "screen", "smoke")
+SCREEN_KEYS = ("name", "drug_a", "drug_b", "ratio", "cell_lines", "readouts")
+SMOKE_KEYS = ("doses_per_axis", "cell_lines")
+
+
+def _study_model(spec: dict, config: Path):
+    """The study's model: bundled name or a path (relative to the config's folder), with its ``add_drug`` terms."""
+    name = spec.get("model", "mpnst")
+    if not isinstance(name, str):
+        raise InputError(f"model = {name!r}; valid: a bundled model name or the path of an .ant/.xml file")
+    local = config.parent / name
+    model = load_model(local if Path(name).suffix and not Path(name).is_absolute() and local.is_file() else name)
+    terms = spec.get("add_drug", [])
+    if isinstance(terms, str) or not isinstance(terms, list):
+        raise InputError(f"add_drug = {terms!r}; valid: a list of NAME:REACTION[,REACTION...]:IC50[:HILL] terms")
+    return add_drug_terms(model, [DrugTerm.parse(text) for text in terms]) if terms else model
+
+
+def _read_study(config: Path) -> dict:
+    try:
+        return tomllib.loads(read_text(config, "study config"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"study config {str(config)!r} is not valid TOML: {exc}.") from exc
+
+
+def check_study(config: str | Path) -> list[str]:
+    """Every problem :func:`run_study` would refuse ``config`` for, without running anything (``[]``: none).
+
+    Checks the keys (a misspelt one would otherwise be ignored), the model, the resistance part (Model A
+    only) and every ``[[screen]]`` entry as the study runs it, in full and in smoke mode: drug axes, cell
+    lines, readouts, ratio, mode, target suppression, and that screen names are distinct folder names.
+    ``mekisim validate`` reports them.
+    """
+    config = Path(config)
+    try:
+        spec = _read_study(config)
+    except InputError as exc:
+        return [str(exc)]
+    problems = []
+
+    def unknown(keys, valid, where: str) -> None:
+        extra = sorted(set(keys) - set(valid))
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(extra)}; valid: {', '.join(valid)}")
+
+    unknown(spec, STUDY_KEYS, "top level")
+    screens = spec.get("screen", [])
+    if not isinstance(screens, list) or not all(isinstance(e, dict) for e in screens):
+        problems.append("screen must be [[screen]] tables (name, drug_a, drug_b, ratio)")
+        screens = []
+    if not screens and not spec.get("resistance"):
+        problems.append("nothing to run: no [[screen]] entry and no resistance = true")
+    smoke = spec.get("smoke", {})
+    if not isinstance(smoke, dict):
+        problems.append("[smoke] must be a table (doses_per_axis, cell_lines)")
+        smoke = {}
+    unknown(smoke, SMOKE_KEYS, "[smoke]")
+    points = smoke.get("doses_per_axis", 3)
+    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        problems.append(f"[smoke] doses_per_axis = {points!r}; valid: a whole number >= 1")
+    if "resistance" in spec and not isinstance(spec["resistance"], bool):
+        problems.append(f"resistance = {spec['resistance']!r}; valid: true or false")
+    if spec.get("resistance") and spec.get("model", "mpnst") != "mpnst":
+        problems.append(f"resistance = true runs Model A's S462 vs S462_R1 analysis; the study's model is "
+                        f"{spec.get('model')!r} (valid: model = \"mpnst\" or resistance = false)")
+    try:
+        model = _study_model(spec, config)
+    except MekisimError as exc:
+        return [*problems, f"model: {exc}"]
+    names = [str(e.get("name", "")) for e in screens]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"[[screen]] name {name!r} is used twice (each screen writes its own folder)")
+    for k, entry in enumerate(screens):
+        label = f"[[screen]] {entry.get('name', f'number {k + 1}')!r}"
+        unknown(entry, SCREEN_KEYS, label)
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+=-]*", str(entry.get("name", ""))):
+            problems.append(f"{label}: name must be a folder name (letters, digits and ._+=-), not "
+                            f"{entry.get('name')!r}")
+            continue
+        for is_smoke in (False, True):
+            try:
+                _study_screen(entry, spec, model, config, smoke=is_smoke)
+            except MekisimError as exc:
+                text = str(exc).removeprefix(f"study config {str(config)!r}, ")
+                problems.append(text + (" (in smoke mode)" if is_smoke else ""))
+                break
+    return problems
+
+
 def _study_screen(entry: dict, spec: dict, model, config: Path, *, smoke: bool) -> tuple[str, ScreenSpec]:
     """The name and :class:`ScreenSpec` of one ``[[screen]]`` entry of a study config."""
     points = int(spec.get("smoke", {}).get("doses_per_axis", 3))
     smoke_lines = spec.get("smoke", {}).get("cell_lines")
     try:
         axes = [_smoke_axis(entry[k], points) if smoke else entry[k] for k in ("drug_a", "drug_b")]
-        a, b = (float(x) for x in entry.get("ratio", "1:1").split(":"))
+        a, b = _study_ratio(entry.get("ratio", "1:1"))
         return entry["name"], ScreenSpec(
             model=model,
-            cell_lines=tuple(smoke_lines if smoke and smoke_lines else entry.get("cell_lines", spec["cell_lines"])),
+            cell_lines=tuple(smoke_lines if smoke and smoke_lines else entry.get("cell_lines",
+                                                                                  spec.get("cell_lines", ()))),
             drug_a=DrugAxis.parse(axes[0]), drug_b=DrugAxis.parse(axes[1]),
             readouts=tuple(entry.get("readouts", spec.get("readouts", ("perk_suppression", "viability")))),
             ratio=a / b, mode=spec.get("mode", "fast"),
             target_suppression=float(spec.get("target_suppression", 0.8)),
         )
-    except (KeyError, ValueError) as exc:
+    except KeyError as exc:
+        raise InputError(f"study config {str(config)!r}, screen {entry.get('name', '?')!r}: missing key "
+                         f"{exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
         raise InputError(f"study config {str(config)!r}, screen {entry.get('name', '?')!r}: {exc}") from exc
+
+
+def _study_ratio(text) -> tuple[float, float]:
+    """``ratio = "A:B"`` of a [[screen]] entry as two numbers > 0."""
+    a, sep, b = str(text).partition(":")
+    try:
+        values = (float(a), float(b))
+    except ValueError:
+        values = (float("nan"), float("nan"))
+    if not sep or not all(v > 0 and np.isfinite(v) for v in values):
+        raise InputError(f"ratio = {text!r} is not A:B with two numbers > 0 (e.g. \"1:1000\")")
+    return values
 
 
 def _ci_summary(folder: Path) -> dict:

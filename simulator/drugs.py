@@ -171,6 +171,12 @@ def add_drug_terms(model: CompiledModel, terms: Sequence[DrugTerm]) -> CompiledM
     for term in terms:
         if not isinstance(term, DrugTerm):
             raise InputError(f"add_drug_terms expects DrugTerm values, not {term!r}; use DrugTerm.parse(text).")
+    names = [term.name for term in terms]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"drug {repeated[0]!r} is added more than once; give one term per drug with all its "
+                         f"reactions, e.g. {repeated[0]}:" + ",".join(r for t in terms if t.name == repeated[0]
+                                                                       for r in t.reactions) + ":IC50.")
     catalogue = load_drugs()
     for term in terms:
         if term.name in catalogue:

@@ -22,9 +22,12 @@ Rules (architecture.md, "Engine rules"), each enforced here:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +37,7 @@ from .compile_cache import CompileCache
 from .conditions import Condition
 from .errors import InputError, SimulationError
 from .model import CompiledModel
+from .units import MAX_TIME_POINTS
 
 __all__ = [
     "SolverOptions",
@@ -100,8 +104,10 @@ class SteadyState:
     """The steady state of one condition (or why there is none).
 
     ``values`` holds the selected ids; it is NaN unless ``status == "ok"``. For ``"oscillating"``,
-    ``period`` is the limit-cycle period (model time units) and ``low``/``high`` the range of each
-    selected id over the last cycle.
+    ``period`` is the limit-cycle period (model time units), ``low``/``high`` the range of each
+    selected id over the last cycle and ``mean`` its time-average over the last ``cycles`` whole periods
+    (what a bulk assay of unsynchronised cells measures; :mod:`simulator.readouts` uses it for a level
+    readout of an oscillating condition).
     """
 
     ids: tuple[str, ...]
@@ -112,6 +118,8 @@ class SteadyState:
     period: float | None = None
     low: np.ndarray | None = field(default=None, repr=False)
     high: np.ndarray | None = field(default=None, repr=False)
+    mean: np.ndarray | None = field(default=None, repr=False)
+    cycles: int = 0
 
     @property
     def ok(self) -> bool:
@@ -175,9 +183,6 @@ class _Runner:
     """A RoadRunner plus the index arrays that set every value in one call. Private to this module."""
 
     def __init__(self, model: CompiledModel) -> None:
-        import roadrunner
-
-        roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
         self.model = model
         self.laws: np.ndarray | None = None  # conservation laws checked by hand when roadrunner cannot
         rr, moieties = _compiled(model)
@@ -274,7 +279,12 @@ class _Runner:
                 self.rr.steadyState()
                 verdict = _verify(self, options)
             except RuntimeError as exc:
+                # a failed solve can leave roadrunner with a new ExecutableModel: the wrapper taken before it
+                # pointed at freed memory (setFloatingSpeciesConcentrations segfaulted on a model with events)
+                self.m = self.rr.model
                 self.rr.timeCourseSelections = self._selectors
+                if "model with events" in str(exc):  # roadrunner refuses Newton on any model with events
+                    return "the model has events, where roadrunner's Newton solvers do not apply"
                 verdict = str(exc).strip().splitlines()[0] if str(exc).strip() else "solver error"
             if verdict is None:
                 self.first_solver_ok = not k
@@ -350,6 +360,56 @@ class _Runner:
         self.m.setFloatingSpeciesConcentrations(self.state_idx, conc)
 
 
+#: SUNDIALS' own logger (CVODE/KINSOL warnings to stdout, errors to stderr, read when a RoadRunner is made)
+_SUNDIALS_LOG_VARS = ("SUNLOGGER_WARNING_FILENAME", "SUNLOGGER_ERROR_FILENAME")
+_ENV_LOCK = threading.Lock()
+
+
+@contextmanager
+def _sundials_silenced() -> Iterator[None]:
+    """SUNDIALS' logger off for the RoadRunners made inside; the environment is restored on leaving.
+
+    Why: CVODE writes its warnings ("t + h = t on the next step", dozens per failing run) to *stdout*, where
+    they corrupted ``mekisim simulate``'s CSV table, and its errors to stderr as solver jargon; a failure is
+    reported instead in the record's message, in the model's terms (:func:`_explain_failure`). SUNDIALS reads
+    these variables once, when a RoadRunner creates its context, so they are set only around that; a caller
+    who set them keeps their own.
+    """
+    with _ENV_LOCK:
+        added = [name for name in _SUNDIALS_LOG_VARS if name not in os.environ]
+        for name in added:
+            os.environ[name] = os.devnull
+        try:
+            yield
+        finally:
+            for name in added:
+                os.environ.pop(name, None)
+
+
+def _quietly(fn):
+    """Run ``fn`` with roadrunner's log level at LOG_FATAL, restored afterwards (the caller's setting stays).
+
+    Why: roadrunner logs every failed Newton or CVODE step at LOG_ERROR ("Error: CVODE Error: CV_CONV_FAILURE
+    ..."), which a screen of thousands of wells would print; failures are values here, with their own message.
+    Scoped, not set at import: the log level is process-wide, and the caller's is not ours to change.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import roadrunner
+
+        level = roadrunner.Logger.getLevel()
+        if level == roadrunner.Logger.LOG_FATAL:
+            return fn(*args, **kwargs)
+        roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            roadrunner.Logger.setLevel(level)
+
+    return wrapper
+
+
 def _compiled(model: CompiledModel):
     """(RoadRunner straight after loading ``model``, whether it uses conserved-moiety analysis).
 
@@ -365,20 +425,22 @@ def _compiled(model: CompiledModel):
     for moieties, key in keys.items():
         state = cache.load(key)
         if state is not None:
-            rr = roadrunner.RoadRunner()
-            try:
-                rr.loadStateS(state)
-            except RuntimeError:  # not a state this roadrunner can read after all: compile
-                continue
+            with _sundials_silenced():  # the integrator (and its SUNDIALS context) is made again by loadStateS
+                rr = roadrunner.RoadRunner()
+                try:
+                    rr.loadStateS(state)
+                except RuntimeError:  # not a state this roadrunner can read after all: compile
+                    continue
             return rr, moieties
     load_options = roadrunner.LoadSBMLOptions()
     load_options.conservedMoieties = True
     moieties = True
-    try:
-        rr = roadrunner.RoadRunner(model.sbml, load_options)
-    except RuntimeError:  # refused for this model (see _Runner._init_laws); a model that does not compile raises again
-        rr = roadrunner.RoadRunner(model.sbml)
-        moieties = False
+    with _sundials_silenced():
+        try:
+            rr = roadrunner.RoadRunner(model.sbml, load_options)
+        except RuntimeError:  # refused for this model (see _Runner._init_laws); one that does not compile raises again
+            rr = roadrunner.RoadRunner(model.sbml)
+            moieties = False
     if keys[moieties] is not None:
         cache.store(keys[moieties], rr.saveStateS())
     return rr, moieties
@@ -470,6 +532,7 @@ def steady_state(
     return steady_states(model, [condition], select=select, options=options, throw=throw)[0]
 
 
+@_quietly
 def steady_states(
     model: CompiledModel,
     conditions: Iterable[Condition | Mapping[str, float] | None],
@@ -534,7 +597,9 @@ def _solve(runner: _Runner, ids: tuple[str, ...], options: SolverOptions) -> Ste
         try:
             rr.simulate(t, horizon, 2)
         except RuntimeError as exc:
-            stalled = f"; integration to t={horizon:g} failed: {str(exc).strip().splitlines()[0]}"
+            failed_at = float(runner.m.getTime())
+            runner.reload()
+            stalled = _explain_failure(runner, 0.0, failed_at, str(exc))
             runner.reload()
             t = 0.0
             break
@@ -562,14 +627,18 @@ def _solve(runner: _Runner, ids: tuple[str, ...], options: SolverOptions) -> Ste
     found = _probe_oscillation(runner, ids, options, t, _period_guess(runner))
     if found is not None:
         return _oscillating(ids, *found)
-    return _failed(ids, f"Newton: {newton_error}; not at rest after integrating to t={t:g}{stalled}")
+    if stalled:
+        return _failed(ids, f"no steady state: {stalled} (simulated from the initial conditions)")
+    return _failed(ids, f"no steady state found: not at rest after simulating to t = {t:g} "
+                        f"{_time_unit(runner)}, and Newton failed ({newton_error})")
 
 
-def _oscillating(ids: tuple[str, ...], period: float, low: np.ndarray, high: np.ndarray) -> SteadyState:
+def _oscillating(ids: tuple[str, ...], period: float, low: np.ndarray, high: np.ndarray, mean: np.ndarray,
+                 cycles: int) -> SteadyState:
     return SteadyState(
         ids, np.full(len(ids), np.nan), OSCILLATING,
         message=f"no steady state: sustained oscillation with period {period:.6g} model time units",
-        method="simulation", period=period, low=low, high=high,
+        method="simulation", period=period, low=low, high=high, mean=mean, cycles=cycles,
     )
 
 
@@ -638,13 +707,16 @@ def _verify(runner: _Runner, options: SolverOptions) -> str | None:
 
 def _probe_oscillation(
     runner: _Runner, ids: tuple[str, ...], options: SolverOptions, t_start: float, period_guess: float | None
-) -> tuple[float, np.ndarray, np.ndarray] | None:
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, int] | None:
     """Detect a sustained oscillation by simulating on from the current state.
 
     Windows of 40 guessed periods (``period_guess`` from the Jacobian's leading complex pair), 8000 points
     each, are tried at the guess and at 1/30 of it: a guess taken far from the fixed point can overshoot
     the real period many-fold (32752 s instead of 1300 s for Kholodenko 2000), which would leave too few
     samples per cycle. Without a guess the window is ``max(t_start, 1)`` model time units.
+
+    Returns (period, low and high over the last cycle, time-average over the last whole cycles, their
+    number) per selected id, or None.
     """
     base = 40 * period_guess if period_guess else max(t_start, 1.0)
     start = runner.state()
@@ -658,8 +730,26 @@ def _probe_oscillation(
         period = _period(time, values, floor=100 * options.atol)
         if period is not None:
             last = time >= time[-1] - period
-            return period, values[last].min(axis=0), values[last].max(axis=0)
+            mean, cycles = _cycle_mean(time, values, period)
+            return period, values[last].min(axis=0), values[last].max(axis=0), mean, cycles
     return None
+
+
+def _cycle_mean(time: np.ndarray, values: np.ndarray, period: float) -> tuple[np.ndarray, int]:
+    """Time-average of each column over the whole periods that fit in the second half of the trajectory.
+
+    The second half is where :func:`_period` found the cycle sustained; averaging over a whole number of
+    periods makes the mean independent of the phase the window ends at. Trapezoid rule on the samples,
+    the window's first point interpolated linearly.
+    """
+    half = time[0] + 0.5 * (time[-1] - time[0])
+    cycles = max(1, int((time[-1] - half) // period))
+    start = max(time[0], time[-1] - cycles * period)
+    keep = time > start
+    t = np.concatenate([[start], time[keep]])
+    first = np.array([np.interp(start, time, values[:, j]) for j in range(values.shape[1])])
+    y = np.vstack([first[None, :], values[keep]])
+    return np.trapezoid(y, t, axis=0) / (t[-1] - t[0]), cycles
 
 
 def _period(time: np.ndarray, values: np.ndarray, floor: float = 0.0) -> float | None:
@@ -722,6 +812,7 @@ def time_course(
     )[0]
 
 
+@_quietly
 def time_courses(
     model: CompiledModel,
     times: Sequence[float] | np.ndarray,
@@ -738,6 +829,10 @@ def time_courses(
         raise InputError("times must be a 1-D array of at least 2 finite, strictly increasing values.")
     options = options or SolverOptions()
     ids = _select(model, select)
+    if times.size > MAX_TIME_POINTS:
+        raise InputError(f"{times.size:,} time points exceed the limit of {MAX_TIME_POINTS:,} per time course "
+                         f"({times.size * (len(ids) + 1) * 8 / 1e9:.2g} GB per copy of the table as float64); "
+                         "use fewer points: a time course is smooth between them.")
     runner = _runner(model)
     runner.configure(options, ids)
     start_states: dict[bytes, tuple[np.ndarray | None, str]] = {}
@@ -756,8 +851,8 @@ def time_courses(
                 record = _solve(runner, ids, options)
                 start_states[key] = (
                     (runner.state(), "") if record.ok
-                    else (None, f"pre-equilibration skipped ({record.status}: {record.message}); "
-                                "started from the initial conditions")
+                    else (None, f"started from the initial conditions: the untreated condition has no steady state "
+                                f"to pre-equilibrate to ({record.status}: {record.message})")
                 )
             start, note = start_states[key]
         runner.load(params, init)  # same totals as the untreated state: cell line values are shared
@@ -774,12 +869,22 @@ def time_courses(
                 runner.set_state(start)
             span = float(times[-1] - times[0])
             grid = np.unique(np.concatenate([times, times[0] + span * np.geomspace(_RETRY_FIRST_STEP, 1.0, 40)]))
-            retry = _integrate(runner, grid, ids, note, pre_equilibrated=start is not None)
+
+            def restart(params=params, init=init, start=start) -> None:
+                runner.load(params, init)
+                if start is not None:
+                    runner.set_state(start)
+
+            retry = _integrate(runner, grid, ids, note, pre_equilibrated=start is not None, restart=restart)
             if retry.ok:
                 keep = np.isin(grid, times)
                 traj = Trajectory(times.copy(), ids, retry.values[keep], OK,
-                                  "; ".join(x for x in (note, f"integrated on a grid refined towards t0 after: "
-                                                              f"{traj.message}") if x),
+                                  "; ".join(x for x in (note, f"integrated on a grid refined towards t0 after the "
+                                                              f"integrator failed ({_plain_reason(traj.message)})")
+                                            if x),
+                                  pre_equilibrated=retry.pre_equilibrated)
+            else:
+                traj = Trajectory(times.copy(), ids, np.full((times.size, len(ids)), np.nan), FAILED, retry.message,
                                   pre_equilibrated=retry.pre_equilibrated)
         if throw and traj.status == FAILED:
             raise SimulationError(f"time course of model {model.name!r} failed: {traj.message}")
@@ -788,15 +893,104 @@ def time_courses(
 
 
 def _integrate(
-    runner: _Runner, times: np.ndarray, ids: tuple[str, ...], note: str, *, pre_equilibrated: bool
+    runner: _Runner, times: np.ndarray, ids: tuple[str, ...], note: str, *, pre_equilibrated: bool, restart=None
 ) -> Trajectory:
+    """Integrate from the current state over ``times``; a failure is a FAILED record.
+
+    With ``restart`` (puts the runner back at the start state) the failure is explained in the model's terms
+    (:func:`_explain_failure`, a few extra short runs); without it the message is the integrator's own.
+    """
     try:
         result = np.asarray(runner.rr.simulate(times=times.tolist()), dtype=float)
     except RuntimeError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrator error"
+        if restart is not None:
+            failed_at = float(runner.m.getTime())
+            restart()
+            message = _explain_failure(runner, float(times[0]), failed_at, message)
+            if note:  # the only note: pre-equilibration skipped (its own message would repeat this one)
+                message += " (the run started from the initial conditions: the untreated condition has no steady state)"
         return Trajectory(times, ids, np.full((times.size, len(ids)), np.nan), FAILED, message,
                           pre_equilibrated=pre_equilibrated)
     return Trajectory(result[:, 0].copy(), ids, result[:, 1:].copy(), OK, note, pre_equilibrated=pre_equilibrated)
+
+
+#: CVODE's failure flags in words (the rest of its message is solver internals)
+_CVODE_REASONS = {
+    "CV_TOO_MUCH_WORK": "the integrator needed more than max_steps steps between two output times (very fast or "
+                        "stiff dynamics; raise SolverOptions.max_steps or add output times)",
+    "CV_CONV_FAILURE": "the integrator's step size shrank to nothing (a blow-up, a discontinuity or a singular "
+                       "rate law)",
+    "CV_ERR_FAILURE": "the integrator's error test failed repeatedly (a discontinuity or a kink in a rate law)",
+    "CV_RHSFUNC_FAIL": "a rate law could not be evaluated (e.g. a division by zero or a negative base to a "
+                       "fractional power)",
+    "CV_TOO_CLOSE": "the start and end times are too close",
+}
+
+
+def _plain_reason(raw: str) -> str:
+    """An integrator message in words: the CVODE flag translated, or the first line of the message."""
+    for flag, words in _CVODE_REASONS.items():
+        if flag in raw:
+            return words
+    first = raw.strip().splitlines()[0] if raw.strip() else "integrator error"
+    return first.split("; In ")[0]  # roadrunner appends the C++ function it failed in
+
+
+def _time_unit(runner: _Runner) -> str:
+    return runner.model.time_unit or "model time units"
+
+
+def _explain_failure(runner: _Runner, t0: float, failed_at: float, raw: str) -> str:
+    """Why an integration from the current state (at ``t0``) stopped at ``failed_at``, in the model's terms.
+
+    Re-integrates to 90, 99 and 99.9 % of the way to the failure and looks at the floating species there. A
+    variable that is already large and still grows tenfold over that last stretch is blowing up: "X grows
+    without bound near t = 1" is what the user can act on (a rate law that produces without limit), where the
+    integrator only reports that its step size shrank to nothing. Otherwise: the integrator's reason in words
+    and the fastest-changing variable at the last point reached.
+    """
+    reason = _plain_reason(raw)
+    unit = _time_unit(runner)
+    span = failed_at - t0
+    names = list(runner.m.getFloatingSpeciesIds())
+    with np.errstate(invalid="ignore"):
+        rates = np.asarray(runner.m.getFloatingSpeciesConcentrationRates(), dtype=float)
+    bad = [n for n, r in zip(names, rates, strict=False) if not math.isfinite(r)]
+    if bad:
+        return (f"the rate of change of {', '.join(bad[:5])} is not a number at the start (t = {t0:.4g} {unit}): a "
+                "rate law divides by zero or takes an invalid power or log there; check the rate laws of "
+                f"{'that species' if len(bad) == 1 else 'those species'}")
+    if not (math.isfinite(span) and span > 0):
+        return f"the simulation failed at its start (t = {t0:.4g} {unit}): {reason}"
+    start = np.abs(np.asarray(runner.m.getFloatingSpeciesConcentrations(), dtype=float))
+    scale = max(1.0, float(start.max(initial=0.0)))
+    probes, t = [], t0
+    for fraction in (0.9, 0.99, 0.999):
+        end = t0 + fraction * span
+        try:
+            runner.rr.simulate(t, end, 2)
+        except RuntimeError:
+            break
+        probes.append((end, np.asarray(runner.m.getFloatingSpeciesConcentrations(), dtype=float)))
+        t = end
+    if not probes or not names:
+        return f"the simulation stopped near t = {failed_at:.4g} {unit}: {reason}"
+    t_last, last = probes[-1]
+    first = probes[0][1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        growth = np.where(np.isfinite(last), np.abs(last) / np.maximum(np.abs(first), 1e-300), np.inf)
+    j = int(np.nanargmax(np.where(np.abs(last) > 10 * scale, growth, 0.0))) if np.any(np.abs(last) > 10 * scale) \
+        else -1
+    if j >= 0 and (growth[j] > 10 or not np.isfinite(last[j])):
+        return (f"{names[j]} grows without bound near t = {failed_at:.4g} {unit} ({names[j]} = {last[j]:.3g} at "
+                f"t = {t_last:.4g}, from {start[j]:.3g} at t = {t0:.4g}); check the rate laws that produce it for "
+                "growth without limit (a positive feedback without saturation, a missing degradation)")
+    rates = np.abs(np.asarray(runner.m.getFloatingSpeciesConcentrationRates(), dtype=float))
+    k = int(np.nanargmax(np.where(np.isfinite(rates), rates, np.inf))) if rates.size else 0
+    per = runner.model.time_unit or "model time unit"
+    return (f"the simulation stopped near t = {failed_at:.4g} {unit}: {reason}; fastest-changing variable there: "
+            f"{names[k]} ({names[k]} = {last[k]:.3g}, rate {rates[k]:.3g} per {per})")
 
 
 # ------------------------------------------------------------------------- metabolic control analysis
@@ -850,6 +1044,7 @@ def _mca_runner(model: CompiledModel, condition, options: SolverOptions | None) 
     return runner, None if record.ok else f"no steady state ({record.status}: {record.message})"
 
 
+@_quietly
 def control_coefficients(
     model: CompiledModel,
     condition: Condition | Mapping[str, float] | None = None,
@@ -887,6 +1082,7 @@ def control_coefficients(
     return ControlCoefficients(rows, columns, values, kind, OK)
 
 
+@_quietly
 def response_coefficients(
     model: CompiledModel,
     variables: Sequence[str],

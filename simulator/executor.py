@@ -561,6 +561,10 @@ def _check_address(address: str) -> None:
                          "`dask scheduler` prints, e.g. tcp://HOST:8786.") from None
 
 
+#: most local worker processes per core: more only wait for a core, and each holds its own model and imports
+MAX_WORKERS_PER_CORE = 4
+
+
 def default_workers() -> int:
     """Cores this process may use (its CPU affinity where the OS reports one, else ``os.cpu_count()``)."""
     try:
@@ -580,6 +584,11 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
     if scheduler:
         return DaskExecutor(scheduler)
     workers = _check_workers(default_workers() if workers is None else workers)
+    cores = default_workers()
+    if workers > MAX_WORKERS_PER_CORE * cores:
+        raise InputError(f"--workers {workers} is more than {MAX_WORKERS_PER_CORE} per core ({cores} core(s) here): "
+                         f"each worker is a process of ~0.2 GB (~{workers * 0.2:.0f} GB for {workers}) that would "
+                         f"only wait for a core; use --workers {cores}, or a Dask cluster (--scheduler) for more.")
     return SerialExecutor() if workers == 1 else ProcessExecutor(workers, use_main_process=True)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .errors import InputError, ModelLoadError
+from .textfiles import read_text
 from .units import parse_time
 
 __all__ = [
@@ -255,9 +256,9 @@ def _read(path: Path) -> str:
     if not path.is_file():
         raise ModelLoadError(f"model file {str(path)!r} does not exist or is not a file.")
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"model file {str(path)!r} could not be read: {exc}.") from exc
+        return read_text(path, "model file")
+    except InputError as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 def load_antimony(path: str | Path) -> CompiledModel:
@@ -334,7 +335,9 @@ def _read_metadata(path: Path) -> Mapping:
     if not meta_path.is_file():
         return {}
     try:
-        return tomllib.loads(meta_path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_text(meta_path, "model metadata"))
+    except InputError as exc:
+        raise ModelLoadError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ModelLoadError(f"model metadata {str(meta_path)!r} is not valid TOML: {exc}.") from exc
 
@@ -355,6 +358,9 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
     if errors or model is None:
         detail = "; ".join(f"line {e.getLine()}: {e.getMessage().strip()}" for e in errors[:3])
         raise ModelLoadError(f"SBML in {source} is not valid: {detail or 'no <model> element'}.")
+    if _has_local_parameters(model):
+        sbml, doc = _promote_local_parameters(doc, source)
+        model = doc.getModel()
 
     assigned, rate_ruled = set(), set()
     for i in range(model.getNumRules()):
@@ -415,6 +421,29 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         fixed_parameters=_fixed_parameters(metadata, set(parameters), source),
         metadata_sha256=_metadata_sha256(metadata),
     )
+
+
+def _has_local_parameters(model) -> bool:
+    return any(r.isSetKineticLaw() and r.getKineticLaw().getNumParameters() for r in model.getListOfReactions())
+
+
+def _promote_local_parameters(doc, source: str):
+    """(SBML text, document) with every kinetic-law parameter made global as ``<reaction>_<id>`` (libsbml).
+
+    Why: most published SBML models (BioModels) keep their rate constants local to each reaction, where no
+    simulator can set them, so a user's model had nothing to vary in a sensitivity analysis, an ensemble or a
+    fit (BIOMD0000000010: no global parameter at all). Promoted, ``J0_V1`` is settable like any parameter; the
+    equations, and hence every simulation, are unchanged.
+    """
+    import libsbml
+
+    props = libsbml.ConversionProperties()
+    props.addOption("promoteLocalParameters", True)
+    if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
+        raise ModelLoadError(f"SBML in {source}: its reactions' local parameters could not be made global "
+                             "(libsbml's promoteLocalParameters conversion failed).")
+    text = libsbml.writeSBMLToString(doc)
+    return text, libsbml.readSBMLFromString(text)
 
 
 def _metadata_sha256(metadata: Mapping) -> str:

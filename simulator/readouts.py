@@ -62,6 +62,8 @@ from .errors import InputError
 from .model import CompiledModel, DeclaredReadout, from_sbml_text, metadata_of, reduce_frozen
 
 __all__ = [
+    "LEVEL_CONVENTION",
+    "LEVEL_PREFIX",
     "MODES",
     "READOUTS",
     "REQUIRED_IDS",
@@ -71,6 +73,7 @@ __all__ = [
     "closed_form_cells",
     "compute_readout_table",
     "compute_readouts",
+    "level_readout",
     "readouts_for",
     "with_population_layer",
 ]
@@ -101,6 +104,8 @@ class Readout:
 
     ``effect`` says how a value becomes a fraction affected (synergy scores, dose-response), one of
     :data:`simulator.model.EFFECT_FORMS`, or ``None`` for readouts without one (apoptosis, G0/G1).
+    ``level`` is set for a *level readout* (:func:`level_readout`): the model id whose steady-state level,
+    relative to the untreated condition, is the value.
     """
 
     id: str
@@ -108,6 +113,7 @@ class Readout:
     unit: str
     description: str
     effect: str | None = None
+    level: str | None = None
 
     def fraction_affected(self, values: np.ndarray) -> np.ndarray:
         """Values -> fraction affected; values beyond the untreated one are kept (negative fa), never clipped."""
@@ -254,11 +260,11 @@ def compute_readouts(
         Unknown mode or readout id, a model missing a required id or a time unit, or a condition that is
         not a :class:`~simulator.conditions.Condition`.
     """
-    wanted, builtin, own, conditions = _checked(model, conditions, mode, readouts)
-    return _records(model, conditions, mode, wanted, builtin, own, options)
+    wanted, builtin, own, levels, conditions = _checked(model, conditions, mode, readouts)
+    return _records(model, conditions, mode, wanted, builtin, own, levels, options)
 
 
-def _records(model, conditions, mode, wanted, builtin, own, options) -> list[ReadoutRecord]:
+def _records(model, conditions, mode, wanted, builtin, own, levels, options) -> list[ReadoutRecord]:
     """:func:`compute_readouts` after its input checks."""
     if not conditions:
         return []
@@ -269,6 +275,8 @@ def _records(model, conditions, mode, wanted, builtin, own, options) -> list[Rea
                      else _full(model, conditions, builtin, hours, options))
     if own:
         parts.append(_declared(model, conditions, own, options))
+    if levels:
+        parts.append(_levels(model, conditions, levels, options))
     if len(parts) == 1:
         return parts[0]
     return [_merge(wanted, records) for records in zip(*parts, strict=True)]
@@ -287,30 +295,42 @@ def compute_readout_table(
     The fast mode's built-in readouts come out as arrays without a record per condition (a screen's wells);
     other modes and declared readouts are computed as records and tabulated.
     """
-    wanted, builtin, own, conditions = _checked(model, conditions, mode, readouts)
-    if builtin and not own and mode == "fast" and conditions:
+    wanted, builtin, own, levels, conditions = _checked(model, conditions, mode, readouts)
+    if builtin and not own and not levels and mode == "fast" and conditions:
         return _fast(model, conditions, builtin, _model_units_per_hour(model), options)
-    return ReadoutTable.from_records(wanted, _records(model, conditions, mode, wanted, builtin, own, options))
+    return ReadoutTable.from_records(wanted, _records(model, conditions, mode, wanted, builtin, own, levels, options))
+
+
+def unknown_readout_message(model: CompiledModel, unknown: Sequence[str]) -> str:
+    """"unknown readout(s) ...; valid: ..." naming the model's readouts and the level-readout form."""
+    available = readouts_for(model)
+    listed = f"{', '.join(available)}; or " if available else ""
+    return (f"unknown readout(s) {', '.join(map(repr, unknown)) or '(none given)'} for model {model.name!r}; valid: "
+            f"{listed}{level_hint(model)}.")
 
 
 def _checked(model: CompiledModel, conditions: Sequence[Condition], mode: str, readouts: Sequence[str] | None
-             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple, list[Condition]]:
-    """(wanted ids, built-in ones, declared ones, conditions as a list) after the input checks."""
+             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple, tuple[Readout, ...], list[Condition]]:
+    """(wanted ids, built-in ones, declared ones, level ones, conditions as a list) after the input checks."""
     if mode not in MODES:
         raise InputError(f"unknown readout mode {mode!r}; valid: {', '.join(MODES)}.")
-    available = readouts_for(model)
-    wanted = tuple(available) if readouts is None else tuple(readouts)
+    available = readouts_for(model, () if readouts is None else tuple(readouts))
+    wanted = tuple(r for r in available if available[r].level is None) if readouts is None else tuple(readouts)
     unknown = [r for r in wanted if r not in available]
     if unknown or not wanted:
-        if not model.readouts or any(r in READOUTS for r in unknown):
+        if any(r in READOUTS for r in unknown) or (readouts is None and not model.readouts):
             _require(model)  # built-in readouts on a model without pERK/g/d or a time unit: say what it lacks
             _model_units_per_hour(model)
-        raise InputError(
-            f"unknown readout(s) {', '.join(map(repr, unknown)) or '(none given)'} for model {model.name!r}; "
-            f"valid: {', '.join(available) or 'none (declare [readouts.<id>] in the model metadata)'}."
-        )
+        raise InputError(unknown_readout_message(model, unknown))
     declared = {r.id: r for r in model.readouts}
-    builtin = tuple(r for r in wanted if r not in declared)
+    levels = tuple(available[r] for r in wanted if r not in declared and available[r].level is not None)
+    if levels and mode != "fast":
+        raise InputError(
+            f"readout(s) {', '.join(r.id for r in levels)} are levels at steady state (or their time-average when "
+            f"the model oscillates), the same in every mode; mode {mode!r} applies to the built-in phenotype "
+            "readouts (viability, apoptosis, ...): use mode 'fast'."
+        )
+    builtin = tuple(r for r in wanted if r not in declared and available[r].level is None)
     own = tuple(declared[r] for r in wanted if r in declared)
     conditions = list(conditions)
     for c in conditions:
@@ -319,14 +339,16 @@ def _checked(model: CompiledModel, conditions: Sequence[Condition], mode: str, r
                 f"compute_readouts needs Condition values (from make_condition), not {type(c).__name__}: "
                 "the DMSO reference is the condition's untreated values."
             )
-    return wanted, builtin, own, conditions
+    return wanted, builtin, own, levels, conditions
 
 
-def readouts_for(model: CompiledModel) -> Mapping[str, Readout]:
-    """Every readout ``model`` supports, by id.
+def readouts_for(model: CompiledModel, levels: Sequence[str] = ()) -> Mapping[str, Readout]:
+    """Every readout ``model`` supports, by id, plus the level readouts named in ``levels``.
 
     The built-in ones when the model defines ``pERK``, ``g``, ``d`` and a time unit, plus the ones its metadata
-    declares (``[readouts.<id>]``; they take precedence on a shared id).
+    declares (``[readouts.<id>]``; they take precedence on a shared id). Any observable or species is a readout
+    too (:func:`level_readout`), so there are too many to list: ``levels`` names the ones wanted (ids that are
+    neither are left out, so a caller's "unknown readout" check still catches them).
     """
     out: dict[str, Readout] = {}
     readable = set(model.readable_ids())
@@ -335,7 +357,52 @@ def readouts_for(model: CompiledModel) -> Mapping[str, Readout]:
     for r in model.readouts:
         out[r.id] = Readout(r.id, r.label, r.unit, r.description or f"{r.observable} at t = {r.time:g} "
                             f"{model.time_unit or 'model time units'} after drug addition", effect=r.effect)
+    for text in levels:
+        if text not in out:
+            level = level_readout(model, text)
+            if level is not None:
+                out[text] = level
     return MappingProxyType(out)
+
+
+#: prefix of a level readout that names a species explicitly (``species:X``), even one whose id is a readout's
+LEVEL_PREFIX = "species:"
+#: how a level readout turns into a fraction affected (stated in manifests and the README)
+LEVEL_CONVENTION = (
+    "level readout X (an observable or species id, or species:X): value = X/X_untreated, X at steady state with "
+    "the drug present and X_untreated the same condition with every dose 0; fraction affected = 1 - value. A "
+    "condition that oscillates (no steady state) is read as the time-average of X over the last whole periods "
+    "of its limit cycle (what a bulk assay of unsynchronised cells measures), and its message says so."
+)
+
+
+def level_readout(model: CompiledModel, text: str) -> Readout | None:
+    """The level readout ``text`` names on ``model`` (``MAPK_PP``, ``pERK`` or ``species:MAPK_PP``), or None.
+
+    Why: a user's own model declares no phenotype readouts, yet a dose-response or a screen needs one; the
+    level of any observable or species, relative to untreated, is what a western blot normalised to DMSO
+    shows. A bare id must be an observable, a species or an assignment-rule target (a constant parameter does
+    not respond to a drug); ``species:X`` must be a species.
+    """
+    if text.startswith(LEVEL_PREFIX):
+        sid = text[len(LEVEL_PREFIX):]
+        if sid not in model.concentration_ids or sid not in set(model.readable_ids()):
+            return None
+    else:
+        sid = text
+        if sid not in {*model.observable_ids, *model.species, *model.assigned}:
+            return None
+    return Readout(text, f"{sid} level", "fraction of untreated",
+                   f"{sid}/{sid}_untreated at steady state with the drug present (same line, every dose 0); "
+                   "an oscillating condition is read as the time-average over the last whole periods",
+                   effect="1-value", level=sid)
+
+
+def level_hint(model: CompiledModel) -> str:
+    """What to write for a level readout of ``model``, for error messages (two example ids)."""
+    example = (model.observable_ids or model.species or ("X",))[0]
+    return (f"any observable or species id of model {model.name!r}, read as its level relative to untreated "
+            f"(e.g. {example} or {LEVEL_PREFIX}{example})")
 
 
 def _merge(wanted: tuple[str, ...], records: Sequence[ReadoutRecord]) -> ReadoutRecord:
@@ -398,6 +465,55 @@ def _declared(model: CompiledModel, conditions: list[Condition], wanted: tuple[D
             values[r.id] = value
         else:
             out.append(ReadoutRecord(MappingProxyType(values), OK))
+    return out
+
+
+def _levels(model: CompiledModel, conditions: list[Condition], wanted: tuple[Readout, ...],
+            options) -> list[ReadoutRecord]:
+    """Level readouts: X/X_untreated from steady states, one per distinct treated and untreated condition.
+
+    A condition without a steady state that oscillates is read at its time-average over the last whole periods
+    (:attr:`simulator.engine.SteadyState.mean`); the record says so in its message, per well, so a table shows
+    which values are cycle averages. Any other failure, or an untreated level of 0 (the ratio is undefined),
+    is a failed record with the reason.
+    """
+    ids = tuple(dict.fromkeys(r.level for r in wanted))
+    runs: dict[tuple, Mapping[str, float]] = {}
+    for c in conditions:
+        runs.setdefault(_key(c.values), c.values)
+        runs.setdefault(_key(c.untreated), c.untreated)
+    states = dict(zip(runs, steady_states(model, list(runs.values()), select=ids, options=options), strict=True))
+    column = {sid: k for k, sid in enumerate(ids)}
+    names = tuple(r.id for r in wanted)
+
+    def level(state) -> np.ndarray | None:
+        if state.ok:
+            return state.values
+        if state.status == OSCILLATING and state.mean is not None:
+            return state.mean
+        return None
+
+    out = []
+    for c in conditions:
+        treated, untreated = states[_key(c.values)], states[_key(c.untreated)]
+        bad = [(what, s) for what, s in (("untreated reference", untreated), ("treated condition", treated))
+               if level(s) is None]
+        if bad:
+            what, s = bad[0]
+            out.append(_nan_record(names, s.status if s.status != OK else FAILED, f"{what}: {s.message}"))
+            continue
+        x, x0 = level(treated), level(untreated)
+        zero = [r.level for r in wanted if x0[column[r.level]] == 0]
+        if zero:
+            out.append(_nan_record(names, FAILED, f"the untreated level of {', '.join(zero)} is 0, so the level "
+                                                  "relative to untreated is undefined"))
+            continue
+        pairs = (("untreated reference", untreated),) if treated is untreated else (
+            ("untreated reference", untreated), ("treated condition", treated))
+        notes = [f"{what} oscillates (period {s.period:.4g} {model.time_unit or 'model time units'}): "
+                 f"time-average over its last {s.cycles} periods" for what, s in pairs if s.status == OSCILLATING]
+        values = {r.id: float(x[column[r.level]] / x0[column[r.level]]) for r in wanted}
+        out.append(ReadoutRecord(MappingProxyType(values), OK, "; ".join(notes)))
     return out
 
 

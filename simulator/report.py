@@ -21,7 +21,7 @@ from .executor import Executor, make_executor
 from .files import read_csv, read_json, read_parquet, write_text
 from .ownership import MANIFEST, RESUMABLE, Owner, begin_final_writes, read_owner, unfinished_runs
 from .plots import plot_dose_response_fit, plot_screen_panel, save_figure
-from .readouts import READOUTS, Readout
+from .readouts import LEVEL_CONVENTION, READOUTS, Readout
 from .response import DoseResponse
 from .screen import SUMMARISED_SCORES, WELL_SCORES, effect_of
 from .store import write_manifest, write_table
@@ -285,7 +285,7 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
             iso_y = _matrix(syn[syn["score"] == "iso_y"], "value", "dose_a", "dose_b")[0]
             fa = effect_of(known[readout], values)
             curve = syn[syn["score"] == "ci_ratio"].sort_values("fa")
-            png = figures / f"{line}_{readout}.png"
+            png = figures / f"{line}_{readout.replace(':', '_')}.png"  # species:X: no ':' in a file name or URL
             panels.append({
                 "path": png, "readout_matrix": values, "scores": scores, "doses_a": doses_a, "doses_b": doses_b,
                 "drug_a": drug_a, "drug_b": drug_b, "readout_label": labels[readout],
@@ -362,7 +362,9 @@ def write_dose_response(result: DoseResponse, out_dir: str | Path, *, owner: Own
         files=[str(f.relative_to(out_dir)) for f in files],
         extra={"dose_response": {"cell_line": result.cell_line, "drug": result.drug, "readout": result.readout,
                                  "doses_nM": [float(d) for d in result.doses],
-                                 "background_nM": dict(result.background)}},
+                                 "background_nM": dict(result.background),
+                                 **({"readout_convention": LEVEL_CONVENTION}
+                                    if result.readout_info is not None and result.readout_info.level else {})}},
     ))
     return files
 

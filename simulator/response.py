@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 
 from .catalog import load_cell_lines, load_drugs
-from .conditions import make_condition
+from .conditions import DEFAULTS_LABEL, make_condition
 from .doseresponse import LogisticFit, fit_logistic
 from .engine import SolverOptions
 from .errors import InputError
 from .model import CompiledModel
-from .readouts import READOUTS, Readout, compute_readouts, readouts_for
+from .readouts import READOUTS, Readout, compute_readouts, readouts_for, unknown_readout_message
 
 __all__ = ["DoseResponse", "dose_response", "percent_remaining"]
 
@@ -35,6 +35,8 @@ def percent_remaining(readout: str | Readout, values: np.ndarray) -> tuple[np.nd
         if readout not in READOUTS:
             raise InputError(f"unknown readout {readout!r}; valid: {', '.join(READOUTS)}.")
         readout = READOUTS[readout]
+    if readout.level is not None:
+        return 100.0 * values, True, f"{readout.level} (% of untreated)"
     if readout.id == "viability":
         return values, True, "viability at 72 h (% of DMSO)"
     if readout.id == "perk_suppression":
@@ -51,7 +53,7 @@ class DoseResponse:
     """A simulated dose series and its logistic fit."""
 
     model: CompiledModel = field(repr=False)
-    cell_line: str
+    cell_line: str | None
     drug: str
     readout: str
     doses: np.ndarray
@@ -61,19 +63,22 @@ class DoseResponse:
     statuses: tuple[str, ...]
     fit: LogisticFit
     background: Mapping[str, float] = field(default_factory=dict)
+    messages: tuple[str, ...] = ()
+    readout_info: Readout | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per dose: dose (nM), readout value, fitted response, status."""
         return pd.DataFrame({
-            "cell_line": self.cell_line, "drug": self.drug, "dose_nM": self.doses, "readout": self.readout,
-            "value": self.values, "response": self.response, "status": list(self.statuses),
+            "cell_line": self.cell_line or DEFAULTS_LABEL, "drug": self.drug, "dose_nM": self.doses,
+            "readout": self.readout, "value": self.values, "response": self.response, "status": list(self.statuses),
+            "message": list(self.messages) if self.messages else "",
         })
 
     def fit_frame(self) -> pd.DataFrame:
         """The fitted parameters as one row."""
         f = self.fit
         return pd.DataFrame([{
-            "cell_line": self.cell_line, "drug": self.drug, "readout": self.readout, "top": f.top,
+            "cell_line": self.cell_line or DEFAULTS_LABEL, "drug": self.drug, "readout": self.readout, "top": f.top,
             "bottom": f.bottom, "ic50_nM": f.ic50, "ic50_ci95_low_nM": f.ic50_ci95[0],
             "ic50_ci95_high_nM": f.ic50_ci95[1], "hill": f.hill, "r2": f.r2, "n": f.n, "status": f.status,
             "message": f.message,
@@ -82,7 +87,7 @@ class DoseResponse:
 
 def dose_response(
     model: CompiledModel,
-    cell_line: str,
+    cell_line: str | None,
     drug: str,
     doses: Sequence[float],
     *,
@@ -92,11 +97,20 @@ def dose_response(
     mode: str = "fast",
     options: SolverOptions | None = None,
 ) -> DoseResponse:
-    """Simulate ``readout`` over ``doses`` (nM; include 0 for the control) and fit a logistic curve."""
-    available = readouts_for(model)
+    """Simulate ``readout`` over ``doses`` (nM; include 0 for the control) and fit a logistic curve.
+
+    ``cell_line`` ``None`` means the model's own parameter values (a model without cell lines). ``readout`` is
+    a readout of the model or a level readout (an observable or species id, or ``species:X``:
+    :func:`simulator.readouts.level_readout`).
+    """
+    available = readouts_for(model, (readout,))
     if readout not in available:
-        raise InputError(f"unknown readout {readout!r} for model {model.name!r}; valid: {', '.join(available)}.")
+        raise InputError(unknown_readout_message(model, [readout]))
     doses = np.asarray(doses, dtype=float)
+    if doses.ndim != 1 or doses.size < 2 or not np.all(np.isfinite(doses)) or np.any(doses < 0):
+        raise InputError(f"doses of {drug!r} must be at least 2 finite numbers >= 0 (nM), got {doses.tolist()}.")
+    if not np.any(doses == 0):
+        raise InputError(f"doses of {drug!r} must include 0 (the untreated control), got {doses.tolist()}.")
     background = dict(background or {})
     if drug in background:
         raise InputError(f"{drug!r} is both the varied drug and a background dose; give it once.")
@@ -109,7 +123,10 @@ def dose_response(
     raw = np.array([r.values.get(readout, np.nan) for r in records], dtype=float)
     statuses = tuple(r.status for r in records)
     response, normalized, label = percent_remaining(available[readout], raw)
+    if any("oscillates" in r.message for r in records if r.ok):
+        label = label.replace(")", "; cycle-averaged where it oscillates)") if label.endswith(")") else label
     ok = np.array([s == "ok" for s in statuses]) & np.isfinite(response)
     fit = fit_logistic(doses[ok], response[ok], normalized=normalized)
     fixed = {k: v for k, v in conditions[0].doses.items() if k != drug}
-    return DoseResponse(model, cell_line, drug, readout, doses, raw, response, label, statuses, fit, fixed)
+    return DoseResponse(model, cell_line, drug, readout, doses, raw, response, label, statuses, fit, fixed,
+                        tuple(r.message for r in records), available[readout])

@@ -18,6 +18,7 @@ exception; the run reports how many failed and why.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -31,28 +32,51 @@ import numpy as np
 import pandas as pd
 
 from .catalog import load_cell_lines, load_drugs
-from .conditions import accepted_drugs, cell_lines_for, make_condition
+from .conditions import DEFAULTS_LABEL, accepted_drugs, cell_lines_for, make_condition
 from .engine import SolverOptions
 from .errors import InputError
 from .executor import Executor, _natural_key, make_executor, read_parts, run_chunks  # read_parts' chunk order
 from .model import CompiledModel, reduce_frozen
 from .ownership import Owner, begin_final_writes, claim_folder
-from .readouts import READOUTS, Readout, compute_readout_table, readouts_for
+from .readouts import (
+    LEVEL_CONVENTION,
+    READOUTS,
+    Readout,
+    compute_readout_table,
+    level_hint,
+    readouts_for,
+    unknown_readout_message,
+)
 from .store import fingerprint, job_inputs, write_manifest, write_tables
 from .synergy import SCORE_CONVENTIONS
 from .synergy_many import constant_ratio_many, matrix_summaries, median_effect_fits, synergy_batch
-from .units import parse_amount
+from .textfiles import check_separator, read_text
+from .units import MAX_DOSE_NM, parse_amount
 
 __all__ = [
     "DrugAxis",
+    "ScreenEstimate",
     "ScreenResult",
     "ScreenSpec",
     "effect_of",
+    "estimate_screen",
     "load_ensemble",
     "rank_combinations",
     "run_screen",
 ]
 
+#: a screen with this many wells or more gets a size and time estimate before it starts (``mekisim screen``)
+LARGE_SCREEN_WELLS = 20_000
+#: most matrix wells in one screen: 4 million wells with 2 readouts hold ~12 GB of tables (MEMORY_PER_ROW) and
+#: take about 1 core-hour on Model A (0.3 ms per well); split a bigger design into several screens
+MAX_SCREEN_WELLS = 4_000_000
+#: peak memory of the main process per row of the wells and synergy tables. Measured: Model A, one line, two
+#: readouts, 2 workers; the peak RSS grew by 260 MB from a 61 x 61 to a 301 x 301 matrix (174k more wells rows,
+#: 1.2M more synergy rows): ~190 bytes per row (the tables as read back, scored, written as CSV and Parquet).
+#: Worker processes add their own chunk's share, bounded by MAX_CHUNK_WELLS.
+MEMORY_PER_ROW = {"wells": 190, "synergy": 190}
+#: most doses on one axis, 0 included (a 2000 x 2000 matrix is 4 million wells: past MAX_SCREEN_WELLS anyway)
+MAX_AXIS_DOSES = 2001
 #: built-in readouts that are "fraction affected" (inhibition) after :func:`effect_of`, so synergy applies to
 #: them (a model's declared readouts join them when declared with an ``effect``)
 SYNERGY_READOUTS = tuple(k for k, r in READOUTS.items() if r.effect is not None)
@@ -80,6 +104,13 @@ class DrugAxis:
             raise InputError(f"doses of {self.drug!r} must start with 0 (the single-agent row) and have >= 2 values.")
         if any(not math.isfinite(d) or d < 0 for d in doses) or np.any(np.diff(doses) <= 0):
             raise InputError(f"doses of {self.drug!r} must be finite, >= 0 and strictly increasing: {doses}.")
+        if len(doses) > MAX_AXIS_DOSES:
+            raise InputError(f"{len(doses) - 1} doses of {self.drug!r} exceed the limit of {MAX_AXIS_DOSES - 1} per "
+                             "axis; a dose axis of a few dozen log-spaced doses resolves any sigmoid curve.")
+        high = [d for d in doses if d > MAX_DOSE_NM]
+        if high:
+            raise InputError(f"dose {high[0]:g} nM of {self.drug!r} is above {MAX_DOSE_NM:g} nM (1 M), more than any "
+                             "drug dissolves to; check the unit (bare numbers are nM: 10uM is 10000).")
 
     @classmethod
     def parse(cls, text: str) -> DrugAxis:
@@ -100,8 +131,13 @@ class DrugAxis:
             count = int(n)
         except ValueError:
             raise InputError(f"number of doses {n!r} in {text!r} is not an integer >= 1.") from None
-        if count < 1 or lo_nm <= 0 or (count > 1 and hi_nm <= lo_nm):
-            raise InputError(f"drug axis {text!r} needs 0 < LO < HI and N >= 1 (N = 1 uses LO only).")
+        if count < 1:
+            raise InputError(f"drug axis {text!r} asks for {count} doses; N must be >= 1 (N = 1 uses LO only).")
+        if lo_nm <= 0 or (count > 1 and hi_nm <= lo_nm):
+            raise InputError(f"drug axis {text!r} needs 0 < LO < HI (the dose 0 is added; N = 1 uses LO only).")
+        if count >= MAX_AXIS_DOSES:
+            raise InputError(f"{count} doses in drug axis {text!r} exceed the limit of {MAX_AXIS_DOSES - 1} per axis; "
+                             "a dose axis of a few dozen log-spaced doses resolves any sigmoid curve.")
         doses = np.geomspace(lo_nm, hi_nm, count) if count > 1 else np.array([lo_nm])
         return cls(drug=drug.strip(), doses=(0.0, *doses.tolist()))
 
@@ -129,12 +165,14 @@ class ScreenSpec:
     model
         Compiled model (workers rebuild roadrunner from its SBML).
     cell_lines
-        Bundled cell lines of the model.
+        Bundled cell lines of the model; empty for the model's own parameter values (a model without cell
+        lines), which tables then call ``"model_defaults"``.
     drug_a, drug_b
         The two dose axes.
     readouts
-        Readout ids of the model (:func:`simulator.readouts.readouts_for`); empty means every readout of the
-        model that has a fraction-affected form (Model A: p-ERK suppression and viability).
+        Readout ids of the model (:func:`simulator.readouts.readouts_for`) or level readouts (an observable or
+        species id, or ``species:X``: its level relative to untreated); empty means every readout of the model
+        that has a fraction-affected form (Model A: p-ERK suppression and viability).
     ensemble
         Parameter vectors (mappings id -> value), one per member, stored as sorted (id, value) pairs; empty
         means the nominal parameters only.
@@ -162,30 +200,42 @@ class ScreenSpec:
     __reduce__ = reduce_frozen
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cell_lines", tuple(self.cell_lines))
+        object.__setattr__(self, "cell_lines", tuple(self.cell_lines) or (DEFAULTS_LABEL,))
         object.__setattr__(self, "readouts", tuple(self.readouts))
         # members as sorted (id, value) pairs: immutable, hashable and picklable (a tuple of read-only mappings
         # is not, and the spec travels to every worker process); dict(member) gives the mapping back
         object.__setattr__(self, "ensemble", tuple(tuple(sorted(dict(m).items())) for m in self.ensemble))
         valid_lines = cell_lines_for(self.model)
-        unknown = [c for c in self.cell_lines if c not in valid_lines]
-        if not self.cell_lines or unknown:
-            raise InputError(f"cell lines {unknown or '(none)'} are not cell lines of model {self.model.name!r}; "
-                             f"valid: {', '.join(valid_lines)}.")
+        unknown = [c for c in self.cell_lines if c not in valid_lines and c != DEFAULTS_LABEL]
+        if unknown:
+            valid = ", ".join(valid_lines) or "none (leave the cell lines out: the model runs with its own values)"
+            raise InputError(f"cell line(s) {', '.join(map(repr, unknown))} are not cell lines of model "
+                             f"{self.model.name!r}; valid: {valid}.")
+        repeated = sorted({c for c in self.cell_lines if self.cell_lines.count(c) > 1})
+        if repeated:
+            raise InputError(f"cell line(s) {', '.join(map(repr, repeated))} are listed more than once; list each "
+                             "cell line once.")
         accepted = accepted_drugs(self.model)
         for axis in (self.drug_a, self.drug_b):
             if axis.drug not in accepted:
                 raise InputError(f"model {self.model.name!r} does not accept drug {axis.drug!r}; drugs it accepts: "
-                                 f"{', '.join(accepted)}.")
+                                 f"{', '.join(accepted) or 'none'} (add one to any reaction with --add-drug "
+                                 "NAME:REACTION:IC50).")
         if self.drug_a.drug == self.drug_b.drug:
             raise InputError("drug A and drug B are the same drug; a sham combination needs two different ids.")
-        available = readouts_for(self.model)
+        available = readouts_for(self.model, self.readouts)
         if not self.readouts:
-            object.__setattr__(self, "readouts", tuple(k for k, r in available.items() if r.effect is not None))
+            defaults = tuple(k for k, r in available.items() if r.effect is not None)
+            if not defaults:
+                raise InputError(f"model {self.model.name!r} declares no inhibition readout to screen; give one or "
+                                 f"more with --readout R: {level_hint(self.model)}.")
+            object.__setattr__(self, "readouts", defaults)
         bad = [r for r in self.readouts if r not in available]
-        if not self.readouts or bad:
-            raise InputError(f"unknown readout(s) {bad or '(none)'} for model {self.model.name!r}; valid: "
-                             f"{', '.join(available) or 'none'}.")
+        if bad:
+            raise InputError(unknown_readout_message(self.model, bad))
+        repeated = sorted({r for r in self.readouts if self.readouts.count(r) > 1})
+        if repeated:
+            raise InputError(f"readout(s) {', '.join(map(repr, repeated))} are given more than once; give each once.")
         if self.mode not in ("fast", "full"):
             raise InputError(f"mode {self.mode!r} is not 'fast' or 'full'.")
         if not 0 < self.target_suppression <= 1:
@@ -193,11 +243,28 @@ class ScreenSpec:
         if self.ratio is not None and not (self.ratio > 0 and math.isfinite(self.ratio)):
             raise InputError(f"dose ratio {self.ratio!r} must be a finite number > 0 (dose A / dose B).")
         settable = set(self.model.parameters) | set(self.model.species_initial)
+        defaults = {**self.model.species_initial, **self.model.parameters}
         for i, member in enumerate(self.ensemble):
             unknown = sorted(set(dict(member)) - settable)
             if unknown:
                 raise InputError(f"ensemble member {i} sets {', '.join(unknown)}, which model {self.model.name!r} "
                                  "does not have as settable parameters.")
+            # a negative value where the model's own is >= 0 (a rate constant, total or Km) only fails later, as a
+            # Newton message per well; one whose default is negative (an offset) may stay negative
+            negative = [(k, v) for k, v in member if not (v >= 0) and defaults[k] >= 0]
+            if negative:
+                k, v = negative[0]
+                raise InputError(f"ensemble member {i} sets {k} = {v:g}, but {k} is >= 0 in model "
+                                 f"{self.model.name!r} ({defaults[k]:g}): rate constants, totals and Michaelis "
+                                 "constants cannot be negative; check that row of the ensemble.")
+
+        if self.wells > MAX_SCREEN_WELLS:
+            raise InputError(
+                f"the screen has {self.wells:,} wells ({len(self.cell_lines)} line(s) x {self.members} member(s) x "
+                f"{len(self.drug_a.doses)} x {len(self.drug_b.doses)} doses), more than the limit of "
+                f"{MAX_SCREEN_WELLS:,}; its tables would need about {_table_bytes(self) / 1e9:.0f} GB of memory. "
+                "Use fewer doses, lines or members, or split it into several screens."
+            )
 
     @property
     def members(self) -> int:
@@ -212,7 +279,10 @@ class ScreenSpec:
 
 @dataclass(frozen=True)
 class ScreenResult:
-    """Where a screen's tables are and what happened (the tables themselves are on disk)."""
+    """Where a screen's tables are and what happened (the tables themselves are on disk).
+
+    ``oscillating_wells``: wells read as a time-average because the model oscillates there (level readouts).
+    """
 
     out_dir: Path
     wells: int
@@ -220,6 +290,72 @@ class ScreenResult:
     failure_summary: Mapping[str, int]
     files: tuple[Path, ...]
     elapsed_s: float
+    oscillating_wells: int = 0
+
+
+def _simulated_wells(spec: ScreenSpec) -> int:
+    """Wells the run simulates: the matrices plus each matrix's constant-ratio mixture series."""
+    return spec.wells + len(spec.cell_lines) * spec.members * RATIO_POINTS
+
+
+def _table_bytes(spec: ScreenSpec) -> int:
+    """Memory the run's wells and synergy tables take (rows x :data:`MEMORY_PER_ROW`)."""
+    matrices = len(spec.cell_lines) * spec.members * max(1, len(spec.readouts))
+    per_matrix = (len(WELL_SCORES) + 2) * len(spec.drug_a.doses) * len(spec.drug_b.doses) + 3 * len(FA_LEVELS) + 17
+    return (_simulated_wells(spec) * max(1, len(spec.readouts)) * MEMORY_PER_ROW["wells"]
+            + matrices * per_matrix * MEMORY_PER_ROW["synergy"])
+
+
+@dataclass(frozen=True)
+class ScreenEstimate:
+    """What a screen will take, before it runs (:func:`estimate_screen`).
+
+    Attributes
+    ----------
+    simulated_wells
+        Matrix wells plus the constant-ratio mixture series.
+    chunks
+        Wells chunks (each resumable on its own).
+    memory_bytes
+        Memory of the wells and synergy tables (:data:`MEMORY_PER_ROW`).
+    seconds_per_well
+        Measured: the readouts of ``sample_wells`` wells of the first matrix, computed here (one core).
+    sample_wells
+        Wells timed.
+    """
+
+    simulated_wells: int
+    chunks: int
+    memory_bytes: int
+    seconds_per_well: float
+    sample_wells: int
+
+
+def estimate_screen(spec: ScreenSpec, sample: int = 4) -> ScreenEstimate:
+    """Size, memory and time per well of a screen, timed on ``sample`` x ``sample`` wells of its first matrix.
+
+    Why measured: a well costs 0.3 ms on Model A and a second or more on a model that oscillates, so no
+    fixed figure fits every model. The wells form a grid spread over the matrix (a well's cost depends on
+    both doses); the model is compiled (and its untreated reference solved) before the clock starts. It times
+    the wells pass on one core; the synergy scoring comes on top.
+    """
+    import time
+
+    ratio = spec.ratio if spec.ratio is not None else _default_ratio(spec)
+    line = spec.cell_lines[0]
+    values = dict(spec.ensemble[0]) if spec.ensemble else {}
+    drug_a, drug_b = spec.drug_a.drug, spec.drug_b.drug
+    base = make_condition(spec.model, None if line == DEFAULTS_LABEL else line, {drug_a: 0.0, drug_b: 0.0},
+                          values=values)
+    compute_readout_table(spec.model, [base], mode=spec.mode, readouts=spec.readouts, options=spec.options)
+    rows, cols = (np.unique(np.linspace(0, len(axis.doses) - 1, sample).round().astype(int))
+                  for axis in (spec.drug_a, spec.drug_b))
+    wells = [base.with_doses({drug_a: spec.drug_a.doses[i], drug_b: spec.drug_b.doses[j]}) for i in rows for j in cols]
+    started = time.perf_counter()
+    compute_readout_table(spec.model, wells, mode=spec.mode, readouts=spec.readouts, options=spec.options)
+    per_well = (time.perf_counter() - started) / len(wells)
+    return ScreenEstimate(_simulated_wells(spec), len(_well_chunks(spec, ratio)), _table_bytes(spec), per_well,
+                          len(wells))
 
 
 # --------------------------------------------------------------------------------------------- loading
@@ -235,15 +371,21 @@ def load_ensemble(path: str | Path) -> tuple[dict[str, float], ...]:
     if not path.is_file():
         raise InputError(f"ensemble file {str(path)!r} does not exist.")
     suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".tsv", ".txt"):
+        raise InputError(f"ensemble file {str(path)!r} has suffix {suffix!r}; valid: .csv, .tsv, .parquet.")
     try:
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
-        elif suffix in (".csv", ".tsv", ".txt"):
-            frame = pd.read_csv(path, sep="\t" if suffix != ".csv" else ",")
         else:
-            raise InputError(f"ensemble file {str(path)!r} has suffix {suffix!r}; valid: .csv, .tsv, .parquet.")
+            sep = "\t" if suffix != ".csv" else ","
+            text = read_text(path, "ensemble file")
+            header = next((line for line in text.splitlines() if line.strip()), "")
+            check_separator(header, path, "ensemble file", expected=sep)
+            frame = pd.read_csv(io.StringIO(text), sep=sep)
     except (OSError, ValueError) as exc:
-        raise InputError(f"ensemble file {str(path)!r} could not be read: {exc}") from exc
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"ensemble file {str(path)!r} could not be read as a table: {exc}") from exc
     frame = frame.drop(columns=[c for c in ("member", "nllh", "start") if c in frame.columns])
     problems = []
     for column in frame.columns:
@@ -278,6 +420,9 @@ def effect_of(readout: str | Readout, values: np.ndarray) -> np.ndarray:
 
 #: most (cell line, member) matrices in one wells chunk: bounds a chunk's memory and the work a kill loses
 MATRICES_PER_CHUNK = 10
+#: most matrix wells in one wells chunk: a bigger matrix is split into blocks of rows (doses of drug A), so a
+#: kill loses at most one block and ``--resume`` keeps the others (a 1000 x 1000 matrix was one chunk)
+MAX_CHUNK_WELLS = 4096
 #: wells chunks a screen is split into at least (when it has that many matrices): 4 per worker up to 16
 MIN_WELL_CHUNKS = 64
 #: columns of the wells table, in order
@@ -297,9 +442,21 @@ def _well_chunks(spec: ScreenSpec, ratio: float) -> list[tuple[str, dict]]:
     in the payload.
     """
     lines, members = len(spec.cell_lines), spec.members
+    catalog = {"drugs": load_drugs(), "lines": load_cell_lines()}
+    n_a, n_b = len(spec.drug_a.doses), len(spec.drug_b.doses)
+    if n_a * n_b > MAX_CHUNK_WELLS:  # one matrix is too big for a chunk: blocks of rows, ids LINE__mM-M__rFIRST-LAST
+        rows = max(1, MAX_CHUNK_WELLS // n_b)
+        blocks = [b for b in np.array_split(np.arange(n_a), math.ceil(n_a / rows)) if b.size]
+        return [
+            (f"{line}__m{member:05d}-{member:05d}__r{int(b[0]):05d}-{int(b[-1]):05d}",
+             {"spec": spec, "cell_line": line, "members": (member, member + 1), "rows": (int(b[0]), int(b[-1]) + 1),
+              "ratio": ratio, **catalog})
+            for line in spec.cell_lines
+            for member in range(members)
+            for b in blocks
+        ]
     size = max(1, min(MATRICES_PER_CHUNK, (lines * members) // MIN_WELL_CHUNKS))
     groups = [g for g in np.array_split(np.arange(members), math.ceil(members / size)) if g.size]
-    catalog = {"drugs": load_drugs(), "lines": load_cell_lines()}
     return [
         (f"{line}__m{int(g[0]):05d}-{int(g[-1]):05d}",
          {"spec": spec, "cell_line": line, "members": (int(g[0]), int(g[-1]) + 1), "ratio": ratio, **catalog})
@@ -309,9 +466,18 @@ def _well_chunks(spec: ScreenSpec, ratio: float) -> list[tuple[str, dict]]:
 
 
 def _chunk_matrices(chunk_id: str) -> int:
-    """Number of matrices in a wells chunk, from its id (``LINE__mFIRST-LAST``)."""
-    first, last = chunk_id.rsplit("__m", 1)[1].split("-")
+    """Number of matrices in a wells chunk, from its id (``LINE__mFIRST-LAST``, or ``...__rFIRST-LAST``)."""
+    first, last = chunk_id.rsplit("__m", 1)[1].split("__r")[0].split("-")
     return int(last) - int(first) + 1
+
+
+def _chunk_wells(spec: ScreenSpec, chunk_id: str) -> int:
+    """Number of matrix wells in a wells chunk, from its id (a block of rows holds part of one matrix)."""
+    n_b = len(spec.drug_b.doses)
+    if "__r" in chunk_id.rsplit("__m", 1)[1]:
+        first, last = chunk_id.rsplit("__r", 1)[1].split("-")
+        return (int(last) - int(first) + 1) * n_b
+    return _chunk_matrices(chunk_id) * len(spec.drug_a.doses) * n_b
 
 
 def _well_chunk(payload: dict) -> pd.DataFrame:
@@ -326,14 +492,16 @@ def _well_chunk(payload: dict) -> pd.DataFrame:
     members = range(*payload["members"])
     drugs, lines = payload["drugs"], payload["lines"]
     drug_a, drug_b = spec.drug_a.drug, spec.drug_b.drug
-    pairs = [(a, b) for a in spec.drug_a.doses for b in spec.drug_b.doses]
+    rows = range(*payload.get("rows", (0, len(spec.drug_a.doses))))  # a block of rows of one big matrix
+    pairs = [(spec.drug_a.doses[i], b) for i in rows for b in spec.drug_b.doses]
     matrix_wells = len(pairs)
-    pairs += ratio_series(spec.drug_a.doses, payload["ratio"])
+    if rows.stop == len(spec.drug_a.doses):  # the mixture series goes with the matrix's last rows
+        pairs += ratio_series(spec.drug_a.doses, payload["ratio"])
     conditions = []
     for member in members:
         values = dict(spec.ensemble[member]) if spec.ensemble else {}
-        base = make_condition(spec.model, line, {drug_a: 0.0, drug_b: 0.0}, values=values, catalog=drugs,
-                              lines=lines)
+        base = make_condition(spec.model, None if line == DEFAULTS_LABEL else line, {drug_a: 0.0, drug_b: 0.0},
+                              values=values, catalog=drugs, lines=lines)
         conditions += [base.with_doses({drug_a: a, drug_b: b}) for a, b in pairs]
     # one call for the chunk: the readout arithmetic runs once over all its wells (~0.3-0.5 ms per matrix less
     # than a call per matrix), while the solves keep the per-matrix order (see readouts._fast)
@@ -412,7 +580,7 @@ def _synergy_chunks(spec: ScreenSpec, wells: pd.DataFrame, ratio: float) -> list
     ``LINE__mMEMBER__READOUT``, so it fails alone, with its own message, as before, and does not take the
     other matrices of its run with it.
     """
-    available = readouts_for(spec.model)
+    available = readouts_for(spec.model, spec.readouts)
     scored = sorted((r for r in pd.unique(wells["readout"]) if available[r].effect is not None), key=_natural_key)
     if wells.empty or not scored:
         return []
@@ -678,9 +846,16 @@ def _screen_job(spec: ScreenSpec, ratio: float) -> dict:
 
 
 def _default_ratio(spec: ScreenSpec) -> float:
-    """The catalogue IC50 ratio A:B (equipotent mixture), the CompuSyn convention for a constant ratio."""
+    """The IC50 ratio A:B (equipotent mixture), the CompuSyn convention for a constant ratio."""
+    return _ic50_nM(spec, spec.drug_a.drug) / _ic50_nM(spec, spec.drug_b.drug)
+
+
+def _ic50_nM(spec: ScreenSpec, drug: str) -> float:
+    """A drug's IC50: the catalogue's, or the model's ``IC50_<drug>`` for a drug added with ``--add-drug``."""
     drugs = load_drugs()
-    return drugs[spec.drug_a.drug].ic50_nM / drugs[spec.drug_b.drug].ic50_nM
+    if drug in drugs:
+        return drugs[drug].ic50_nM
+    return float(spec.model.parameters[f"IC50_{drug}"])
 
 
 def rank_combinations(wells: pd.DataFrame, spec: ScreenSpec) -> pd.DataFrame:
@@ -690,7 +865,6 @@ def rank_combinations(wells: pd.DataFrame, spec: ScreenSpec) -> pd.DataFrame:
     ensemble, a well counts as reaching the target when the median over members does, and the fraction of
     members that reach it is reported.
     """
-    drugs = load_drugs()
     sub = wells[(wells["series"] == "matrix") & (wells["readout"] == "perk_suppression") & (wells["status"] == "ok")]
     if sub.empty:
         return pd.DataFrame(columns=["cell_line", "dose_a_nM", "dose_b_nM", "normalised_dose", "perk_suppression",
@@ -701,8 +875,8 @@ def rank_combinations(wells: pd.DataFrame, spec: ScreenSpec) -> pd.DataFrame:
         "perk_suppression": sub.groupby(keys)["value"].median(),
         "fraction_of_members_reaching_target": reached.groupby([sub[k] for k in keys]).mean(),
     }).reset_index()
-    table["normalised_dose"] = (table["dose_a_nM"] / drugs[spec.drug_a.drug].ic50_nM
-                                + table["dose_b_nM"] / drugs[spec.drug_b.drug].ic50_nM)
+    table["normalised_dose"] = (table["dose_a_nM"] / _ic50_nM(spec, spec.drug_a.drug)
+                                + table["dose_b_nM"] / _ic50_nM(spec, spec.drug_b.drug))
     hit = table[table["perk_suppression"] >= spec.target_suppression]
     return hit.sort_values(["cell_line", "normalised_dose"]).reset_index(drop=True)
 
@@ -718,8 +892,7 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
     summary = failed.groupby("status").size().to_dict() if not failed.empty else {}
     # a chunk that raised has no rows at all: count its wells as failed, with the chunk's error
     chunk_failures = {f"{stage}:{f.chunk_id}": f.message for stage, run in runs.items() for f in run.failures}
-    missing = (sum(_chunk_matrices(f.chunk_id) for f in runs["wells"].failures)
-               * len(spec.drug_a.doses) * len(spec.drug_b.doses))
+    missing = sum(_chunk_wells(spec, f.chunk_id) for f in runs["wells"].failures)
     if missing:
         summary["chunk failed (no rows)"] = missing
     tables = {"wells": wells, "synergy": synergy, "ranking": rank_combinations(wells, spec)}
@@ -751,13 +924,18 @@ def _finish(spec: ScreenSpec, out_dir: Path, wells: pd.DataFrame, synergy: pd.Da
             "constant_ratio_a_to_b": ratio,
             "target_suppression": spec.target_suppression, "failures": summary,
             "readout_info": {k: {"label": r.label, "unit": r.unit, "description": r.description, "effect": r.effect}
-                             for k, r in readouts_for(spec.model).items() if k in spec.readouts},
+                             for k, r in readouts_for(spec.model, spec.readouts).items() if k in spec.readouts},
+            **({"readout_conventions": {"level": LEVEL_CONVENTION}}
+               if any(readouts_for(spec.model, spec.readouts)[r].level for r in spec.readouts) else {}),
             "chunk_failures": chunk_failures,
             "wells_below_baseline": {f"{line}/{readout}": int(n) for (line, readout), n in below_counts.items()}},
             "score_conventions": SCORE_CONVENTIONS},
     ))
+    oscillates = per_well["message"].astype(str).str.contains("treated condition oscillates", regex=False)
+    oscillating = per_well[(per_well["status"] == "ok") & oscillates]
     return ScreenResult(out_dir=out_dir, wells=int(len(per_well)) + missing, failed_wells=int(len(failed)) + missing,
-                        failure_summary=MappingProxyType(summary), files=tuple(files), elapsed_s=elapsed)
+                        failure_summary=MappingProxyType(summary), files=tuple(files), elapsed_s=elapsed,
+                        oscillating_wells=int(len(oscillating)))
 
 
 def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:

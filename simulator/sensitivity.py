@@ -59,6 +59,7 @@ from .executor import make_executor, read_parts, run_chunks
 from .files import read_parquet
 from .model import CompiledModel
 from .ownership import begin_final_writes, claim_folder
+from .readouts import LEVEL_CONVENTION, LEVEL_PREFIX
 from .sensitivity_outputs import FAILED, Output, check_outputs, column_table, evaluate_rows
 from .sensitivity_ranges import ParameterSpace
 from .store import fingerprint, job_inputs, write_manifest, write_table
@@ -696,7 +697,9 @@ def run_sensitivity(
             "main_index": MAIN_INDEX[spec.method], "indices": list(INDICES[spec.method]),
             "parameters": list(spec.space.ids), "range_rule": spec.space.rule, "range_factor": spec.space.factor,
             "outputs": [o.label for o in spec.outputs], "nan_policy": NAN_POLICY, "warnings": messages,
-            "workers": n_workers, "evaluations_per_s": rate, "chunk_rows": step}},
+            "workers": n_workers, "evaluations_per_s": rate, "chunk_rows": step,
+            **({"readout_conventions": {"level": LEVEL_CONVENTION}}
+               if any(str(getattr(o, "readout", "")).startswith(LEVEL_PREFIX) for o in spec.outputs) else {})}},
     ))
     return SensitivityResult(out_dir=out_dir, method=spec.method, rows=len(values), rows_failed=n_failed,
                              columns=columns, indices=indices, ranking=ranking, failures=failures,

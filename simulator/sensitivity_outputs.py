@@ -43,7 +43,7 @@ from .conditions import Condition, accepted_drugs, cell_lines_for, make_conditio
 from .engine import OK, SolverOptions, steady_states, time_courses
 from .errors import InputError
 from .model import CompiledModel
-from .readouts import MODES, READOUTS, Readout, compute_readouts, readouts_for
+from .readouts import LEVEL_PREFIX, MODES, READOUTS, Readout, compute_readouts, readouts_for
 from .synergy import combination_index_at, median_effect_fit
 from .units import parse_amount, parse_time, parse_time_span
 
@@ -127,7 +127,7 @@ class ReadoutAt:
 
     def columns(self, model: CompiledModel) -> list[dict]:
         """One descriptor per output column."""
-        r = readouts_for(model)[self.readout]
+        r = readouts_for(model, (self.readout,))[self.readout]
         return [_column(self, self.readout, f"{r.label} ({r.unit})", self.cell_line)]
 
 
@@ -164,7 +164,7 @@ class ReadoutGrid:
 
     def columns(self, model: CompiledModel) -> list[dict]:
         """One descriptor per dose pair."""
-        r = readouts_for(model)[self.readout]
+        r = readouts_for(model, (self.readout,))[self.readout]
         return [_column(self, self.readout, f"{r.label} ({r.unit})", self.cell_line, drug_a=self.drug_a,
                         dose_a_nM=a, drug_b=self.drug_b, dose_b_nM=b) for a, b in self.pairs()]
 
@@ -330,15 +330,21 @@ def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
     labels = [o.label for o in outputs]
     for dup in sorted({x for x in labels if labels.count(x) > 1}):
         problems.append(f"output {dup!r} is given twice")
-    available = readouts_for(model)
+    available = readouts_for(model, _readout_ids(outputs))
     for out in outputs:
         readout = getattr(out, "readout", None)
         if readout is not None and readout not in available:
             problems.append(f"output {out.label!r}: {readout!r} is not a readout of model {model.name!r} "
-                            f"(valid: {', '.join(available) or 'none'})")
+                            f"(valid: {', '.join(readouts_for(model)) or 'none'}, or {LEVEL_PREFIX}ID for the level "
+                            "of a species relative to untreated)")
         elif isinstance(out, CombinationIndexAt | IC50Shift) and available[readout].effect is None:
             problems.append(f"output {out.label!r}: readout {readout!r} has no fraction-affected form (valid: "
                             f"{', '.join(k for k, r in available.items() if r.effect) or 'none'})")
+        elif (isinstance(out, ReadoutAt) and not any(v > 0 for _, v in out.doses)
+              and _relative(model, available[readout])):
+            problems.append(f"output {out.label!r}: {readout!r} is relative to the untreated condition, so with no "
+                            "drug it is the same whatever the parameters (every index would be 0); give a dose, e.g. "
+                            f"{readout}@{(accepted_drugs(model) or ('DRUG',))[0]}=10nM")
         for line in _lines_of(out):
             if line is not None and line not in lines:
                 problems.append(f"output {out.label!r}: cell line {line!r} is not a cell line of model "
@@ -354,6 +360,19 @@ def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
         problems.append("no output of interest was given")
     if problems:
         raise InputError("invalid sensitivity output(s): " + "; ".join(problems) + ".")
+
+
+def _readout_ids(outputs: Sequence[Output]) -> tuple[str, ...]:
+    """Readout ids the outputs name (level readouts among them are resolved by ``readouts_for``)."""
+    return tuple(dict.fromkeys(o.readout for o in outputs if getattr(o, "readout", None)))
+
+
+def _relative(model: CompiledModel, readout: Readout) -> bool:
+    """Whether ``readout`` is fixed by definition in the untreated condition (100 % viability, 0 suppression)."""
+    if readout.level is not None or readout.id in ("perk_suppression", "viability"):
+        return True
+    declared = {r.id: r for r in model.readouts}
+    return readout.id in declared and declared[readout.id].percent_of_untreated
 
 
 def _lines_of(out: Output) -> tuple[str | None, ...]:
@@ -465,7 +484,7 @@ def parse_output(text: str, model: CompiledModel, *, cell_line: str | None = Non
         if parental is None:
             raise InputError(f"{where}: ic50_shift needs from=PARENTAL_LINE (or --cell-line).")
         return IC50Shift(drug, parental, resistant, doses, readout, mode)
-    if name in readouts_for(model):
+    if name in readouts_for(model, (name,) if name.startswith(LEVEL_PREFIX) else ()):
         if "a" in keys or "b" in keys:
             if "a" not in keys or "b" not in keys:
                 raise InputError(f"{where}: a dose grid needs both a=DRUG:LO:HI:N and b=DRUG:LO:HI:N.")
@@ -485,7 +504,8 @@ def parse_output(text: str, model: CompiledModel, *, cell_line: str | None = Non
         leftover()
         return ObservableAt(name, line, doses, times)
     raise InputError(
-        f"{where}: {name!r} is not a readout ({', '.join(readouts_for(model))}), 'ci', 'ic50_shift' or an id of model "
+        f"{where}: {name!r} is not a readout ({', '.join(readouts_for(model)) or 'the model declares none'}), "
+        f"{LEVEL_PREFIX}ID (a species' level relative to untreated), 'ci', 'ic50_shift' or an id of model "
         f"{model.name!r} (observables: {', '.join(model.observable_ids)})."
     )
 
@@ -714,7 +734,7 @@ def evaluate_rows(
         row_requests.append([_requests(out, make, plan) for out in outputs])
 
     done: dict[tuple, list] = {}
-    available = readouts_for(model)
+    available = readouts_for(model, _readout_ids(outputs))
     for mode, conds in plan.readouts.items():
         wanted = sorted({o.readout for o in outputs if isinstance(o, ReadoutAt | ReadoutGrid | CombinationIndexAt |
                                                                       IC50Shift) and o.mode == mode})

@@ -48,6 +48,7 @@ import pandas as pd
 from .conditions import accepted_drugs
 from .errors import InputError
 from .model import CompiledModel
+from .textfiles import check_separator, read_text
 
 __all__ = [
     "DEFAULT_FACTOR",
@@ -226,11 +227,17 @@ def default_ranges(
     ]
     if only is not None:
         wanted = list(dict.fromkeys(only))
+        absent = [p for p in wanted if p not in model.parameters]
+        if absent:
+            raise InputError(
+                f"parameter(s) {', '.join(absent)} are not settable parameters of model {model.name!r}; valid: "
+                f"{_listed(candidates)} (a reaction's local parameter is named <reaction>_<id>, e.g. J0_V1)."
+            )
         bad = [p for p in wanted if p not in candidates]
         if bad:
             raise InputError(
                 f"parameter(s) {', '.join(bad)} cannot vary by the default rule ({DEFAULT_RULE}); add them with an "
-                "override file (--ranges) or choose among: " + ", ".join(candidates) + "."
+                f"override file (--ranges) or choose among: {_listed(candidates)}."
             )
         candidates = wanted
     ranges = tuple(
@@ -239,6 +246,13 @@ def default_ranges(
         for pid in candidates
     )
     return ParameterSpace(ranges, factor=factor)
+
+
+def _listed(ids: Sequence[str], most: int = 30) -> str:
+    """Ids for a message: all of them up to ``most``, else the first ones and how many more."""
+    if not ids:
+        return "none"
+    return ", ".join(ids[:most]) + (f", ... ({len(ids) - most} more)" if len(ids) > most else "")
 
 
 # --------------------------------------------------------------------------------------------- overrides
@@ -334,8 +348,8 @@ def _number(value) -> float | None:
 
 def _read_toml(path: Path) -> tuple[list, float | None, list[str] | None]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raw = tomllib.loads(read_text(path, "ranges file"))
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(f"ranges file {str(path)!r} is not valid TOML: {exc}.") from exc
     problems = []
     unknown = sorted(set(raw) - {"factor", "only", "parameters"})
@@ -370,15 +384,13 @@ def _read_toml(path: Path) -> tuple[list, float | None, list[str] | None]:
 
 
 def _read_tsv(path: Path) -> list:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"ranges file {str(path)!r} could not be read: {exc}.") from exc
+    text = read_text(path, "ranges file")
     rows = [r for r in csv.reader(text.splitlines(), delimiter="\t")]
     numbered = [(i + 1, r) for i, r in enumerate(rows) if r and not r[0].lstrip().startswith("#") and any(r)]
     if not numbered:
         raise InputError(f"ranges file {str(path)!r} is empty; expected a header param, low, high, dist.")
     header_line, header = numbered[0]
+    check_separator("\t".join(header), path, "ranges file", expected="\t")
     header = [h.strip().lower() for h in header]
     missing = [h for h in ("param", "low", "high") if h not in header]
     if missing:

@@ -11,7 +11,14 @@ import re
 
 from .errors import InputError
 
-__all__ = ["AMOUNT_UNITS", "TIME_UNITS", "parse_amount", "parse_time", "parse_time_span"]
+__all__ = ["AMOUNT_UNITS", "MAX_DOSE_NM", "MAX_TIME_POINTS", "TIME_UNITS", "parse_amount", "parse_time",
+           "parse_time_span"]
+
+#: highest amount accepted (nM): 1 M. A bigger number is a unit mistake (1e30 nM ran, meaninglessly).
+MAX_DOSE_NM = 1e9
+#: most output times of one time course: 10^6 points (one per second for 11 days) take 8 MB per column; 10^8
+#: took 20 s to fail with a MemoryError
+MAX_TIME_POINTS = 1_000_000
 
 #: Concentration units accepted for doses, as factors to nM.
 AMOUNT_UNITS: dict[str, float] = {
@@ -70,7 +77,11 @@ def parse_amount(text: str | float, *, what: str = "dose") -> float:
         raise InputError(f"{what} {text!r} has an unknown unit {unit!r}; valid: {valid}.")
     if value < 0:
         raise InputError(f"{what} {text!r} is negative; valid: {valid}.")
-    return value * AMOUNT_UNITS.get(unit, 1.0)
+    amount = value * AMOUNT_UNITS.get(unit, 1.0)
+    if amount > MAX_DOSE_NM:
+        raise InputError(f"{what} {text!r} is {amount:.3g} nM, above {MAX_DOSE_NM:g} nM (1 M), more than any drug "
+                         "dissolves to; check the unit (bare numbers are nM: 10 uM is 10uM or 10000).")
+    return amount
 
 
 def parse_time(text: str, *, model_unit: str | None, what: str = "time") -> float:
@@ -106,6 +117,10 @@ def parse_time_span(text: str, *, model_unit: str | None) -> tuple[float, float,
         raise InputError(f"number of time points {parts[2]!r} in {text!r} is not an integer >= 2.") from None
     if n < 2:
         raise InputError(f"number of time points in {text!r} is {n}; it must be >= 2.")
+    if n > MAX_TIME_POINTS:
+        raise InputError(f"{n:,} time points in {text!r} exceed the limit of {MAX_TIME_POINTS:,} "
+                         f"({n * 8 / 1e9:.2g} GB per column as float64, several copies per run); "
+                         "use fewer points: a time course is smooth between them.")
     if not t1 > t0 >= 0:
         raise InputError(f"time span {text!r} needs 0 <= T0 < T1.")
     return t0, t1, n

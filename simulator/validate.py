@@ -1,4 +1,4 @@
-"""Lint models, drug catalogues, cell-line files and model metadata, reporting every issue at once.
+"""Lint models, drug catalogues, cell-line files, model metadata, blot data, PEtab problems and study configs.
 
 Like PEtab's linter (style.md, item 8): checks return :class:`Issue` values instead of raising at the
 first problem, so a user fixes a file in one pass. ``mekisim validate`` prints them and exits 1 on errors.
@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import MekisimError
+from .errors import InputError, MekisimError
 from .model import bundled_model_names, load_model
+from .textfiles import read_text
 
 __all__ = ["Issue", "validate_files"]
 
@@ -50,8 +51,8 @@ def validate_files(paths: Iterable[str | Path]) -> list[Issue]:
             issues += _validate_petab(path)
         else:
             issues.append(Issue(str(path), "error", f"cannot validate a {path.suffix or 'suffix-less'} file; valid "
-                                "kinds: models (.ant, .xml, .sbml), catalogues/metadata (.toml), western-blot "
-                                "data (.csv) and PEtab problems (.yaml)."))
+                                "kinds: models (.ant, .xml, .sbml), drug catalogues, cell lines, model metadata "
+                                "and study configs (.toml), western-blot data (.csv) and PEtab problems (.yaml)."))
     return issues
 
 
@@ -81,20 +82,51 @@ def _validate_model(path: Path) -> list[Issue]:
 def _validate_toml(path: Path) -> list[Issue]:
     name = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        return [Issue(name, "error", f"could not be read: {exc}.")]
+        data = tomllib.loads(read_text(path, "TOML file"))
+    except InputError as exc:
+        return [Issue(name, "error", str(exc))]
     except tomllib.TOMLDecodeError as exc:
         return [Issue(name, "error", f"not valid TOML: {exc}.")]
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
-    if "observables" in data or "time_unit" in data:
+    if "screen" in data or "resistance" in data:
+        from .demo import check_study  # here: demo draws figures, and matplotlib costs ~0.5 s to import
+
+        return [Issue(name, "error", problem) for problem in check_study(path)]
+    if "model" not in data and (isinstance(data.get("observables"), dict) or "time_unit" in data):
         return _validate_metadata(path, data)
-    if tables and all("ic50_nM" in v or "target" in v for v in tables.values()):
+    if tables and len(tables) == len(data) and all("ic50_nM" in v or "target" in v for v in tables.values()):
         return _validate_drugs(name, tables)
-    if tables and all("model" in v for v in tables.values()):
+    if tables and len(tables) == len(data) and all("model" in v for v in tables.values()):
         return _validate_cell_lines(name, tables)
-    return [Issue(name, "error", "not a recognised file: expected a drug catalogue (tables with ic50_nM), "
-                  "cell lines (tables with model), or model metadata (observables/time_unit).")]
+    if isinstance(data.get("model"), str) or isinstance(data.get("problem"), str):
+        return _validate_experiment(path, data)
+    return [Issue(name, "error", "not a recognised file: expected a study config ([[screen]] entries or "
+                  "resistance = true, as experiments/mpnst_combinations/config.toml), an experiment config (model = "
+                  "..., read by the experiment's run.py), a drug catalogue (tables with ic50_nM), cell lines (tables "
+                  "with model), or model metadata (observables/time_unit).")]
+
+
+def _validate_experiment(path: Path, data: dict) -> list[Issue]:
+    """An experiment's own config (``experiments/<name>/config.toml``, read by its ``run.py``).
+
+    Its layout is the experiment's, so only what it shares with every experiment is checked: the model loads
+    and the files it names (``data``, ``problem``, ``ranges``) exist beside it; a warning says so.
+    """
+    name = str(path)
+    issues = []
+    if isinstance(data.get("model"), str):
+        try:
+            load_model(data["model"] if not data["model"].endswith((".ant", ".xml", ".sbml"))
+                       else path.parent / data["model"])
+        except MekisimError as exc:
+            issues.append(Issue(name, "error", f"model = {data['model']!r}: {exc}"))
+    for key in ("data", "problem", "ranges"):
+        if isinstance(data.get(key), str) and not (path.parent / data[key]).is_file():
+            issues.append(Issue(name, "error", f"{key} = {data[key]!r}: no such file next to the config "
+                                f"({path.parent / data[key]})."))
+    issues.append(Issue(name, "warning", "an experiment's own config (read by its run.py), not a study config: only "
+                        "the model and the files it names were checked."))
+    return issues
 
 
 def _validate_drugs(name: str, tables: dict) -> list[Issue]:
@@ -151,7 +183,12 @@ def _validate_metadata(path: Path, data: dict) -> list[Issue]:
     unit = data.get("time_unit")
     if unit is not None and unit not in ("s", "min", "h", "d"):
         issues.append(Issue(name, "error", f"time_unit = {unit!r}; valid: s, min, h, d."))
-    for obs_id, spec in data.get("observables", {}).items():
+    observables = data.get("observables", {})
+    if not isinstance(observables, dict):
+        issues.append(Issue(name, "error", f"observables = {observables!r}; valid: tables [observables.<id>] with "
+                            "label and unit."))
+        observables = {}
+    for obs_id, spec in observables.items():
         if not isinstance(spec, dict) or "label" not in spec or "unit" not in spec:
             issues.append(Issue(name, "error", f"[observables.{obs_id}]: needs label and unit."))
     siblings = [path.with_suffix(s) for s in _MODEL_SUFFIXES if path.with_suffix(s).is_file()]
@@ -162,9 +199,12 @@ def _validate_metadata(path: Path, data: dict) -> list[Issue]:
 
 def _validate_blots(path: Path) -> list[Issue]:
     """Western-blot data (either shape of ``simulator.blots``), one issue per problem, ``file:row:column``."""
-    from .blots import BlotDataError, blot_shape, read_blot_data
+    from .blots import BlotDataError, blot_file_problem, blot_shape, read_blot_data
 
     name = str(path)
+    problem = blot_file_problem(path)
+    if problem is not None:
+        return [Issue(name, "error", problem)]
     if blot_shape(path) is None:
         return [Issue(name, "error", "not a recognised CSV file: expected western-blot lane densitometry (gel_id, "
                       "lane, cell_line, time, target, phospho, total, ...) or ratio summaries (cell_line, condition, "

@@ -90,6 +90,7 @@ def test_external_sbml_columns_are_species_and_oscillation_is_reported(capsys):
     header, row = out.strip().splitlines()
     assert "MAPK_PP" in header.split(",") and "MKKK" in header.split(",")
     assert ",oscillating," in row and "period" in row
+    assert "range over the last cycle and time-average" in err and "MKK_PP 0.5467-116.6, mean 40.1" in err
 
 
 def test_add_drug_on_any_model(capsys):

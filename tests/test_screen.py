@@ -112,9 +112,9 @@ def test_ensemble_spread_and_probability_of_synergy(mpnst, tmp_path):
 
 
 def test_failed_wells_are_statuses_and_reported(mpnst, tmp_path, capsys):
-    """A member whose laminin decays at a negative rate has no steady state: its wells fail, the rest run."""
+    """A member whose laminin never decays (kdL = 0) has no steady state: its wells fail, the rest run."""
     path = tmp_path / "ensemble.csv"
-    pd.DataFrame({"kdL": [5e-4, -5e-4]}).to_csv(path, index=False)
+    pd.DataFrame({"kdL": [5e-4, 0.0]}).to_csv(path, index=False)
     code = main(["screen", "--model", "mpnst", "--cell-lines", "S462", "--drug-a", "trametinib:1:10:2",
                  "--drug-b", "src_inhibitor_1:100:1000:2", "--ensemble", str(path), "--workers", "1",
                  "--no-progress", "--out", str(tmp_path / "out")])
@@ -129,10 +129,10 @@ def test_failed_wells_are_statuses_and_reported(mpnst, tmp_path, capsys):
 
 
 def test_a_screen_where_every_well_fails_reports_it_instead_of_crashing(tmp_path, capsys):
-    """No steady state anywhere (a negative decay rate): every synergy chunk fails too, and the run still ends
+    """No steady state anywhere (laminin never decays, kdL = 0): every synergy chunk fails too, and the run still ends
     with its tables, the failures counted and exit code 1 (it crashed on the empty synergy table)."""
     path = tmp_path / "ensemble.csv"
-    pd.DataFrame({"kdL": [-5e-4]}).to_csv(path, index=False)
+    pd.DataFrame({"kdL": [0.0]}).to_csv(path, index=False)
     code = main(["screen", "--model", "mpnst", "--cell-lines", "S462", "--drug-a", "trametinib:1,10", "--drug-b",
                  "src_inhibitor_1:100,1000", "--ensemble", str(path), "--workers", "1", "--no-progress", "--out",
                  str(tmp_path / "out")])

@@ -111,9 +111,9 @@ def test_grouped_chunks_match_the_well_by_well_table(spec, monkeypatch):
 
 @pytest.mark.slow
 def test_grouped_chunk_with_a_failing_member_is_bit_identical(mpnst):
-    """A member without a steady state (laminin decaying at a negative rate): its rows fail, messages kept."""
+    """A member without a steady state (laminin that never decays, kdL = 0): its rows fail, messages kept."""
     options = SolverOptions(presimulation_times=(1.0,))  # fail sooner: one presimulation horizon
-    spec = ScreenSpec(model=mpnst, cell_lines=("S462",), ensemble=({"kE": 4.0}, {"kdL": -5e-4}, {"kE": 3.7}),
+    spec = ScreenSpec(model=mpnst, cell_lines=("S462",), ensemble=({"kE": 4.0}, {"kdL": 0.0}, {"kE": 3.7}),
                       ratio=0.01, options=options, **SMALL)
     grouped = _in_fresh_process(_grouped_table, spec, 0.01)
     reference = _in_fresh_process(_per_matrix_table, spec, 0.01)

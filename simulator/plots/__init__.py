@@ -14,7 +14,8 @@ import numpy as np
 
 from ..model import Observable
 
-__all__ = ["display_time", "plot_dose_response", "plot_steady_state", "plot_time_courses", "save_figure"]
+__all__ = ["display_time", "plot_dose_response", "plot_steady_state", "plot_time_courses", "save_figure",
+           "save_figure_as"]
 
 _TIME_SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _TIME_WORDS = {"s": "s", "min": "min", "h": "h", "d": "days"}
@@ -175,7 +176,8 @@ def plot_dose_response_fit(result, ax=None):
     ax.set_xlabel(f"{result.drug} (nM)")
     ax.set_ylabel(result.response_label)
     background = ", ".join(f"+ {d} {v:g} nM" for d, v in result.background.items() if v > 0)
-    ax.set_title(f"{result.model.name} (simulated): {result.cell_line}, {result.drug} {background}".strip(),
+    line = result.cell_line or "model defaults"
+    ax.set_title(f"{result.model.name} (simulated): {line}, {result.drug} {background}".strip(),
                  fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
@@ -370,6 +372,16 @@ def plot_screen_panel(
     fig.suptitle(title, fontsize=12)
     fig.tight_layout()
     return fig
+
+
+def save_figure_as(fig, path: str | Path) -> Path:
+    """Save a figure to exactly ``path`` (its suffix, ``.png``, ``.svg`` or ``.pdf``, picks the format) and close it."""
+    plt = _pyplot()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return path
 
 
 def save_figure(fig, path: str | Path, *, svg: bool = True) -> list[Path]:

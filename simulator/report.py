@@ -47,7 +47,11 @@ def build_report(directory: str | Path, *, workers: int | None = None, executor:
     table it lists is missing or damaged: a report never shows part of a result as if it were all of it.
     """
     directory = Path(directory)
-    unfinished = unfinished_runs(directory) if directory.is_dir() else []
+    if not directory.is_dir():
+        raise InputError(f"{str(directory)!r} is not a folder"
+                         + (" (it does not exist)" if not directory.exists() else " (it is a file)")
+                         + "; give the --out folder of a mekisim run (screen, dose-response, fit, sensitivity, demo).")
+    unfinished = unfinished_runs(directory)
     if unfinished:
         raise InputError("no report: " + "; ".join(_unfinished_text(folder, owner) for folder, owner in unfinished)
                          + ".")

@@ -271,7 +271,8 @@ CASES = [
     Case("blots-empty", ("fit", "--data", "{b.csv}", "--model", "mpnst", "--out", "{tmp}/o"), ("b.csv", "header"),
          files={"b.csv": "# nothing\n"}),
     # ------------------------------------------------------------------------------------------- report
-    Case("report-missing-folder", ("report", "{tmp}/gone"), ("gone",)),
+    Case("report-missing-folder", ("report", "{tmp}/gone"), ("gone", "does not exist")),
+    Case("report-file-not-folder", ("report", "{k10}"), ("BIOMD0000000010", "is a file")),
     Case("report-workers-zero", ("report", "{tmp}", "--workers", "0"), ("--workers", "0")),
     # ------------------------------------------------------------------------------------------- validate
     Case("validate-missing", ("validate", "{tmp}/gone.ant"), ("gone.ant", "does not exist")),

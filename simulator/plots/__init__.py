@@ -7,6 +7,7 @@ what was simulated (model, cell line, drug and dose).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -174,7 +175,7 @@ def plot_dose_response_fit(result, ax=None):
         ax.axvline(fit.ic50, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
     ax.set_xlabel(f"{result.drug} (nM)")
-    ax.set_ylabel(result.response_label)
+    ax.set_ylabel("\n".join(textwrap.wrap(result.response_label, 42)))  # long labels would be cut off
     background = ", ".join(f"+ {d} {v:g} nM" for d, v in result.background.items() if v > 0)
     line = result.cell_line or "model defaults"
     ax.set_title(f"{result.model.name} (simulated): {line}, {result.drug} {background}".strip(),

@@ -15,6 +15,8 @@ All switches are parameter values applied before pre-equilibration (``make_condi
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 
 import numpy as np
@@ -74,10 +76,14 @@ def _steady(mpnst, condition, line="S462", doses=None, values=None, select=("pER
 # ------------------------------------------------------------------------------------------ defaults
 
 
-def test_defaults_are_bit_identical_to_the_model_without_switches(mpnst, drugs, lines):
+def _worst_difference_in_a_fresh_process() -> tuple[int, float]:
+    """(conditions, worst relative difference) of Model A against the same text without the switches, every
+    line x 7 dose sets, steady state and a 24 h time course. Run in a fresh interpreter (see the test)."""
+    drugs, lines = ms.load_drugs(), ms.load_cell_lines()
     meta = tomllib.loads(META.read_text(encoding="utf-8"))
     for pid in ("ERK_clamp", "open_S", "open_R", "open_D", "open_P"):  # not parameters of the plain model
         meta["fixed_parameters"].pop(pid)
+    model = ms.load_model("mpnst")
     plain = ms.from_antimony_text(_without_switches(ANT.read_text(encoding="utf-8")), name="mpnst", metadata=meta)
     assert not {"open_S", "open_R", "open_D", "open_P", "ERK_clamp"} & set(plain.parameters)
     select = (*OBSERVABLES, "g", "d", "SOS", "RAFi", "DUSP")
@@ -85,20 +91,33 @@ def test_defaults_are_bit_identical_to_the_model_without_switches(mpnst, drugs, 
     doses = ({}, {"trametinib": 3.0}, {"selumetinib": 100.0}, {"tak733": 30.0}, {"gsk2256098": 1000.0},
              {"trametinib": 3.0, "src_inhibitor_1": 1000.0}, {"obtustatin": 20.0})
     worst, n = 0.0, 0
-    for line in ms.cell_lines_for(mpnst, lines):
+    for line in ms.cell_lines_for(model, lines):
         for dose in doses:
-            a_cond = ms.make_condition(mpnst, line, dose, catalog=drugs, lines=lines)
+            a_cond = ms.make_condition(model, line, dose, catalog=drugs, lines=lines)
             b_cond = ms.make_condition(plain, line, dose, catalog=drugs, lines=lines)
-            pairs = ((ms.steady_state(mpnst, a_cond, select=select).values,
+            pairs = ((ms.steady_state(model, a_cond, select=select).values,
                       ms.steady_state(plain, b_cond, select=select).values),
-                     (ms.time_course(mpnst, times, a_cond, select=select).values,
+                     (ms.time_course(model, times, a_cond, select=select).values,
                       ms.time_course(plain, times, b_cond, select=select).values))
             for a, b in pairs:
                 assert np.all(np.isfinite(a))
                 worst = max(worst, float(np.max(np.abs(a - b) / np.abs(b))))
             n += 1
-    assert n == 42
-    assert worst <= 1e-12  # measured 0.0 (bit-identical)
+    return n, worst
+
+
+def test_defaults_are_bit_identical_to_the_model_without_switches():
+    """In a fresh interpreter: in this process other tests have already run Model A, and the engine's results
+    depend on the history of its simulator instance at the level of the solver tolerance (up to ~6e-6 relative
+    at rtol 1e-6, seen on S462_R3 under selumetinib), which would hide what this test checks."""
+    code = ("from tests.test_model_switches import _worst_difference_in_a_fresh_process as f; "
+            "print(*f())")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    n, worst = proc.stdout.split()
+    assert int(n) == 42
+    assert float(worst) <= 1e-12  # measured 0.0 (bit-identical)
 
 
 def test_erk_clamp_is_the_parental_untreated_ppERK(mpnst, condition):

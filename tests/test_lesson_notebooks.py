@@ -35,6 +35,9 @@ def test_six_lessons():
 def test_lesson_notebook_runs_in_smoke_mode(folder, tmp_path, monkeypatch):
     monkeypatch.setenv("MEKISIM_SMOKE", "1")
     monkeypatch.setenv("MEKISIM_LESSON_FIGURES", str(tmp_path / "figures"))
+    # the kernel's connection file and IPython profile go to this test's folder, not the user's home
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter_runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     nb = nbformat.read(folder / "lesson.ipynb", as_version=4)
     client = nbclient.NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3",
                                      resources={"metadata": {"path": str(folder)}})

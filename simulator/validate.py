@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, MekisimError
+from .files import read_text
 from .model import bundled_model_names, load_model
-from .textfiles import read_text
 
 __all__ = ["Issue", "validate_files"]
 
@@ -89,7 +89,7 @@ def _validate_toml(path: Path) -> list[Issue]:
         return [Issue(name, "error", f"not valid TOML: {exc}.")]
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
     if "screen" in data or "resistance" in data:
-        from .demo import check_study  # here: demo draws figures, and matplotlib costs ~0.5 s to import
+        from .study import check_study  # here: demo draws figures, and matplotlib costs ~0.5 s to import
 
         return [Issue(name, "error", problem) for problem in check_study(path)]
     if "model" not in data and (isinstance(data.get("observables"), dict) or "time_unit" in data):
@@ -199,7 +199,7 @@ def _validate_metadata(path: Path, data: dict) -> list[Issue]:
 
 def _validate_blots(path: Path) -> list[Issue]:
     """Western-blot data (either shape of ``simulator.blots``), one issue per problem, ``file:row:column``."""
-    from .blots import BlotDataError, blot_file_problem, blot_shape, read_blot_data
+    from .fit import BlotDataError, blot_file_problem, blot_shape, read_blot_data
 
     name = str(path)
     problem = blot_file_problem(path)
@@ -220,6 +220,6 @@ def _validate_blots(path: Path) -> list[Issue]:
 
 def _validate_petab(path: Path) -> list[Issue]:
     """A PEtab v1 problem (``mekisim fit --petab``): petab's own linter, every error it reports."""
-    from .blots import lint_petab
+    from .fit import lint_petab
 
     return [Issue(str(path), "error", f"PEtab: {message}") for message in lint_petab(path)]

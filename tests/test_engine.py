@@ -153,7 +153,7 @@ def test_initial_values_change_within_a_batch():
 
 def test_a_clean_solve_leaves_the_initial_values_as_set(mpnst, condition):
     """What the skipped set relies on (see steady_states): KINSOL and the checks do not touch init values."""
-    from simulator.engine import _runner
+    from simulator.engine._roadrunner import _runner
 
     runner = _runner(mpnst)
     c = condition("S462_R1", {"trametinib": 10.0, "src_inhibitor_1": 100.0}, values={"DUSP": 0.7})
@@ -164,7 +164,7 @@ def test_a_clean_solve_leaves_the_initial_values_as_set(mpnst, condition):
 
 
 def test_parameter_vectors_follow_the_mapping_whatever_its_order(mpnst, condition):
-    from simulator.engine import _runner
+    from simulator.engine._roadrunner import _runner
 
     runner = _runner(mpnst)
     values = dict(condition("S462", {"trametinib": 3.0}, values={"kE": 2.5, "DUSP": 0.3}).values)

@@ -16,17 +16,10 @@ import pytest
 from simulator import synergy as S
 from simulator.errors import InputError
 from simulator.readouts import READOUTS
-from simulator.screen import (
-    FA_LEVELS,
-    MIN_SYNERGY_CHUNKS,
-    SYNERGY_MATRICES_PER_CHUNK,
-    WELL_SCORES,
-    _synergy_chunk,
-    _synergy_chunks,
-    effect_of,
-    ratio_series,
-)
-from simulator.synergy_many import (
+from simulator.screen import FA_LEVELS, WELL_SCORES, effect_of, ratio_series
+from simulator.screen._scoring import MIN_SYNERGY_CHUNKS, SYNERGY_MATRICES_PER_CHUNK, _synergy_chunk, _synergy_chunks
+from simulator.synergy import _single as _S
+from simulator.synergy import (
     loewe_expected_many,
     matrix_summaries,
     median_effect_fits,
@@ -195,7 +188,7 @@ def test_loewe_roots_and_edge_cases_equal_the_scalar_code():
         lo = max(f1.E0, f2.E0)
         for i in range(1, a.size):
             for j in range(1, b.size):
-                ref, got = S._loewe_expected(a[i], b[j], f1, f2), expected[k, i, j]
+                ref, got = _S._loewe_expected(a[i], b[j], f1, f2), expected[k, i, j]
                 if math.isnan(ref):
                     assert math.isnan(got), (k, i, j)
                     kinds["nan"] += 1
@@ -399,7 +392,7 @@ def test_chunks_group_members_and_isolate_unscorable_matrices(mpnst):
 def test_batch_hill_fits_and_zip_are_the_single_matrix_ones_bit_for_bit():
     """synergy_batch fits the single agents with fit_hill_many and scores ZIP in one batched solve: each matrix's
     fits are fit_hill's and its ZIP is zip_delta's with those fits, bit for bit (screen-like noisy matrices)."""
-    from simulator.synergy_many import synergy_batch
+    from simulator.synergy import synergy_batch
 
     e = noisy(np.random.default_rng(31), 12, sd=0.03)
     batch = synergy_batch(A10, B10, e)

@@ -5,12 +5,19 @@ import tomllib
 from pathlib import Path
 
 import simulator as ms
-from simulator.blots import blots_to_petab, read_blot_data
-from simulator.executor import make_executor
-from simulator.fit import FitSettings, fit_petab, write_fit_tables
-from simulator.profile import ProfileSettings, profile_parameters, write_profiles
+from simulator.files import write_manifest
+from simulator.fit import (
+    FitSettings,
+    ProfileSettings,
+    blots_to_petab,
+    fit_petab,
+    profile_parameters,
+    read_blot_data,
+    write_fit_tables,
+    write_profiles,
+)
+from simulator.parallel import make_executor
 from simulator.report import draw_fit_figures
-from simulator.store import write_manifest
 
 
 def main() -> int:

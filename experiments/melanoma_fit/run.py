@@ -4,11 +4,18 @@ import argparse
 import tomllib
 from pathlib import Path
 
-from simulator.executor import make_executor
-from simulator.fit import FitSettings, fit_petab, objective_for, write_fit_tables
-from simulator.profile import ProfileSettings, profile_parameters, write_profiles
+from simulator.files import write_manifest
+from simulator.fit import (
+    FitSettings,
+    ProfileSettings,
+    fit_petab,
+    objective_for,
+    profile_parameters,
+    write_fit_tables,
+    write_profiles,
+)
+from simulator.parallel import make_executor
 from simulator.report import draw_fit_figures
-from simulator.store import write_manifest
 
 
 def main() -> int:

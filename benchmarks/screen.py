@@ -62,7 +62,7 @@ import simulator.readouts._compute as readouts_mod  # noqa: E402
 import simulator.screen._run as screen_run_mod  # noqa: E402
 import simulator.screen._scoring as screen_scoring_mod  # noqa: E402
 import simulator.screen._wells as screen_wells_mod  # noqa: E402
-import simulator.synergy._batch as synergy_batch_mod  # noqa: E402
+import simulator.synergy._scores as synergy_scores_mod  # noqa: E402
 from simulator import load_cell_lines, load_drugs, load_model, make_condition, steady_states  # noqa: E402
 from simulator.engine import CACHE_ENV_VAR  # noqa: E402
 from simulator.parallel import ProcessExecutor, SerialExecutor, make_executor, run_chunks  # noqa: E402
@@ -162,7 +162,7 @@ class PassTimer:
         (screen_wells_mod, ("compute_readout_table", "make_condition", "load_drugs", "load_cell_lines")),
         (screen_scoring_mod, ("synergy_batch", "median_effect_fits", "constant_ratio_many")),
         (readouts_mod, ("steady_states",)),
-        (synergy_batch_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill_many")),
+        (synergy_scores_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill_many")),
         (chunks_mod, ("_write_part",)),
     )
 
@@ -402,8 +402,8 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
     files = {name: f"simulator/{path}.py" for name, path in (
         ("wells", "screen/_wells"), ("scoring", "screen/_scoring"), ("steady", "engine/_steady"),
         ("compute", "readouts/_compute"), ("readout", "readouts/_readout"), ("conditions", "model/_conditions"),
-        ("catalog", "model/_catalog"), ("scores", "synergy/_batch"), ("zip", "synergy/_single"),
-        ("loewe", "synergy/_batch"), ("hill", "synergy/_single"), ("median", "synergy/_batch"))}
+        ("catalog", "model/_catalog"), ("scores", "synergy/_scores"), ("zip", "synergy/_zip"),
+        ("loewe", "synergy/_loewe"), ("hill", "synergy/_hill"), ("median", "synergy/_median_effect"))}
 
     well_chunk = _ct(st, files["wells"], "_well_chunk")
     steady = _ct(st, files["steady"], "steady_states")

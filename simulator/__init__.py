@@ -148,38 +148,40 @@ _EXPORTS = {
     "DoseResponse": "readouts",
     "dose_response": "readouts",
     "percent_remaining": "readouts",
-    "FA_WINDOW": "synergy",
+    "MSA_SIZE": "synergy",
     "SCORE_CONVENTIONS": "synergy",
+    "SynergyBatch": "synergy",
+    "SynergyResult": "synergy",
+    "bliss_excess": "synergy",
+    "hsa_excess": "synergy",
+    "matrix_summaries": "synergy",
+    "synergy_batch": "synergy",
+    "synergy_scores": "synergy",
+    "synergy_scores_many": "synergy",
+    "HillFit": "synergy",
+    "fit_hill": "synergy",
+    "fit_hill_many": "synergy",
+    "LoeweScores": "synergy",
+    "loewe_excess": "synergy",
+    "loewe_expected_many": "synergy",
+    "ZipScores": "synergy",
+    "zip_delta": "synergy",
+    "zip_delta_many": "synergy",
+    "FA_WINDOW": "synergy",
     "CombinationIndexScores": "synergy",
     "ConstantRatioCI": "synergy",
-    "HillFit": "synergy",
-    "LoeweScores": "synergy",
+    "ConstantRatioMany": "synergy",
     "MedianEffectFit": "synergy",
-    "SynergyResult": "synergy",
-    "ZipScores": "synergy",
-    "bliss_excess": "synergy",
+    "MedianFits": "synergy",
     "classify_ci": "synergy",
     "combination_index": "synergy",
     "combination_index_at": "synergy",
-    "constant_ratio_series": "synergy",
-    "fit_hill": "synergy",
-    "fit_hill_many": "synergy",
-    "hsa_excess": "synergy",
-    "loewe_excess": "synergy",
-    "median_effect_fit": "synergy",
-    "synergy_scores": "synergy",
-    "zip_delta": "synergy",
-    "zip_delta_many": "synergy",
-    "MSA_SIZE": "synergy",
-    "ConstantRatioMany": "synergy",
-    "MedianFits": "synergy",
-    "SynergyBatch": "synergy",
+    "combination_index_many": "synergy",
     "constant_ratio_many": "synergy",
-    "loewe_expected_many": "synergy",
-    "matrix_summaries": "synergy",
+    "constant_ratio_series": "synergy",
+    "median_effect_fit": "synergy",
     "median_effect_fits": "synergy",
-    "synergy_batch": "synergy",
-    "synergy_scores_many": "synergy",
+    "ratio_wells": "synergy",
     "STATUS_RAISED": "synergy",
     "BatchLsqResult": "synergy",
     "least_squares_trf_batch": "synergy",
@@ -571,6 +573,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .synergy import classify_ci as classify_ci
     from .synergy import combination_index as combination_index
     from .synergy import combination_index_at as combination_index_at
+    from .synergy import combination_index_many as combination_index_many
     from .synergy import constant_ratio_many as constant_ratio_many
     from .synergy import constant_ratio_series as constant_ratio_series
     from .synergy import fit_hill as fit_hill
@@ -582,6 +585,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .synergy import matrix_summaries as matrix_summaries
     from .synergy import median_effect_fit as median_effect_fit
     from .synergy import median_effect_fits as median_effect_fits
+    from .synergy import ratio_wells as ratio_wells
     from .synergy import synergy_batch as synergy_batch
     from .synergy import synergy_scores as synergy_scores
     from .synergy import synergy_scores_many as synergy_scores_many

@@ -18,7 +18,7 @@ from synergy.combination import HSA, ZIP, Bliss, CombinationIndex, Loewe
 
 from simulator import synergy as S
 from simulator.errors import InputError
-from simulator.synergy import _single as _S
+from simulator.synergy._hill import _dose_scale, _hill, _hill_partials
 
 #: agreement with the reference implementation on score matrices (absolute)
 REF_ATOL = 1e-6
@@ -443,16 +443,16 @@ def _reference_hill_fit(d: np.ndarray, fa: np.ndarray) -> tuple:
     from scipy.optimize import leastsq
 
     u = 1.0 - fa
-    scale = _S._dose_scale(d)
+    scale = _dose_scale(d)
     ds = d / scale
     p0 = np.array([np.median(u[ds == ds.min()]), np.median(u[ds == ds.max()]), 0.0,
                    np.log(np.median(ds) * scale / scale)])
 
     def residual(p):
-        return _S._hill(ds, p[0], p[1], np.exp(p[2]), np.exp(p[3])) - u
+        return _hill(ds, p[0], p[1], np.exp(p[2]), np.exp(p[3])) - u
 
     def jacobian(p):
-        occ, d_logh, d_logc = _S._hill_partials(ds, np.exp(p[2]), np.exp(p[3]))
+        occ, d_logh, d_logc = _hill_partials(ds, np.exp(p[2]), np.exp(p[3]))
         span = p[1] - p[0]
         return np.column_stack([1.0 - occ, occ, span * d_logh, span * d_logc])
 

@@ -1,4 +1,7 @@
-"""simulator.lsq_batch (scipy's trf, batched) against scipy.optimize.least_squares itself, and the batched ZIP.
+"""simulator.synergy's batched trf (``_lsq_trf``) against scipy.optimize.least_squares itself, and the batched ZIP.
+
+The batch mirrors scipy's private trf internals, so it is checked on every scipy minor version pyproject allows
+(1.13-1.17: ``MIRRORED_SCIPY``; these tests passed on each, see docs/notes/synergy.md).
 
 What "exact" means here, measured (seeded; see the bounds in each test):
 
@@ -30,6 +33,19 @@ from simulator.errors import InputError
 from simulator.synergy import STATUS_RAISED, least_squares_trf_batch
 from simulator.synergy._hill import _dose_scale, _hill, _hill_partials
 from simulator.synergy._zip import _ZIP_LOWER, _ZIP_UPPER
+
+
+def test_installed_scipy_is_a_version_the_mirror_was_checked_on():
+    """The batched trf mirrors scipy's private internals: a scipy outside MIRRORED_SCIPY has not been checked."""
+    import scipy
+
+    from simulator.synergy._lsq_trf import MIRRORED_SCIPY
+
+    minor = ".".join(scipy.__version__.split(".")[:2])
+    assert minor in MIRRORED_SCIPY, (f"scipy {scipy.__version__} is not one the batched trf was checked against "
+                                     f"({', '.join(MIRRORED_SCIPY)}): run tests/test_lsq_batch.py on it, then "
+                                     "extend MIRRORED_SCIPY and the pin in pyproject.toml")
+
 
 # ---- ZIP slice problems, and scipy's solution of each (the reference) ----------------------------------------
 

@@ -1,4 +1,14 @@
-"""Many bounded least-squares problems solved at once with scipy's Trust Region Reflective method."""
+"""Many bounded least-squares problems solved at once with scipy's Trust Region Reflective method.
+
+ZIP fits a 3-parameter Hill curve to every row and column of every matrix: tens of thousands of tiny fits per
+screen, where one ``least_squares`` call costs ~1.5 ms of overhead. This module runs scipy's own ``trf``, step for
+step, on a stack of problems (every branch is a mask over the problems), so the fits end where scipy's do; a
+home-made Levenberg-Marquardt stopped in other minima on noisy slices. It mirrors the private internals of
+``scipy.optimize._lsq`` (``trf.py``, ``common.py``), which are the same in scipy 1.13-1.17 (1.16 added a callback
+and changed ``jac``'s signature, neither on this path); pyproject pins ``scipy>=1.13,<1.18`` and
+``tests/test_lsq_batch.py`` checks the mirror against ``scipy.optimize.least_squares`` (passed on scipy 1.13.1,
+1.14.1, 1.15.3, 1.16.3, 1.17.0 and 1.17.1; ``docs/notes/synergy.md`` has the measured agreement and the cost).
+"""
 
 from __future__ import annotations
 
@@ -42,6 +52,11 @@ ResidualFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 #: Jacobian ``jac(x, rows) -> (k, m, n)``.
 JacobianFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+#: scipy minor versions whose ``least_squares`` trf internals this module mirrors, each checked by
+#: ``tests/test_lsq_batch.py`` (a newer scipy must be checked before the pin in pyproject.toml is widened)
+MIRRORED_SCIPY = ("1.13", "1.14", "1.15", "1.16", "1.17")
 
 
 @dataclass(frozen=True)

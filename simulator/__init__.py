@@ -148,6 +148,8 @@ _EXPORTS = {
     "DoseResponse": "readouts",
     "dose_response": "readouts",
     "percent_remaining": "readouts",
+    "DoseResponseDrawer": "readouts",
+    "write_dose_response": "readouts",
     "MSA_SIZE": "synergy",
     "SCORE_CONVENTIONS": "synergy",
     "SynergyBatch": "synergy",
@@ -229,12 +231,14 @@ _EXPORTS = {
     "fit_vs_data": "fit",
     "latin_hypercube_starts": "fit",
     "run_start": "fit",
-    "write_fit_tables": "fit",
     "IMPROVEMENT_TOL": "fit",
     "Profile": "fit",
     "ProfileSettings": "fit",
     "profile_parameter": "fit",
     "profile_parameters": "fit",
+    "FigureDrawer": "fit",
+    "write_fit": "fit",
+    "write_fit_tables": "fit",
     "write_profiles": "fit",
     "LANE_COLUMNS": "fit",
     "SUMMARY_COLUMNS": "fit",
@@ -304,7 +308,7 @@ _EXPORTS = {
     "plot_senescence_time_courses": "plots",
     "build_report": "report",
     "draw_fit_figures": "report",
-    "write_dose_response": "report",
+    "draw_dose_response": "report",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
@@ -375,6 +379,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .fit import BlotData as BlotData
     from .fit import BlotDataError as BlotDataError
     from .fit import BlotProblem as BlotProblem
+    from .fit import FigureDrawer as FigureDrawer
     from .fit import FitResult as FitResult
     from .fit import FitSettings as FitSettings
     from .fit import Objective as Objective
@@ -405,6 +410,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .fit import to_linear as to_linear
     from .fit import to_scaled as to_scaled
     from .fit import with_defaults_line as with_defaults_line
+    from .fit import write_fit as write_fit
     from .fit import write_fit_tables as write_fit_tables
     from .fit import write_profiles as write_profiles
     from .model import DEFAULTS_LABEL as DEFAULTS_LABEL
@@ -477,6 +483,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .readouts import READOUTS as READOUTS
     from .readouts import REQUIRED_IDS as REQUIRED_IDS
     from .readouts import DoseResponse as DoseResponse
+    from .readouts import DoseResponseDrawer as DoseResponseDrawer
     from .readouts import LogisticFit as LogisticFit
     from .readouts import Readout as Readout
     from .readouts import ReadoutRecord as ReadoutRecord
@@ -493,9 +500,10 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .readouts import readouts_for as readouts_for
     from .readouts import unknown_readout_message as unknown_readout_message
     from .readouts import with_population_layer as with_population_layer
+    from .readouts import write_dose_response as write_dose_response
     from .report import build_report as build_report
+    from .report import draw_dose_response as draw_dose_response
     from .report import draw_fit_figures as draw_fit_figures
-    from .report import write_dose_response as write_dose_response
     from .screen import FA_LEVELS as FA_LEVELS
     from .screen import LARGE_SCREEN_WELLS as LARGE_SCREEN_WELLS
     from .screen import MAX_AXIS_DOSES as MAX_AXIS_DOSES

@@ -6,8 +6,6 @@ from dataclasses import fields
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["reduce_frozen"]
-
 
 def _rebuild_frozen(cls: type, state: dict[str, Any]) -> Any:
     """Unpickle a frozen dataclass whose read-only mappings were pickled as dicts."""

@@ -245,7 +245,7 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
             t0 = time.perf_counter()
             folder = out_dir / name
             result = run_screen(screen, folder, executor=executor, progress=progress, command=owner.command)
-            summary[name] = {"wells": result.wells, "failed_wells": result.failed_wells,
+            summary[name] = {"wells": result.n_wells, "failed_wells": result.failed_wells,
                              "ci_at_fa": _ci_summary(folder)}
             parts.append(folder)
             timings[name], kinds[name] = time.perf_counter() - t0, "screen"

@@ -372,6 +372,6 @@ def test_every_chunk_failing_is_reported_not_a_crash(mpnst, tmp_path, monkeypatc
     monkeypatch.setattr(run_module, "_well_chunk", broken)
     spec = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, **SMALL)
     result = run_screen(spec, tmp_path, workers=1, progress=False)
-    assert result.failed_wells == result.wells == 16
+    assert result.failed_wells == result.n_wells == 16
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert "simulated worker failure" in next(iter(manifest["screen"]["chunk_failures"].values()))

@@ -153,7 +153,7 @@ def test_a_failed_grouped_chunk_counts_all_its_wells(mpnst, tmp_path, monkeypatc
     monkeypatch.setattr(wells_module, "MIN_WELL_CHUNKS", 1)
     spec = ScreenSpec(model=mpnst, cell_lines=("S462",), ensemble=MEMBERS, ratio=0.01, **SMALL)
     result = run_screen(spec, tmp_path, workers=1, progress=False)
-    assert result.wells == result.failed_wells == 3 * 9  # 3 matrices of 3 x 3 wells, all in the failed chunk
+    assert result.n_wells == result.failed_wells == 3 * 9  # 3 matrices of 3 x 3 wells, all in the failed chunk
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["counts"]["wells_failed"] == 27
 

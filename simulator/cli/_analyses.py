@@ -41,10 +41,10 @@ def _screen(args: argparse.Namespace) -> int:
     result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                         progress=not args.no_progress, force=args.force, command=args.invocation,
                         ensemble_file=args.ensemble)
-    mixture = result.wells - spec.wells  # the constant-ratio series of every matrix (Chou-Talalay CI)
-    print(f"{result.wells} wells ({spec.wells} in the dose matrices, {mixture} on the constant-ratio mixture series): "
-          f"{result.wells - result.failed_wells} ok, {result.failed_wells} failed in {result.elapsed_s:.1f} s; "
-          f"tables in {result.out_dir}/")
+    mixture = result.n_wells - spec.wells  # the constant-ratio series of every matrix (Chou-Talalay CI)
+    print(f"{result.n_wells} wells ({spec.wells} in the dose matrices, {mixture} on the constant-ratio mixture "
+          f"series): {result.n_wells - result.failed_wells} ok, {result.failed_wells} failed in "
+          f"{result.elapsed_s:.1f} s; tables in {result.out_dir}/")
     for status, count in result.failure_summary.items():
         print(f"  {count} wells {status}; see the message column of wells.csv")
     if result.oscillating_wells:
@@ -171,16 +171,7 @@ def _claim_fit(args: argparse.Namespace, model: CompiledModel):
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from ..files import begin_final_writes, write_manifest
-    from ..fit import (
-        THRESHOLD_95,
-        FitSettings,
-        fit_petab,
-        objective_for,
-        profile_parameters,
-        write_fit_tables,
-        write_profiles,
-    )
+    from ..fit import FitSettings, fit_petab, profile_parameters, write_fit
     from ..parallel import make_executor
     from ..report import draw_fit_figures
 
@@ -189,26 +180,7 @@ def _fit(args: argparse.Namespace) -> int:
         raise InputError(f"--starts {args.starts} must be >= 1.")
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
-    models = {}
-    if args.data is not None:
-        if not args.model:
-            raise InputError("--data needs --model M (the model the blots are fitted to), e.g. --model mpnst.")
-        from ..fit import blots_to_petab, read_blot_data
-
-        model = _load_with_drugs(args.model, args.add_drug)
-        models["model"] = model
-        estimate = _parse_estimate(args.estimate, model)
-        data = read_blot_data(args.data, model)
-        owner = _claim_fit(args, model)
-        yaml_path = blots_to_petab(model, data, args.out / "petab", estimate=estimate or None)
-    else:
-        if args.model or args.estimate or args.add_drug:
-            raise InputError("--model, --estimate and --add-drug belong to --data; a PEtab problem names its own "
-                             "SBML model (add a drug to it there: its conditions table sets the dose parameter) and "
-                             "its estimated parameters.")
-        yaml_path = args.petab
-        owner = None
-    objective = objective_for(yaml_path)
+    yaml_path, model, objective, owner = _fit_problem(args)
     names = [p.strip() for p in (args.profile or "").split(",") if p.strip()]
     unknown = [p for p in names if p not in objective.ids]
     if unknown:
@@ -216,35 +188,58 @@ def _fit(args: argparse.Namespace) -> int:
                          f"estimated: {', '.join(objective.ids)}.")
     if owner is None:  # a PEtab problem: claimed once it is known to load, before any start runs
         owner = _claim_fit(args, objective.problem.model)
-    settings = FitSettings(max_nfev=args.max_nfev)
     profiles, errors = (), ()
     with make_executor(args.workers, args.scheduler) as executor:
-        result = fit_petab(yaml_path, starts=args.starts, seed=args.seed, executor=executor, settings=settings)
+        result = fit_petab(yaml_path, starts=args.starts, seed=args.seed, executor=executor,
+                           settings=FitSettings(max_nfev=args.max_nfev))
         t_fit = time.perf_counter() - t0
         if names and result.best.ok:
             profiles, errors = profile_parameters(result, names, executor=executor)
     t_profiles = time.perf_counter() - t0 - t_fit
     # a blot fit's per-line parameters <param>_<line> become one screen ensemble per line (columns <param>)
     ensembles = {line: {f"{p}_{line}": p for p in params if f"{p}_{line}" in result.ids}
-                 for line, params in _parse_estimate(args.estimate, models.get("model")).items()}
-    begin_final_writes(args.out)
-    files = (write_fit_tables(result, args.out, {k: v for k, v in ensembles.items() if v})
-             + (write_profiles(profiles, args.out) if profiles else []))
-    info = {**result.manifest_info(), "data": str(args.data) if args.data else None,
-            "representative_data": bool(args.data) or args.representative, "profiles": [p.parameter for p in profiles],
-            "profile_errors": list(errors),
-            "time_unit": (models["model"] if models else objective.problem.model).time_unit}
-    files += draw_fit_figures(args.out, info)
-    write_manifest(args.out / "manifest.json", models=models or {"petab": objective.problem.model}, seed=args.seed,
-                   owner=owner, job=owner.job,
-                   timings={"fit": t_fit, "profiles": t_profiles, "total": time.perf_counter() - t0},
-                   counts={"starts": len(result.starts), "starts_ok": result.n_ok,
-                           "starts_failed": len(result.starts) - result.n_ok,
-                           "ensemble_members": len(result.within()), "profiles_failed": len(errors)},
-                   files=sorted({f.name for f in files}), extra={"fit": info})
+                 for line, params in _parse_estimate(args.estimate, model).items()}
+    info = {"data": str(args.data) if args.data else None,
+            "representative_data": bool(args.data) or args.representative,
+            "time_unit": (model or objective.problem.model).time_unit}
+    write_fit(result, args.out, profiles=profiles, profile_errors=errors, ensembles=ensembles, info=info,
+              models={"model": model} if model is not None else {"petab": objective.problem.model}, owner=owner,
+              job=owner.job, timings={"fit": t_fit, "profiles": t_profiles, "total": time.perf_counter() - t0},
+              draw=draw_fit_figures)
+    _print_fit(result, profiles, errors, t_fit, args.out)
+    return 0 if result.n_ok and not errors else 1
+
+
+def _fit_problem(args: argparse.Namespace):
+    """(PEtab YAML path, the model of blot data or None, the problem's objective, the owner or None).
+
+    Blot data are converted to a PEtab problem in ``--out/petab`` (the folder is claimed first); a PEtab problem is
+    claimed by the caller once it is known to load.
+    """
+    from ..fit import blots_to_petab, objective_for, read_blot_data
+
+    if args.data is not None:
+        if not args.model:
+            raise InputError("--data needs --model M (the model the blots are fitted to), e.g. --model mpnst.")
+        model = _load_with_drugs(args.model, args.add_drug)
+        estimate = _parse_estimate(args.estimate, model)
+        data = read_blot_data(args.data, model)
+        owner = _claim_fit(args, model)
+        yaml_path = blots_to_petab(model, data, args.out / "petab", estimate=estimate or None)
+        return yaml_path, model, objective_for(yaml_path), owner
+    if args.model or args.estimate or args.add_drug:
+        raise InputError("--model, --estimate and --add-drug belong to --data; a PEtab problem names its own "
+                         "SBML model (add a drug to it there: its conditions table sets the dose parameter) and "
+                         "its estimated parameters.")
+    return args.petab, None, objective_for(args.petab), None
+
+
+def _print_fit(result, profiles, errors, t_fit: float, out) -> None:
+    from ..fit import THRESHOLD_95
+
     best = result.best
     print(f"{result.n_ok} of {len(result.starts)} starts ok; best nllh {best.nllh:.6g} (start {best.start}); "
-          f"{len(result.within())} within {THRESHOLD_95:.2f} of it; {t_fit:.1f} s; tables in {args.out}/")
+          f"{len(result.within())} within {THRESHOLD_95:.2f} of it; {t_fit:.1f} s; tables in {out}/")
     for profile in profiles:
         print(f"  profile {profile.parameter}: 95% CI [{profile.ci_low:.4g}, {profile.ci_high:.4g}]"
               + ("" if profile.identifiable else " (open: not identifiable on at least one side)")
@@ -255,4 +250,3 @@ def _fit(args: argparse.Namespace) -> int:
         print(f"mekisim fit: error: profile {error}", file=sys.stderr)
     if not result.n_ok:
         print(f"mekisim fit: error: every start failed; first message: {best.message}", file=sys.stderr)
-    return 0 if result.n_ok and not errors else 1

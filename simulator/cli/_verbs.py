@@ -134,8 +134,8 @@ def _plot(args, model, condition, record) -> None:
 
 def _dose_response(args: argparse.Namespace) -> int:
     from ..files import claim_folder, fingerprint, job_inputs
-    from ..readouts import dose_response
-    from ..report import write_dose_response
+    from ..readouts import dose_response, write_dose_response
+    from ..report import draw_dose_response
     from ..screen import DrugAxis
 
     model = _load_with_drugs(args.model, args.add_drug)
@@ -151,7 +151,7 @@ def _dose_response(args: argparse.Namespace) -> int:
                            background=background, mode=args.mode)
     if args.cell_line is None:
         _note_defaults(model)
-    files = write_dose_response(result, args.out, owner=owner, job=job,
+    files = write_dose_response(result, args.out, owner=owner, job=job, draw=draw_dose_response,
                                 timings={"simulation_and_fit": time.perf_counter() - started})
     fit = result.fit
     ci = fit.ic50_ci95

@@ -31,8 +31,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CACHE_ENV_VAR", "MAX_ENTRIES", "CompileCache", "host_fingerprint"]
-
 CACHE_ENV_VAR = "MEKISIM_CACHE_DIR"
 #: files kept in the cache folder (~0.2-2 MB each); the least recently used go first
 MAX_ENTRIES = 128

@@ -24,9 +24,6 @@ from typing import Any
 
 from ..errors import InputError
 
-__all__ = ["TMP_SUFFIX", "atomic_path", "commit", "damaged_error", "read_csv", "read_json", "read_parquet",
-           "remove_stale_temporaries", "write_bytes", "write_text"]
-
 #: suffix of the temporary files of :func:`atomic_path` (hidden: ``.NAME.PID.tmp``)
 TMP_SUFFIX = ".tmp"
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["differences", "normalised"]
-
 
 def differences(old: Any, new: Any, where: str = "") -> list[str]:
     """Where two job descriptions differ, as ``key: was X, now Y`` (values shortened).

@@ -41,9 +41,6 @@ from ..errors import InputError
 from ._atomic import read_json, remove_stale_temporaries, write_text
 from ._jobs import differences, normalised
 
-__all__ = ["MANIFEST", "OWNER_FILE", "OWNS", "RESUMABLE", "Owner", "begin_final_writes", "claim_file", "claim_folder",
-           "cli_command", "read_owner", "record_owner", "unfinished_runs"]
-
 OWNER_FILE = ".mekisim-owner.json"
 MANIFEST = "manifest.json"
 

@@ -6,8 +6,6 @@ from pathlib import Path
 
 from ..errors import InputError, ModelLoadError
 
-__all__ = ["bundled_dir", "bundled_study"]
-
 #: the ``simulator`` package folder (a wheel force-includes ``models/`` and ``experiments/`` into it)
 _PACKAGE = Path(__file__).resolve().parents[1]
 

@@ -41,9 +41,6 @@ class ModelRecord(Protocol):
     time_unit: str | None
     sbml: str
 
-__all__ = ["catalogue_hashes", "dependency_versions", "fingerprint", "job_inputs", "write_manifest", "write_table",
-           "write_tables"]
-
 _DEPENDENCIES = ("mekisim", "libroadrunner", "antimony", "python-libsbml", "numpy", "scipy", "pandas",
                  "pyarrow", "matplotlib", "SALib", "petab", "tellurium")
 TABLE_SUFFIXES = (".csv", ".parquet")

@@ -13,8 +13,6 @@ from pathlib import Path
 
 from ..errors import InputError
 
-__all__ = ["check_separator", "read_text"]
-
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 

@@ -34,13 +34,15 @@ _EXPORTS = {
     "fit_vs_data": "_multistart",
     "latin_hypercube_starts": "_multistart",
     "run_start": "_multistart",
-    "write_fit_tables": "_multistart",
     "IMPROVEMENT_TOL": "_profile",
     "Profile": "_profile",
     "ProfileSettings": "_profile",
     "profile_parameter": "_profile",
     "profile_parameters": "_profile",
-    "write_profiles": "_profile",
+    "FigureDrawer": "_write",
+    "write_fit": "_write",
+    "write_fit_tables": "_write",
+    "write_profiles": "_write",
     "LANE_COLUMNS": "_blots",
     "SUMMARY_COLUMNS": "_blots",
     "TABLE_COLUMNS": "_blots",
@@ -79,7 +81,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._multistart import fit_vs_data as fit_vs_data
     from ._multistart import latin_hypercube_starts as latin_hypercube_starts
     from ._multistart import run_start as run_start
-    from ._multistart import write_fit_tables as write_fit_tables
     from ._objective import DEFAULT_OPTIONS as DEFAULT_OPTIONS
     from ._objective import SIGMA_FLOOR as SIGMA_FLOOR
     from ._objective import SIGMA_OFFSET as SIGMA_OFFSET
@@ -101,4 +102,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._profile import ProfileSettings as ProfileSettings
     from ._profile import profile_parameter as profile_parameter
     from ._profile import profile_parameters as profile_parameters
-    from ._profile import write_profiles as write_profiles
+    from ._write import FigureDrawer as FigureDrawer
+    from ._write import write_fit as write_fit
+    from ._write import write_fit_tables as write_fit_tables
+    from ._write import write_profiles as write_profiles

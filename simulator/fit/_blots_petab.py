@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,7 +38,7 @@ def _pid(*parts: str) -> str:
 def blots_to_petab(
     model: CompiledModel,
     data: BlotData,
-    out_dir: str | Path,
+    out_dir: str | Path | None = None,
     *,
     estimate: Mapping[str, Sequence[str]] | None = None,
     estimate_scales: bool | None = None,
@@ -52,7 +53,9 @@ def blots_to_petab(
     data
         From :func:`read_blot_data`.
     out_dir
-        Output folder (created): ``model.xml``, ``conditions.tsv``, ``measurements.tsv``,
+        Output folder (created); ``None``: a new temporary folder (``mekisim-petab-*`` in the system's temporary
+        folder, kept: the fit's workers and :func:`fit_vs_data` read the problem from it). It holds ``model.xml``,
+        ``conditions.tsv``, ``measurements.tsv``,
         ``observables.tsv``, ``parameters.tsv``, ``problem.yaml`` and a ``README.md`` with the data notes.
     estimate
         Cell line -> model parameter ids to estimate for that line. Each becomes the PEtab parameter
@@ -160,7 +163,7 @@ def blots_to_petab(
     } for obs in data.observables]
 
     parameters = _parameter_rows(model, data, measurements, estimate, line_values, param_cols, estimate_scales)
-    out = Path(out_dir)
+    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="mekisim-petab-"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.xml").write_text(model.sbml, encoding="utf-8")
     with warnings.catch_warnings():

@@ -15,7 +15,6 @@ from scipy.stats import qmc
 
 from ..engine import SolverOptions
 from ..errors import InputError
-from ..files import write_table
 from ..parallel import Executor, SerialExecutor
 from ._objective import DEFAULT_OPTIONS, THRESHOLD_95, Objective, _Hierarchical, objective_for, to_linear
 from ._petab_simulate import noise_sigma
@@ -333,27 +332,3 @@ def fit_vs_data(result: FitResult, start: StartResult | None = None) -> pd.DataF
     table["simulation"] = simulation
     table["sigma"] = noise_sigma(objective.problem, simulation, objective.values(x))
     return table
-
-
-def write_fit_tables(result: FitResult, out_dir: str | Path,
-                     ensembles: Mapping[str, Mapping[str, str]] | None = None) -> list[Path]:
-    """Write ``starts``, ``parameters``, ``fit_vs_data`` (CSV + Parquet) and the ensembles; return the paths.
-
-    ``ensemble.csv`` is written only when some estimated parameter is a model parameter (otherwise there is
-    nothing a screen could apply); ``ensembles`` adds ``ensemble_<name>.csv`` per entry, with the column
-    mapping of :meth:`FitResult.ensemble` (one file per cell line of a blot fit).
-    """
-    out_dir = Path(out_dir)
-    files = []
-    tables = {"starts": result.to_frame(), "parameters": result.parameter_table()}
-    if result.best.ok:
-        tables["fit_vs_data"] = fit_vs_data(result)
-    for stem, frame in tables.items():
-        for suffix in (".csv", ".parquet"):
-            files.append(write_table(frame, out_dir / f"{stem}{suffix}"))
-    if result.model_parameter_ids and result.best.ok:
-        files.append(write_table(result.ensemble(), out_dir / "ensemble.csv"))
-    for name, columns in (ensembles or {}).items():
-        if result.best.ok:
-            files.append(write_table(result.ensemble(columns=columns), out_dir / f"ensemble_{name}.csv"))
-    return files

@@ -38,13 +38,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..files import write_table
 from ..parallel import Executor, SerialExecutor
 from ._multistart import FitResult, FitSettings, run_start
 from ._objective import THRESHOLD_95, objective_for, to_linear
-
-__all__ = ["IMPROVEMENT_TOL", "Profile", "ProfileSettings", "profile_parameter", "profile_parameters",
-           "write_profiles"]
 
 #: a profile point this far below the fit's nllh means the fit was not at the optimum (nllh units; the
 #: fit's own tolerance leaves differences of ~1e-8 on well-posed problems)
@@ -304,15 +300,3 @@ def profile_parameters(
                 for p in parameters]
     results = executor.map(_profile_task, payloads)
     return (tuple(r for r in results if isinstance(r, Profile)), tuple(r for r in results if isinstance(r, str)))
-
-
-def write_profiles(profiles: Sequence[Profile], out_dir: str | Path) -> list[Path]:
-    """Write ``profiles`` (every point) and ``profile_summary`` (95 % intervals), CSV + Parquet."""
-    out_dir = Path(out_dir)
-    points = pd.concat([p.to_frame() for p in profiles], ignore_index=True) if profiles else pd.DataFrame()
-    summary = pd.DataFrame([p.summary() for p in profiles])
-    files = []
-    for stem, frame in (("profiles", points), ("profile_summary", summary)):
-        for suffix in (".csv", ".parquet"):
-            files.append(write_table(frame, out_dir / f"{stem}{suffix}"))
-    return files

@@ -16,8 +16,6 @@ from .._frozen import reduce_frozen
 from ..errors import InputError
 from ..files import bundled_dir, read_text
 
-__all__ = ["DEFAULTS_LABEL", "CellLine", "Drug", "load_cell_lines", "load_drugs"]
-
 #: what tables, chunk ids and blot files call "no cell line: the model's own parameter values" (a model
 #: without bundled cell lines, e.g. a user's SBML)
 DEFAULTS_LABEL = "model_defaults"

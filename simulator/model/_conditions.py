@@ -18,8 +18,6 @@ from ..units import parse_amount
 from ._catalog import CellLine, Drug, load_cell_lines, load_drugs
 from ._compiled import CompiledModel
 
-__all__ = ["Condition", "accepted_drugs", "cell_lines_for", "make_condition"]
-
 
 @dataclass(frozen=True)
 class Condition:

@@ -28,8 +28,6 @@ from ._compiled import CompiledModel
 from ._load import from_sbml_text
 from ._metadata import metadata_of
 
-__all__ = ["DRUG_TERM_FORM", "DrugTerm", "add_drug_terms"]
-
 #: The command-line form of a :class:`DrugTerm`, quoted in every parse error.
 DRUG_TERM_FORM = "NAME:REACTION[,REACTION...]:IC50[:HILL] (e.g. meki:J6,J7:10nM or meki:J6:1uM:2)"
 

@@ -14,8 +14,6 @@ import pandas as pd
 
 from ._common import _pyplot
 
-__all__ = ["plot_fit_vs_data", "plot_profiles", "plot_waterfall"]
-
 
 def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, reference: float | None = None,
                    reference_label: str = "best known optimum"):

@@ -14,8 +14,6 @@ import numpy as np
 from ..model import Observable
 from ._common import _pyplot, display_time
 
-__all__ = ["plot_escape_prediction", "plot_growth_curves", "plot_senescence_time_courses"]
-
 #: Series = label -> (time in model units, {observable id: values}).
 Series = Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]]
 

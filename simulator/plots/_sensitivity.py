@@ -12,9 +12,6 @@ import numpy as np
 
 from ._common import _pyplot
 
-__all__ = ["plot_index_bars", "plot_index_heatmap", "plot_indices_over_grid", "plot_morris", "plot_output_distribution",
-           "plot_overview"]
-
 _COLOURS = {"S1": "#4c72b0", "ST": "#dd8452", "mu_star": "#55a868", "mu": "#8172b3", "sigma": "#c44e52",
             "scaled": "#4c72b0", "unscaled": "#937860"}
 _NAMES = {"S1": "first order S1", "ST": "total order ST", "mu_star": "mu* (mean |EE|)", "mu": "mu (mean EE)",

@@ -33,6 +33,8 @@ _EXPORTS = {
     "DoseResponse": "_dose_response",
     "dose_response": "_dose_response",
     "percent_remaining": "_dose_response",
+    "DoseResponseDrawer": "_write",
+    "write_dose_response": "_write",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
@@ -60,3 +62,5 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._readout import level_readout as level_readout
     from ._readout import readouts_for as readouts_for
     from ._readout import unknown_readout_message as unknown_readout_message
+    from ._write import DoseResponseDrawer as DoseResponseDrawer
+    from ._write import write_dose_response as write_dose_response

@@ -20,8 +20,6 @@ from ._compute import compute_readouts
 from ._logistic import LogisticFit, fit_logistic
 from ._readout import READOUTS, Readout, readouts_for, unknown_readout_message
 
-__all__ = ["DoseResponse", "dose_response", "percent_remaining"]
-
 
 def percent_remaining(readout: str | Readout, values: np.ndarray) -> tuple[np.ndarray, bool, str]:
     """The response to fit, whether it is normalised (% of control), and its axis label.

@@ -48,9 +48,6 @@ from scipy import optimize, stats
 from ..errors import InputError
 from ..status import Status
 
-__all__ = ["LogisticFit", "fit_logistic", "logistic4"]
-
-
 #: log10 IC50 is searched within the tested dose range widened by this many decades on each side; a
 #: fit that ends on that bound has not found an IC50.
 _SEARCH_DECADES = 3.0

@@ -10,12 +10,12 @@ from .._lazy import attach
 _EXPORTS = {
     "build_report": "_build",
     "draw_fit_figures": "_fit",
-    "write_dose_response": "_dose_response",
+    "draw_dose_response": "_dose_response",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._build import build_report as build_report
-    from ._dose_response import write_dose_response as write_dose_response
+    from ._dose_response import draw_dose_response as draw_dose_response
     from ._fit import draw_fit_figures as draw_fit_figures

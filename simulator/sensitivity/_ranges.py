@@ -49,16 +49,6 @@ from ..errors import InputError
 from ..files import check_separator, read_text
 from ..model import CompiledModel, accepted_drugs
 
-__all__ = [
-    "DEFAULT_FACTOR",
-    "DEFAULT_RULE",
-    "DISTRIBUTIONS",
-    "ParameterRange",
-    "ParameterSpace",
-    "default_ranges",
-    "load_ranges",
-]
-
 DEFAULT_FACTOR = 2.0
 DISTRIBUTIONS = ("loguniform", "uniform")
 _DRUG_PREFIXES = ("IC50_", "h_", "theta_")

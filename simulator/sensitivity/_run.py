@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import tempfile
 import time
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -12,8 +14,17 @@ import pandas as pd
 
 from ..engine import SolverOptions
 from ..errors import InputError
-from ..files import begin_final_writes, claim_folder, fingerprint, job_inputs, read_parquet, write_manifest, write_table
-from ..parallel import make_executor, read_parts, run_chunks
+from ..files import (
+    Owner,
+    begin_final_writes,
+    claim_folder,
+    fingerprint,
+    job_inputs,
+    read_parquet,
+    write_manifest,
+    write_table,
+)
+from ..parallel import ChunkRun, Executor, make_executor, read_parts, run_chunks
 from ..readouts import LEVEL_CONVENTION, LEVEL_PREFIX
 from ..status import Status
 from ._evaluate import evaluate_rows
@@ -24,41 +35,50 @@ from ._spec import INDICES, MAIN_INDEX, NAN_POLICY, SensitivitySpec
 
 @dataclass(frozen=True)
 class SensitivityResult:
-    """What a run produced (the tables are also on disk under ``out_dir``).
+    """What a sensitivity run computed (and, given a folder, wrote there).
 
     Attributes
     ----------
-    out_dir
-        Output folder.
     method
         The method.
     rows, rows_failed
         Model evaluations, and those that failed or were undefined after the retry.
+    samples
+        The design: ``row`` and one column per varied parameter (values, not the sampling space).
+    evaluations
+        ``row, status, message, retried`` and one column per output value (``y0000``...).
     columns
         Output-column descriptors (``columns.csv``).
     indices
         Long table: ``column, parameter, parameter_2, index, value, conf, low, high, n_used, note``.
     ranking
         Per output column, parameters by the main index with ``resolved`` flags.
+    unresolved
+        One row per output column whose top parameters' intervals overlap (too wide to rank them).
     failures
         Failed/undefined rows with their parameter vectors and messages.
     warnings
         Human-readable warnings (refused outputs, CIs too wide to rank).
-    elapsed_s
-        Wall-clock seconds of the whole run; ``evaluations_per_s`` = rows evaluated / evaluation seconds.
+    elapsed_s, evaluations_per_s
+        Wall-clock seconds of the whole run; rows evaluated per second of evaluation.
+    out_dir
+        The output folder, or None when the run kept nothing on disk.
     """
 
-    out_dir: Path
     method: str
     rows: int
     rows_failed: int
+    samples: pd.DataFrame = field(repr=False)
+    evaluations: pd.DataFrame = field(repr=False)
     columns: pd.DataFrame = field(repr=False)
     indices: pd.DataFrame = field(repr=False)
     ranking: pd.DataFrame = field(repr=False)
+    unresolved: pd.DataFrame = field(repr=False)
     failures: pd.DataFrame = field(repr=False)
     warnings: tuple[str, ...]
     elapsed_s: float
     evaluations_per_s: float
+    out_dir: Path | None = None
 
 
 def _strict(options: SolverOptions) -> SolverOptions:
@@ -116,82 +136,143 @@ def _evaluation_job(spec: SensitivitySpec) -> dict:
 
 def run_sensitivity(
     spec: SensitivitySpec,
-    out_dir: str | Path,
+    out_dir: str | Path | None = None,
     *,
     workers: int | None = None,
     scheduler: str | None = None,
+    executor: Executor | None = None,
     resume: bool = False,
     progress: bool = True,
     command: list[str] | None = None,
     force: bool = False,
 ) -> SensitivityResult:
-    """Sample, evaluate (chunked, resumable, on any executor), analyse and write a sensitivity run.
+    """Sample, evaluate (chunked, resumable, on any executor), analyse and return a sensitivity run.
 
-    Writes to ``out_dir``: ``samples`` (row and parameter values), ``ranges``, ``columns`` (output
-    descriptors), ``evaluations`` (row, status, message, retried, one column per output value), ``indices``,
-    ``ranking``, ``unresolved`` and ``failures`` (each Parquet + CSV), the chunk parts under
-    ``evaluations/parts/`` and ``manifest.json`` (key ``"sensitivity"``).
+    Parameters
+    ----------
+    spec
+        What to analyse.
+    out_dir
+        The output folder: ``samples`` (row and parameter values), ``ranges``, ``columns`` (output
+        descriptors), ``evaluations`` (row, status, message, retried, one column per output value), ``indices``,
+        ``ranking``, ``unresolved`` and ``failures`` (each Parquet + CSV), the chunk parts under
+        ``evaluations/parts/`` and ``manifest.json`` (key ``"sensitivity"``, written last). ``None``: nothing is
+        kept on disk (the chunk parts go to a temporary folder) and the tables are only returned.
+    workers, scheduler
+        Where the evaluations run, as :func:`~simulator.parallel.make_executor` takes them.
+    executor
+        An executor the caller made and closes instead.
+    resume
+        Continue a stopped run in ``out_dir`` (the same design and outputs) from its finished chunks.
+    progress
+        Show a progress bar on a terminal.
+    command
+        Recorded in the manifest.
+    force
+        Replace a result already in ``out_dir`` (its files are deleted first).
 
-    The folder is claimed first (:func:`simulator.ownership.claim_folder`): a folder written by another run
-    is refused unless ``resume`` (this run, continued from its chunks) or ``force`` (its files deleted first).
-    The final tables are written once the evaluations are complete, the manifest last.
+    Returns
+    -------
+    SensitivityResult
+        The design, the evaluations, the indices with their intervals, the ranking, failures and warnings.
 
     Raises
     ------
     InputError
-        With ``resume``, stored samples that differ from this spec's design (a different run's folder); an
-        output folder that belongs to another run.
+        Both ``executor`` and ``workers``/``scheduler``; ``resume`` or ``force`` without ``out_dir``; with
+        ``resume``, stored samples that differ from this spec's design (a different run's folder); an output
+        folder that belongs to another run.
     """
-    out_dir = Path(out_dir)
+    if executor is not None and (workers is not None or scheduler is not None):
+        raise InputError("pass either an executor or workers/scheduler to run_sensitivity, not both.")
+    if out_dir is None and (resume or force):
+        raise InputError("resume and force apply to an output folder: give out_dir, or leave them out.")
     started = time.perf_counter()
     job = _evaluation_job(spec)
-    owner = claim_folder(out_dir, "sensitivity", job, command=command, resume=resume, force=force)
     samples = sample_matrix(spec)
     values = spec.space.to_values(samples)
     sample_frame = pd.DataFrame(values, columns=list(spec.space.ids))
     sample_frame.insert(0, "row", np.arange(len(values)))
-    stored = out_dir / "samples.parquet"
-    if resume and stored.is_file():
-        old = read_parquet(stored, remedy="Rerun with --force to start again, or choose another --out.")
-        if list(old.columns) != list(sample_frame.columns) or old.shape != sample_frame.shape or not np.array_equal(
-                old.to_numpy(dtype=float), sample_frame.to_numpy(dtype=float)):
-            raise InputError(f"{stored} holds a different design (method, N, seed or ranges differ); resume only the "
-                             "same run, or choose another output folder.")
-    files = []
+    with ExitStack() as stack:
+        if out_dir is None:
+            owner, parts = None, Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mekisim-sensitivity-")))
+        else:
+            out_dir = parts = Path(out_dir)
+            owner = claim_folder(out_dir, "sensitivity", job, command=command, resume=resume, force=force)
+            if resume:
+                _check_stored_samples(out_dir / "samples.parquet", sample_frame)
+        owned = make_executor(workers=workers, scheduler=scheduler) if executor is None else nullcontext(executor)
+        pool = stack.enter_context(owned)
+        run = _evaluate(spec, values, pool, parts, resume, progress, job)
+        evaluations = _complete(read_parts(parts / "evaluations"), spec, run)
+        n_workers = pool.workers
+    evaluated = time.perf_counter() - started
+    result = _analysis(spec, samples, sample_frame, evaluations, started, run, out_dir)
+    if out_dir is not None:
+        _write(result, spec, out_dir, owner, job, run, n_workers, started, evaluated)
+    return result
+
+
+def _check_stored_samples(stored: Path, sample_frame: pd.DataFrame) -> None:
+    """A resumed run must have the stored design; refuse a folder that holds another run's."""
+    if not stored.is_file():
+        return
+    old = read_parquet(stored, remedy="Rerun with --force to start again, or choose another --out.")
+    if list(old.columns) != list(sample_frame.columns) or old.shape != sample_frame.shape or not np.array_equal(
+            old.to_numpy(dtype=float), sample_frame.to_numpy(dtype=float)):
+        raise InputError(f"{stored} holds a different design (method, N, seed or ranges differ); resume only the "
+                         "same run, or choose another output folder.")
+
+
+def _evaluate(spec: SensitivitySpec, values: np.ndarray, executor: Executor, parts: Path, resume: bool,
+              progress: bool, job: dict) -> ChunkRun:
+    """Every design row through :func:`_evaluate_chunk`, in chunks written under ``parts/evaluations``."""
     step = _chunk_rows(spec)
     chunks = [(f"r{start:08d}", {"spec": spec, "values": values[start:start + step], "start": start})
               for start in range(0, len(values), step)]
-    with make_executor(workers=workers, scheduler=scheduler) as executor:
-        n_workers = executor.workers
-        run = run_chunks(_evaluate_chunk, chunks, executor=executor, out_dir=out_dir / "evaluations", resume=resume,
-                         progress=progress, total_rows=len(values), label=f"sensitivity ({spec.method})",
-                         job=job)
-    evaluated = time.perf_counter() - started
-    evaluations = _complete(read_parts(out_dir / "evaluations"), spec, run)
+    return run_chunks(_evaluate_chunk, chunks, executor=executor, out_dir=parts / "evaluations", resume=resume,
+                      progress=progress, total_rows=len(values), label=f"sensitivity ({spec.method})", job=job)
+
+
+def _analysis(spec: SensitivitySpec, samples: np.ndarray, sample_frame: pd.DataFrame, evaluations: pd.DataFrame,
+              started: float, run: ChunkRun, out_dir: Path | None) -> SensitivityResult:
+    """Indices, ranking, failures and warnings of the completed evaluations."""
     ycols = [c for c in evaluations.columns if c.startswith("y")]
-    y = evaluations[ycols].to_numpy(dtype=float)
-    indices, notes = analyze(spec, samples, y)
+    indices, notes = analyze(spec, samples, evaluations[ycols].to_numpy(dtype=float))
     ranking, unresolved = rank_parameters(indices, spec.method, spec.rank_top)
     columns = column_table(spec.outputs, spec.model)
     failures = _failures(evaluations, sample_frame, ycols)
     messages = _warnings(notes, unresolved, columns, failures, spec)
-    # the samples, ranges and columns are written with the results (not before the evaluations): a resume
-    # refused for other outputs must leave the complete folder as it was
+    rate = run.rows_written / run.elapsed_s if run.elapsed_s > 0 and run.rows_written else float("nan")
+    return SensitivityResult(method=spec.method, rows=len(sample_frame),
+                             rows_failed=int((evaluations["status"] != Status.OK).sum()), samples=sample_frame,
+                             evaluations=evaluations, columns=columns, indices=indices, ranking=ranking,
+                             unresolved=unresolved, failures=failures, warnings=tuple(messages),
+                             elapsed_s=time.perf_counter() - started, evaluations_per_s=rate, out_dir=out_dir)
+
+
+def _write(result: SensitivityResult, spec: SensitivitySpec, out_dir: Path, owner: Owner | None, job: dict,
+           run: ChunkRun, n_workers: int, started: float, evaluated: float) -> None:
+    """The final tables, then the manifest (written last: the folder holds a complete result).
+
+    The samples, ranges and columns are written with the results, not before the evaluations: a resume refused
+    for other outputs must leave the complete folder as it was.
+    """
     begin_final_writes(out_dir)
-    for name, frame in (("samples", sample_frame), ("ranges", spec.space.to_frame()), ("columns", columns),
-                        ("evaluations", evaluations), ("indices", indices), ("ranking", ranking),
-                        ("unresolved", unresolved), ("failures", failures)):
+    files = []
+    for name, frame in (("samples", result.samples), ("ranges", spec.space.to_frame()), ("columns", result.columns),
+                        ("evaluations", result.evaluations), ("indices", result.indices), ("ranking", result.ranking),
+                        ("unresolved", result.unresolved), ("failures", result.failures)):
         for suffix in (".parquet", ".csv"):
             files.append(write_table(frame, out_dir / f"{name}{suffix}"))
     elapsed = time.perf_counter() - started
-    rate = run.rows_written / run.elapsed_s if run.elapsed_s > 0 and run.rows_written else float("nan")
-    n_failed = int((evaluations["status"] != Status.OK).sum())
+    ycols = [c for c in result.evaluations.columns if c.startswith("y")]
     files.append(write_manifest(
         out_dir / "manifest.json", models={"model": spec.model}, seed=spec.seed, owner=owner, job=job,
         timings={"total": elapsed, "evaluation": run.elapsed_s, "sampling_and_setup": evaluated - run.elapsed_s,
                  "analysis_and_tables": elapsed - evaluated},
-        counts={"rows": len(values), "rows_ok": len(values) - n_failed, "rows_failed": n_failed,
-                "rows_retried": int(evaluations["retried"].sum()), "output_columns": len(ycols),
+        counts={"rows": result.rows, "rows_ok": result.rows - result.rows_failed, "rows_failed": result.rows_failed,
+                "rows_retried": int(result.evaluations["retried"].sum()), "output_columns": len(ycols),
                 "parameters": len(spec.space.ranges), **run.counts()},
         files=[str(f.relative_to(out_dir)) for f in files],
         extra={"sensitivity": {
@@ -200,14 +281,11 @@ def run_sensitivity(
             "conf_level": spec.conf_level, "on_failure": spec.on_failure, "rank_top": spec.rank_top,
             "main_index": MAIN_INDEX[spec.method], "indices": list(INDICES[spec.method]),
             "parameters": list(spec.space.ids), "range_rule": spec.space.rule, "range_factor": spec.space.factor,
-            "outputs": [o.label for o in spec.outputs], "nan_policy": NAN_POLICY, "warnings": messages,
-            "workers": n_workers, "evaluations_per_s": rate, "chunk_rows": step,
+            "outputs": [o.label for o in spec.outputs], "nan_policy": NAN_POLICY, "warnings": list(result.warnings),
+            "workers": n_workers, "evaluations_per_s": result.evaluations_per_s, "chunk_rows": _chunk_rows(spec),
             **({"readout_conventions": {"level": LEVEL_CONVENTION}}
                if any(str(getattr(o, "readout", "")).startswith(LEVEL_PREFIX) for o in spec.outputs) else {})}},
     ))
-    return SensitivityResult(out_dir=out_dir, method=spec.method, rows=len(values), rows_failed=n_failed,
-                             columns=columns, indices=indices, ranking=ranking, failures=failures,
-                             warnings=tuple(messages), elapsed_s=elapsed, evaluations_per_s=rate)
 
 
 def _complete(evaluations: pd.DataFrame, spec: SensitivitySpec, run) -> pd.DataFrame:

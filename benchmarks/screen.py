@@ -261,7 +261,7 @@ def timed_screen(spec: ScreenSpec, out: Path, workers: int, pool_only: bool = Fa
         "wells_chunks": wells_run.chunks_done,
         "synergy_chunks": synergy_run.chunks_done,
         "chunk_failures": len(wells_run.failures) + len(synergy_run.failures),
-        "wells": result.wells,
+        "wells": result.n_wells,
         "failed_wells": result.failed_wells,
         "failure_summary": dict(result.failure_summary),
         "out": out,

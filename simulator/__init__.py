@@ -28,6 +28,7 @@ _EXPORTS = {
     "parse_amount": "units",
     "parse_time": "units",
     "parse_time_span": "units",
+    "Issue": "status",
     "Status": "status",
     "ResistanceResult": "study",
     "StudyResult": "study",
@@ -231,6 +232,7 @@ _EXPORTS = {
     "fit_vs_data": "fit",
     "latin_hypercube_starts": "fit",
     "run_start": "fit",
+    "BEST_FIT": "fit",
     "IMPROVEMENT_TOL": "fit",
     "Profile": "fit",
     "ProfileSettings": "fit",
@@ -245,7 +247,6 @@ _EXPORTS = {
     "TABLE_COLUMNS": "fit",
     "BlotData": "fit",
     "BlotDataError": "fit",
-    "BlotProblem": "fit",
     "blot_file_problem": "fit",
     "blot_shape": "fit",
     "observable_for_target": "fit",
@@ -368,6 +369,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .files import write_table as write_table
     from .files import write_tables as write_tables
     from .files import write_text as write_text
+    from .fit import BEST_FIT as BEST_FIT
     from .fit import DEFAULT_OPTIONS as DEFAULT_OPTIONS
     from .fit import IMPROVEMENT_TOL as IMPROVEMENT_TOL
     from .fit import LANE_COLUMNS as LANE_COLUMNS
@@ -378,7 +380,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .fit import THRESHOLD_95 as THRESHOLD_95
     from .fit import BlotData as BlotData
     from .fit import BlotDataError as BlotDataError
-    from .fit import BlotProblem as BlotProblem
     from .fit import FigureDrawer as FigureDrawer
     from .fit import FitResult as FitResult
     from .fit import FitSettings as FitSettings
@@ -555,6 +556,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .sensitivity import rank_parameters as rank_parameters
     from .sensitivity import run_sensitivity as run_sensitivity
     from .sensitivity import sample_matrix as sample_matrix
+    from .status import Issue as Issue
     from .status import Status as Status
     from .study import ResistanceResult as ResistanceResult
     from .study import StudyResult as StudyResult

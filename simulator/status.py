@@ -8,9 +8,11 @@ found it (``mekisim validate``, the blot reader, PEtab's linter).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
-__all__ = ["Status"]
+__all__ = ["Issue", "Status"]
 
 
 class Status(StrEnum):
@@ -25,6 +27,9 @@ class Status(StrEnum):
     FAILED = "failed"
     #: no steady state: a sustained oscillation (period, range and cycle average are reported instead)
     OSCILLATING = "oscillating"
+    #: a time course asked to start from the untreated steady state, which does not exist: the values are those
+    #: of a run from the initial conditions, not the protocol asked for
+    NOT_PRE_EQUILIBRATED = "not_pre_equilibrated"
     #: simulated fine, but the output is not defined there (a fit unusable, a response never crossing 50 %)
     UNDEFINED = "undefined"
     #: an IC50 fitted outside the tested doses (a 4PL fit): a number, flagged as an extrapolation
@@ -37,3 +42,42 @@ class Status(StrEnum):
     DEGENERATE = "degenerate"
     #: a median-effect fit with slope m <= 0
     NON_INCREASING = "non_increasing"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in an input file, by whichever checker found it.
+
+    Attributes
+    ----------
+    file
+        The file (as given).
+    level
+        ``"error"`` (the file cannot be used) or ``"warning"`` (it can, but probably not as meant).
+    message
+        What is wrong, in the user's terms.
+    row, column
+        Where, when the checker knows: a 1-based line number of a table file and a column name.
+    valid
+        What would be valid there, when the checker knows.
+    """
+
+    file: str
+    level: Literal["error", "warning"]
+    message: str
+    row: int | None = None
+    column: str | None = None
+    valid: str | None = None
+
+    @property
+    def where(self) -> str:
+        """``file``, ``file:row`` or ``file:row:column``."""
+        return ":".join(str(x) for x in (self.file, self.row, self.column) if x is not None)
+
+    @property
+    def text(self) -> str:
+        """The message with what would be valid (``what; valid: ...``), without the place."""
+        return self.message if self.valid is None else f"{self.message}; valid: {self.valid}"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.level}: {self.text}"

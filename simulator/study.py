@@ -30,6 +30,7 @@ from .parallel import make_executor
 from .plots import plot_dose_response, plot_time_courses, save_figure
 from .report import build_report
 from .screen import DrugAxis, ScreenSpec, run_screen
+from .status import Status
 
 __all__ = ["ResistanceResult", "StudyResult", "check_study", "run_demo", "run_resistance", "run_study"]
 
@@ -112,7 +113,7 @@ def run_resistance(out_dir: str | Path = "results/demo/resistance", *, command: 
             files.append(write_table(frame, out_dir / f"{stem}{suffix}"))
 
     obs = {o.id: o for o in model.observables}
-    fig_ax = plot_dose_response(
+    fig = plot_dose_response(
         {
             f"{line} ({'parental' if line == 'S462' else 'trametinib-resistant'})": (
                 g["trametinib_nM"].to_numpy(), g["pERK"].to_numpy())
@@ -122,7 +123,7 @@ def run_resistance(out_dir: str | Path = "results/demo/resistance", *, command: 
         observable=obs["pERK"],
         title="Model A (simulated): steady-state p-ERK vs trametinib",
     )
-    files += save_figure(fig_ax.figure, out_dir / "dose_response_pERK.png")
+    files += save_figure(fig, out_dir / "dose_response_pERK.png")
     fig = plot_time_courses(
         {
             line: (g["time_min"].to_numpy(), {k: g[k].to_numpy() for k in obs})
@@ -139,8 +140,8 @@ def run_resistance(out_dir: str | Path = "results/demo/resistance", *, command: 
 
     files.append(write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n"))
     counts = {
-        "steady_states_ok": int((dose_frame["status"] == "ok").sum()),
-        "steady_states_not_ok": int((dose_frame["status"] != "ok").sum()),
+        "steady_states_ok": int((dose_frame["status"] == Status.OK).sum()),
+        "steady_states_not_ok": int((dose_frame["status"] != Status.OK).sum()),
         "time_courses_ok": sum(t.ok for t in trajectories),
         "time_courses_failed": sum(not t.ok for t in trajectories),
     }

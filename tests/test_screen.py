@@ -289,12 +289,13 @@ def test_bad_ensemble_file_names_the_cell(tmp_path):
 def test_heatmap_labels_read_as_plain_numbers():
     """Doses and percentages as a pharmacologist writes them: 3000 nM and 100 %, not 3e+03 and 1e+02."""
     from simulator.plots import plot_matrix_heatmap
-    from simulator.plots._common import _number  # headless: the plots module selects Agg
+    from simulator.plots._common import _number
 
     assert [_number(x, 3) for x in (0.0, 0.1, 31.6227, 1000.0, 3162.28, 1e-5, 2.5e7)] == [
         "0", "0.1", "31.6", "1000", "3160", "1e-05", "2.5e+07"]
-    ax = plot_matrix_heatmap(np.array([[100.0, 98.7], [49.0, 0.0042]]), [0.0, 10.0], [0.0, 3000.0], drug_a="a",
-                             drug_b="b", label="viability", title="t")
+    fig = plot_matrix_heatmap(np.array([[100.0, 98.7], [49.0, 0.0042]]), [0.0, 10.0], [0.0, 3000.0], drug_a="a",
+                              drug_b="b", label="viability", title="t")
+    ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "3000"]
     assert [t.get_text() for t in ax.texts] == ["100", "99", "49", "0.0042"]
 

@@ -167,13 +167,13 @@ def assert_same(many: S.SynergyResult, one: S.SynergyResult) -> None:
     # the same MINPACK calls; numpy's SIMD reductions depend on memory alignment, which a degenerate fit
     # (a flat drug: h -> 0) amplifies to ~1e-14 relative
     for fit, ref in ((many.hill_a, one.hill_a), (many.hill_b, one.hill_b)):
-        assert fit.status == ref.status
+        assert (fit.status, fit.message) == (ref.status, ref.message)
         np.testing.assert_allclose([fit.E0, fit.Emax, fit.h, fit.C], [ref.E0, ref.Emax, ref.h, ref.C],
                                    rtol=ROUNDOFF_RTOL, atol=1e-15)
     for name in ("median_a", "median_b"):
         assert_same_fit(getattr(many, name), getattr(one, name))
     cr, ref = many.constant_ratio, one.constant_ratio
-    assert cr.status == ref.status
+    assert (cr.status, cr.message) == (ref.status, ref.message)
     assert cr.ratio == ref.ratio or (math.isnan(cr.ratio) and math.isnan(ref.ratio))
     np.testing.assert_array_equal(cr.fa, ref.fa)
     for name in ("dose_a", "dose_b", "dx_a", "dx_b", "ci", "dri_a", "dri_b"):
@@ -212,7 +212,7 @@ def test_edge_cases_match_one_by_one():
     many = compare(a, b, effects)  # ratio None: the diagonal ratio 0.1
     assert all(r.constant_ratio.ratio == pytest.approx(0.1) for r in many)
     statuses = {r.hill_a.status for r in many} | {r.hill_b.status for r in many}
-    assert any(s.startswith("failed") for s in statuses)
+    assert "failed" in statuses
     assert many[0].loewe_undefined[1:, 1:].any() and not many[0].loewe_undefined[1:, 1:].all()
     assert many[1].below_baseline.sum() == 3
     assert {r.median_a.status for r in many} >= {"ok", "non_increasing"}
@@ -222,16 +222,16 @@ def test_edge_cases_match_one_by_one():
 def test_three_by_three_grid_has_no_hill_fits():
     a, b = np.array([0, 1, 10.0]), np.array([0, 10, 100.0])
     many = compare(a, b, noisy(np.random.default_rng(3), 5, sd=0.02, a=a, b=b))
-    assert all(r.hill_a.status.startswith("failed") and r.loewe_undefined[1:, 1:].all() for r in many)
+    assert all(r.hill_a.status == "failed" and r.loewe_undefined[1:, 1:].all() for r in many)
 
 
 def test_no_diagonal_ratio_and_a_ratio_off_the_grid():
     a, b = np.array([0, 1, 2, 10, 30.0]), np.array([0, 10, 30, 100, 1000.0])  # diagonal ratios differ
     effects = noisy(np.random.default_rng(4), 4, sd=0.02, a=a, b=b)
     many = compare(a, b, effects)
-    assert all(r.constant_ratio.status.startswith("no constant-ratio diagonal") for r in many)
+    assert all(r.constant_ratio.message.startswith("no constant-ratio diagonal") for r in many)
     many = compare(a, b, effects, ratio=0.37)  # no well lies on it
-    assert all(r.constant_ratio.status.startswith("no well lies on the ratio") for r in many)
+    assert all(r.constant_ratio.message.startswith("no well lies on the ratio") for r in many)
 
 
 def _random_hill_pairs(seed: int = 5, count: int = 60):
@@ -384,7 +384,7 @@ def _reference_rows(frame: pd.DataFrame, line: str, member: int, readout: str, r
                                    "value": np.where(combo, m, np.nan).ravel(), "flag": ""}))
     for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
         parts.append(pd.DataFrame({"dose_a": cr.dose_a, "dose_b": cr.dose_b, "fa": cr.fa, "score": name,
-                                   "value": values, "flag": cr.status}))
+                                   "value": values, "flag": cr.message or cr.status}))
     for which, fit in (("a", result.median_a), ("b", result.median_b), ("mix", fit_mix)):
         for key in ("m", "Dm", "r"):
             parts.append(pd.DataFrame({"dose_a": [np.nan], "dose_b": [np.nan], "fa": [np.nan],
@@ -481,7 +481,8 @@ def test_batch_hill_fits_and_zip_are_the_single_matrix_ones_bit_for_bit():
     batch = synergy_batch(A10, B10, e)
 
     def bits(fit):
-        return (*(np.float64(getattr(fit, k)).tobytes() for k in ("E0", "Emax", "h", "C")), fit.status)
+        return (*(np.float64(getattr(fit, k)).tobytes() for k in ("E0", "Emax", "h", "C")), fit.status,
+                fit.message)
 
     for k in range(e.shape[0]):
         assert bits(batch.hills_a[k]) == bits(S.fit_hill(A10, e[k, :, 0]))

@@ -20,6 +20,7 @@ from ..model import (
     load_model,
     make_condition,
 )
+from ..status import Status
 from ..units import parse_time_span
 from ._common import _load_with_drugs, _note_defaults, _parse_doses
 
@@ -79,10 +80,15 @@ def _simulate(args: argparse.Namespace) -> int:
         frame.to_csv(sys.stdout, index=False, float_format="%.8g")
     if args.plot:
         _plot(args, model, condition, record)
-    if status == "failed":
+    if status == Status.FAILED:
         print(f"mekisim simulate: error: the simulation failed: {message}", file=sys.stderr)
         return 1
-    if status == "oscillating" and getattr(record, "mean", None) is not None:
+    if status == Status.NOT_PRE_EQUILIBRATED:
+        print(f"mekisim simulate: error: the time course is not pre-equilibrated: it {message}; its values are "
+              "those of a run from the initial conditions; pass --no-pre-equilibrate to ask for that run "
+              "(it starts at the drug's addition)", file=sys.stderr)
+        return 1
+    if status == Status.OSCILLATING and getattr(record, "mean", None) is not None:
         cycle = "; ".join(f"{i} {lo:.4g}-{hi:.4g}, mean {m:.4g}" for i, lo, hi, m in
                           list(zip(record.ids, record.low, record.high, record.mean, strict=True))[:6])
         message += (f"; range over the last cycle and time-average over the last {record.cycles}: {cycle}"
@@ -103,7 +109,7 @@ def _write_outputs(args, model, frame, status, elapsed) -> None:
         models={"model": model},
         command=args.invocation,
         timings={"simulation": elapsed, "write": time.perf_counter() - started},
-        counts={"ok": int(status in ("ok", "oscillating")), "failed": int(status == "failed")},
+        counts={"ok": int(status in (Status.OK, Status.OSCILLATING)), "failed": int(status == Status.FAILED)},
         files=[path.name],
     )
 
@@ -122,8 +128,7 @@ def _plot(args, model, condition, record) -> None:
     observables = [known.get(i, Observable(i, i, unit)) for i in record.ids]
     title = _condition_title(model, condition)
     if args.steady_state:
-        ax = plot_steady_state(record.as_dict(), observables, title=f"{title}: steady state ({record.status})")
-        fig = ax.figure
+        fig = plot_steady_state(record.as_dict(), observables, title=f"{title}: steady state ({record.status})")
     else:
         treated = any(v > 0 for v in condition.doses.values()) and not args.no_pre_equilibrate
         fig = plot_time_courses({"": (record.time, {i: record[i] for i in record.ids})}, observables,
@@ -157,9 +162,9 @@ def _dose_response(args: argparse.Namespace) -> int:
     ci = fit.ic50_ci95
     print(f"{args.cell_line or 'model defaults'} {args.drug} {readout}: IC50 {fit.ic50:.4g} nM (95% CI "
           f"{ci[0]:.4g}-{ci[1]:.4g}), Hill {fit.hill:.3g}, fit {fit.status}; {len(files)} files in {args.out}/")
-    if fit.status != "ok" and fit.message:
+    if fit.status != Status.OK and fit.message:
         print(f"mekisim dose-response: note: the logistic fit is {fit.status}: {fit.message}", file=sys.stderr)
-    ok = [m for m, s in zip(result.messages, result.statuses, strict=True) if s == "ok"]
+    ok = [m for m, s in zip(result.messages, result.statuses, strict=True) if s == Status.OK]
     reference = any("untreated reference oscillates" in m for m in ok)
     oscillating = sum("treated condition oscillates" in m for m in ok)
     if reference or oscillating:
@@ -168,9 +173,9 @@ def _dose_response(args: argparse.Namespace) -> int:
                  "time-average over the last periods; " if reference else "")
               + f"{oscillating} of {len(result.statuses)} doses oscillate: their readout is the time-average over "
               "the last periods; see the message column of dose_response.csv", file=sys.stderr)
-    failed = sum(status != "ok" for status in result.statuses)
+    failed = sum(status != Status.OK for status in result.statuses)
     if failed:
-        first = next(m for m, s in zip(result.messages, result.statuses, strict=True) if s != "ok")
+        first = next(m for m, s in zip(result.messages, result.statuses, strict=True) if s != Status.OK)
         print(f"mekisim dose-response: error: {failed} of {len(result.statuses)} doses failed (first: {first}); see "
               "dose_response.csv", file=sys.stderr)
     return 1 if failed else 0

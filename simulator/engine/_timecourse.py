@@ -33,8 +33,9 @@ def time_course(
 
     With ``pre_equilibrate`` (default) the cell starts at the steady state of the untreated condition
     (same cell line and values, every dose 0), and the drug is added at ``times[0]``: the protocol of a
-    western-blot time course. If the untreated model has no steady state (it oscillates) the run starts
-    from the initial conditions and the record's message says so. Without it the run starts from the
+    western-blot time course. If the untreated model has no steady state (it oscillates) there is nothing to
+    start from: the run starts from the initial conditions, its status is ``not_pre_equilibrated`` (never
+    ``ok``) and the message says why; ``throw=True`` raises instead. Without it the run starts from the
     model's initial conditions. A model's ``pre_equilibration`` metadata (settings such as a switched-off
     cell population, which has no steady state while it grows) apply during pre-equilibration only.
     """
@@ -54,7 +55,11 @@ def time_courses(
     options: SolverOptions | None = None,
     throw: bool = False,
 ) -> list[Trajectory]:
-    """Time courses of many conditions; the untreated steady state is solved once per distinct untreated condition."""
+    """Time courses of many conditions; the untreated steady state is solved once per distinct untreated condition.
+
+    As :func:`time_course`, but ``throw`` defaults to False: a failed or not pre-equilibrated run is a record
+    with that status.
+    """
     times = np.asarray(times, dtype=float)
     if times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
         raise InputError("times must be a 1-D array of at least 2 finite, strictly increasing values.")
@@ -117,8 +122,14 @@ def time_courses(
             else:
                 traj = Trajectory(times.copy(), ids, np.full((times.size, len(ids)), np.nan), Status.FAILED,
                                   retry.message, pre_equilibrated=retry.pre_equilibrated)
+        if traj.ok and pre_equilibrate and start is None:
+            traj = Trajectory(traj.time, traj.ids, traj.values, Status.NOT_PRE_EQUILIBRATED, traj.message,
+                              pre_equilibrated=False)
         if throw and traj.status == Status.FAILED:
             raise SimulationError(f"time course of model {model.name!r} failed: {traj.message}")
+        if throw and traj.status == Status.NOT_PRE_EQUILIBRATED:
+            raise SimulationError(f"time course of model {model.name!r} could not be pre-equilibrated: "
+                                  f"{traj.message}; pass pre_equilibrate=False to start from the initial conditions")
         out.append(traj)
     return out
 

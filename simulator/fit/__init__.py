@@ -34,6 +34,7 @@ _EXPORTS = {
     "fit_vs_data": "_multistart",
     "latin_hypercube_starts": "_multistart",
     "run_start": "_multistart",
+    "BEST_FIT": "_profile",
     "IMPROVEMENT_TOL": "_profile",
     "Profile": "_profile",
     "ProfileSettings": "_profile",
@@ -48,7 +49,6 @@ _EXPORTS = {
     "TABLE_COLUMNS": "_blots",
     "BlotData": "_blots",
     "BlotDataError": "_blots",
-    "BlotProblem": "_blots",
     "blot_file_problem": "_blots",
     "blot_shape": "_blots",
     "observable_for_target": "_blots",
@@ -66,7 +66,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._blots import TABLE_COLUMNS as TABLE_COLUMNS
     from ._blots import BlotData as BlotData
     from ._blots import BlotDataError as BlotDataError
-    from ._blots import BlotProblem as BlotProblem
     from ._blots import blot_file_problem as blot_file_problem
     from ._blots import blot_shape as blot_shape
     from ._blots import observable_for_target as observable_for_target
@@ -97,6 +96,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._petab_simulate import petab_nllh as petab_nllh
     from ._petab_simulate import simulate_petab as simulate_petab
     from ._petab_simulate import solve_experiments as solve_experiments
+    from ._profile import BEST_FIT as BEST_FIT
     from ._profile import IMPROVEMENT_TOL as IMPROVEMENT_TOL
     from ._profile import Profile as Profile
     from ._profile import ProfileSettings as ProfileSettings

@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import InputError
 from ..files import check_separator, read_text
 from ..model import DEFAULTS_LABEL, CellLine, CompiledModel, Drug, load_cell_lines, load_drugs, load_model
+from ..status import Issue
 from ..units import parse_time
 
 #: required columns of the lane-densitometry shape (``loading`` and ``<drug>_nM`` columns are optional)
@@ -46,26 +47,12 @@ _BASAL = "DMSO"  # condition label of lanes without drug
 _TARGET_LABEL = re.compile(r"^\s*p-([A-Za-z0-9]+)\s*/\s*([A-Za-z0-9]+)\b")
 
 
-@dataclass(frozen=True)
-class BlotProblem:
-    """One problem of a blot data file: where (line number, column) and what would be valid."""
-
-    file: str
-    row: int
-    column: str
-    what: str
-    valid: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.row}:{self.column}: {self.what}; valid: {self.valid}"
-
-
 class BlotDataError(InputError):
-    """A blot data file with one or more problems; :attr:`problems` lists every one of them."""
+    """A blot data file with one or more problems; :attr:`problems` lists every one of them (:class:`Issue`)."""
 
-    def __init__(self, path: str, problems: Sequence[BlotProblem]) -> None:
+    def __init__(self, path: str, problems: Sequence[Issue]) -> None:
         self.problems = tuple(problems)
-        lines = "\n  ".join(str(p) for p in self.problems)
+        lines = "\n  ".join(f"{p.where}: {p.text}" for p in self.problems)
         super().__init__(f"{len(self.problems)} problem(s) in blot data file {path}:\n  {lines}")
 
 
@@ -207,14 +194,14 @@ def _accepted_drugs(model: CompiledModel | None, catalog: Mapping[str, Drug]) ->
 
 
 class _Collector:
-    """Collects :class:`BlotProblem` values; the reader keeps going after each one."""
+    """Collects the problems (:class:`Issue`) of one file; the reader keeps going after each one."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.items: list[BlotProblem] = []
+        self.items: list[Issue] = []
 
     def add(self, row: int, column: str, what: str, valid: str) -> None:
-        self.items.append(BlotProblem(self.path, row, column, what, valid))
+        self.items.append(Issue(self.path, "error", what, row=row, column=column, valid=valid))
 
     def number(self, row: int, column: str, text: str, *, positive: bool = False) -> float | None:
         """Parse a finite number >= 0 (> 0 with ``positive``); record a problem and return None if not."""

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import CellLine, CompiledModel, load_cell_lines
+from ..status import Issue
 from ..units import TIME_UNITS
 from ._blots import BlotData, _lines_of, with_defaults_line
 
@@ -183,15 +184,25 @@ def blots_to_petab(
     errors = lint_petab(yaml_path)
     if errors:
         raise InputError(f"the PEtab problem written to {str(yaml_path)!r} fails petab's linter: "
-                         + " | ".join(errors))
+                         + " | ".join(issue.message for issue in errors))
     return yaml_path
 
 
-def lint_petab(yaml_path: str | Path) -> list[str]:
-    """Run ``petab.v1.lint_problem`` on a problem and return its error messages (empty = valid).
+def lint_petab(yaml_path: str | Path) -> list[Issue]:
+    """Run ``petab.v1.lint_problem`` on a problem and return every error it reports (empty = valid).
 
-    A problem petab cannot load gives one message saying why. petab reports through the ``petab``
+    A problem petab cannot load gives one issue saying why. petab reports through the ``petab``
     logger; its records are captured here (and not printed), so a caller gets the messages as values.
+
+    Parameters
+    ----------
+    yaml_path
+        The problem's YAML file.
+
+    Returns
+    -------
+    list of Issue
+        One ``"error"`` per message of petab's linter, each for ``yaml_path``.
     """
     import petab.v1 as petab
 
@@ -212,13 +223,14 @@ def lint_petab(yaml_path: str | Path) -> list[str]:
             problem = petab.Problem.from_yaml(yaml_path)
             failed = petab.lint_problem(problem)
     except Exception as exc:  # petab raises yaml, jsonschema, pandas and OS errors: all mean a bad problem file
-        return [f"could not be loaded by petab: {type(exc).__name__}: {exc}"]
+        messages = [f"could not be loaded by petab: {type(exc).__name__}: {exc}"]
+        failed = True
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
     if failed and not messages:
         messages.append("petab.v1.lint_problem reported errors without a message")
-    return messages
+    return [Issue(str(yaml_path), "error", message) for message in messages]
 
 
 def _check_against_model(model: CompiledModel, data: BlotData, lines: Mapping[str, CellLine]) -> None:

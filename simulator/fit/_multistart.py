@@ -16,6 +16,7 @@ from scipy.stats import qmc
 from ..engine import SolverOptions
 from ..errors import InputError
 from ..parallel import Executor, SerialExecutor
+from ..status import Status
 from ._objective import DEFAULT_OPTIONS, THRESHOLD_95, Objective, _Hierarchical, objective_for, to_linear
 from ._petab_simulate import noise_sigma
 
@@ -65,7 +66,7 @@ class StartResult:
     x: tuple[float, ...]
     nllh0: float
     nllh: float
-    status: str
+    status: Status
     message: str
     n_fev: int
     n_jev: int
@@ -77,7 +78,7 @@ class StartResult:
     @property
     def ok(self) -> bool:
         """True when the optimiser ran and ended at a finite objective."""
-        return self.status == "ok"
+        return self.status == Status.OK
 
 
 def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start: int = 0,
@@ -105,7 +106,7 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
                            time.perf_counter() - t0, float(optimality), resampled)
 
     if not math.isfinite(nllh0):
-        return record(x0, math.inf, "failed", f"no finite objective at the start point (simulation failed; "
+        return record(x0, math.inf, Status.FAILED, f"no finite objective at the start point (simulation failed; "
                                               f"{resampled} redraws)")
     split = settings.hierarchical and 0 < int(objective.needs_solve.sum()) < objective.dim
     problem = _Hierarchical(objective, x0) if split else objective
@@ -117,12 +118,12 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
                             x_scale=settings.x_scale, ftol=settings.ftol or None, xtol=settings.xtol or None,
                             gtol=settings.gtol or None, max_nfev=settings.max_nfev)
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
-        return record(x0, math.inf, "failed", f"optimiser error: {type(exc).__name__}: {exc}")
+        return record(x0, math.inf, Status.FAILED, f"optimiser error: {type(exc).__name__}: {exc}")
     x = problem.expand(sol.x) if split else sol.x
     nllh = objective.nllh(x)
     if not math.isfinite(nllh):
-        return record(x, math.inf, "failed", "no finite objective at the optimiser's end point")
-    return record(x, nllh, "ok", str(sol.message), sol.nfev, sol.njev or 0, sol.optimality)
+        return record(x, math.inf, Status.FAILED, "no finite objective at the optimiser's end point")
+    return record(x, nllh, Status.OK, str(sol.message), sol.nfev, sol.njev or 0, sol.optimality)
 
 
 def latin_hypercube_starts(lower: np.ndarray, upper: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -143,7 +144,8 @@ def _fit_start(payload: dict) -> StartResult:
         return run_start(objective, np.asarray(payload["x0"]), payload["settings"], start, rng)
     except Exception as exc:  # noqa: BLE001 - one start never kills a run (architecture.md); recorded instead
         x0 = tuple(map(float, payload["x0"]))
-        return StartResult(start, x0, x0, math.inf, math.inf, "failed", f"{type(exc).__name__}: {exc}", 0, 0, 0, 0.0)
+        return StartResult(start, x0, x0, math.inf, math.inf, Status.FAILED, f"{type(exc).__name__}: {exc}",
+                           0, 0, 0, 0.0)
 
 
 @dataclass(frozen=True)

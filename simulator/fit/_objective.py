@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -107,10 +108,14 @@ class Objective:
     options: SolverOptions = DEFAULT_OPTIONS
     central: bool = False
     needs_solve: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
-    counts: _Counts = field(default_factory=_Counts, repr=False)
-    _cache: dict = field(default_factory=dict, repr=False)
+    counts: _Counts = field(init=False, repr=False)
+    _cache: dict = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # per object, never passed in: ``dataclasses.replace`` (another ``fixed`` or ``options``) builds a new
+        # objective whose solutions must not come from the original's cache
+        object.__setattr__(self, "counts", _Counts())
+        object.__setattr__(self, "_cache", {})
         sim_ids = self.problem.simulation_parameter_ids
         object.__setattr__(self, "needs_solve", np.array([i in sim_ids for i in self.ids], dtype=bool))
         m = self.problem.measurement
@@ -385,8 +390,43 @@ def make_objective(
 
 
 @lru_cache(maxsize=4)
-def _load_cached(path: str, mtime_ns: int) -> PetabProblem:
+def _load_cached(path: str, content_sha256: str) -> PetabProblem:
+    """The problem at ``path``, loaded once per content (the key is :func:`_problem_sha256`, not a timestamp)."""
     return load_petab(path)
+
+
+def _problem_sha256(yaml_path: Path) -> str:
+    """sha256 of a PEtab problem's YAML and of every file it names (SBML, conditions, measurements, ...).
+
+    Why every file: a long-lived process (a notebook, a Dask worker) that caches problems by the YAML alone fits
+    stale data after the measurement table is edited. Files are hashed in the order the YAML names them; a missing
+    one counts as its name (loading it then fails with petab's message).
+    """
+    import yaml
+
+    digest = hashlib.sha256()
+    text = yaml_path.read_bytes()
+    digest.update(text)
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return digest.hexdigest()  # not readable: load_petab says why
+    names = [doc.get("parameter_file")] if isinstance(doc, dict) else []
+    for entry in (doc.get("problems") or []) if isinstance(doc, dict) else []:
+        if isinstance(entry, dict):
+            for key in sorted(entry):
+                value = entry[key]
+                names += value if isinstance(value, list) else [value]
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        path = yaml_path.parent / name
+        digest.update(name.encode("utf-8"))
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"missing")
+    return digest.hexdigest()
 
 
 def objective_for(yaml_path: str | Path, options: SolverOptions | None = None,
@@ -395,5 +435,5 @@ def objective_for(yaml_path: str | Path, options: SolverOptions | None = None,
     path = Path(yaml_path).resolve()
     if not path.is_file():
         raise InputError(f"PEtab problem file {str(path)!r} does not exist or is not a file.")
-    problem = _load_cached(str(path), path.stat().st_mtime_ns)
+    problem = _load_cached(str(path), _problem_sha256(path))
     return make_objective(problem, options=options, fix=fix, central=central)

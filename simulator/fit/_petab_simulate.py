@@ -95,11 +95,8 @@ def solve_experiments(
             problem.model, exp.times, [condition], pre_equilibrate=exp.preeq_id is not None,
             select=plan.select, options=options, throw=False,
         )[0]
-        # the engine falls back to the initial conditions when preequilibration fails; PEtab does not
-        failure = traj.message if not traj.ok else (
-            traj.message if exp.preeq_id and not traj.pre_equilibrated else ""
-        )
-        out.append((failure or "failed") if failure or not traj.ok else traj)
+        # a failed preequilibration is not ok (status not_pre_equilibrated): PEtab does not start elsewhere
+        out.append(traj if traj.ok else (traj.message or "failed"))
     return tuple(out)
 
 

@@ -39,12 +39,15 @@ import pandas as pd
 
 from ..errors import InputError
 from ..parallel import Executor, SerialExecutor
+from ..status import Status
 from ._multistart import FitResult, FitSettings, run_start
 from ._objective import THRESHOLD_95, objective_for, to_linear
 
 #: a profile point this far below the fit's nllh means the fit was not at the optimum (nllh units; the
 #: fit's own tolerance leaves differences of ~1e-8 on well-posed problems)
 IMPROVEMENT_TOL = 1e-6
+#: the message of a profile's own starting point (the fit's optimum, re-optimised)
+BEST_FIT = "best fit"
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ class ProfileSettings:
 class Profile:
     """The profile of one parameter.
 
-    ``values`` (scaled) ascending, ``nllh`` the re-optimised objective, ``status`` per point, ``others`` the
+    ``values`` (scaled) ascending, ``nllh`` the re-optimised objective, ``status`` and ``message`` per point
+    (the fit's own point has message :data:`BEST_FIT`; a failed re-optimisation says why), ``others`` the
     re-optimised vectors (scaled, all estimated parameters, the profiled one included) per point.
     ``best_nllh``/``best_value`` are the reference optimum: the lowest of the fit's nllh (``fit_nllh``) and
     every profile point. ``improved`` is set when a profile point lay below the fit by more than
@@ -93,7 +97,8 @@ class Profile:
     threshold: float
     values: np.ndarray
     nllh: np.ndarray
-    status: tuple[str, ...]
+    status: tuple[Status, ...]
+    message: tuple[str, ...]
     others: np.ndarray
     ids: tuple[str, ...]
     ci_low: float
@@ -118,7 +123,7 @@ class Profile:
         return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per point: parameter, value (scaled and linear), nllh, delta, status."""
+        """One row per point: parameter, value (scaled and linear), nllh, delta, status and message."""
         return pd.DataFrame({
             "parameter": self.parameter,
             "scale": self.scale,
@@ -127,6 +132,7 @@ class Profile:
             "nllh": self.nllh,
             "delta_nllh": self.delta,
             "status": list(self.status),
+            "message": list(self.message),
         })
 
     def summary(self) -> dict:
@@ -166,21 +172,22 @@ def profile_parameter(
     lo, hi = float(full.lower[i]), float(full.upper[i])
     fit_nllh = full.nllh(x_best)
 
-    def reoptimise(target: float, current: np.ndarray) -> tuple[float, str, np.ndarray]:
+    def reoptimise(target: float, current: np.ndarray) -> tuple[float, Status, str, np.ndarray]:
         """The nllh with the parameter fixed at ``target`` (scaled), the others re-optimised from ``current``."""
         fixed_value = float(to_linear(np.array([target]), [scale])[0])
         objective = objective_for(yaml_path, settings.fit.options, fix={parameter: fixed_value},
                                   central=settings.fit.central)
         result = run_start(objective, np.delete(current, i), settings.fit)
         if not result.ok:
-            return math.inf, f"{result.status}: {result.message}", current.copy()
-        return result.nllh, "ok", np.insert(np.array(result.x), i, target)
+            return math.inf, result.status, result.message, current.copy()
+        return result.nllh, Status.OK, "", np.insert(np.array(result.x), i, target)
 
-    centre_nllh, centre_status, centre_x = reoptimise(x_best[i], x_best)
-    if centre_status != "ok" or not centre_nllh < fit_nllh:
+    centre_nllh, centre_status, _, centre_x = reoptimise(x_best[i], x_best)
+    if centre_status != Status.OK or not centre_nllh < fit_nllh:
         centre_nllh, centre_x = fit_nllh, x_best.copy()
     best_nllh = centre_nllh  # the steps and the threshold test follow the best value known so far
-    points: list[tuple[float, float, str, np.ndarray]] = [(x_best[i], centre_nllh, "best fit", centre_x)]
+    points: list[tuple[float, float, Status, str, np.ndarray]] = [(x_best[i], centre_nllh, Status.OK, BEST_FIT,
+                                                                    centre_x)]
     reached = [False, False]
     for side, direction in enumerate((-1.0, 1.0)):
         value, prev_delta, current = x_best[i], 0.0, centre_x.copy()
@@ -190,9 +197,9 @@ def profile_parameter(
             if target == value:
                 reached[side] = True
                 break
-            nllh, status, full_x = reoptimise(target, current)
-            points.append((target, nllh, status, full_x))
-            if status != "ok":
+            nllh, status, message, full_x = reoptimise(target, current)
+            points.append((target, nllh, status, message, full_x))
+            if status != Status.OK:
                 break
             best_nllh = min(best_nllh, nllh)
             delta = nllh - best_nllh
@@ -221,13 +228,14 @@ def profile_parameter(
     return Profile(
         parameter=parameter, scale=scale, best_value=best_value, best_nllh=best_nllh,
         threshold=settings.threshold, values=values, nllh=nllh, status=tuple(p[2] for p in points),
-        others=np.array([p[3] for p in points]), ids=full.ids, ci_low=float(lin[0]), ci_high=float(lin[1]),
+        message=tuple(p[3] for p in points), others=np.array([p[4] for p in points]), ids=full.ids,
+        ci_low=float(lin[0]), ci_high=float(lin[1]),
         reached_bound=(reached[0], reached[1]), time_s=time.perf_counter() - t0, fit_nllh=fit_nllh,
     )
 
 
 def _refine(reoptimise, inside: float, outside: float, start: np.ndarray, best_nllh: float,
-            settings: ProfileSettings) -> list[tuple[float, float, str, np.ndarray]]:
+            settings: ProfileSettings) -> list[tuple[float, float, Status, str, np.ndarray]]:
     """Bisect the bracket [inside, outside] of the threshold crossing: extra profile points close to it.
 
     Each bisection re-optimises (warm-started from the inside point); ``settings.refine`` halvings shrink the
@@ -236,9 +244,9 @@ def _refine(reoptimise, inside: float, outside: float, start: np.ndarray, best_n
     out = []
     for _ in range(settings.refine):
         middle = 0.5 * (inside + outside)
-        nllh, status, full_x = reoptimise(middle, start)
-        out.append((middle, nllh, status, full_x))
-        if status != "ok":
+        nllh, status, message, full_x = reoptimise(middle, start)
+        out.append((middle, nllh, status, message, full_x))
+        if status != Status.OK:
             break
         if nllh - best_nllh > settings.threshold:
             outside = middle

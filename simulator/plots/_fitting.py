@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import _pyplot
+from ._common import colormap, new_figure
 
 
 def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, reference: float | None = None,
@@ -23,10 +23,10 @@ def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, refer
     so the best start sits at 1 and a gap of one nllh unit is readable next to a gap of thousands. Starts within
     ``threshold`` of the best (the ensemble) are filled; failed starts (``inf``) are drawn at the top as crosses.
     """
-    plt = _pyplot()
     values = np.sort(np.asarray(nllh, dtype=float))
     finite = values[np.isfinite(values)]
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig = new_figure((6.4, 4.0))
+    ax = fig.subplots()
     if finite.size == 0:
         ax.text(0.5, 0.5, "no start reached a finite objective", ha="center", transform=ax.transAxes)
         ax.set_title(title, fontsize=10)
@@ -73,15 +73,15 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
     as a black bar. ``representative`` adds that the data are representative (derived
     from a paper's directions), not digitized measurements.
     """
-    plt = _pyplot()
     observables = list(dict.fromkeys(table["observableId"]))
     ncols = max(1, min(ncols, len(observables)))
     nrows = math.ceil(len(observables) / ncols)
     # one time point per group everywhere (e.g. basal steady states): a categorical panel, data +- sigma per group
     categorical = bool((table.groupby(["observableId", group])["time"].nunique() <= 1).all())
     width = 4.6 if categorical else 7.0  # time courses keep their legend beside the panel
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3.6 * nrows), squeeze=False)
-    colours = plt.get_cmap("tab10")
+    fig = new_figure((width * ncols, 3.6 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    colours = colormap("tab10")
     for ax, obs in zip(axes.ravel(), observables, strict=False):
         sub = table[table["observableId"] == obs]
         for k, (label, part) in enumerate(sub.groupby(group, sort=False)):
@@ -128,11 +128,11 @@ def plot_profiles(points: pd.DataFrame, summary: pd.DataFrame, *, threshold: flo
     ``parameter``, ``estimate``, ``ci95_low``, ``ci95_high``. Log-scale parameters get a log x axis. The
     dashed line is the 95 % threshold; a side without a crossing (non-identifiable there) says so.
     """
-    plt = _pyplot()
     names = list(dict.fromkeys(points["parameter"]))
     ncols = max(1, min(ncols, len(names)))
     nrows = math.ceil(len(names) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 3.3 * nrows), squeeze=False)
+    fig = new_figure((4.4 * ncols, 3.3 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     info = summary.set_index("parameter")
     for ax, name in zip(axes.ravel(), names, strict=False):
         part = points[points["parameter"] == name].sort_values("value")

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..model import Observable
-from ._common import _pyplot, display_time
+from ._common import display_time, new_figure
 
 #: Series = label -> (time in model units, {observable id: values}).
 Series = Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]]
@@ -55,8 +55,8 @@ def plot_senescence_time_courses(series: Series, observables: Mapping[str, Obser
     ``observables`` maps the ids ``N``, ``senescent_fraction``, ``ERK5a``, ``STAT1`` and ``EMT`` to their
     labels and units (the model's metadata).
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(10.5, 7.0))
+    fig = new_figure((10.5, 7.0))
+    axes = fig.subplots(2, 2)
     colors = {label: f"C{i}" for i, label in enumerate(series)}
     panels = (("N", axes[0, 0], True), ("senescent_fraction", axes[0, 1], False), ("ERK5a", axes[1, 0], False))
     for obs_id, ax, log in panels:
@@ -86,8 +86,8 @@ def plot_growth_curves(courses: Mapping[str, Series], observables: Mapping[str, 
     ``courses`` maps line -> series (condition label -> time course with ``N`` and ``senescent_fraction``);
     ``colors`` optionally maps condition labels to colours, so a condition has one colour in every column.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, len(courses), figsize=(4.4 * len(courses), 7.0), squeeze=False)
+    fig = new_figure((4.4 * len(courses), 7.0))
+    axes = fig.subplots(2, len(courses), squeeze=False)
     for col, (line, series) in enumerate(courses.items()):
         for row, (obs_id, log, guide) in enumerate((("N", True, 1.0), ("senescent_fraction", False, 0.5))):
             obs, ax = observables[obs_id], axes[row, col]
@@ -123,9 +123,9 @@ def plot_escape_prediction(
     observables
         Labels and units of ``N`` and ``senescent_fraction``.
     """
-    plt = _pyplot()
     ncols = len(courses) + 1
-    fig, axes = plt.subplots(2, ncols, figsize=(4.4 * ncols, 7.2), squeeze=False)
+    fig = new_figure((4.4 * ncols, 7.2))
+    axes = fig.subplots(2, ncols, squeeze=False)
     n_obs, s_obs = observables["N"], observables["senescent_fraction"]
     for col, (line, series) in enumerate(courses.items()):
         for row, (obs, log) in enumerate(((n_obs, True), (s_obs, False))):

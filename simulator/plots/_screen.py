@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._common import _number, _pyplot
+from ._common import _number, colormap, new_figure
 
 
 def _dose_ticks(ax, doses_a, doses_b) -> None:
@@ -31,13 +31,12 @@ def plot_matrix_heatmap(
     With ``center`` the colour map is diverging around it (synergy scores: 0 for excesses, 1 for CI), so
     synergy and antagonism read as opposite colours; NaN wells (undefined, e.g. single agents) are grey.
     """
-    plt = _pyplot()
     from matplotlib.colors import TwoSlopeNorm
 
     matrix = np.asarray(matrix, dtype=float)
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(1.0 + 0.55 * matrix.shape[1], 1.0 + 0.45 * matrix.shape[0]))
+        ax = new_figure((1.0 + 0.55 * matrix.shape[1], 1.0 + 0.45 * matrix.shape[0])).subplots()
     ratio_scale = center is not None and label.lower().startswith("ci")
     with np.errstate(divide="ignore", invalid="ignore"):
         colour = np.log2(matrix) if ratio_scale else matrix  # CI is a ratio: colour by log2 CI, centred at 0
@@ -49,7 +48,7 @@ def plot_matrix_heatmap(
         cmap = "RdBu" if ratio_scale else "RdBu_r"  # synergy is red in every synergy heatmap
     else:
         norm, cmap = None, "viridis"
-    cm = plt.get_cmap(cmap).with_extremes(bad="#dddddd")
+    cm = colormap(cmap).with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(colour), origin="lower", aspect="auto", cmap=cm, norm=norm)
     for (i, j), value in np.ndenumerate(matrix):
         if np.isfinite(value):
@@ -61,7 +60,7 @@ def plot_matrix_heatmap(
     ax.figure.colorbar(image, ax=ax, label=f"log2 {label}" if ratio_scale else label, shrink=0.85)
     if own:  # a caller composing panels lays out once
         ax.figure.tight_layout()
-    return ax
+    return ax.figure
 
 
 def plot_isobologram(x: np.ndarray, y: np.ndarray, fa: np.ndarray, *, drug_a: str, drug_b: str, title: str, ax=None):
@@ -69,10 +68,9 @@ def plot_isobologram(x: np.ndarray, y: np.ndarray, fa: np.ndarray, *, drug_a: st
 
     Points below the line x + y = 1 are synergistic (their CI = x + y < 1), above it antagonistic.
     """
-    plt = _pyplot()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(4.6, 4.2))
+        ax = new_figure((4.6, 4.2)).subplots()
     ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(fa)
     points = ax.scatter(x[ok], y[ok], c=fa[ok], cmap="viridis", vmin=0, vmax=1, s=22, edgecolor="k", lw=0.3)
     top = max(1.2, float(np.nanmax(np.concatenate([x[ok], y[ok]]), initial=1.0)) * 1.05)
@@ -86,7 +84,7 @@ def plot_isobologram(x: np.ndarray, y: np.ndarray, fa: np.ndarray, *, drug_a: st
     ax.legend(fontsize=7, loc="upper right")
     if own:  # a caller composing panels lays out once
         ax.figure.tight_layout()
-    return ax
+    return ax.figure
 
 
 def plot_fa_ci(
@@ -103,10 +101,9 @@ def plot_fa_ci(
 
     The shaded band 0.9-1.1 is additivity in the Chou-Talalay convention used by the source paper.
     """
-    plt = _pyplot()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(5.0, 3.8))
+        ax = new_figure((5.0, 3.8)).subplots()
     ax.axhspan(0.9, 1.1, color="grey", alpha=0.15, label="additive (0.9-1.1)")
     ok = np.isfinite(fa_wells) & np.isfinite(ci_wells)
     ax.plot(fa_wells[ok], ci_wells[ok], "o", ms=3.5, alpha=0.7, label="wells")
@@ -125,7 +122,7 @@ def plot_fa_ci(
     ax.legend(fontsize=7)
     if own:  # a caller composing panels lays out once
         ax.figure.tight_layout()
-    return ax
+    return ax.figure
 
 
 def plot_screen_panel(
@@ -149,8 +146,8 @@ def plot_screen_panel(
     ``single_fits`` optionally holds the 4PL fits (:class:`simulator.doseresponse.LogisticFit`, or None) of
     drug A alone and drug B alone; each is drawn as a line through its points, with its IC50 in the legend.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(3, 3, figsize=(15, 12.5))
+    fig = new_figure((15, 12.5))
+    axes = fig.subplots(3, 3)
     plot_matrix_heatmap(readout_matrix, doses_a, doses_b, drug_a=drug_a, drug_b=drug_b, label=readout_label,
                         title=readout_label, ax=axes[0, 0])
     names = {"bliss": "Bliss excess", "hsa": "HSA excess", "loewe": "Loewe excess", "zip": "ZIP delta",

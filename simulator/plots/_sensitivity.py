@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._common import _pyplot
+from ._common import colormap, new_figure
 
 _COLOURS = {"S1": "#4c72b0", "ST": "#dd8452", "mu_star": "#55a868", "mu": "#8172b3", "sigma": "#c44e52",
             "scaled": "#4c72b0", "unscaled": "#937860"}
@@ -43,10 +43,9 @@ def plot_index_bars(
     ``values[index]`` and ``conf[index]`` are arrays aligned with ``parameters``; a bar's error bar is
     ``value +- conf`` (the interval stored with the index).
     """
-    plt = _pyplot()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(max(4.5, 0.5 * len(parameters) * max(1, len(values)) + 1.5), 3.8))
+        ax = new_figure((max(4.5, 0.5 * len(parameters) * max(1, len(values)) + 1.5), 3.8)).subplots()
     width = 0.8 / max(1, len(values))
     x = np.arange(len(parameters))
     for k, (index, vals) in enumerate(values.items()):
@@ -61,7 +60,7 @@ def plot_index_bars(
     ax.grid(axis="y", alpha=0.3)
     if own:
         ax.figure.tight_layout()
-    return ax
+    return ax.figure
 
 
 def plot_morris(
@@ -82,10 +81,9 @@ def plot_morris(
     2014 read sigma/mu* < 0.1 as linear, 0.1-0.5 monotonic, 0.5-1 almost monotonic, > 1 non-monotonic or
     interacting). The ``label_top`` parameters with the largest mu* are named.
     """
-    plt = _pyplot()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(5.6, 4.6))
+        ax = new_figure((5.6, 4.6)).subplots()
     mu_star, sigma = np.asarray(mu_star, float), np.asarray(sigma, float)
     ok = np.isfinite(mu_star) & np.isfinite(sigma)
     ax.errorbar(mu_star[ok], sigma[ok], xerr=None if mu_star_conf is None else np.asarray(mu_star_conf)[ok],
@@ -109,7 +107,7 @@ def plot_morris(
     ax.grid(alpha=0.3)
     if own:
         ax.figure.tight_layout()
-    return ax
+    return ax.figure
 
 
 def plot_index_heatmap(
@@ -126,15 +124,14 @@ def plot_index_heatmap(
 
     ``matrix[i, j]`` is the index of ``parameters[i]`` at ``positions[j]``; cells are annotated when few.
     """
-    plt = _pyplot()
     matrix = np.asarray(matrix, dtype=float)
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(1.8 + 0.5 * max(4, len(positions)), 1.2 + 0.28 * len(parameters)))
+        ax = new_figure((1.8 + 0.5 * max(4, len(positions)), 1.2 + 0.28 * len(parameters))).subplots()
     finite = matrix[np.isfinite(matrix)]
     vmax = max(float(finite.max(initial=0.0)), 1e-12)
     vmin = min(0.0, float(finite.min(initial=0.0)))
-    cmap = plt.get_cmap("magma_r").with_extremes(bad="#dddddd")
+    cmap = colormap("magma_r").with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(matrix), aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
     if matrix.size <= 400:
         for (i, j), value in np.ndenumerate(matrix):
@@ -149,7 +146,7 @@ def plot_index_heatmap(
     ax.figure.colorbar(image, ax=ax, label=index_label, shrink=0.85)
     if own:
         ax.figure.tight_layout()
-    return ax
+    return ax.figure
 
 
 def plot_indices_over_grid(
@@ -168,15 +165,15 @@ def plot_indices_over_grid(
     All panels share one colour scale (one colour bar), so parameters can be compared by colour; every
     well is annotated with its value.
     """
-    plt = _pyplot()
     n = len(matrices)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols + 1.2, 3.7 * nrows), squeeze=False)
+    fig = new_figure((4.2 * ncols + 1.2, 3.7 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     stacked = np.concatenate([np.asarray(m, float).ravel() for m in matrices.values()]) if n else np.array([])
     finite = stacked[np.isfinite(stacked)]
     vmin, vmax = min(0.0, float(finite.min(initial=0.0))), max(float(finite.max(initial=0.0)), 1e-12)
-    cmap = plt.get_cmap("magma_r").with_extremes(bad="#dddddd")
+    cmap = colormap("magma_r").with_extremes(bad="#dddddd")
     image = None
     for ax, (name, matrix) in zip(axes.ravel(), matrices.items(), strict=False):
         matrix = np.asarray(matrix, dtype=float)
@@ -214,10 +211,9 @@ def plot_output_distribution(
     The share of finite values on each side of every threshold is written in the legend, so robustness
     ("in what fraction of plausible parameter sets does the behaviour hold") can be read off the figure.
     """
-    plt = _pyplot()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(5.4, 3.6))
+        ax = new_figure((5.4, 3.6)).subplots()
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
     if log:
@@ -245,7 +241,7 @@ def plot_output_distribution(
     ax.grid(alpha=0.3)
     if own:
         ax.figure.tight_layout()
-    return ax
+    return ax.figure
 
 
 def plot_overview(panels: Sequence[Mapping], *, title: str):
@@ -255,9 +251,9 @@ def plot_overview(panels: Sequence[Mapping], *, title: str):
     array, as :func:`plot_index_bars`), ``ylabel``, ``sample`` (the output over the sampled parameter sets),
     ``xlabel``, ``thresholds`` and ``log`` (as :func:`plot_output_distribution`).
     """
-    plt = _pyplot()
     n = len(panels)
-    fig, axes = plt.subplots(n, 2, figsize=(13.5, 3.6 * n), squeeze=False,
+    fig = new_figure((13.5, 3.6 * n))
+    axes = fig.subplots(n, 2, squeeze=False,
                              gridspec_kw={"width_ratios": (1.7, 1.0)})
     for row, panel in zip(axes, panels, strict=True):
         plot_index_bars(panel["parameters"], panel["values"], panel["conf"], ylabel=panel["ylabel"],

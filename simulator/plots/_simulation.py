@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..model import Observable
-from ._common import _number, _pyplot, display_time
+from ._common import _number, display_time, new_figure
 
 
 def plot_time_courses(
@@ -27,7 +27,6 @@ def plot_time_courses(
     times in model units): one row per observable and one column per window, so a fast transient (the
     first hours) and the late phase are both readable.
     """
-    plt = _pyplot()
     if windows:
         nrows, ncols = len(observables), len(windows)
         panels = [(obs, end) for obs in observables for end in windows]
@@ -35,7 +34,8 @@ def plot_time_courses(
         ncols = max(1, min(ncols, len(observables)))
         nrows = int(np.ceil(len(observables) / ncols))
         panels = [(obs, None) for obs in observables]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False,
+    fig = new_figure((4.2 * ncols, 3.0 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False,
                              sharex="col" if windows else True)
     flat = axes.ravel()
     for ax, (obs, end) in zip(flat, panels, strict=False):
@@ -60,10 +60,9 @@ def plot_time_courses(
 
 def plot_steady_state(values: Mapping[str, float], observables: Sequence[Observable], *, title: str, ax=None):
     """Bar chart of steady-state observables (NaN bars, e.g. an oscillating model, are left empty)."""
-    plt = _pyplot()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(observables) + 1.5), 3.6))
+        ax = new_figure((max(4.0, 0.9 * len(observables) + 1.5), 3.6)).subplots()
     labels = [o.label for o in observables]
     ax.bar(range(len(observables)), [values[o.id] for o in observables], color="#4477aa")
     if all(o.unit.startswith("relative") for o in observables):
@@ -75,7 +74,7 @@ def plot_steady_state(values: Mapping[str, float], observables: Sequence[Observa
     ax.grid(axis="y", alpha=0.3)
     if own:  # a caller composing panels lays out once
         ax.figure.tight_layout()
-    return ax
+    return ax.figure
 
 
 def plot_dose_response(
@@ -91,10 +90,9 @@ def plot_dose_response(
 
     Zero doses cannot sit on a log axis; they are drawn as a dotted horizontal line at their value.
     """
-    plt = _pyplot()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(5.6, 4.0))
+        ax = new_figure((5.6, 4.0)).subplots()
     for label, (doses, values) in series.items():
         doses, values = np.asarray(doses, float), np.asarray(values, float)
         positive = doses > 0
@@ -111,7 +109,7 @@ def plot_dose_response(
     ax.legend(fontsize=8)
     if own:  # a caller composing panels lays out once
         ax.figure.tight_layout()
-    return ax
+    return ax.figure
 
 
 def plot_dose_response_fit(result, ax=None):
@@ -120,10 +118,9 @@ def plot_dose_response_fit(result, ax=None):
     ``result`` is a :class:`simulator.response.DoseResponse`; the curve is the fitted equation evaluated
     on a dense dose grid (the fit itself was done by :func:`simulator.doseresponse.fit_logistic`).
     """
-    plt = _pyplot()
     own = ax is None
     if own:
-        _, ax = plt.subplots(figsize=(5.6, 4.0))
+        ax = new_figure((5.6, 4.0)).subplots()
     fit = result.fit
     doses, response = np.asarray(result.doses, float), np.asarray(result.response, float)
     positive = doses > 0
@@ -149,4 +146,4 @@ def plot_dose_response_fit(result, ax=None):
     ax.legend(fontsize=7)
     if own:  # a caller composing panels lays out once
         ax.figure.tight_layout()
-    return ax
+    return ax.figure

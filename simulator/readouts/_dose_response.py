@@ -16,6 +16,7 @@ import pandas as pd
 from ..engine import SolverOptions
 from ..errors import InputError
 from ..model import DEFAULTS_LABEL, CompiledModel, load_cell_lines, load_drugs, make_condition
+from ..status import Status
 from ._compute import compute_readouts
 from ._logistic import LogisticFit, fit_logistic
 from ._readout import READOUTS, Readout, readouts_for, unknown_readout_message
@@ -122,7 +123,7 @@ def dose_response(
     response, normalized, label = percent_remaining(available[readout], raw)
     if any("oscillates" in r.message for r in records if r.ok):
         label = label.replace(")", "; cycle-averaged where it oscillates)") if label.endswith(")") else label
-    ok = np.array([s == "ok" for s in statuses]) & np.isfinite(response)
+    ok = np.array([s == Status.OK for s in statuses]) & np.isfinite(response)
     fit = fit_logistic(doses[ok], response[ok], normalized=normalized)
     fixed = {k: v for k, v in conditions[0].doses.items() if k != drug}
     return DoseResponse(model, cell_line, drug, readout, doses, raw, response, label, statuses, fit, fixed,

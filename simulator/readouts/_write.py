@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import Owner, begin_final_writes, write_manifest, write_table
+from ..status import Status
 from ._dose_response import DoseResponse
 from ._readout import LEVEL_CONVENTION
 
@@ -50,7 +51,7 @@ def write_dose_response(result: DoseResponse, out_dir: str | Path, *, owner: Own
             files.append(write_table(frame, out_dir / f"{stem}{suffix}"))
     if draw is not None:
         files += draw(result, out_dir)
-    ok = sum(status == "ok" for status in result.statuses)
+    ok = sum(status == Status.OK for status in result.statuses)
     timings = {**(timings or {}), "write": time.perf_counter() - started}
     timings["total"] = sum(timings.values())
     files.append(write_manifest(

@@ -23,4 +23,4 @@ def draw_dose_response(result: DoseResponse, out_dir: str | Path) -> list[Path]:
     list of pathlib.Path
         The written figure files.
     """
-    return save_figure(plot_dose_response_fit(result).figure, Path(out_dir) / "dose_response.png")
+    return save_figure(plot_dose_response_fit(result), Path(out_dir) / "dose_response.png")

@@ -11,6 +11,7 @@ import pandas as pd
 from ..plots import plot_screen_panel, save_figure
 from ..readouts import READOUTS, Readout, fit_logistic
 from ..screen import SUMMARISED_SCORES, WELL_SCORES, effect_of
+from ..status import Status
 from ._html import _csv, _derived, _img, _manifest_block, _parquet, _per_line, _table
 
 
@@ -35,7 +36,7 @@ def _single_fit(doses: np.ndarray, values: np.ndarray):
     if not finite.all():
         return None
     fit = fit_logistic(doses, values)
-    return fit if fit.status != "failed" else None
+    return fit if fit.status != Status.FAILED else None
 
 
 def _draw_panel(job: dict) -> str:

@@ -89,26 +89,26 @@ def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -
             key = pivot_v[main].abs() if method == "local" else pivot_v[main]
             order = key.sort_values(ascending=False, na_position="last").index[:25].tolist()
             if pivot_v[main].notna().any():
-                ax = plot_index_bars(order, {i: pivot_v.loc[order, i].to_numpy() for i in shown},
+                fig = plot_index_bars(order, {i: pivot_v.loc[order, i].to_numpy() for i in shown},
                                      {i: pivot_c.loc[order, i].to_numpy() for i in shown}, ylabel=_INDEX_AXIS[method],
                                      title=f"{output} (simulated); {method}, {info['conf_level']:.0%} CI")
-                png = save_figure(ax.figure, figures / f"{stem}_bars.png")[0]
+                png = save_figure(fig, figures / f"{stem}_bars.png")[0]
                 parts.append(_img(png, root, f"{output}: {method} indices"))
                 if method == "morris":
                     names = pivot_v.index.tolist()
-                    ax = plot_morris(names, pivot_v["mu_star"].to_numpy(), pivot_v["sigma"].to_numpy(),
+                    fig = plot_morris(names, pivot_v["mu_star"].to_numpy(), pivot_v["sigma"].to_numpy(),
                                      mu_star_conf=pivot_c["mu_star"].to_numpy(), sigma_conf=pivot_c["sigma"].to_numpy(),
                                      unit=unit, title=f"{output} (simulated): Morris mu*-sigma")
-                    png = save_figure(ax.figure, figures / f"{stem}_morris.png")[0]
+                    png = save_figure(fig, figures / f"{stem}_morris.png")[0]
                     parts.append(_img(png, root, f"{output}: Morris mu*-sigma"))
             if method in ("sobol", "efast") and (folder / "evaluations.parquet").is_file():
                 sample = _parquet(folder / "evaluations.parquet", columns=[col])[col].to_numpy(float)
                 quantity = str(cols["quantity"].iloc[0])
                 marks = _THRESHOLDS.get(quantity, ()) if quantity != "ic50_shift" or "(viability)" in unit else ()
-                ax = plot_output_distribution(sample, xlabel=unit, log=quantity == "ic50_shift", thresholds=marks,
+                fig = plot_output_distribution(sample, xlabel=unit, log=quantity == "ic50_shift", thresholds=marks,
                                               title=f"{output} (simulated) over the {len(sample)} sampled "
                                                     "parameter sets")
-                png = save_figure(ax.figure, figures / f"{stem}_distribution.png")[0]
+                png = save_figure(fig, figures / f"{stem}_distribution.png")[0]
                 parts.append(_img(png, root, f"{output}: distribution over the sample"))
                 if pivot_v[main].notna().any():
                     overview.append({"label": output, "parameters": order[:12], "ylabel": _INDEX_AXIS[method],
@@ -150,10 +150,10 @@ def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -
                 else:
                     positions, xlabel = cols["fa"].to_numpy(float), "fraction affected (fa)"
                 shown_rows = order[:20]
-                ax = plot_index_heatmap(values.loc[shown_rows].to_numpy(), shown_rows, positions, xlabel=xlabel,
+                fig = plot_index_heatmap(values.loc[shown_rows].to_numpy(), shown_rows, positions, xlabel=xlabel,
                                         index_label=_index_label(method, main, unit),
                                         title=f"{output} (simulated): {main}, top parameters")
-                png = save_figure(ax.figure, figures / f"{stem}_heatmap.png")[0]
+                png = save_figure(fig, figures / f"{stem}_heatmap.png")[0]
                 parts.append(_img(png, root, f"{output}: {main} heatmap"))
             best = ranking[ranking["column"].isin(cols["column"]) & (ranking["rank"] <= 3)]
             top3 = best.merge(cols[["column", "time", "dose_a_nM", "dose_b_nM", "fa"]], on="column")

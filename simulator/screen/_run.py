@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..files import Owner, begin_final_writes, claim_folder, fingerprint, job_inputs, write_manifest, write_tables
 from ..parallel import ChunkRun, Executor, make_executor, read_parts, run_chunks
 from ..readouts import LEVEL_CONVENTION, readouts_for
+from ..status import Status
 from ..synergy import SCORE_CONVENTIONS
 from ._scoring import SYNERGY_COLUMNS, _synergy_chunk, _synergy_chunks
 from ._spec import SUMMARISED_SCORES, WELL_SCORES, ScreenSpec, _default_ratio, _ic50_nM
@@ -196,7 +197,8 @@ def rank_combinations(wells: pd.DataFrame, spec: ScreenSpec) -> pd.DataFrame:
     ensemble, a well counts as reaching the target when the median over members does, and the fraction of
     members that reach it is reported.
     """
-    sub = wells[(wells["series"] == "matrix") & (wells["readout"] == "perk_suppression") & (wells["status"] == "ok")]
+    sub = wells[(wells["series"] == "matrix") & (wells["readout"] == "perk_suppression")
+                & (wells["status"] == Status.OK)]
     if sub.empty:
         return pd.DataFrame(columns=["cell_line", "dose_a_nM", "dose_b_nM", "normalised_dose", "perk_suppression",
                                      "fraction_of_members_reaching_target"])
@@ -220,7 +222,7 @@ def _finish(spec: ScreenSpec, out_dir: Path | None, wells: pd.DataFrame, synergy
 
     computed = time.perf_counter()
     per_well = wells.drop_duplicates(["cell_line", "member", "series", "dose_a_nM", "dose_b_nM"])
-    failed = per_well[per_well["status"] != "ok"]
+    failed = per_well[per_well["status"] != Status.OK]
     summary = failed.groupby("status").size().to_dict() if not failed.empty else {}
     # a chunk that raised has no rows at all: count its wells as failed, with the chunk's error
     missing = sum(_chunk_wells(spec, f.chunk_id) for f in runs["wells"].failures)
@@ -253,7 +255,7 @@ def _finish(spec: ScreenSpec, out_dir: Path | None, wells: pd.DataFrame, synergy
                    "score_conventions": SCORE_CONVENTIONS},
         ))
     oscillates = per_well["message"].astype(str).str.contains("treated condition oscillates", regex=False)
-    oscillating = per_well[(per_well["status"] == "ok") & oscillates]
+    oscillating = per_well[(per_well["status"] == Status.OK) & oscillates]
     return ScreenResult(wells=wells, synergy=synergy, ranking=tables["ranking"], synergy_ensemble=spread,
                         n_wells=counts["wells"], failed_wells=counts["wells_failed"],
                         failure_summary=MappingProxyType(summary), oscillating_wells=int(len(oscillating)),

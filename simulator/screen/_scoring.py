@@ -150,12 +150,12 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
     combo = ~single & ~batch.ci_undefined
     for name, iso in (("iso_x", iso_x), ("iso_y", iso_y)):
         blocks.append((grid_a, grid_b, fa, name, np.where(combo, iso, np.nan).reshape(k, wells), 0, no_flag))
-    status = per_matrix_text(cr.status)
+    status = per_matrix_text([message or str(status) for status, message in zip(cr.status, cr.message, strict=True)])
     levels = np.broadcast_to(cr.fa, cr.ci.shape)
     for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
         blocks.append((cr.dose_a, cr.dose_b, levels, name, values, *status))
     for which_fit, fits in (("a", batch.median_a), ("b", batch.median_b), ("mix", fit_mix)):
-        fit_status = per_matrix_text(fits.status)
+        fit_status = per_matrix_text([str(status) for status in fits.status])
         for key in ("m", "Dm", "r"):
             blocks.append((np.nan, np.nan, np.nan, f"median_{which_fit}_{key}", getattr(fits, key)[:, None],
                            *fit_status))

@@ -125,8 +125,8 @@ def _ci_median_effect(out: CombinationIndexAt, fa: np.ndarray) -> tuple[np.ndarr
             median_effect_fit(a * (1.0 + 1.0 / out.ratio), fa[na + nb:]))
     table = combination_index_at(*fits, out.ratio, out.fa)
     ci = np.asarray(table.ci, dtype=float)
-    if table.status != "ok" or not np.all(np.isfinite(ci)):
-        return ci, Status.UNDEFINED, f"{out.label}: CI undefined ({table.status})"
+    if table.status != Status.OK or not np.all(np.isfinite(ci)):
+        return ci, Status.UNDEFINED, f"{out.label}: CI undefined ({table.message or table.status})"
     return ci, Status.OK, ""
 
 

@@ -11,6 +11,7 @@ from scipy.optimize import leastsq
 from scipy.special import expit
 
 from ..errors import InputError
+from ..status import Status
 
 
 @dataclass(frozen=True)
@@ -30,25 +31,28 @@ class HillFit:
     C
         Dose at half of the ``E0 → Emax`` span (same unit as the doses).
     status
-        ``"ok"`` or ``"failed: <reason>"``; a failed fit has NaN parameters.
+        ``"ok"`` or ``"failed"`` (:class:`~simulator.status.Status`); a failed fit has NaN parameters.
+    message
+        Why the fit failed, or an empty string.
     """
 
     E0: float
     Emax: float
     h: float
     C: float
-    status: str = "ok"
+    status: Status = Status.OK
+    message: str = ""
 
     def __post_init__(self) -> None:
         for name in ("E0", "Emax", "h", "C"):
             object.__setattr__(self, name, float(getattr(self, name)))
-        if self.status == "ok" and not (self.h > 0 and self.C > 0 and math.isfinite(self.E0 + self.Emax)):
+        if self.status == Status.OK and not (self.h > 0 and self.C > 0 and math.isfinite(self.E0 + self.Emax)):
             raise InputError(f"HillFit needs finite E0/Emax and h > 0, C > 0; got {self!r}.")
 
     @property
     def ok(self) -> bool:
         """Whether the fit can be used."""
-        return self.status == "ok"
+        return self.status == Status.OK
 
     def effect(self, dose: object) -> np.ndarray:
         """Effect (fa) at ``dose``."""
@@ -181,15 +185,16 @@ def _minpack_fit(axis: _DoseAxis, u: np.ndarray, p0: np.ndarray) -> tuple[np.nda
 
 
 def _hill_from_popt(axis: _DoseAxis, popt: np.ndarray, ier: int, message: str
-                    ) -> tuple[float, float, float, float, str]:
-    """``(E0_u, Emax_u, h, C, status)`` from MINPACK's answer on the scaled doses."""
+                    ) -> tuple[float, float, float, float, Status, str]:
+    """``(E0_u, Emax_u, h, C, status, message)`` from MINPACK's answer on the scaled doses."""
     if ier not in (1, 2, 3, 4):
-        return math.nan, math.nan, math.nan, math.nan, f"failed: {message}"
+        return math.nan, math.nan, math.nan, math.nan, Status.FAILED, message
     with np.errstate(over="ignore"):
         e0, emax, h, c = float(popt[0]), float(popt[1]), float(np.exp(popt[2])), float(np.exp(popt[3]) * axis.scale)
     if not (math.isfinite(e0 + emax) and 0 < h < math.inf and 0 < c < math.inf):
-        return math.nan, math.nan, math.nan, math.nan, "failed: parameters left the finite range (h or C at 0 or inf)"
-    return e0, emax, h, c, "ok"
+        return (math.nan, math.nan, math.nan, math.nan, Status.FAILED,
+                "parameters left the finite range (h or C at 0 or inf)")
+    return e0, emax, h, c, Status.OK, ""
 
 
 def _check_hill_input(d: np.ndarray, fa: np.ndarray) -> None:
@@ -250,7 +255,7 @@ def fit_hill_many(doses: object, effects: object) -> tuple[HillFit, ...]:
     _check_hill_input(d, fa)
     if d.size < 4:
         # Not an input error: a 3x3 matrix is valid for Bliss/HSA/CI, it just cannot support 4 Hill parameters.
-        return tuple(HillFit(math.nan, math.nan, math.nan, math.nan, f"failed: {d.size} points for 4 parameters")
+        return tuple(HillFit(math.nan, math.nan, math.nan, math.nan, Status.FAILED, f"{d.size} points for 4 parameters")
                      for _ in range(fa.shape[0]))
     axis = _DoseAxis.of(d)
     u = 1.0 - fa
@@ -259,6 +264,6 @@ def fit_hill_many(doses: object, effects: object) -> tuple[HillFit, ...]:
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for row, p0 in zip(u, axis.starts(u), strict=True):
-            e0_u, emax_u, h, c, status = _hill_from_popt(axis, *_minpack_fit(axis, row, p0))
-            fits.append(HillFit(1.0 - e0_u, 1.0 - emax_u, h, c, status))
+            e0_u, emax_u, h, c, status, message = _hill_from_popt(axis, *_minpack_fit(axis, row, p0))
+            fits.append(HillFit(1.0 - e0_u, 1.0 - emax_u, h, c, status, message))
     return tuple(fits)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..status import Status
 from ._inputs import _RATIO_RTOL, _check_fa_levels, _check_matrix, _combination_mask, _frozen, _ratio_value
 
 #: Open window of fa used by the median-effect fit (CompuSyn): log-odds outside it are dominated by noise.
@@ -35,19 +36,20 @@ class MedianEffectFit:
     n_points
         Points inside ``0.02 < fa < 0.98`` with dose > 0 that entered the fit.
     status
-        ``"ok"``, ``"too_few_points"``, ``"degenerate"`` (a single dose) or ``"non_increasing"`` (m ≤ 0).
+        ``"ok"``, ``"too_few_points"``, ``"degenerate"`` (a single dose) or ``"non_increasing"`` (m ≤ 0)
+        (:class:`~simulator.status.Status`).
     """
 
     m: float
     Dm: float
     r: float
     n_points: int
-    status: str = "ok"
+    status: Status = Status.OK
 
     @property
     def ok(self) -> bool:
         """Whether the fit can be used for Dx and CI."""
-        return self.status == "ok"
+        return self.status == Status.OK
 
     def dose_for(self, fa: object) -> np.ndarray:
         """``Dx = Dm·(fa/(1 − fa))^(1/m)``: the dose giving ``fa``; NaN for ``fa`` outside (0, 1) or an unusable fit."""
@@ -191,7 +193,9 @@ class ConstantRatioCI:
     fit_mix
         Median-effect fit of the mixture (total dose).
     status
-        ``"ok"`` or why the table is NaN (no wells on the ratio, an unusable fit).
+        ``"ok"``, or ``"undefined"`` when the table is NaN.
+    message
+        Why the table is NaN (no wells on the ratio, an unusable fit), or an empty string.
     """
 
     ratio: float
@@ -204,10 +208,11 @@ class ConstantRatioCI:
     dri_a: np.ndarray
     dri_b: np.ndarray
     fit_mix: MedianEffectFit
-    status: str = "ok"
+    status: Status = Status.OK
+    message: str = ""
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per fa level: ratio, fa, doses, Dx, CI, its verdict, DRIs and the status."""
+        """One row per fa level: ratio, fa, doses, Dx, CI, its verdict, DRIs, the status and its message."""
         return pd.DataFrame(
             {
                 "ratio_a_to_b": self.ratio,
@@ -221,6 +226,7 @@ class ConstantRatioCI:
                 "dri_a": self.dri_a,
                 "dri_b": self.dri_b,
                 "status": self.status,
+                "message": self.message,
             }
         )
 
@@ -260,7 +266,7 @@ def combination_index_at(
     Returns
     -------
     ConstantRatioCI
-        One entry per fa level; NaN with a status if any fit is unusable.
+        One entry per fa level; NaN, with status ``"undefined"`` and a message, if any fit is unusable.
     """
     one = constant_ratio_many(MedianFits.of([fit_a]), MedianFits.of([fit_b]), MedianFits.of([fit_mix]), ratio,
                               fa_levels)
@@ -336,12 +342,12 @@ class MedianFits:
     Dm: np.ndarray
     r: np.ndarray
     n_points: np.ndarray
-    status: tuple[str, ...]
+    status: tuple[Status, ...]
 
     @property
     def ok(self) -> np.ndarray:
         """Which fits can be used for Dx and CI, shape (K,)."""
-        return np.array([s == "ok" for s in self.status], dtype=bool)
+        return np.array([s == Status.OK for s in self.status], dtype=bool)
 
     @classmethod
     def of(cls, fits: Sequence[MedianEffectFit]) -> MedianFits:
@@ -407,15 +413,15 @@ def median_effect_fits(doses: object, fa: object) -> MedianFits:
     ptp = np.where(use, x, -np.inf).max(axis=1, initial=-np.inf) - np.where(use, x, np.inf).min(axis=1, initial=np.inf)
     few, degenerate = n < 2, ptp == 0
     increasing = slope > 0
-    status = np.where(few, "too_few_points", np.where(degenerate, "degenerate",
-                                                      np.where(increasing, "ok", "non_increasing")))
+    status = np.where(few, Status.TOO_FEW_POINTS, np.where(degenerate, Status.DEGENERATE,
+                                                           np.where(increasing, Status.OK, Status.NON_INCREASING)))
     invalid = few | degenerate
     return MedianFits(
         m=_frozen(np.where(invalid, np.nan, slope)),
         Dm=_frozen(np.where(invalid | ~increasing, np.nan, dm)),
         r=_frozen(np.where(invalid, np.nan, r)),
         n_points=_frozen(n.astype(np.int64)),
-        status=tuple(str(s) for s in status),
+        status=tuple(Status(s) for s in status),
     )
 
 
@@ -433,13 +439,14 @@ class ConstantRatioMany:
     dri_a: np.ndarray
     dri_b: np.ndarray
     fit_mix: MedianFits
-    status: tuple[str, ...]
+    status: tuple[Status, ...]
+    message: tuple[str, ...]
 
     def table(self, k: int) -> ConstantRatioCI:
         """The constant-ratio table of matrix ``k``."""
         return ConstantRatioCI(self.ratio, self.fa, *(_frozen(getattr(self, name)[k]) for name in
                                                       ("dose_a", "dose_b", "dx_a", "dx_b", "ci", "dri_a", "dri_b")),
-                               self.fit_mix.fit(k), self.status[k])
+                               self.fit_mix.fit(k), self.status[k], self.message[k])
 
 
 def constant_ratio_many(
@@ -457,21 +464,23 @@ def constant_ratio_many(
     dx_mix = median_mix.dose_for(grid)
     dose_a, dose_b = dx_mix * (r / (1.0 + r)), dx_mix * (1.0 / (1.0 + r))
     dx_a, dx_b = median_a.dose_for(grid), median_b.dose_for(grid)
-    status = []
+    message = []
     for i in range(k):
         problems = [f"{name}: {fits.status[i]}" for name, fits in
-                    (("drug A", median_a), ("drug B", median_b), ("mixture", median_mix)) if fits.status[i] != "ok"]
-        status.append("ok" if not problems else "; ".join(problems))
+                    (("drug A", median_a), ("drug B", median_b), ("mixture", median_mix))
+                    if fits.status[i] != Status.OK]
+        message.append("; ".join(problems))
     return ConstantRatioMany(
         ratio=r, fa=_frozen(levels), dose_a=_frozen(dose_a), dose_b=_frozen(dose_b), dx_a=_frozen(dx_a),
         dx_b=_frozen(dx_b), ci=_frozen(dose_a / dx_a + dose_b / dx_b), dri_a=_frozen(dx_a / dose_a),
-        dri_b=_frozen(dx_b / dose_b), fit_mix=median_mix, status=tuple(status),
+        dri_b=_frozen(dx_b / dose_b), fit_mix=median_mix,
+        status=tuple(Status.UNDEFINED if m else Status.OK for m in message), message=tuple(message),
     )
 
 
 def _no_diagonal_table(levels: np.ndarray) -> ConstantRatioCI:
     """The NaN table :func:`simulator.synergy.synergy_scores` returns when there is no ratio to use."""
     empty = np.full(levels.shape, np.nan)
-    no_fit = MedianEffectFit(math.nan, math.nan, math.nan, 0, "too_few_points")
+    no_fit = MedianEffectFit(math.nan, math.nan, math.nan, 0, Status.TOO_FEW_POINTS)
     return ConstantRatioCI(math.nan, _frozen(levels), *(_frozen(empty) for _ in range(7)), no_fit,
-                           "no constant-ratio diagonal; pass ratio= (dose A / dose B)")
+                           Status.UNDEFINED, "no constant-ratio diagonal; pass ratio= (dose A / dose B)")

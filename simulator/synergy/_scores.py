@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..status import Status
 from ._hill import HillFit, fit_hill_many
 from ._inputs import (
     _check_doses,
@@ -361,8 +362,8 @@ def synergy_batch(
         fa_mix = e[:, 1:, 1:][:, on][:, order]
         table = constant_ratio_many(median_a, median_b, median_effect_fits(total, fa_mix), r, levels)
         if total.size == 0:
-            status = f"no well lies on the ratio A:B = {r:g}; pass the mixture fit to combination_index_at"
-            table = replace(table, status=(status,) * k)
+            message = f"no well lies on the ratio A:B = {r:g}; pass the mixture fit to combination_index_at"
+            table = replace(table, status=(Status.UNDEFINED,) * k, message=(message,) * k)
 
     bliss, hsa = _bliss_and_hsa(e)
     return SynergyBatch(

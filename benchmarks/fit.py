@@ -42,8 +42,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulator.executor import ProcessExecutor, SerialExecutor  # noqa: E402
 from simulator.fit import THRESHOLD_95, FitResult, FitSettings, fit_petab, objective_for, to_scaled  # noqa: E402
+from simulator.parallel import ProcessExecutor, SerialExecutor  # noqa: E402
 
 PETAB = ROOT.parent / "shared" / "benchmarks" / "petab"
 PROBLEMS = ("Fiedler_BMCSystBiol2016", "Boehm_JProteomeRes2014", "Fujita_SciSignal2010")

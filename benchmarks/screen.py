@@ -57,14 +57,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a source checkout
     sys.path.insert(0, str(ROOT))
 
-import simulator.compile_cache as compile_cache  # noqa: E402
-import simulator.executor as executor_mod  # noqa: E402
-import simulator.readouts as readouts_mod  # noqa: E402
-import simulator.screen as screen_mod  # noqa: E402
-import simulator.synergy_many as synergy_many_mod  # noqa: E402
+import simulator.parallel._chunks as chunks_mod  # noqa: E402  (timers wrap functions where they are looked up)
+import simulator.readouts._compute as readouts_mod  # noqa: E402
+import simulator.screen._run as screen_run_mod  # noqa: E402
+import simulator.screen._scoring as screen_scoring_mod  # noqa: E402
+import simulator.screen._wells as screen_wells_mod  # noqa: E402
+import simulator.synergy._scores as synergy_scores_mod  # noqa: E402
 from simulator import load_cell_lines, load_drugs, load_model, make_condition, steady_states  # noqa: E402
-from simulator.executor import ProcessExecutor, SerialExecutor, make_executor, run_chunks  # noqa: E402
+from simulator.engine import CACHE_ENV_VAR  # noqa: E402
+from simulator.parallel import ProcessExecutor, SerialExecutor, make_executor, run_chunks  # noqa: E402
 from simulator.screen import RATIO_POINTS, DrugAxis, ScreenSpec, load_ensemble, run_screen  # noqa: E402
+from simulator.screen._spec import _default_ratio as screen_spec_default_ratio  # noqa: E402
 
 MODEL = "mpnst"
 LINES = ("S462", "S462_R1", "S462_R2", "S462_R3", "ST8814", "S462TY")
@@ -154,12 +157,13 @@ class PassTimer:
     """
 
     TARGETS = (
-        (screen_mod, ("run_chunks", "read_parts", "_finish", "compute_readout_table", "make_condition", "load_drugs",
-                      "load_cell_lines", "synergy_batch", "median_effect_fits", "constant_ratio_many",
-                      "_ensemble_summary", "rank_combinations", "write_tables", "write_manifest")),
+        (screen_run_mod, ("run_chunks", "read_parts", "_finish", "_ensemble_summary", "rank_combinations",
+                          "write_tables", "write_manifest")),
+        (screen_wells_mod, ("compute_readout_table", "make_condition", "load_drugs", "load_cell_lines")),
+        (screen_scoring_mod, ("synergy_batch", "median_effect_fits", "constant_ratio_many")),
         (readouts_mod, ("steady_states",)),
-        (synergy_many_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill_many")),
-        (executor_mod, ("_write_part",)),
+        (synergy_scores_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill_many")),
+        (chunks_mod, ("_write_part",)),
     )
 
     def __init__(self) -> None:
@@ -257,7 +261,7 @@ def timed_screen(spec: ScreenSpec, out: Path, workers: int, pool_only: bool = Fa
         "wells_chunks": wells_run.chunks_done,
         "synergy_chunks": synergy_run.chunks_done,
         "chunk_failures": len(wells_run.failures) + len(synergy_run.failures),
-        "wells": result.wells,
+        "wells": result.n_wells,
         "failed_wells": result.failed_wells,
         "failure_summary": dict(result.failure_summary),
         "out": out,
@@ -276,13 +280,14 @@ def _warm(model) -> int:
 
 def well_chunks(spec: ScreenSpec) -> list[tuple[str, dict]]:
     """The wells chunks ``run_screen`` builds: runs of consecutive members of one cell line."""
-    ratio = spec.ratio if spec.ratio is not None else screen_mod._default_ratio(spec)
-    return screen_mod._well_chunks(spec, ratio)
+    ratio = spec.ratio if spec.ratio is not None else screen_spec_default_ratio(spec)
+    return screen_wells_mod._well_chunks(spec, ratio)
 
 
 def wells_pass(executor, chunks: list, out: Path) -> tuple[float, object]:
     t0 = time.perf_counter()
-    run = run_chunks(screen_mod._well_chunk, chunks, executor=executor, out_dir=out, progress=False, label="wells")
+    run = run_chunks(screen_wells_mod._well_chunk, chunks, executor=executor, out_dir=out, progress=False,
+                     label="wells")
     return time.perf_counter() - t0, run
 
 
@@ -394,22 +399,26 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
     total = time.perf_counter() - t0
     prof.disable()
     st = pstats.Stats(prof).stats
-    scr, eng, rdo, cnd, cat, syn, many = (f"simulator/{m}.py" for m in (
-        "screen", "engine", "readouts", "conditions", "catalog", "synergy", "synergy_many"))
+    files = {name: f"simulator/{path}.py" for name, path in (
+        ("wells", "screen/_wells"), ("scoring", "screen/_scoring"), ("steady", "engine/_steady"),
+        ("compute", "readouts/_compute"), ("readout", "readouts/_readout"), ("conditions", "model/_conditions"),
+        ("catalog", "model/_catalog"), ("scores", "synergy/_scores"), ("zip", "synergy/_zip"),
+        ("loewe", "synergy/_loewe"), ("hill", "synergy/_hill"), ("median", "synergy/_median_effect"))}
 
-    well_chunk = _ct(st, scr, "_well_chunk")
-    steady = _ct(st, eng, "steady_states")
-    readouts = _ct(st, rdo, "compute_readout_table")
-    conditions = _ct(st, cnd, "make_condition")
-    catalogue = sum(_ct(st, cat, f, (scr, "_well_chunks")) for f in ("load_drugs", "load_cell_lines"))
-    closed_form = _ct(st, rdo, "closed_form_cells")
-    synergy_chunk = _ct(st, scr, "_synergy_chunk")
-    scores = _ct(st, many, "synergy_batch")
-    zip_fits = _ct(st, syn, "zip_delta_many")
-    loewe = _ct(st, many, "loewe_expected_many")
-    hill = _ct(st, syn, "fit_hill_many")  # called from synergy_batch only
-    ratio_ci = _ct(st, many, "median_effect_fits", (scr, "_score_matrices")) + _ct(
-        st, many, "constant_ratio_many", (scr, "_score_matrices"))
+    well_chunk = _ct(st, files["wells"], "_well_chunk")
+    steady = _ct(st, files["steady"], "steady_states")
+    readouts = _ct(st, files["compute"], "compute_readout_table")
+    conditions = _ct(st, files["conditions"], "make_condition")
+    catalogue = sum(_ct(st, files["catalog"], f, (files["wells"], "_well_chunks")) for f in ("load_drugs",
+                                                                                               "load_cell_lines"))
+    closed_form = _ct(st, files["readout"], "closed_form_cells")
+    synergy_chunk = _ct(st, files["scoring"], "_synergy_chunk")
+    scores = _ct(st, files["scores"], "synergy_batch")
+    zip_fits = _ct(st, files["zip"], "zip_delta_many")
+    loewe = _ct(st, files["loewe"], "loewe_expected_many")
+    hill = _ct(st, files["hill"], "fit_hill_many")  # called from synergy_batch only
+    ratio_ci = _ct(st, files["median"], "median_effect_fits", (files["scoring"], "_score_matrices")) + _ct(
+        st, files["median"], "constant_ratio_many", (files["scoring"], "_score_matrices"))
     # per matrix (chunks hold several): wells = one (line, member) matrix, synergy = one matrix x readout
     n_wells, n_synergy = spec.members * len(spec.cell_lines), spec.members * len(spec.cell_lines) * len(READOUTS)
     wells_buckets = [
@@ -462,7 +471,7 @@ def run(size: dict, repeats: int, folder: Path) -> dict:
 
     # compiled models go to a cache folder of this run (not the user's): the warm-up screen below fills it, so
     # every 2-worker run's workers load the model from it, as any run after a machine's first does
-    os.environ[compile_cache.ENV_VAR] = str(folder / "compiled")
+    os.environ[CACHE_ENV_VAR] = str(folder / "compiled")
     # warm this process (imports, model compile, pyarrow/scipy first use) with a tiny screen
     t0 = time.perf_counter()
     run_screen(make_spec(model, LINES[:1], ensemble[:1], 2), folder / "warm", workers=1, progress=False)
@@ -482,10 +491,10 @@ def run(size: dict, repeats: int, folder: Path) -> dict:
             runs[workers].append(load.phase(name, me, lambda w=workers, r=r: timed_screen(
                 spec, folder / f"screen-{w}w-{r}", w)))
             runs[workers][-1]["cpu"] = load.own[name]  # CPU seconds of this process and its pool
-        os.environ[compile_cache.ENV_VAR] = "off"
+        os.environ[CACHE_ENV_VAR] = "off"
         cold.append(load.phase(f"e2e 2w cache off #{r + 1}", me, lambda r=r: timed_screen(
             spec, folder / f"screen-2w-cold-{r}", 2)))
-        os.environ[compile_cache.ENV_VAR] = str(folder / "compiled")
+        os.environ[CACHE_ENV_VAR] = str(folder / "compiled")
         pool_only.append(load.phase(f"e2e 2 pool processes #{r + 1}", me, lambda r=r: timed_screen(
             spec, folder / f"screen-2w-pool-{r}", 2, pool_only=True)))
     fig["e2e_cold_walls"] = [e["wall"] for e in cold]
@@ -741,8 +750,8 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
         "DMSO. It has no synergy scoring or tables, so it is compared with both our end-to-end and wells-pass "
         f"rates. Agreement with `run_screen`: p-ERK suppression within {fig['naive_diff'][0]:.1e}, viability "
         f"within {fig['naive_diff'][1]:.1e} percentage points; failed naive solves {fig['naive_diff'][2]}.",
-        f"- Chunks: a wells chunk holds a run of up to {screen_mod.MATRICES_PER_CHUNK} members of one line "
-        f"({e1['wells_chunks']} chunks here), a synergy chunk up to {screen_mod.SYNERGY_MATRICES_PER_CHUNK} "
+        f"- Chunks: a wells chunk holds a run of up to {screen_wells_mod.MATRICES_PER_CHUNK} members of one line "
+        f"({e1['wells_chunks']} chunks here), a synergy chunk up to {screen_scoring_mod.SYNERGY_MATRICES_PER_CHUNK} "
         f"matrix × readout scorings ({e1['synergy_chunks']} chunks). cProfile: the wells chunks took "
         f"{p['well_chunk_ms']:.1f} ms per matrix under the profiler (steady state "
         f"{p['steady_per_well_us']:.0f} µs and `make_condition` {p['condition_us']:.0f} µs per simulated well) and "

@@ -42,9 +42,12 @@ import engine as _ENGINE  # noqa: E402  (benchmarks/engine.py: load recording, m
 from results_md import uncommitted, write_section  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
 
 from simulator import load_model  # noqa: E402
-from simulator.sensitivity import SensitivitySpec, run_sensitivity  # noqa: E402
-from simulator.sensitivity_outputs import ReadoutAt  # noqa: E402
-from simulator.sensitivity_ranges import default_ranges  # noqa: E402
+from simulator.sensitivity import (  # noqa: E402
+    ReadoutAt,  # noqa: E402
+    SensitivitySpec,
+    default_ranges,  # noqa: E402
+    run_sensitivity,
+)
 
 BEGIN, END = "<!-- sensitivity:begin -->", "<!-- sensitivity:end -->"
 

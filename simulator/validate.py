@@ -9,29 +9,18 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import InputError, MekisimError
+from .files import read_text
 from .model import bundled_model_names, load_model
-from .textfiles import read_text
+from .status import Issue
 
-__all__ = ["Issue", "validate_files"]
+__all__ = ["validate_files"]
 
 _MODEL_SUFFIXES = (".ant", ".xml", ".sbml")
 _DRUG_FIELDS = ("name", "target", "mechanism", "ic50_nM", "provenance")
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One problem found in a file: ``level`` is ``"error"`` or ``"warning"``."""
-
-    file: str
-    level: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.level}: {self.message}"
 
 
 def validate_files(paths: Iterable[str | Path]) -> list[Issue]:
@@ -89,7 +78,7 @@ def _validate_toml(path: Path) -> list[Issue]:
         return [Issue(name, "error", f"not valid TOML: {exc}.")]
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
     if "screen" in data or "resistance" in data:
-        from .demo import check_study  # here: demo draws figures, and matplotlib costs ~0.5 s to import
+        from .study import check_study  # here: demo draws figures, and matplotlib costs ~0.5 s to import
 
         return [Issue(name, "error", problem) for problem in check_study(path)]
     if "model" not in data and (isinstance(data.get("observables"), dict) or "time_unit" in data):
@@ -198,8 +187,8 @@ def _validate_metadata(path: Path, data: dict) -> list[Issue]:
 
 
 def _validate_blots(path: Path) -> list[Issue]:
-    """Western-blot data (either shape of ``simulator.blots``), one issue per problem, ``file:row:column``."""
-    from .blots import BlotDataError, blot_file_problem, blot_shape, read_blot_data
+    """Western-blot data (either shape :func:`simulator.fit.read_blot_data` reads), one issue per problem."""
+    from .fit import BlotDataError, blot_file_problem, blot_shape, read_blot_data
 
     name = str(path)
     problem = blot_file_problem(path)
@@ -212,7 +201,7 @@ def _validate_blots(path: Path) -> list[Issue]:
     try:
         read_blot_data(path)
     except BlotDataError as exc:
-        return [Issue(f"{p.file}:{p.row}:{p.column}", "error", f"{p.what}; valid: {p.valid}.") for p in exc.problems]
+        return list(exc.problems)
     except MekisimError as exc:
         return [Issue(name, "error", str(exc))]
     return []
@@ -220,6 +209,6 @@ def _validate_blots(path: Path) -> list[Issue]:
 
 def _validate_petab(path: Path) -> list[Issue]:
     """A PEtab v1 problem (``mekisim fit --petab``): petab's own linter, every error it reports."""
-    from .blots import lint_petab
+    from .fit import lint_petab
 
-    return [Issue(str(path), "error", f"PEtab: {message}") for message in lint_petab(path)]
+    return [replace(issue, message=f"PEtab: {issue.message}") for issue in lint_petab(path)]

@@ -6,7 +6,7 @@ mekisim once and forks a child per run (a fork of a process that has only import
 
 Protocol: one JSON request per line on stdin, ``{"argv": [...], "kill_at": k or null}``; one JSON reply per line
 on stdout, ``{"killed": bool, "code": int, "writes": n}``. In the child, every result file passes through
-:func:`simulator.files.commit` (the rename of a finished temporary file onto its name); at the ``kill_at``-th
+:func:`simulator.files._atomic.commit` (the rename of a finished temporary file onto its name); at the ``kill_at``-th
 call the temporary file is cut to half its size (a write interrupted mid-way) and the child SIGKILLs itself
 before the rename. ``writes`` counts the commits of a run that was not killed.
 """
@@ -20,10 +20,10 @@ import sys
 
 
 def _child(argv: list[str], kill_at: int | None, count_fd: int) -> None:
-    from simulator import files
     from simulator.cli import main
+    from simulator.files import _atomic
 
-    original = files.commit
+    original = _atomic.commit
     calls = [0]
 
     def commit(tmp, path):
@@ -35,7 +35,7 @@ def _child(argv: list[str], kill_at: int | None, count_fd: int) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         original(tmp, path)
 
-    files.commit = commit
+    _atomic.commit = commit
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -48,14 +48,12 @@ def _child(argv: list[str], kill_at: int | None, count_fd: int) -> None:
 
 
 def main() -> None:
-    import simulator.cli  # noqa: F401 - everything a verb needs, imported once before any fork
-    import simulator.demo  # noqa: F401
-    import simulator.fit  # noqa: F401
-    import simulator.petab_problem  # noqa: F401
-    import simulator.profile  # noqa: F401
-    import simulator.report  # noqa: F401
-    import simulator.screen  # noqa: F401
-    import simulator.sensitivity  # noqa: F401
+    import simulator
+    import simulator.cli._analyses  # noqa: F401 - everything a verb needs, imported once before any fork
+    import simulator.cli._verbs  # noqa: F401
+
+    for name in simulator.__all__:  # the package loads its modules on first use: load them all now
+        getattr(simulator, name)
 
     for line in sys.stdin:
         request = json.loads(line)

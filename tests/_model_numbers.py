@@ -51,7 +51,7 @@ def platform_key() -> str:
     """This machine's CPU and the roadrunner build: bit identity is promised on the same key only."""
     import roadrunner
 
-    from simulator.compile_cache import host_fingerprint
+    from simulator.engine import host_fingerprint
 
     return hashlib.sha256(f"{host_fingerprint()}|{roadrunner.__version__}".encode()).hexdigest()
 

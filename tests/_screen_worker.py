@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 import simulator as ms
-from simulator.executor import make_executor, run_chunks
+from simulator.parallel import make_executor, run_chunks
 
 LINES = ("S462", "S462_R1")
 DOSES = tuple(float(d) for d in np.geomspace(0.1, 1000.0, 12))  # trametinib, nM

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import simulator as ms
-from simulator.compile_cache import ENV_VAR as CACHE_ENV_VAR
+from simulator.engine import CACHE_ENV_VAR
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

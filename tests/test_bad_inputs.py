@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from simulator.cli import main
-from simulator.model import bundled_dir
+from simulator.files import bundled_dir
 from tests.conftest import BENCHMARKS
 
 K10 = BENCHMARKS / "biomodels" / "BIOMD0000000010.xml"

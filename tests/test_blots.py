@@ -13,16 +13,18 @@ import numpy as np
 import pytest
 
 import simulator as ms
-from simulator.blots import (
+from simulator.cli import main
+from simulator.errors import InputError
+from simulator.fit import (
     BlotDataError,
     blots_to_petab,
     lint_petab,
+    load_petab,
     observable_for_target,
+    petab_nllh,
     read_blot_data,
+    simulate_petab,
 )
-from simulator.cli import main
-from simulator.errors import InputError
-from simulator.petab_problem import load_petab, petab_nllh, simulate_petab
 from tests.conftest import ROOT
 
 DATA = ROOT / "experiments" / "fit_mpnst_blots" / "data"

@@ -12,7 +12,7 @@ from _report_html import parse_tables
 
 import simulator as ms
 from simulator.cli import main
-from simulator.model import bundled_dir
+from simulator.files import bundled_dir
 from tests.conftest import BENCHMARKS
 
 KHOLODENKO = BENCHMARKS / "biomodels" / "BIOMD0000000010.xml"
@@ -104,7 +104,7 @@ def test_add_drug_on_any_model(capsys):
 
 
 def test_validate_bundled_files_ok(capsys):
-    from simulator.model import bundled_dir
+    from simulator.files import bundled_dir
 
     code, out, _ = run(capsys, "validate", *(str(bundled_dir() / f) for f in ("mpnst.ant", "drugs.toml",
                                                                                "cell_lines.toml", "mpnst.toml")))
@@ -218,7 +218,7 @@ def test_demo_smoke_writes_report_tables_figures_manifests(capsys, tmp_path):
 def test_study_config_is_checked_before_anything_runs(tmp_path):
     """A bad last screen entry is reported at once, naming the entry, before the resistance part or the first
     screen has computed anything."""
-    from simulator.demo import bundled_study, run_study
+    from simulator import bundled_study, run_study
     from simulator.errors import InputError
 
     config = bundled_study("mpnst_combinations").read_text(encoding="utf-8")
@@ -232,7 +232,7 @@ def test_study_config_is_checked_before_anything_runs(tmp_path):
 
 
 def test_smoke_mode_shrinks_a_range_or_a_list_of_doses():
-    from simulator.demo import _smoke_axis
+    from simulator.study import _smoke_axis
 
     assert _smoke_axis("trametinib:0.1:100:9", 3) == "trametinib:0.1:100:3"
     assert _smoke_axis("trametinib:1,3,10,30,100", 3) == "trametinib:1.0,10.0,100.0"
@@ -258,9 +258,9 @@ def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path, monkeyp
     No catalogue drug raises p-ERK in Model A, so the test shifts one combination well's suppression below 0
     (a serial run computes readouts in this process, where the patch applies).
     """
-    import simulator.screen as screen_module
+    import simulator.screen._wells as wells_module
 
-    real = screen_module.compute_readout_table
+    real = wells_module.compute_readout_table
 
     def with_relief(model, conditions, **kwargs):
         table = real(model, conditions, **kwargs)
@@ -271,7 +271,7 @@ def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path, monkeyp
                 values[row, column] = -0.2
         return dataclasses.replace(table, values=values)
 
-    monkeypatch.setattr(screen_module, "compute_readout_table", with_relief)
+    monkeypatch.setattr(wells_module, "compute_readout_table", with_relief)
     code, _, err = run(capsys, "screen", "--model", "mpnst", "--cell-lines", "S462", "--drug-a", "trametinib:0.1:10:3",
                        "--drug-b", "obtustatin:1:100:3", "--readout", "perk_suppression", "--workers", "1",
                        "--no-progress", "--out", str(tmp_path))
@@ -288,7 +288,7 @@ def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path, monkeyp
 
 
 def test_ctrl_c_is_a_message_with_the_resume_hint_not_a_traceback(capsys, tmp_path, monkeypatch):
-    import simulator.cli as cli
+    import simulator.cli._main as cli
     import simulator.screen as screen
 
     def interrupted(*args, **kwargs):
@@ -301,7 +301,7 @@ def test_ctrl_c_is_a_message_with_the_resume_hint_not_a_traceback(capsys, tmp_pa
     err = capsys.readouterr().err
     assert "mekisim screen: interrupted" in err and "--resume" in err and str(tmp_path) in err
     assert "Traceback" not in err
-    monkeypatch.setattr(cli, "_models", interrupted)
+    monkeypatch.setitem(cli.HANDLERS, "models", interrupted)
     assert main(["models"]) == 130
     assert capsys.readouterr().err.strip() == "mekisim models: interrupted"
     with pytest.raises(KeyboardInterrupt):

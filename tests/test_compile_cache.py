@@ -10,8 +10,8 @@ import pytest
 import roadrunner
 
 import simulator as ms
-import simulator.compile_cache as cc
-from simulator import engine
+import simulator.engine._compile_cache as cc
+import simulator.engine._roadrunner as engine
 from tests.conftest import BENCHMARKS
 
 DOSES = [(0.0, 0.0), (1.0, 0.0), (0.0, 1000.0), (3.0, 300.0), (30.0, 10000.0)]
@@ -21,7 +21,7 @@ DOSES = [(0.0, 0.0), (1.0, 0.0), (0.0, 1000.0), (3.0, 300.0), (30.0, 10000.0)]
 def cache_dir(tmp_path, monkeypatch):
     """An empty cache folder and an empty runner cache, so every build below is this test's."""
     folder = tmp_path / "compiled"
-    monkeypatch.setenv(cc.ENV_VAR, str(folder))
+    monkeypatch.setenv(cc.CACHE_ENV_VAR, str(folder))
     monkeypatch.setattr(engine, "_RUNNERS", {})
     return folder
 
@@ -92,7 +92,7 @@ def test_the_cache_can_be_turned_off(tmp_path, monkeypatch, condition, mpnst):
     monkeypatch.setattr(engine, "_RUNNERS", {})
     monkeypatch.chdir(tmp_path)
     for off in ("off", "0", ""):
-        monkeypatch.setenv(cc.ENV_VAR, off)
+        monkeypatch.setenv(cc.CACHE_ENV_VAR, off)
         assert cc.CompileCache.from_environment().folder is None
     assert ms.steady_states(mpnst, [condition("S462")])[0].ok
     assert not list(tmp_path.rglob("*.rrstate"))

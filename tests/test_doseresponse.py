@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from simulator.doseresponse import fit_logistic, logistic4
 from simulator.errors import InputError
+from simulator.readouts import fit_logistic, logistic4
 
 #: exact 4PL data must be recovered to this relative tolerance
 EXACT_RTOL = 1e-6

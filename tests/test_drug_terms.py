@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import simulator as ms
-from simulator.drugs import DrugTerm, add_drug_terms
+from simulator.model import DrugTerm, add_drug_terms
 
 BENCHMARKS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 KHOLODENKO = BENCHMARKS / "biomodels" / "BIOMD0000000010.xml"

@@ -21,7 +21,7 @@ import pytest
 from _processes import children, running
 
 from simulator.errors import InputError
-from simulator.executor import (
+from simulator.parallel import (
     ChunkRun,
     DaskExecutor,
     Executor,
@@ -235,7 +235,7 @@ def test_pool_processes_leave_ctrl_c_to_the_main_process(pool):
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc (Linux)")
 def test_pool_processes_exit_when_their_parent_is_killed():
-    code = ("import time; from simulator.executor import ProcessExecutor\n"
+    code = ("import time; from simulator.parallel import ProcessExecutor\n"
             "pool = ProcessExecutor(2).__enter__(); pool.map(abs, range(8)); print('ready', flush=True)\n"
             "time.sleep(600)")
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE)

@@ -17,19 +17,23 @@ import pandas as pd
 import pytest
 
 from simulator.errors import InputError
-from simulator.executor import SerialExecutor
 from simulator.fit import (
     THRESHOLD_95,
     FitSettings,
+    ProfileSettings,
     fit_petab,
     latin_hypercube_starts,
+    load_petab,
     make_objective,
     objective_for,
+    petab_nllh,
+    profile_parameter,
+    profile_parameters,
+    simulate_petab,
     to_scaled,
 )
 from simulator.model import antimony_to_sbml
-from simulator.petab_problem import load_petab, petab_nllh, simulate_petab
-from simulator.profile import ProfileSettings, profile_parameter, profile_parameters
+from simulator.parallel import SerialExecutor
 from simulator.screen import load_ensemble
 
 PETAB = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "petab"
@@ -128,7 +132,7 @@ def test_jacobian_and_gradient_match_extrapolated_central_differences():
 def test_hierarchical_gradient_is_the_derivative_of_the_profiled_objective():
     # Inner optimum over Boehm's 3 noise parameters at each point; by the envelope theorem the gradient of
     # min_inner nllh is the partial gradient at the inner optimum, which the variable-projection J^T r must give.
-    from simulator.fit import _Hierarchical
+    from simulator.fit._objective import _Hierarchical
 
     obj = objective(BOEHM)
     x = nominal_x(obj) + 0.1
@@ -155,7 +159,7 @@ def test_hierarchical_gradient_is_the_derivative_of_the_profiled_objective():
 
 
 def test_hierarchical_jacobian_is_exact_for_a_linear_problem(tmp_path):
-    from simulator.fit import _Hierarchical
+    from simulator.fit._objective import _Hierarchical
 
     yaml_path, data = write_linear_toy(tmp_path)
     obj = objective_for(yaml_path)
@@ -340,7 +344,7 @@ def test_fujita_from_its_nominal_local_optimum_stays_there():
 
 @pytest.mark.slow
 def test_boehm_multistart_finds_the_best_known_optimum():
-    from simulator.executor import make_executor
+    from simulator.parallel import make_executor
 
     with make_executor(2) as executor:  # the benchmark's run: 1 of 50 starts within 0.1 of J*
         fit = fit_petab(yaml_of(BOEHM), starts=50, seed=0, executor=executor)

@@ -20,7 +20,7 @@ import pytest
 from scipy.signal import find_peaks
 
 import simulator as ms
-from simulator.drugs import DrugTerm, add_drug_terms
+from simulator.model import DrugTerm, add_drug_terms
 
 BENCHMARKS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 BIOMODELS = BENCHMARKS / "biomodels"

@@ -1,4 +1,7 @@
-"""simulator.lsq_batch (scipy's trf, batched) against scipy.optimize.least_squares itself, and the batched ZIP.
+"""simulator.synergy's batched trf (``_lsq_trf``) against scipy.optimize.least_squares itself, and the batched ZIP.
+
+The batch mirrors scipy's private trf internals, so it is checked on every scipy minor version pyproject allows
+(1.13-1.17: ``MIRRORED_SCIPY``; these tests passed on each, see docs/notes/synergy.md).
 
 What "exact" means here, measured (seeded; see the bounds in each test):
 
@@ -27,7 +30,22 @@ from test_synergy import noisy_matrix, smooth_matrix
 
 from simulator import synergy as S
 from simulator.errors import InputError
-from simulator.lsq_batch import STATUS_RAISED, least_squares_trf_batch
+from simulator.synergy import STATUS_RAISED, least_squares_trf_batch
+from simulator.synergy._hill import _dose_scale, _hill, _hill_partials
+from simulator.synergy._zip import _ZIP_LOWER, _ZIP_UPPER
+
+
+def test_installed_scipy_is_a_version_the_mirror_was_checked_on():
+    """The batched trf mirrors scipy's private internals: a scipy outside MIRRORED_SCIPY has not been checked."""
+    import scipy
+
+    from simulator.synergy._lsq_trf import MIRRORED_SCIPY
+
+    minor = ".".join(scipy.__version__.split(".")[:2])
+    assert minor in MIRRORED_SCIPY, (f"scipy {scipy.__version__} is not one the batched trf was checked against "
+                                     f"({', '.join(MIRRORED_SCIPY)}): run tests/test_lsq_batch.py on it, then "
+                                     "extend MIRRORED_SCIPY and the pin in pyproject.toml")
+
 
 # ---- ZIP slice problems, and scipy's solution of each (the reference) ----------------------------------------
 
@@ -71,16 +89,16 @@ def slice_problems(a, b, fa):
     if not (f1.ok and f2.ok and (e0_1 + e0_2) / 2 >= (emax_1 + emax_2) / 2):
         return []
     u = 1 - fa
-    base_b = [float(S._hill(b[j], e0_2, emax_2, f2.h, f2.C)) for j in range(b.size)]
-    base_a = [float(S._hill(a[i], e0_1, emax_1, f1.h, f1.C)) for i in range(a.size)]
+    base_b = [float(_hill(b[j], e0_2, emax_2, f2.h, f2.C)) for j in range(b.size)]
+    base_a = [float(_hill(a[i], e0_1, emax_1, f1.h, f1.C)) for i in range(a.size)]
     cols = [(a, u[:, j], base_b[j], (emax_1, f1.h, f1.C)) for j in range(1, b.size)]
     rows = [(b, u[i, :], base_a[i], (emax_2, f2.h, f2.C)) for i in range(1, a.size)]
     return cols + rows
 
 
 def _x0(d, p0):
-    scale = S._dose_scale(d)
-    return np.clip(np.array([p0[0], np.log(p0[1]), np.log(p0[2] / scale)]), S._ZIP_LOWER, S._ZIP_UPPER), d / scale
+    scale = _dose_scale(d)
+    return np.clip(np.array([p0[0], np.log(p0[1]), np.log(p0[2] / scale)]), _ZIP_LOWER, _ZIP_UPPER), d / scale
 
 
 def scipy_slice_fit(d, u, e0, p0):
@@ -88,15 +106,15 @@ def scipy_slice_fit(d, u, e0, p0):
     x0, ds = _x0(d, p0)
 
     def residual(p):
-        return S._hill(ds, e0, p[0], np.exp(p[1]), np.exp(p[2])) - u
+        return _hill(ds, e0, p[0], np.exp(p[1]), np.exp(p[2])) - u
 
     def jacobian(p):
-        occ, d_logh, d_logc = S._hill_partials(ds, np.exp(p[1]), np.exp(p[2]))
+        occ, d_logh, d_logc = _hill_partials(ds, np.exp(p[1]), np.exp(p[2]))
         return np.column_stack([occ, (p[0] - e0) * d_logh, (p[0] - e0) * d_logc])
 
     with np.errstate(all="ignore"):
         try:
-            return least_squares(residual, x0, jac=jacobian, bounds=(S._ZIP_LOWER, S._ZIP_UPPER), method="trf")
+            return least_squares(residual, x0, jac=jacobian, bounds=(_ZIP_LOWER, _ZIP_UPPER), method="trf")
         except (ValueError, np.linalg.LinAlgError):
             return None
 
@@ -111,15 +129,15 @@ def batch_slice_fit(problems):
 
     def residual(x, rows):
         calls[rows] += 1
-        return S._hill(ds[rows], e0[rows, None], x[:, 0:1], np.exp(x[:, 1:2]), np.exp(x[:, 2:3])) - u[rows]
+        return _hill(ds[rows], e0[rows, None], x[:, 0:1], np.exp(x[:, 1:2]), np.exp(x[:, 2:3])) - u[rows]
 
     def jacobian(x, rows):
-        occ, d_logh, d_logc = S._hill_partials(ds[rows], np.exp(x[:, 1:2]), np.exp(x[:, 2:3]))
+        occ, d_logh, d_logc = _hill_partials(ds[rows], np.exp(x[:, 1:2]), np.exp(x[:, 2:3]))
         span = x[:, 0:1] - e0[rows, None]
         return np.stack([occ, span * d_logh, span * d_logc], axis=2)
 
     with np.errstate(all="ignore"):
-        return least_squares_trf_batch(residual, jacobian, x0, S._ZIP_LOWER, S._ZIP_UPPER), calls
+        return least_squares_trf_batch(residual, jacobian, x0, _ZIP_LOWER, _ZIP_UPPER), calls
 
 
 def compare(problems):
@@ -316,7 +334,7 @@ def _awkward(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 def test_batch_sums_and_reductions_equal_the_plain_loops_bit_for_bit():
     """_dot, _matvec, _rmatvec (one add per term over the batch) and the count_nonzero/AND/maximum stand-ins
     for any/all/max give the values of the straightforward loops and numpy reductions, bit for bit."""
-    from simulator import lsq_batch as L
+    from simulator.synergy import _lsq_common as L
 
     rng = np.random.default_rng(21)
     with np.errstate(all="ignore"):
@@ -347,10 +365,10 @@ def _zip_problems(seed: int, n_surfaces: int):
     x0, ds = np.array(x0), np.array(ds)
 
     def residual(x, rows):
-        return S._hill(ds[rows], e0[rows, None], x[:, 0:1], np.exp(x[:, 1:2]), np.exp(x[:, 2:3])) - u[rows]
+        return _hill(ds[rows], e0[rows, None], x[:, 0:1], np.exp(x[:, 1:2]), np.exp(x[:, 2:3])) - u[rows]
 
     def jacobian(x, rows):
-        occ, d_logh, d_logc = S._hill_partials(ds[rows], np.exp(x[:, 1:2]), np.exp(x[:, 2:3]))
+        occ, d_logh, d_logc = _hill_partials(ds[rows], np.exp(x[:, 1:2]), np.exp(x[:, 2:3]))
         span = x[:, 0:1] - e0[rows, None]
         return np.stack([occ, span * d_logh, span * d_logc], axis=2)
 
@@ -368,9 +386,9 @@ def test_shared_bounds_and_per_problem_bounds_give_the_same_runs():
     x0, residual, jacobian = _zip_problems(seed=31, n_surfaces=15)
     k = x0.shape[0]
     with np.errstate(all="ignore"):
-        shared = least_squares_trf_batch(residual, jacobian, x0, S._ZIP_LOWER, S._ZIP_UPPER)
-        lower = np.tile(S._ZIP_LOWER, (k + 1, 1))
-        upper = np.tile(S._ZIP_UPPER, (k + 1, 1))
+        shared = least_squares_trf_batch(residual, jacobian, x0, _ZIP_LOWER, _ZIP_UPPER)
+        lower = np.tile(_ZIP_LOWER, (k + 1, 1))
+        upper = np.tile(_ZIP_UPPER, (k + 1, 1))
         upper[-1, 0] = 2.0
 
         def residual_plus(x, rows):

@@ -25,7 +25,7 @@ import pytest
 import simulator as ms
 from simulator.engine import SolverOptions
 from simulator.errors import InputError, ModelLoadError
-from simulator.model import bundled_dir
+from simulator.files import bundled_dir
 
 LINES = ("MELJUSO", "SKMEL30", "IPC298")
 ESCAPERS = ("SKMEL30", "IPC298")
@@ -85,7 +85,7 @@ def test_pre_equilibration_metadata_is_checked_and_kept():
     text = (bundled_dir() / "melanoma.ant").read_text()
     with pytest.raises(ModelLoadError, match="'nonsense' is not a settable.*'P0' = 'x' is not a finite"):
         ms.from_antimony_text(text, name="bad", metadata={"pre_equilibration": {"nonsense": 0, "P0": "x"}})
-    from simulator.drugs import DrugTerm, add_drug_terms
+    from simulator.model import DrugTerm, add_drug_terms
 
     extended = add_drug_terms(ms.load_model("melanoma"), [DrugTerm("senolytic", ("C6",), 10.0)])
     assert extended.pre_equilibration == {"population_on": 0.0}

@@ -8,7 +8,8 @@ import libsbml
 import pytest
 
 import simulator as ms
-from simulator.model import antimony_to_sbml, bundled_dir, bundled_model_names
+from simulator.files import bundled_dir
+from simulator.model import antimony_to_sbml, bundled_model_names
 
 TAG = re.compile(r"\[(V|L|A|P|C)\]")
 

@@ -108,7 +108,7 @@ def test_a_model_without_steady_state_says_so_at_once(melanoma):
 
 def test_sensitivity_runs_on_model_b(melanoma, tmp_path):
     """Which parameters decide escape: Morris on Model B's declared readouts, with its fixed switches held."""
-    from simulator.sensitivity_ranges import default_ranges
+    from simulator.sensitivity import default_ranges
 
     space = default_ranges(melanoma)
     varied = {r.id for r in space.ranges}

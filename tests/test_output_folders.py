@@ -27,7 +27,7 @@ from _report_html import parse_tables
 
 from simulator.cli import main
 from simulator.errors import InputError
-from simulator.executor import ProcessExecutor, WorkerLost, run_chunks
+from simulator.parallel import ProcessExecutor, WorkerLost, run_chunks
 
 HERE = Path(__file__).resolve().parent
 
@@ -373,16 +373,16 @@ def test_unwritable_out_is_permission_denied_naming_the_path(capsys):
 
 
 def test_a_full_disk_is_a_sentence_with_the_path_and_the_resume_hint(tmp_path, capsys, monkeypatch):
-    from simulator import files
+    from simulator.files import _atomic
 
-    original = files.commit
+    original = _atomic.commit
 
     def full(tmp, path):
         if Path(path).name == "wells.parquet":
             raise OSError("[errno 28] Error writing bytes to file. Detail: [errno 28] No space left on device")
         original(tmp, path)
 
-    monkeypatch.setattr(files, "commit", full)
+    monkeypatch.setattr(_atomic, "commit", full)
     out = tmp_path / "out"
     code, _, err = run([*SCREEN_A, "--out", out], capsys)
     assert_refused(code, err, f"no space left on the disk holding '{out / 'wells.parquet'}'",
@@ -495,7 +495,7 @@ def test_a_cut_table_says_how_many_rows_it_shows_and_links_the_whole_table(tmp_p
 
 def test_study_force_removes_the_old_studys_parts_and_nothing_else(tmp_path):
     """The demo itself is checked in tests/test_cli.py (its manifest, parts, report, refusal of a second run)."""
-    from simulator.ownership import claim_folder
+    from simulator.files import claim_folder
 
     out = tmp_path / "study"
     (out / "old_part").mkdir(parents=True)

@@ -20,8 +20,8 @@ import pytest
 
 from simulator.engine import SolverOptions
 from simulator.errors import InputError
+from simulator.fit import PetabProblem, load_petab, petab_nllh, simulate_petab
 from simulator.model import antimony_to_sbml
-from simulator.petab_problem import PetabProblem, load_petab, petab_nllh, simulate_petab
 
 PETAB = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "petab"
 OPTIONS = SolverOptions(rtol=1e-10, atol=1e-12)  # REFERENCE.md: nominal-value checks need rtol <= 1e-8

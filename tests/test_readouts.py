@@ -14,9 +14,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import simulator as ms
-from simulator.doseresponse import fit_logistic
 from simulator.errors import InputError
-from simulator.readouts import READOUTS, closed_form_cells, compute_readouts, with_population_layer
+from simulator.readouts import READOUTS, closed_form_cells, compute_readouts, fit_logistic, with_population_layer
 
 MEKI = ("trametinib", "tak733", "selumetinib")
 #: each resistant line and the MEK inhibitor it was raised against (biology.md section 2)

@@ -18,7 +18,7 @@ from _processes import children, running
 import simulator as ms
 from simulator.cli import main
 from simulator.errors import InputError
-from simulator.executor import ProcessExecutor
+from simulator.parallel import ProcessExecutor
 from simulator.screen import DrugAxis, ScreenSpec, load_ensemble, rank_combinations, run_screen
 
 SMALL = {"drug_a": DrugAxis.parse("trametinib:0.3:30:3"), "drug_b": DrugAxis.parse("src_inhibitor_1:100:3000:3")}
@@ -288,12 +288,14 @@ def test_bad_ensemble_file_names_the_cell(tmp_path):
 
 def test_heatmap_labels_read_as_plain_numbers():
     """Doses and percentages as a pharmacologist writes them: 3000 nM and 100 %, not 3e+03 and 1e+02."""
-    from simulator.plots import _number, plot_matrix_heatmap  # headless: the plots module selects Agg
+    from simulator.plots import plot_matrix_heatmap
+    from simulator.plots._common import _number
 
     assert [_number(x, 3) for x in (0.0, 0.1, 31.6227, 1000.0, 3162.28, 1e-5, 2.5e7)] == [
         "0", "0.1", "31.6", "1000", "3160", "1e-05", "2.5e+07"]
-    ax = plot_matrix_heatmap(np.array([[100.0, 98.7], [49.0, 0.0042]]), [0.0, 10.0], [0.0, 3000.0], drug_a="a",
-                             drug_b="b", label="viability", title="t")
+    fig = plot_matrix_heatmap(np.array([[100.0, 98.7], [49.0, 0.0042]]), [0.0, 10.0], [0.0, 3000.0], drug_a="a",
+                              drug_b="b", label="viability", title="t")
+    ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "3000"]
     assert [t.get_text() for t in ax.texts] == ["100", "99", "49", "0.0042"]
 
@@ -363,14 +365,14 @@ def test_ensemble_screen_on_two_workers_matches_serial(mpnst, tmp_path):
 
 
 def test_every_chunk_failing_is_reported_not_a_crash(mpnst, tmp_path, monkeypatch):
-    import simulator.screen as screen_module
+    import simulator.screen._run as run_module
 
     def broken(payload):
         raise RuntimeError("simulated worker failure")
 
-    monkeypatch.setattr(screen_module, "_well_chunk", broken)
+    monkeypatch.setattr(run_module, "_well_chunk", broken)
     spec = ScreenSpec(model=mpnst, cell_lines=("S462",), ratio=0.01, **SMALL)
     result = run_screen(spec, tmp_path, workers=1, progress=False)
-    assert result.failed_wells == result.wells == 16
+    assert result.failed_wells == result.n_wells == 16
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert "simulated worker failure" in next(iter(manifest["screen"]["chunk_failures"].values()))

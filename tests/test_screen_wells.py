@@ -18,8 +18,9 @@ import pandas as pd
 import pytest
 
 import simulator as ms
-import simulator.readouts as readouts_module
-import simulator.screen as screen_module
+import simulator.readouts._compute as readouts_module
+import simulator.screen._run as run_module
+import simulator.screen._wells as wells_module
 from simulator.engine import SolverOptions, steady_state
 from simulator.readouts import compute_readouts
 from simulator.screen import DrugAxis, ScreenSpec, ratio_series, run_screen
@@ -36,7 +37,7 @@ def _pairs(spec: ScreenSpec, ratio: float) -> tuple[list[tuple[float, float]], l
 
 
 def _rows(rows: list) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(screen_module.WELL_COLUMNS))
+    return pd.DataFrame(rows, columns=list(wells_module.WELL_COLUMNS))
 
 
 def _per_matrix_table(spec: ScreenSpec, ratio: float) -> pd.DataFrame:
@@ -77,10 +78,10 @@ def _well_by_well_table(spec: ScreenSpec, ratio: float) -> pd.DataFrame:
 
 def _grouped_table(spec: ScreenSpec, ratio: float) -> pd.DataFrame:
     """The wells table from run_screen's chunking, with every member of a line in one chunk."""
-    screen_module.MIN_WELL_CHUNKS = 1  # a screen this small would otherwise run one matrix per chunk
-    chunks = screen_module._well_chunks(spec, ratio)
-    assert [screen_module._chunk_matrices(cid) for cid, _ in chunks] == [spec.members] * len(spec.cell_lines)
-    return pd.concat([screen_module._well_chunk(payload) for _, payload in chunks], ignore_index=True)
+    wells_module.MIN_WELL_CHUNKS = 1  # a screen this small would otherwise run one matrix per chunk
+    chunks = wells_module._well_chunks(spec, ratio)
+    assert [wells_module._chunk_matrices(cid) for cid, _ in chunks] == [spec.members] * len(spec.cell_lines)
+    return pd.concat([wells_module._well_chunk(payload) for _, payload in chunks], ignore_index=True)
 
 
 def _in_fresh_process(fn, *args):
@@ -103,7 +104,7 @@ def test_grouped_chunks_are_bit_identical_to_one_matrix_per_chunk(spec):
 
 
 def test_grouped_chunks_match_the_well_by_well_table(spec, monkeypatch):
-    monkeypatch.setattr(screen_module, "MIN_WELL_CHUNKS", screen_module.MIN_WELL_CHUNKS)  # restored afterwards
+    monkeypatch.setattr(wells_module, "MIN_WELL_CHUNKS", wells_module.MIN_WELL_CHUNKS)  # restored afterwards
     grouped = _grouped_table(spec, 0.01)
     reference = _well_by_well_table(spec, 0.01)
     pd.testing.assert_frame_equal(grouped, reference, check_exact=False, rtol=1e-9, atol=1e-12)
@@ -131,16 +132,16 @@ def _ensemble(n: int) -> tuple[dict[str, float], ...]:
 def test_chunk_grouping_covers_every_matrix_once_in_table_order(mpnst, n_lines, members, expect_size):
     all_lines = ("S462", "S462_R1", "S462_R2", "S462_R3", "ST8814", "S462TY")
     spec = ScreenSpec(model=mpnst, cell_lines=all_lines[:n_lines], ensemble=_ensemble(members), ratio=0.01, **SMALL)
-    chunks = screen_module._well_chunks(spec, 0.01)
-    sizes = [screen_module._chunk_matrices(cid) for cid, _ in chunks]
+    chunks = wells_module._well_chunks(spec, 0.01)
+    sizes = [wells_module._chunk_matrices(cid) for cid, _ in chunks]
     assert sum(sizes) == n_lines * members
-    assert max(sizes) == expect_size and max(sizes) <= screen_module.MATRICES_PER_CHUNK
-    if n_lines * members >= screen_module.MIN_WELL_CHUNKS:
-        assert len(chunks) >= screen_module.MIN_WELL_CHUNKS  # >= 4 chunks per worker up to 16 workers
+    assert max(sizes) == expect_size and max(sizes) <= wells_module.MATRICES_PER_CHUNK
+    if n_lines * members >= wells_module.MIN_WELL_CHUNKS:
+        assert len(chunks) >= wells_module.MIN_WELL_CHUNKS  # >= 4 chunks per worker up to 16 workers
     covered = [(p["cell_line"], m) for _, p in chunks for m in range(*p["members"])]
     assert covered == [(line, m) for line in spec.cell_lines for m in range(members)]
     for cid, payload in chunks:
-        assert screen_module._chunk_matrices(cid) == len(range(*payload["members"]))
+        assert wells_module._chunk_matrices(cid) == len(range(*payload["members"]))
         assert set(payload["drugs"]) >= {"trametinib", "src_inhibitor_1"} and "S462" in payload["lines"]
 
 
@@ -148,11 +149,11 @@ def test_a_failed_grouped_chunk_counts_all_its_wells(mpnst, tmp_path, monkeypatc
     def broken(payload):
         raise RuntimeError("simulated worker failure")
 
-    monkeypatch.setattr(screen_module, "_well_chunk", broken)
-    monkeypatch.setattr(screen_module, "MIN_WELL_CHUNKS", 1)
+    monkeypatch.setattr(run_module, "_well_chunk", broken)
+    monkeypatch.setattr(wells_module, "MIN_WELL_CHUNKS", 1)
     spec = ScreenSpec(model=mpnst, cell_lines=("S462",), ensemble=MEMBERS, ratio=0.01, **SMALL)
     result = run_screen(spec, tmp_path, workers=1, progress=False)
-    assert result.wells == result.failed_wells == 3 * 9  # 3 matrices of 3 x 3 wells, all in the failed chunk
+    assert result.n_wells == result.failed_wells == 3 * 9  # 3 matrices of 3 x 3 wells, all in the failed chunk
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["counts"]["wells_failed"] == 27
 
@@ -178,7 +179,7 @@ def test_fast_readouts_share_dmso_solves_by_value_not_by_object(mpnst, condition
 
 def test_verify_rejects_each_kind_of_bad_root():
     """_verify after the rewrite: every check still fires (finite, non-negative, at rest, stable)."""
-    from simulator.engine import _runner, _verify
+    from simulator.engine._roadrunner import _runner, _verify
 
     options = SolverOptions()
     logistic = ms.from_antimony_text("J1: -> X; r*X*(1 - X/K)\nX = 0; r = 0.5; K = 4", name="logistic")

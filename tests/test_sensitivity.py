@@ -24,17 +24,24 @@ import simulator as ms
 from simulator.cli import main
 from simulator.engine import control_coefficients, response_coefficients
 from simulator.errors import InputError
-from simulator.sensitivity import SensitivitySpec, analyze, rank_parameters, run_sensitivity, sample_matrix
-from simulator.sensitivity_outputs import (
+from simulator.sensitivity import (
     CombinationIndexAt,
     IC50Shift,
     ObservableAt,
+    ParameterRange,
+    ParameterSpace,
     ReadoutAt,
     ReadoutGrid,
+    SensitivitySpec,
+    analyze,
+    default_ranges,
     evaluate_rows,
+    load_ranges,
     parse_output,
+    rank_parameters,
+    run_sensitivity,
+    sample_matrix,
 )
-from simulator.sensitivity_ranges import ParameterRange, ParameterSpace, default_ranges, load_ranges
 
 ISHIGAMI = """
 model ishigami()
@@ -158,7 +165,7 @@ def test_morris_effects_agree_with_salib(ishigami, ishigami_space):
     from SALib.analyze import morris
     from SALib.test_functions import Ishigami
 
-    from simulator.sensitivity import _elementary_effects
+    from simulator.sensitivity._methods import _elementary_effects
 
     spec = SensitivitySpec(ishigami, ishigami_space, (ObservableAt("Y", None),), method="morris", n=30, seed=2)
     x = sample_matrix(spec)

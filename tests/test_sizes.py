@@ -11,6 +11,8 @@ import pytest
 
 import simulator as ms
 import simulator.screen as screen_module
+import simulator.screen._run as run_module
+import simulator.screen._wells as wells_module
 from simulator.cli import main
 from simulator.errors import InputError
 from simulator.screen import DrugAxis, ScreenSpec, run_screen
@@ -21,14 +23,14 @@ BLOWS_UP = "J1: -> X; k*X^2\nX = 1\nk = 1\n"
 def test_a_big_matrix_is_split_into_blocks_of_rows(mpnst, monkeypatch):
     """A matrix over MAX_CHUNK_WELLS wells is split into blocks of drug-A rows; every well is in one block, the
     mixture series goes with the last block, and the ids say which rows."""
-    monkeypatch.setattr(screen_module, "MAX_CHUNK_WELLS", 12)
+    monkeypatch.setattr(wells_module, "MAX_CHUNK_WELLS", 12)
     spec = ScreenSpec(model=mpnst, cell_lines=("S462", "S462_R1"), drug_a=DrugAxis.parse("trametinib:0.1:100:5"),
                       drug_b=DrugAxis.parse("src_inhibitor_1:10:1000:4"), readouts=("viability",))
-    chunks = screen_module._well_chunks(spec, 0.01)
+    chunks = wells_module._well_chunks(spec, 0.01)
     assert [cid for cid, _ in chunks][:3] == ["S462__m00000-00000__r00000-00001", "S462__m00000-00000__r00002-00003",
                                               "S462__m00000-00000__r00004-00005"]
-    assert len(chunks) == 6 and sum(screen_module._chunk_wells(spec, cid) for cid, _ in chunks) == spec.wells
-    tables = [screen_module._well_chunk(payload) for _, payload in chunks[:3]]
+    assert len(chunks) == 6 and sum(wells_module._chunk_wells(spec, cid) for cid, _ in chunks) == spec.wells
+    tables = [wells_module._well_chunk(payload) for _, payload in chunks[:3]]
     assert [len(t) for t in tables] == [10, 10, 10 + screen_module.RATIO_POINTS]
     assert set(tables[2]["series"]) == {"matrix", "ratio"} and set(tables[0]["series"]) == {"matrix"}
 
@@ -39,7 +41,7 @@ def test_split_screen_equals_one_chunk_and_resumes_from_the_blocks_left(mpnst, t
     spec = ScreenSpec(model=mpnst, cell_lines=("S462",), drug_a=DrugAxis.parse("trametinib:0.1:100:5"),
                       drug_b=DrugAxis.parse("src_inhibitor_1:10:1000:3"), readouts=("viability",), ratio=0.01)
     whole = run_screen(spec, tmp_path / "whole", workers=1, progress=False)
-    monkeypatch.setattr(screen_module, "MAX_CHUNK_WELLS", 8)
+    monkeypatch.setattr(wells_module, "MAX_CHUNK_WELLS", 8)
     split = run_screen(spec, tmp_path / "split", workers=1, progress=False)
     assert whole.failed_wells == split.failed_wells == 0
     a, b = (pd.read_parquet(r.out_dir / "wells.parquet") for r in (whole, split))
@@ -48,8 +50,8 @@ def test_split_screen_equals_one_chunk_and_resumes_from_the_blocks_left(mpnst, t
     assert len(parts) == 3
     parts[1].unlink()  # as if killed before this block was written
     calls = []
-    real = screen_module._well_chunk
-    monkeypatch.setattr(screen_module, "_well_chunk", lambda payload: calls.append(payload["rows"]) or real(payload))
+    real = wells_module._well_chunk
+    monkeypatch.setattr(run_module, "_well_chunk", lambda payload: calls.append(payload["rows"]) or real(payload))
     (tmp_path / "split" / "synergy" / "parts").rename(tmp_path / "split" / "synergy" / "old")
     resumed = run_screen(spec, tmp_path / "split", workers=1, progress=False, resume=True)
     assert calls == [(2, 4)] and resumed.failed_wells == 0

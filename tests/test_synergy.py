@@ -18,6 +18,7 @@ from synergy.combination import HSA, ZIP, Bliss, CombinationIndex, Loewe
 
 from simulator import synergy as S
 from simulator.errors import InputError
+from simulator.synergy._hill import _dose_scale, _hill, _hill_partials
 
 #: agreement with the reference implementation on score matrices (absolute)
 REF_ATOL = 1e-6
@@ -227,7 +228,8 @@ def test_inactive_drug_leaves_ci_undefined_not_guessed():
     result = S.synergy_scores(a, b, fa)
     assert result.median_b.status == "too_few_points"
     assert result.ci_undefined[COMB].all() and np.isnan(result.ci[COMB]).all()
-    assert "drug B: too_few_points" in result.constant_ratio.status
+    assert result.constant_ratio.status == "undefined"
+    assert "drug B: too_few_points" in result.constant_ratio.message
 
 
 # ---- 2. analytic truth --------------------------------------------------------------------------------------
@@ -324,10 +326,10 @@ def test_constant_ratio_without_wells_on_the_ratio_says_so():
     d1, d2 = grid(A3, B3)
     result = S.synergy_scores(A3, B3, loewe_additive(d1, d2, 1.0, 10.0, 1.0), ratio=1 / 7)
     assert np.isnan(result.constant_ratio.ci).all()
-    assert "no well lies on the ratio" in result.constant_ratio.status
+    assert "no well lies on the ratio" in result.constant_ratio.message
     irregular = np.array([0, 1, 2, 5, 7, 100.0])
     result = S.synergy_scores(A3, irregular, loewe_additive(*grid(A3, irregular), 1.0, 10.0, 1.0))
-    assert "no constant-ratio diagonal" in result.constant_ratio.status
+    assert "no constant-ratio diagonal" in result.constant_ratio.message
 
 
 def test_median_effect_fit_statuses():
@@ -423,7 +425,7 @@ def _hill_curves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _bits(fit: S.HillFit) -> tuple:
-    return (*(np.float64(getattr(fit, k)).tobytes() for k in ("E0", "Emax", "h", "C")), fit.status)
+    return (*(np.float64(getattr(fit, k)).tobytes() for k in ("E0", "Emax", "h", "C")), fit.status, fit.message)
 
 
 def test_fit_hill_many_equals_fit_hill_curve_by_curve():
@@ -434,7 +436,8 @@ def test_fit_hill_many_equals_fit_hill_curve_by_curve():
     many = S.fit_hill_many(d, fa)
     assert len(many) == fa.shape[0]
     assert [_bits(f) for f in many] == [_bits(S.fit_hill(d, row)) for row in fa]
-    assert sum(f.ok for f in many) == 40 and many[-1].status.startswith("failed: Number of calls")
+    assert sum(f.ok for f in many) == 40 and many[-1].status == "failed"
+    assert many[-1].message.startswith("Number of calls")
 
 
 def _reference_hill_fit(d: np.ndarray, fa: np.ndarray) -> tuple:
@@ -442,25 +445,25 @@ def _reference_hill_fit(d: np.ndarray, fa: np.ndarray) -> tuple:
     from scipy.optimize import leastsq
 
     u = 1.0 - fa
-    scale = S._dose_scale(d)
+    scale = _dose_scale(d)
     ds = d / scale
     p0 = np.array([np.median(u[ds == ds.min()]), np.median(u[ds == ds.max()]), 0.0,
                    np.log(np.median(ds) * scale / scale)])
 
     def residual(p):
-        return S._hill(ds, p[0], p[1], np.exp(p[2]), np.exp(p[3])) - u
+        return _hill(ds, p[0], p[1], np.exp(p[2]), np.exp(p[3])) - u
 
     def jacobian(p):
-        occ, d_logh, d_logc = S._hill_partials(ds, np.exp(p[2]), np.exp(p[3]))
+        occ, d_logh, d_logc = _hill_partials(ds, np.exp(p[2]), np.exp(p[3]))
         span = p[1] - p[0]
         return np.column_stack([1.0 - occ, occ, span * d_logh, span * d_logc])
 
     with np.errstate(all="ignore"):
         popt, _, _, message, ier = leastsq(residual, p0, Dfun=jacobian, full_output=True)
     if ier not in (1, 2, 3, 4):
-        return (f"failed: {message}",)
+        return ("failed", message)
     return (np.float64(1.0 - popt[0]).tobytes(), np.float64(1.0 - popt[1]).tobytes(),
-            np.float64(np.exp(popt[2])).tobytes(), np.float64(np.exp(popt[3]) * scale).tobytes(), "ok")
+            np.float64(np.exp(popt[2])).tobytes(), np.float64(np.exp(popt[3]) * scale).tobytes(), "ok", "")
 
 
 def test_lean_callbacks_reproduce_the_previous_fit():
@@ -470,7 +473,7 @@ def test_lean_callbacks_reproduce_the_previous_fit():
     fa = np.vstack([fa, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5]])
     for fit, row in zip(S.fit_hill_many(d, fa), fa, strict=True):
         want = _reference_hill_fit(d, row)
-        assert (_bits(fit) if fit.ok else (fit.status,)) == want
+        assert (_bits(fit) if fit.ok else (fit.status, fit.message)) == want
 
 
 def test_fit_hill_many_input_checks():
@@ -481,4 +484,5 @@ def test_fit_hill_many_input_checks():
         S.fit_hill_many(d[:-1], fa)
     with pytest.raises(InputError, match="finite"):
         S.fit_hill_many(d, np.where(fa > 0.5, np.nan, fa))
-    assert [f.status for f in S.fit_hill_many(d[:3], fa[:, :3])] == ["failed: 3 points for 4 parameters"] * 3
+    assert [(f.status, f.message) for f in S.fit_hill_many(d[:3], fa[:, :3])] == [
+        ("failed", "3 points for 4 parameters")] * 3

@@ -1,8 +1,12 @@
-"""simulator.synergy_many: K matrices at once must score exactly as simulator.synergy scores each one.
+"""simulator.synergy on many matrices: a batch of K scores each matrix as a batch of one does, and as references do.
 
-The reference is :func:`simulator.synergy.synergy_scores` matrix by matrix (itself checked against the
-``synergy`` package and analytic truth in tests/test_synergy.py), and for the screen table the per-matrix
-assembly that ``screen._synergy_chunk`` used before it scored groups (kept below as ``_reference_rows``).
+One implementation scores every matrix (``synergy_scores`` is ``synergy_batch`` on a batch of one, and that path is
+checked against the ``synergy`` package and analytic truth in tests/test_synergy.py). Here: K matrices at once give
+each matrix's single-matrix result (the batch's composition changes nothing); the Loewe roots equal a scalar Brent
+root of the same equation (``_brent_loewe_expected``, the implementation the package had before it had one), also
+when bisection alone finishes the search; the median-effect fits equal ``scipy.stats.linregress``; and the screen's
+synergy table equals the per-matrix assembly ``screen._synergy_chunk`` used before it scored groups
+(``_reference_rows``).
 """
 
 from __future__ import annotations
@@ -12,21 +16,16 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import brentq
+from scipy.special import expit
+from scipy.stats import linregress
 
 from simulator import synergy as S
 from simulator.errors import InputError
 from simulator.readouts import READOUTS
-from simulator.screen import (
-    FA_LEVELS,
-    MIN_SYNERGY_CHUNKS,
-    SYNERGY_MATRICES_PER_CHUNK,
-    WELL_SCORES,
-    _synergy_chunk,
-    _synergy_chunks,
-    effect_of,
-    ratio_series,
-)
-from simulator.synergy_many import (
+from simulator.screen import FA_LEVELS, WELL_SCORES, effect_of, ratio_series
+from simulator.screen._scoring import MIN_SYNERGY_CHUNKS, SYNERGY_MATRICES_PER_CHUNK, _synergy_chunk, _synergy_chunks
+from simulator.synergy import (
     loewe_expected_many,
     matrix_summaries,
     median_effect_fits,
@@ -39,6 +38,63 @@ ROUNDOFF_RTOL = 1e-12
 LOEWE_ATOL = 1e-12
 
 A10 = np.r_[0.0, np.geomspace(0.1, 100, 9)]
+
+
+def _brent_loewe_expected(d1: float, d2: float, f1: S.HillFit, f2: S.HillFit) -> float:
+    """Loewe-additive effect at ``(d1 > 0, d2 > 0)`` by Brent's method, or NaN where it does not exist (reference).
+
+    ``g(E) = d1/D1(E) + d2/D2(E)`` falls from +inf at ``lo = max(E0)`` to ``g(hi)`` at ``hi = min(Emax)``; a root
+    exists iff ``g(hi) < 1``. ``E = lo + (hi - lo)·expit(x)``; the bracket doubles from ±1 up to ±700.
+    """
+    lo, hi = max(f1.E0, f2.E0), min(f1.Emax, f2.Emax)
+    if not hi > lo:
+        return math.nan
+    width = hi - lo
+    fits = ((d1, f1), (d2, f2))
+
+    def g_minus_1(x: float) -> float:
+        total = 0.0
+        for dose, f in fits:
+            above_e0 = (lo - f.E0) + width * expit(x)
+            below_emax = (f.Emax - hi) + width * expit(-x)
+            with np.errstate(divide="ignore", over="ignore"):
+                total += dose / (f.C * np.float_power(above_e0 / below_emax, 1.0 / f.h))
+        return float(total - 1.0)
+
+    limit = sum(dose / float(f.dose_for(hi)) for dose, f in fits if f.Emax > hi)
+    if limit >= 1.0:
+        return math.nan
+    x_lo, x_hi = -1.0, 1.0
+    if g_minus_1(0.0) > 0:
+        x_lo = 0.0
+        while g_minus_1(x_hi) > 0 and x_hi < 700:
+            x_hi = min(2 * x_hi, 700.0)
+        if g_minus_1(x_hi) > 0:
+            return math.nan
+    else:
+        x_hi = 0.0
+        while g_minus_1(x_lo) <= 0 and x_lo > -700:
+            x_lo = max(2 * x_lo, -700.0)
+        if g_minus_1(x_lo) <= 0:
+            return lo
+    root = brentq(g_minus_1, x_lo, x_hi, xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=200)
+    return float(lo + width * expit(root))
+
+
+def _linregress_fit(doses: np.ndarray, fa: np.ndarray) -> S.MedianEffectFit:
+    """The median-effect fit by ``scipy.stats.linregress`` on the CompuSyn window (reference)."""
+    use = np.isfinite(doses) & np.isfinite(fa) & (doses > 0) & (fa > S.FA_WINDOW[0]) & (fa < S.FA_WINDOW[1])
+    n = int(use.sum())
+    if n < 2:
+        return S.MedianEffectFit(math.nan, math.nan, math.nan, n, "too_few_points")
+    x, f_in = np.log(doses[use]), fa[use]
+    if np.ptp(x) == 0:
+        return S.MedianEffectFit(math.nan, math.nan, math.nan, n, "degenerate")
+    line = linregress(x, np.log(f_in / (1.0 - f_in)))
+    m = float(line.slope)
+    if not m > 0:
+        return S.MedianEffectFit(m, math.nan, float(line.rvalue), n, "non_increasing")
+    return S.MedianEffectFit(m, float(np.exp(-line.intercept / m)), float(line.rvalue), n, "ok")
 B10 = np.r_[0.0, np.geomspace(10, 10000, 9)]
 
 
@@ -111,13 +167,13 @@ def assert_same(many: S.SynergyResult, one: S.SynergyResult) -> None:
     # the same MINPACK calls; numpy's SIMD reductions depend on memory alignment, which a degenerate fit
     # (a flat drug: h -> 0) amplifies to ~1e-14 relative
     for fit, ref in ((many.hill_a, one.hill_a), (many.hill_b, one.hill_b)):
-        assert fit.status == ref.status
+        assert (fit.status, fit.message) == (ref.status, ref.message)
         np.testing.assert_allclose([fit.E0, fit.Emax, fit.h, fit.C], [ref.E0, ref.Emax, ref.h, ref.C],
                                    rtol=ROUNDOFF_RTOL, atol=1e-15)
     for name in ("median_a", "median_b"):
         assert_same_fit(getattr(many, name), getattr(one, name))
     cr, ref = many.constant_ratio, one.constant_ratio
-    assert cr.status == ref.status
+    assert (cr.status, cr.message) == (ref.status, ref.message)
     assert cr.ratio == ref.ratio or (math.isnan(cr.ratio) and math.isnan(ref.ratio))
     np.testing.assert_array_equal(cr.fa, ref.fa)
     for name in ("dose_a", "dose_b", "dx_a", "dx_b", "ci", "dri_a", "dri_b"):
@@ -156,7 +212,7 @@ def test_edge_cases_match_one_by_one():
     many = compare(a, b, effects)  # ratio None: the diagonal ratio 0.1
     assert all(r.constant_ratio.ratio == pytest.approx(0.1) for r in many)
     statuses = {r.hill_a.status for r in many} | {r.hill_b.status for r in many}
-    assert any(s.startswith("failed") for s in statuses)
+    assert "failed" in statuses
     assert many[0].loewe_undefined[1:, 1:].any() and not many[0].loewe_undefined[1:, 1:].all()
     assert many[1].below_baseline.sum() == 3
     assert {r.median_a.status for r in many} >= {"ok", "non_increasing"}
@@ -166,36 +222,44 @@ def test_edge_cases_match_one_by_one():
 def test_three_by_three_grid_has_no_hill_fits():
     a, b = np.array([0, 1, 10.0]), np.array([0, 10, 100.0])
     many = compare(a, b, noisy(np.random.default_rng(3), 5, sd=0.02, a=a, b=b))
-    assert all(r.hill_a.status.startswith("failed") and r.loewe_undefined[1:, 1:].all() for r in many)
+    assert all(r.hill_a.status == "failed" and r.loewe_undefined[1:, 1:].all() for r in many)
 
 
 def test_no_diagonal_ratio_and_a_ratio_off_the_grid():
     a, b = np.array([0, 1, 2, 10, 30.0]), np.array([0, 10, 30, 100, 1000.0])  # diagonal ratios differ
     effects = noisy(np.random.default_rng(4), 4, sd=0.02, a=a, b=b)
     many = compare(a, b, effects)
-    assert all(r.constant_ratio.status.startswith("no constant-ratio diagonal") for r in many)
+    assert all(r.constant_ratio.message.startswith("no constant-ratio diagonal") for r in many)
     many = compare(a, b, effects, ratio=0.37)  # no well lies on it
-    assert all(r.constant_ratio.status.startswith("no well lies on the ratio") for r in many)
+    assert all(r.constant_ratio.message.startswith("no well lies on the ratio") for r in many)
 
 
-def test_loewe_roots_and_edge_cases_equal_the_scalar_code():
-    """Random Hill pairs, including steep and shallow fits and doses far below C, against the Brent root."""
-    rng = np.random.default_rng(5)
+def _random_hill_pairs(seed: int = 5, count: int = 60):
+    """Dose axes down to 1e-9 and random Hill pairs: steep and shallow fits, E0 != 0, Emax below and above 1."""
+    rng = np.random.default_rng(seed)
     a = np.r_[0.0, np.geomspace(1e-9, 1e3, 8)]
     b = np.r_[0.0, np.geomspace(1e-9, 1e4, 8)]
     fits_a, fits_b = [], []
-    for _ in range(60):
+    for _ in range(count):
         for fits in (fits_a, fits_b):
             e0 = rng.choice([0.0, rng.uniform(-0.1, 0.3)])
             fits.append(S.HillFit(e0, rng.uniform(e0 - 0.2, 1.2), math.exp(rng.uniform(-1.5, 4.2)),
                                   math.exp(rng.uniform(-2, 8))))
-    expected = loewe_expected_many(a, b, fits_a, fits_b)
+    return a, b, fits_a, fits_b
+
+
+@pytest.mark.parametrize("max_newton", [100, 2, 0])
+def test_loewe_roots_and_edge_cases_equal_a_brent_root(max_newton):
+    """Random Hill pairs against Brent's root of the same equation, including when Newton is cut short and bisection
+    finishes the wells Newton left open (``max_newton`` 2), or bisection does all the work (0)."""
+    a, b, fits_a, fits_b = _random_hill_pairs()
+    expected = loewe_expected_many(a, b, fits_a, fits_b, max_newton=max_newton)
     kinds = {"nan": 0, "lo": 0, "root": 0}
     for k, (f1, f2) in enumerate(zip(fits_a, fits_b, strict=True)):
         lo = max(f1.E0, f2.E0)
         for i in range(1, a.size):
             for j in range(1, b.size):
-                ref, got = S._loewe_expected(a[i], b[j], f1, f2), expected[k, i, j]
+                ref, got = _brent_loewe_expected(a[i], b[j], f1, f2), expected[k, i, j]
                 if math.isnan(ref):
                     assert math.isnan(got), (k, i, j)
                     kinds["nan"] += 1
@@ -209,7 +273,18 @@ def test_loewe_roots_and_edge_cases_equal_the_scalar_code():
     assert min(kinds.values()) > 0, kinds  # every branch was exercised
 
 
+def test_loewe_excess_of_one_matrix_is_the_batch_of_one():
+    """loewe_excess (one matrix) and loewe_expected_many (K matrices) are one code path: the same numbers."""
+    a, b, fits_a, fits_b = _random_hill_pairs(seed=9, count=6)
+    many = loewe_expected_many(a, b, fits_a, fits_b)
+    for k, (f1, f2) in enumerate(zip(fits_a, fits_b, strict=True)):
+        one = S.loewe_excess(a, b, np.zeros((a.size, b.size)), hill_a=f1, hill_b=f2)
+        np.testing.assert_array_equal(one.expected, many[k])
+
+
 def test_median_effect_fits_equal_linregress_fits():
+    """The batched least-squares line (one masked computation over all rows) against ``scipy.stats.linregress``:
+    the same formulas summed in another order, so a few ulps apart (``ROUNDOFF_RTOL``)."""
     rng = np.random.default_rng(6)
     doses = np.r_[0.0, np.geomspace(0.1, 100, 7)]
     fa = np.clip(hill(doses, 5.0, 1.2, 0.9) + rng.normal(0, 0.1, (40, doses.size)), -0.1, 1.05)
@@ -217,7 +292,8 @@ def test_median_effect_fits_equal_linregress_fits():
     fa[1] = [0, 0.001, 0.5, 0.99, 0.999, 1, 1, 1]  # one point in the window
     fits = median_effect_fits(doses, fa)
     for k in range(fa.shape[0]):
-        assert_same_fit(fits.fit(k), S.median_effect_fit(doses, fa[k]))
+        assert_same_fit(fits.fit(k), _linregress_fit(doses, fa[k]))
+        assert_same_fit(S.median_effect_fit(doses, fa[k]), fits.fit(k))  # one series: a batch of one
     assert {"ok", "too_few_points", "non_increasing"} <= set(fits.status)
 
 
@@ -308,7 +384,7 @@ def _reference_rows(frame: pd.DataFrame, line: str, member: int, readout: str, r
                                    "value": np.where(combo, m, np.nan).ravel(), "flag": ""}))
     for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
         parts.append(pd.DataFrame({"dose_a": cr.dose_a, "dose_b": cr.dose_b, "fa": cr.fa, "score": name,
-                                   "value": values, "flag": cr.status}))
+                                   "value": values, "flag": cr.message or cr.status}))
     for which, fit in (("a", result.median_a), ("b", result.median_b), ("mix", fit_mix)):
         for key in ("m", "Dm", "r"):
             parts.append(pd.DataFrame({"dose_a": [np.nan], "dose_b": [np.nan], "fa": [np.nan],
@@ -399,13 +475,14 @@ def test_chunks_group_members_and_isolate_unscorable_matrices(mpnst):
 def test_batch_hill_fits_and_zip_are_the_single_matrix_ones_bit_for_bit():
     """synergy_batch fits the single agents with fit_hill_many and scores ZIP in one batched solve: each matrix's
     fits are fit_hill's and its ZIP is zip_delta's with those fits, bit for bit (screen-like noisy matrices)."""
-    from simulator.synergy_many import synergy_batch
+    from simulator.synergy import synergy_batch
 
     e = noisy(np.random.default_rng(31), 12, sd=0.03)
     batch = synergy_batch(A10, B10, e)
 
     def bits(fit):
-        return (*(np.float64(getattr(fit, k)).tobytes() for k in ("E0", "Emax", "h", "C")), fit.status)
+        return (*(np.float64(getattr(fit, k)).tobytes() for k in ("E0", "Emax", "h", "C")), fit.status,
+                fit.message)
 
     for k in range(e.shape[0]):
         assert bits(batch.hills_a[k]) == bits(S.fit_hill(A10, e[k, :, 0]))

@@ -16,7 +16,7 @@ from scipy.signal import find_peaks
 
 import simulator as ms
 from simulator.cli import main
-from simulator.drugs import DrugTerm, add_drug_terms
+from simulator.model import DrugTerm, add_drug_terms
 from tests.conftest import BENCHMARKS
 
 K10 = BENCHMARKS / "biomodels" / "BIOMD0000000010.xml"

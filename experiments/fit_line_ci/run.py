@@ -9,8 +9,8 @@ import pandas as pd
 from scipy.optimize import brentq
 
 import simulator as ms
+from simulator.files import write_manifest, write_table
 from simulator.readouts import compute_readouts
-from simulator.store import write_manifest, write_table
 from simulator.synergy import combination_index_at, median_effect_fit
 
 parser = argparse.ArgumentParser(description=__doc__)

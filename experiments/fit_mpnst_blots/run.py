@@ -5,12 +5,6 @@ import tomllib
 from pathlib import Path
 
 import simulator as ms
-from simulator.blots import blots_to_petab, read_blot_data
-from simulator.executor import make_executor
-from simulator.fit import FitSettings, fit_petab, write_fit_tables
-from simulator.profile import ProfileSettings, profile_parameters, write_profiles
-from simulator.report import draw_fit_figures
-from simulator.store import write_manifest
 
 
 def main() -> int:
@@ -22,22 +16,18 @@ def main() -> int:
     cfg = tomllib.loads((here / "config.toml").read_text(encoding="utf-8"))
     run = {**cfg["fit"], **(cfg["smoke"] if args.smoke else {})}
     model = ms.load_model(cfg["model"])
-    data = read_blot_data(here / cfg["data"])
-    yaml_path = blots_to_petab(model, data, args.out / "petab", estimate=cfg["estimate"])
-    with make_executor(run["workers"]) as executor:
-        fit = fit_petab(yaml_path, starts=run["starts"], seed=run["seed"], executor=executor,
-                        settings=FitSettings(max_nfev=run["max_nfev"]))
-        profiles, errors = profile_parameters(fit, run["profile"], executor=executor,
-                                              settings=ProfileSettings(max_points=run["profile_points"]))
+    data = ms.read_blot_data(here / cfg["data"])
+    yaml_path = ms.blots_to_petab(model, data, args.out / "petab", estimate=cfg["estimate"])
+    with ms.make_executor(run["workers"]) as executor:
+        fit = ms.fit_petab(yaml_path, starts=run["starts"], seed=run["seed"], executor=executor,
+                           settings=ms.FitSettings(max_nfev=run["max_nfev"]))
+        profiles, errors = ms.profile_parameters(fit, run["profile"], executor=executor,
+                                                 settings=ms.ProfileSettings(max_points=run["profile_points"]))
     # one screen ensemble per resistant line: columns ksL, Itot (mekisim screen --cell-lines LINE --ensemble FILE)
     ensembles = {line: {f"{p}_{line}": p for p in params} for line, params in cfg["estimate"].items()}
-    files = write_fit_tables(fit, args.out, ensembles) + write_profiles(profiles, args.out)
-    info = {**fit.manifest_info(), "data": str(here / cfg["data"]), "representative_data": True,
-            "profiles": [p.parameter for p in profiles], "profile_errors": list(errors), "time_unit": model.time_unit}
-    files += draw_fit_figures(args.out, info)
-    write_manifest(args.out / "manifest.json", models={cfg["model"]: model}, seed=run["seed"],
-                   counts={"starts": len(fit.starts), "starts_ok": fit.n_ok, "ensemble_members": len(fit.within())},
-                   files=sorted({f.name for f in files}), extra={"fit": info, "config": run})
+    ms.write_fit(fit, args.out, profiles=profiles, profile_errors=errors, ensembles=ensembles,
+                 info={"data": str(here / cfg["data"]), "representative_data": True, "time_unit": model.time_unit},
+                 models={cfg["model"]: model}, extra={"config": run}, draw=ms.draw_fit_figures)
     print(f"best nllh {fit.best.nllh:.4f}; {fit.n_ok}/{len(fit.starts)} starts ok; {len(fit.within())} within 1.92")
     print(fit.parameter_table().to_string(index=False))
     for p in profiles:

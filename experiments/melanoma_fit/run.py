@@ -4,11 +4,7 @@ import argparse
 import tomllib
 from pathlib import Path
 
-from simulator.executor import make_executor
-from simulator.fit import FitSettings, fit_petab, objective_for, write_fit_tables
-from simulator.profile import ProfileSettings, profile_parameters, write_profiles
-from simulator.report import draw_fit_figures
-from simulator.store import write_manifest
+import simulator as ms
 
 
 def main() -> int:
@@ -20,19 +16,15 @@ def main() -> int:
     cfg = tomllib.loads((here / "config.toml").read_text(encoding="utf-8"))
     run = {**cfg["fit"], **(cfg["smoke"] if args.smoke else {})}
     yaml_path = here / cfg["problem"]
-    model = objective_for(yaml_path).problem.model
-    with make_executor(run["workers"]) as executor:
-        fit = fit_petab(yaml_path, starts=run["starts"], seed=run["seed"], executor=executor,
-                        settings=FitSettings(max_nfev=run["max_nfev"]))
-        profiles, errors = profile_parameters(fit, run["profile"], executor=executor,
-                                              settings=ProfileSettings(max_points=run["profile_points"]))
-    files = write_fit_tables(fit, args.out) + write_profiles(profiles, args.out)
-    info = {**fit.manifest_info(), "data": str(yaml_path), "representative_data": True, "title": cfg["title"],
-            "profiles": [p.parameter for p in profiles], "profile_errors": list(errors), "time_unit": model.time_unit}
-    files += draw_fit_figures(args.out, info)
-    write_manifest(args.out / "manifest.json", models={"melanoma": model}, seed=run["seed"],
-                   counts={"starts": len(fit.starts), "starts_ok": fit.n_ok, "ensemble_members": len(fit.within())},
-                   files=sorted({f.name for f in files}), extra={"fit": info, "config": run})
+    model = ms.objective_for(yaml_path).problem.model
+    with ms.make_executor(run["workers"]) as executor:
+        fit = ms.fit_petab(yaml_path, starts=run["starts"], seed=run["seed"], executor=executor,
+                           settings=ms.FitSettings(max_nfev=run["max_nfev"]))
+        profiles, errors = ms.profile_parameters(fit, run["profile"], executor=executor,
+                                                 settings=ms.ProfileSettings(max_points=run["profile_points"]))
+    ms.write_fit(fit, args.out, profiles=profiles, profile_errors=errors, models={"melanoma": model},
+                 info={"data": str(yaml_path), "representative_data": True, "title": cfg["title"],
+                       "time_unit": model.time_unit}, extra={"config": run}, draw=ms.draw_fit_figures)
     print(f"best nllh {fit.best.nllh:.4f}; {fit.n_ok}/{len(fit.starts)} starts ok; {len(fit.within())} within 1.92")
     print(fit.parameter_table().to_string(index=False))
     for p in profiles:

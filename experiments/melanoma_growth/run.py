@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 
 import simulator as ms
-from simulator.plots import save_figure
-from simulator.plots.melanoma import plot_growth_curves
-from simulator.store import write_manifest, write_table
+from simulator.files import write_manifest, write_table
+from simulator.plots import plot_growth_curves, save_figure
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--out", type=Path, default=Path("results/melanoma_growth"))

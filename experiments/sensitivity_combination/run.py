@@ -9,9 +9,7 @@ import pandas as pd
 
 import simulator as ms
 from simulator.report import build_report
-from simulator.sensitivity import SensitivitySpec, run_sensitivity
-from simulator.sensitivity_outputs import parse_output
-from simulator.sensitivity_ranges import ParameterSpace, load_ranges
+from simulator.sensitivity import ParameterSpace, SensitivitySpec, load_ranges, parse_output, run_sensitivity
 
 HERE = Path(__file__).resolve().parent
 

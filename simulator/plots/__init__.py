@@ -1,402 +1,65 @@
-"""Figures; the only module that imports matplotlib.
+"""Figures; the only package that imports matplotlib.
 
-Plot functions draw data they are given and compute nothing (no simulation, no fitting): a figure can
-always be redrawn from the stored table. Every axis names its quantity and unit, and every title says
-what was simulated (model, cell line, drug and dose).
+Plot functions draw the data they are given and compute nothing (a figure can always be redrawn from stored
+tables). Every axis names its quantity and unit, every title says what was simulated.
 """
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from .._lazy import attach
 
-from ..model import Observable
+#: public name -> the private module that defines it
+_EXPORTS = {
+    "display_time": "_common",
+    "save_figure": "_common",
+    "save_figure_as": "_common",
+    "plot_dose_response": "_simulation",
+    "plot_dose_response_fit": "_simulation",
+    "plot_steady_state": "_simulation",
+    "plot_time_courses": "_simulation",
+    "plot_fa_ci": "_screen",
+    "plot_isobologram": "_screen",
+    "plot_matrix_heatmap": "_screen",
+    "plot_screen_panel": "_screen",
+    "plot_fit_vs_data": "_fitting",
+    "plot_profiles": "_fitting",
+    "plot_waterfall": "_fitting",
+    "plot_index_bars": "_sensitivity",
+    "plot_index_heatmap": "_sensitivity",
+    "plot_indices_over_grid": "_sensitivity",
+    "plot_morris": "_sensitivity",
+    "plot_output_distribution": "_sensitivity",
+    "plot_overview": "_sensitivity",
+    "plot_escape_prediction": "_melanoma",
+    "plot_growth_curves": "_melanoma",
+    "plot_senescence_time_courses": "_melanoma",
+}
 
-__all__ = ["display_time", "plot_dose_response", "plot_steady_state", "plot_time_courses", "save_figure",
-           "save_figure_as"]
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
 
-_TIME_SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-_TIME_WORDS = {"s": "s", "min": "min", "h": "h", "d": "days"}
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: figures are files
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def display_time(time: np.ndarray, unit: str | None, label: str = "time") -> tuple[np.ndarray, str]:
-    """Convert model time to a readable unit for an axis: minutes become hours beyond 4 h, and so on."""
-    time = np.asarray(time, dtype=float)
-    if unit is None:
-        return time, f"{label} (model units)"
-    seconds = time * _TIME_SECONDS[unit]
-    span = float(seconds.max(initial=0.0) - seconds.min(initial=0.0))
-    target = unit
-    for candidate, limit in (("d", 4 * 86400.0), ("h", 4 * 3600.0), ("min", 240.0)):
-        if span >= limit and _TIME_SECONDS[candidate] > _TIME_SECONDS[unit]:
-            target = candidate
-            break
-    return seconds / _TIME_SECONDS[target], f"{label} ({_TIME_WORDS[target]})"
-
-
-def plot_time_courses(
-    series: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]],
-    observables: Sequence[Observable],
-    *,
-    time_unit: str | None,
-    title: str,
-    ncols: int = 3,
-    windows: Sequence[float] | None = None,
-    time_label: str = "time",
-):
-    """Time courses, one line per labelled series ``label -> (time, {obs_id: values})``.
-
-    Without ``windows``: one panel per observable on a grid of ``ncols`` columns. With ``windows`` (end
-    times in model units): one row per observable and one column per window, so a fast transient (the
-    first hours) and the late phase are both readable.
-    """
-    plt = _pyplot()
-    if windows:
-        nrows, ncols = len(observables), len(windows)
-        panels = [(obs, end) for obs in observables for end in windows]
-    else:
-        ncols = max(1, min(ncols, len(observables)))
-        nrows = int(np.ceil(len(observables) / ncols))
-        panels = [(obs, None) for obs in observables]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False,
-                             sharex="col" if windows else True)
-    flat = axes.ravel()
-    for ax, (obs, end) in zip(flat, panels, strict=False):
-        for label, (time, values) in series.items():
-            keep = time <= end if end is not None else np.ones(time.shape, bool)
-            t, t_label = display_time(time[keep], time_unit, time_label)
-            ax.plot(t, np.asarray(values[obs.id])[keep], label=label or None, lw=1.8)
-        ax.set_title(obs.label, fontsize=10)
-        ax.set_ylabel(f"{obs.label}\n({obs.unit})" if obs.unit else obs.label, fontsize=8)
-        ax.grid(alpha=0.3)
-    for ax in flat[: len(panels)]:
-        if ax.get_subplotspec().is_last_row() or not windows:
-            ax.set_xlabel(t_label, fontsize=8)
-    for ax in flat[len(panels):]:
-        ax.set_visible(False)
-    if any(series):
-        flat[0].legend(fontsize=8)
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return fig
-
-
-def plot_steady_state(values: Mapping[str, float], observables: Sequence[Observable], *, title: str, ax=None):
-    """Bar chart of steady-state observables (NaN bars, e.g. an oscillating model, are left empty)."""
-    plt = _pyplot()
-    own = ax is None
-    if own:
-        _, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(observables) + 1.5), 3.6))
-    labels = [o.label for o in observables]
-    ax.bar(range(len(observables)), [values[o.id] for o in observables], color="#4477aa")
-    if all(o.unit.startswith("relative") for o in observables):
-        ax.axhline(1.0, color="grey", ls="--", lw=0.8)
-    ax.set_xticks(range(len(observables)), labels, rotation=35, ha="right", fontsize=8)
-    units = sorted({o.unit for o in observables})
-    ax.set_ylabel(f"steady state ({units[0]})" if len(units) == 1 else "steady state (units per observable)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
-    if own:  # a caller composing panels lays out once
-        ax.figure.tight_layout()
-    return ax
-
-
-def plot_dose_response(
-    series: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    *,
-    drug_label: str,
-    observable: Observable,
-    title: str,
-    reference: float | None = 1.0,
-    ax=None,
-):
-    """Steady-state readout versus dose (log axis), one line per series ``label -> (doses_nM, values)``.
-
-    Zero doses cannot sit on a log axis; they are drawn as a dotted horizontal line at their value.
-    """
-    plt = _pyplot()
-    own = ax is None
-    if own:
-        _, ax = plt.subplots(figsize=(5.6, 4.0))
-    for label, (doses, values) in series.items():
-        doses, values = np.asarray(doses, float), np.asarray(values, float)
-        positive = doses > 0
-        (line,) = ax.plot(doses[positive], values[positive], marker="o", ms=3, lw=1.6, label=label)
-        if np.any(~positive):
-            ax.axhline(values[~positive][0], color=line.get_color(), ls=":", lw=1)
-    if reference is not None:
-        ax.axhline(reference, color="grey", lw=0.8, ls="--", label="parental untreated")
-    ax.set_xscale("log")
-    ax.set_xlabel(f"{drug_label} (nM)")
-    ax.set_ylabel(f"{observable.label} ({observable.unit})")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    if own:  # a caller composing panels lays out once
-        ax.figure.tight_layout()
-    return ax
-
-
-def plot_dose_response_fit(result, ax=None):
-    """A simulated dose series (points) with its logistic fit (line) and the IC50 with its 95 % CI.
-
-    ``result`` is a :class:`simulator.response.DoseResponse`; the curve is the fitted equation evaluated
-    on a dense dose grid (the fit itself was done by :func:`simulator.doseresponse.fit_logistic`).
-    """
-    plt = _pyplot()
-    own = ax is None
-    if own:
-        _, ax = plt.subplots(figsize=(5.6, 4.0))
-    fit = result.fit
-    doses, response = np.asarray(result.doses, float), np.asarray(result.response, float)
-    positive = doses > 0
-    ax.plot(doses[positive], response[positive], "o", ms=4, label="simulated")
-    if np.any(~positive):
-        ax.axhline(response[~positive][0], color="grey", ls=":", lw=1, label="untreated")
-    if np.isfinite(fit.ic50):
-        grid = np.geomspace(doses[positive].min(), doses[positive].max(), 200)
-        curve = fit.bottom + (fit.top - fit.bottom) / (1 + (grid / fit.ic50) ** fit.hill)
-        lo, hi = fit.ic50_ci95
-        ax.plot(grid, curve, "-", lw=1.6,
-                label=f"4PL fit: IC50 {_number(fit.ic50, 3)} nM (95% CI {_number(lo, 3)}–{_number(hi, 3)}), "
-                      f"Hill {fit.hill:.2g}")
-        ax.axvline(fit.ic50, color="grey", lw=0.8, ls="--")
-    ax.set_xscale("log")
-    ax.set_xlabel(f"{result.drug} (nM)")
-    ax.set_ylabel("\n".join(textwrap.wrap(result.response_label, 42)))  # long labels would be cut off
-    background = ", ".join(f"+ {d} {v:g} nM" for d, v in result.background.items() if v > 0)
-    line = result.cell_line or "model defaults"
-    ax.set_title(f"{result.model.name} (simulated): {line}, {result.drug} {background}".strip(),
-                 fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    if own:  # a caller composing panels lays out once
-        ax.figure.tight_layout()
-    return ax
-
-
-def _number(value: float, digits: int) -> str:
-    """``value`` to ``digits`` significant digits, written out where a reader expects it.
-
-    Doses and percentages read as 3000 and 100, not 3e+03 and 1e+02; the exponent is kept outside 1e-3..1e6.
-    """
-    if value != 0 and not 1e-3 <= abs(value) < 1e6:
-        return f"{value:.{digits}g}"
-    return np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-")
-
-
-def _dose_ticks(ax, doses_a, doses_b) -> None:
-    ax.set_xticks(range(len(doses_b)), [_number(d, 3) for d in doses_b], rotation=60, fontsize=7)
-    ax.set_yticks(range(len(doses_a)), [_number(d, 3) for d in doses_a], fontsize=7)
-
-
-def plot_matrix_heatmap(
-    matrix: np.ndarray,
-    doses_a: Sequence[float],
-    doses_b: Sequence[float],
-    *,
-    drug_a: str,
-    drug_b: str,
-    label: str,
-    title: str,
-    center: float | None = None,
-    ax=None,
-):
-    """A dose matrix (rows drug A, columns drug B, both in nM) as a heatmap with every well annotated.
-
-    With ``center`` the colour map is diverging around it (synergy scores: 0 for excesses, 1 for CI), so
-    synergy and antagonism read as opposite colours; NaN wells (undefined, e.g. single agents) are grey.
-    """
-    plt = _pyplot()
-    from matplotlib.colors import TwoSlopeNorm
-
-    matrix = np.asarray(matrix, dtype=float)
-    own = ax is None
-    if own:
-        _, ax = plt.subplots(figsize=(1.0 + 0.55 * matrix.shape[1], 1.0 + 0.45 * matrix.shape[0]))
-    ratio_scale = center is not None and label.lower().startswith("ci")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        colour = np.log2(matrix) if ratio_scale else matrix  # CI is a ratio: colour by log2 CI, centred at 0
-    finite = colour[np.isfinite(colour)]
-    if center is not None and finite.size:
-        middle = 0.0 if ratio_scale else center
-        span = max(float(np.max(np.abs(finite - middle))), 1e-12)
-        norm = TwoSlopeNorm(vcenter=middle, vmin=middle - span, vmax=middle + span)
-        cmap = "RdBu" if ratio_scale else "RdBu_r"  # synergy is red in every synergy heatmap
-    else:
-        norm, cmap = None, "viridis"
-    cm = plt.get_cmap(cmap).with_extremes(bad="#dddddd")
-    image = ax.imshow(np.ma.masked_invalid(colour), origin="lower", aspect="auto", cmap=cm, norm=norm)
-    for (i, j), value in np.ndenumerate(matrix):
-        if np.isfinite(value):
-            ax.text(j, i, _number(value, 2), ha="center", va="center", fontsize=6, color="black")
-    _dose_ticks(ax, doses_a, doses_b)
-    ax.set_xlabel(f"{drug_b} (nM)")
-    ax.set_ylabel(f"{drug_a} (nM)")
-    ax.set_title(title, fontsize=9)
-    ax.figure.colorbar(image, ax=ax, label=f"log2 {label}" if ratio_scale else label, shrink=0.85)
-    if own:  # a caller composing panels lays out once
-        ax.figure.tight_layout()
-    return ax
-
-
-def plot_isobologram(x: np.ndarray, y: np.ndarray, fa: np.ndarray, *, drug_a: str, drug_b: str, title: str, ax=None):
-    """Normalised isobologram (Chou-Talalay): each well at (d_a/Dx_a, d_b/Dx_b) for its own effect fa.
-
-    Points below the line x + y = 1 are synergistic (their CI = x + y < 1), above it antagonistic.
-    """
-    plt = _pyplot()
-    own = ax is None
-    if own:
-        _, ax = plt.subplots(figsize=(4.6, 4.2))
-    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(fa)
-    points = ax.scatter(x[ok], y[ok], c=fa[ok], cmap="viridis", vmin=0, vmax=1, s=22, edgecolor="k", lw=0.3)
-    top = max(1.2, float(np.nanmax(np.concatenate([x[ok], y[ok]]), initial=1.0)) * 1.05)
-    ax.plot([0, 1], [1, 0], "k--", lw=1, label="additivity (CI = 1)")
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_xlabel(f"{drug_a}: d / Dx alone (same fa)")
-    ax.set_ylabel(f"{drug_b}: d / Dx alone (same fa)")
-    ax.set_title(title, fontsize=9)
-    ax.figure.colorbar(points, ax=ax, label="fraction affected (fa)")
-    ax.legend(fontsize=7, loc="upper right")
-    if own:  # a caller composing panels lays out once
-        ax.figure.tight_layout()
-    return ax
-
-
-def plot_fa_ci(
-    fa_wells: np.ndarray,
-    ci_wells: np.ndarray,
-    *,
-    fa_curve: np.ndarray | None = None,
-    ci_curve: np.ndarray | None = None,
-    curve_label: str = "",
-    title: str,
-    ax=None,
-):
-    """Fa-CI plot: combination index against fraction affected, wells as points, a constant ratio as a line.
-
-    The shaded band 0.9-1.1 is additivity in the Chou-Talalay convention used by the source paper.
-    """
-    plt = _pyplot()
-    own = ax is None
-    if own:
-        _, ax = plt.subplots(figsize=(5.0, 3.8))
-    ax.axhspan(0.9, 1.1, color="grey", alpha=0.15, label="additive (0.9-1.1)")
-    ok = np.isfinite(fa_wells) & np.isfinite(ci_wells)
-    ax.plot(fa_wells[ok], ci_wells[ok], "o", ms=3.5, alpha=0.7, label="wells")
-    curve_ok = fa_curve is not None and ci_curve is not None and bool(np.isfinite(ci_curve).any())
-    if curve_ok:
-        ax.plot(fa_curve, ci_curve, "-", lw=1.8, label=curve_label or "constant ratio")
-    if not ok.any() and not curve_ok:  # say why the panel is empty rather than leave it blank
-        ax.text(0.5, 0.5, "no CI: effects outside the median-effect window\n(0.02 < fa < 0.98) or unusable fits",
-                transform=ax.transAxes, ha="center", va="center", fontsize=8, color="0.3")
-    ax.set_xlim(0, 1)
-    ax.set_yscale("log")
-    ax.set_xlabel("fraction affected (fa)")
-    ax.set_ylabel("combination index (CI; < 0.9 synergy)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    if own:  # a caller composing panels lays out once
-        ax.figure.tight_layout()
-    return ax
-
-
-def plot_screen_panel(
-    readout_matrix: np.ndarray,
-    scores: Mapping[str, np.ndarray],
-    doses_a: Sequence[float],
-    doses_b: Sequence[float],
-    *,
-    drug_a: str,
-    drug_b: str,
-    readout_label: str,
-    iso: tuple[np.ndarray, np.ndarray, np.ndarray],
-    fa_ci: tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
-    ratio_label: str,
-    title: str,
-    single_fits: tuple | None = None,
-):
-    """One screen matrix on one figure (3 x 3 panels).
-
-    The readout, the five synergy scores, single-agent curves, the isobologram and the Fa-CI plot.
-    ``single_fits`` optionally holds the 4PL fits (:class:`simulator.doseresponse.LogisticFit`, or None) of
-    drug A alone and drug B alone; each is drawn as a line through its points, with its IC50 in the legend.
-    """
-    plt = _pyplot()
-    fig, axes = plt.subplots(3, 3, figsize=(15, 12.5))
-    plot_matrix_heatmap(readout_matrix, doses_a, doses_b, drug_a=drug_a, drug_b=drug_b, label=readout_label,
-                        title=readout_label, ax=axes[0, 0])
-    names = {"bliss": "Bliss excess", "hsa": "HSA excess", "loewe": "Loewe excess", "zip": "ZIP delta",
-             "ci": "CI (Chou-Talalay)"}
-    for ax, (key, label) in zip(axes.ravel()[1:6], names.items(), strict=True):
-        plot_matrix_heatmap(scores[key], doses_a, doses_b, drug_a=drug_a, drug_b=drug_b, label=label,
-                            title=f"{label}; {'< 0.9' if key == 'ci' else '> 0'} = synergy",
-                            center=1.0 if key == "ci" else 0.0, ax=ax)
-    ax = axes[2, 0]
-    doses_a, doses_b = np.asarray(doses_a, float), np.asarray(doses_b, float)
-    fits = single_fits or (None, None)
-    for drug, doses, values, marker, fit in ((drug_a, doses_a[1:], readout_matrix[1:, 0], "o", fits[0]),
-                                             (drug_b, doses_b[1:], readout_matrix[0, 1:], "s", fits[1])):
-        usable = fit is not None and np.isfinite([fit.top, fit.bottom, fit.ic50, fit.hill]).all()
-        (points,) = ax.plot(doses, values, marker, ls="none" if usable else "-", ms=3.5,
-                            label=f"{drug} alone (simulated)")
-        if usable:
-            grid = np.geomspace(doses.min(), doses.max(), 200)
-            ax.plot(grid, fit.bottom + (fit.top - fit.bottom) / (1 + (grid / fit.ic50) ** fit.hill), "-",
-                    color=points.get_color(), lw=1.4,
-                    label=f"4PL fit: IC50 {_number(fit.ic50, 3)} nM, Hill {fit.hill:.2g}"
-                          f"{'' if fit.status == 'ok' else f' ({fit.status})'}")
-    ax.set_xscale("log")
-    ax.set_xlabel("dose (nM)")
-    ax.set_ylabel(readout_label)
-    ax.set_title("single agents", fontsize=9)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    plot_isobologram(*iso, drug_a=drug_a, drug_b=drug_b, title="normalised isobologram (wells)", ax=axes[2, 1])
-    fa_w, ci_w, fa_c, ci_c = fa_ci
-    plot_fa_ci(fa_w, ci_w, fa_curve=fa_c, ci_curve=ci_c, curve_label=ratio_label, title="Fa-CI", ax=axes[2, 2])
-    fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
-    return fig
-
-
-def save_figure_as(fig, path: str | Path) -> Path:
-    """Save a figure to exactly ``path`` (its suffix, ``.png``, ``.svg`` or ``.pdf``, picks the format) and close it."""
-    plt = _pyplot()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
-
-
-def save_figure(fig, path: str | Path, *, svg: bool = True) -> list[Path]:
-    """Save a figure as PNG (and SVG beside it) and close it; return the written paths."""
-    plt = _pyplot()
-    from ..files import atomic_path
-
-    path = Path(path).with_suffix(".png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    written = [path, path.with_suffix(".svg")] if svg else [path]
-    try:
-        for target in written:  # each file whole or not at all (files.py), like the tables beside it
-            with atomic_path(target) as tmp:
-                fig.savefig(tmp, format=target.suffix[1:], **({"dpi": 150} if target.suffix == ".png" else {}))
-    finally:
-        plt.close(fig)
-    return written
+if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
+    from ._common import display_time as display_time
+    from ._common import save_figure as save_figure
+    from ._common import save_figure_as as save_figure_as
+    from ._fitting import plot_fit_vs_data as plot_fit_vs_data
+    from ._fitting import plot_profiles as plot_profiles
+    from ._fitting import plot_waterfall as plot_waterfall
+    from ._melanoma import plot_escape_prediction as plot_escape_prediction
+    from ._melanoma import plot_growth_curves as plot_growth_curves
+    from ._melanoma import plot_senescence_time_courses as plot_senescence_time_courses
+    from ._screen import plot_fa_ci as plot_fa_ci
+    from ._screen import plot_isobologram as plot_isobologram
+    from ._screen import plot_matrix_heatmap as plot_matrix_heatmap
+    from ._screen import plot_screen_panel as plot_screen_panel
+    from ._sensitivity import plot_index_bars as plot_index_bars
+    from ._sensitivity import plot_index_heatmap as plot_index_heatmap
+    from ._sensitivity import plot_indices_over_grid as plot_indices_over_grid
+    from ._sensitivity import plot_morris as plot_morris
+    from ._sensitivity import plot_output_distribution as plot_output_distribution
+    from ._sensitivity import plot_overview as plot_overview
+    from ._simulation import plot_dose_response as plot_dose_response
+    from ._simulation import plot_dose_response_fit as plot_dose_response_fit
+    from ._simulation import plot_steady_state as plot_steady_state
+    from ._simulation import plot_time_courses as plot_time_courses

@@ -1,0 +1,259 @@
+"""The ``mekisim`` argument parser: one function per verb (:data:`VERBS`), options shared through parent parsers."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+ADD_DRUG_HELP = ("add an occupancy inhibitor D^h/(D^h+IC50^h) of the rate laws of named reactions, to any model "
+                 "(e.g. meki:J6,J7:10nM); repeatable")
+
+READOUT_HELP = ("a readout of the model (Model A: perk_suppression, viability (default), apoptosis, g0g1, "
+                "cleaved_parp; Model B: growth_d33 (default), senescent_d33, regrowth_d33), or any observable or "
+                "species id (or "
+                "species:ID), read as its steady-state level relative to untreated (fraction affected = 1 - "
+                "value/untreated; an oscillating condition is read as its time-average over the last periods)")
+
+#: --force of every verb that writes an output folder (simulator/files/_ownership.py)
+_FORCE_HELP = ("replace the results already in --out (of this or another command): the files that run wrote there "
+               "are deleted first; without it an --out folder holding results is refused")
+_ADD_DRUG_METAVAR = "NAME:REACTION[,REACTION...]:IC50[:HILL]"
+_DOSE_PAIRS_HELP = "N log-spaced doses of drug {} plus 0, or D:D1,D2,... (the listed doses plus 0)"
+
+# ------------------------------------------------------------------------------------- parent parsers
+
+
+def _parent() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(add_help=False)
+
+
+def _model_options(*, help_model: str | None = None, add_drug_help: str = ADD_DRUG_HELP,
+                   required: bool = True) -> argparse.ArgumentParser:
+    """``--model`` and ``--add-drug``: every verb that loads a model."""
+    parent = _parent()
+    parent.add_argument("--model", required=required, metavar="M", help=help_model)
+    parent.add_argument("--add-drug", action="append", default=[], metavar=_ADD_DRUG_METAVAR, help=add_drug_help)
+    return parent
+
+
+def _where_options() -> argparse.ArgumentParser:
+    """``--workers`` or ``--scheduler``: where the work of a parallel verb runs."""
+    parent = _parent()
+    where = parent.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
+    where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    return parent
+
+
+def _resumable_options() -> argparse.ArgumentParser:
+    """``--resume`` or ``--force``, ``--no-progress`` and ``--out DIR``: the chunked verbs (screen, sensitivity)."""
+    parent = _parent()
+    again = parent.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
+    again.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    parent.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parent.add_argument("--out", required=True, type=Path, metavar="DIR")
+    return parent
+
+
+def _folder_options() -> argparse.ArgumentParser:
+    """``--out DIR`` and ``--force``: a verb that writes one output folder in one go."""
+    parent = _parent()
+    parent.add_argument("--out", required=True, type=Path, metavar="DIR")
+    parent.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    return parent
+
+
+# ---------------------------------------------------------------------------------------------- verbs
+
+def _models(sub) -> None:
+    sub.add_parser("models", help="list bundled models, cell lines, drugs and observables")
+
+
+def _simulate(sub) -> None:
+    sim = sub.add_parser("simulate", help="steady state or time course of one condition",
+                         parents=[_model_options(help_model="bundled model name (mpnst) or .ant/.xml path")])
+    sim.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
+    sim.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
+                     help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
+    mode = sim.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--steady-state", action="store_true", help="steady state with the drug present")
+    mode.add_argument("--time", metavar="T0:T1:N",
+                      help="time course: N points from T0 to T1 (model units, or with a unit: 0:24h:50)")
+    sim.add_argument("--no-pre-equilibrate", action="store_true",
+                     help="time course from the model's initial conditions instead of the untreated steady state")
+    sim.add_argument("--select", metavar="ID[,ID...]", help="ids to report (default: the model's observables)")
+    sim.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE.csv or FILE.parquet")
+    sim.add_argument("--force", action="store_true",
+                     help="overwrite an existing --out file that mekisim simulate did not write")
+    sim.add_argument("--plot", type=Path, metavar="FILE.png", help="write a figure (.png, .svg or .pdf)")
+
+
+def _dose_response(sub) -> None:
+    dr = sub.add_parser("dose-response", help="dose series of one drug in one cell line, with a logistic fit",
+                        parents=[_model_options(), _folder_options()])
+    dr.add_argument("--cell-line", metavar="C",
+                    help="bundled cell line of the model (default: the model's own parameter values)")
+    dr.add_argument("--drug", required=True, metavar="D")
+    dr.add_argument("--doses", required=True, metavar="LO:HI:N",
+                    help="N log-spaced doses (nM or with units) plus 0, or D1,D2,... (the listed doses plus 0)")
+    dr.add_argument("--readout", default=None, metavar="R", help=READOUT_HELP)
+    dr.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
+                    help="a fixed background dose of another drug; repeatable or comma-separated")
+    dr.add_argument("--mode", choices=("fast", "full"), default="fast")
+
+
+def _screen(sub) -> None:
+    scr = sub.add_parser("screen", help="dose matrix of two drugs x cell lines (x ensemble) with synergy scores",
+                         parents=[_model_options(), _where_options(), _resumable_options()])
+    scr.add_argument("--cell-lines", metavar="C1,C2,...",
+                     help="bundled cell lines of the model (default: the model's own parameter values)")
+    scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N", help=_DOSE_PAIRS_HELP.format("A"))
+    scr.add_argument("--drug-b", required=True, metavar="D:LO:HI:N", help=_DOSE_PAIRS_HELP.format("B"))
+    scr.add_argument("--readout", action="append", default=None, metavar="R",
+                     help="readout(s) to compute (default: the model's inhibition readouts; Model A: "
+                          "perk_suppression and viability); any observable or species id (or species:ID) is read "
+                          "as its level relative to untreated; repeatable")
+    scr.add_argument("--ensemble", type=Path, metavar="FILE", help="parameter vectors (CSV/TSV/Parquet), one per row")
+    scr.add_argument("--ratio", metavar="A:B", help="dose ratio for the constant-ratio CI (default: IC50 ratio)")
+    scr.add_argument("--target-suppression", type=float, default=None, metavar="F",
+                     help="p-ERK suppression a combination must reach to be ranked (default 0.8; needs the "
+                          "perk_suppression readout)")
+    scr.add_argument("--mode", choices=("fast", "full"), default="fast")
+
+
+def _sensitivity(sub) -> None:
+    sens = sub.add_parser("sensitivity",
+                          help="parameter sensitivity (Sobol, Morris, eFAST, local) of outputs of interest",
+                          parents=[_model_options(), _where_options(), _resumable_options()])
+    sens.add_argument("--method", required=True, choices=("sobol", "morris", "efast", "local"))
+    sens.add_argument("--n", type=int, default=None, metavar="N",
+                      help="Sobol base samples (power of 2; default 256), Morris trajectories (20), eFAST samples "
+                           "per curve (129); not used by local")
+    sens.add_argument("--output", action="append", default=[], metavar="O",
+                      help="output of interest, NAME[@KEY=VALUE,...]: a readout (viability@line=S462_R1,trametinib="
+                           "10nM), an observable at times (pERK@trametinib=10nM,t=0:24h:13), a dose grid "
+                           "(viability@a=trametinib:0.1:100:4,b=src_inhibitor_1:10:10000:4), "
+                           "ci@a=...,b=...,ratio=1:1000,fa=0.5 or ic50_shift@a=trametinib:0.01:1000:21,to=S462_R1; "
+                           "repeatable (default: every observable at steady state)")
+    sens.add_argument("--cell-line", metavar="C", help="cell line of outputs that do not name one (line=C)")
+    _sensitivity_design(sens)
+
+
+def _sensitivity_design(sens: argparse.ArgumentParser) -> None:
+    """The parameter space and the method's settings of ``mekisim sensitivity``."""
+    sens.add_argument("--ranges", type=Path, metavar="FILE",
+                      help="parameter range overrides, TOML or TSV (param, low, high, dist)")
+    sens.add_argument("--factor", type=float, metavar="F",
+                      help="default ranges are log-uniform on [p/F, p*F] around each default (default 2)")
+    sens.add_argument("--params", metavar="P1,P2,...", help="vary only these parameters")
+    sens.add_argument("--exclude", metavar="P1,P2,...", help="hold these parameters at their defaults")
+    sens.add_argument("--seed", type=int, default=0, metavar="S")
+    sens.add_argument("--second-order", action="store_true", help="Sobol: also S2 (N(2D+2) runs)")
+    sens.add_argument("--levels", type=int, default=None, metavar="L", help="Morris grid levels (even; default 4)")
+    sens.add_argument("--replicates", type=int, default=None, metavar="R",
+                      help="eFAST: independent designs; CIs from their spread (>= 2) instead of the bootstrap")
+    sens.add_argument("--step", type=float, default=None, metavar="H", help="local: step in ln p (default 0.01)")
+    sens.add_argument("--resamples", type=int, default=200, metavar="B", help="bootstrap draws per index")
+    sens.add_argument("--drop-failed", action="store_true",
+                      help="Sobol/Morris: drop whole blocks/trajectories with failed runs instead of refusing")
+
+
+def _fit(sub) -> None:
+    model = _model_options(required=False, help_model="model of --data: bundled name or .ant/.xml path",
+                           add_drug_help="with --data: " + ADD_DRUG_HELP
+                                         + " (the blots' <NAME>_nM dose columns can then name it)")
+    fit = sub.add_parser("fit", help="multistart fit of a PEtab problem or western-blot data, with profiles",
+                         parents=[model, _where_options(), _folder_options()])
+    source = fit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--petab", type=Path, metavar="PROBLEM.yaml", help="a PEtab v1 problem")
+    source.add_argument("--data", type=Path, metavar="FILE.csv",
+                        help="western-blot data (lane densitometry or ratio summaries); needs --model")
+    fit.add_argument("--estimate", action="append", default=[], metavar="LINE:P1,P2,...",
+                     help="with --data: estimate these model parameters per cell line; repeatable")
+    fit.add_argument("--starts", type=int, default=20, metavar="N", help="Latin-hypercube starts (default 20)")
+    fit.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the starts (default 0)")
+    fit.add_argument("--profile", metavar="P1,P2,...", help="profile likelihoods of these estimated parameters")
+    fit.add_argument("--max-nfev", type=int, default=500, metavar="K", help="residual evaluations per start")
+    fit.add_argument("--representative", action="store_true",
+                     help="label the data as representative (derived from a paper's directions), not digitized, on "
+                          "every plot (always on for --data built from the bundled representative blots)")
+
+
+def _report(sub) -> None:
+    rep = sub.add_parser("report", help="write DIR/report.html from the stored results under DIR")
+    rep.add_argument("directory", type=Path, metavar="DIR")
+    rep.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="processes drawing the figures (default: all cores)")
+
+
+def _validate(sub) -> None:
+    val = sub.add_parser("validate", help="lint models, drug catalogues, cell lines and metadata; all issues at once")
+    val.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+
+def _demo(sub) -> None:
+    demo = sub.add_parser("demo", help="the main job: parental vs trametinib-resistant MPNST (see README)")
+    demo.add_argument("--out", type=Path, default=Path("results/demo"), metavar="DIR")
+    demo.add_argument("--smoke", action="store_true", help="small dose grids (seconds instead of a minute)")
+    demo.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
+    demo.add_argument("--force", action="store_true", help=_FORCE_HELP)
+
+
+#: verb -> the function that adds its parser, in the order ``mekisim --help`` lists them
+VERBS: dict[str, Callable[..., None]] = {
+    "models": _models, "simulate": _simulate, "dose-response": _dose_response, "screen": _screen,
+    "sensitivity": _sensitivity, "fit": _fit, "report": _report, "validate": _validate, "demo": _demo,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mekisim`` argument parser (exposed for documentation and tests).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        One sub-parser per verb of :data:`VERBS`; options that several verbs share come from parent parsers.
+    """
+    parser = argparse.ArgumentParser(
+        prog="mekisim",
+        description="Mechanistic signalling-pathway ODE simulation of kinase-inhibitor resistance and combinations.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in VERBS.values():
+        add(sub)
+    return parser
+
+
+def _attach_dash_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--doses -1,-2`` as ``--doses=-1,-2``: a value that starts with '-' is given to its option.
+
+    Why: argparse takes any token starting with '-' (other than a plain negative number) for an option, so
+    ``--doses -1,-2`` failed with "expected one argument" instead of our message that doses must be >= 0.
+    Only for options that take a value, and only when the next token is not itself an option of mekisim.
+    """
+    takes_value, options = set(), set()
+    parsers = [parser]
+    while parsers:
+        current = parsers.pop()
+        for action in current._actions:
+            options.update(action.option_strings)
+            if action.option_strings and action.nargs is None:
+                takes_value.update(action.option_strings)
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if (token in takes_value and following is not None and following.startswith("-") and following != "--"
+                and following.split("=")[0] not in options):
+            out.append(f"{token}={following}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out

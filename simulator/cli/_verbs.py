@@ -1,0 +1,238 @@
+"""The verbs that run one model quickly: models, simulate, dose-response, report, validate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from ..engine import steady_state, time_course
+from ..errors import InputError
+from ..model import (
+    CompiledModel,
+    accepted_drugs,
+    bundled_model_names,
+    cell_lines_for,
+    load_cell_lines,
+    load_drugs,
+    load_model,
+    make_condition,
+)
+from ..status import Status
+from ..units import parse_time_span
+from ._common import _load_with_drugs, _note_defaults, _parse_doses
+
+
+def _models(args: argparse.Namespace) -> int:
+    drugs, lines = load_drugs(), load_cell_lines()
+    for name in bundled_model_names():
+        model = load_model(name)
+        print(f"{name}: {model.title}")
+        print(f"  time unit: {model.time_unit}")
+        print(f"  cell lines: {', '.join(cell_lines_for(model, lines)) or '-'}")
+        print(f"  drugs (nM): {', '.join(accepted_drugs(model, drugs)) or '-'}")
+        print("  observables:")
+        for obs in model.observables:
+            print(f"    {obs.id:<12} {obs.label} [{obs.unit}]")
+    print("drugs:")
+    for drug in drugs.values():
+        print(f"  {drug.id:<16} {drug.name}; target {drug.target}; IC50 {drug.ic50_nM:g} nM, Hill {drug.hill:g}")
+    return 0
+
+
+#: figure formats ``--plot`` writes (matplotlib picks the format from the suffix)
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    if args.plot is not None and args.plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise InputError(f"--plot {str(args.plot)!r}: a figure is written as {', '.join(PLOT_SUFFIXES)}; "
+                         f"{args.plot.suffix or 'no suffix'} is not one of them (e.g. --plot "
+                         f"{args.plot.with_suffix('.png').name}).")
+    if args.steady_state and args.no_pre_equilibrate:
+        raise InputError("--no-pre-equilibrate applies to --time (where a time course starts); a steady state does "
+                         "not depend on where the search starts. Leave one of them out.")
+    model = _load_with_drugs(args.model, args.add_drug)
+    condition = make_condition(model, args.cell_line, _parse_doses(args.dose))
+    select = [s.strip() for s in args.select.split(",") if s.strip()] if args.select is not None else None
+    if select is not None and not select:
+        raise InputError(f"--select {args.select!r} lists no id; give ID1,ID2,... or leave --select out (the "
+                         f"model's observables: {', '.join(model.observable_ids)}).")
+    if args.out:
+        from ..files import claim_file
+
+        claim_file(args.out, force=args.force)  # before computing: a refused --out costs nothing
+    started = time.perf_counter()
+    if args.steady_state:
+        record = steady_state(model, condition, select=select, throw=False)
+        frame, status, message = record.to_frame(), record.status, record.message
+    else:
+        t0, t1, n = parse_time_span(args.time, model_unit=model.time_unit)
+        record = time_course(model, np.linspace(t0, t1, n), condition, select=select, throw=False,
+                             pre_equilibrate=not args.no_pre_equilibrate)
+        frame, status, message = record.to_frame(), record.status, record.message
+    elapsed = time.perf_counter() - started
+    if args.out:
+        _write_outputs(args, model, frame, status, elapsed)
+    else:
+        frame.to_csv(sys.stdout, index=False, float_format="%.8g")
+    if args.plot:
+        _plot(args, model, condition, record)
+    if status == Status.FAILED:
+        print(f"mekisim simulate: error: the simulation failed: {message}", file=sys.stderr)
+        return 1
+    if status == Status.NOT_PRE_EQUILIBRATED:
+        print(f"mekisim simulate: error: the time course is not pre-equilibrated: it {message}; its values are "
+              "those of a run from the initial conditions; pass --no-pre-equilibrate to ask for that run "
+              "(it starts at the drug's addition)", file=sys.stderr)
+        return 1
+    if status == Status.OSCILLATING and getattr(record, "mean", None) is not None:
+        cycle = "; ".join(f"{i} {lo:.4g}-{hi:.4g}, mean {m:.4g}" for i, lo, hi, m in
+                          list(zip(record.ids, record.low, record.high, record.mean, strict=True))[:6])
+        message += (f"; range over the last cycle and time-average over the last {record.cycles}: {cycle}"
+                    f"{'; ...' if len(record.ids) > 6 else ''}")
+    if message:
+        print(f"mekisim simulate: note: {message}", file=sys.stderr)
+    return 0
+
+
+def _write_outputs(args, model, frame, status, elapsed) -> None:
+    from ..files import write_manifest, write_table
+
+    manifest = args.out.with_name(args.out.stem + ".manifest.json")  # removed by claim_file before computing
+    started = time.perf_counter()
+    path = write_table(frame, args.out)
+    write_manifest(  # last: the table is complete
+        manifest,
+        models={"model": model},
+        command=args.invocation,
+        timings={"simulation": elapsed, "write": time.perf_counter() - started},
+        counts={"ok": int(status in (Status.OK, Status.OSCILLATING)), "failed": int(status == Status.FAILED)},
+        files=[path.name],
+    )
+
+
+def _condition_title(model, condition) -> str:
+    doses = ", ".join(f"{d} {v:g} nM" for d, v in condition.doses.items() if v > 0) or "untreated"
+    return f"{model.name} (simulated): {condition.cell_line or 'model defaults'}, {doses}"
+
+
+def _plot(args, model, condition, record) -> None:
+    from ..model import Observable
+    from ..plots import plot_steady_state, plot_time_courses, save_figure_as
+
+    known = {o.id: o for o in model.observables}
+    unit = model.observables[0].unit if model.observables and model.observables[0].id in model.species else ""
+    observables = [known.get(i, Observable(i, i, unit)) for i in record.ids]
+    title = _condition_title(model, condition)
+    if args.steady_state:
+        fig = plot_steady_state(record.as_dict(), observables, title=f"{title}: steady state ({record.status})")
+    else:
+        treated = any(v > 0 for v in condition.doses.values()) and not args.no_pre_equilibrate
+        fig = plot_time_courses({"": (record.time, {i: record[i] for i in record.ids})}, observables,
+                                time_unit=model.time_unit, title=title,
+                                time_label="time after drug addition" if treated else "time")
+    save_figure_as(fig, args.plot)
+
+
+def _dose_response(args: argparse.Namespace) -> int:
+    from ..files import claim_folder, fingerprint, job_inputs
+    from ..readouts import dose_response, write_dose_response
+    from ..report import draw_dose_response
+    from ..screen import DrugAxis
+
+    model = _load_with_drugs(args.model, args.add_drug)
+    readout = args.readout or _default_dose_readout(model)
+    axis = DrugAxis.parse(f"{args.drug}:{args.doses}")
+    background = _parse_doses(args.dose)
+    job = {"dose_response": fingerprint({"model": model, "cell_line": args.cell_line, "drug": args.drug,
+                                         "doses_nM": axis.doses, "readout": readout, "background": background,
+                                         "mode": args.mode}), **job_inputs()}
+    owner = claim_folder(args.out, "dose-response", job, command=args.invocation, force=args.force)
+    started = time.perf_counter()
+    result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=readout,
+                           background=background, mode=args.mode)
+    if args.cell_line is None:
+        _note_defaults(model)
+    files = write_dose_response(result, args.out, owner=owner, job=job, draw=draw_dose_response,
+                                timings={"simulation_and_fit": time.perf_counter() - started})
+    fit = result.fit
+    ci = fit.ic50_ci95
+    print(f"{args.cell_line or 'model defaults'} {args.drug} {readout}: IC50 {fit.ic50:.4g} nM (95% CI "
+          f"{ci[0]:.4g}-{ci[1]:.4g}), Hill {fit.hill:.3g}, fit {fit.status}; {len(files)} files in {args.out}/")
+    if fit.status != Status.OK and fit.message:
+        print(f"mekisim dose-response: note: the logistic fit is {fit.status}: {fit.message}", file=sys.stderr)
+    ok = [m for m, s in zip(result.messages, result.statuses, strict=True) if s == Status.OK]
+    reference = any("untreated reference oscillates" in m for m in ok)
+    oscillating = sum("treated condition oscillates" in m for m in ok)
+    if reference or oscillating:
+        print("mekisim dose-response: note: "
+              + ("the untreated reference oscillates (no steady state), so every value is relative to its "
+                 "time-average over the last periods; " if reference else "")
+              + f"{oscillating} of {len(result.statuses)} doses oscillate: their readout is the time-average over "
+              "the last periods; see the message column of dose_response.csv", file=sys.stderr)
+    failed = sum(status != Status.OK for status in result.statuses)
+    if failed:
+        first = next(m for m, s in zip(result.messages, result.statuses, strict=True) if s != Status.OK)
+        print(f"mekisim dose-response: error: {failed} of {len(result.statuses)} doses failed (first: {first}); see "
+              "dose_response.csv", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _default_dose_readout(model: CompiledModel) -> str:
+    """The model's "% of DMSO" growth readout (CCK-8 viability for Model A), else its first inhibition readout."""
+    from ..readouts import level_hint, readouts_for
+
+    available = readouts_for(model)
+    for form in ("1-value/100", "value", "1-value"):
+        for key, readout in available.items():
+            if readout.effect == form:
+                return key
+    listed = f"{', '.join(available)}, or " if available else ""
+    raise InputError(f"model {model.name!r} declares no inhibition readout for a dose-response; give --readout R: "
+                     f"{listed}{level_hint(model)}.")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ..report import build_report
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers} must be >= 1.")
+    print(f"wrote {build_report(args.directory, workers=args.workers)}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ..validate import validate_files
+
+    issues = validate_files(args.files)
+    for issue in issues:
+        print(issue)
+    errors = sum(i.level == "error" for i in issues)
+    warnings = len(issues) - errors
+    print(f"{len(args.files)} file(s) checked: {errors} error(s), {warnings} warning(s)")
+    return 1 if errors else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ..study import run_demo
+
+    result = run_demo(args.out, smoke=args.smoke, workers=args.workers, force=args.force, command=args.invocation)
+    s = result.summary
+    print(f"{s['title']}\nreport: {result.report}")
+    if "resistance" in s:
+        r = s["resistance"]
+        for line in ("S462", "S462_R1"):
+            x = r[line]
+            print(f"  {line:<8} p-ERK IC50 {x['pERK_IC50_nM']:.3g} nM; at 10 nM trametinib {x['pERK_at_10nM']:.3g}; "
+                  f"3 nM time course: nadir {x['pERK_nadir']:.3g}, {x['pERK_at_4h']:.3g} at 4 h")
+        print(f"  MAPK reactivation under 10 nM trametinib: R1/P p-ERK = {r['R1_over_P_pERK_at_10nM']:.1f}x")
+    for name, part in s.items():
+        if isinstance(part, dict) and "ci_at_fa" in part:
+            print(f"  {name}: {part['wells']} wells, {part['failed_wells']} failed; CI (72 h viability) at fa 0.5:")
+            for line, readouts in part["ci_at_fa"].items():
+                ci = readouts.get("viability", {}).get("0.50", float("nan"))
+                print(f"    {line:<8} {ci:.2f}")
+    return 0

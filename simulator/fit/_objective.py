@@ -1,0 +1,487 @@
+"""The PEtab nllh as a function of the scaled vector of estimated parameters, with its Jacobian."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+import petab.v1 as petab_v1
+from scipy.optimize import least_squares
+from scipy.stats import chi2
+
+from ..engine import SolverOptions
+from ..errors import InputError
+from ._petab import PetabProblem, load_petab
+from ._petab_simulate import noise_sigma, observe, petab_nllh, solve_experiments
+
+#: 95 % likelihood-ratio threshold for one parameter: chi2_1(0.95) / 2 = 1.9207 (nllh units)
+THRESHOLD_95 = float(chi2.ppf(0.95, 1) / 2.0)
+
+
+#: Tight tolerances: finite differences with steps of 1e-4 (central) or 1e-5 (forward) need ODE errors far below
+#: them, and the benchmark's values need rtol <= 1e-8 (REFERENCE.md); at rtol 1e-8/atol 1e-10 Fiedler's nllh was
+#: still 2e-3 off.
+#: max_steps 20,000 per output interval: random starts far from the data can make a model so stiff that one
+#: solve takes seconds; such a point is better rejected (NaN residuals shrink the trust region) than waited for.
+DEFAULT_OPTIONS = SolverOptions(rtol=1e-10, atol=1e-12, max_steps=20_000)
+
+
+#: Smallest sigma for which the residual form of the noise normalisation is exact (``docs/notes/fit.md``).
+SIGMA_FLOOR = 1e-30
+
+
+#: C in sqrt(2n + C): 2n >= -C for every sigma >= SIGMA_FLOOR (normal noise; laplace is looser).
+SIGMA_OFFSET = -math.log(2.0 * math.pi * SIGMA_FLOOR**2) + 1.0
+
+
+_SCALES = ("lin", "log", "log10")
+
+
+_FD_SIM = 1e-5  # forward-difference step (scaled units) for columns that need an ODE solve
+
+
+_FD_SIM_CENTRAL = 1e-4  # central-difference step for those, ~ (ODE error)^(1/3)
+
+
+_FD_FORMULA = 1e-6  # central-difference step for formula-only columns (no solve; machine-precision arithmetic)
+
+
+@dataclass
+class _Counts:
+    """Mutable counters of one objective: evaluations and ODE solves (instrumentation only)."""
+
+    solves: int = 0
+
+
+def to_linear(x: np.ndarray, scales: Sequence[str]) -> np.ndarray:
+    """Scaled values -> linear values (lin: x, log: e^x, log10: 10^x).
+
+    Parameters
+    ----------
+    x
+        Scaled values.
+    scales
+        One PEtab ``parameterScale`` per value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Linear values.
+    """
+    x = np.asarray(x, dtype=float)
+    return np.array([v if s == "lin" else math.exp(v) if s == "log" else 10.0**v for v, s in zip(x, scales,
+                                                                                              strict=True)])
+
+
+def to_scaled(values: np.ndarray, scales: Sequence[str]) -> np.ndarray:
+    """Linear values -> scaled values; ``-inf`` for 0 on a log scale (an unbounded lower bound).
+
+    Parameters
+    ----------
+    values
+        Linear values.
+    scales
+        One PEtab ``parameterScale`` per value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Scaled values.
+    """
+    values = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.array([v if s == "lin" else np.log(v) if s == "log" else np.log10(v)
+                         for v, s in zip(values, scales, strict=True)], dtype=float)
+
+
+@dataclass(frozen=True, eq=False)
+class Objective:
+    """The PEtab nllh as a function of the scaled vector of estimated parameters.
+
+    Build it with :func:`make_objective`. Not picklable (the problem holds compiled formulas); workers build
+    their own with :func:`objective_for`.
+
+    Attributes
+    ----------
+    problem
+        The loaded PEtab problem.
+    ids, scales
+        Estimated parameter ids (parameter-table order) and their ``parameterScale``.
+    lower, upper
+        Bounds on the scaled vector.
+    fixed
+        Linear values of every parameter-table id that is not estimated (nominal values, or the values a
+        profile fixes).
+    options
+        ODE solver settings.
+    central
+        Central (two solves) instead of forward (one solve) differences for the ODE columns.
+    """
+
+    problem: PetabProblem
+    ids: tuple[str, ...]
+    scales: tuple[str, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    fixed: Mapping[str, float]
+    options: SolverOptions = DEFAULT_OPTIONS
+    central: bool = False
+    needs_solve: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    counts: _Counts = field(init=False, repr=False)
+    _cache: dict = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # per object, never passed in: ``dataclasses.replace`` (another ``fixed`` or ``options``) builds a new
+        # objective whose solutions must not come from the original's cache
+        object.__setattr__(self, "counts", _Counts())
+        object.__setattr__(self, "_cache", {})
+        sim_ids = self.problem.simulation_parameter_ids
+        object.__setattr__(self, "needs_solve", np.array([i in sim_ids for i in self.ids], dtype=bool))
+        m = self.problem.measurement
+        transformation, distribution = self.problem.noise_models
+        object.__setattr__(self, "_transformation", transformation)
+        object.__setattr__(self, "_laplace", distribution == "laplace")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jac = np.where(transformation == "log", np.log(m),
+                           np.where(transformation == "log10", np.log(m) + math.log(math.log(10.0)), 0.0))
+            hm = np.where(transformation == "log", np.log(m), np.where(transformation == "log10", np.log10(m), m))
+        object.__setattr__(self, "_hm", hm)
+        object.__setattr__(self, "_const", float(np.sum(jac)) - 0.5 * SIGMA_OFFSET * m.size)
+
+    @property
+    def dim(self) -> int:
+        """Number of estimated parameters."""
+        return len(self.ids)
+
+    @property
+    def n_residuals(self) -> int:
+        """Length of :meth:`residuals`: two per measurement (data, noise normalisation)."""
+        return 2 * self.problem.measurement.size
+
+    def values(self, x: np.ndarray) -> dict[str, float]:
+        """Linear value of every parameter-table id at the scaled vector ``x``."""
+        return dict(self.fixed) | dict(zip(self.ids, to_linear(x, self.scales).tolist(), strict=True))
+
+    def linear(self, x: np.ndarray) -> dict[str, float]:
+        """Linear values of the estimated parameters only."""
+        return dict(zip(self.ids, to_linear(x, self.scales).tolist(), strict=True))
+
+    def solve(self, x: np.ndarray) -> tuple:
+        """ODE solutions at ``x`` (cached for the last point, so ``fun`` then ``jac`` solve once).
+
+        The cache key is the part of ``x`` that changes a solution, so formula-only parameters never re-solve.
+        """
+        key = np.asarray(x, dtype=float)[self.needs_solve].tobytes()
+        if self._cache.get("key") != key:
+            self._cache.update(key=key, solutions=self._solve_uncached(x))
+        return self._cache["solutions"]
+
+    def _solve_uncached(self, x: np.ndarray) -> tuple:
+        self.counts.solves += 1
+        return solve_experiments(self.problem, self.values(x), options=self.options)
+
+    def _residuals_uncached(self, x: np.ndarray) -> np.ndarray:
+        return self._residuals_from(self._solve_uncached(x), self.values(x))[0]
+
+    def _residuals_from(self, solutions: tuple, values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """(residuals, simulation); residuals are NaN where the simulation failed or is invalid."""
+        sim = observe(self.problem, solutions, values)
+        sigma = noise_sigma(self.problem, sim, values)
+        t = self._transformation
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hy = np.where(t == "log", np.log(sim), np.where(t == "log10", np.log10(sim), sim))
+            r = (self._hm - hy) / sigma
+            data = np.where(self._laplace, np.sign(r) * np.sqrt(2.0 * np.abs(r)), r)
+            norm = np.where(self._laplace, np.log(2.0 * sigma), 0.5 * np.log(2.0 * math.pi * sigma**2))
+            noise = np.sqrt(np.maximum(2.0 * norm + SIGMA_OFFSET, 0.0))
+        noise[~np.isfinite(norm) | (sigma <= 0)] = np.nan
+        return np.concatenate([data, noise]), sim
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Residual vector at ``x``: ``nllh = 0.5 * sum(res**2) + const`` (``docs/notes/fit.md``)."""
+        return self._residuals_from(self.solve(x), self.values(x))[0]
+
+    def simulation(self, x: np.ndarray) -> np.ndarray:
+        """Simulated value of every measurement row at ``x`` (linear scale; NaN where a solve failed)."""
+        return observe(self.problem, self.solve(x), self.values(x))
+
+    def nllh(self, x: np.ndarray) -> float:
+        """The PEtab nllh at ``x`` (``inf`` where the simulation failed or is invalid)."""
+        res = self.residuals(x)
+        if not np.all(np.isfinite(res)):
+            return math.inf
+        n = self.problem.measurement.size
+        if np.any(res[n:] == 0.0):  # sigma at or below SIGMA_FLOOR: the residual form is clipped, value exactly
+            return petab_nllh(self.problem, self.simulation(x), self.values(x))
+        return 0.5 * float(res @ res) + self._const
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """Jacobian d residuals / d x by finite differences, ODE solves only for the columns that need them."""
+        x = np.asarray(x, dtype=float)
+        base_solutions = self.solve(x)
+        base = self._residuals_from(base_solutions, self.values(x))[0]
+        jac = np.zeros((base.size, x.size))
+        for j in range(x.size):
+            if self.needs_solve[j]:
+                jac[:, j] = self._solve_column(x, j, base)
+            else:
+                jac[:, j] = self.formula_column(base_solutions, x, j)
+        jac[~np.isfinite(jac)] = 0.0
+        return jac
+
+    def formula_column(self, solutions: tuple, x: np.ndarray, j: int) -> np.ndarray:
+        """Central difference of the residuals in parameter ``j`` on given ODE solutions (no solve)."""
+        h = _FD_FORMULA * self._step_scale(x, j)
+        plus, minus = x.copy(), x.copy()
+        plus[j] += h
+        minus[j] -= h
+        rp = self._residuals_from(solutions, self.values(plus))[0]
+        rm = self._residuals_from(solutions, self.values(minus))[0]
+        return (rp - rm) / (2.0 * h)
+
+    def _step_scale(self, x: np.ndarray, j: int) -> float:
+        """Steps are absolute on log scales (a relative change of the linear value), relative on lin."""
+        return max(1.0, abs(x[j])) if self.scales[j] == "lin" else 1.0
+
+    def _solve_column(self, x: np.ndarray, j: int, base: np.ndarray) -> np.ndarray:
+        """One column by differences that solve the ODEs; steps stay inside the bounds."""
+        h = (_FD_SIM_CENTRAL if self.central else _FD_SIM) * self._step_scale(x, j)
+        up_room, down_room = self.upper[j] - x[j], x[j] - self.lower[j]
+        if self.central and up_room >= h and down_room >= h:
+            plus, minus = x.copy(), x.copy()
+            plus[j] += h
+            minus[j] -= h
+            return (self._residuals_uncached(plus) - self._residuals_uncached(minus)) / (2.0 * h)
+        step = h if up_room >= h or up_room >= down_room else -h
+        moved = x.copy()
+        moved[j] += step
+        col = (self._residuals_uncached(moved) - base) / step
+        if not np.all(np.isfinite(col)):  # the forward point failed: try the other side
+            moved[j] = x[j] - step
+            col = (self._residuals_uncached(moved) - base) / -step
+        return col
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """Gradient d nllh / d x = J^T res."""
+        return self.jacobian(x).T @ self.residuals(x)
+
+
+class _Hierarchical:
+    """Variable projection: the formula-only parameters are optimised in an inner problem at every point.
+
+    Why: scale factors, offsets and noise parameters (all that enter only the observable and noise formulas)
+    need no ODE solve, so for a given solution of the ODEs their optimum is cheap to find. The outer optimiser
+    then sees ``min over inner of nllh(outer, inner)`` as a function of the ODE parameters alone (12 instead of
+    22 on Fiedler), without the valleys that couple scales to sigmas. Residuals are those at the inner optimum;
+    the Jacobian is the Gauss-Newton variable-projection one (Kaufman 1975): ``J_o - J_i pinv(J_i) J_o`` over
+    the inner parameters not at a bound (whose optimum moves with the outer parameters), i.e. the total
+    derivative with ``d inner*/d outer = -(J_i^T J_i)^-1 J_i^T J_o``.
+    """
+
+    def __init__(self, objective: Objective, x0: np.ndarray) -> None:
+        self.obj = objective
+        self.outer = np.flatnonzero(objective.needs_solve)
+        self.inner = np.flatnonzero(~objective.needs_solve)
+        self.full = np.asarray(x0, dtype=float).copy()  # the inner part is the warm start of the next inner solve
+        self._key: bytes | None = None
+
+    def expand(self, xo: np.ndarray) -> np.ndarray:
+        """Full vector at outer ``xo`` with the inner parameters at their optimum (solved if needed)."""
+        key = np.asarray(xo, dtype=float).tobytes()
+        if key != self._key:
+            full = self.full.copy()
+            full[self.outer] = xo
+            solutions = self.obj.solve(full)
+            full[self.inner] = self._inner_optimum(solutions, full)
+            self.full, self._key = full, key
+        return self.full
+
+    def _inner_optimum(self, solutions: tuple, full: np.ndarray) -> np.ndarray:
+        obj, inner = self.obj, self.inner
+        if any(isinstance(s, str) for s in solutions):  # a failed solve: residuals are NaN whatever the inner part
+            return full[inner]
+
+        def fun(xi):
+            x = full.copy()
+            x[inner] = xi
+            return obj._residuals_from(solutions, obj.values(x))[0]
+
+        def jac(xi):
+            x = full.copy()
+            x[inner] = xi
+            out = np.column_stack([obj.formula_column(solutions, x, j) for j in inner])
+            out[~np.isfinite(out)] = 0.0
+            return out
+
+        start = np.clip(full[inner], obj.lower[inner], obj.upper[inner])
+        if not np.all(np.isfinite(fun(start))):
+            return start
+        sol = least_squares(fun, start, jac=jac, bounds=(obj.lower[inner], obj.upper[inner]), method="trf",
+                            x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=200)
+        return sol.x
+
+    def residuals(self, xo: np.ndarray) -> np.ndarray:
+        return self.obj.residuals(self.expand(xo))
+
+    def jacobian(self, xo: np.ndarray) -> np.ndarray:
+        full = self.expand(xo)
+        jac = self.obj.jacobian(full)
+        jo, ji = jac[:, self.outer], jac[:, self.inner]
+        span = self.obj.upper[self.inner] - self.obj.lower[self.inner]
+        free = ((full[self.inner] - self.obj.lower[self.inner] > 1e-8 * span)
+                & (self.obj.upper[self.inner] - full[self.inner] > 1e-8 * span))
+        if free.any():
+            jf = ji[:, free]
+            jo = jo - jf @ np.linalg.lstsq(jf, jo, rcond=None)[0]
+        return jo
+
+
+def make_objective(
+    problem: PetabProblem,
+    *,
+    options: SolverOptions | None = None,
+    fix: Mapping[str, float] | None = None,
+    central: bool = False,
+) -> Objective:
+    """The objective of a PEtab problem: estimated parameters on their scales, the others fixed.
+
+    Parameters
+    ----------
+    problem
+        From :func:`~simulator.fit.load_petab`.
+    options
+        ODE solver settings (default :data:`DEFAULT_OPTIONS`).
+    fix
+        Estimated parameters to hold at a linear value instead (a profile fixes one at a time).
+    central
+        Central differences for the ODE columns of the Jacobian.
+
+    Returns
+    -------
+    Objective
+        Callable for the nllh, residuals and Jacobian of the scaled vector of estimated parameters.
+
+    Raises
+    ------
+    InputError
+        No parameter is estimated; a scale is not lin/log/log10; a bound is missing, not ordered, or not
+        positive on a log scale; the problem has objective priors (not part of the PEtab nllh); ``fix`` names
+        an id that is not estimated.
+    """
+    df = problem.parameter_df
+    where = str(problem.source)
+    if "objectivePriorType" in df.columns and not all(petab_v1.is_empty(v) for v in df["objectivePriorType"]):
+        raise InputError(f"PEtab problem {where!r} has objective priors (objectivePriorType); priors are not "
+                         "supported by the fitter (the objective is the likelihood only).")
+    estimate = df["estimate"].astype(int) == 1 if "estimate" in df.columns else pd.Series(False, index=df.index)
+    ids, scales, lower, upper = [], [], [], []
+    problems = []
+    for pid, row in df[estimate].iterrows():
+        scale = "lin" if petab_v1.is_empty(row.get("parameterScale")) else str(row["parameterScale"])
+        lo, hi = float(row.get("lowerBound", math.nan)), float(row.get("upperBound", math.nan))
+        if scale not in _SCALES:
+            problems.append(f"{pid}: parameterScale {scale!r} (valid: {', '.join(_SCALES)})")
+        elif not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            problems.append(f"{pid}: bounds [{lo}, {hi}] (need finite lowerBound < upperBound)")
+        elif scale != "lin" and lo <= 0:
+            problems.append(f"{pid}: lowerBound {lo} must be > 0 on a {scale} scale")
+        ids.append(str(pid))
+        scales.append(scale)
+        lower.append(lo)
+        upper.append(hi)
+    if problems:
+        raise InputError(f"parameter table of PEtab problem {where!r}: " + "; ".join(problems) + ".")
+    fix = dict(fix or {})
+    unknown = sorted(set(fix) - set(ids))
+    if unknown:
+        raise InputError(f"cannot fix {unknown}: not estimated parameters of {where!r}; estimated: {', '.join(ids)}.")
+    fixed = {pid: v for pid, v in problem.nominal.items() if pid not in ids}
+    keep = [i for i, pid in enumerate(ids) if pid not in fix]
+    if not keep:
+        raise InputError(f"PEtab problem {where!r} has no estimated parameter left to fit.")
+    fixed.update({k: float(v) for k, v in fix.items()})
+    scales_kept = tuple(scales[i] for i in keep)
+    return Objective(
+        problem=problem,
+        ids=tuple(ids[i] for i in keep),
+        scales=scales_kept,
+        lower=to_scaled(np.array([lower[i] for i in keep]), scales_kept),
+        upper=to_scaled(np.array([upper[i] for i in keep]), scales_kept),
+        fixed=MappingProxyType(fixed),
+        options=options or DEFAULT_OPTIONS,
+        central=central,
+    )
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, content_sha256: str) -> PetabProblem:
+    """The problem at ``path``, loaded once per content (the key is :func:`_problem_sha256`, not a timestamp)."""
+    return load_petab(path)
+
+
+def _problem_sha256(yaml_path: Path) -> str:
+    """sha256 of a PEtab problem's YAML and of every file it names (SBML, conditions, measurements, ...).
+
+    Why every file: a long-lived process (a notebook, a Dask worker) that caches problems by the YAML alone fits
+    stale data after the measurement table is edited. Files are hashed in the order the YAML names them; a missing
+    one counts as its name (loading it then fails with petab's message).
+    """
+    import yaml
+
+    digest = hashlib.sha256()
+    text = yaml_path.read_bytes()
+    digest.update(text)
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return digest.hexdigest()  # not readable: load_petab says why
+    names = [doc.get("parameter_file")] if isinstance(doc, dict) else []
+    for entry in (doc.get("problems") or []) if isinstance(doc, dict) else []:
+        if isinstance(entry, dict):
+            for key in sorted(entry):
+                value = entry[key]
+                names += value if isinstance(value, list) else [value]
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        path = yaml_path.parent / name
+        digest.update(name.encode("utf-8"))
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"missing")
+    return digest.hexdigest()
+
+
+def objective_for(yaml_path: str | Path, options: SolverOptions | None = None,
+                  fix: Mapping[str, float] | None = None, central: bool = False) -> Objective:
+    """:func:`make_objective` of a problem file, loading each file once per process (worker side).
+
+    Parameters
+    ----------
+    yaml_path
+        The problem's YAML file.
+    options
+        ODE solver settings.
+    fix
+        Estimated parameters to hold at a linear value.
+    central
+        Central differences for the ODE columns of the Jacobian.
+
+    Returns
+    -------
+    Objective
+        As :func:`make_objective` returns it (the problem is reloaded only when one of its files changed).
+    """
+    path = Path(yaml_path).resolve()
+    if not path.is_file():
+        raise InputError(f"PEtab problem file {str(path)!r} does not exist or is not a file.")
+    problem = _load_cached(str(path), _problem_sha256(path))
+    return make_objective(problem, options=options, fix=fix, central=central)

@@ -1,0 +1,217 @@
+"""Load Antimony or SBML into an immutable :class:`CompiledModel`."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from ..errors import InputError, ModelLoadError
+from ..files import bundled_dir, read_text
+from ._compiled import CompiledModel
+from ._metadata import (
+    _TIME_UNIT_SECONDS,
+    _declared_readouts,
+    _fixed_parameters,
+    _metadata_sha256,
+    _observables,
+    _pre_equilibration,
+    _read_metadata,
+    _sbml_time_unit,
+)
+
+_ANTIMONY_LOCK = threading.Lock()
+
+
+def bundled_model_names() -> tuple[str, ...]:
+    """Names of the bundled models (``mpnst``, ...), i.e. the ``*.ant`` files in :func:`bundled_dir`."""
+    return tuple(sorted(p.stem for p in bundled_dir().glob("*.ant")))
+
+
+def load_model(spec: str | Path) -> CompiledModel:
+    """Load a bundled model by name (``"mpnst"``) or a model file by path (``.ant``, ``.xml``, ``.sbml``).
+
+    A :class:`~pathlib.Path` is always a path; a string is a bundled name unless it has a model suffix or
+    a path separator.
+    """
+    if isinstance(spec, str) and not _looks_like_path(spec):
+        names = bundled_model_names()
+        if spec not in names:
+            raise InputError(
+                f"unknown model {spec!r}; bundled models: {', '.join(names)}, "
+                "or give a path to an Antimony (.ant) or SBML (.xml, .sbml) file."
+            )
+        return load_antimony(bundled_dir() / f"{spec}.ant")
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix in (".ant", ".txt", ".antimony"):
+        return load_antimony(path)
+    if suffix in (".xml", ".sbml"):
+        return load_sbml(path)
+    raise InputError(f"model file {str(path)!r} has suffix {suffix!r}; valid: .ant (Antimony) or .xml/.sbml (SBML).")
+
+
+def _looks_like_path(spec: str) -> bool:
+    return "/" in spec or "\\" in spec or Path(spec).suffix.lower() in (".ant", ".xml", ".sbml", ".txt")
+
+
+def _read(path: Path) -> str:
+    if not path.is_file():
+        raise ModelLoadError(f"model file {str(path)!r} does not exist or is not a file.")
+    try:
+        return read_text(path, "model file")
+    except InputError as exc:
+        raise ModelLoadError(str(exc)) from None
+
+
+def load_antimony(path: str | Path) -> CompiledModel:
+    """Load an Antimony file (and its sibling ``.toml`` metadata, if any)."""
+    path = Path(path)
+    sbml = antimony_to_sbml(_read(path), source=str(path))
+    return _compile(sbml, name=path.stem, source=str(path), metadata=_read_metadata(path))
+
+
+def load_sbml(path: str | Path) -> CompiledModel:
+    """Load an SBML file (and its sibling ``.toml`` metadata, if any)."""
+    path = Path(path)
+    return _compile(_read(path), name=path.stem, source=str(path), metadata=_read_metadata(path))
+
+
+def from_antimony_text(text: str, *, name: str = "model", metadata: Mapping | None = None) -> CompiledModel:
+    """Compile Antimony source text."""
+    sbml = antimony_to_sbml(text, source="<antimony text>")
+    return _compile(sbml, name=name, source="<antimony text>", metadata=metadata or {})
+
+
+def from_sbml_text(text: str, *, name: str = "model", metadata: Mapping | None = None) -> CompiledModel:
+    """Compile SBML text."""
+    return _compile(text, name=name, source="<sbml text>", metadata=metadata or {})
+
+
+def antimony_to_sbml(text: str, *, source: str = "<antimony text>") -> str:
+    """Translate Antimony to SBML text; raise :class:`ModelLoadError` with antimony's message and line."""
+    import antimony
+
+    with _ANTIMONY_LOCK:
+        antimony.clearPreviousLoads()
+        status = antimony.loadAntimonyString(text)
+        if status < 0:
+            message = (antimony.getLastError() or "unknown antimony error").strip()
+            raise ModelLoadError(f"Antimony in {source} could not be parsed: {message}")
+        module = antimony.getMainModuleName()
+        sbml = antimony.getSBMLString(module)
+    if not sbml:
+        raise ModelLoadError(f"Antimony in {source} produced no SBML model.")
+    return sbml
+
+
+def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> CompiledModel:
+    import libsbml
+
+    doc = libsbml.readSBMLFromString(sbml)
+    errors = [
+        doc.getError(i)
+        for i in range(doc.getNumErrors())
+        if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
+    model = doc.getModel()
+    if errors or model is None:
+        detail = "; ".join(f"line {e.getLine()}: {e.getMessage().strip()}" for e in errors[:3])
+        raise ModelLoadError(f"SBML in {source} is not valid: {detail or 'no <model> element'}.")
+    if _has_local_parameters(model):
+        sbml, doc = _promote_local_parameters(doc, source)
+        model = doc.getModel()
+
+    assigned, rate_ruled = set(), set()
+    for i in range(model.getNumRules()):
+        rule = model.getRule(i)
+        if rule.isAssignment():
+            assigned.add(rule.getVariable())
+        elif rule.isRate():
+            rate_ruled.add(rule.getVariable())
+    initial_assigned = {
+        model.getInitialAssignment(i).getSymbol() for i in range(model.getNumInitialAssignments())
+    }
+    sizes = {c.getId(): (c.getSize() if c.isSetSize() else 1.0) for c in model.getListOfCompartments()}
+
+    species, species_initial = [], {}
+    for sp in model.getListOfSpecies():
+        sid = sp.getId()
+        if sp.getBoundaryCondition() or sp.getConstant() or sid in assigned:
+            continue
+        species.append(sid)
+        if sid in initial_assigned:
+            continue
+        if sp.isSetInitialConcentration():
+            species_initial[sid] = sp.getInitialConcentration()
+        elif sp.isSetInitialAmount():
+            size = sizes.get(sp.getCompartment(), 1.0)
+            species_initial[sid] = sp.getInitialAmount() / size if size else math.nan
+    parameters = {
+        p.getId(): p.getValue()
+        for p in model.getListOfParameters()
+        if p.getId() not in assigned | rate_ruled | initial_assigned
+    }
+    rule_params = tuple(
+        p.getId() for p in model.getListOfParameters() if p.getId() in assigned
+    ) + tuple(s.getId() for s in model.getListOfSpecies() if s.getId() in assigned)
+    reactions = tuple(r.getId() for r in model.getListOfReactions())
+
+    observables = _observables(metadata, species, set(rule_params) | set(species) | set(parameters), source)
+    time_unit = metadata.get("time_unit") or _sbml_time_unit(model)
+    if time_unit is not None and time_unit not in _TIME_UNIT_SECONDS.values():
+        raise ModelLoadError(f"time_unit {time_unit!r} in the metadata of {source} is not one of s, min, h, d.")
+    return CompiledModel(
+        name=name,
+        sbml=sbml,
+        sha256=hashlib.sha256(sbml.encode("utf-8")).hexdigest(),
+        source=source,
+        species=tuple(species),
+        parameters=MappingProxyType(parameters),
+        species_initial=MappingProxyType(species_initial),
+        assigned=rule_params,
+        concentration_ids=frozenset(sp.getId() for sp in model.getListOfSpecies()),
+        reactions=reactions,
+        observables=observables,
+        time_unit=time_unit,
+        title=str(metadata.get("title", model.getName() or name)),
+        pre_equilibration=_pre_equilibration(metadata, set(parameters) | set(species_initial), source),
+        readouts=_declared_readouts(metadata, set(rule_params) | set(species) | set(parameters), time_unit, source),
+        no_steady_state=str(metadata.get("no_steady_state", "")),
+        fixed_parameters=_fixed_parameters(metadata, set(parameters), source),
+        metadata_sha256=_metadata_sha256(metadata),
+    )
+
+
+def _has_local_parameters(model) -> bool:
+    return any(r.isSetKineticLaw() and r.getKineticLaw().getNumParameters() for r in model.getListOfReactions())
+
+
+def _promote_local_parameters(doc, source: str):
+    """(SBML text, document) with every kinetic-law parameter made global as ``<reaction>_<id>`` (libsbml).
+
+    Why: most published SBML models (BioModels) keep their rate constants local to each reaction, where no
+    simulator can set them, so a user's model had nothing to vary in a sensitivity analysis, an ensemble or a
+    fit (BIOMD0000000010: no global parameter at all). Promoted, ``J0_V1`` is settable like any parameter; the
+    equations, and hence every simulation, are unchanged.
+    """
+    import libsbml
+
+    props = libsbml.ConversionProperties()
+    props.addOption("promoteLocalParameters", True)
+    if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
+        raise ModelLoadError(f"SBML in {source}: its reactions' local parameters could not be made global "
+                             "(libsbml's promoteLocalParameters conversion failed).")
+    text = libsbml.writeSBMLToString(doc)
+    return text, libsbml.readSBMLFromString(text)
+
+
+def write_sbml(path: str | Path) -> Path:
+    """Write the SBML generated from the Antimony file ``path`` beside it (``.xml``); used by ``make sbml``."""
+    path = Path(path)
+    out = path.with_suffix(".xml")
+    out.write_text(antimony_to_sbml(_read(path), source=str(path)), encoding="utf-8")
+    return out

@@ -1,0 +1,177 @@
+"""Figures of a fit: waterfall of the starts, best fit against the data, likelihood profiles.
+
+Like every plot function here these only draw the tables they are given (the stored ``starts``,
+``fit_vs_data`` and ``profiles`` tables of ``mekisim fit``), so a report can redraw them without fitting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._common import colormap, new_figure
+
+
+def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, reference: float | None = None,
+                   reference_label: str = "best known optimum"):
+    """Final nllh of every start, sorted: the flat steps are optima reached by several starts.
+
+    The y axis is ``nllh - base + 1`` on a log scale (``base``: the lower of the best value and ``reference``),
+    so the best start sits at 1 and a gap of one nllh unit is readable next to a gap of thousands. Starts within
+    ``threshold`` of the best (the ensemble) are filled; failed starts (``inf``) are drawn at the top as crosses.
+    """
+    values = np.sort(np.asarray(nllh, dtype=float))
+    finite = values[np.isfinite(values)]
+    fig = new_figure((6.4, 4.0))
+    ax = fig.subplots()
+    if finite.size == 0:
+        ax.text(0.5, 0.5, "no start reached a finite objective", ha="center", transform=ax.transAxes)
+        ax.set_title(title, fontsize=10)
+        return fig
+    best = float(finite[0])
+    base = min(best, reference) if reference is not None else best
+    y = finite - base + 1.0
+    rank = np.arange(1, finite.size + 1)
+    inside = finite <= best + threshold
+    ax.semilogy(rank, y, "-", color="0.6", lw=1, zorder=1)
+    ax.scatter(rank[inside], y[inside], s=22, color="tab:blue", zorder=3,
+               label=f"within {threshold:.2f} of the best ({int(inside.sum())})")
+    ax.scatter(rank[~inside], y[~inside], s=22, facecolor="white", edgecolor="tab:blue", zorder=2,
+               label=f"other starts ({int((~inside).sum())})")
+    failed = values.size - finite.size
+    if failed:
+        top = float(y.max()) * 3.0
+        ax.scatter(np.arange(finite.size + 1, values.size + 1), np.full(failed, top), marker="x", color="tab:red",
+                   label=f"failed ({failed})")
+    ax.axhline(best - base + 1.0 + threshold, color="tab:blue", ls=":", lw=1, label="best + threshold")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if reference is not None:
+        ax.axhline(reference - base + 1.0, color="tab:green", ls="--", lw=1,
+                   label=f"{reference_label} {reference:.4g}")
+    ax.set_xlabel("start, sorted by final value (rank)")
+    ax.set_ylabel(f"final nllh − ({base:.4g}) + 1 (nllh units, log scale)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time (model units)",
+                     group: str = "simulationConditionId", ncols: int = 3, representative: bool = False):
+    """Measured points and the best fit's simulated values, one panel per observable.
+
+    ``table`` has ``observableId``, ``time``, ``measurement``, ``simulation`` (optionally ``sigma``) and the
+    ``group`` column; each group (a condition, or a condition and gel) gets one colour: data as points, the fit
+    as a line through the simulated values at the measured times. When every group has a single time point
+    (basal steady states), each panel is categorical instead: one column per group, data +- sigma and the fit
+    as a black bar. ``representative`` adds that the data are representative (derived
+    from a paper's directions), not digitized measurements.
+    """
+    observables = list(dict.fromkeys(table["observableId"]))
+    ncols = max(1, min(ncols, len(observables)))
+    nrows = math.ceil(len(observables) / ncols)
+    # one time point per group everywhere (e.g. basal steady states): a categorical panel, data +- sigma per group
+    categorical = bool((table.groupby(["observableId", group])["time"].nunique() <= 1).all())
+    width = 4.6 if categorical else 7.0  # time courses keep their legend beside the panel
+    fig = new_figure((width * ncols, 3.6 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    colours = colormap("tab10")
+    for ax, obs in zip(axes.ravel(), observables, strict=False):
+        sub = table[table["observableId"] == obs]
+        for k, (label, part) in enumerate(sub.groupby(group, sort=False)):
+            colour = colours(k % 10)
+            if categorical:
+                err = part["sigma"] if "sigma" in part else None
+                ax.errorbar(np.full(len(part), k), part["measurement"], yerr=err, fmt="o", ms=5, color=colour,
+                            capsize=3, label="data (± sigma)" if k == 0 else None)
+                ax.plot([k - 0.3, k + 0.3], [part["simulation"].mean()] * 2, "-", lw=2.5, color="black",
+                        label="best fit" if k == 0 else None)
+                continue
+            part = part.sort_values("time")
+            err = part["sigma"] if "sigma" in part and part["sigma"].notna().all() else None
+            ax.errorbar(part["time"], part["measurement"], yerr=err, fmt="o", ms=4, color=colour, alpha=0.8,
+                        capsize=2, label=f"{label} (data ± sigma)" if err is not None else str(label))
+            fit = part.groupby("time", sort=True)["simulation"].mean()
+            ax.plot(fit.index, fit.to_numpy(), "-", lw=1.6, color=colour)
+        if categorical:
+            labels = list(dict.fromkeys(sub[group]))
+            ax.set_xticks(range(len(labels)), [str(v) for v in labels], rotation=30, ha="right", fontsize=7)
+            ax.set_xlabel(group)
+        else:
+            ax.set_xlabel(time_label)
+        ax.set_title(obs + ("" if categorical else "  (points: data; lines: best fit at the measured times)"),
+                     fontsize=9)
+        ax.set_ylabel(f"{obs} (measurement units)")
+        ax.grid(alpha=0.3)
+        if categorical:
+            ax.legend(fontsize=6)
+        else:
+            ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    for ax in axes.ravel()[len(observables):]:
+        ax.axis("off")
+    suffix = "\nREPRESENTATIVE data (source paper's directions), not digitized" if representative else ""
+    fig.suptitle(title + suffix, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_profiles(points: pd.DataFrame, summary: pd.DataFrame, *, threshold: float, title: str, ncols: int = 3):
+    """Likelihood profiles (delta nllh against the parameter), one panel per parameter.
+
+    ``points`` has ``parameter``, ``value`` (linear), ``delta_nllh`` and ``scale``; ``summary`` has
+    ``parameter``, ``estimate``, ``ci95_low``, ``ci95_high``. Log-scale parameters get a log x axis. The
+    dashed line is the 95 % threshold; a side without a crossing (non-identifiable there) says so.
+    """
+    names = list(dict.fromkeys(points["parameter"]))
+    ncols = max(1, min(ncols, len(names)))
+    nrows = math.ceil(len(names) / ncols)
+    fig = new_figure((4.4 * ncols, 3.3 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    info = summary.set_index("parameter")
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        part = points[points["parameter"] == name].sort_values("value")
+        ok = np.isfinite(part["delta_nllh"].to_numpy(dtype=float))
+        ax.plot(part["value"][ok], part["delta_nllh"][ok], "o-", ms=3, lw=1.4, color="tab:blue")
+        ax.axhline(threshold, color="tab:red", ls="--", lw=1, label=f"95 % threshold ({threshold:.2f})")
+        row = info.loc[name]
+        ax.axvline(row["estimate"], color="0.4", lw=1, label="best fit")
+        notes = []
+        for side, key in (("lower", "ci95_low"), ("upper", "ci95_high")):
+            if np.isfinite(row[key]):
+                ax.axvline(row[key], color="tab:red", lw=0.8, ls=":")
+            else:
+                notes.append(f"no {side} bound")
+        shown = part["delta_nllh"][ok].to_numpy(dtype=float)
+        if shown.size:  # keep the threshold region readable; far points are clipped at 4x the threshold
+            ax.set_ylim(min(-0.1 * threshold, float(shown.min()) - 0.1 * threshold),
+                        max(1.5 * threshold, min(float(shown.max()), 4.0 * threshold)) * 1.05)
+        if str(part["scale"].iloc[0]) != "lin":
+            ax.set_xscale("log")
+            # a profile spans less than a decade: label the minor ticks sparsely or they overlap
+            from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+            lo, hi = ax.get_xlim()
+            if hi < 10 * lo:  # under a decade: 4 labelled ticks, not matplotlib's overlapping minor labels
+                ax.xaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 6)[1:-1]))
+                ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.3g}")
+                ax.xaxis.set_minor_locator(NullLocator())
+                ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(f"{name} (model units; fixed, others re-optimised)")
+        ax.set_ylabel("Δ nllh (nllh units)")
+        low = float(np.nanmin(part["delta_nllh"].to_numpy(dtype=float)))
+        if low < -0.01:
+            notes.append(f"found Δ = {low:.3g}: the fit was not at the optimum")
+        ax.set_title(name + (f"\n({'; '.join(notes)})" if notes else ""), fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=6)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,88 @@
+"""HTML pieces of a report: tables that say when they are cut, images, links, and readers of stored files."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..files import RESUMABLE, read_csv, read_owner, read_parquet, write_table
+
+
+def _remedy(folder: Path) -> str:
+    """What to do about a damaged or missing result file in ``folder``."""
+    try:
+        owner = read_owner(folder)
+    except InputError:
+        owner = None
+    again = f"`{' '.join(owner.command)}`" if owner is not None and owner.command else "the command that wrote it"
+    if owner is not None and owner.verb in RESUMABLE:
+        return (f"Rerun {again} with --resume: the tables of {str(folder)!r} are rebuilt from its finished chunks "
+                "(or with --force to compute everything again).")
+    return f"Rerun {again} with --force to write {str(folder)!r} again."
+
+
+def _parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    return read_parquet(path, columns=columns, remedy=_remedy(path.parent))
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    return read_csv(path, remedy=_remedy(path.parent))
+
+
+def _img(path: Path, root: Path, alt: str) -> str:
+    return f"<p><img src='{html.escape(str(path.relative_to(root)))}' alt='{html.escape(alt)}'></p>"
+
+
+def _link(path: Path, root: Path) -> str:
+    rel = html.escape(str(path.relative_to(root)))
+    return f"<a href='{rel}'>{rel}</a>"
+
+
+def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None, root: Path | None = None,
+           what: str = "") -> str:
+    """An HTML table of at most ``max_rows`` rows; a cut table says "showing N of M rows" and links ``full``.
+
+    ``full`` is the file holding every row (the table itself, or the one it was selected from; ``what`` says
+    which rows of it, e.g. " for S462"). Why: a table cut without a word hid every cell line but the first.
+    """
+    if frame.empty:
+        return "<p><em>(empty)</em></p>"
+    table = frame.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
+    if len(frame) <= max_rows:
+        return table
+    link = f"; every row: {_link(full, root)}" if full is not None and root is not None else ""
+    return f"<p class='cut'>showing {max_rows} of {len(frame)} rows{html.escape(what)}{link}</p>{table}"
+
+
+def _per_line(frame: pd.DataFrame, max_rows: int, *, full: Path | None, root: Path,
+              lines: list[str] | None = None) -> str:
+    """One table per cell line (a heading each) when ``frame`` has several; each cut to ``max_rows``, with a note.
+
+    Why: long tables sorted by cell line showed only the first line's rows.
+    """
+    if frame.empty or "cell_line" not in frame or frame["cell_line"].nunique() < 2:
+        return _table(frame, max_rows, full=full, root=root)
+    present = list(dict.fromkeys(frame["cell_line"].astype(str)))
+    known = [line for line in (lines or []) if line in present]
+    order = known + [line for line in present if line not in known]
+    parts = []
+    for line in order:
+        sub = frame[frame["cell_line"].astype(str) == line]
+        parts.append(f"<h4>{html.escape(line)}</h4>" + _table(sub, max_rows, full=full, root=root, what=f" for {line}"))
+    return "".join(parts)
+
+
+def _derived(frame: pd.DataFrame, folder: Path, name: str, max_rows: int) -> Path | None:
+    """A table computed for the report, saved as ``folder/report_tables/name.csv`` when it will be cut."""
+    if len(frame) <= max_rows:
+        return None
+    return write_table(frame, folder / "report_tables" / f"{name}.csv")
+
+
+def _manifest_block(manifest: dict) -> str:
+    keep = {k: manifest.get(k) for k in ("created", "command", "git_revision", "counts", "timings_s", "models")}
+    return f"<details><summary>manifest</summary><pre>{html.escape(json.dumps(keep, indent=1))}</pre></details>"

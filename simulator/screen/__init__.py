@@ -1,0 +1,61 @@
+"""Drug-combination screens: dose matrices x cell lines x parameter ensembles -> readouts -> synergy.
+
+A screen is two chunked, resumable passes through an executor (wells, then synergy scores); :func:`run_screen`
+returns its tables and, given a folder, writes them with a manifest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
+
+#: public name -> the private module that defines it
+_EXPORTS = {
+    "FA_LEVELS": "_spec",
+    "LARGE_SCREEN_WELLS": "_spec",
+    "MAX_AXIS_DOSES": "_spec",
+    "MAX_SCREEN_WELLS": "_spec",
+    "MEMORY_PER_ROW": "_spec",
+    "RATIO_POINTS": "_spec",
+    "SUMMARISED_SCORES": "_spec",
+    "SYNERGY_READOUTS": "_spec",
+    "WELL_SCORES": "_spec",
+    "DrugAxis": "_spec",
+    "ScreenSpec": "_spec",
+    "effect_of": "_spec",
+    "load_ensemble": "_spec",
+    "WELL_COLUMNS": "_wells",
+    "ScreenEstimate": "_wells",
+    "estimate_screen": "_wells",
+    "ratio_series": "_wells",
+    "SYNERGY_COLUMNS": "_scoring",
+    "ScreenResult": "_run",
+    "rank_combinations": "_run",
+    "run_screen": "_run",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
+    from ._run import ScreenResult as ScreenResult
+    from ._run import rank_combinations as rank_combinations
+    from ._run import run_screen as run_screen
+    from ._scoring import SYNERGY_COLUMNS as SYNERGY_COLUMNS
+    from ._spec import FA_LEVELS as FA_LEVELS
+    from ._spec import LARGE_SCREEN_WELLS as LARGE_SCREEN_WELLS
+    from ._spec import MAX_AXIS_DOSES as MAX_AXIS_DOSES
+    from ._spec import MAX_SCREEN_WELLS as MAX_SCREEN_WELLS
+    from ._spec import MEMORY_PER_ROW as MEMORY_PER_ROW
+    from ._spec import RATIO_POINTS as RATIO_POINTS
+    from ._spec import SUMMARISED_SCORES as SUMMARISED_SCORES
+    from ._spec import SYNERGY_READOUTS as SYNERGY_READOUTS
+    from ._spec import WELL_SCORES as WELL_SCORES
+    from ._spec import DrugAxis as DrugAxis
+    from ._spec import ScreenSpec as ScreenSpec
+    from ._spec import effect_of as effect_of
+    from ._spec import load_ensemble as load_ensemble
+    from ._wells import WELL_COLUMNS as WELL_COLUMNS
+    from ._wells import ScreenEstimate as ScreenEstimate
+    from ._wells import estimate_screen as estimate_screen
+    from ._wells import ratio_series as ratio_series

@@ -19,7 +19,8 @@ from collections import Counter
 import libsbml
 import pytest
 
-from simulator.model import antimony_to_sbml, bundled_dir, bundled_model_names
+from simulator.files import bundled_dir
+from simulator.model import antimony_to_sbml, bundled_model_names
 
 UNITS_CATEGORY = "SBML unit consistency"
 

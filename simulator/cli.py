@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--smoke", action="store_true", help="small dose grids (seconds instead of a minute)")
     demo.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     demo.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    _add_teach_parser(sub)
     return parser
 
 
@@ -207,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.invocation = cli_command(argv)  # recorded in every manifest, however mekisim was started
     handlers = {"models": _models, "simulate": _simulate, "validate": _validate, "demo": _demo,
                 "screen": _screen, "dose-response": _dose_response, "report": _report,
-                "sensitivity": _sensitivity, "fit": _fit}
+                "sensitivity": _sensitivity, "fit": _fit, "teach": _teach}
     previous = _catch_sigterm()
     try:
         return handlers[args.command](args)
@@ -812,3 +813,39 @@ def _fit(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# ------------------------------------------------------------------- teach (issue 17; all in simulator.teach)
+
+
+def _add_teach_parser(sub) -> None:
+    """``mekisim teach list | run N --out DIR [--smoke] [--force] | serve [--port P] [--host H]``."""
+    teach = sub.add_parser("teach", help="the six lessons on pathway feedback: list, run as HTML, live page",
+                           description="Lessons on pathway feedback (experiments/lessons) and a live teaching page.")
+    verbs = teach.add_subparsers(dest="teach_command", required=True, metavar="ACTION")
+    verbs.add_parser("list", help="the lessons, one line each: number, title, question")
+    run = verbs.add_parser("run", help="execute lesson N; write DIR/lesson_N.html (self-contained) and its .ipynb")
+    run.add_argument("number", type=int, metavar="N", help="lesson number (mekisim teach list)")
+    run.add_argument("--out", type=Path, required=True, metavar="DIR")
+    run.add_argument("--smoke", action="store_true", help="coarse grids: seconds instead of up to a minute")
+    run.add_argument("--force", action="store_true", help="replace lesson_N.html/.ipynb already in DIR")
+    serve = verbs.add_parser("serve", help="the live page: switches, doses, time; plots update at once")
+    serve.add_argument("--port", type=int, default=8050, metavar="P", help="TCP port (default 8050; 0: any free port)")
+    serve.add_argument("--host", default="127.0.0.1", metavar="H",
+                       help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: a classroom)")
+
+
+def _teach(args: argparse.Namespace) -> int:
+    """Dispatch ``mekisim teach`` to :mod:`simulator.teach` (imported here: Dash/nbconvert load only when used)."""
+    from . import teach
+
+    if args.teach_command == "list":
+        for lesson in teach.lessons():
+            print(lesson.line())
+        return 0
+    if args.teach_command == "run":
+        done = teach.run_lesson(args.number, args.out, smoke=args.smoke, force=args.force)
+        print(f"mekisim teach run: lesson {done.number} ({'smoke' if done.smoke else 'full'} grids, "
+              f"{done.seconds:.0f} s): {done.html} and {done.notebook}")
+        return 0
+    return teach.serve(args.host, args.port)

@@ -185,7 +185,8 @@ def matrix_figure(page: TeachPage, state: PageState, panel: MatrixPanel | None =
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ci, _ = _cells(np.log2(panel.ci), "%.2f")
     finite_bliss = panel.bliss[np.isfinite(panel.bliss)]
-    bound = max(0.01, float(np.abs(finite_bliss).max())) if finite_bliss.size else 0.05
+    # a fixed floor: an excess of 0.02 stays pale instead of saturating the scale (it is a small effect)
+    bound = max(0.1, float(np.abs(finite_bliss).max())) if finite_bliss.size else 0.1
     common = {"type": "heatmap", "x": x, "y": y, "customdata": custom, "hovertemplate": hover,
               "texttemplate": "%{text}", "textfont": {"size": 9}, "xgap": 1, "ygap": 1}
     domains = _domains(2, 0.17)

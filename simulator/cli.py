@@ -811,9 +811,6 @@ def _fit(args: argparse.Namespace) -> int:
         print(f"mekisim fit: error: every start failed; first message: {best.message}", file=sys.stderr)
     return 0 if result.n_ok and not errors else 1
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
 
 # ------------------------------------------------------------------- teach (issue 17; all in simulator.teach)
 
@@ -849,3 +846,7 @@ def _teach(args: argparse.Namespace) -> int:
               f"{done.seconds:.0f} s): {done.html} and {done.notebook}")
         return 0
     return teach.serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -295,3 +295,7 @@ def test_cli_help_and_teach_list_load_neither_dash_nor_the_engine():
             "print(sorted(m for m in ('dash', 'plotly', 'nbconvert', 'roadrunner') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "[]"
+    # and as `python -m simulator.cli` (the teach block must come before the __main__ guard)
+    out = subprocess.run([sys.executable, "-m", "simulator.cli", "teach", "list"], capture_output=True, text=True,
+                         check=True).stdout
+    assert len(out.splitlines()) == 6

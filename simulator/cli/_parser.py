@@ -201,10 +201,28 @@ def _demo(sub) -> None:
     demo.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
 
+def _teach(sub) -> None:
+    """``mekisim teach list | run N --out DIR [--smoke] [--force] | serve [--port P] [--host H]``."""
+    teach = sub.add_parser("teach", help="the six lessons on pathway feedback: list, run as HTML, live page",
+                           description="Lessons on pathway feedback (experiments/lessons) and a live teaching page.")
+    verbs = teach.add_subparsers(dest="teach_command", required=True, metavar="ACTION")
+    verbs.add_parser("list", help="the lessons, one line each: number, title, question")
+    run = verbs.add_parser("run", help="execute lesson N; write DIR/lesson_N.html (self-contained) and its .ipynb")
+    run.add_argument("number", type=int, metavar="N", help="lesson number (mekisim teach list)")
+    run.add_argument("--out", type=Path, required=True, metavar="DIR")
+    run.add_argument("--smoke", action="store_true", help="coarse grids: seconds instead of up to a minute")
+    run.add_argument("--force", action="store_true", help="replace lesson_N.html/.ipynb already in DIR")
+    serve = verbs.add_parser("serve", help="the live page: switches, doses, time; plots update at once")
+    serve.add_argument("--port", type=int, default=8050, metavar="P", help="TCP port (default 8050; 0: any free port)")
+    serve.add_argument("--host", default="127.0.0.1", metavar="H",
+                       help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: a classroom)")
+
+
 #: verb -> the function that adds its parser, in the order ``mekisim --help`` lists them
 VERBS: dict[str, Callable[..., None]] = {
     "models": _models, "simulate": _simulate, "dose-response": _dose_response, "screen": _screen,
     "sensitivity": _sensitivity, "fit": _fit, "report": _report, "validate": _validate, "demo": _demo,
+    "teach": _teach,
 }
 
 

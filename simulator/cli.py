@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--smoke", action="store_true", help="small dose grids (seconds instead of a minute)")
     demo.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     demo.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    _add_export_parser(sub)
     return parser
 
 
@@ -207,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.invocation = cli_command(argv)  # recorded in every manifest, however mekisim was started
     handlers = {"models": _models, "simulate": _simulate, "validate": _validate, "demo": _demo,
                 "screen": _screen, "dose-response": _dose_response, "report": _report,
-                "sensitivity": _sensitivity, "fit": _fit}
+                "sensitivity": _sensitivity, "fit": _fit, "export": _export}
     previous = _catch_sigterm()
     try:
         return handlers[args.command](args)
@@ -809,6 +810,117 @@ def _fit(args: argparse.Namespace) -> int:
     if not result.n_ok:
         print(f"mekisim fit: error: every start failed; first message: {best.message}", file=sys.stderr)
     return 0 if result.n_ok and not errors else 1
+
+
+# ------------------------------------------------------------------------------------ export (issue 19, item 1)
+# Self-contained: the parser, its handler and their help texts; the work is in simulator.export.
+
+_EXPORT_EXAMPLES = """examples:
+  mekisim export --model mpnst --cell-line S462_R1 --dose trametinib=3nM --time 0:240:241 --out r1_tram.omex
+  mekisim export --model mpnst --cell-line S462_R1 --set Itot=3,kE=0.5 --steady-state --out r1.xml
+  mekisim export --screen results/screen --out screen.omex
+run an archive: python -c "import tellurium as te; te.executeCombineArchive('r1_tram.omex')"
+"""
+
+
+def _add_export_parser(sub) -> None:
+    """``mekisim export``: a condition (or a stored screen) as standalone SBML/Antimony or a COMBINE archive."""
+    exp = sub.add_parser(
+        "export", help="a condition or a screen as standalone SBML/Antimony or a COMBINE archive (SED-ML)",
+        description="Write a condition mekisim can simulate as a standalone model (SBML or Antimony: cell line, "
+                    "doses, drug terms and values written in; a pre-equilibrated time course starts from the "
+                    "untreated steady state) or as a COMBINE archive (OMEX) with that model, a SED-ML description of "
+                    "the simulation and its outputs, and mekisim's own result as a reference.",
+        epilog=_EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    exp.add_argument("--model", metavar="M", help="bundled model name (mpnst, melanoma) or .ant/.xml path; with "
+                     "--screen: the screen's model when it cannot be rebuilt from its manifest")
+    exp.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
+    exp.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
+                     help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
+    exp.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
+                     help=ADD_DRUG_HELP)
+    exp.add_argument("--set", action="append", default=[], dest="set_values", metavar="PARAM=VALUE[,P2=V2]",
+                     help="set a parameter or initial value of the model (its own units), applied before "
+                          "pre-equilibration; repeatable or comma-separated")
+    what = exp.add_mutually_exclusive_group(required=True)
+    what.add_argument("--steady-state", action="store_true", help="the steady state with the drug present")
+    what.add_argument("--time", metavar="T0:T1:N",
+                      help="time course: N equally spaced points from T0 to T1 (model units, or with a unit: 0:24h:50)")
+    what.add_argument("--screen", type=Path, metavar="DIR",
+                      help="the --out folder of mekisim screen: its dose matrices as one archive (SED-ML repeated "
+                           "tasks over the wells; fast-mode screens)")
+    exp.add_argument("--no-pre-equilibrate", action="store_true",
+                     help="time course from the model's initial conditions instead of the untreated steady state")
+    exp.add_argument("--rtol", type=float, metavar="R", help="CVODE relative tolerance of the run (default 1e-6)")
+    exp.add_argument("--atol", type=float, metavar="A", help="CVODE absolute tolerance of the run (default 1e-9)")
+    exp.add_argument("--format", choices=("sbml", "antimony", "omex"),
+                     help="sbml (.xml), antimony (.ant) or omex (.omex, a COMBINE archive); default: from the "
+                          "suffix of --out")
+    exp.add_argument("--out", required=True, type=Path, metavar="FILE", help="the file to write")
+    exp.add_argument("--force", action="store_true",
+                     help="overwrite an existing FILE that mekisim export did not write")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .engine import SolverOptions
+    from .export import export_condition, export_screen, parse_set_values
+
+    if args.screen is not None:
+        given = [opt for opt, value in (("--cell-line", args.cell_line), ("--dose", args.dose),
+                                        ("--set", args.set_values), ("--no-pre-equilibrate", args.no_pre_equilibrate),
+                                        ("--rtol", args.rtol), ("--atol", args.atol)) if value]
+        if given:
+            raise InputError(f"--screen exports the screen as it ran; {', '.join(given)} would change it. Leave them "
+                             "out, or export one condition with --model ... --time/--steady-state.")
+        if args.format not in (None, "omex"):
+            raise InputError(f"--screen is exported as a COMBINE archive (--format omex), not {args.format}.")
+        model = _load_with_drugs(args.model, args.add_drug) if args.model else None
+        screen = export_screen(args.screen, args.out, model=model, force=args.force)
+        print(f"wrote {screen.path}: {screen.matrices} dose matrices x {screen.wells // screen.matrices} wells of the "
+              f"screen in {args.screen} ({', '.join(screen.readouts)}); files: {', '.join(screen.files)}")
+        for note in screen.notes:
+            print(f"mekisim export: note: {note}", file=sys.stderr)
+        print(f"run it: python -c \"import tellurium as te; te.executeCombineArchive('{screen.path}')\"")
+        return 0
+    if not args.model:
+        raise InputError("--model M is required (a bundled model name or an .ant/.xml path), or --screen DIR.")
+    if args.steady_state and args.no_pre_equilibrate:
+        raise InputError("--no-pre-equilibrate applies to --time (where a time course starts); a steady state does "
+                         "not depend on where the search starts. Leave one of them out.")
+    model = _load_with_drugs(args.model, args.add_drug)
+    values = parse_set_values(args.set_values, model)
+    times = None
+    if args.time is not None:
+        t0, t1, n = parse_time_span(args.time, model_unit=model.time_unit)
+        times = np.linspace(t0, t1, n)
+    defaults = SolverOptions()
+    options = SolverOptions(rtol=defaults.rtol if args.rtol is None else args.rtol,
+                            atol=defaults.atol if args.atol is None else args.atol)
+    result = export_condition(model, args.cell_line, _parse_doses(args.dose), values, times=times,
+                              pre_equilibrate=not args.no_pre_equilibrate, options=options, format=args.format,
+                              out=args.out, force=args.force)
+    kind = {"sbml": "SBML model", "antimony": "Antimony model", "omex": "COMBINE archive"}[result.format]
+    inside = f": {', '.join(result.files)}" if result.files else ""
+    print(f"wrote {result.path} ({kind}{inside})")
+    doses = ", ".join(f"{d} {v:g} nM" for d, v in result.condition.doses.items() if v > 0) or "no drug"
+    unit = model.time_unit or "model time units"
+    print(f"condition: {model.name}, {args.cell_line or 'model defaults'}, {doses}"
+          + (f"; set {', '.join(f'{k}={v:g}' for k, v in values.items())}" if values else "")
+          + ("; steady state" if times is None else f"; time course {times[0]:g}-{times[-1]:g} {unit}, {times.size} "
+             f"points") + f"; CVODE rtol {options.rtol:g}, atol {options.atol:g}")
+    if times is None:
+        print("steady state with the doses present, searched from the model's initial conditions")
+    elif result.pre_equilibrated:
+        print(f"pre-equilibrated: the run starts from the untreated steady state of "
+              f"{args.cell_line or 'the model defaults'} (every dose 0), solved by mekisim and written into the model "
+              f"as its initial state; the drug acts from t = {times[0]:g} {unit}")
+    else:
+        print("not pre-equilibrated: the run starts from the model's initial conditions")
+    for note in result.notes:
+        print(f"mekisim export: note: {note}", file=sys.stderr)
+    if result.format == "omex":
+        print(f"run it: python -c \"import tellurium as te; te.executeCombineArchive('{result.path}')\"")
+    return 0
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -97,6 +97,12 @@ def observable_label(model: CompiledModel, obs_id: str) -> str:
     return f"{label} [{obs.unit}]" if obs.unit else label
 
 
+def _short(model: CompiledModel, obs_id: str) -> str:
+    """``id: label`` without the unit (a plot's curve; the unit is on its axis)."""
+    obs = model.observable(obs_id)
+    return f"{obs.id}: {obs.label}" if obs.label and obs.label != obs.id else obs.id
+
+
 def time_label(model: CompiledModel) -> str:
     """``time_<unit>`` (the tables' convention), or ``time`` when the model declares no unit."""
     return f"time_{model.time_unit}" if model.time_unit else "time"
@@ -216,7 +222,7 @@ def _run(model: CompiledModel, condition: Condition, times: np.ndarray | None, p
                               "reproduce elsewhere.")
     notes = ()
     if pre_equilibrate and not traj.pre_equilibrated:
-        notes = (f"not pre-equilibrated: {traj.message}",)
+        notes = (f"pre-equilibration skipped: {traj.message}",)
     state = None
     if traj.pre_equilibrated:
         state = {sid: float(traj[sid][0]) for sid in model.species}
@@ -295,7 +301,7 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
              options: SolverOptions) -> list[Entry]:
     info = sbml_info(texts["treated"])
     sed = SedDocument(info, notes=texts["description"])
-    title = f"{model.name}: {condition.cell_line or 'model defaults'}, {_doses_text(condition)}"
+    title = f"{model.name} {condition.cell_line or '(model defaults)'}: {_doses_text(condition)}"
     sed.model(TREATED_ID, f"{TREATED_ID}.xml", info, title + (" (pre-equilibrated start state)"
                                                                 if run.pre_equilibrated else ""))
     obs = list(model.observable_ids)
@@ -320,11 +326,11 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
         by_unit: dict[str, list[str]] = {}
         for o in model.observables:
             by_unit.setdefault(o.unit, []).append(o.id)
-        protocol = "pre-equilibrated untreated, drug from t = 0" if run.pre_equilibrated else "from initial conditions"
+        x_label = (f"time after drug addition ({unit}), from the untreated steady state" if run.pre_equilibrated
+                   else f"time ({unit}), from the initial conditions")
         for k, (obs_unit, ids) in enumerate(by_unit.items(), start=1):
-            sed.plot(f"plot{k}", "tc_time", [(labels[o], f"tc_{o}") for o in ids],
-                     name=f"{title} ({protocol}; simulated)", x_label=f"time after drug addition ({unit})",
-                     y_label=obs_unit or "value")
+            sed.plot(f"plot{k}", "tc_time", [(_short(model, o), f"tc_{o}") for o in ids],
+                     name=f"{title} (simulated)", x_label=x_label, y_label=obs_unit or "value")
         if run.pre_equilibrated:
             sed.model(UNTREATED_ID, f"{UNTREATED_ID}.xml", sbml_info(texts["untreated"]),
                       f"{model.name}: untreated (pre-equilibration)")

@@ -12,7 +12,8 @@ __all__ = ["Entry", "write_archive"]
 
 #: format URIs of the files an export writes (COMBINE specifications and media types)
 FORMATS = {
-    "sedml": "http://identifiers.org/combine.specifications/sed-ml.level-1.version-4",
+    # unversioned: tellurium (libcombine's KnownFormats) finds no SED-ML under ...sed-ml.level-1.version-4
+    "sedml": "http://identifiers.org/combine.specifications/sed-ml",
     "csv": "http://purl.org/NET/mediatypes/text/csv",
     "text": "http://purl.org/NET/mediatypes/text/plain",
 }
@@ -46,8 +47,8 @@ def write_archive(path: str | Path, entries: Sequence[Entry], *, description: st
             local.write_text(entry.text, encoding="utf-8")
             if not archive.addFile(str(local), f"./{entry.location}", entry.format, entry.master):
                 raise RuntimeError(f"libcombine could not add {entry.location} to the archive")
-            archive.addMetadata(f"./{entry.location}", _description(entry.description, creator))
-        archive.addMetadata(".", _description(description, creator))
+            archive.addMetadata(f"./{entry.location}", _description(f"./{entry.location}", entry.description, creator))
+        archive.addMetadata(".", _description(".", description, creator))
         partial = path.with_name(f".{path.name}.partial")
         partial.unlink(missing_ok=True)
         if not archive.writeToFile(str(partial)):
@@ -57,10 +58,11 @@ def write_archive(path: str | Path, entries: Sequence[Entry], *, description: st
     return path
 
 
-def _description(text: str, creator: str):
+def _description(about: str, text: str, creator: str):
     import libcombine
 
     desc = libcombine.OmexDescription()
+    desc.setAbout(about)
     desc.setDescription(text)
     desc.setCreated(libcombine.OmexDescription.getCurrentDateAndTime())
     card = libcombine.VCard()

@@ -874,6 +874,9 @@ def _export(args: argparse.Namespace) -> int:
                              "out, or export one condition with --model ... --time/--steady-state.")
         if args.format not in (None, "omex"):
             raise InputError(f"--screen is exported as a COMBINE archive (--format omex), not {args.format}.")
+        if args.add_drug and not args.model:
+            raise InputError("--add-drug with --screen needs --model M: together they give the screen's model when "
+                             "its manifest cannot rebuild it (leave both out to rebuild it from the manifest).")
         model = _load_with_drugs(args.model, args.add_drug) if args.model else None
         screen = export_screen(args.screen, args.out, model=model, force=args.force)
         print(f"wrote {screen.path}: {screen.matrices} dose matrices x {screen.wells // screen.matrices} wells of the "

@@ -403,3 +403,5 @@ def test_screen_export_refuses_what_it_cannot_carry(tmp_path, capsys):
     assert "holds no manifest.json" in capsys.readouterr().err
     assert main(["export", "--screen", str(screen), "--dose", "trametinib=1", "--out", str(tmp_path / "x.omex")]) == 1
     assert "--dose would change it" in capsys.readouterr().err
+    assert main(["export", "--screen", str(screen), "--add-drug", "x:R1:1", "--out", str(tmp_path / "x.omex")]) == 1
+    assert "--add-drug with --screen needs --model M" in capsys.readouterr().err

@@ -4,13 +4,14 @@
 course or the steady state, with or without pre-equilibration) as a model file with everything written in, or as
 an OMEX archive that tellurium (``te.executeCombineArchive``) or another SED-ML tool runs to mekisim's numbers.
 ``export_screen`` does the same for the dose wells of a stored screen, as SED-ML repeated tasks.
+``parse_set_values``/``check_values`` read and check ``--set PARAM=VALUE`` pairs (with close-name suggestions).
 """
 
 from __future__ import annotations
 
-from ._condition import EXPORT_FORMATS, ExportResult, export_condition, format_for
-from ._screen import export_screen
+from ._condition import EXPORT_FORMATS, ExportResult, export_condition
+from ._screen import ScreenExportResult, export_screen
 from ._values import check_values, parse_set_values
 
-__all__ = ["EXPORT_FORMATS", "ExportResult", "check_values", "export_condition", "export_screen", "format_for",
-           "parse_set_values"]
+__all__ = ["EXPORT_FORMATS", "ExportResult", "ScreenExportResult", "check_values", "export_condition",
+           "export_screen", "parse_set_values"]

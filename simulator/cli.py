@@ -914,9 +914,10 @@ def _export(args: argparse.Namespace) -> int:
     if times is None:
         print("steady state with the doses present, searched from the model's initial conditions")
     elif result.pre_equilibrated:
+        settings = "".join(f"; {k} = {v:g}" for k, v in model.pre_equilibration.items())
         print(f"pre-equilibrated: the run starts from the untreated steady state of "
-              f"{args.cell_line or 'the model defaults'} (every dose 0), solved by mekisim and written into the model "
-              f"as its initial state; the drug acts from t = {times[0]:g} {unit}")
+              f"{args.cell_line or 'the model defaults'} (every dose 0{settings}), solved by mekisim and written into "
+              f"the model as its initial state; the drug acts from t = {times[0]:g} {unit}")
     else:
         print("not pre-equilibrated: the run starts from the model's initial conditions")
     for note in result.notes:

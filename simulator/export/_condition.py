@@ -92,9 +92,8 @@ def format_for(path: str | Path, given: str | None) -> str:
 
 def observable_label(model: CompiledModel, obs_id: str) -> str:
     """``id: label [unit]`` (SED-ML has no units: they travel in the labels)."""
-    obs = model.observable(obs_id)
-    label = f"{obs.id}: {obs.label}" if obs.label and obs.label != obs.id else obs.id
-    return f"{label} [{obs.unit}]" if obs.unit else label
+    unit = model.observable(obs_id).unit
+    return f"{_short(model, obs_id)} [{unit}]" if unit else _short(model, obs_id)
 
 
 def _short(model: CompiledModel, obs_id: str) -> str:
@@ -117,7 +116,7 @@ def export_condition(
     times: Sequence[float] | np.ndarray | None = None,
     pre_equilibrate: bool = True,
     options: SolverOptions | None = None,
-    format: str = "omex",
+    format: str | None = None,
     out: str | Path,
     force: bool = False,
 ) -> ExportResult:
@@ -139,7 +138,7 @@ def export_condition(
     options
         Solver settings of mekisim's run and of the SED-ML simulation (CVODE rtol, atol, max steps).
     format
-        ``"sbml"``, ``"antimony"`` or ``"omex"``.
+        ``"sbml"``, ``"antimony"`` or ``"omex"``; ``None``: from the suffix of ``out``.
     out
         The file to write (suffix ``.xml``/``.sbml``, ``.ant``/``.txt`` or ``.omex``).
     force

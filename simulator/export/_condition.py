@@ -21,11 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..conditions import Condition, accepted_drugs, make_condition
-from ..engine import SolverOptions, steady_state, time_course
-from ..errors import InputError, SimulationError
-from ..model import CompiledModel
+from .. import (
+    CompiledModel,
+    Condition,
+    InputError,
+    SimulationError,
+    SolverOptions,
+    __version__,
+    accepted_drugs,
+    make_condition,
+    steady_state,
+    time_course,
+)
 from ._omex import FORMATS, Entry, write_archive
 from ._sbml import bake, check_exportable, sbml_info, to_antimony
 from ._sedml import SedDocument

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ..errors import InputError
-from ..model import CompiledModel
+from .. import CompiledModel, InputError
 
 __all__ = ["SbmlInfo", "bake", "check_exportable", "sbml_info", "to_antimony"]
 

@@ -22,11 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
-from ..conditions import DEFAULTS_LABEL, make_condition
-from ..errors import InputError
-from ..model import CompiledModel, load_model
-from ..readouts import readouts_for
+from .. import CompiledModel, InputError, __version__, load_ensemble, load_model, make_condition, readouts_for
+from ..conditions import DEFAULTS_LABEL  # internal: the cell-line label of a screen run with the model's own values
 from ._condition import MARKER, _check_target, format_for
 from ._omex import FORMATS, Entry, write_archive
 from ._sbml import bake, sbml_info
@@ -243,8 +240,6 @@ def _members(screen: Mapping, directory: Path) -> list[dict]:
     count = int(ensemble.get("members") or screen.get("ensemble_members") or 0)
     if not count:
         return [{}]
-    from .. import load_ensemble
-
     path = ensemble.get("file")
     if not path or not Path(path).is_file():
         raise InputError(f"the screen in {str(directory)!r} ran an ensemble of {count} members from "

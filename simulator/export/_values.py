@@ -10,9 +10,7 @@ import difflib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from ..conditions import accepted_drugs
-from ..errors import InputError
-from ..model import CompiledModel
+from .. import CompiledModel, InputError, accepted_drugs
 
 __all__ = ["check_values", "parse_set_values"]
 

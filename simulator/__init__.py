@@ -85,6 +85,7 @@ _EXPORTS = {
     "load_antimony": "model",
     "load_model": "model",
     "load_sbml": "model",
+    "sbml_to_antimony": "model",
     "write_sbml": "model",
     "metadata_of": "model",
     "DEFAULTS_LABEL": "model",
@@ -440,6 +441,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .model import load_sbml as load_sbml
     from .model import make_condition as make_condition
     from .model import metadata_of as metadata_of
+    from .model import sbml_to_antimony as sbml_to_antimony
     from .model import write_sbml as write_sbml
     from .parallel import DEFAULT_START_METHOD as DEFAULT_START_METHOD
     from .parallel import MAX_WORKERS_PER_CORE as MAX_WORKERS_PER_CORE

@@ -218,11 +218,56 @@ def _teach(sub) -> None:
                        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: a classroom)")
 
 
+_EXPORT_EXAMPLES = """examples:
+  mekisim export --model mpnst --cell-line S462_R1 --dose trametinib=3nM --time 0:240:241 --out r1_tram.omex
+  mekisim export --model mpnst --cell-line S462_R1 --set Itot=3,kE=0.5 --steady-state --out r1.xml
+  mekisim export --screen results/screen --out screen.omex
+run an archive: python -c "import tellurium as te; te.executeCombineArchive('r1_tram.omex')"
+"""
+
+
+def _export(sub) -> None:
+    """``mekisim export``: a condition (or a stored screen) as standalone SBML/Antimony or a COMBINE archive."""
+    model = _model_options(required=False, help_model="bundled model name (mpnst, melanoma) or .ant/.xml path; with "
+                                                      "--screen: the screen's model when it cannot be rebuilt from its "
+                                                      "manifest")
+    exp = sub.add_parser(
+        "export", help="a condition or a screen as standalone SBML/Antimony or a COMBINE archive (SED-ML)",
+        description="Write a condition mekisim can simulate as a standalone model (SBML or Antimony: cell line, "
+                    "doses, drug terms and values written in; a pre-equilibrated time course starts from the "
+                    "untreated steady state) or as a COMBINE archive (OMEX) with that model, a SED-ML description of "
+                    "the simulation and its outputs, and mekisim's own result as a reference.",
+        epilog=_EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[model])
+    exp.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
+    exp.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
+                     help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
+    exp.add_argument("--set", action="append", default=[], dest="set_values", metavar="PARAM=VALUE[,P2=V2]",
+                     help="set a parameter or initial value of the model (its own units), applied before "
+                          "pre-equilibration; repeatable or comma-separated")
+    what = exp.add_mutually_exclusive_group(required=True)
+    what.add_argument("--steady-state", action="store_true", help="the steady state with the drug present")
+    what.add_argument("--time", metavar="T0:T1:N",
+                      help="time course: N equally spaced points from T0 to T1 (model units, or with a unit: 0:24h:50)")
+    what.add_argument("--screen", type=Path, metavar="DIR",
+                      help="the --out folder of mekisim screen: its dose matrices as one archive (SED-ML repeated "
+                           "tasks over the wells; fast-mode screens)")
+    exp.add_argument("--no-pre-equilibrate", action="store_true",
+                     help="time course from the model's initial conditions instead of the untreated steady state")
+    exp.add_argument("--rtol", type=float, metavar="R", help="CVODE relative tolerance of the run (default 1e-6)")
+    exp.add_argument("--atol", type=float, metavar="A", help="CVODE absolute tolerance of the run (default 1e-9)")
+    exp.add_argument("--format", choices=("sbml", "antimony", "omex"),
+                     help="sbml (.xml), antimony (.ant) or omex (.omex, a COMBINE archive); default: from the "
+                          "suffix of --out")
+    exp.add_argument("--out", required=True, type=Path, metavar="FILE", help="the file to write")
+    exp.add_argument("--force", action="store_true",
+                     help="overwrite an existing FILE that mekisim export did not write")
+
+
 #: verb -> the function that adds its parser, in the order ``mekisim --help`` lists them
 VERBS: dict[str, Callable[..., None]] = {
     "models": _models, "simulate": _simulate, "dose-response": _dose_response, "screen": _screen,
     "sensitivity": _sensitivity, "fit": _fit, "report": _report, "validate": _validate, "demo": _demo,
-    "teach": _teach,
+    "teach": _teach, "export": _export,
 }
 
 

@@ -24,6 +24,7 @@ _EXPORTS = {
     "load_antimony": "_load",
     "load_model": "_load",
     "load_sbml": "_load",
+    "sbml_to_antimony": "_load",
     "write_sbml": "_load",
     "metadata_of": "_metadata",
     "DEFAULTS_LABEL": "_catalog",
@@ -69,5 +70,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._load import load_antimony as load_antimony
     from ._load import load_model as load_model
     from ._load import load_sbml as load_sbml
+    from ._load import sbml_to_antimony as sbml_to_antimony
     from ._load import write_sbml as write_sbml
     from ._metadata import metadata_of as metadata_of

@@ -108,6 +108,26 @@ def antimony_to_sbml(text: str, *, source: str = "<antimony text>") -> str:
     return sbml
 
 
+def sbml_to_antimony(sbml: str) -> str:
+    """Translate SBML text to Antimony text (for :mod:`simulator.export`).
+
+    Why here: antimony keeps process-global state, so every antimony call of mekisim holds the one lock of this
+    module (and antimony is imported by :mod:`simulator.model` only).
+
+    Raises
+    ------
+    ModelLoadError
+        Antimony could not read the SBML.
+    """
+    import antimony
+
+    with _ANTIMONY_LOCK:
+        antimony.clearPreviousLoads()
+        if antimony.loadSBMLString(sbml) < 0:
+            raise ModelLoadError(f"antimony could not read the SBML: {antimony.getLastError()}")
+        return antimony.getAntimonyString(antimony.getMainModuleName())
+
+
 def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> CompiledModel:
     import libsbml
 

@@ -224,11 +224,15 @@ def test_page_dose_response_and_matrix_are_the_api(page, mpnst):
 
 
 def test_page_refuses_unknown_or_conflicting_switches(page):
-    with pytest.raises(ms.InputError, match="unknown switch.*valid: sos_feedback"):
+    import dataclasses
+
+    with pytest.raises(ms.InputError, match="no switch 'sos_feedbak' .did you mean sos_feedback.*its switches: "
+                                            "sos_feedback"):
         page.values(teach.PageState(off=frozenset({"sos_feedbak"})))
     conflicting = teach.TeachPage.__new__(teach.TeachPage)
-    conflicting.switches = {"a": teach.Switch("a", {"k": 0.0}), "b": teach.Switch("b", {"k": 1.0})}
-    with pytest.raises(ms.InputError, match="set k to both"):
+    conflicting.model = dataclasses.replace(page.model, switches=(teach.Switch("a", {"kfbS": 0.0}),
+                                                                  teach.Switch("b", {"kfbS": 1.0})))
+    with pytest.raises(ms.InputError, match="switches a and b set kfbS to 0 and 1"):
         conflicting.values(teach.PageState(off=frozenset({"a", "b"})))
     with pytest.raises(ms.InputError, match="offers mpnst"):
         teach.TeachPage("melanoma")

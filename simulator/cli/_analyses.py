@@ -10,13 +10,14 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model import CompiledModel, cell_lines_for
-from ._common import _cell_lines, _load_with_drugs, _note_defaults, _parse_ratio
+from ._common import _cell_lines, _load_with_drugs, _note_defaults, _note_values, _parameter_values, _parse_ratio
 
 
 def _screen(args: argparse.Namespace) -> int:
     from ..screen import DrugAxis, ScreenSpec, load_ensemble, run_screen
 
-    model = _load_with_drugs(args.model, args.add_drug)
+    model = _load_with_drugs(args.model, args.add_drug, args.metadata)
+    values, switches = _parameter_values(args, model)
     lines = _cell_lines(args.cell_lines, model)
     spec = ScreenSpec(
         model=model,
@@ -28,6 +29,8 @@ def _screen(args: argparse.Namespace) -> int:
         mode=args.mode,
         ratio=_parse_ratio(args.ratio),
         **({} if args.target_suppression is None else {"target_suppression": args.target_suppression}),
+        values=values,
+        switch_off=switches,
     )
     if args.target_suppression is not None and "perk_suppression" not in spec.readouts:
         raise InputError(f"--target-suppression {args.target_suppression:g} ranks combinations by p-ERK "
@@ -37,6 +40,7 @@ def _screen(args: argparse.Namespace) -> int:
         raise InputError(f"--workers {args.workers} must be >= 1.")
     if not lines:
         _note_defaults(model)
+    _note_values("screen", model, values, switches)
     _print_screen_estimate(spec, args.workers)
     result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                         progress=not args.no_progress, force=args.force, command=args.invocation,
@@ -79,15 +83,21 @@ def _duration(seconds: float) -> str:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
+    from ..model import resolve_values
     from ..sensitivity import ObservableAt, SensitivitySpec, default_ranges, load_ranges, parse_output, run_sensitivity
 
-    model = _load_with_drugs(args.model, args.add_drug)
+    model = _load_with_drugs(args.model, args.add_drug, args.metadata)
+    values, switches = _parameter_values(args, model)
     _check_method_options(args)
     if args.cell_line is not None and args.cell_line not in cell_lines_for(model):
         raise InputError(f"--cell-line {args.cell_line!r} is not a cell line of model {model.name!r}; valid: "
                          f"{', '.join(cell_lines_for(model)) or 'none (leave --cell-line out)'}.")
     only = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
-    exclude = [p.strip() for p in args.exclude.split(",") if p.strip()] if args.exclude else ()
+    exclude = [p.strip() for p in args.exclude.split(",") if p.strip()] if args.exclude else []
+    # what --set/--switch-off hold is not varied (unless --params names it: then the spec refuses the clash)
+    held = [p for p in resolve_values(model, values, switches) if p in model.parameters and p not in exclude
+            and (only is None or p not in only)]
+    exclude = [*exclude, *held]
     if args.params is not None and not only:
         raise InputError(f"--params {args.params!r} lists no parameter; give P1,P2,... or leave --params out.")
     if args.ranges:
@@ -104,7 +114,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
     given = {k: getattr(args, k) for k in ("levels", "replicates", "step") if getattr(args, k) is not None}
     spec = SensitivitySpec(model=model, space=space, outputs=tuple(outputs), method=args.method, n=args.n,
                            seed=args.seed, second_order=args.second_order, resamples=args.resamples,
-                           on_failure="drop" if args.drop_failed else "refuse", **given)
+                           on_failure="drop" if args.drop_failed else "refuse", values=values,
+                           switch_off=switches, **given)
+    _note_values("sensitivity", model, values, switches)
     result = run_sensitivity(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                              progress=not args.no_progress, command=args.invocation, force=args.force)
     print(f"{result.method}: {len(space.ranges)} parameters, {len(outputs)} output(s), {result.rows} model runs "
@@ -221,7 +233,7 @@ def _fit_problem(args: argparse.Namespace):
     if args.data is not None:
         if not args.model:
             raise InputError("--data needs --model M (the model the blots are fitted to), e.g. --model mpnst.")
-        model = _load_with_drugs(args.model, args.add_drug)
+        model = _load_with_drugs(args.model, args.add_drug, args.metadata)
         estimate = _parse_estimate(args.estimate, model)
         data = read_blot_data(args.data, model)
         owner = _claim_fit(args, model)

@@ -12,16 +12,18 @@ import numpy as np
 
 from ..errors import InputError
 from ..units import parse_time_span
-from ._common import _load_with_drugs, _parse_doses
+from ._common import _load_with_drugs, _parameter_values, _parse_doses
 
 
 def _export(args: argparse.Namespace) -> int:
     from ..engine import SolverOptions
-    from ..export import export_condition, export_screen, parse_set_values
+    from ..export import export_condition, export_screen
+    from ..model import resolve_values
 
     if args.screen is not None:
         given = [opt for opt, value in (("--cell-line", args.cell_line), ("--dose", args.dose),
-                                        ("--set", args.set_values), ("--no-pre-equilibrate", args.no_pre_equilibrate),
+                                        ("--set", args.set_values), ("--switch-off", args.switch_off),
+                                        ("--no-pre-equilibrate", args.no_pre_equilibrate),
                                         ("--rtol", args.rtol), ("--atol", args.atol)) if value]
         if given:
             raise InputError(f"--screen exports the screen as it ran; {', '.join(given)} would change it. Leave them "
@@ -31,7 +33,7 @@ def _export(args: argparse.Namespace) -> int:
         if args.add_drug and not args.model:
             raise InputError("--add-drug with --screen needs --model M: together they give the screen's model when "
                              "its manifest cannot rebuild it (leave both out to rebuild it from the manifest).")
-        model = _load_with_drugs(args.model, args.add_drug) if args.model else None
+        model = _load_with_drugs(args.model, args.add_drug, args.metadata) if args.model else None
         screen = export_screen(args.screen, args.out, model=model, force=args.force)
         print(f"wrote {screen.path}: {screen.matrices} dose matrices x {screen.wells // screen.matrices} wells of the "
               f"screen in {args.screen} ({', '.join(screen.readouts)}); files: {', '.join(screen.files)}")
@@ -44,8 +46,9 @@ def _export(args: argparse.Namespace) -> int:
     if args.steady_state and args.no_pre_equilibrate:
         raise InputError("--no-pre-equilibrate applies to --time (where a time course starts); a steady state does "
                          "not depend on where the search starts. Leave one of them out.")
-    model = _load_with_drugs(args.model, args.add_drug)
-    values = parse_set_values(args.set_values, model)
+    model = _load_with_drugs(args.model, args.add_drug, args.metadata)
+    given, switches = _parameter_values(args, model)
+    values = resolve_values(model, given, switches)  # the switches' values are written into the model like --set's
     times = None
     if args.time is not None:
         t0, t1, n = parse_time_span(args.time, model_unit=model.time_unit)

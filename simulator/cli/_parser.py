@@ -34,6 +34,24 @@ def _model_options(*, help_model: str | None = None, add_drug_help: str = ADD_DR
     parent = _parent()
     parent.add_argument("--model", required=required, metavar="M", help=help_model)
     parent.add_argument("--add-drug", action="append", default=[], metavar=_ADD_DRUG_METAVAR, help=add_drug_help)
+    parent.add_argument("--metadata", type=Path, metavar="FILE.toml",
+                        help="the model's metadata (observables, readouts, switches, pre-equilibration, cell_lines_of) "
+                             "from FILE.toml instead of the model file's sibling .toml: a renamed copy of a bundled "
+                             "model keeps its cell lines, drugs, readouts and switches (--metadata models/mpnst.toml)")
+    return parent
+
+
+def _values_options() -> argparse.ArgumentParser:
+    """``--set`` and ``--switch-off``: parameter values of every simulated condition, before pre-equilibration."""
+    parent = _parent()
+    parent.add_argument("--set", action="append", default=[], dest="set_values", metavar="PARAM=VALUE[,P2=V2]",
+                        help="set a parameter or initial value of the model (its own units) in every condition, "
+                             "treated and untreated, so before pre-equilibration; it overrides the cell line's value; "
+                             "repeatable or comma-separated (e.g. --set kfbS=0)")
+    parent.add_argument("--switch-off", action="append", default=[], dest="switch_off", metavar="NAME[,NAME...]",
+                        help="turn off named switches of the model's metadata ([switches]; Model A: sos_feedback, "
+                             "raf_feedback, dusp_feedback, fak_src_bypass, pak_crosstalk, ...; mekisim models lists "
+                             "them): their values are applied like --set; repeatable or comma-separated")
     return parent
 
 
@@ -73,7 +91,8 @@ def _models(sub) -> None:
 
 def _simulate(sub) -> None:
     sim = sub.add_parser("simulate", help="steady state or time course of one condition",
-                         parents=[_model_options(help_model="bundled model name (mpnst) or .ant/.xml path")])
+                         parents=[_model_options(help_model="bundled model name (mpnst) or .ant/.xml path"),
+                                  _values_options()])
     sim.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
     sim.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                      help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
@@ -92,7 +111,7 @@ def _simulate(sub) -> None:
 
 def _dose_response(sub) -> None:
     dr = sub.add_parser("dose-response", help="dose series of one drug in one cell line, with a logistic fit",
-                        parents=[_model_options(), _folder_options()])
+                        parents=[_model_options(), _values_options(), _folder_options()])
     dr.add_argument("--cell-line", metavar="C",
                     help="bundled cell line of the model (default: the model's own parameter values)")
     dr.add_argument("--drug", required=True, metavar="D")
@@ -106,7 +125,7 @@ def _dose_response(sub) -> None:
 
 def _screen(sub) -> None:
     scr = sub.add_parser("screen", help="dose matrix of two drugs x cell lines (x ensemble) with synergy scores",
-                         parents=[_model_options(), _where_options(), _resumable_options()])
+                         parents=[_model_options(), _values_options(), _where_options(), _resumable_options()])
     scr.add_argument("--cell-lines", metavar="C1,C2,...",
                      help="bundled cell lines of the model (default: the model's own parameter values)")
     scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N", help=_DOSE_PAIRS_HELP.format("A"))
@@ -126,7 +145,7 @@ def _screen(sub) -> None:
 def _sensitivity(sub) -> None:
     sens = sub.add_parser("sensitivity",
                           help="parameter sensitivity (Sobol, Morris, eFAST, local) of outputs of interest",
-                          parents=[_model_options(), _where_options(), _resumable_options()])
+                          parents=[_model_options(), _values_options(), _where_options(), _resumable_options()])
     sens.add_argument("--method", required=True, choices=("sobol", "morris", "efast", "local"))
     sens.add_argument("--n", type=int, default=None, metavar="N",
                       help="Sobol base samples (power of 2; default 256), Morris trajectories (20), eFAST samples "
@@ -237,13 +256,11 @@ def _export(sub) -> None:
                     "doses, drug terms and values written in; a pre-equilibrated time course starts from the "
                     "untreated steady state) or as a COMBINE archive (OMEX) with that model, a SED-ML description of "
                     "the simulation and its outputs, and mekisim's own result as a reference.",
-        epilog=_EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[model])
+        epilog=_EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[model, _values_options()])
     exp.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
     exp.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                      help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
-    exp.add_argument("--set", action="append", default=[], dest="set_values", metavar="PARAM=VALUE[,P2=V2]",
-                     help="set a parameter or initial value of the model (its own units), applied before "
-                          "pre-equilibration; repeatable or comma-separated")
     what = exp.add_mutually_exclusive_group(required=True)
     what.add_argument("--steady-state", action="store_true", help="the steady state with the drug present")
     what.add_argument("--time", metavar="T0:T1:N",

@@ -22,7 +22,7 @@ from ..model import (
 )
 from ..status import Status
 from ..units import parse_time_span
-from ._common import _load_with_drugs, _note_defaults, _parse_doses
+from ._common import _load_with_drugs, _note_defaults, _note_values, _parameter_values, _parse_doses, _values_record
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -36,6 +36,11 @@ def _models(args: argparse.Namespace) -> int:
         print("  observables:")
         for obs in model.observables:
             print(f"    {obs.id:<12} {obs.label} [{obs.unit}]")
+        if model.switches:
+            print("  switches (--switch-off NAME):")
+            for switch in model.switches:
+                values = ", ".join(f"{k} = {v:g}" for k, v in switch.values.items())
+                print(f"    {switch.name:<20} {values}{f'  ({switch.note})' if switch.note else ''}")
     print("drugs:")
     for drug in drugs.values():
         print(f"  {drug.id:<16} {drug.name}; target {drug.target}; IC50 {drug.ic50_nM:g} nM, Hill {drug.hill:g}")
@@ -54,8 +59,9 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.steady_state and args.no_pre_equilibrate:
         raise InputError("--no-pre-equilibrate applies to --time (where a time course starts); a steady state does "
                          "not depend on where the search starts. Leave one of them out.")
-    model = _load_with_drugs(args.model, args.add_drug)
-    condition = make_condition(model, args.cell_line, _parse_doses(args.dose))
+    model = _load_with_drugs(args.model, args.add_drug, args.metadata)
+    values, switches = _parameter_values(args, model)
+    condition = make_condition(model, args.cell_line, _parse_doses(args.dose), values=values, switch_off=switches)
     select = [s.strip() for s in args.select.split(",") if s.strip()] if args.select is not None else None
     if select is not None and not select:
         raise InputError(f"--select {args.select!r} lists no id; give ID1,ID2,... or leave --select out (the "
@@ -74,12 +80,13 @@ def _simulate(args: argparse.Namespace) -> int:
                              pre_equilibrate=not args.no_pre_equilibrate)
         frame, status, message = record.to_frame(), record.status, record.message
     elapsed = time.perf_counter() - started
+    _note_values("simulate", model, values, switches)
     if args.out:
-        _write_outputs(args, model, frame, status, elapsed)
+        _write_outputs(args, model, frame, status, elapsed, _values_record(model, values, switches))
     else:
         frame.to_csv(sys.stdout, index=False, float_format="%.8g")
     if args.plot:
-        _plot(args, model, condition, record)
+        _plot(args, model, condition, record, switches)
     if status == Status.FAILED:
         print(f"mekisim simulate: error: the simulation failed: {message}", file=sys.stderr)
         return 1
@@ -98,7 +105,7 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_outputs(args, model, frame, status, elapsed) -> None:
+def _write_outputs(args, model, frame, status, elapsed, values: dict) -> None:
     from ..files import write_manifest, write_table
 
     manifest = args.out.with_name(args.out.stem + ".manifest.json")  # removed by claim_file before computing
@@ -111,22 +118,24 @@ def _write_outputs(args, model, frame, status, elapsed) -> None:
         timings={"simulation": elapsed, "write": time.perf_counter() - started},
         counts={"ok": int(status in (Status.OK, Status.OSCILLATING)), "failed": int(status == Status.FAILED)},
         files=[path.name],
+        extra={"simulate": {"cell_line": args.cell_line, "doses": _parse_doses(args.dose), "values": values}},
     )
 
 
-def _condition_title(model, condition) -> str:
+def _condition_title(model, condition, switches=()) -> str:
     doses = ", ".join(f"{d} {v:g} nM" for d, v in condition.doses.items() if v > 0) or "untreated"
-    return f"{model.name} (simulated): {condition.cell_line or 'model defaults'}, {doses}"
+    off = f"; switched off: {', '.join(switches)}" if switches else ""
+    return f"{model.name} (simulated): {condition.cell_line or 'model defaults'}, {doses}{off}"
 
 
-def _plot(args, model, condition, record) -> None:
+def _plot(args, model, condition, record, switches=()) -> None:
     from ..model import Observable
     from ..plots import plot_steady_state, plot_time_courses, save_figure_as
 
     known = {o.id: o for o in model.observables}
     unit = model.observables[0].unit if model.observables and model.observables[0].id in model.species else ""
     observables = [known.get(i, Observable(i, i, unit)) for i in record.ids]
-    title = _condition_title(model, condition)
+    title = _condition_title(model, condition, switches)
     if args.steady_state:
         fig = plot_steady_state(record.as_dict(), observables, title=f"{title}: steady state ({record.status})")
     else:
@@ -143,17 +152,20 @@ def _dose_response(args: argparse.Namespace) -> int:
     from ..report import draw_dose_response
     from ..screen import DrugAxis
 
-    model = _load_with_drugs(args.model, args.add_drug)
+    model = _load_with_drugs(args.model, args.add_drug, args.metadata)
+    values, switches = _parameter_values(args, model)
     readout = args.readout or _default_dose_readout(model)
     axis = DrugAxis.parse(f"{args.drug}:{args.doses}")
     background = _parse_doses(args.dose)
     job = {"dose_response": fingerprint({"model": model, "cell_line": args.cell_line, "drug": args.drug,
                                          "doses_nM": axis.doses, "readout": readout, "background": background,
-                                         "mode": args.mode}), **job_inputs()}
+                                         "mode": args.mode, "values": values, "switch_off": switches}),
+           **job_inputs()}
     owner = claim_folder(args.out, "dose-response", job, command=args.invocation, force=args.force)
     started = time.perf_counter()
     result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=readout,
-                           background=background, mode=args.mode)
+                           background=background, values=values, switch_off=switches, mode=args.mode)
+    _note_values("dose-response", model, values, switches)
     if args.cell_line is None:
         _note_defaults(model)
     files = write_dose_response(result, args.out, owner=owner, job=job, draw=draw_dose_response,

@@ -9,9 +9,9 @@ an OMEX archive that tellurium (``te.executeCombineArchive``) or another SED-ML 
 
 from __future__ import annotations
 
+from ..model import check_values, parse_set_values  # the one implementation (simulator.model._values)
 from ._condition import EXPORT_FORMATS, ExportResult, export_condition
 from ._screen import ScreenExportResult, export_screen
-from ._values import check_values, parse_set_values
 
 __all__ = ["EXPORT_FORMATS", "ExportResult", "ScreenExportResult", "check_values", "export_condition",
            "export_screen", "parse_set_values"]

@@ -24,11 +24,10 @@ import numpy as np
 from .. import __version__
 from ..engine import SolverOptions, steady_state, time_course
 from ..errors import InputError, SimulationError
-from ..model import CompiledModel, Condition, accepted_drugs, make_condition
+from ..model import CompiledModel, Condition, accepted_drugs, check_values, make_condition
 from ._omex import FORMATS, Entry, write_archive
 from ._sbml import bake, check_exportable, sbml_info, to_antimony
 from ._sedml import SedDocument
-from ._values import check_values
 
 __all__ = ["EXPORT_FORMATS", "ExportResult", "export_condition", "format_for", "observable_label"]
 

@@ -86,7 +86,8 @@ def export_screen(directory: str | Path, out: str | Path, *, model: CompiledMode
     readouts = _readouts(model, screen)
     members = _members(screen, directory)
     lines = [None if c == DEFAULTS_LABEL else c for c in screen["cell_lines"]]
-    matrices = [(line, m, values) for line in lines for m, values in enumerate(members)]
+    held = {k: float(v) for k, v in ((screen.get("values") or {}).get("applied_values") or {}).items()}  # --set
+    matrices = [(line, m, {**held, **values}) for line in lines for m, values in enumerate(members)]
     if len(matrices) > MAX_MATRICES:
         raise InputError(f"the screen in {str(directory)!r} has {len(matrices)} (cell line, member) matrices; an "
                          f"archive holds at most {MAX_MATRICES} (one SBML model each). Export a smaller screen.")

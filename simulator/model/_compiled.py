@@ -64,6 +64,30 @@ class DeclaredReadout:
 
 
 @dataclass(frozen=True)
+class Switch:
+    """A named switch of a model (``[switches]`` of its metadata): the values that turn it OFF.
+
+    Why named: ``--switch-off sos_feedback`` reads like the lesson, where ``--set open_S=1`` needs the model's
+    source. The values are applied like ``--set`` (every condition, so before pre-equilibration).
+
+    Attributes
+    ----------
+    name
+        The switch's name (``sos_feedback``).
+    values
+        Settable id -> the value that turns the switch off.
+    note
+        What it switches (the comment after its entry in the metadata file, or its ``note = "..."``).
+    """
+
+    name: str
+    values: Mapping[str, float]
+    note: str = ""
+
+    __reduce__ = reduce_frozen
+
+
+@dataclass(frozen=True)
 class CompiledModel:
     """An SBML model with the ids mekisim needs, identified by the sha256 of its SBML text.
 
@@ -107,6 +131,12 @@ class CompiledModel:
     no_steady_state
         Why the model has no steady state (metadata ``no_steady_state``, e.g. a growing cell population), or
         ``""``. The engine then refuses steady-state requests at once with this reason instead of searching.
+    switches
+        Named switches the metadata declares (``[switches]``: :class:`Switch`); empty for most models.
+    cell_lines_of
+        The model whose bundled cell lines (``cell_lines.toml``, ``model = ...``) apply to this one: the
+        metadata's ``cell_lines_of``, so a renamed copy of a bundled model keeps its lines; ``""`` means
+        :attr:`name`.
     metadata_sha256
         Hash of the metadata in effect (readouts, observables, fixed parameters... canonical JSON, keys
         sorted), ``""`` when the model has none. :attr:`sha256` covers the SBML only, and the metadata changes
@@ -131,6 +161,8 @@ class CompiledModel:
     no_steady_state: str = ""
     fixed_parameters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     metadata_sha256: str = ""
+    switches: tuple[Switch, ...] = ()
+    cell_lines_of: str = ""
 
     __reduce__ = reduce_frozen
 

@@ -20,7 +20,9 @@ from ._metadata import (
     _observables,
     _pre_equilibration,
     _read_metadata,
+    _read_metadata_text,
     _sbml_time_unit,
+    _switches,
 )
 
 _ANTIMONY_LOCK = threading.Lock()
@@ -31,11 +33,20 @@ def bundled_model_names() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in bundled_dir().glob("*.ant")))
 
 
-def load_model(spec: str | Path) -> CompiledModel:
+def load_model(spec: str | Path, *, metadata: str | Path | None = None) -> CompiledModel:
     """Load a bundled model by name (``"mpnst"``) or a model file by path (``.ant``, ``.xml``, ``.sbml``).
 
     A :class:`~pathlib.Path` is always a path; a string is a bundled name unless it has a model suffix or
     a path separator.
+
+    Parameters
+    ----------
+    spec
+        Bundled name or model file.
+    metadata
+        A metadata TOML file to use instead of the model's sibling ``<model>.toml`` (``--metadata``): a renamed
+        copy of a bundled model keeps its observables, readouts, switches and, through the file's
+        ``cell_lines_of``, its cell lines.
     """
     if isinstance(spec, str) and not _looks_like_path(spec):
         names = bundled_model_names()
@@ -44,13 +55,13 @@ def load_model(spec: str | Path) -> CompiledModel:
                 f"unknown model {spec!r}; bundled models: {', '.join(names)}, "
                 "or give a path to an Antimony (.ant) or SBML (.xml, .sbml) file."
             )
-        return load_antimony(bundled_dir() / f"{spec}.ant")
+        return load_antimony(bundled_dir() / f"{spec}.ant", metadata=metadata)
     path = Path(spec)
     suffix = path.suffix.lower()
     if suffix in (".ant", ".txt", ".antimony"):
-        return load_antimony(path)
+        return load_antimony(path, metadata=metadata)
     if suffix in (".xml", ".sbml"):
-        return load_sbml(path)
+        return load_sbml(path, metadata=metadata)
     raise InputError(f"model file {str(path)!r} has suffix {suffix!r}; valid: .ant (Antimony) or .xml/.sbml (SBML).")
 
 
@@ -67,17 +78,23 @@ def _read(path: Path) -> str:
         raise ModelLoadError(str(exc)) from None
 
 
-def load_antimony(path: str | Path) -> CompiledModel:
-    """Load an Antimony file (and its sibling ``.toml`` metadata, if any)."""
+def load_antimony(path: str | Path, *, metadata: str | Path | None = None) -> CompiledModel:
+    """Load an Antimony file and its sibling ``.toml`` metadata, if any (or the ``metadata`` file given)."""
     path = Path(path)
     sbml = antimony_to_sbml(_read(path), source=str(path))
-    return _compile(sbml, name=path.stem, source=str(path), metadata=_read_metadata(path))
+    return _compile(sbml, name=path.stem, source=str(path), **_metadata_for(path, metadata))
 
 
-def load_sbml(path: str | Path) -> CompiledModel:
-    """Load an SBML file (and its sibling ``.toml`` metadata, if any)."""
+def load_sbml(path: str | Path, *, metadata: str | Path | None = None) -> CompiledModel:
+    """Load an SBML file and its sibling ``.toml`` metadata, if any (or the ``metadata`` file given)."""
     path = Path(path)
-    return _compile(_read(path), name=path.stem, source=str(path), metadata=_read_metadata(path))
+    return _compile(_read(path), name=path.stem, source=str(path), **_metadata_for(path, metadata))
+
+
+def _metadata_for(path: Path, metadata: str | Path | None) -> dict:
+    """``metadata`` and switch ``notes`` of :func:`_compile`: from the file given, else the sibling ``.toml``."""
+    meta, notes = _read_metadata(path) if metadata is None else _read_metadata_text(Path(metadata))
+    return {"metadata": meta, "notes": notes}
 
 
 def from_antimony_text(text: str, *, name: str = "model", metadata: Mapping | None = None) -> CompiledModel:
@@ -128,7 +145,8 @@ def sbml_to_antimony(sbml: str) -> str:
         return antimony.getAntimonyString(antimony.getMainModuleName())
 
 
-def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> CompiledModel:
+def _compile(sbml: str, *, name: str, source: str, metadata: Mapping,
+             notes: Mapping[str, str] | None = None) -> CompiledModel:
     import libsbml
 
     doc = libsbml.readSBMLFromString(sbml)
@@ -203,6 +221,8 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         no_steady_state=str(metadata.get("no_steady_state", "")),
         fixed_parameters=_fixed_parameters(metadata, set(parameters), source),
         metadata_sha256=_metadata_sha256(metadata),
+        switches=_switches(metadata, set(parameters) | set(species_initial), source, notes),
+        cell_lines_of=str(metadata.get("cell_lines_of", "")),
     )
 
 

@@ -18,20 +18,17 @@ feedback switches, and its question (senescence and escape over 33 days) is not 
 from __future__ import annotations
 
 import math
-import re
 import threading
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 
 from ..engine import SolverOptions, steady_states, time_course
 from ..errors import InputError
-from ..model import CompiledModel, Condition, cell_lines_for, load_model, make_condition
+from ..model import CompiledModel, Condition, Switch, cell_lines_for, load_model, make_condition, switch_values
 from ..readouts import LogisticFit, fit_logistic
 from ..synergy import synergy_scores
 
@@ -46,15 +43,6 @@ __all__ = ["PAGE_MODELS", "PAGE_OPTIONS", "DoseResponsePanel", "MatrixPanel", "P
 PAGE_OPTIONS = SolverOptions(rtol=1e-8, atol=1e-12)
 #: the leftmost stop of a dose slider means 0 nM (slider positions are log10 nM)
 ZERO_STOP = 0.5
-
-
-@dataclass(frozen=True)
-class Switch:
-    """A named switch of a model's metadata: the parameter values that turn it OFF, and its comment."""
-
-    name: str
-    values: Mapping[str, float]
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,26 +95,12 @@ def dose_of_slider(position: float | None, lo: float) -> float:
 
 
 def model_switches(model: CompiledModel) -> tuple[Switch, ...]:
-    """The model's named switches, from the ``[switches]`` table of its metadata file (``<model>.toml``).
+    """The model's named switches (:attr:`CompiledModel.switches`, the ``[switches]`` of its metadata).
 
-    The comment after each entry (``name = { ... }  # comment``) is kept as the switch's note: the page
-    shows it. A model without a metadata file or without switches has none.
+    Each switch's note (the comment after its entry in ``<model>.toml``) is shown on the page. A model without
+    a metadata file or without switches has none.
     """
-    path = Path(model.source).with_suffix(".toml")
-    if not path.is_file():
-        return ()
-    text = path.read_text(encoding="utf-8")
-    try:
-        table = tomllib.loads(text).get("switches", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"model metadata {str(path)!r} is not valid TOML: {exc}.") from None
-    notes = dict(re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*\{[^}\n]*\}\s*#\s*(.*?)\s*$", text, flags=re.M))
-    out = []
-    for name, values in table.items():
-        if not isinstance(values, dict) or not values:
-            raise InputError(f"{path}: [switches] {name} must be a table of parameter values, e.g. {{ kfbS = 0 }}.")
-        out.append(Switch(name, MappingProxyType({k: float(v) for k, v in values.items()}), notes.get(name, "")))
-    return tuple(out)
+    return model.switches
 
 
 @dataclass(frozen=True)
@@ -197,16 +171,7 @@ class TeachPage:
     # ------------------------------------------------------------------------------------------ inputs
     def values(self, state: PageState) -> dict[str, float]:
         """Parameter values of the switches turned off (applied before pre-equilibration)."""
-        out: dict[str, float] = {}
-        unknown = sorted(set(state.off) - set(self.switches))
-        if unknown:
-            raise InputError(f"unknown switch(es) {', '.join(unknown)}; valid: {', '.join(self.switches)}.")
-        for name in sorted(state.off):
-            for key, value in self.switches[name].values.items():
-                if key in out and out[key] != value:
-                    raise InputError(f"switches set {key} to both {out[key]:g} and {value:g}; turn one of them on.")
-                out[key] = value
-        return out
+        return switch_values(self.model, sorted(state.off))
 
     def condition(self, state: PageState, dose_a: float, dose_b: float) -> Condition:
         """The condition of ``state``'s line and switches at these doses (nM)."""

@@ -88,4 +88,5 @@ def _note_values(verb: str, model: CompiledModel, values: dict[str, float], swit
     named = {s.name: s for s in model.switches}
     parts = [f"{name} off ({', '.join(f'{k} = {v:g}' for k, v in named[name].values.items())})" for name in switches]
     parts += [f"{k} = {v:g}" for k, v in values.items()]
-    print(f"mekisim {verb}: note: in every condition, before pre-equilibration: {'; '.join(parts)}", file=sys.stderr)
+    print(f"mekisim {verb}: note: in every condition, treated and untreated (so before any pre-equilibration): "
+          f"{'; '.join(parts)}", file=sys.stderr)

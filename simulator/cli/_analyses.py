@@ -239,9 +239,9 @@ def _fit_problem(args: argparse.Namespace):
         owner = _claim_fit(args, model)
         yaml_path = blots_to_petab(model, data, args.out / "petab", estimate=estimate or None)
         return yaml_path, model, objective_for(yaml_path), owner
-    if args.model or args.estimate or args.add_drug:
-        raise InputError("--model, --estimate and --add-drug belong to --data; a PEtab problem names its own "
-                         "SBML model (add a drug to it there: its conditions table sets the dose parameter) and "
+    if args.model or args.estimate or args.add_drug or args.metadata:
+        raise InputError("--model, --metadata, --estimate and --add-drug belong to --data; a PEtab problem names its "
+                         "own SBML model (add a drug to it there: its conditions table sets the dose parameter) and "
                          "its estimated parameters.")
     return args.petab, None, objective_for(args.petab), None
 

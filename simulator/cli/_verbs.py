@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -86,7 +87,7 @@ def _simulate(args: argparse.Namespace) -> int:
     else:
         frame.to_csv(sys.stdout, index=False, float_format="%.8g")
     if args.plot:
-        _plot(args, model, condition, record, switches)
+        _plot(args, model, condition, record, switches, values)
     if status == Status.FAILED:
         print(f"mekisim simulate: error: the simulation failed: {message}", file=sys.stderr)
         return 1
@@ -122,20 +123,23 @@ def _write_outputs(args, model, frame, status, elapsed, values: dict) -> None:
     )
 
 
-def _condition_title(model, condition, switches=()) -> str:
+def _condition_title(model, condition, switches=(), values=None) -> str:
     doses = ", ".join(f"{d} {v:g} nM" for d, v in condition.doses.items() if v > 0) or "untreated"
-    off = f"; switched off: {', '.join(switches)}" if switches else ""
-    return f"{model.name} (simulated): {condition.cell_line or 'model defaults'}, {doses}{off}"
+    changed = [f"switched off: {', '.join(switches)}"] if switches else []
+    changed += [f"set {', '.join(f'{k} = {v:g}' for k, v in values.items())}"] if values else []
+    # on lines of their own (wrapped): a one-panel figure is narrow
+    extra = "".join("\n" + textwrap.fill(line, 60) for line in changed)
+    return f"{model.name} (simulated): {condition.cell_line or 'model defaults'}, {doses}{extra}"
 
 
-def _plot(args, model, condition, record, switches=()) -> None:
+def _plot(args, model, condition, record, switches=(), values=None) -> None:
     from ..model import Observable
     from ..plots import plot_steady_state, plot_time_courses, save_figure_as
 
     known = {o.id: o for o in model.observables}
     unit = model.observables[0].unit if model.observables and model.observables[0].id in model.species else ""
     observables = [known.get(i, Observable(i, i, unit)) for i in record.ids]
-    title = _condition_title(model, condition, switches)
+    title = _condition_title(model, condition, switches, values)
     if args.steady_state:
         fig = plot_steady_state(record.as_dict(), observables, title=f"{title}: steady state ({record.status})")
     else:

@@ -159,7 +159,8 @@ def make_condition(
         if key not in settable:
             from ._values import unknown_id
 
-            raise InputError(f"cannot set on model {model.name!r}: {unknown_id(key, model, settable)}.")
+            raise InputError(f"cannot set on model {model.name!r} (not a settable parameter or species): "
+                             f"{unknown_id(key, model, settable)}.")
         if not math.isfinite(float(value)):
             raise InputError(f"value of {key!r} is {value!r}; it must be a finite number.")
         out[key] = float(value)

@@ -69,7 +69,7 @@ def time_courses(
         raise InputError(f"{times.size:,} time points exceed the limit of {MAX_TIME_POINTS:,} per time course "
                          f"({times.size * (len(ids) + 1) * 8 / 1e9:.2g} GB per copy of the table as float64); "
                          "use fewer points: a time course is smooth between them.")
-    runner = _runner(model)
+    runner = _runner(model)  # moiety-reduced when roadrunner allows it: Newton's Jacobian is regular
     runner.configure(options, ids)
     start_states: dict[bytes, tuple[np.ndarray | None, str]] = {}
     out = []
@@ -91,37 +91,20 @@ def time_courses(
                                 f"to pre-equilibrate to ({record.status}: {record.message})")
                 )
             start, note = start_states[key]
-        runner.load(params, init)  # same totals as the untreated state: cell line values are shared
-        if start is not None:
-            runner.set_state(start)
-        traj = _integrate(runner, times, ids, note, pre_equilibrated=start is not None)
-        if traj.status == Status.FAILED:
-            # At tight tolerances CVODE's error test can fail right after t0 when a rate law has a kink at the
-            # start state (Model B's max(0, 1 - ERK), ERK = 1 before the drug) and the first output time is far
-            # away; with output times close to t0 it passes. Retry once from the same start on a grid refined
-            # towards t0 (log-spaced) and keep the requested rows.
-            runner.load(params, init)
-            if start is not None:
-                runner.set_state(start)
-            span = float(times[-1] - times[0])
-            grid = np.unique(np.concatenate([times, times[0] + span * np.geomspace(_RETRY_FIRST_STEP, 1.0, 40)]))
-
-            def restart(params=params, init=init, start=start) -> None:
-                runner.load(params, init)
-                if start is not None:
-                    runner.set_state(start)
-
-            retry = _integrate(runner, grid, ids, note, pre_equilibrated=start is not None, restart=restart)
-            if retry.ok:
-                keep = np.isin(grid, times)
-                traj = Trajectory(times.copy(), ids, retry.values[keep], Status.OK,
-                                  "; ".join(x for x in (note, f"integrated on a grid refined towards t0 after the "
-                                                              f"integrator failed ({_plain_reason(traj.message)})")
+        traj = _run(runner, times, ids, params, init, start, note)
+        if traj.status == Status.FAILED and runner.moieties:
+            # the moiety-reduced system failed where the full one integrates (Isensee 2018 right after a
+            # forskolin switch: CV_ERR_FAILURE); the full runner is built only for such a run, so every run that
+            # succeeds on the reduced system keeps its numbers
+            full = _runner(model, moieties=False)
+            full.configure(options, ids)
+            again = _run(full, times, ids, params, init, start, note)
+            if again.ok:
+                traj = Trajectory(again.time, again.ids, again.values, again.status,
+                                  "; ".join(x for x in (again.message, "integrated without conserved-moiety "
+                                                        f"reduction after it failed ({_plain_reason(traj.message)})")
                                             if x),
-                                  pre_equilibrated=retry.pre_equilibrated)
-            else:
-                traj = Trajectory(times.copy(), ids, np.full((times.size, len(ids)), np.nan), Status.FAILED,
-                                  retry.message, pre_equilibrated=retry.pre_equilibrated)
+                                  pre_equilibrated=again.pre_equilibrated)
         if traj.ok and pre_equilibrate and start is None:
             traj = Trajectory(traj.time, traj.ids, traj.values, Status.NOT_PRE_EQUILIBRATED, traj.message,
                               pre_equilibrated=False)
@@ -134,6 +117,36 @@ def time_courses(
     return out
 
 
+def _run(runner: _Runner, times: np.ndarray, ids: tuple[str, ...], params: np.ndarray, init: np.ndarray,
+         start: np.ndarray | None, note: str) -> Trajectory:
+    """Integrate one condition from ``start`` (or the initial conditions), retrying once on a refined grid."""
+    runner.load(params, init, start=start)  # same totals as the untreated state: cell line values are shared
+    traj = _integrate(runner, times, ids, note, pre_equilibrated=start is not None)
+    if traj.status != Status.FAILED:
+        return traj
+    # At tight tolerances CVODE's error test can fail right after t0 when a rate law has a kink at the
+    # start state (Model B's max(0, 1 - ERK), ERK = 1 before the drug) and the first output time is far
+    # away; with output times close to t0 it passes. Retry once from the same start on a grid refined
+    # towards t0 (log-spaced) and keep the requested rows.
+    runner.load(params, init, start=start)
+    span = float(times[-1] - times[0])
+    grid = np.unique(np.concatenate([times, times[0] + span * np.geomspace(_RETRY_FIRST_STEP, 1.0, 40)]))
+
+    def restart() -> None:
+        runner.load(params, init, start=start)
+
+    retry = _integrate(runner, grid, ids, note, pre_equilibrated=start is not None, restart=restart)
+    if retry.ok:
+        keep = np.isin(grid, times)
+        return Trajectory(times.copy(), ids, retry.values[keep], Status.OK,
+                          "; ".join(x for x in (note, f"integrated on a grid refined towards t0 after the "
+                                                      f"integrator failed ({_plain_reason(traj.message)})")
+                                    if x),
+                          pre_equilibrated=retry.pre_equilibrated)
+    return Trajectory(times.copy(), ids, np.full((times.size, len(ids)), np.nan), Status.FAILED,
+                      retry.message, pre_equilibrated=retry.pre_equilibrated)
+
+
 def _integrate(
     runner: _Runner, times: np.ndarray, ids: tuple[str, ...], note: str, *, pre_equilibrated: bool, restart=None
 ) -> Trajectory:
@@ -143,7 +156,7 @@ def _integrate(
     (:func:`_explain_failure`, a few extra short runs); without it the message is the integrator's own.
     """
     try:
-        result = np.asarray(runner.rr.simulate(times=times.tolist()), dtype=float)
+        result = _simulate(runner, times)
     except RuntimeError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrator error"
         if restart is not None:
@@ -156,3 +169,22 @@ def _integrate(
                           pre_equilibrated=pre_equilibrated)
     return Trajectory(result[:, 0].copy(), ids, result[:, 1:].copy(), Status.OK, note,
                       pre_equilibrated=pre_equilibrated)
+
+
+def _simulate(runner: _Runner, times: np.ndarray) -> np.ndarray:
+    """roadrunner's table at ``times`` (time column first), restarting the integrator at the model's breakpoints.
+
+    Each ``simulate`` call starts CVODE afresh, so a segment ends exactly at a switch of a ``piecewise`` input
+    and the next starts from the state reached there (the solution is continuous; its derivative jumps).
+    """
+    breaks = runner.breakpoints(float(times[0]), float(times[-1])) if runner._breakpoints else []
+    if not breaks:
+        return np.asarray(runner.rr.simulate(times=times.tolist()), dtype=float)
+    edges = [float(times[0]), *breaks, float(times[-1])]
+    rows: dict[float, np.ndarray] = {}
+    for a, b in zip(edges[:-1], edges[1:], strict=False):
+        segment = np.unique(np.concatenate([[a], times[(times > a) & (times < b)], [b]]))
+        table = np.asarray(runner.rr.simulate(times=segment.tolist()), dtype=float)
+        for t, row in zip(segment.tolist(), table, strict=True):
+            rows.setdefault(t, row)  # at a breakpoint: the value reached from the left (the state is continuous)
+    return np.array([rows[t] for t in times.tolist()])

@@ -53,7 +53,8 @@ class Issue:
     file
         The file (as given).
     level
-        ``"error"`` (the file cannot be used) or ``"warning"`` (it can, but probably not as meant).
+        ``"error"`` (the file cannot be used), ``"warning"`` (it can, but probably not as meant) or ``"note"``
+        (a check that passed and is worth saying, e.g. a PEtab problem's self-check against its shipped table).
     message
         What is wrong, in the user's terms.
     row, column
@@ -63,7 +64,7 @@ class Issue:
     """
 
     file: str
-    level: Literal["error", "warning"]
+    level: Literal["error", "warning", "note"]
     message: str
     row: int | None = None
     column: str | None = None

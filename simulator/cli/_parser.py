@@ -141,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --data: " + ADD_DRUG_HELP + " (the blots' <NAME>_nM dose columns can then name it)")
     fit.add_argument("--estimate", action="append", default=[], metavar="LINE:P1,P2,...",
                      help="with --data: estimate these model parameters per cell line; repeatable")
-    fit.add_argument("--starts", type=int, default=20, metavar="N", help="Latin-hypercube starts (default 20)")
+    fit.add_argument("--starts", type=int, default=20, metavar="N",
+                     help="Latin-hypercube starts (default 20); 0: evaluate the likelihood at the nominal parameters "
+                          "(nominal.json, fit-vs-data table and figure, PEtab simulation.tsv)")
     fit.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the starts (default 0)")
     fit.add_argument("--profile", metavar="P1,P2,...", help="profile likelihoods of these estimated parameters")
     fit.add_argument("--max-nfev", type=int, default=500, metavar="K", help="residual evaluations per start")

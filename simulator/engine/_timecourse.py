@@ -18,6 +18,9 @@ from ._types import SolverOptions, Trajectory
 #: First output of the refined retry grid, as a fraction of the time span (see time_courses)
 _RETRY_FIRST_STEP = 1e-6
 
+#: A segment that ends at a piecewise switch stops this far (relative) before it (see _simulate)
+_BREAK_GAP = 1e-12
+
 
 def time_course(
     model: CompiledModel,
@@ -172,7 +175,7 @@ def _integrate(
 
 
 def _simulate(runner: _Runner, times: np.ndarray) -> np.ndarray:
-    """roadrunner's table at ``times`` (time column first), restarting the integrator at the model's breakpoints.
+    """Roadrunner's table at ``times`` (time column first), restarting the integrator at the model's breakpoints.
 
     Each ``simulate`` call starts CVODE afresh, so a segment ends exactly at a switch of a ``piecewise`` input
     and the next starts from the state reached there (the solution is continuous; its derivative jumps).
@@ -183,8 +186,19 @@ def _simulate(runner: _Runner, times: np.ndarray) -> np.ndarray:
     edges = [float(times[0]), *breaks, float(times[-1])]
     rows: dict[float, np.ndarray] = {}
     for a, b in zip(edges[:-1], edges[1:], strict=False):
-        segment = np.unique(np.concatenate([[a], times[(times > a) & (times < b)], [b]]))
+        inner = times[(times > a) & (times < b)]
+        last = b == edges[-1]
+        # a segment that ends at a switch stops _BREAK_GAP before it: CVODE's last step, landing exactly on the
+        # switch, sees the new branch of the piecewise there and its error test failed until max_steps (Isensee
+        # 2018, Sp8-Br-cAMPS-AM added at 10 min: CV_TOO_MUCH_WORK "at t = 10"); the next segment starts at the
+        # switch from that state (an error of the gap times the rate, ~1e-12 relative)
+        end = b if last else b - _BREAK_GAP * max(1.0, abs(b))
+        segment = np.unique(np.concatenate([[a], inner[inner < end], [end]]))
         table = np.asarray(runner.rr.simulate(times=segment.tolist()), dtype=float)
         for t, row in zip(segment.tolist(), table, strict=True):
-            rows.setdefault(t, row)  # at a breakpoint: the value reached from the left (the state is continuous)
+            rows.setdefault(t, row)
+        if not last:
+            rows.setdefault(b, np.concatenate([[b], table[-1, 1:]]))  # the state is continuous at the switch
+            for t in inner[inner >= end].tolist():  # an output time inside the gap: the state reached at its end
+                rows.setdefault(t, np.concatenate([[t], table[-1, 1:]]))
     return np.array([rows[t] for t in times.tolist()])

@@ -332,5 +332,5 @@ def fit_vs_data(result: FitResult, start: StartResult | None = None) -> pd.DataF
     table = objective.problem.petab.measurement_df.reset_index(drop=True).copy()
     simulation = objective.simulation(x)
     table["simulation"] = simulation
-    table["sigma"] = noise_sigma(objective.problem, simulation, objective.values(x))
+    table["sigma"] = noise_sigma(objective.problem, simulation, objective.values(x), objective.solve(x))
     return table

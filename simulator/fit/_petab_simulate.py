@@ -164,7 +164,8 @@ def _row_states(problem: PetabProblem, solutions: Sequence[Trajectory | str] | N
     """Per model id a noise formula reads (and time): its simulated value at every measurement row."""
     if solutions is None:
         raise InputError(f"PEtab problem {str(problem.source)!r} has noise formulas that read model states "
-                         f"({_state_noise_text(problem)}); sigma needs the ODE solutions, not a simulation table alone.")
+                         f"({_state_noise_text(problem)}); sigma needs the ODE solutions, not a simulation table "
+                         "alone.")
     plan = problem._plan
     ids = sorted({s for states in plan.noise_states.values() for s in states})
     out = {s: np.full(plan.measurement.size, np.nan) for s in ids}
@@ -280,6 +281,9 @@ def _aligned_simulation(problem: PetabProblem, simulation_df: pd.DataFrame | np.
         and {"observableId", "time"} <= set(sdf.columns)
         and np.array_equal(sdf["observableId"].astype(str).to_numpy(), plan.observable_ids)
         and np.array_equal(sdf["time"].to_numpy(dtype=float), plan.time)
+        and ("simulationConditionId" not in sdf.columns  # a table in another condition order is matched below
+             or np.array_equal(sdf["simulationConditionId"].astype(str).to_numpy(),
+                               problem.petab.measurement_df["simulationConditionId"].astype(str).to_numpy()))
     ):
         return sdf["simulation"].to_numpy(dtype=float)
     mdf = problem.petab.measurement_df.reset_index(drop=True)

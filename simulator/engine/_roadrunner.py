@@ -352,7 +352,7 @@ def _compiled(model: CompiledModel, moieties: bool = True):
     """(RoadRunner straight after loading ``model``, whether it uses conserved-moiety analysis).
 
     From the on-disk cache when it holds this model for this roadrunner build and CPU (~10 ms), else
-    compiled (~0.25 s for Model A) and stored (:mod:`simulator.compile_cache`). Conserved-moiety analysis
+    compiled (~0.25 s for Model A) and stored (:class:`simulator.engine.CompileCache`). Conserved-moiety analysis
     is set at load: one LLVM compile, not a second one when the flag is set afterwards. With ``moieties``
     the analysis is asked for; a model roadrunner refuses it for (a floating species defined by a rule) is
     compiled without, and a marker in the cache says so, so the next process does not try again.

@@ -143,7 +143,7 @@ def plot_screen_panel(
     """One screen matrix on one figure (3 x 3 panels).
 
     The readout, the five synergy scores, single-agent curves, the isobologram and the Fa-CI plot.
-    ``single_fits`` optionally holds the 4PL fits (:class:`simulator.doseresponse.LogisticFit`, or None) of
+    ``single_fits`` optionally holds the 4PL fits (:class:`simulator.readouts.LogisticFit`, or None) of
     drug A alone and drug B alone; each is drawn as a line through its points, with its IC50 in the legend.
     """
     fig = new_figure((15, 12.5))

@@ -116,7 +116,7 @@ def plot_dose_response_fit(result, ax=None):
     """A simulated dose series (points) with its logistic fit (line) and the IC50 with its 95 % CI.
 
     ``result`` is a :class:`simulator.response.DoseResponse`; the curve is the fitted equation evaluated
-    on a dense dose grid (the fit itself was done by :func:`simulator.doseresponse.fit_logistic`).
+    on a dense dose grid (the fit itself was done by :func:`simulator.readouts.fit_logistic`).
     """
     own = ax is None
     if own:

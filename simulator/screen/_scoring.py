@@ -29,7 +29,7 @@ SYNERGY_COLUMNS = ("cell_line", "member", "readout", "dose_a", "dose_b", "fa", "
 def _synergy_chunks(spec: ScreenSpec, wells: pd.DataFrame, ratio: float) -> list[tuple[str, dict]]:
     """The synergy pass's chunks: runs of consecutive members of one cell line, every synergy readout.
 
-    Why groups: scoring is vectorised across matrices (:func:`simulator.synergy_many.synergy_batch`), and a
+    Why groups: scoring is vectorised across matrices (:func:`simulator.synergy.synergy_batch`), and a
     chunk has fixed costs (a Parquet part encoded and written, the payload pickled, one DataFrame);
     one matrix per chunk spent ~47 ms per matrix x readout. A chunk holds every synergy readout of its
     members, so its rows come out in the order one chunk per matrix x readout gave (member, then readout in
@@ -123,13 +123,18 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
     shape = (k, int(counts[0]))
     mix_a, mix_b = dose_a[mix][order].reshape(shape), dose_b[mix][order].reshape(shape)
     fit_mix = median_effect_fits(mix_a + mix_b, fa_all[mix][order].reshape(shape))
-    cr = constant_ratio_many(batch.median_a, batch.median_b, fit_mix, ratio, FA_LEVELS)
+    blocks = _well_blocks(batch, doses_a, doses_b, effect) + _fit_blocks(batch, fit_mix, ratio)
+    return _columns(blocks, k)
 
-    def per_matrix_text(texts: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """(codes (K, 1), distinct texts) of one text per matrix."""
-        distinct, codes = np.unique(np.array(texts, dtype=object), return_inverse=True)
-        return codes.reshape(k, 1), distinct
 
+#: one block of synergy rows: (dose_a, dose_b, fa, score name, value, flag codes, flag texts); the arrays have
+#: shape (matrices, rows) or broadcast to it
+_Block = tuple
+
+
+def _well_blocks(batch, doses_a: np.ndarray, doses_b: np.ndarray, effect: np.ndarray) -> list[_Block]:
+    """The rows of each well: every well score with its flags, and the normalised-isobologram coordinates."""
+    k, n, m = effect.shape
     wells = n * m
     grid_a = np.broadcast_to(np.repeat(doses_a, m), (k, wells))
     grid_b = np.broadcast_to(np.tile(doses_b, n), (k, wells))
@@ -137,9 +142,7 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
     single = np.broadcast_to(~((doses_a[:, None] > 0) & (doses_b[None, :] > 0)), (k, n, m))
     base_code = single.astype(np.int64) + 2 * batch.below_baseline
     undefined = {"ci": batch.ci_undefined, "loewe": batch.loewe_undefined, "zip": batch.zip_undefined}
-    no_flag = np.array([""], dtype=object)
-    # (dose_a, dose_b, fa, score name, value, flag codes, flag texts); arrays (k, rows) or broadcastable to it
-    blocks: list[tuple] = []
+    blocks: list[_Block] = []
     for name in WELL_SCORES:
         code = base_code + 4 * undefined[name] if name in undefined else base_code
         blocks.append((grid_a, grid_b, fa, name, getattr(batch, name).reshape(k, wells), code.reshape(k, wells),
@@ -149,7 +152,24 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
         iso_y = doses_b[None, None, :] / batch.median_b.dose_for(effect)
     combo = ~single & ~batch.ci_undefined
     for name, iso in (("iso_x", iso_x), ("iso_y", iso_y)):
-        blocks.append((grid_a, grid_b, fa, name, np.where(combo, iso, np.nan).reshape(k, wells), 0, no_flag))
+        blocks.append((grid_a, grid_b, fa, name, np.where(combo, iso, np.nan).reshape(k, wells), 0, _NO_FLAG))
+    return blocks
+
+
+_NO_FLAG = np.array([""], dtype=object)
+
+
+def _fit_blocks(batch, fit_mix, ratio: float) -> list[_Block]:
+    """The rows of each matrix: the constant-ratio table, the median-effect fits and the score summaries."""
+    k = fit_mix.m.size
+    cr = constant_ratio_many(batch.median_a, batch.median_b, fit_mix, ratio, FA_LEVELS)
+
+    def per_matrix_text(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(codes (K, 1), distinct texts) of one text per matrix."""
+        distinct, codes = np.unique(np.array(texts, dtype=object), return_inverse=True)
+        return codes.reshape(k, 1), distinct
+
+    blocks: list[_Block] = []
     status = per_matrix_text([message or str(status) for status, message in zip(cr.status, cr.message, strict=True)])
     levels = np.broadcast_to(cr.fa, cr.ci.shape)
     for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
@@ -161,9 +181,13 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
                            *fit_status))
     for name in SUMMARISED_SCORES:  # one number per matrix and score: mean and most synergistic area
         mean, msa = matrix_summaries(getattr(batch, name))
-        blocks.append((np.nan, np.nan, np.nan, f"{name}_mean", mean[:, None], 0, no_flag))
-        blocks.append((np.nan, np.nan, np.nan, f"{name}_msa", msa[:, None], 0, no_flag))
+        blocks.append((np.nan, np.nan, np.nan, f"{name}_mean", mean[:, None], 0, _NO_FLAG))
+        blocks.append((np.nan, np.nan, np.nan, f"{name}_msa", msa[:, None], 0, _NO_FLAG))
+    return blocks
 
+
+def _columns(blocks: list[_Block], k: int) -> dict[str, np.ndarray | pd.Index]:
+    """The blocks as columns: numeric ones (K, rows), ``score`` and ``flag`` flat, from codes."""
     sizes = [np.shape(block[4])[1] for block in blocks]
     columns: dict[str, np.ndarray | pd.Index] = {}
     for index, key in enumerate(("dose_a", "dose_b", "fa")):
@@ -192,11 +216,11 @@ def _synergy_chunk(payload: dict) -> pd.DataFrame:
     at :data:`FA_LEVELS`, from the mixture series (``dose_a``/``dose_b`` are the mixture's doses there); and
     the median-effect fits ``median_{a,b,mix}_{m,Dm,r}`` (doses NaN; the mixture's dose is the total
     d_A + d_B); and one summary per excess score, ``{bliss,hsa,loewe,zip}_{mean,msa}`` (doses NaN; see
-    :func:`simulator.synergy_many.matrix_summaries`). Matrices come member by member, readouts in the order
+    :func:`simulator.synergy.matrix_summaries`). Matrices come member by member, readouts in the order
     of ``payload["readouts"]``.
 
     All the chunk's matrices (every member and readout: one dose grid) are scored in one
-    :func:`simulator.synergy_many.synergy_batch` call and the table is built from (matrices x rows) numpy
+    :func:`simulator.synergy.synergy_batch` call and the table is built from (matrices x rows) numpy
     columns, text columns from codes (see :func:`_score_matrices`); no per-matrix pandas.
     """
     wells: pd.DataFrame = payload["wells"]

@@ -55,7 +55,7 @@ RATIO_POINTS = 12
 WELL_SCORES = ("bliss", "hsa", "loewe", "zip", "ci")
 
 
-#: excess scores summarised per matrix as ``<score>_mean`` and ``<score>_msa`` rows (synergy_many.matrix_summaries)
+#: excess scores summarised per matrix as ``<score>_mean`` and ``<score>_msa`` rows (simulator.synergy.matrix_summaries)
 SUMMARISED_SCORES = ("bliss", "hsa", "loewe", "zip")
 
 

@@ -30,6 +30,10 @@ class Status(StrEnum):
     #: a time course asked to start from the untreated steady state, which does not exist: the values are those
     #: of a run from the initial conditions, not the protocol asked for
     NOT_PRE_EQUILIBRATED = "not_pre_equilibrated"
+    #: a fit's start stopped by its budget (wall time or ODE solves): the values are its best point so far
+    BUDGET = "budget"
+    #: a fit's end point whose objective a fresh solver did not reproduce: flagged, not ranked
+    NOT_REPRODUCED = "not_reproduced"
     #: simulated fine, but the output is not defined there (a fit unusable, a response never crossing 50 %)
     UNDEFINED = "undefined"
     #: an IC50 fitted outside the tested doses (a 4PL fit): a number, flagged as an extrapolation

@@ -166,12 +166,14 @@ def _claim_fit(args: argparse.Namespace, model: CompiledModel):
         digest = None
     job = {"fit": {"source": str(source), "source_sha256": digest, "model": fingerprint(model),
                    "estimate": list(args.estimate), "starts": args.starts, "seed": args.seed,
-                   "max_nfev": args.max_nfev, "profile": args.profile}, **job_inputs()}
+                   "max_nfev": args.max_nfev, "profile": args.profile,
+                   "max_time_per_start": args.max_time_per_start, "max_solves_per_start": args.max_solves_per_start,
+                   "max_steps": args.max_steps}, **job_inputs()}
     return claim_folder(args.out, "fit", job, command=args.invocation, force=args.force)
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from ..fit import FitSettings, fit_petab, profile_parameters, write_fit
+    from ..fit import fit_petab, profile_parameters, write_fit
     from ..parallel import make_executor
     from ..report import draw_fit_figures
 
@@ -193,7 +195,7 @@ def _fit(args: argparse.Namespace) -> int:
     profiles, errors = (), ()
     with make_executor(args.workers, args.scheduler) as executor:
         result = fit_petab(yaml_path, starts=args.starts, seed=args.seed, executor=executor,
-                           settings=FitSettings(max_nfev=args.max_nfev))
+                           settings=_fit_settings(args))
         t_fit = time.perf_counter() - t0
         if names and result.best.ok:
             profiles, errors = profile_parameters(result, names, executor=executor)
@@ -210,6 +212,19 @@ def _fit(args: argparse.Namespace) -> int:
               draw=draw_fit_figures)
     _print_fit(result, profiles, errors, t_fit, args.out)
     return 0 if result.n_ok and not errors else 1
+
+
+def _fit_settings(args: argparse.Namespace):
+    """FitSettings from the command line: evaluations, the per-start budget and CVODE's step cap."""
+    from dataclasses import replace
+
+    from ..fit import DEFAULT_OPTIONS, FitSettings
+
+    if args.max_steps < 1:
+        raise InputError(f"--max-steps {args.max_steps} must be >= 1.")
+    return FitSettings(max_nfev=args.max_nfev, max_time_s=args.max_time_per_start,
+                       max_solves=args.max_solves_per_start,
+                       options=replace(DEFAULT_OPTIONS, max_steps=args.max_steps))
 
 
 def _fit_nominal(args: argparse.Namespace, t0: float) -> int:
@@ -232,7 +247,7 @@ def _fit_nominal(args: argparse.Namespace, t0: float) -> int:
                              "SBML model and its estimated parameters.")
         problem, model = load_petab(args.petab), None
         owner = _claim_fit(args, problem.model)
-    result = evaluate_nominal(problem)
+    result = evaluate_nominal(problem, options=_fit_settings(args).options)
     info = {"data": str(args.data) if args.data else None,
             "representative_data": bool(args.data) or args.representative,
             "time_unit": (model or problem.model).time_unit,

@@ -452,8 +452,12 @@ def _runner(model: CompiledModel, moieties: bool = True) -> _Runner:
     return runner
 
 
-def _forget_runners(model: CompiledModel) -> None:
-    """Drop this process's runners of ``model``: the next call builds fresh ones (from the compile cache)."""
+def forget_runners(model: CompiledModel) -> None:
+    """Drop this process's runners of ``model``: the next call builds fresh ones (from the compile cache).
+
+    Why: a fitter re-simulates a start's end point in a fresh solver, so that a value that depended on what the
+    process's solver had done before (its history) is caught rather than ranked (issue 18).
+    """
     for moieties in (True, False):
         _RUNNERS.pop((model.sha256, moieties), None)
 

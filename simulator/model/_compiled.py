@@ -111,7 +111,8 @@ class CompiledModel:
     assigned
         Ids computed by assignment rules (readable, not settable).
     concentration_ids
-        Every SBML species id (floating, boundary or rule-defined): reported as concentrations.
+        Every SBML species id (floating, boundary or rule-defined) reported as a concentration: all but those
+        with ``hasOnlySubstanceUnits``, whose value is their amount (SBML semantics, as AMICI and COPASI read it).
     reactions
         Reaction ids.
     observables
@@ -137,6 +138,18 @@ class CompiledModel:
         The model whose bundled cell lines (``cell_lines.toml``, ``model = ...``) apply to this one: the
         metadata's ``cell_lines_of``, so a renamed copy of a bundled model keeps its lines; ``""`` means
         :attr:`name`.
+    rate_ruled
+        Ids whose value an SBML rate rule integrates (species, parameters or compartments): part of the state a
+        pre-equilibration carries, readable, not settable.
+    derived
+        Other ids a simulation can report but nobody sets: rate-rule targets, parameters and compartments defined
+        by an initial assignment, compartments, boundary species.
+    events
+        Ids (or positions) of the SBML events; roadrunner simulates them, but analyses that need the whole state
+        (PEtab pre-equilibration, sensitivities) refuse them.
+    breakpoints
+        Expressions (sympy syntax over parameter and compartment ids) of the times at which a rule or rate law
+        switches (``piecewise(.., time < t_on, ..)``); the engine restarts the integrator there.
     metadata_sha256
         Hash of the metadata in effect (readouts, observables, fixed parameters... canonical JSON, keys
         sorted), ``""`` when the model has none. :attr:`sha256` covers the SBML only, and the metadata changes
@@ -163,6 +176,10 @@ class CompiledModel:
     metadata_sha256: str = ""
     switches: tuple[Switch, ...] = ()
     cell_lines_of: str = ""
+    rate_ruled: tuple[str, ...] = field(default=(), repr=False)
+    derived: tuple[str, ...] = field(default=(), repr=False)
+    events: tuple[str, ...] = field(default=(), repr=False)
+    breakpoints: tuple[str, ...] = field(default=(), repr=False)
 
     __reduce__ = reduce_frozen
 
@@ -182,5 +199,9 @@ class CompiledModel:
         )
 
     def readable_ids(self) -> tuple[str, ...]:
-        """Every id whose value a simulation can report (species, parameters, assignment targets)."""
-        return (*self.species, *self.parameters, *self.assigned)
+        """Every id whose value a simulation can report.
+
+        Species, parameters, assignment-rule targets, and the :attr:`derived` ids (rate-rule targets, initial-
+        assignment targets, compartments, boundary species).
+        """
+        return (*self.species, *self.parameters, *self.assigned, *self.derived)

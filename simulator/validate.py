@@ -24,7 +24,18 @@ _DRUG_FIELDS = ("name", "target", "mechanism", "ic50_nM", "provenance")
 
 
 def validate_files(paths: Iterable[str | Path]) -> list[Issue]:
-    """Validate each file by kind (model, drugs, cell lines, metadata, blot data, PEtab yaml); return all issues."""
+    """Validate each file by kind (model, drugs, cell lines, metadata, blot data, PEtab yaml); return all issues.
+
+    Parameters
+    ----------
+    paths
+        Files to check; the kind is chosen by suffix (``.ant/.xml/.sbml``, ``.toml``, ``.csv``, ``.yaml``).
+
+    Returns
+    -------
+    list[Issue]
+        Every issue found, in file order (empty when all files are valid).
+    """
     issues: list[Issue] = []
     for raw in paths:
         path = Path(raw)

@@ -105,6 +105,20 @@ def observe(problem: PetabProblem, solutions: Sequence[Trajectory | str], values
 
     Rows of a failed experiment are ``NaN``. ``values`` are linear-scale parameter-table values; they enter
     the observable formulas and the ``observableParameters`` overrides.
+
+    Parameters
+    ----------
+    problem
+        The PEtab problem.
+    solutions
+        Per experiment, its trajectory, or the failure message of an experiment that failed.
+    values
+        Parameter-table values on linear scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        Simulated observable per measurement row (``NaN`` where its experiment failed).
     """
     plan = problem._plan
     simulation = np.full(plan.measurement.size, np.nan)
@@ -126,6 +140,20 @@ def noise_sigma(problem: PetabProblem, simulation: np.ndarray, values: Mapping[s
 
     ``simulation`` is the row-aligned simulated values (:func:`observe`), needed by noise formulas that use
     the observable; ``values`` the linear-scale parameter-table values.
+
+    Parameters
+    ----------
+    problem
+        The PEtab problem.
+    simulation
+        Simulated value per measurement row (:func:`observe`).
+    values
+        Parameter-table values on linear scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sigma (or Laplace scale) per measurement row.
     """
     plan = problem._plan
     sigma = np.full(plan.measurement.size, np.nan)

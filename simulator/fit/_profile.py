@@ -132,6 +132,22 @@ def profile_parameter(
 ) -> Profile:
     """Profile one estimated parameter from the best fit ``x_best`` (scaled, in the objective's id order).
 
+    Parameters
+    ----------
+    yaml_path
+        The PEtab problem's YAML file (the objective is rebuilt from it, so this runs in any process).
+    x_best
+        The best fit's estimated parameters, scaled, in the objective's id order.
+    parameter
+        Id of the estimated parameter to profile.
+    settings
+        Step control; ``None`` for :class:`ProfileSettings` defaults.
+
+    Returns
+    -------
+    Profile
+        The profile points both sides of the optimum and the 95 % interval.
+
     Raises
     ------
     InputError
@@ -283,6 +299,17 @@ def profile_parameters(
     -------
     (profiles, errors)
         The profiles that ran, and a message per parameter whose profile raised.
+
+    Parameters
+    ----------
+    fit
+        A finished :func:`fit_petab` result.
+    parameters
+        Ids of estimated parameters to profile.
+    executor
+        Runs the profiles (one task each); ``None`` runs them here, one after another.
+    settings
+        Step control; ``None`` for :class:`ProfileSettings` defaults.
 
     Raises
     ------

@@ -63,14 +63,41 @@ class Condition:
 
 
 def accepted_drugs(model: CompiledModel, catalog: Mapping[str, Drug] | None = None) -> tuple[str, ...]:
-    """Drug ids the model has a dose parameter for: catalogue drugs plus drugs added with ``add_drug_terms``."""
+    """Drug ids the model has a dose parameter for: catalogue drugs plus drugs added with ``add_drug_terms``.
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    catalog
+        Drug catalogue; defaults to the bundled ``drugs.toml``.
+
+    Returns
+    -------
+    tuple[str, ...]
+        The drug ids :func:`make_condition` accepts for ``model``: catalogue drugs in catalogue order, then
+        added drugs sorted.
+    """
     catalog = load_drugs() if catalog is None else catalog
     added = {p[len("IC50_"):] for p in model.parameters if p.startswith("IC50_")}
     return tuple(d for d in (*catalog, *sorted(added - set(catalog))) if d in model.parameters)
 
 
 def cell_lines_for(model: CompiledModel, lines: Mapping[str, CellLine] | None = None) -> tuple[str, ...]:
-    """Ids of the bundled cell lines that belong to this model (matched by model name)."""
+    """Ids of the bundled cell lines that belong to this model (matched by model name).
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    lines
+        Cell lines; default to the bundled ``cell_lines.toml``.
+
+    Returns
+    -------
+    tuple[str, ...]
+        Cell line ids whose model is ``model``'s name (empty for a user's own model).
+    """
     lines = load_cell_lines() if lines is None else lines
     return tuple(k for k, v in lines.items() if v.model == model.name)
 
@@ -98,6 +125,12 @@ def make_condition(
         Extra parameter/species values applied last (e.g. a fitted parameter vector).
     catalog, lines
         Drug catalogue and cell lines; default to the bundled files.
+
+    Returns
+    -------
+    Condition
+        The validated condition (doses in nM, the parameter values to apply, and those of its untreated
+        reference).
 
     Raises
     ------

@@ -420,7 +420,20 @@ def _written_parts(out_dir: str | Path) -> list[Path]:
 
 
 def iter_parts(out_dir: str | Path, columns: list[str] | None = None) -> Iterator[tuple[str, Any]]:
-    """Yield ``(chunk_id, frame)`` for every part file in chunk-id order, one at a time (bounded memory)."""
+    """Yield ``(chunk_id, frame)`` for every part file in chunk-id order, one at a time (bounded memory).
+
+    Parameters
+    ----------
+    out_dir
+        The stage folder whose ``parts/`` holds the chunk files.
+    columns
+        Columns to read; ``None`` reads all.
+
+    Yields
+    ------
+    tuple[str, pandas.DataFrame]
+        The chunk id and its rows.
+    """
     for path in _written_parts(out_dir):
         yield path.stem, read_parquet(path, columns=columns, remedy=_PART_REMEDY)
 
@@ -431,6 +444,18 @@ def read_parts(out_dir: str | Path, columns: list[str] | None = None):
     The parts are joined as Arrow tables and converted to pandas once: half the time of a frame per part
     and ``pandas.concat`` (a screen reads tens of parts of ~10^4 string-heavy rows). Parts whose schemas
     Arrow cannot unify (a column typed differently in two parts) are joined by pandas, as before.
+
+    Parameters
+    ----------
+    out_dir
+        The stage folder whose ``parts/`` holds the chunk files.
+    columns
+        Columns to read; ``None`` reads all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every row of every part (empty when there is no part).
     """
     import pandas as pd
     import pyarrow as pa

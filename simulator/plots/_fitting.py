@@ -22,6 +22,24 @@ def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, refer
     The y axis is ``nllh - base + 1`` on a log scale (``base``: the lower of the best value and ``reference``),
     so the best start sits at 1 and a gap of one nllh unit is readable next to a gap of thousands. Starts within
     ``threshold`` of the best (the ensemble) are filled; failed starts (``inf``) are drawn at the top as crosses.
+
+    Parameters
+    ----------
+    nllh
+        Final negative log-likelihood per start (``inf`` for a failed start).
+    threshold
+        Starts within this of the best form the ensemble.
+    title
+        Figure title.
+    reference
+        A known optimum (e.g. the PEtab benchmark's), drawn as a line.
+    reference_label
+        Legend entry of ``reference``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     values = np.sort(np.asarray(nllh, dtype=float))
     finite = values[np.isfinite(values)]
@@ -72,6 +90,26 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
     (basal steady states), each panel is categorical instead: one column per group, data +- sigma and the fit
     as a black bar. ``representative`` adds that the data are representative (derived
     from a paper's directions), not digitized measurements.
+
+    Parameters
+    ----------
+    table
+        The fit's ``fit_vs_data`` table.
+    title
+        Figure title (what was fitted).
+    time_label
+        x-axis label, with the time unit.
+    group
+        Column whose values get one colour each.
+    ncols
+        Panels per row.
+    representative
+        Say in the title that the data are representative, not digitized.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     observables = list(dict.fromkeys(table["observableId"]))
     ncols = max(1, min(ncols, len(observables)))
@@ -127,6 +165,24 @@ def plot_profiles(points: pd.DataFrame, summary: pd.DataFrame, *, threshold: flo
     ``points`` has ``parameter``, ``value`` (linear), ``delta_nllh`` and ``scale``; ``summary`` has
     ``parameter``, ``estimate``, ``ci95_low``, ``ci95_high``. Log-scale parameters get a log x axis. The
     dashed line is the 95 % threshold; a side without a crossing (non-identifiable there) says so.
+
+    Parameters
+    ----------
+    points
+        Every profile point (``write_profiles``' ``profiles`` table).
+    summary
+        One row per parameter (``profile_summary``).
+    threshold
+        The 95 % delta-nllh threshold.
+    title
+        Figure title.
+    ncols
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     names = list(dict.fromkeys(points["parameter"]))
     ncols = max(1, min(ncols, len(names)))

@@ -54,6 +54,22 @@ def plot_senescence_time_courses(series: Series, observables: Mapping[str, Obser
 
     ``observables`` maps the ids ``N``, ``senescent_fraction``, ``ERK5a``, ``STAT1`` and ``EMT`` to their
     labels and units (the model's metadata).
+
+    Parameters
+    ----------
+    series
+        Line -> time course.
+    observables
+        Labels and units of the five ids.
+    time_unit
+        The model's time unit (axis label), or ``None``.
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     fig = new_figure((10.5, 7.0))
     axes = fig.subplots(2, 2)
@@ -85,6 +101,24 @@ def plot_growth_curves(courses: Mapping[str, Series], observables: Mapping[str, 
     Each column draws every condition (e.g. DMSO, each drug alone, the combination).
     ``courses`` maps line -> series (condition label -> time course with ``N`` and ``senescent_fraction``);
     ``colors`` optionally maps condition labels to colours, so a condition has one colour in every column.
+
+    Parameters
+    ----------
+    courses
+        Line -> series (condition label -> time course).
+    observables
+        Labels and units of ``N`` and ``senescent_fraction``.
+    time_unit
+        The model's time unit (axis label), or ``None``.
+    title
+        Figure title.
+    colors
+        Condition label -> colour.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     fig = new_figure((4.4 * len(courses), 7.0))
     axes = fig.subplots(2, len(courses), squeeze=False)
@@ -122,6 +156,17 @@ def plot_escape_prediction(
         ``sweep_day``), each with the combination as background.
     observables
         Labels and units of ``N`` and ``senescent_fraction``.
+    time_unit
+        The model's time unit (axis label), or ``None``.
+    sweep_day
+        Day at which the sweeps were read (named in the sweep panels' labels).
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     ncols = len(courses) + 1
     fig = new_figure((4.4 * ncols, 7.2))

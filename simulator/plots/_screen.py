@@ -30,6 +30,28 @@ def plot_matrix_heatmap(
 
     With ``center`` the colour map is diverging around it (synergy scores: 0 for excesses, 1 for CI), so
     synergy and antagonism read as opposite colours; NaN wells (undefined, e.g. single agents) are grey.
+
+    Parameters
+    ----------
+    matrix
+        Values, shape ``(len(doses_a), len(doses_b))``.
+    doses_a, doses_b
+        Doses of drug A (rows) and B (columns), nM.
+    drug_a, drug_b
+        Drug names (axis labels).
+    label
+        Colour-bar label (the quantity and its unit).
+    title
+        Axes title.
+    center
+        Centre of a diverging colour map; ``None`` for a sequential one.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     from matplotlib.colors import TwoSlopeNorm
 
@@ -67,6 +89,24 @@ def plot_isobologram(x: np.ndarray, y: np.ndarray, fa: np.ndarray, *, drug_a: st
     """Normalised isobologram (Chou-Talalay): each well at (d_a/Dx_a, d_b/Dx_b) for its own effect fa.
 
     Points below the line x + y = 1 are synergistic (their CI = x + y < 1), above it antagonistic.
+
+    Parameters
+    ----------
+    x, y
+        Each well's dose of A and B divided by the single-agent dose of the same effect.
+    fa
+        Each well's fraction affected (the colour).
+    drug_a, drug_b
+        Drug names (axis labels).
+    title
+        Axes title.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
     if own:
@@ -100,6 +140,24 @@ def plot_fa_ci(
     """Fa-CI plot: combination index against fraction affected, wells as points, a constant ratio as a line.
 
     The shaded band 0.9-1.1 is additivity in the Chou-Talalay convention used by the source paper.
+
+    Parameters
+    ----------
+    fa_wells, ci_wells
+        Fraction affected and CI of each combination well.
+    fa_curve, ci_curve
+        The constant-ratio CI curve, if any.
+    curve_label
+        Legend entry of the curve (the ratio).
+    title
+        Axes title.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
     if own:
@@ -145,6 +203,34 @@ def plot_screen_panel(
     The readout, the five synergy scores, single-agent curves, the isobologram and the Fa-CI plot.
     ``single_fits`` optionally holds the 4PL fits (:class:`simulator.readouts.LogisticFit`, or None) of
     drug A alone and drug B alone; each is drawn as a line through its points, with its IC50 in the legend.
+
+    Parameters
+    ----------
+    readout_matrix
+        The readout per well.
+    scores
+        Score name -> well matrix.
+    doses_a, doses_b
+        Doses of drug A (rows) and B (columns), nM.
+    drug_a, drug_b
+        Drug names.
+    readout_label
+        Readout name and unit.
+    iso
+        ``(x, y, fa)`` of :func:`plot_isobologram`.
+    fa_ci
+        ``(fa_wells, ci_wells, fa_curve, ci_curve)`` of :func:`plot_fa_ci`.
+    ratio_label
+        The constant ratio, for the Fa-CI legend.
+    title
+        Figure title.
+    single_fits
+        ``(fit_a, fit_b)`` or ``None``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     fig = new_figure((15, 12.5))
     axes = fig.subplots(3, 3)

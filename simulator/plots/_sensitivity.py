@@ -42,6 +42,24 @@ def plot_index_bars(
 
     ``values[index]`` and ``conf[index]`` are arrays aligned with ``parameters``; a bar's error bar is
     ``value +- conf`` (the interval stored with the index).
+
+    Parameters
+    ----------
+    parameters
+        Parameter ids, in bar order.
+    values, conf
+        Index name -> values and interval half-widths, aligned with ``parameters``.
+    ylabel
+        y-axis label.
+    title
+        Axes title.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
     if own:
@@ -80,6 +98,28 @@ def plot_morris(
     Far right: influential; high sigma relative to mu*: non-linear or interacting (Garcia Sanchez et al.
     2014 read sigma/mu* < 0.1 as linear, 0.1-0.5 monotonic, 0.5-1 almost monotonic, > 1 non-monotonic or
     interacting). The ``label_top`` parameters with the largest mu* are named.
+
+    Parameters
+    ----------
+    parameters
+        Parameter ids.
+    mu_star, sigma
+        Morris mu* and sigma per parameter.
+    mu_star_conf, sigma_conf
+        Interval half-widths (error bars), if known.
+    unit
+        Unit of the output (axis labels).
+    title
+        Axes title.
+    label_top
+        How many parameters to name.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
     if own:
@@ -123,6 +163,28 @@ def plot_index_heatmap(
     """An index resolved over one axis (time after drug addition, fa, ...): parameters x positions.
 
     ``matrix[i, j]`` is the index of ``parameters[i]`` at ``positions[j]``; cells are annotated when few.
+
+    Parameters
+    ----------
+    matrix
+        Index values, shape ``(len(parameters), len(positions))``.
+    parameters
+        Parameter ids (rows).
+    positions
+        Where each column was evaluated.
+    xlabel
+        x-axis label, with its unit.
+    index_label
+        Colour-bar label (the index).
+    title
+        Axes title.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     matrix = np.asarray(matrix, dtype=float)
     own = ax is None
@@ -164,6 +226,26 @@ def plot_indices_over_grid(
 
     All panels share one colour scale (one colour bar), so parameters can be compared by colour; every
     well is annotated with its value.
+
+    Parameters
+    ----------
+    matrices
+        Parameter id -> index per well, shape ``(len(doses_a), len(doses_b))``.
+    doses_a, doses_b
+        Doses of drug A (rows) and B (columns), nM.
+    drug_a, drug_b
+        Drug names.
+    index_label
+        Colour-bar label (the index).
+    title
+        Figure title.
+    ncols
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     n = len(matrices)
     ncols = max(1, min(ncols, n))
@@ -210,6 +292,26 @@ def plot_output_distribution(
 
     The share of finite values on each side of every threshold is written in the legend, so robustness
     ("in what fraction of plausible parameter sets does the behaviour hold") can be read off the figure.
+
+    Parameters
+    ----------
+    values
+        The output per sampled parameter set (non-finite values are left out and counted).
+    xlabel
+        x-axis label, with its unit.
+    title
+        Axes title.
+    thresholds
+        ``(value, label)`` lines to draw.
+    log
+        Log-scale x axis.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
     if own:
@@ -250,6 +352,18 @@ def plot_overview(panels: Sequence[Mapping], *, title: str):
     Each panel mapping holds ``label`` (the output), ``parameters``, ``values`` and ``conf`` (index name ->
     array, as :func:`plot_index_bars`), ``ylabel``, ``sample`` (the output over the sampled parameter sets),
     ``xlabel``, ``thresholds`` and ``log`` (as :func:`plot_output_distribution`).
+
+    Parameters
+    ----------
+    panels
+        One mapping per output (keys above).
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     n = len(panels)
     fig = new_figure((13.5, 3.6 * n))

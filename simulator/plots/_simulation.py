@@ -26,6 +26,28 @@ def plot_time_courses(
     Without ``windows``: one panel per observable on a grid of ``ncols`` columns. With ``windows`` (end
     times in model units): one row per observable and one column per window, so a fast transient (the
     first hours) and the late phase are both readable.
+
+    Parameters
+    ----------
+    series
+        Label -> (time, observable id -> values).
+    observables
+        The observables to draw (labels and units).
+    time_unit
+        The model's time unit (axis label), or ``None``.
+    title
+        Figure title.
+    ncols
+        Panels per row (without ``windows``).
+    windows
+        End times of the time windows, model units.
+    time_label
+        x-axis label before the unit.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     if windows:
         nrows, ncols = len(observables), len(windows)
@@ -59,7 +81,24 @@ def plot_time_courses(
 
 
 def plot_steady_state(values: Mapping[str, float], observables: Sequence[Observable], *, title: str, ax=None):
-    """Bar chart of steady-state observables (NaN bars, e.g. an oscillating model, are left empty)."""
+    """Bar chart of steady-state observables (NaN bars, e.g. an oscillating model, are left empty).
+
+    Parameters
+    ----------
+    values
+        Observable id -> steady-state value.
+    observables
+        The observables to draw (labels and units), in bar order.
+    title
+        Axes title.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
+    """
     own = ax is None
     if own:
         ax = new_figure((max(4.0, 0.9 * len(observables) + 1.5), 3.6)).subplots()
@@ -89,6 +128,26 @@ def plot_dose_response(
     """Steady-state readout versus dose (log axis), one line per series ``label -> (doses_nM, values)``.
 
     Zero doses cannot sit on a log axis; they are drawn as a dotted horizontal line at their value.
+
+    Parameters
+    ----------
+    series
+        Label -> (doses in nM, values).
+    drug_label
+        The drug (x-axis label).
+    observable
+        The readout's label and unit (y axis).
+    title
+        Axes title.
+    reference
+        A dashed reference line ("parental untreated"); ``None`` for none.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
     if own:
@@ -117,6 +176,18 @@ def plot_dose_response_fit(result, ax=None):
 
     ``result`` is a :class:`simulator.response.DoseResponse`; the curve is the fitted equation evaluated
     on a dense dose grid (the fit itself was done by :func:`simulator.readouts.fit_logistic`).
+
+    Parameters
+    ----------
+    result
+        The dose response.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
     if own:

@@ -64,6 +64,11 @@ def compute_readouts(
     options
         Solver settings passed to the engine.
 
+    Returns
+    -------
+    list[ReadoutRecord]
+        One record per condition, in order, each with its status and message.
+
     Raises
     ------
     InputError
@@ -104,6 +109,16 @@ def compute_readout_table(
 
     The fast mode's built-in readouts come out as arrays without a record per condition (a screen's wells);
     other modes and declared readouts are computed as records and tabulated.
+
+    Parameters
+    ----------
+    model, conditions, mode, readouts, options
+        As for :func:`compute_readouts`.
+
+    Returns
+    -------
+    ReadoutTable
+        One row per condition, one column per readout, with statuses and messages.
     """
     wanted, builtin, own, levels, conditions = _checked(model, conditions, mode, readouts)
     if builtin and not own and not levels and mode == "fast" and conditions:

@@ -27,6 +27,18 @@ def percent_remaining(readout: str | Readout, values: np.ndarray) -> tuple[np.nd
 
     A readout with a fraction-affected form (:attr:`Readout.effect`) is fitted as % remaining = 100*(1 - fa)
     with top 100 and bottom 0 fixed (the paper's Prism model); any other readout gets a free 4-parameter fit.
+
+    Parameters
+    ----------
+    readout
+        A :class:`Readout` or a built-in readout id.
+    values
+        Readout values, one per dose.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, bool, str]
+        The response to fit, whether it is % of control (top 100, bottom 0 fixed), and its axis label.
     """
     values = np.asarray(values, dtype=float)
     if isinstance(readout, str):
@@ -100,6 +112,32 @@ def dose_response(
     ``cell_line`` ``None`` means the model's own parameter values (a model without cell lines). ``readout`` is
     a readout of the model or a level readout (an observable or species id, or ``species:X``:
     :func:`simulator.readouts.level_readout`).
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    cell_line
+        A cell line of the model, or ``None``.
+    drug
+        The drug whose dose varies.
+    doses
+        Doses in nM (>= 0).
+    readout
+        Readout id (default ``viability``).
+    background
+        Other drugs held at a fixed dose (id -> nM or a string with a unit).
+    values
+        Parameter values applied over the cell line's (e.g. a fitted vector).
+    mode
+        ``"fast"`` or ``"full"`` (see :func:`compute_readouts`).
+    options
+        Solver settings passed to the engine.
+
+    Returns
+    -------
+    DoseResponse
+        Per dose the readout and status, and the fitted 4PL curve (or why it could not be fitted).
     """
     available = readouts_for(model, (readout,))
     if readout not in available:

@@ -45,6 +45,16 @@ def with_population_layer(model: CompiledModel) -> CompiledModel:
       so the untreated model with ``pop_on = 0`` has a stable, non-singular steady state)
 
     With ``pop_on = 0`` the signalling is exactly the original model's.
+
+    Parameters
+    ----------
+    model
+        A model with the growth and death rates ``g`` and ``d`` and a time unit.
+
+    Returns
+    -------
+    CompiledModel
+        The extended model (the original is unchanged).
     """
     import libsbml
 

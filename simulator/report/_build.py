@@ -34,6 +34,20 @@ def build_report(directory: str | Path, *, workers: int | None = None, executor:
     Refused (an :class:`InputError` naming the folder and what to do) when a run below ``directory`` has not
     finished (its folder has an owner but no manifest: stopped, or still running), or when a manifest or a
     table it lists is missing or damaged: a report never shows part of a result as if it were all of it.
+
+    Parameters
+    ----------
+    directory
+        A folder holding result folders (a study's output, or one run's).
+    workers
+        Processes for the screen panels when no ``executor`` is given (``None``: all cores).
+    executor
+        Runs the screen panels.
+
+    Returns
+    -------
+    Path
+        ``directory/report.html``.
     """
     directory = Path(directory)
     if not directory.is_dir():

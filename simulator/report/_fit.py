@@ -17,6 +17,18 @@ def draw_fit_figures(folder: str | Path, info: dict) -> list[Path]:
 
     ``info`` is the manifest's ``"fit"`` entry (title, threshold, time unit, whether the data are
     representative). Returns the written paths; a figure whose table is missing is skipped.
+
+    Parameters
+    ----------
+    folder
+        A fit's output folder.
+    info
+        The manifest's ``"fit"`` entry.
+
+    Returns
+    -------
+    list[Path]
+        The figures written.
     """
     from ..plots import plot_fit_vs_data, plot_profiles, plot_waterfall
 

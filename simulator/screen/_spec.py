@@ -264,6 +264,16 @@ def load_ensemble(path: str | Path) -> tuple[dict[str, float], ...]:
 
     A column ``member`` (if present) is the member's label and is ignored here; every other column must
     hold finite numbers (linear scale).
+
+    Parameters
+    ----------
+    path
+        The ensemble file (e.g. a fit's ``ensemble.csv``).
+
+    Returns
+    -------
+    tuple[dict[str, float], ...]
+        One parameter-id -> value mapping per member, in file order.
     """
     path = Path(path)
     if not path.is_file():
@@ -303,6 +313,18 @@ def effect_of(readout: str | Readout, values: np.ndarray) -> np.ndarray:
 
     ``readout`` is a :class:`~simulator.readouts.Readout` (any model's) or the id of a built-in one: p-ERK
     suppression already is 1 - pERK/pERK_untreated; viability (%) becomes 1 - viability/100.
+
+    Parameters
+    ----------
+    readout
+        A :class:`Readout` or a built-in readout id.
+    values
+        Readout values.
+
+    Returns
+    -------
+    numpy.ndarray
+        Fraction affected, same shape as ``values``.
     """
     if isinstance(readout, str):
         if readout not in READOUTS or READOUTS[readout].effect is None:

@@ -46,6 +46,18 @@ def estimate_screen(spec: ScreenSpec, sample: int = 4) -> ScreenEstimate:
     fixed figure fits every model. The wells form a grid spread over the matrix (a well's cost depends on
     both doses); the model is compiled (and its untreated reference solved) before the clock starts. It times
     the wells pass on one core; the synergy scoring comes on top.
+
+    Parameters
+    ----------
+    spec
+        The screen.
+    sample
+        Wells per side of the timed grid.
+
+    Returns
+    -------
+    ScreenEstimate
+        Simulated wells, chunks, memory and the measured time per well.
     """
     import time
 
@@ -201,6 +213,20 @@ def ratio_series(doses_a: tuple[float, ...], ratio: float, points: int = RATIO_P
 
     CompuSyn-style designs run the mixture as its own dilution series; it spans drug A's tested range
     widened by a decade on each side, so the mixture's median-effect fit covers fa 0.5-0.9.
+
+    Parameters
+    ----------
+    doses_a
+        Drug A's tested doses (nM).
+    ratio
+        Dose A / dose B of the mixture (> 0).
+    points
+        Number of mixture doses.
+
+    Returns
+    -------
+    list[tuple[float, float]]
+        ``(dose_a, dose_b)`` pairs, ascending.
     """
     positive = [d for d in doses_a if d > 0]
     grid = np.geomspace(min(positive) / 10, max(positive) * 10, points)

@@ -225,6 +225,21 @@ def evaluate_rows(
     tuple
         ``Y`` of shape (rows, total columns), the status of each row (``"ok"``, ``"failed"``,
         ``"undefined"``) and its message (the first problems, joined).
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    param_ids
+        Parameter ids, one per column of ``values``.
+    values
+        Parameter values (linear scale), shape (rows, len(param_ids)).
+    outputs
+        The outputs to evaluate (:func:`parse_output`).
+    options
+        Solver settings passed to the engine.
+    catalog, lines
+        Drug catalogue and cell lines; default to the bundled files.
     """
     catalog = load_drugs() if catalog is None else catalog
     lines = load_cell_lines() if lines is None else lines

@@ -94,6 +94,20 @@ def analyze(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray) -> tuple[
 
     Returns the long indices table (``docs/notes/sensitivity.md``) and notes (refused columns, dropped blocks). A column
     with non-finite values is handled by ``spec.on_failure``; this function never raises for it.
+
+    Parameters
+    ----------
+    spec
+        The analysis (method, parameter space, sample size, seed, failure policy).
+    samples
+        The sample matrix the rows of ``y`` were evaluated at.
+    y
+        Outputs, shape (rows, columns).
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, list[str]]
+        The indices table and the notes.
     """
     y = np.asarray(y, dtype=float)
     if y.ndim == 1:
@@ -314,6 +328,20 @@ def rank_parameters(indices: pd.DataFrame, method: str, top: int = 5) -> tuple[p
     the interval overlaps the next-ranked parameter's, i.e. the CIs are too wide to order them; ``exact_tie``
     marks equal values with zero-width intervals, which are a tie, not an uncertainty) and one row per column
     whose top ``top`` hold an overlap that is not an exact tie.
+
+    Parameters
+    ----------
+    indices
+        The table of :func:`analyze`.
+    method
+        The method that produced it (selects its main index).
+    top
+        How many leading parameters must be resolved for a column not to be listed as unresolved.
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, pandas.DataFrame]
+        The ranking and the unresolved columns (``column``, ``pairs``).
     """
     main = MAIN_INDEX[method]
     sub = indices[(indices["index"] == main) & (indices["parameter_2"] == "")].copy()

@@ -40,6 +40,18 @@ def fraction_affected(readout: str | Readout, values: np.ndarray) -> np.ndarray:
     """Readout -> fraction affected by its :attr:`~simulator.readouts.Readout.effect` form.
 
     p-ERK suppression as it is, viability (%) as 1 - v/100, a model's declared readout as it declares.
+
+    Parameters
+    ----------
+    readout
+        A :class:`Readout` or a built-in readout id.
+    values
+        Readout values.
+
+    Returns
+    -------
+    numpy.ndarray
+        Fraction affected, same shape as ``values``.
     """
     if isinstance(readout, str):
         readout = READOUTS[readout]
@@ -316,6 +328,18 @@ def column_table(outputs: Sequence[Output], model: CompiledModel):
 
     Columns: ``column`` (``y0000``...), ``output``, ``kind``, ``quantity``, ``unit``, ``cell_line``, ``time``,
     ``drug_a``, ``dose_a_nM``, ``drug_b``, ``dose_b_nM``, ``fa``.
+
+    Parameters
+    ----------
+    outputs
+        Parsed outputs.
+    model
+        The compiled model (units and labels).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per output column.
     """
     import pandas as pd
 
@@ -328,7 +352,15 @@ def column_table(outputs: Sequence[Output], model: CompiledModel):
 
 
 def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
-    """Validate outputs against ``model``: cell lines, drugs and ids exist; raise one InputError listing all."""
+    """Validate outputs against ``model``: cell lines, drugs and ids exist; raise one InputError listing all.
+
+    Parameters
+    ----------
+    outputs
+        Parsed outputs.
+    model
+        The compiled model they are evaluated on.
+    """
     problems = []
     lines = set(cell_lines_for(model))
     drugs = set(accepted_drugs(model))
@@ -427,6 +459,20 @@ def parse_output(text: str, model: CompiledModel, *, cell_line: str | None = Non
     Examples: ``viability@line=S462_R1,trametinib=10nM,src_inhibitor_1=1uM``; ``pERK@trametinib=10nM,t=0:24h:25``;
     ``ci@a=trametinib:0.1:10:9,b=src_inhibitor_1:100:10000:9,ratio=1:1000,fa=0.5``;
     ``ic50_shift@a=trametinib:0.01:1000:21,from=S462,to=S462_R1``.
+
+    Parameters
+    ----------
+    text
+        The specification.
+    model
+        The compiled model it refers to.
+    cell_line
+        Default cell line (``--cell-line``).
+
+    Returns
+    -------
+    Output
+        The parsed output (its kind selects how it is evaluated).
     """
     name, _, rest = text.partition("@")
     request = _Request(name.strip(), f"--output {text!r}", _keys(rest, f"--output {text!r}"), model, cell_line)

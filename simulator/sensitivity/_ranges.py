@@ -175,6 +175,11 @@ def default_ranges(
         Vary only these ids (each must pass the rule, or be added by an override file).
     exclude
         Ids to hold at their defaults in addition to the rule's exclusions.
+
+    Returns
+    -------
+    ParameterSpace
+        One log-uniform range per varied parameter (model parameter order, or the order of ``only``).
     """
     if not (factor > 1 and math.isfinite(factor)):
         raise InputError(f"range factor {factor!r} must be a finite number > 1 (2 means [p/2, 2p]).")
@@ -231,6 +236,24 @@ def load_ranges(
 
     Entries replace the default range of their parameter, add a parameter the rule excludes, or fix one
     (``dist = "fixed"``). ``factor``/``only`` given here win over the file's own keys.
+
+    Parameters
+    ----------
+    path
+        A ``.toml`` or ``.tsv`` ranges file.
+    model
+        The compiled model.
+    factor
+        Range factor of the defaults (wins over the file's).
+    only
+        Vary only these ids (wins over the file's).
+    exclude
+        Ids to hold at their defaults.
+
+    Returns
+    -------
+    ParameterSpace
+        The default ranges with the file's entries applied.
 
     Raises
     ------

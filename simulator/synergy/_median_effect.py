@@ -232,7 +232,18 @@ class ConstantRatioCI:
 
 
 def classify_ci(ci: object) -> np.ndarray:
-    """Chou–Talalay verdicts: ``"synergy"`` (< 0.9), ``"additive"`` (0.9–1.1), ``"antagonism"`` (> 1.1), or ``""``."""
+    """Chou–Talalay verdicts: ``"synergy"`` (< 0.9), ``"additive"`` (0.9–1.1), ``"antagonism"`` (> 1.1), or ``""``.
+
+    Parameters
+    ----------
+    ci
+        Combination indices (any shape).
+
+    Returns
+    -------
+    numpy.ndarray
+        Verdict strings, same shape; ``""`` where CI is NaN.
+    """
     x = np.asarray(ci, dtype=float)
     return np.where(
         np.isnan(x), "", np.where(x < _CI_SYNERGY, "synergy", np.where(x > _CI_ANTAGONISM, "antagonism", "additive"))
@@ -390,6 +401,18 @@ def median_effect_fits(doses: object, fa: object) -> MedianFits:
     The same window (dose > 0, ``0.02 < fa < 0.98``), the same statuses and the formulas of ``linregress``
     (population covariances; ``r`` clipped to [-1, 1], NaN or 0 when a variance is 0), as one masked
     computation over all rows.
+
+    Parameters
+    ----------
+    doses
+        Doses, (p,) shared or (K, p) per row.
+    fa
+        Fractions affected, (K, p).
+
+    Returns
+    -------
+    MedianFits
+        Slope ``m``, median dose ``Dm``, ``r``, points used and status per row.
     """
     f = np.asarray(fa, dtype=float)
     if f.ndim != 2:
@@ -456,7 +479,24 @@ def constant_ratio_many(
     ratio: float | tuple[float, float],
     fa_levels: Sequence[float] = (0.5, 0.75, 0.9),
 ) -> ConstantRatioMany:
-    """:func:`simulator.synergy.combination_index_at` for K matrices at once (same operations, elementwise)."""
+    """:func:`simulator.synergy.combination_index_at` for K matrices at once (same operations, elementwise).
+
+    Parameters
+    ----------
+    median_a, median_b
+        Median-effect fits of drug A and drug B alone, one per matrix.
+    median_mix
+        Median-effect fits of the constant-ratio mixture (dose = total dose).
+    ratio
+        Dose A / dose B of the mixture, or ``(a, b)``.
+    fa_levels
+        Fractions affected at which CI is computed.
+
+    Returns
+    -------
+    ConstantRatioMany
+        CI, doses and dose-reduction indices per matrix and level, with statuses and messages.
+    """
     r = _ratio_value(ratio)
     levels = _check_fa_levels(fa_levels)
     k = median_a.m.size

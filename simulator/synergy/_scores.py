@@ -244,6 +244,18 @@ def matrix_summaries(scores: object, size: int = MSA_SIZE) -> tuple[np.ndarray, 
       is NaN where it has no additive reference); NaN when none is;
     - ``msa`` (most synergistic area): the highest mean over ``size`` x ``size`` blocks of adjacent combination
       wells, each block fully defined; NaN when the combination grid is smaller or no block is fully defined.
+
+    Parameters
+    ----------
+    scores
+        Well scores, shape (K, n, m).
+    size
+        Side of the MSA block.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        ``mean`` and ``msa``, each shape (K,).
     """
     values = np.asarray(scores, dtype=float)
     if values.ndim != 3:

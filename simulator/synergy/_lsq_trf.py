@@ -1,13 +1,9 @@
 """Many bounded least-squares problems solved at once with scipy's Trust Region Reflective method.
 
-ZIP fits a 3-parameter Hill curve to every row and column of every matrix: tens of thousands of tiny fits per
-screen, where one ``least_squares`` call costs ~1.5 ms of overhead. This module runs scipy's own ``trf``, step for
-step, on a stack of problems (every branch is a mask over the problems), so the fits end where scipy's do; a
-home-made Levenberg-Marquardt stopped in other minima on noisy slices. It mirrors the private internals of
-``scipy.optimize._lsq`` (``trf.py``, ``common.py``), which are the same in scipy 1.13-1.17 (1.16 added a callback
-and changed ``jac``'s signature, neither on this path); pyproject pins ``scipy>=1.13,<1.18`` and
-``tests/test_lsq_batch.py`` checks the mirror against ``scipy.optimize.least_squares`` (passed on scipy 1.13.1,
-1.14.1, 1.15.3, 1.16.3, 1.17.0 and 1.17.1; ``docs/notes/synergy.md`` has the measured agreement and the cost).
+ZIP fits a 3-parameter Hill curve to every row and column of every matrix (tens of thousands of tiny fits per
+screen). This module runs scipy's own ``trf`` step for step on a stack of problems (every branch a mask), so the
+fits end where scipy's do. It mirrors private internals of ``scipy.optimize._lsq``, hence the scipy pin in
+pyproject; ``docs/notes/synergy.md`` says which versions it was checked on and how.
 """
 
 from __future__ import annotations

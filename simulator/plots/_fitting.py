@@ -11,12 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ._common import colormap, new_figure
 
 
 def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, reference: float | None = None,
-                   reference_label: str = "best known optimum"):
+                   reference_label: str = "best known optimum") -> Figure:
     """Final nllh of every start, sorted: the flat steps are optima reached by several starts.
 
     The y axis is ``nllh - base + 1`` on a log scale (``base``: the lower of the best value and ``reference``),
@@ -81,7 +82,7 @@ def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, refer
 
 
 def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time (model units)",
-                     group: str = "simulationConditionId", ncols: int = 3, representative: bool = False):
+                     group: str = "simulationConditionId", ncols: int = 3, representative: bool = False) -> Figure:
     """Measured points and the best fit's simulated values, one panel per observable.
 
     ``table`` has ``observableId``, ``time``, ``measurement``, ``simulation`` (optionally ``sigma``) and the
@@ -159,7 +160,9 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
     return fig
 
 
-def plot_profiles(points: pd.DataFrame, summary: pd.DataFrame, *, threshold: float, title: str, ncols: int = 3):
+def plot_profiles(
+    points: pd.DataFrame, summary: pd.DataFrame, *, threshold: float, title: str, ncols: int = 3
+) -> Figure:
     """Likelihood profiles (delta nllh against the parameter), one panel per parameter.
 
     ``points`` has ``parameter``, ``value`` (linear), ``delta_nllh`` and ``scale``; ``summary`` has
@@ -214,7 +217,7 @@ def plot_profiles(points: pd.DataFrame, summary: pd.DataFrame, *, threshold: flo
 
             lo, hi = ax.get_xlim()
             if hi < 10 * lo:  # under a decade: 4 labelled ticks, not matplotlib's overlapping minor labels
-                ax.xaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 6)[1:-1]))
+                ax.xaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 6)[1:-1].tolist()))
                 ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.3g}")
                 ax.xaxis.set_minor_locator(NullLocator())
                 ax.xaxis.set_minor_formatter(NullFormatter())

@@ -8,8 +8,10 @@ and a blog post, so every title says "prototype model, representative" (not data
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..model import Observable
 from ._common import display_time, new_figure
@@ -27,7 +29,7 @@ def _draw(ax, series: Series, obs: Observable, time_unit: str | None, *, log: bo
     """
     for k, (label, (time, values)) in enumerate(series.items()):
         t, t_label = display_time(time, time_unit, "time after drug addition")
-        kwargs = {"color": colors[label]} if colors and label in colors else {"color": f"C{k}"}
+        kwargs: dict[str, Any] = {"color": colors[label]} if colors and label in colors else {"color": f"C{k}"}
         kwargs["ls"] = "--" if style == "--" else "-"
         if reference_first and k == 0:
             kwargs = {"color": "k", "ls": (0, (4, 3)), "zorder": 5}
@@ -49,7 +51,7 @@ def _log_axis(ax) -> None:
 
 
 def plot_senescence_time_courses(series: Series, observables: Mapping[str, Observable], *, time_unit: str | None,
-                                 title: str):
+                                 title: str) -> Figure:
     """Four panels per line: cell number N (log), senescent fraction, ERK5 activity, STAT1 and EMT.
 
     ``observables`` maps the ids ``N``, ``senescent_fraction``, ``ERK5a``, ``STAT1`` and ``EMT`` to their
@@ -95,7 +97,7 @@ def plot_senescence_time_courses(series: Series, observables: Mapping[str, Obser
 
 
 def plot_growth_curves(courses: Mapping[str, Series], observables: Mapping[str, Observable], *,
-                       time_unit: str | None, title: str, colors: Mapping[str, str] | None = None):
+                       time_unit: str | None, title: str, colors: Mapping[str, str] | None = None) -> Figure:
     """Growth curves as a culture shows them: cells N (log) and the senescent fraction, one column per line.
 
     Each column draws every condition (e.g. DMSO, each drug alone, the combination).
@@ -143,7 +145,7 @@ def plot_escape_prediction(
     time_unit: str | None,
     sweep_day: float,
     title: str,
-):
+) -> Figure:
     """Prediction B7: time courses per line under the combination with and without a blocker, plus dose sweeps.
 
     Parameters

@@ -37,7 +37,8 @@ class LoeweScores:
 
 
 def loewe_excess(
-    doses_a: object, doses_b: object, effect: object, *, hill_a: HillFit | None = None, hill_b: HillFit | None = None
+    doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike, *,
+    hill_a: HillFit | None = None, hill_b: HillFit | None = None,
 ) -> LoeweScores:
     """Observed − Loewe-additive expectation (Loewe 1926) from 4-parameter Hill fits of each drug alone.
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._inputs import _frozen
 from ._lsq_common import (
@@ -163,7 +164,7 @@ def _select_step(
 
 
 def _check_inputs(
-    x0: object, lower: object, upper: object, ftol: float, xtol: float, gtol: float, max_nfev: int | None
+    x0: ArrayLike, lower: ArrayLike, upper: ArrayLike, ftol: float, xtol: float, gtol: float, max_nfev: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """The argument checks ``least_squares`` makes before it calls ``trf``; raises ValueError as scipy does."""
     if max_nfev is not None and max_nfev <= 0:
@@ -311,9 +312,9 @@ _RUNNING = -99
 def least_squares_trf_batch(
     fun: ResidualFn,
     jac: JacobianFn,
-    x0: object,
-    lower: object,
-    upper: object,
+    x0: ArrayLike,
+    lower: ArrayLike,
+    upper: ArrayLike,
     *,
     ftol: float = 1e-8,
     xtol: float = 1e-8,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..status import Status
@@ -51,7 +52,7 @@ class MedianEffectFit:
         """Whether the fit can be used for Dx and CI."""
         return self.status == Status.OK
 
-    def dose_for(self, fa: object) -> np.ndarray:
+    def dose_for(self, fa: ArrayLike) -> np.ndarray:
         """``Dx = Dm·(fa/(1 − fa))^(1/m)``: the dose giving ``fa``; NaN for ``fa`` outside (0, 1) or an unusable fit."""
         x = np.asarray(fa, dtype=float)
         if not self.ok:
@@ -61,7 +62,7 @@ class MedianEffectFit:
             return np.where(inside, self.Dm * np.float_power(x / (1.0 - x), 1.0 / self.m), np.nan)
 
 
-def median_effect_fit(doses: object, fa: object) -> MedianEffectFit:
+def median_effect_fit(doses: ArrayLike, fa: ArrayLike) -> MedianEffectFit:
     """Fit the median-effect equation (Chou & Talalay 1984) by linear regression of the log-odds.
 
     Only points with dose > 0 and ``0.02 < fa < 0.98`` are used (the CompuSyn window): outside it
@@ -110,9 +111,9 @@ class CombinationIndexScores:
 
 
 def combination_index(
-    doses_a: object,
-    doses_b: object,
-    effect: object,
+    doses_a: ArrayLike,
+    doses_b: ArrayLike,
+    effect: ArrayLike,
     *,
     fit_a: MedianEffectFit | None = None,
     fit_b: MedianEffectFit | None = None,
@@ -231,7 +232,7 @@ class ConstantRatioCI:
         )
 
 
-def classify_ci(ci: object) -> np.ndarray:
+def classify_ci(ci: ArrayLike) -> np.ndarray:
     """Chou–Talalay verdicts: ``"synergy"`` (< 0.9), ``"additive"`` (0.9–1.1), ``"antagonism"`` (> 1.1), or ``""``.
 
     Parameters
@@ -285,7 +286,7 @@ def combination_index_at(
 
 
 def constant_ratio_series(
-    doses_a: object, doses_b: object, effect: object, ratio: float | tuple[float, float]
+    doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike, ratio: float | tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The matrix's wells that lie on one dose ratio, as (total dose, fa) for :func:`median_effect_fit`.
 
@@ -395,7 +396,7 @@ class MedianFits:
             return np.where(inside, dm * np.float_power(x / (1.0 - x), 1.0 / m), np.nan)
 
 
-def median_effect_fits(doses: object, fa: object) -> MedianFits:
+def median_effect_fits(doses: ArrayLike, fa: ArrayLike) -> MedianFits:
     """:func:`simulator.synergy.median_effect_fit` of each row of ``fa`` (K, p) against ``doses`` (p,) or (K, p).
 
     The same window (dose > 0, ``0.02 < fa < 0.98``), the same statuses and the formulas of ``linregress``

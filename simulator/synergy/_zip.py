@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit
 
 from ..errors import InputError
@@ -124,7 +125,8 @@ def _zip_slice_fits(axes: Sequence[np.ndarray], which: np.ndarray, u: np.ndarray
 
 
 def zip_delta(
-    doses_a: object, doses_b: object, effect: object, *, hill_a: HillFit | None = None, hill_b: HillFit | None = None
+    doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike, *,
+    hill_a: HillFit | None = None, hill_b: HillFit | None = None,
 ) -> ZipScores:
     """ZIP δ score (Yadav et al. 2015), computed as the ``synergy`` package's ``ZIP`` computes it.
 
@@ -162,9 +164,9 @@ def zip_delta(
 
 
 def zip_delta_many(
-    doses_a: object,
-    doses_b: object,
-    effects: object,
+    doses_a: ArrayLike,
+    doses_b: ArrayLike,
+    effects: ArrayLike,
     *,
     hills_a: Sequence[HillFit],
     hills_b: Sequence[HillFit],

@@ -67,7 +67,7 @@ class HillFit:
             return np.where(odds >= 0, self.C * np.float_power(odds, 1.0 / self.h), np.nan)
 
 
-def _occupancy(d: np.ndarray, h: float, c: float) -> tuple[np.ndarray, np.ndarray]:
+def _occupancy(d: np.ndarray, h: float | np.ndarray, c: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``H = d^h/(C^h + d^h)`` as ``expit(z)``, ``z = h·log(d/C)``, so steep fits (h ~ 100) cannot overflow."""
     d = np.asarray(d, dtype=float)
     positive = d > 0
@@ -76,7 +76,9 @@ def _occupancy(d: np.ndarray, h: float, c: float) -> tuple[np.ndarray, np.ndarra
     return expit(z), z
 
 
-def _hill(d: np.ndarray, e0: float, emax: float, h: float, c: float) -> np.ndarray:
+def _hill(
+    d: np.ndarray, e0: float | np.ndarray, emax: float | np.ndarray, h: float | np.ndarray, c: float | np.ndarray
+) -> np.ndarray:
     """4-parameter Hill curve ``E0 + (Emax − E0)·d^h/(C^h + d^h)``."""
     return e0 + (emax - e0) * _occupancy(d, h, c)[0]
 

@@ -69,7 +69,7 @@ def _ratio_value(ratio: float | tuple[float, float]) -> float:
     return value
 
 
-def _check_fa_levels(fa_levels: Sequence[float]) -> np.ndarray:
+def _check_fa_levels(fa_levels: Sequence[float] | np.ndarray) -> np.ndarray:
     levels = np.asarray(fa_levels, dtype=float).ravel()
     if levels.size == 0 or not np.all((levels > 0) & (levels < 1)):
         raise InputError(f"fa_levels must be fractions strictly between 0 and 1, got {list(fa_levels)!r}.")

@@ -448,6 +448,7 @@ def _trial_step(st: _State, rows: np.ndarray, fun: ResidualFn, bounds: _Bounds, 
     status = _check_termination(actual, cost, _norm(step), _norm(x), ratio, ftol, xtol)
     terminated = status != 0
     if not all_finite:  # scipy: Delta = 0.25 * step_h_norm; continue (nothing else changes)
+        assert finite is not None  # (set whenever not all_finite)
         terminated &= finite
         actual = np.where(finite, actual, st.actual[rows])
     if _any(terminated):
@@ -457,6 +458,7 @@ def _trial_step(st: _State, rows: np.ndarray, fun: ResidualFn, bounds: _Bounds, 
     st.alpha[rows] = np.where(continuing, alpha * (delta / delta_new), alpha)
     delta_next = np.where(continuing, delta_new, delta)
     if not all_finite:
+        assert finite is not None
         delta_next = np.where(finite, delta_next, 0.25 * step_h_norm)
     st.delta[rows] = delta_next
     # remember the tried point; _end_iteration moves it into x/f/cost if it reduced the cost

@@ -468,8 +468,9 @@ class ConstantRatioMany:
 
     def table(self, k: int) -> ConstantRatioCI:
         """The constant-ratio table of matrix ``k``."""
-        return ConstantRatioCI(self.ratio, self.fa, *(_frozen(getattr(self, name)[k]) for name in
-                                                      ("dose_a", "dose_b", "dx_a", "dx_b", "ci", "dri_a", "dri_b")),
+        return ConstantRatioCI(self.ratio, self.fa, _frozen(self.dose_a[k]), _frozen(self.dose_b[k]),
+                               _frozen(self.dx_a[k]), _frozen(self.dx_b[k]), _frozen(self.ci[k]),
+                               _frozen(self.dri_a[k]), _frozen(self.dri_b[k]),
                                self.fit_mix.fit(k), self.status[k], self.message[k])
 
 
@@ -478,7 +479,7 @@ def constant_ratio_many(
     median_b: MedianFits,
     median_mix: MedianFits,
     ratio: float | tuple[float, float],
-    fa_levels: Sequence[float] = (0.5, 0.75, 0.9),
+    fa_levels: Sequence[float] | np.ndarray = (0.5, 0.75, 0.9),
 ) -> ConstantRatioMany:
     """:func:`simulator.synergy.combination_index_at` for K matrices at once (same operations, elementwise).
 
@@ -523,5 +524,6 @@ def _no_diagonal_table(levels: np.ndarray) -> ConstantRatioCI:
     """The NaN table :func:`simulator.synergy.synergy_scores` returns when there is no ratio to use."""
     empty = np.full(levels.shape, np.nan)
     no_fit = MedianEffectFit(math.nan, math.nan, math.nan, 0, Status.TOO_FEW_POINTS)
-    return ConstantRatioCI(math.nan, _frozen(levels), *(_frozen(empty) for _ in range(7)), no_fit,
-                           Status.UNDEFINED, "no constant-ratio diagonal; pass ratio= (dose A / dose B)")
+    nan7 = [_frozen(empty) for _ in range(7)]  # dose_a, dose_b, dx_a, dx_b, ci, dri_a, dri_b
+    return ConstantRatioCI(math.nan, _frozen(levels), nan7[0], nan7[1], nan7[2], nan7[3], nan7[4], nan7[5], nan7[6],
+                           no_fit, Status.UNDEFINED, "no constant-ratio diagonal; pass ratio= (dose A / dose B)")

@@ -97,6 +97,7 @@ def _zip_slice_fits(axes: Sequence[np.ndarray], which: np.ndarray, u: np.ndarray
         if shared_zeros:
             z[:, zero_cols] = -np.inf
         else:
+            assert zero_s is not None  # (set whenever the zeros are not shared)
             z[zero_s[rows]] = -np.inf
         return h, z, expit(z)
 

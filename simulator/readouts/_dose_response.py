@@ -7,11 +7,12 @@ Readouts that are not "% remaining" (apoptosis, G0/G1 fraction) get a free 4-par
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..engine import SolverOptions
 from ..errors import InputError
@@ -99,7 +100,7 @@ def dose_response(
     model: CompiledModel,
     cell_line: str | None,
     drug: str,
-    doses: Sequence[float],
+    doses: ArrayLike,
     *,
     readout: str = "viability",
     background: Mapping[str, float | str] | None = None,
@@ -142,18 +143,18 @@ def dose_response(
     available = readouts_for(model, (readout,))
     if readout not in available:
         raise InputError(unknown_readout_message(model, [readout]))
-    doses = np.asarray(doses, dtype=float)
-    if doses.ndim != 1 or doses.size < 2 or not np.all(np.isfinite(doses)) or np.any(doses < 0):
-        raise InputError(f"doses of {drug!r} must be at least 2 finite numbers >= 0 (nM), got {doses.tolist()}.")
-    if not np.any(doses == 0):
-        raise InputError(f"doses of {drug!r} must include 0 (the untreated control), got {doses.tolist()}.")
+    dose_nm = np.asarray(doses, dtype=float)
+    if dose_nm.ndim != 1 or dose_nm.size < 2 or not np.all(np.isfinite(dose_nm)) or np.any(dose_nm < 0):
+        raise InputError(f"doses of {drug!r} must be at least 2 finite numbers >= 0 (nM), got {dose_nm.tolist()}.")
+    if not np.any(dose_nm == 0):
+        raise InputError(f"doses of {drug!r} must include 0 (the untreated control), got {dose_nm.tolist()}.")
     background = dict(background or {})
     if drug in background:
         raise InputError(f"{drug!r} is both the varied drug and a background dose; give it once.")
     drugs, lines = load_drugs(), load_cell_lines()
     conditions = [
         make_condition(model, cell_line, {**background, drug: d}, values=values, catalog=drugs, lines=lines)
-        for d in doses
+        for d in dose_nm
     ]
     records = compute_readouts(model, conditions, mode=mode, readouts=(readout,), options=options)
     raw = np.array([r.values.get(readout, np.nan) for r in records], dtype=float)
@@ -162,7 +163,7 @@ def dose_response(
     if any("oscillates" in r.message for r in records if r.ok):
         label = label.replace(")", "; cycle-averaged where it oscillates)") if label.endswith(")") else label
     ok = np.array([s == Status.OK for s in statuses]) & np.isfinite(response)
-    fit = fit_logistic(doses[ok], response[ok], normalized=normalized)
+    fit = fit_logistic(dose_nm[ok], response[ok], normalized=normalized)
     fixed = {k: v for k, v in conditions[0].doses.items() if k != drug}
-    return DoseResponse(model, cell_line, drug, readout, doses, raw, response, label, statuses, fit, fixed,
+    return DoseResponse(model, cell_line, drug, readout, dose_nm, raw, response, label, statuses, fit, fixed,
                         tuple(r.message for r in records), available[readout])

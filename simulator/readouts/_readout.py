@@ -68,7 +68,7 @@ class Readout:
 
     def fraction_affected(self, values: np.ndarray) -> np.ndarray:
         """Values -> fraction affected; values beyond the untreated one are kept (negative fa), never clipped."""
-        if self.effect not in _FRACTION_AFFECTED:
+        if self.effect is None or self.effect not in _FRACTION_AFFECTED:
             raise InputError(f"readout {self.id!r} has no fraction-affected form (it is not an inhibition readout).")
         return _FRACTION_AFFECTED[self.effect](np.asarray(values, dtype=float))
 
@@ -308,7 +308,7 @@ def level_hint(model: CompiledModel) -> str:
 
 def _merge(wanted: tuple[str, ...], records: Sequence[ReadoutRecord]) -> ReadoutRecord:
     """One record from the built-in and the declared readouts of one condition (the first failure wins)."""
-    values = {}
+    values: dict[str, float] = {}
     for record in records:
         values.update(record.values)
     bad = next((r for r in records if not r.ok), None)

@@ -127,17 +127,20 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
         return record(x0, math.inf, Status.FAILED, f"no finite objective at the start point (simulation failed; "
                                               f"{resampled} redraws)")
     split = settings.hierarchical and 0 < int(objective.needs_solve.sum()) < objective.dim
-    problem = _Hierarchical(objective, x0) if split else objective
-    start_x = x0[problem.outer] if split else x0
-    lower, upper = (objective.lower[problem.outer], objective.upper[problem.outer]) if split else (objective.lower,
-                                                                                                   objective.upper)
+    problem: _Hierarchical | Objective
+    if split:
+        problem = hierarchical = _Hierarchical(objective, x0)
+        start_x = x0[hierarchical.outer]
+        lower, upper = objective.lower[hierarchical.outer], objective.upper[hierarchical.outer]
+    else:
+        problem, start_x, lower, upper = objective, x0, objective.lower, objective.upper
     try:
         sol = least_squares(problem.residuals, start_x, jac=problem.jacobian, bounds=(lower, upper), method="trf",
                             x_scale=settings.x_scale, ftol=settings.ftol or None, xtol=settings.xtol or None,
                             gtol=settings.gtol or None, max_nfev=settings.max_nfev)
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
         return record(x0, math.inf, Status.FAILED, f"optimiser error: {type(exc).__name__}: {exc}")
-    x = problem.expand(sol.x) if split else sol.x
+    x = hierarchical.expand(sol.x) if split else sol.x
     nllh = objective.nllh(x)
     if not math.isfinite(nllh):
         return record(x, math.inf, Status.FAILED, "no finite objective at the optimiser's end point")

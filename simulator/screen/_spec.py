@@ -212,7 +212,7 @@ class ScreenSpec:
         if self.ratio is not None and not (self.ratio > 0 and math.isfinite(self.ratio)):
             raise InputError(f"dose ratio {self.ratio!r} must be a finite number > 0 (dose A / dose B).")
         settable = set(self.model.parameters) | set(self.model.species_initial)
-        defaults = {**self.model.species_initial, **self.model.parameters}
+        model_values = {**self.model.species_initial, **self.model.parameters}
         for i, member in enumerate(self.ensemble):
             unknown = sorted(set(dict(member)) - settable)
             if unknown:
@@ -220,11 +220,11 @@ class ScreenSpec:
                                  "does not have as settable parameters.")
             # a negative value where the model's own is >= 0 (a rate constant, total or Km) only fails later, as a
             # Newton message per well; one whose default is negative (an offset) may stay negative
-            negative = [(k, v) for k, v in member if not (v >= 0) and defaults[k] >= 0]
+            negative = [(k, v) for k, v in member if not (v >= 0) and model_values[k] >= 0]
             if negative:
                 k, v = negative[0]
                 raise InputError(f"ensemble member {i} sets {k} = {v:g}, but {k} is >= 0 in model "
-                                 f"{self.model.name!r} ({defaults[k]:g}): rate constants, totals and Michaelis "
+                                 f"{self.model.name!r} ({model_values[k]:g}): rate constants, totals and Michaelis "
                                  "constants cannot be negative; check that row of the ensemble.")
 
         if self.wells > MAX_SCREEN_WELLS:

@@ -167,7 +167,7 @@ def _analyze_column(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray) -
         rows = (keep[:, None] * block + np.arange(block)[None, :]).ravel()
         samples, y = samples[rows], y[rows]
         note = f"dropped {blocks.size} of {blocks.size + keep.size} blocks with failed runs"
-    n_used = spec.n * spec.replicates if spec.method == "efast" else y.size // block
+    n_used = spec.base_samples * spec.replicates if spec.method == "efast" else y.size // block
     if np.ptp(y) == 0:
         zero = np.zeros(d)
         return _frame(spec.space.ids, {i: (zero, zero) for i in INDICES[spec.method]}, n_used,
@@ -243,7 +243,7 @@ def _efast(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray, n_used: in
     from SALib.analyze.fast import compute_orders
     from scipy.stats import t as student_t
 
-    d, n, m, reps = len(spec.space.ranges), spec.n, spec.harmonics, spec.replicates
+    d, n, m, reps = len(spec.space.ranges), spec.base_samples, spec.harmonics, spec.replicates
     omega = math.floor((n - 1) / (2 * m))
     est = np.array([[compute_orders(y[(r * d + i) * n:(r * d + i + 1) * n], n, m, omega) for i in range(d)]
                     for r in range(reps)])  # (replicates, d, 2)
@@ -317,7 +317,7 @@ class _SALibMethod(NamedTuple):
 _SALIB: Mapping[str, _SALibMethod] = {
     "sobol": _SALibMethod(_sample_sobol, lambda spec, d: (2 * d + 2) if spec.second_order else (d + 2), _sobol),
     "morris": _SALibMethod(_sample_morris, lambda spec, d: d + 1, _morris),
-    "efast": _SALibMethod(_sample_efast, lambda spec, d: spec.n, _efast),
+    "efast": _SALibMethod(_sample_efast, lambda spec, d: spec.base_samples, _efast),
 }
 
 

@@ -375,10 +375,11 @@ def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
             problems.append(f"output {out.label!r}: {readout!r} is not a readout of model {model.name!r} "
                             f"(valid: {', '.join(readouts_for(model)) or 'none'}, or {LEVEL_PREFIX}ID for the level "
                             "of a species relative to untreated)")
-        elif isinstance(out, CombinationIndexAt | IC50Shift) and available[readout].effect is None:
+        elif (isinstance(out, CombinationIndexAt | IC50Shift) and readout is not None
+              and available[readout].effect is None):
             problems.append(f"output {out.label!r}: readout {readout!r} has no fraction-affected form (valid: "
                             f"{', '.join(k for k, r in available.items() if r.effect) or 'none'})")
-        elif (isinstance(out, ReadoutAt) and not any(v > 0 for _, v in out.doses)
+        elif (isinstance(out, ReadoutAt) and readout is not None and not any(v > 0 for _, v in out.doses)
               and _relative(model, available[readout])):
             problems.append(f"output {out.label!r}: {readout!r} is relative to the untreated condition, so with no "
                             "drug it is the same whatever the parameters (every index would be 0); give a dose, e.g. "
@@ -402,7 +403,7 @@ def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
 
 def _readout_ids(outputs: Sequence[Output]) -> tuple[str, ...]:
     """Readout ids the outputs name (level readouts among them are resolved by ``readouts_for``)."""
-    return tuple(dict.fromkeys(o.readout for o in outputs if getattr(o, "readout", None)))
+    return tuple(dict.fromkeys(r for o in outputs if (r := getattr(o, "readout", None))))
 
 
 def _relative(model: CompiledModel, readout: Readout) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,16 +39,11 @@ def validate_files(paths: Iterable[str | Path]) -> list[Issue]:
     issues: list[Issue] = []
     for raw in paths:
         path = Path(raw)
+        validator = _VALIDATORS.get(path.suffix.lower())
         if not path.is_file():
             issues.append(Issue(str(path), "error", "file does not exist or is not a file."))
-        elif path.suffix.lower() in _MODEL_SUFFIXES:
-            issues += _validate_model(path)
-        elif path.suffix.lower() == ".toml":
-            issues += _validate_toml(path)
-        elif path.suffix.lower() == ".csv":
-            issues += _validate_blots(path)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            issues += _validate_petab(path)
+        elif validator is not None:
+            issues += validator(path)
         else:
             issues.append(Issue(str(path), "error", f"cannot validate a {path.suffix or 'suffix-less'} file; valid "
                                 "kinds: models (.ant, .xml, .sbml), drug catalogues, cell lines, model metadata "
@@ -223,3 +218,13 @@ def _validate_petab(path: Path) -> list[Issue]:
     from .fit import lint_petab
 
     return [replace(issue, message=f"PEtab: {issue.message}") for issue in lint_petab(path)]
+
+
+#: file suffix -> its checker; a new kind of input file adds its checker here
+_VALIDATORS: dict[str, Callable[[Path], list[Issue]]] = {
+    **dict.fromkeys(_MODEL_SUFFIXES, _validate_model),
+    ".toml": _validate_toml,
+    ".csv": _validate_blots,
+    ".yaml": _validate_petab,
+    ".yml": _validate_petab,
+}

@@ -138,16 +138,7 @@ def make_condition(
         Unknown cell line, drug or id, or a negative/non-numeric dose; the message lists what is valid.
     """
     catalog = load_drugs() if catalog is None else catalog
-    out: dict[str, float] = {}
-    if cell_line is not None:
-        lines = load_cell_lines() if lines is None else lines
-        valid = cell_lines_for(model, lines)
-        if cell_line not in valid:
-            raise InputError(
-                f"unknown cell line {cell_line!r} for model {model.name!r}; valid: "
-                f"{', '.join(valid) or 'none (this model has no bundled cell lines)'}."
-            )
-        out.update(lines[cell_line].values(model.parameters))
+    out: dict[str, float] = _cell_line_values(model, cell_line, lines)
 
     accepted = accepted_drugs(model, catalog)
     for drug_id in accepted:
@@ -187,3 +178,20 @@ def make_condition(
         values=MappingProxyType(out),
         untreated=MappingProxyType(untreated),
     )
+
+
+def _cell_line_values(model: CompiledModel, cell_line: str | None,
+                      lines: Mapping[str, CellLine] | None) -> dict[str, float]:
+    """The parameter values ``cell_line`` sets (none for the model defaults); an unknown line is refused."""
+    out: dict[str, float] = {}
+    if cell_line is None:
+        return out
+    lines = load_cell_lines() if lines is None else lines
+    valid = cell_lines_for(model, lines)
+    if cell_line not in valid:
+        raise InputError(
+            f"unknown cell line {cell_line!r} for model {model.name!r}; valid: "
+            f"{', '.join(valid) or 'none (this model has no bundled cell lines)'}."
+        )
+    out.update(lines[cell_line].values(model.parameters))
+    return out

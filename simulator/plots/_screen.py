@@ -246,7 +246,19 @@ def plot_screen_panel(
         plot_matrix_heatmap(scores[key], doses_a, doses_b, drug_a=drug_a, drug_b=drug_b, label=label,
                             title=f"{label}; {'< 0.9' if key == 'ci' else '> 0'} = synergy",
                             center=1.0 if key == "ci" else 0.0, ax=ax)
-    ax = axes[2, 0]
+    _single_agents(axes[2, 0], readout_matrix, doses_a, doses_b, drug_a, drug_b, readout_label, single_fits)
+    plot_isobologram(*iso, drug_a=drug_a, drug_b=drug_b, title="normalised isobologram (wells)", ax=axes[2, 1])
+    fa_w, ci_w, fa_c, ci_c = fa_ci
+    plot_fa_ci(fa_w, ci_w, fa_curve=fa_c, ci_curve=ci_c, curve_label=ratio_label, title="Fa-CI", ax=axes[2, 2])
+    fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def _single_agents(ax: Axes, readout_matrix: np.ndarray, doses_a: Sequence[float] | np.ndarray,
+                   doses_b: Sequence[float] | np.ndarray, drug_a: str, drug_b: str, readout_label: str,
+                   single_fits: tuple | None) -> None:
+    """The screen panel's single-agent curves: each drug's points and its 4PL fit (row 0 and column 0)."""
     a_nm, b_nm = np.asarray(doses_a, float), np.asarray(doses_b, float)
     fits = single_fits or (None, None)
     for drug, doses, values, marker, fit in ((drug_a, a_nm[1:], readout_matrix[1:, 0], "o", fits[0]),
@@ -266,9 +278,3 @@ def plot_screen_panel(
     ax.set_title("single agents", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-    plot_isobologram(*iso, drug_a=drug_a, drug_b=drug_b, title="normalised isobologram (wells)", ax=axes[2, 1])
-    fa_w, ci_w, fa_c, ci_c = fa_ci
-    plot_fa_ci(fa_w, ci_w, fa_curve=fa_c, ci_curve=ci_c, curve_label=ratio_label, title="Fa-CI", ax=axes[2, 2])
-    fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
-    return fig

@@ -92,6 +92,14 @@ def with_population_layer(model: CompiledModel) -> CompiledModel:
         _check(p.setId(pid), f"create parameter {pid}")
         _check(p.setValue(value), f"set the value of {pid}")
         _check(p.setConstant(True), f"make {pid} constant")
+    _add_population_reactions(sbml)
+    return from_sbml_text(libsbml.writeSBMLToString(doc), name=model.name, metadata=metadata_of(model))
+
+
+def _add_population_reactions(sbml) -> None:
+    """The growth, death, clearance and hold reactions of :func:`with_population_layer`, added to ``sbml``."""
+    import libsbml
+
     vol = POP_COMPARTMENT
     reactions: tuple[tuple[str, str | None, str | None, str, bool], ...] = (
         ("pop_growth", None, POP_N, f"{vol}*{POP_ON}*g*{POP_N}", False),
@@ -117,7 +125,6 @@ def with_population_layer(model: CompiledModel) -> CompiledModel:
         if ast is None:
             raise InputError(f"could not build the rate law {law!r}: {libsbml.getLastParseL3Error().strip()}")
         _check(kinetic.setMath(ast), f"set the rate law of {rid}")
-    return from_sbml_text(libsbml.writeSBMLToString(doc), name=model.name, metadata=metadata_of(model))
 
 
 def _check(status: int, what: str) -> None:

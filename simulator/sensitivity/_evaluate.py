@@ -221,12 +221,6 @@ def evaluate_rows(
 ) -> tuple[np.ndarray, list[Status], list[str]]:
     """Evaluate every output for each row of ``values`` (parameter values, columns ``param_ids``).
 
-    Returns
-    -------
-    tuple
-        ``Y`` of shape (rows, total columns), the status of each row (``"ok"``, ``"failed"``,
-        ``"undefined"``) and its message (the first problems, joined).
-
     Parameters
     ----------
     model
@@ -241,6 +235,12 @@ def evaluate_rows(
         Solver settings passed to the engine.
     catalog, lines
         Drug catalogue and cell lines; default to the bundled files.
+
+    Returns
+    -------
+    tuple
+        ``Y`` of shape (rows, total columns), the status of each row (``"ok"``, ``"failed"``,
+        ``"undefined"``) and its message (the first problems, joined).
     """
     catalog = load_drugs() if catalog is None else catalog
     lines = load_cell_lines() if lines is None else lines
@@ -275,9 +275,14 @@ def evaluate_rows(
     for (times, select), conds in plan.courses.items():
         done[("course", (times, select))] = time_courses(model, list(times), conds, select=list(select),
                                                            options=options)
+    return _collect(outputs, row_requests, done, available)
 
+
+def _collect(outputs: Sequence[Output], row_requests: list[list[list]], done: dict[tuple, list],
+             available: Mapping[str, Readout]) -> tuple[np.ndarray, list[Status], list[str]]:
+    """:func:`evaluate_rows`' table from the solved records: each output reduced per row, a status per row."""
     n_cols = sum(len(o.column_keys()) for o in outputs)
-    y = np.full((len(values), n_cols), np.nan)
+    y = np.full((len(row_requests), n_cols), np.nan)
     statuses: list[Status] = []
     messages: list[str] = []
     for i, requests in enumerate(row_requests):

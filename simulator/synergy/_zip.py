@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -96,9 +97,8 @@ def _zip_slice_fits(axes: Sequence[np.ndarray], which: np.ndarray, u: np.ndarray
         z = h * (logd_s[rows] - np.log(np.exp(x[:, 2:3])))
         if shared_zeros:
             z[:, zero_cols] = -np.inf
-        else:
-            assert zero_s is not None  # (set whenever the zeros are not shared)
-            z[zero_s[rows]] = -np.inf
+        else:  # (zero_s is set whenever the zeros are not shared)
+            z[cast(np.ndarray, zero_s)[rows]] = -np.inf
         return h, z, expit(z)
 
     def residual(x: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check simulator tests benchmarks experiments
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The newest versions pyproject.toml allows, in a venv of their own; prints what differs from the lock.
 test-latest:

@@ -68,6 +68,20 @@ def run_resistance(out_dir: str | Path = "results/demo/resistance", *, command: 
 
     The folder is claimed first (:func:`simulator.files.claim_folder`; ``force`` replaces another run's
     files); ``command`` is recorded in the manifest.
+
+    Parameters
+    ----------
+    out_dir
+        Output folder.
+    command
+        The command line, recorded in the manifest.
+    force
+        Replace another run's files in ``out_dir``.
+
+    Returns
+    -------
+    ResistanceResult
+        The output folder, the files written and a summary.
     """
     out_dir = Path(out_dir)
     started = time.perf_counter()
@@ -228,6 +242,28 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
     unless ``force``, which deletes the earlier study's parts first. Each part writes its own folder and
     manifest; ``out_dir/manifest.json`` lists the parts and their manifests and is written after them, then
     the report (rebuilt by ``mekisim report`` at any time). ``command`` is recorded in every manifest.
+
+    Parameters
+    ----------
+    config
+        The study's TOML file.
+    out_dir
+        Output folder.
+    smoke
+        Small grids and few cell lines.
+    workers
+        Local processes (``None``: all cores).
+    progress
+        Show progress bars.
+    force
+        Replace another run's files in ``out_dir``.
+    command
+        The command line, recorded in the manifests.
+
+    Returns
+    -------
+    StudyResult
+        The output folder, the report and each part's result.
     """
     started = time.perf_counter()
     config = Path(config)
@@ -322,6 +358,16 @@ def check_study(config: str | Path) -> list[str]:
     only) and every ``[[screen]]`` entry as the study runs it, in full and in smoke mode: drug axes, cell
     lines, readouts, ratio, mode, target suppression, and that screen names are distinct folder names.
     ``mekisim validate`` reports them.
+
+    Parameters
+    ----------
+    config
+        The study's TOML file.
+
+    Returns
+    -------
+    list[str]
+        One message per problem, each naming the key or entry.
     """
     config = Path(config)
     try:
@@ -427,6 +473,25 @@ def _ci_summary(folder: Path) -> dict:
 
 def run_demo(out_dir: str | Path = "results/demo", *, smoke: bool = False, workers: int | None = None,
              force: bool = False, command: Sequence[str] | None = None) -> StudyResult:
-    """The main job: the study ``experiments/mpnst_combinations`` into ``out_dir``."""
+    """The main job: the study ``experiments/mpnst_combinations`` into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir
+        Output folder.
+    smoke
+        Small grids (seconds instead of a minute).
+    workers
+        Local processes (``None``: all cores).
+    force
+        Replace another run's files in ``out_dir``.
+    command
+        The command line, recorded in the manifests.
+
+    Returns
+    -------
+    StudyResult
+        The output folder, the report and each part's result.
+    """
     return run_study(bundled_study("mpnst_combinations"), out_dir, smoke=smoke, workers=workers, force=force,
                      command=command)

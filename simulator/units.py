@@ -61,6 +61,18 @@ def _split(text: str, what: str, valid: str) -> tuple[float, str]:
 def parse_amount(text: str | float, *, what: str = "dose") -> float:
     """Return a drug amount in nM from ``"10nM"``, ``"1uM"``, ``"0.5 µM"`` or a bare number (nM).
 
+    Parameters
+    ----------
+    text
+        The amount, with or without a unit.
+    what
+        What the amount is, named in error messages (``"dose"``, ``"dose of trametinib"``).
+
+    Returns
+    -------
+    float
+        The amount in nM (>= 0).
+
     Raises
     ------
     InputError
@@ -89,6 +101,20 @@ def parse_time(text: str, *, model_unit: str | None, what: str = "time") -> floa
 
     ``model_unit`` is one of :data:`TIME_UNITS` or ``None`` when the model does not declare its unit; a
     time with a unit is then refused, because it could not be converted honestly.
+
+    Parameters
+    ----------
+    text
+        The time, with or without a unit.
+    model_unit
+        The model's declared time unit, or ``None``.
+    what
+        What the time is, named in error messages.
+
+    Returns
+    -------
+    float
+        The time in the model's unit.
     """
     valid = f"a number in model time units ({model_unit or 'undeclared'}) or with a unit s, min, h or d"
     value, unit = _split(text, what, valid)
@@ -105,7 +131,20 @@ def parse_time(text: str, *, model_unit: str | None, what: str = "time") -> floa
 
 
 def parse_time_span(text: str, *, model_unit: str | None) -> tuple[float, float, int]:
-    """Parse ``T0:T1:N`` (e.g. ``0:24h:50``) into start, end (model units) and a number of points >= 2."""
+    """Parse ``T0:T1:N`` (e.g. ``0:24h:50``) into start, end (model units) and a number of points >= 2.
+
+    Parameters
+    ----------
+    text
+        ``T0:T1:N``; the times may carry units (see :func:`parse_time`).
+    model_unit
+        The model's declared time unit, or ``None``.
+
+    Returns
+    -------
+    tuple[float, float, int]
+        Start and end time in model units (start < end) and the number of output points.
+    """
     parts = text.split(":")
     if len(parts) != 3:
         raise InputError(f"time span {text!r} is not T0:T1:N; valid example: 0:24h:50 or 0:1440:50.")

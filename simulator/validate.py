@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,20 +24,26 @@ _DRUG_FIELDS = ("name", "target", "mechanism", "ic50_nM", "provenance")
 
 
 def validate_files(paths: Iterable[str | Path]) -> list[Issue]:
-    """Validate each file by kind (model, drugs, cell lines, metadata, blot data, PEtab yaml); return all issues."""
+    """Validate each file by kind (model, drugs, cell lines, metadata, blot data, PEtab yaml); return all issues.
+
+    Parameters
+    ----------
+    paths
+        Files to check; the kind is chosen by suffix (``.ant/.xml/.sbml``, ``.toml``, ``.csv``, ``.yaml``).
+
+    Returns
+    -------
+    list[Issue]
+        Every issue found, in file order (empty when all files are valid).
+    """
     issues: list[Issue] = []
     for raw in paths:
         path = Path(raw)
+        validator = _VALIDATORS.get(path.suffix.lower())
         if not path.is_file():
             issues.append(Issue(str(path), "error", "file does not exist or is not a file."))
-        elif path.suffix.lower() in _MODEL_SUFFIXES:
-            issues += _validate_model(path)
-        elif path.suffix.lower() == ".toml":
-            issues += _validate_toml(path)
-        elif path.suffix.lower() == ".csv":
-            issues += _validate_blots(path)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            issues += _validate_petab(path)
+        elif validator is not None:
+            issues += validator(path)
         else:
             issues.append(Issue(str(path), "error", f"cannot validate a {path.suffix or 'suffix-less'} file; valid "
                                 "kinds: models (.ant, .xml, .sbml), drug catalogues, cell lines, model metadata "
@@ -227,3 +233,13 @@ def _validate_petab(path: Path) -> list[Issue]:
     # no table is normal for a user's own problem (a note); a table that cannot be matched deserves a look
     level = {"ok": "note", "failed": "error"}.get(check.status, "warning" if check.table else "note")
     return [Issue(str(path), level, f"self-check of the nominal simulation: {check.status}: {check.message}.")]
+
+
+#: file suffix -> its checker; a new kind of input file adds its checker here
+_VALIDATORS: dict[str, Callable[[Path], list[Issue]]] = {
+    **dict.fromkeys(_MODEL_SUFFIXES, _validate_model),
+    ".toml": _validate_toml,
+    ".csv": _validate_blots,
+    ".yaml": _validate_petab,
+    ".yml": _validate_petab,
+}

@@ -10,8 +10,9 @@ import pytest
 import roadrunner
 
 import simulator as ms
-import simulator.engine._compile_cache as cc
-import simulator.engine._roadrunner as engine
+import simulator.engine._compile_cache as cc  # patched where it is used (host_fingerprint, MAX_ENTRIES)
+import simulator.engine._roadrunner as engine  # its private runner registry (no public name)
+from simulator.engine import CACHE_ENV_VAR, CompileCache, host_fingerprint
 from tests.conftest import BENCHMARKS
 
 DOSES = [(0.0, 0.0), (1.0, 0.0), (0.0, 1000.0), (3.0, 300.0), (30.0, 10000.0)]
@@ -21,7 +22,7 @@ DOSES = [(0.0, 0.0), (1.0, 0.0), (0.0, 1000.0), (3.0, 300.0), (30.0, 10000.0)]
 def cache_dir(tmp_path, monkeypatch):
     """An empty cache folder and an empty runner cache, so every build below is this test's."""
     folder = tmp_path / "compiled"
-    monkeypatch.setenv(cc.CACHE_ENV_VAR, str(folder))
+    monkeypatch.setenv(CACHE_ENV_VAR, str(folder))
     monkeypatch.setattr(engine, "_RUNNERS", {})
     return folder
 
@@ -95,11 +96,11 @@ def test_a_damaged_entry_is_compiled_again_and_replaced(cache_dir, monkeypatch, 
         good = item.read_bytes()
         for damaged in (good[: len(good) // 2], good[:-10] + b"x" * 10, b"not a state at all"):
             item.write_bytes(damaged)
-            assert cc.CompileCache(cache_dir).load(item.stem) is None  # the checksum catches it
+            assert CompileCache(cache_dir).load(item.stem) is None  # the checksum catches it
             assert rebuilt() == expected
-            assert cc.CompileCache(cache_dir).load(item.stem) is not None  # rewritten whole by the compile
+            assert CompileCache(cache_dir).load(item.stem) is not None  # rewritten whole by the compile
         # intact on disk but not a state roadrunner reads (another roadrunner wrote it, say): compiled again
-        cc.CompileCache(cache_dir).store(item.stem, b"not a roadrunner state")
+        CompileCache(cache_dir).store(item.stem, b"not a roadrunner state")
         assert rebuilt() == expected
 
 
@@ -107,14 +108,14 @@ def test_the_cache_can_be_turned_off(tmp_path, monkeypatch, condition, mpnst):
     monkeypatch.setattr(engine, "_RUNNERS", {})
     monkeypatch.chdir(tmp_path)
     for off in ("off", "0", ""):
-        monkeypatch.setenv(cc.CACHE_ENV_VAR, off)
-        assert cc.CompileCache.from_environment().folder is None
+        monkeypatch.setenv(CACHE_ENV_VAR, off)
+        assert CompileCache.from_environment().folder is None
     assert ms.steady_states(mpnst, [condition("S462")])[0].ok
     assert not list(tmp_path.rglob("*.rrstate"))
 
 
 def test_the_key_names_everything_the_machine_code_depends_on(tmp_path, monkeypatch):
-    cache = cc.CompileCache(tmp_path)
+    cache = CompileCache(tmp_path)
     base = ("sha-of-the-sbml", "moieties", "2.10.0", "123", "456")
     key = cache.key(*base)
     assert key is not None and key == cache.key(*base)
@@ -128,12 +129,12 @@ def test_the_key_names_everything_the_machine_code_depends_on(tmp_path, monkeypa
     assert cache.key(*base) is None
     cache.store(None, b"state")
     assert not list(tmp_path.iterdir())
-    assert cc.CompileCache(None).key(*base) is None
+    assert CompileCache(None).key(*base) is None
 
 
 def test_the_folder_keeps_the_most_recently_used_entries(tmp_path, monkeypatch):
     monkeypatch.setattr(cc, "MAX_ENTRIES", 2)
-    cache = cc.CompileCache(tmp_path)
+    cache = CompileCache(tmp_path)
     keys = [cache.key(str(i)) for i in range(3)]
     cache.store(keys[0], b"zero")
     cache.store(keys[1], b"one")
@@ -145,6 +146,6 @@ def test_the_folder_keeps_the_most_recently_used_entries(tmp_path, monkeypatch):
 
 
 def test_the_host_fingerprint_names_this_cpu():
-    host = cc.host_fingerprint()
-    assert host is not None and host == cc.host_fingerprint()  # this machine's CPU is known, and stable
+    host = host_fingerprint()
+    assert host is not None and host == host_fingerprint()  # this machine's CPU is known, and stable
     assert host.startswith(f"{sys.platform}|")

@@ -23,7 +23,7 @@ import simulator.screen._run as run_module
 import simulator.screen._wells as wells_module
 from simulator.engine import SolverOptions, steady_state
 from simulator.readouts import compute_readouts
-from simulator.screen import DrugAxis, ScreenSpec, ratio_series, run_screen
+from simulator.screen import WELL_COLUMNS, DrugAxis, ScreenSpec, ratio_series, run_screen
 
 SMALL = {"drug_a": DrugAxis.parse("trametinib:0.3:30:2"), "drug_b": DrugAxis.parse("src_inhibitor_1:100:3000:2")}
 MEMBERS = ({"kE": 3.6, "aSRC": 9.0}, {"kE": 4.0}, {"kE": 4.5, "aSRC": 11.0})
@@ -37,7 +37,7 @@ def _pairs(spec: ScreenSpec, ratio: float) -> tuple[list[tuple[float, float]], l
 
 
 def _rows(rows: list) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(wells_module.WELL_COLUMNS))
+    return pd.DataFrame(rows, columns=list(WELL_COLUMNS))
 
 
 def _per_matrix_table(spec: ScreenSpec, ratio: float) -> pd.DataFrame:

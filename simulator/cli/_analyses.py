@@ -7,10 +7,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..model import CompiledModel, cell_lines_for
 from ._common import _cell_lines, _load_with_drugs, _note_defaults, _note_values, _parameter_values, _parse_ratio
+
+if TYPE_CHECKING:  # the verbs import their stage when run (a fast `mekisim --help`)
+    from ..fit import Profile
 
 
 def _screen(args: argparse.Namespace) -> int:
@@ -204,7 +208,8 @@ def _fit(args: argparse.Namespace) -> int:
                          f"estimated: {', '.join(objective.ids)}.")
     if owner is None:  # a PEtab problem: claimed once it is known to load, before any start runs
         owner = _claim_fit(args, objective.problem.model)
-    profiles, errors = (), ()
+    profiles: tuple[Profile, ...] = ()
+    errors: tuple[str, ...] = ()
     with make_executor(args.workers, args.scheduler) as executor:
         result = fit_petab(yaml_path, starts=args.starts, seed=args.seed, executor=executor,
                            settings=_fit_settings(args))

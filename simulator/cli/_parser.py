@@ -323,7 +323,8 @@ def _attach_dash_values(parser: argparse.ArgumentParser, argv: list[str]) -> lis
     ``--doses -1,-2`` failed with "expected one argument" instead of our message that doses must be >= 0.
     Only for options that take a value, and only when the next token is not itself an option of mekisim.
     """
-    takes_value, options = set(), set()
+    takes_value: set[str] = set()
+    options: set[str] = set()
     parsers = [parser]
     while parsers:
         current = parsers.pop()

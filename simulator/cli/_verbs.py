@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from ..engine import steady_state, time_course
+from ..engine import SteadyState, Trajectory, steady_state, time_course
 from ..errors import InputError
 from ..model import (
     CompiledModel,
@@ -72,6 +72,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
         claim_file(args.out, force=args.force)  # before computing: a refused --out costs nothing
     started = time.perf_counter()
+    record: SteadyState | Trajectory
     if args.steady_state:
         record = steady_state(model, condition, select=select, throw=False)
         frame, status, message = record.to_frame(), record.status, record.message
@@ -96,7 +97,8 @@ def _simulate(args: argparse.Namespace) -> int:
               "those of a run from the initial conditions; pass --no-pre-equilibrate to ask for that run "
               "(it starts at the drug's addition)", file=sys.stderr)
         return 1
-    if status == Status.OSCILLATING and getattr(record, "mean", None) is not None:
+    if status == Status.OSCILLATING and isinstance(record, SteadyState) and record.mean is not None:
+        assert record.low is not None and record.high is not None  # (an oscillating steady state has all three)
         cycle = "; ".join(f"{i} {lo:.4g}-{hi:.4g}, mean {m:.4g}" for i, lo, hi, m in
                           list(zip(record.ids, record.low, record.high, record.mean, strict=True))[:6])
         message += (f"; range over the last cycle and time-average over the last {record.cycles}: {cycle}"

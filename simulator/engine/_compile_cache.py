@@ -129,6 +129,8 @@ class CompileCache:
                 pass
 
     def _prune(self) -> None:
+        if self.folder is None:  # (only store() calls this, with a folder)
+            return
         entries = sorted(self.folder.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[MAX_ENTRIES:]:
             old.unlink(missing_ok=True)

@@ -198,7 +198,9 @@ class _Runner:
             raise InputError(f"{unknown[0]!r} is not a settable parameter or species of model {self.model.name!r}.")
         params = [(self._param_pos[k], i) for i, k in enumerate(keys) if k in self._param_pos]
         inits = [(self._init_pos[k], i) for i, k in enumerate(keys) if k not in self._param_pos]
-        plan = tuple(np.array([pair[j] for pair in pairs], dtype=np.intp) for pairs in (params, inits) for j in (0, 1))
+        p_pos, p_at, s_pos, s_at = (np.array([pair[j] for pair in pairs], dtype=np.intp)
+                                    for pairs in (params, inits) for j in (0, 1))
+        plan = (p_pos, p_at, s_pos, s_at)
         if len(self._plans) >= _MAX_PLANS:
             self._plans.pop(next(iter(self._plans)))
         self._plans[keys] = plan

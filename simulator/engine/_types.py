@@ -61,7 +61,7 @@ class SteadyState:
 
     ids: tuple[str, ...]
     values: np.ndarray
-    status: str
+    status: Status
     message: str = ""
     method: str = ""
     period: float | None = None
@@ -102,7 +102,7 @@ class Trajectory:
     time: np.ndarray
     ids: tuple[str, ...]
     values: np.ndarray
-    status: str
+    status: Status
     message: str = ""
     pre_equilibrated: bool = False
 

@@ -389,7 +389,7 @@ def record_owner(folder: str | Path, owner: Owner, job: Any = None) -> None:
     write_text(Path(folder) / OWNER_FILE, _json(owner.to_json()))
 
 
-def unfinished_runs(root: str | Path) -> list[tuple[Path, Owner]]:
+def unfinished_runs(root: str | Path) -> list[tuple[Path, Owner | None]]:
     """Folders at or below ``root`` whose run has not finished: an owner (or chunks) but no manifest.
 
     Parameters
@@ -403,7 +403,7 @@ def unfinished_runs(root: str | Path) -> list[tuple[Path, Owner]]:
         Each unfinished run's folder and owner.
     """
     root = Path(root)
-    found: dict[Path, Owner] = {}
+    found: dict[Path, Owner | None] = {}
     for record in root.rglob(OWNER_FILE):
         folder = record.parent
         if not (folder / MANIFEST).is_file():

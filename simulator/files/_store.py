@@ -34,12 +34,19 @@ from ._resources import bundled_dir
 class ModelRecord(Protocol):
     """What a manifest records of a model (:class:`simulator.model.CompiledModel` has it): identity and hashes."""
 
-    name: str
-    source: str
-    sha256: str
-    metadata_sha256: str
-    time_unit: str | None
-    sbml: str
+    # read-only members, so that a frozen dataclass (CompiledModel) satisfies the protocol
+    @property
+    def name(self) -> str: ...  # noqa: D102
+    @property
+    def source(self) -> str: ...  # noqa: D102
+    @property
+    def sha256(self) -> str: ...  # noqa: D102
+    @property
+    def metadata_sha256(self) -> str: ...  # noqa: D102
+    @property
+    def time_unit(self) -> str | None: ...  # noqa: D102
+    @property
+    def sbml(self) -> str: ...  # noqa: D102
 
 _DEPENDENCIES = ("mekisim", "libroadrunner", "antimony", "python-libsbml", "numpy", "scipy", "pandas",
                  "pyarrow", "matplotlib", "SALib", "petab", "tellurium")

@@ -10,6 +10,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -311,7 +312,9 @@ def read_blot_data(
         ref = None
         table = _summary_table(records, tuple(drug_cols.values()), problems)
     if problems.items:
-        raise BlotDataError(name, sorted(problems.items, key=lambda p: p.row))
+        raise BlotDataError(name, sorted(problems.items, key=lambda p: -1 if p.row is None else p.row))
+    # without a shape or a model the header check or the row parser has recorded a problem (raised above)
+    assert shape is not None and model is not None
     return BlotData(
         source=name,
         shape=shape,
@@ -405,15 +408,15 @@ def _infer_model(
 
 
 def _check_header(
-    shape: str, columns: list[str], accepted: tuple[str, ...], problems: _Collector, row: int,
+    shape: str | None, columns: list[str], accepted: tuple[str, ...], problems: _Collector, row: int,
     model: CompiledModel | None, *, lineless: bool = False,
 ) -> dict[str, str]:
     """Check the column names; return dose column -> drug id for the valid dose columns.
 
     ``lineless``: the model has no cell lines, so ``cell_line`` is optional (rows are its own values).
     """
-    required = LANE_COLUMNS if shape == "lanes" else SUMMARY_COLUMNS
-    optional = _LANE_OPTIONAL if shape == "lanes" else _SUMMARY_OPTIONAL
+    required: tuple[str, ...] = LANE_COLUMNS if shape == "lanes" else SUMMARY_COLUMNS
+    optional: tuple[str, ...] = _LANE_OPTIONAL if shape == "lanes" else _SUMMARY_OPTIONAL
     if lineless:
         required = tuple(c for c in required if c != "cell_line")
         optional = (*optional, "cell_line")
@@ -456,7 +459,7 @@ class _Record:
 
 
 def _parse_rows(
-    shape: str,
+    shape: str | None,
     columns: list[str],
     body: list[tuple[int, list[str]]],
     drug_cols: Mapping[str, str],
@@ -474,7 +477,7 @@ def _parse_rows(
                          "one value per header column (quote values that contain commas)")
             continue
         get = dict(zip(columns, cells, strict=True))
-        line = get.get("cell_line", DEFAULTS_LABEL if valid_lines == (DEFAULTS_LABEL,) else "")
+        line: str | None = get.get("cell_line", DEFAULTS_LABEL if valid_lines == (DEFAULTS_LABEL,) else "")
         if "cell_line" in get and line not in valid_lines:
             scope = f" of model {model.name!r}" if model is not None else ""
             problems.add(row, "cell_line", f"unknown cell line {line!r}{scope}", ", ".join(valid_lines))
@@ -511,7 +514,7 @@ def _parse_rows(
 
 
 def _observable(
-    shape: str, get: Mapping[str, str], row: int, targets: Mapping[str, str], obs_ids: tuple[str, ...],
+    shape: str | None, get: Mapping[str, str], row: int, targets: Mapping[str, str], obs_ids: tuple[str, ...],
     model: CompiledModel | None, problems: _Collector,
 ) -> str | None:
     """Observable id of a row: from ``target`` (lanes) or ``observable`` (summaries: id or target)."""
@@ -574,7 +577,7 @@ def _normalise_lanes(
                              "the same lane content for every target")
     # reference lanes: every row of the reference line without drug, even one whose numbers are bad (that
     # row's own problem is reported), so a missing reference is reported in the same pass as row problems
-    refs: dict[tuple[str, str], list[float | None]] = {}
+    refs: dict[tuple[str, str | None], list[float | None]] = {}
     for rec in records:
         if rec.cell_line == ref and rec.observable and all(d == 0 for d in rec.doses):
             p, t = rec.numbers["phospho"], rec.numbers["total"]
@@ -582,12 +585,13 @@ def _normalise_lanes(
             refs.setdefault((rec.cells.get("gel_id", ""), rec.observable), []).append(ratio)
     reported = set()
     for rec in records:
-        key = (rec.cells.get("gel_id", ""), rec.observable)
-        ratios = refs.get(key)
-        if rec.observable and key not in reported and (not ratios or all(r == 0 for r in ratios)):
-            reported.add(key)
-            what = (f"gel {key[0]!r} has no reference lane ({ref}, no drug) for target {rec.cells['target']!r}"
-                    if not ratios else f"the reference lanes of gel {key[0]!r} have phospho = 0")
+        gel_target = (rec.cells.get("gel_id", ""), rec.observable)
+        ratios = refs.get(gel_target)
+        if rec.observable and gel_target not in reported and (not ratios or all(r == 0 for r in ratios)):
+            reported.add(gel_target)
+            what = (f"gel {gel_target[0]!r} has no reference lane ({ref}, no drug) for target "
+                    f"{rec.cells['target']!r}" if not ratios else
+                    f"the reference lanes of gel {gel_target[0]!r} have phospho = 0")
             problems.add(rec.row, "gel_id", what, f"each gel carries a {ref} lane without drug for every target")
     complete = [r for r in records if r.cell_line and r.time_h is not None and r.observable
                 and None not in r.doses and None not in r.numbers.values()]
@@ -595,9 +599,11 @@ def _normalise_lanes(
         return None  # problems already recorded
     rows = []
     for rec in complete:
-        ratios = refs[(rec.cells["gel_id"], rec.observable)]
-        value = rec.numbers["phospho"] / rec.numbers["total"] / (sum(ratios) / len(ratios))
-        doses = tuple(float(d) for d in rec.doses)
+        # complete rows, and (else returned above) every reference row complete: no None left
+        ref_ratios = cast(list[float], refs[(rec.cells["gel_id"], rec.observable)])
+        phospho, total = cast(float, rec.numbers["phospho"]), cast(float, rec.numbers["total"])
+        value = phospho / total / (sum(ref_ratios) / len(ref_ratios))
+        doses = tuple(float(cast(float, d)) for d in rec.doses)
         rows.append({
             "cell_line": rec.cell_line, "condition": _condition_label(drugs, doses), "time_h": rec.time_h,
             "observable": rec.observable, "value": value, "sem": math.nan, "n": 1, "blot_id": rec.cells["gel_id"],
@@ -630,6 +636,6 @@ def _summary_table(records: list[_Record], drugs: tuple[str, ...], problems: _Co
         "cell_line": rec.cell_line, "condition": rec.cells["condition"], "time_h": rec.time_h,
         "observable": rec.observable, "value": rec.numbers["mean"], "sem": rec.numbers["sem"],
         "n": rec.numbers["n"], "blot_id": rec.cells.get("blot_id", ""), "replicate": "", "row": rec.row,
-        **dict(zip(drugs, (float(d) for d in rec.doses), strict=True)),
+        **dict(zip(drugs, (float(cast(float, d)) for d in rec.doses), strict=True)),
     } for rec in complete]
     return pd.DataFrame(rows, columns=[*TABLE_COLUMNS, *drugs])

@@ -126,7 +126,8 @@ def _condition_and_measurement_rows(
             while cid in cond_ids.values():
                 cid += "_"
             cond_ids[key] = cid
-            row = {"conditionId": cid, "conditionName": f"{line} {label if any(doses) else 'untreated'}"}
+            row: dict[str, str | float] = {"conditionId": cid,
+                                           "conditionName": f"{line} {label if any(doses) else 'untreated'}"}
             for p in param_cols:
                 row[p] = (f"{p}_{_pid(line)}" if p in estimate.get(line, ())
                           else line_values[line].get(p, model.parameters[p]))

@@ -164,15 +164,18 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
                                               f"{resampled} redraws)")
     budget.seen(x0, nllh0)
     split = settings.hierarchical and 0 < int(objective.needs_solve.sum()) < objective.dim
-    problem = _Hierarchical(objective, x0) if split else objective
-    start_x = x0[problem.outer] if split else x0
-    lower, upper = (objective.lower[problem.outer], objective.upper[problem.outer]) if split else (objective.lower,
-                                                                                                   objective.upper)
+    problem: _Hierarchical | Objective
+    if split:
+        problem = hierarchical = _Hierarchical(objective, x0)
+        start_x = x0[hierarchical.outer]
+        lower, upper = objective.lower[hierarchical.outer], objective.upper[hierarchical.outer]
+    else:
+        problem, start_x, lower, upper = objective, x0, objective.lower, objective.upper
 
     def residuals(xo: np.ndarray) -> np.ndarray:
         res = problem.residuals(xo)
         if np.all(np.isfinite(res)):  # the best point so far, the start's result if the budget ends it
-            full = problem.expand(xo) if split else xo
+            full = hierarchical.expand(xo) if split else xo
             budget.seen(full, objective.nllh(full))
         return res
 
@@ -186,7 +189,7 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
                       fresh=_fresh_nllh(objective, x))
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
         return record(x0, math.inf, Status.FAILED, f"optimiser error: {type(exc).__name__}: {exc}")
-    x = problem.expand(sol.x) if split else sol.x
+    x = hierarchical.expand(sol.x) if split else sol.x
     nllh = objective.nllh(x)
     if not math.isfinite(nllh):
         return record(x, math.inf, Status.FAILED, "no finite objective at the optimiser's end point")

@@ -133,9 +133,15 @@ class Objective:
     fixed: Mapping[str, float]
     options: SolverOptions = DEFAULT_OPTIONS
     central: bool = False
-    needs_solve: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    # a placeholder: __post_init__ always sets it (from the problem), so its type is the array's
+    needs_solve: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
     counts: _Counts = field(init=False, repr=False)
     _cache: dict = field(init=False, repr=False)
+    # derived from the problem in __post_init__ (the noise model of every measurement row)
+    _transformation: np.ndarray = field(init=False, repr=False)
+    _laplace: np.ndarray = field(init=False, repr=False)
+    _hm: np.ndarray = field(init=False, repr=False)
+    _const: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # per object, never passed in: ``dataclasses.replace`` (another ``fixed`` or ``options``) builds a new

@@ -122,6 +122,20 @@ def observe(problem: PetabProblem, solutions: Sequence[Trajectory | str], values
 
     Rows of a failed experiment are ``NaN``. ``values`` are linear-scale parameter-table values; they enter
     the observable formulas and the ``observableParameters`` overrides.
+
+    Parameters
+    ----------
+    problem
+        The PEtab problem.
+    solutions
+        Per experiment, its trajectory, or the failure message of an experiment that failed.
+    values
+        Parameter-table values on linear scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        Simulated observable per measurement row (``NaN`` where its experiment failed).
     """
     plan = problem._plan
     simulation = np.full(plan.measurement.size, np.nan)
@@ -145,6 +159,22 @@ def noise_sigma(problem: PetabProblem, simulation: np.ndarray, values: Mapping[s
     ``simulation`` is the row-aligned simulated values (:func:`observe`), needed by noise formulas that use
     the observable; ``values`` the linear-scale parameter-table values; ``solutions`` (:func:`solve_experiments`)
     is needed by noise formulas that read model states or time (:func:`has_state_noise`).
+
+    Parameters
+    ----------
+    problem
+        The PEtab problem.
+    simulation
+        Simulated value per measurement row (:func:`observe`).
+    values
+        Parameter-table values on linear scale.
+    solutions
+        The solved experiments, for noise formulas that read model states or time; ``None`` otherwise.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sigma (or Laplace scale) per measurement row.
     """
     plan = problem._plan
     sigma = np.full(plan.measurement.size, np.nan)

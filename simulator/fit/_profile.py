@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..parallel import Executor, SerialExecutor
@@ -126,11 +127,27 @@ class Profile:
 
 def profile_parameter(
     yaml_path: str | Path,
-    x_best: Sequence[float],
+    x_best: ArrayLike,
     parameter: str,
     settings: ProfileSettings | None = None,
 ) -> Profile:
     """Profile one estimated parameter from the best fit ``x_best`` (scaled, in the objective's id order).
+
+    Parameters
+    ----------
+    yaml_path
+        The PEtab problem's YAML file (the objective is rebuilt from it, so this runs in any process).
+    x_best
+        The best fit's estimated parameters, scaled, in the objective's id order.
+    parameter
+        Id of the estimated parameter to profile.
+    settings
+        Step control; ``None`` for :class:`ProfileSettings` defaults.
+
+    Returns
+    -------
+    Profile
+        The profile points both sides of the optimum and the 95 % interval.
 
     Raises
     ------
@@ -143,13 +160,13 @@ def profile_parameter(
     if parameter not in full.ids:
         raise InputError(f"cannot profile {parameter!r}: not an estimated parameter of {str(yaml_path)!r}; "
                          f"estimated: {', '.join(full.ids)}.")
-    x_best = np.asarray(x_best, dtype=float)
-    if x_best.shape != (full.dim,):
-        raise InputError(f"x_best has {x_best.size} values; the problem estimates {full.dim}.")
+    best = np.asarray(x_best, dtype=float)
+    if best.shape != (full.dim,):
+        raise InputError(f"x_best has {best.size} values; the problem estimates {full.dim}.")
     i = full.ids.index(parameter)
     scale = full.scales[i]
     lo, hi = float(full.lower[i]), float(full.upper[i])
-    fit_nllh = full.nllh(x_best)
+    fit_nllh = full.nllh(best)
 
     def reoptimise(target: float, current: np.ndarray) -> tuple[float, Status, str, np.ndarray]:
         """The nllh with the parameter fixed at ``target`` (scaled), the others re-optimised from ``current``."""
@@ -161,15 +178,15 @@ def profile_parameter(
             return math.inf, result.status, result.message, current.copy()
         return result.nllh, Status.OK, "", np.insert(np.array(result.x), i, target)
 
-    centre_nllh, centre_status, _, centre_x = reoptimise(x_best[i], x_best)
+    centre_nllh, centre_status, _, centre_x = reoptimise(best[i], best)
     if centre_status != Status.OK or not centre_nllh < fit_nllh:
-        centre_nllh, centre_x = fit_nllh, x_best.copy()
+        centre_nllh, centre_x = fit_nllh, best.copy()
     best_nllh = centre_nllh  # the steps and the threshold test follow the best value known so far
-    points: list[tuple[float, float, Status, str, np.ndarray]] = [(x_best[i], centre_nllh, Status.OK, BEST_FIT,
+    points: list[tuple[float, float, Status, str, np.ndarray]] = [(best[i], centre_nllh, Status.OK, BEST_FIT,
                                                                     centre_x)]
     reached = [False, False]
     for side, direction in enumerate((-1.0, 1.0)):
-        walked, reached[side], best_nllh = _walk(reoptimise, x_best[i], centre_x, direction, (lo, hi), best_nllh,
+        walked, reached[side], best_nllh = _walk(reoptimise, best[i], centre_x, direction, (lo, hi), best_nllh,
                                                  settings)
         points += walked
     points.sort(key=lambda p: p[0])
@@ -283,6 +300,17 @@ def profile_parameters(
     -------
     (profiles, errors)
         The profiles that ran, and a message per parameter whose profile raised.
+
+    Parameters
+    ----------
+    fit
+        A finished :func:`fit_petab` result.
+    parameters
+        Ids of estimated parameters to profile.
+    executor
+        Runs the profiles (one task each); ``None`` runs them here, one after another.
+    settings
+        Step control; ``None`` for :class:`ProfileSettings` defaults.
 
     Raises
     ------

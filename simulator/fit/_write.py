@@ -28,6 +28,20 @@ def write_fit_tables(result: FitResult, out_dir: str | Path,
     ``ensemble.csv`` is written only when some estimated parameter is a model parameter (otherwise there is
     nothing a screen could apply); ``ensembles`` adds ``ensemble_<name>.csv`` per entry, with the column
     mapping of :meth:`FitResult.ensemble` (one file per cell line of a blot fit).
+
+    Parameters
+    ----------
+    result
+        The fit.
+    out_dir
+        Folder to write into (created if missing).
+    ensembles
+        Optional name -> column mapping, one ``ensemble_<name>.csv`` each.
+
+    Returns
+    -------
+    list[Path]
+        Every file written.
     """
     out_dir = Path(out_dir)
     files = []
@@ -48,7 +62,20 @@ def write_fit_tables(result: FitResult, out_dir: str | Path,
 
 
 def write_profiles(profiles: Sequence[Profile], out_dir: str | Path) -> list[Path]:
-    """Write ``profiles`` (every point) and ``profile_summary`` (95 % intervals), CSV + Parquet."""
+    """Write ``profiles`` (every point) and ``profile_summary`` (95 % intervals), CSV + Parquet.
+
+    Parameters
+    ----------
+    profiles
+        Profiles from :func:`profile_parameters`.
+    out_dir
+        Folder to write into (created if missing).
+
+    Returns
+    -------
+    list[Path]
+        Every file written.
+    """
     out_dir = Path(out_dir)
     points = pd.concat([p.to_frame() for p in profiles], ignore_index=True) if profiles else pd.DataFrame()
     summary = pd.DataFrame([p.summary() for p in profiles])

@@ -74,7 +74,18 @@ def _load_toml(path: Path) -> dict:
 
 
 def load_drugs(path: str | Path | None = None) -> dict[str, Drug]:
-    """Read the drug catalogue (default: the bundled ``drugs.toml``), keyed by CLI id."""
+    """Read the drug catalogue (default: the bundled ``drugs.toml``), keyed by CLI id.
+
+    Parameters
+    ----------
+    path
+        A drug-catalogue TOML file; ``None`` reads the bundled ``drugs.toml``.
+
+    Returns
+    -------
+    dict[str, Drug]
+        CLI drug id -> :class:`Drug` (target, potency, dose parameter, provenance).
+    """
     path = Path(path) if path is not None else bundled_dir() / "drugs.toml"
     raw = _load_toml(path)
     drugs = {}
@@ -95,7 +106,18 @@ def load_drugs(path: str | Path | None = None) -> dict[str, Drug]:
 
 
 def load_cell_lines(path: str | Path | None = None) -> dict[str, CellLine]:
-    """Read the cell lines (default: the bundled ``cell_lines.toml``), keyed by id."""
+    """Read the cell lines (default: the bundled ``cell_lines.toml``), keyed by id.
+
+    Parameters
+    ----------
+    path
+        A cell-line TOML file; ``None`` reads the bundled ``cell_lines.toml``.
+
+    Returns
+    -------
+    dict[str, CellLine]
+        Cell line id -> :class:`CellLine` (model name, parameter overrides, provenance).
+    """
     path = Path(path) if path is not None else bundled_dir() / "cell_lines.toml"
     raw = _load_toml(path)
     lines = {}

@@ -63,7 +63,21 @@ class Condition:
 
 
 def accepted_drugs(model: CompiledModel, catalog: Mapping[str, Drug] | None = None) -> tuple[str, ...]:
-    """Drug ids the model has a dose parameter for: catalogue drugs plus drugs added with ``add_drug_terms``."""
+    """Drug ids the model has a dose parameter for: catalogue drugs plus drugs added with ``add_drug_terms``.
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    catalog
+        Drug catalogue; defaults to the bundled ``drugs.toml``.
+
+    Returns
+    -------
+    tuple[str, ...]
+        The drug ids :func:`make_condition` accepts for ``model``: catalogue drugs in catalogue order, then
+        added drugs sorted.
+    """
     catalog = load_drugs() if catalog is None else catalog
     added = {p[len("IC50_"):] for p in model.parameters if p.startswith("IC50_")}
     return tuple(d for d in (*catalog, *sorted(added - set(catalog))) if d in model.parameters)
@@ -73,6 +87,18 @@ def cell_lines_for(model: CompiledModel, lines: Mapping[str, CellLine] | None = 
     """Ids of the bundled cell lines that belong to this model.
 
     Matched by model name, or by the metadata's ``cell_lines_of`` (a renamed copy of a bundled model keeps them).
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    lines
+        Cell lines; default to the bundled ``cell_lines.toml``.
+
+    Returns
+    -------
+    tuple[str, ...]
+        Cell line ids whose model is ``model``'s name or its ``cell_lines_of`` (empty for a user's own model).
     """
     lines = load_cell_lines() if lines is None else lines
     owner = model.cell_lines_of or model.name
@@ -108,22 +134,19 @@ def make_condition(
     catalog, lines
         Drug catalogue and cell lines; default to the bundled files.
 
+    Returns
+    -------
+    Condition
+        The validated condition (doses in nM, the parameter values to apply, and those of its untreated
+        reference).
+
     Raises
     ------
     InputError
         Unknown cell line, drug or id, or a negative/non-numeric dose; the message lists what is valid.
     """
     catalog = load_drugs() if catalog is None else catalog
-    out: dict[str, float] = {}
-    if cell_line is not None:
-        lines = load_cell_lines() if lines is None else lines
-        valid = cell_lines_for(model, lines)
-        if cell_line not in valid:
-            raise InputError(
-                f"unknown cell line {cell_line!r} for model {model.name!r}; valid: "
-                f"{', '.join(valid) or 'none (this model has no bundled cell lines)'}."
-            )
-        out.update(lines[cell_line].values(model.parameters))
+    out: dict[str, float] = _cell_line_values(model, cell_line, lines)
 
     accepted = accepted_drugs(model, catalog)
     for drug_id in accepted:
@@ -172,3 +195,20 @@ def make_condition(
         values=MappingProxyType(out),
         untreated=MappingProxyType(untreated),
     )
+
+
+def _cell_line_values(model: CompiledModel, cell_line: str | None,
+                      lines: Mapping[str, CellLine] | None) -> dict[str, float]:
+    """The parameter values ``cell_line`` sets (none for the model defaults); an unknown line is refused."""
+    out: dict[str, float] = {}
+    if cell_line is None:
+        return out
+    lines = load_cell_lines() if lines is None else lines
+    valid = cell_lines_for(model, lines)
+    if cell_line not in valid:
+        raise InputError(
+            f"unknown cell line {cell_line!r} for model {model.name!r}; valid: "
+            f"{', '.join(valid) or 'none (this model has no bundled cell lines)'}."
+        )
+    out.update(lines[cell_line].values(model.parameters))
+    return out

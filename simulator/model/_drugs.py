@@ -196,6 +196,16 @@ def existing_ids(sbml) -> set[str]:
 
     Local parameters count because one named ``f_NAME`` would shadow the global occupancy inside that
     rate law, and one named ``NAME`` would make the dose ambiguous to a reader.
+
+    Parameters
+    ----------
+    sbml
+        A ``libsbml.Model``.
+
+    Returns
+    -------
+    set[str]
+        The model's own id and the id of every element that sets one.
     """
     ids = {sbml.getId()} if sbml.isSetId() else set()
     elements = sbml.getListOfAllElements()

@@ -29,7 +29,13 @@ _ANTIMONY_LOCK = threading.Lock()
 
 
 def bundled_model_names() -> tuple[str, ...]:
-    """Names of the bundled models (``mpnst``, ...), i.e. the ``*.ant`` files in :func:`bundled_dir`."""
+    """Names of the bundled models (``mpnst``, ...), i.e. the ``*.ant`` files in :func:`bundled_dir`.
+
+    Returns
+    -------
+    tuple[str, ...]
+        Sorted model names, each usable with :func:`load_model`.
+    """
     return tuple(sorted(p.stem for p in bundled_dir().glob("*.ant")))
 
 
@@ -42,11 +48,16 @@ def load_model(spec: str | Path, *, metadata: str | Path | None = None) -> Compi
     Parameters
     ----------
     spec
-        Bundled name or model file.
+        A bundled model name or the path of an Antimony or SBML file.
     metadata
         A metadata TOML file to use instead of the model's sibling ``<model>.toml`` (``--metadata``): a renamed
         copy of a bundled model keeps its observables, readouts, switches and, through the file's
         ``cell_lines_of``, its cell lines.
+
+    Returns
+    -------
+    CompiledModel
+        The compiled model with its metadata.
     """
     if isinstance(spec, str) and not _looks_like_path(spec):
         names = bundled_model_names()
@@ -79,14 +90,40 @@ def _read(path: Path) -> str:
 
 
 def load_antimony(path: str | Path, *, metadata: str | Path | None = None) -> CompiledModel:
-    """Load an Antimony file and its sibling ``.toml`` metadata, if any (or the ``metadata`` file given)."""
+    """Load an Antimony file and its sibling ``.toml`` metadata, if any (or the ``metadata`` file given).
+
+    Parameters
+    ----------
+    path
+        An ``.ant`` file.
+    metadata
+        A metadata TOML file to use instead of the sibling one.
+
+    Returns
+    -------
+    CompiledModel
+        The compiled model, named after the file stem.
+    """
     path = Path(path)
     sbml = antimony_to_sbml(_read(path), source=str(path))
     return _compile(sbml, name=path.stem, source=str(path), **_metadata_for(path, metadata))
 
 
 def load_sbml(path: str | Path, *, metadata: str | Path | None = None) -> CompiledModel:
-    """Load an SBML file and its sibling ``.toml`` metadata, if any (or the ``metadata`` file given)."""
+    """Load an SBML file and its sibling ``.toml`` metadata, if any (or the ``metadata`` file given).
+
+    Parameters
+    ----------
+    path
+        An SBML file (``.xml`` or ``.sbml``).
+    metadata
+        A metadata TOML file to use instead of the sibling one.
+
+    Returns
+    -------
+    CompiledModel
+        The compiled model, named after the file stem.
+    """
     path = Path(path)
     return _compile(_read(path), name=path.stem, source=str(path), **_metadata_for(path, metadata))
 
@@ -98,18 +135,61 @@ def _metadata_for(path: Path, metadata: str | Path | None) -> dict:
 
 
 def from_antimony_text(text: str, *, name: str = "model", metadata: Mapping | None = None) -> CompiledModel:
-    """Compile Antimony source text."""
+    """Compile Antimony source text.
+
+    Parameters
+    ----------
+    text
+        Antimony source.
+    name
+        Name of the compiled model (used in messages, tables and the cache key).
+    metadata
+        The model's ``<model>.toml`` content (observables, time unit, readouts ...); ``None`` for none.
+
+    Returns
+    -------
+    CompiledModel
+        The model compiled by roadrunner (from the compiled-model cache when the text was seen before).
+    """
     sbml = antimony_to_sbml(text, source="<antimony text>")
     return _compile(sbml, name=name, source="<antimony text>", metadata=metadata or {})
 
 
 def from_sbml_text(text: str, *, name: str = "model", metadata: Mapping | None = None) -> CompiledModel:
-    """Compile SBML text."""
+    """Compile SBML text.
+
+    Parameters
+    ----------
+    text
+        SBML text.
+    name
+        Name of the compiled model (used in messages, tables and the cache key).
+    metadata
+        The model's ``<model>.toml`` content (observables, time unit, readouts ...); ``None`` for none.
+
+    Returns
+    -------
+    CompiledModel
+        The model compiled by roadrunner (from the compiled-model cache when the text was seen before).
+    """
     return _compile(text, name=name, source="<sbml text>", metadata=metadata or {})
 
 
 def antimony_to_sbml(text: str, *, source: str = "<antimony text>") -> str:
-    """Translate Antimony to SBML text; raise :class:`ModelLoadError` with antimony's message and line."""
+    """Translate Antimony to SBML text; raise :class:`ModelLoadError` with antimony's message and line.
+
+    Parameters
+    ----------
+    text
+        Antimony source.
+    source
+        Where the text came from (a path), named in the error message.
+
+    Returns
+    -------
+    str
+        SBML (level 3) text.
+    """
     import antimony
 
     with _ANTIMONY_LOCK:
@@ -389,7 +469,18 @@ def _promote_local_parameters(doc, source: str):
 
 
 def write_sbml(path: str | Path) -> Path:
-    """Write the SBML generated from the Antimony file ``path`` beside it (``.xml``); used by ``make sbml``."""
+    """Write the SBML generated from the Antimony file ``path`` beside it (``.xml``); used by ``make sbml``.
+
+    Parameters
+    ----------
+    path
+        An ``.ant`` file.
+
+    Returns
+    -------
+    Path
+        The ``.xml`` file written.
+    """
     path = Path(path)
     out = path.with_suffix(".xml")
     out.write_text(antimony_to_sbml(_read(path), source=str(path)), encoding="utf-8")

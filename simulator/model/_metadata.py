@@ -25,6 +25,19 @@ def metadata_of(model: CompiledModel, *, observables: bool = True) -> dict:
     Why: code that edits a model's SBML (drug terms, the readouts' population layer) recompiles it with
     :func:`from_sbml_text`; every declaration (title, time unit, observables, pre-equilibration settings,
     readouts) must carry over, or a derived model silently loses one.
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    observables
+        Include the observable declarations (``False`` leaves them to the loader's default rule, one per
+        floating species; :func:`add_drug_terms` does so and re-adds them only if they were not that default).
+
+    Returns
+    -------
+    dict
+        A mapping in the ``<model>.toml`` layout, for ``from_sbml_text(..., metadata=...)``.
     """
     out: dict = {"title": model.title}
     if model.time_unit:

@@ -106,7 +106,13 @@ class SerialExecutor(_BaseExecutor):
 
 
 def default_workers() -> int:
-    """Cores this process may use (its CPU affinity where the OS reports one, else ``os.cpu_count()``)."""
+    """Cores this process may use (its CPU affinity where the OS reports one, else ``os.cpu_count()``).
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):

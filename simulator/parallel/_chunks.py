@@ -182,11 +182,11 @@ def run_chunks(
         A worker process died; finished chunks are on disk, so a resumed run continues from them.
     """
     start = time.perf_counter()
-    chunks = [(_chunk_id(cid), payload) for cid, payload in chunks]
-    parts, existing = _prepare_parts(Path(out_dir) / PARTS, [cid for cid, _ in chunks], resume=resume, job=job)
-    todo = [(cid, payload) for cid, payload in chunks if cid not in existing]
-    skipped = len(chunks) - len(todo)
-    bar = _progress_bar(progress, label, total_rows, len(chunks), skipped, parts, existing)
+    listed = [(_chunk_id(cid), payload) for cid, payload in chunks]
+    parts, existing = _prepare_parts(Path(out_dir) / PARTS, [cid for cid, _ in listed], resume=resume, job=job)
+    todo = [(cid, payload) for cid, payload in listed if cid not in existing]
+    skipped = len(listed) - len(todo)
+    bar = _progress_bar(progress, label, total_rows, len(listed), skipped, parts, existing)
     tally = _Tally(parts, label, bar, counts_rows=total_rows is not None)
     try:
         results = executor.map_unordered(partial(_run_chunk, fn), [p for _, p in todo], return_exceptions=True)
@@ -194,13 +194,13 @@ def run_chunks(
             tally.record(todo[index][0], outcome)
             del outcome  # the table is on disk: hold no result longer than it takes to write it
     except WorkerLost as exc:
-        raise _worker_lost(exc, label, parts, todo, skipped + tally.done, len(chunks)) from exc
+        raise _worker_lost(exc, label, parts, todo, skipped + tally.done, len(listed)) from exc
     finally:
         if bar is not None:
             bar.close()
     return ChunkRun(
         parts_dir=parts,
-        chunks_total=len(chunks),
+        chunks_total=len(listed),
         chunks_done=tally.done,
         chunks_skipped=skipped,
         failures=tuple(tally.failures),
@@ -253,18 +253,21 @@ class _Tally:
     def record(self, cid: str, outcome: _Outcome | BaseException) -> None:
         """Write one chunk's part (or record its failure in ``_failed.json``) and advance the bar."""
         failure = None
+        rows = 0
         if isinstance(outcome, BaseException):  # lost in transit (e.g. a Dask worker died 3 times)
             failure = ChunkFailure(cid, _describe(outcome))
         elif outcome.error is not None:
             failure = ChunkFailure(cid, outcome.error, outcome.traceback)
         else:
+            assert outcome.parquet is not None  # (a chunk without an error carries its table)
             self.compute += outcome.seconds
             _write_part(outcome.parquet, self.parts, cid)
+            rows = outcome.rows
         if failure is None:
-            self.rows += outcome.rows
+            self.rows += rows
             self.done += 1
             if self.bar is not None:
-                self.bar.update(outcome.rows if self.counts_rows else 1)
+                self.bar.update(rows if self.counts_rows else 1)
                 if not self.counts_rows:
                     self.bar.set_postfix(rows=self.rows, refresh=False)
         else:
@@ -420,7 +423,20 @@ def _written_parts(out_dir: str | Path) -> list[Path]:
 
 
 def iter_parts(out_dir: str | Path, columns: list[str] | None = None) -> Iterator[tuple[str, Any]]:
-    """Yield ``(chunk_id, frame)`` for every part file in chunk-id order, one at a time (bounded memory)."""
+    """Yield ``(chunk_id, frame)`` for every part file in chunk-id order, one at a time (bounded memory).
+
+    Parameters
+    ----------
+    out_dir
+        The stage folder whose ``parts/`` holds the chunk files.
+    columns
+        Columns to read; ``None`` reads all.
+
+    Yields
+    ------
+    tuple[str, pandas.DataFrame]
+        The chunk id and its rows.
+    """
     for path in _written_parts(out_dir):
         yield path.stem, read_parquet(path, columns=columns, remedy=_PART_REMEDY)
 
@@ -431,6 +447,18 @@ def read_parts(out_dir: str | Path, columns: list[str] | None = None):
     The parts are joined as Arrow tables and converted to pandas once: half the time of a frame per part
     and ``pandas.concat`` (a screen reads tens of parts of ~10^4 string-heavy rows). Parts whose schemas
     Arrow cannot unify (a column typed differently in two parts) are joined by pandas, as before.
+
+    Parameters
+    ----------
+    out_dir
+        The stage folder whose ``parts/`` holds the chunk files.
+    columns
+        Columns to read; ``None`` reads all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every row of every part (empty when there is no part).
     """
     import pandas as pd
     import pyarrow as pa

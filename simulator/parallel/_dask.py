@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from ..errors import InputError
@@ -60,7 +60,7 @@ class DaskExecutor(_BaseExecutor):
         client = self._client
         window = self.max_in_flight or max(8, 4 * self._threads())
         source = enumerate(items)
-        pending: dict[str, tuple[int, Any]] = {}
+        pending: dict[Hashable, tuple[int, Any]] = {}
         stream = as_completed(loop=client.loop)
 
         def fill() -> None:

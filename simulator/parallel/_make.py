@@ -18,6 +18,18 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
     :func:`default_workers`) local processes computing: this one and ``workers - 1`` pool processes
     (:class:`ProcessExecutor` with ``use_main_process=True``), and 1 worker is this process alone
     (:class:`SerialExecutor`).
+
+    Parameters
+    ----------
+    workers
+        Number of local processes computing (``None``: :func:`default_workers`).
+    scheduler
+        Address of a running dask scheduler (``tcp://host:8786``); wins over ``workers``.
+
+    Returns
+    -------
+    Executor
+        A :class:`SerialExecutor`, :class:`ProcessExecutor` or :class:`DaskExecutor`.
     """
     if scheduler:
         return DaskExecutor(scheduler)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any, cast
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 
@@ -95,6 +97,15 @@ def display_time(time: np.ndarray, unit: str | None, label: str = "time") -> tup
     return seconds / _TIME_SECONDS[target], f"{label} ({_TIME_WORDS[target]})"
 
 
+def _figure_of(ax: Axes) -> Figure:
+    """The figure ``ax`` lies on, typed as the :class:`Figure` the plot functions return.
+
+    matplotlib types ``Axes.figure`` as ``Figure | SubFigure``; axes these functions make lie on a
+    :class:`NotebookFigure`, and a caller's axes on a subfigure come back as that subfigure, unchanged.
+    """
+    return cast(Figure, ax.figure)
+
+
 def _number(value: float, digits: int) -> str:
     """``value`` to ``digits`` significant digits, written out where a reader expects it.
 
@@ -148,5 +159,6 @@ def save_figure(fig: Figure, path: str | Path, *, svg: bool = True) -> list[Path
     written = [path, path.with_suffix(".svg")] if svg else [path]
     for target in written:
         with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=target.suffix[1:], **({"dpi": PNG_DPI} if target.suffix == ".png" else {}))
+            extra: dict[str, Any] = {"dpi": PNG_DPI} if target.suffix == ".png" else {}
+            fig.savefig(tmp, format=target.suffix[1:], **extra)
     return written

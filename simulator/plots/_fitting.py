@@ -11,17 +11,36 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ._common import colormap, new_figure
 
 
 def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, reference: float | None = None,
-                   reference_label: str = "best known optimum"):
+                   reference_label: str = "best known optimum") -> Figure:
     """Final nllh of every start, sorted: the flat steps are optima reached by several starts.
 
     The y axis is ``nllh - base + 1`` on a log scale (``base``: the lower of the best value and ``reference``),
     so the best start sits at 1 and a gap of one nllh unit is readable next to a gap of thousands. Starts within
     ``threshold`` of the best (the ensemble) are filled; failed starts (``inf``) are drawn at the top as crosses.
+
+    Parameters
+    ----------
+    nllh
+        Final negative log-likelihood per start (``inf`` for a failed start).
+    threshold
+        Starts within this of the best form the ensemble.
+    title
+        Figure title.
+    reference
+        A known optimum (e.g. the PEtab benchmark's), drawn as a line.
+    reference_label
+        Legend entry of ``reference``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     values = np.sort(np.asarray(nllh, dtype=float))
     finite = values[np.isfinite(values)]
@@ -68,7 +87,7 @@ _MAX_LEGEND = 12
 
 def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time (model units)",
                      group: str = "simulationConditionId", ncols: int = 3, representative: bool = False,
-                     fit_label: str = "best fit"):
+                     fit_label: str = "best fit") -> Figure:
     """Measured points and the best fit's simulated values, one panel per observable.
 
     ``table`` has ``observableId``, ``time``, ``measurement``, ``simulation`` (optionally ``sigma``) and the
@@ -76,8 +95,29 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
     as a line through the simulated values at the measured times. When every group has a single time point
     (basal steady states), each panel is categorical instead: one column per group, data +- sigma and the fit
     as a black bar. ``representative`` adds that the data are representative (derived
-    from a paper's directions), not digitized measurements. ``fit_label`` names the simulated values (e.g.
-    "simulation at nominal parameters" when nothing was fitted).
+    from a paper's directions), not digitized measurements.
+
+    Parameters
+    ----------
+    table
+        The fit's ``fit_vs_data`` table.
+    title
+        Figure title (what was fitted).
+    time_label
+        x-axis label, with the time unit.
+    group
+        Column whose values get one colour each.
+    ncols
+        Panels per row.
+    representative
+        Say in the title that the data are representative, not digitized.
+    fit_label
+        Names the simulated values (e.g. "simulation at nominal parameters" when nothing was fitted).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     observables = list(dict.fromkeys(table["observableId"]))
     ncols = max(1, min(ncols, len(observables)))
@@ -131,12 +171,32 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
     return fig
 
 
-def plot_profiles(points: pd.DataFrame, summary: pd.DataFrame, *, threshold: float, title: str, ncols: int = 3):
+def plot_profiles(
+    points: pd.DataFrame, summary: pd.DataFrame, *, threshold: float, title: str, ncols: int = 3
+) -> Figure:
     """Likelihood profiles (delta nllh against the parameter), one panel per parameter.
 
     ``points`` has ``parameter``, ``value`` (linear), ``delta_nllh`` and ``scale``; ``summary`` has
     ``parameter``, ``estimate``, ``ci95_low``, ``ci95_high``. Log-scale parameters get a log x axis. The
     dashed line is the 95 % threshold; a side without a crossing (non-identifiable there) says so.
+
+    Parameters
+    ----------
+    points
+        Every profile point (``write_profiles``' ``profiles`` table).
+    summary
+        One row per parameter (``profile_summary``).
+    threshold
+        The 95 % delta-nllh threshold.
+    title
+        Figure title.
+    ncols
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     names = list(dict.fromkeys(points["parameter"]))
     ncols = max(1, min(ncols, len(names)))
@@ -168,7 +228,7 @@ def plot_profiles(points: pd.DataFrame, summary: pd.DataFrame, *, threshold: flo
 
             lo, hi = ax.get_xlim()
             if hi < 10 * lo:  # under a decade: 4 labelled ticks, not matplotlib's overlapping minor labels
-                ax.xaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 6)[1:-1]))
+                ax.xaxis.set_major_locator(FixedLocator(np.geomspace(lo, hi, 6)[1:-1].tolist()))
                 ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.3g}")
                 ax.xaxis.set_minor_locator(NullLocator())
                 ax.xaxis.set_minor_formatter(NullFormatter())

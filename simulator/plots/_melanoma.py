@@ -8,8 +8,10 @@ and a blog post, so every title says "prototype model, representative" (not data
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..model import Observable
 from ._common import display_time, new_figure
@@ -27,7 +29,7 @@ def _draw(ax, series: Series, obs: Observable, time_unit: str | None, *, log: bo
     """
     for k, (label, (time, values)) in enumerate(series.items()):
         t, t_label = display_time(time, time_unit, "time after drug addition")
-        kwargs = {"color": colors[label]} if colors and label in colors else {"color": f"C{k}"}
+        kwargs: dict[str, Any] = {"color": colors[label]} if colors and label in colors else {"color": f"C{k}"}
         kwargs["ls"] = "--" if style == "--" else "-"
         if reference_first and k == 0:
             kwargs = {"color": "k", "ls": (0, (4, 3)), "zorder": 5}
@@ -49,11 +51,27 @@ def _log_axis(ax) -> None:
 
 
 def plot_senescence_time_courses(series: Series, observables: Mapping[str, Observable], *, time_unit: str | None,
-                                 title: str):
+                                 title: str) -> Figure:
     """Four panels per line: cell number N (log), senescent fraction, ERK5 activity, STAT1 and EMT.
 
     ``observables`` maps the ids ``N``, ``senescent_fraction``, ``ERK5a``, ``STAT1`` and ``EMT`` to their
     labels and units (the model's metadata).
+
+    Parameters
+    ----------
+    series
+        Line -> time course.
+    observables
+        Labels and units of the five ids.
+    time_unit
+        The model's time unit (axis label), or ``None``.
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     fig = new_figure((10.5, 7.0))
     axes = fig.subplots(2, 2)
@@ -79,12 +97,30 @@ def plot_senescence_time_courses(series: Series, observables: Mapping[str, Obser
 
 
 def plot_growth_curves(courses: Mapping[str, Series], observables: Mapping[str, Observable], *,
-                       time_unit: str | None, title: str, colors: Mapping[str, str] | None = None):
+                       time_unit: str | None, title: str, colors: Mapping[str, str] | None = None) -> Figure:
     """Growth curves as a culture shows them: cells N (log) and the senescent fraction, one column per line.
 
     Each column draws every condition (e.g. DMSO, each drug alone, the combination).
     ``courses`` maps line -> series (condition label -> time course with ``N`` and ``senescent_fraction``);
     ``colors`` optionally maps condition labels to colours, so a condition has one colour in every column.
+
+    Parameters
+    ----------
+    courses
+        Line -> series (condition label -> time course).
+    observables
+        Labels and units of ``N`` and ``senescent_fraction``.
+    time_unit
+        The model's time unit (axis label), or ``None``.
+    title
+        Figure title.
+    colors
+        Condition label -> colour.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     fig = new_figure((4.4 * len(courses), 7.0))
     axes = fig.subplots(2, len(courses), squeeze=False)
@@ -109,7 +145,7 @@ def plot_escape_prediction(
     time_unit: str | None,
     sweep_day: float,
     title: str,
-):
+) -> Figure:
     """Prediction B7: time courses per line under the combination with and without a blocker, plus dose sweeps.
 
     Parameters
@@ -122,6 +158,17 @@ def plot_escape_prediction(
         ``sweep_day``), each with the combination as background.
     observables
         Labels and units of ``N`` and ``senescent_fraction``.
+    time_unit
+        The model's time unit (axis label), or ``None``.
+    sweep_day
+        Day at which the sweeps were read (named in the sweep panels' labels).
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     ncols = len(courses) + 1
     fig = new_figure((4.4 * ncols, 7.2))

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from ._common import colormap, new_figure
+from ._common import _figure_of, colormap, new_figure
 
 _COLOURS = {"S1": "#4c72b0", "ST": "#dd8452", "mu_star": "#55a868", "mu": "#8172b3", "sigma": "#c44e52",
             "scaled": "#4c72b0", "unscaled": "#937860"}
@@ -26,7 +28,7 @@ def _wrap(text: str, width: int = 70) -> str:
 
 def _chars(ax) -> int:
     """Characters of a 9-pt title that fit the axes' width."""
-    return max(35, int(ax.get_position().width * ax.figure.get_figwidth() * 13))
+    return max(35, int(ax.get_position().width * _figure_of(ax).get_figwidth() * 13))
 
 
 def plot_index_bars(
@@ -36,15 +38,33 @@ def plot_index_bars(
     *,
     ylabel: str,
     title: str,
-    ax=None,
-):
+    ax: Axes | None = None,
+) -> Figure:
     """Grouped bars, one group per parameter (in the order given), one bar per index, with CI error bars.
 
     ``values[index]`` and ``conf[index]`` are arrays aligned with ``parameters``; a bar's error bar is
     ``value +- conf`` (the interval stored with the index).
+
+    Parameters
+    ----------
+    parameters
+        Parameter ids, in bar order.
+    values, conf
+        Index name -> values and interval half-widths, aligned with ``parameters``.
+    ylabel
+        y-axis label.
+    title
+        Axes title.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
-    if own:
+    if ax is None:
         ax = new_figure((max(4.5, 0.5 * len(parameters) * max(1, len(values)) + 1.5), 3.8)).subplots()
     width = 0.8 / max(1, len(values))
     x = np.arange(len(parameters))
@@ -59,8 +79,8 @@ def plot_index_bars(
     ax.legend(fontsize=7)
     ax.grid(axis="y", alpha=0.3)
     if own:
-        ax.figure.tight_layout()
-    return ax.figure
+        _figure_of(ax).tight_layout()
+    return _figure_of(ax)
 
 
 def plot_morris(
@@ -73,16 +93,38 @@ def plot_morris(
     unit: str,
     title: str,
     label_top: int = 8,
-    ax=None,
-):
+    ax: Axes | None = None,
+) -> Figure:
     """The Morris mu*-sigma plane, with CI error bars and the sigma/mu* = 0.1, 0.5, 1 guide lines.
 
     Far right: influential; high sigma relative to mu*: non-linear or interacting (Garcia Sanchez et al.
     2014 read sigma/mu* < 0.1 as linear, 0.1-0.5 monotonic, 0.5-1 almost monotonic, > 1 non-monotonic or
     interacting). The ``label_top`` parameters with the largest mu* are named.
+
+    Parameters
+    ----------
+    parameters
+        Parameter ids.
+    mu_star, sigma
+        Morris mu* and sigma per parameter.
+    mu_star_conf, sigma_conf
+        Interval half-widths (error bars), if known.
+    unit
+        Unit of the output (axis labels).
+    title
+        Axes title.
+    label_top
+        How many parameters to name.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
-    if own:
+    if ax is None:
         ax = new_figure((5.6, 4.6)).subplots()
     mu_star, sigma = np.asarray(mu_star, float), np.asarray(sigma, float)
     ok = np.isfinite(mu_star) & np.isfinite(sigma)
@@ -106,27 +148,49 @@ def plot_morris(
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(alpha=0.3)
     if own:
-        ax.figure.tight_layout()
-    return ax.figure
+        _figure_of(ax).tight_layout()
+    return _figure_of(ax)
 
 
 def plot_index_heatmap(
     matrix: np.ndarray,
     parameters: Sequence[str],
-    positions: Sequence[float],
+    positions: Sequence[float] | np.ndarray,
     *,
     xlabel: str,
     index_label: str,
     title: str,
-    ax=None,
-):
+    ax: Axes | None = None,
+) -> Figure:
     """An index resolved over one axis (time after drug addition, fa, ...): parameters x positions.
 
     ``matrix[i, j]`` is the index of ``parameters[i]`` at ``positions[j]``; cells are annotated when few.
+
+    Parameters
+    ----------
+    matrix
+        Index values, shape ``(len(parameters), len(positions))``.
+    parameters
+        Parameter ids (rows).
+    positions
+        Where each column was evaluated.
+    xlabel
+        x-axis label, with its unit.
+    index_label
+        Colour-bar label (the index).
+    title
+        Axes title.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     matrix = np.asarray(matrix, dtype=float)
     own = ax is None
-    if own:
+    if ax is None:
         ax = new_figure((1.8 + 0.5 * max(4, len(positions)), 1.2 + 0.28 * len(parameters))).subplots()
     finite = matrix[np.isfinite(matrix)]
     vmax = max(float(finite.max(initial=0.0)), 1e-12)
@@ -143,27 +207,47 @@ def plot_index_heatmap(
     ax.set_xlabel(xlabel)
     ax.set_ylabel("parameter")
     ax.set_title(_wrap(title, _chars(ax)), fontsize=9)
-    ax.figure.colorbar(image, ax=ax, label=index_label, shrink=0.85)
+    _figure_of(ax).colorbar(image, ax=ax, label=index_label, shrink=0.85)
     if own:
-        ax.figure.tight_layout()
-    return ax.figure
+        _figure_of(ax).tight_layout()
+    return _figure_of(ax)
 
 
 def plot_indices_over_grid(
     matrices: Mapping[str, np.ndarray],
-    doses_a: Sequence[float],
-    doses_b: Sequence[float],
+    doses_a: Sequence[float] | np.ndarray,
+    doses_b: Sequence[float] | np.ndarray,
     *,
     drug_a: str,
     drug_b: str,
     index_label: str,
     title: str,
     ncols: int = 3,
-):
+) -> Figure:
     """One dose-grid heatmap per parameter (rows drug A, columns drug B, nM): where in the grid it matters.
 
     All panels share one colour scale (one colour bar), so parameters can be compared by colour; every
     well is annotated with its value.
+
+    Parameters
+    ----------
+    matrices
+        Parameter id -> index per well, shape ``(len(doses_a), len(doses_b))``.
+    doses_a, doses_b
+        Doses of drug A (rows) and B (columns), nM.
+    drug_a, drug_b
+        Drug names.
+    index_label
+        Colour-bar label (the index).
+    title
+        Figure title.
+    ncols
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     n = len(matrices)
     ncols = max(1, min(ncols, n))
@@ -204,21 +288,42 @@ def plot_output_distribution(
     title: str,
     thresholds: Sequence[tuple[float, str]] = (),
     log: bool = False,
-    ax=None,
-):
+    ax: Axes | None = None,
+) -> Figure:
     """Histogram of one output over the sampled parameter sets, with labelled threshold lines.
 
     The share of finite values on each side of every threshold is written in the legend, so robustness
     ("in what fraction of plausible parameter sets does the behaviour hold") can be read off the figure.
+
+    Parameters
+    ----------
+    values
+        The output per sampled parameter set (non-finite values are left out and counted).
+    xlabel
+        x-axis label, with its unit.
+    title
+        Axes title.
+    thresholds
+        ``(value, label)`` lines to draw.
+    log
+        Log-scale x axis.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
-    if own:
+    if ax is None:
         ax = new_figure((5.4, 3.6)).subplots()
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
     if log:
         finite = finite[finite > 0]
-        bins = np.geomspace(finite.min(), finite.max(), 40) if finite.size and finite.min() < finite.max() else 20
+        bins: int | list[float] = (np.geomspace(finite.min(), finite.max(), 40).tolist()
+                                   if finite.size and finite.min() < finite.max() else 20)
         ax.set_xscale("log")
     else:
         bins = 40
@@ -240,16 +345,28 @@ def plot_output_distribution(
         ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     if own:
-        ax.figure.tight_layout()
-    return ax.figure
+        _figure_of(ax).tight_layout()
+    return _figure_of(ax)
 
 
-def plot_overview(panels: Sequence[Mapping], *, title: str):
+def plot_overview(panels: Sequence[Mapping], *, title: str) -> Figure:
     """One row per output: its indices as bars with CIs (left) and its distribution over the sample (right).
 
     Each panel mapping holds ``label`` (the output), ``parameters``, ``values`` and ``conf`` (index name ->
     array, as :func:`plot_index_bars`), ``ylabel``, ``sample`` (the output over the sampled parameter sets),
     ``xlabel``, ``thresholds`` and ``log`` (as :func:`plot_output_distribution`).
+
+    Parameters
+    ----------
+    panels
+        One mapping per output (keys above).
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     n = len(panels)
     fig = new_figure((13.5, 3.6 * n))

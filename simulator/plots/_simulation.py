@@ -6,9 +6,11 @@ import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from ..model import Observable
-from ._common import _number, display_time, new_figure
+from ._common import _figure_of, _number, display_time, new_figure
 
 
 def plot_time_courses(
@@ -20,16 +22,38 @@ def plot_time_courses(
     ncols: int = 3,
     windows: Sequence[float] | None = None,
     time_label: str = "time",
-):
+) -> Figure:
     """Time courses, one line per labelled series ``label -> (time, {obs_id: values})``.
 
     Without ``windows``: one panel per observable on a grid of ``ncols`` columns. With ``windows`` (end
     times in model units): one row per observable and one column per window, so a fast transient (the
     first hours) and the late phase are both readable.
+
+    Parameters
+    ----------
+    series
+        Label -> (time, observable id -> values).
+    observables
+        The observables to draw (labels and units).
+    time_unit
+        The model's time unit (axis label), or ``None``.
+    title
+        Figure title.
+    ncols
+        Panels per row (without ``windows``).
+    windows
+        End times of the time windows, model units.
+    time_label
+        x-axis label before the unit.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not shown, not saved).
     """
     if windows:
         nrows, ncols = len(observables), len(windows)
-        panels = [(obs, end) for obs in observables for end in windows]
+        panels: list[tuple[Observable, float | None]] = [(obs, end) for obs in observables for end in windows]
     else:
         ncols = max(1, min(ncols, len(observables)))
         nrows = int(np.ceil(len(observables) / ncols))
@@ -58,10 +82,29 @@ def plot_time_courses(
     return fig
 
 
-def plot_steady_state(values: Mapping[str, float], observables: Sequence[Observable], *, title: str, ax=None):
-    """Bar chart of steady-state observables (NaN bars, e.g. an oscillating model, are left empty)."""
+def plot_steady_state(
+    values: Mapping[str, float], observables: Sequence[Observable], *, title: str, ax: Axes | None = None
+) -> Figure:
+    """Bar chart of steady-state observables (NaN bars, e.g. an oscillating model, are left empty).
+
+    Parameters
+    ----------
+    values
+        Observable id -> steady-state value.
+    observables
+        The observables to draw (labels and units), in bar order.
+    title
+        Axes title.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
+    """
     own = ax is None
-    if own:
+    if ax is None:
         ax = new_figure((max(4.0, 0.9 * len(observables) + 1.5), 3.6)).subplots()
     labels = [o.label for o in observables]
     ax.bar(range(len(observables)), [values[o.id] for o in observables], color="#4477aa")
@@ -73,8 +116,8 @@ def plot_steady_state(values: Mapping[str, float], observables: Sequence[Observa
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     if own:  # a caller composing panels lays out once
-        ax.figure.tight_layout()
-    return ax.figure
+        _figure_of(ax).tight_layout()
+    return _figure_of(ax)
 
 
 def plot_dose_response(
@@ -84,14 +127,34 @@ def plot_dose_response(
     observable: Observable,
     title: str,
     reference: float | None = 1.0,
-    ax=None,
-):
+    ax: Axes | None = None,
+) -> Figure:
     """Steady-state readout versus dose (log axis), one line per series ``label -> (doses_nM, values)``.
 
     Zero doses cannot sit on a log axis; they are drawn as a dotted horizontal line at their value.
+
+    Parameters
+    ----------
+    series
+        Label -> (doses in nM, values).
+    drug_label
+        The drug (x-axis label).
+    observable
+        The readout's label and unit (y axis).
+    title
+        Axes title.
+    reference
+        A dashed reference line ("parental untreated"); ``None`` for none.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
-    if own:
+    if ax is None:
         ax = new_figure((5.6, 4.0)).subplots()
     for label, (doses, values) in series.items():
         doses, values = np.asarray(doses, float), np.asarray(values, float)
@@ -108,18 +171,30 @@ def plot_dose_response(
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     if own:  # a caller composing panels lays out once
-        ax.figure.tight_layout()
-    return ax.figure
+        _figure_of(ax).tight_layout()
+    return _figure_of(ax)
 
 
-def plot_dose_response_fit(result, ax=None):
+def plot_dose_response_fit(result, ax: Axes | None = None) -> Figure:
     """A simulated dose series (points) with its logistic fit (line) and the IC50 with its 95 % CI.
 
     ``result`` is a :class:`simulator.response.DoseResponse`; the curve is the fitted equation evaluated
     on a dense dose grid (the fit itself was done by :func:`simulator.readouts.fit_logistic`).
+
+    Parameters
+    ----------
+    result
+        The dose response.
+    ax
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
     """
     own = ax is None
-    if own:
+    if ax is None:
         ax = new_figure((5.6, 4.0)).subplots()
     fit = result.fit
     doses, response = np.asarray(result.doses, float), np.asarray(result.response, float)
@@ -145,5 +220,5 @@ def plot_dose_response_fit(result, ax=None):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     if own:  # a caller composing panels lays out once
-        ax.figure.tight_layout()
-    return ax.figure
+        _figure_of(ax).tight_layout()
+    return _figure_of(ax)

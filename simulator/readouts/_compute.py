@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..engine import SolverOptions, steady_states, time_courses
+from ..engine import SolverOptions, SteadyState, steady_states, time_courses
 from ..errors import InputError
 from ..model import CompiledModel, Condition, DeclaredReadout
 from ..status import Status
@@ -64,6 +64,11 @@ def compute_readouts(
     options
         Solver settings passed to the engine.
 
+    Returns
+    -------
+    list[ReadoutRecord]
+        One record per condition, in order, each with its status and message.
+
     Raises
     ------
     InputError
@@ -104,6 +109,16 @@ def compute_readout_table(
 
     The fast mode's built-in readouts come out as arrays without a record per condition (a screen's wells);
     other modes and declared readouts are computed as records and tabulated.
+
+    Parameters
+    ----------
+    model, conditions, mode, readouts, options
+        As for :func:`compute_readouts`.
+
+    Returns
+    -------
+    ReadoutTable
+        One row per condition, one column per readout, with statuses and messages.
     """
     wanted, builtin, own, levels, conditions = _checked(model, conditions, mode, readouts)
     if builtin and not own and not levels and mode == "fast" and conditions:
@@ -232,7 +247,8 @@ def _levels(model: CompiledModel, conditions: list[Condition], wanted: tuple[Rea
             out.append(_nan_record(names, s.status if s.status != Status.OK else Status.FAILED, f"{what}: {s.message}"))
             continue
         x, x0 = level(treated), level(untreated)
-        zero = [r.level for r in wanted if x0[column[r.level]] == 0]
+        assert x is not None and x0 is not None  # (``bad`` holds the conditions without a level)
+        zero = [str(r.level) for r in wanted if x0[column[r.level]] == 0]
         if zero:
             out.append(_nan_record(names, Status.FAILED, f"the untreated level of {', '.join(zero)} is 0, so the level "
                                                   "relative to untreated is undefined"))
@@ -277,7 +293,8 @@ def _fast(model, conditions, wanted, hours, options) -> ReadoutTable:
             refs[ref_key], groups[ref_key] = c.untreated, []
         if not same:
             groups[ref_key].append(k)
-    ref_states, solved = {}, {}
+    ref_states: dict[tuple, SteadyState] = {}
+    solved: dict[int, SteadyState] = {}
     for ref_key, treated in groups.items():
         batch = steady_states(model, [refs[ref_key], *(conditions[k] for k in treated)], select=select,
                               options=options)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..engine import SolverOptions
 from ..errors import InputError
@@ -27,6 +28,18 @@ def percent_remaining(readout: str | Readout, values: np.ndarray) -> tuple[np.nd
 
     A readout with a fraction-affected form (:attr:`Readout.effect`) is fitted as % remaining = 100*(1 - fa)
     with top 100 and bottom 0 fixed (the paper's Prism model); any other readout gets a free 4-parameter fit.
+
+    Parameters
+    ----------
+    readout
+        A :class:`Readout` or a built-in readout id.
+    values
+        Readout values, one per dose.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, bool, str]
+        The response to fit, whether it is % of control (top 100, bottom 0 fixed), and its axis label.
     """
     values = np.asarray(values, dtype=float)
     if isinstance(readout, str):
@@ -90,7 +103,7 @@ def dose_response(
     model: CompiledModel,
     cell_line: str | None,
     drug: str,
-    doses: Sequence[float],
+    doses: ArrayLike,
     *,
     readout: str = "viability",
     background: Mapping[str, float | str] | None = None,
@@ -103,18 +116,45 @@ def dose_response(
 
     ``cell_line`` ``None`` means the model's own parameter values (a model without cell lines). ``readout`` is
     a readout of the model or a level readout (an observable or species id, or ``species:X``:
-    :func:`simulator.readouts.level_readout`). ``values`` (parameter values) and ``switch_off`` (names of the
-    model's switches) apply to every dose, treated and untreated, so before pre-equilibration
-    (:func:`simulator.model.make_condition`).
+    :func:`simulator.readouts.level_readout`).
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    cell_line
+        A cell line of the model, or ``None``.
+    drug
+        The drug whose dose varies.
+    doses
+        Doses in nM (>= 0).
+    readout
+        Readout id (default ``viability``).
+    background
+        Other drugs held at a fixed dose (id -> nM or a string with a unit).
+    values
+        Parameter values applied over the cell line's (e.g. a fitted vector), to every dose, treated and
+        untreated, so before pre-equilibration (:func:`simulator.model.make_condition`).
+    switch_off
+        Names of the model's switches to turn off, applied like ``values``.
+    mode
+        ``"fast"`` or ``"full"`` (see :func:`compute_readouts`).
+    options
+        Solver settings passed to the engine.
+
+    Returns
+    -------
+    DoseResponse
+        Per dose the readout and status, and the fitted 4PL curve (or why it could not be fitted).
     """
     available = readouts_for(model, (readout,))
     if readout not in available:
         raise InputError(unknown_readout_message(model, [readout]))
-    doses = np.asarray(doses, dtype=float)
-    if doses.ndim != 1 or doses.size < 2 or not np.all(np.isfinite(doses)) or np.any(doses < 0):
-        raise InputError(f"doses of {drug!r} must be at least 2 finite numbers >= 0 (nM), got {doses.tolist()}.")
-    if not np.any(doses == 0):
-        raise InputError(f"doses of {drug!r} must include 0 (the untreated control), got {doses.tolist()}.")
+    dose_nm = np.asarray(doses, dtype=float)
+    if dose_nm.ndim != 1 or dose_nm.size < 2 or not np.all(np.isfinite(dose_nm)) or np.any(dose_nm < 0):
+        raise InputError(f"doses of {drug!r} must be at least 2 finite numbers >= 0 (nM), got {dose_nm.tolist()}.")
+    if not np.any(dose_nm == 0):
+        raise InputError(f"doses of {drug!r} must include 0 (the untreated control), got {dose_nm.tolist()}.")
     background = dict(background or {})
     if drug in background:
         raise InputError(f"{drug!r} is both the varied drug and a background dose; give it once.")
@@ -122,7 +162,7 @@ def dose_response(
     conditions = [
         make_condition(model, cell_line, {**background, drug: d}, values=values, switch_off=switch_off,
                        catalog=drugs, lines=lines)
-        for d in doses
+        for d in dose_nm
     ]
     records = compute_readouts(model, conditions, mode=mode, readouts=(readout,), options=options)
     raw = np.array([r.values.get(readout, np.nan) for r in records], dtype=float)
@@ -131,7 +171,7 @@ def dose_response(
     if any("oscillates" in r.message for r in records if r.ok):
         label = label.replace(")", "; cycle-averaged where it oscillates)") if label.endswith(")") else label
     ok = np.array([s == Status.OK for s in statuses]) & np.isfinite(response)
-    fit = fit_logistic(doses[ok], response[ok], normalized=normalized)
+    fit = fit_logistic(dose_nm[ok], response[ok], normalized=normalized)
     fixed = {k: v for k, v in conditions[0].doses.items() if k != drug}
-    return DoseResponse(model, cell_line, drug, readout, doses, raw, response, label, statuses, fit, fixed,
+    return DoseResponse(model, cell_line, drug, readout, dose_nm, raw, response, label, statuses, fit, fixed,
                         tuple(r.message for r in records), available[readout], dict(values or {}), tuple(switch_off))

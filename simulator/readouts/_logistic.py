@@ -24,7 +24,24 @@ _HILL_BOUNDS = (0.05, 20.0)
 
 
 def logistic4(dose, top: float, bottom: float, ic50: float, hill: float):
-    """The 4PL curve ``bottom + (top - bottom)/(1 + (dose/ic50)^hill)`` (dose >= 0, broadcasts)."""
+    """The 4PL curve ``bottom + (top - bottom)/(1 + (dose/ic50)^hill)`` (dose >= 0, broadcasts).
+
+    Parameters
+    ----------
+    dose
+        Dose(s), same unit as ``ic50``.
+    top, bottom
+        Response at zero and at infinite dose.
+    ic50
+        Dose of the half-way response (> 0).
+    hill
+        Hill slope (> 0 for a falling curve when ``top > bottom``).
+
+    Returns
+    -------
+    numpy.ndarray or float
+        The response, broadcast over ``dose``.
+    """
     dose = np.asarray(dose, dtype=float)
     return bottom + (top - bottom) / (1.0 + (dose / ic50) ** hill)
 

@@ -45,6 +45,16 @@ def with_population_layer(model: CompiledModel) -> CompiledModel:
       so the untreated model with ``pop_on = 0`` has a stable, non-singular steady state)
 
     With ``pop_on = 0`` the signalling is exactly the original model's.
+
+    Parameters
+    ----------
+    model
+        A model with the growth and death rates ``g`` and ``d`` and a time unit.
+
+    Returns
+    -------
+    CompiledModel
+        The extended model (the original is unchanged).
     """
     import libsbml
 
@@ -82,31 +92,39 @@ def with_population_layer(model: CompiledModel) -> CompiledModel:
         _check(p.setId(pid), f"create parameter {pid}")
         _check(p.setValue(value), f"set the value of {pid}")
         _check(p.setConstant(True), f"make {pid} constant")
+    _add_population_reactions(sbml)
+    return from_sbml_text(libsbml.writeSBMLToString(doc), name=model.name, metadata=metadata_of(model))
+
+
+def _add_population_reactions(sbml) -> None:
+    """The growth, death, clearance and hold reactions of :func:`with_population_layer`, added to ``sbml``."""
+    import libsbml
+
     vol = POP_COMPARTMENT
-    for rid, reactant, product, law, reversible in (
+    reactions: tuple[tuple[str, str | None, str | None, str, bool], ...] = (
         ("pop_growth", None, POP_N, f"{vol}*{POP_ON}*g*{POP_N}", False),
         ("pop_death", POP_N, POP_A, f"{vol}*{POP_ON}*d*{POP_N}", False),
         ("pop_clearance", POP_A, None, f"{vol}*kcl*{POP_A}", False),
         ("pop_hold", None, POP_N, f"{vol}*(1 - {POP_ON})*{POP_RELAX}*(1 - {POP_N})", True),
-    ):
+    )
+    for rid, reactant, product, law, reversible in reactions:
         rxn = sbml.createReaction()
         _check(rxn.setId(rid), f"create reaction {rid}")
         _check(rxn.setReversible(reversible), f"set the reversibility of {rid}")
         if sbml.getLevel() == 3 and sbml.getVersion() == 1:
             _check(rxn.setFast(False), f"set {rid} not fast")
-        for sid, make in ((reactant, rxn.createReactant), (product, rxn.createProduct)):
-            if sid is not None:
+        for species_id, make in ((reactant, rxn.createReactant), (product, rxn.createProduct)):
+            if species_id is not None:
                 ref = make()
-                _check(ref.setSpecies(sid), f"add {sid} to {rid}")
-                _check(ref.setStoichiometry(1.0), f"set the stoichiometry of {sid} in {rid}")
+                _check(ref.setSpecies(species_id), f"add {species_id} to {rid}")
+                _check(ref.setStoichiometry(1.0), f"set the stoichiometry of {species_id} in {rid}")
                 if sbml.getLevel() >= 3:
-                    _check(ref.setConstant(True), f"make the stoichiometry of {sid} in {rid} constant")
+                    _check(ref.setConstant(True), f"make the stoichiometry of {species_id} in {rid} constant")
         kinetic = rxn.createKineticLaw()
         ast = libsbml.parseL3FormulaWithModel(law, sbml)
         if ast is None:
             raise InputError(f"could not build the rate law {law!r}: {libsbml.getLastParseL3Error().strip()}")
         _check(kinetic.setMath(ast), f"set the rate law of {rid}")
-    return from_sbml_text(libsbml.writeSBMLToString(doc), name=model.name, metadata=metadata_of(model))
 
 
 def _check(status: int, what: str) -> None:

@@ -68,7 +68,7 @@ class Readout:
 
     def fraction_affected(self, values: np.ndarray) -> np.ndarray:
         """Values -> fraction affected; values beyond the untreated one are kept (negative fa), never clipped."""
-        if self.effect not in _FRACTION_AFFECTED:
+        if self.effect is None or self.effect not in _FRACTION_AFFECTED:
             raise InputError(f"readout {self.id!r} has no fraction-affected form (it is not an inhibition readout).")
         return _FRACTION_AFFECTED[self.effect](np.asarray(values, dtype=float))
 
@@ -156,6 +156,20 @@ def closed_form_cells(g, d, kcl, t):
     ``A = d t exp(-kcl t) expm1(x)/x`` with ``x = (g - d + kcl) t``, which is exact and stays accurate
     as ``g - d + kcl -> 0`` (limit ``A = d t exp(-kcl t)``). All arguments broadcast; rates and time in
     the same (model) time unit.
+
+    Parameters
+    ----------
+    g, d
+        Growth and death rates.
+    kcl
+        Clearance rate of apoptotic cells.
+    t
+        Time.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        ``(N, A)``, broadcast over the arguments.
     """
     g, d, kcl, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (g, d, kcl, t)))
     r = g - d
@@ -170,7 +184,20 @@ def closed_form_cells(g, d, kcl, t):
 
 
 def unknown_readout_message(model: CompiledModel, unknown: Sequence[str]) -> str:
-    """"unknown readout(s) ...; valid: ..." naming the model's readouts and the level-readout form."""
+    """"unknown readout(s) ...; valid: ..." naming the model's readouts and the level-readout form.
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    unknown
+        The readout ids that were not found.
+
+    Returns
+    -------
+    str
+        The message, for an :class:`InputError`.
+    """
     available = readouts_for(model)
     listed = f"{', '.join(available)}; or " if available else ""
     return (f"unknown readout(s) {', '.join(map(repr, unknown)) or '(none given)'} for model {model.name!r}; valid: "
@@ -184,6 +211,18 @@ def readouts_for(model: CompiledModel, levels: Sequence[str] = ()) -> Mapping[st
     declares (``[readouts.<id>]``; they take precedence on a shared id). Any observable or species is a readout
     too (:func:`level_readout`), so there are too many to list: ``levels`` names the ones wanted (ids that are
     neither are left out, so a caller's "unknown readout" check still catches them).
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    levels
+        Ids of level readouts to include.
+
+    Returns
+    -------
+    Mapping[str, Readout]
+        Readout id -> :class:`Readout`.
     """
     out: dict[str, Readout] = {}
     readable = set(model.readable_ids())
@@ -220,6 +259,19 @@ def level_readout(model: CompiledModel, text: str) -> Readout | None:
     level of any observable or species, relative to untreated, is what a western blot normalised to DMSO
     shows. A bare id must be an observable, a species or an assignment-rule target (a constant parameter does
     not respond to a drug); ``species:X`` must be a species.
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+    text
+        The readout id as the user wrote it.
+
+    Returns
+    -------
+    Readout or None
+        A level readout (the level relative to untreated), or ``None`` when ``text`` names no
+        observable, species or assignment-rule target.
     """
     if text.startswith(LEVEL_PREFIX):
         sid = text[len(LEVEL_PREFIX):]
@@ -236,7 +288,19 @@ def level_readout(model: CompiledModel, text: str) -> Readout | None:
 
 
 def level_hint(model: CompiledModel) -> str:
-    """What to write for a level readout of ``model``, for error messages (two example ids)."""
+    """What to write for a level readout of ``model``, for error messages (two example ids).
+
+    Parameters
+    ----------
+    model
+        The compiled model.
+
+    Returns
+    -------
+    str
+        A phrase such as ``any observable or species id of model 'm', read as its level relative to untreated
+        (e.g. MAPK_PP or species:MAPK_PP)``.
+    """
     example = (model.observable_ids or model.species or ("X",))[0]
     return (f"any observable or species id of model {model.name!r}, read as its level relative to untreated "
             f"(e.g. {example} or {LEVEL_PREFIX}{example})")
@@ -244,7 +308,7 @@ def level_hint(model: CompiledModel) -> str:
 
 def _merge(wanted: tuple[str, ...], records: Sequence[ReadoutRecord]) -> ReadoutRecord:
     """One record from the built-in and the declared readouts of one condition (the first failure wins)."""
-    values = {}
+    values: dict[str, float] = {}
     for record in records:
         values.update(record.values)
     bad = next((r for r in records if not r.ok), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -34,6 +35,20 @@ def build_report(directory: str | Path, *, workers: int | None = None, executor:
     Refused (an :class:`InputError` naming the folder and what to do) when a run below ``directory`` has not
     finished (its folder has an owner but no manifest: stopped, or still running), or when a manifest or a
     table it lists is missing or damaged: a report never shows part of a result as if it were all of it.
+
+    Parameters
+    ----------
+    directory
+        A folder holding result folders (a study's output, or one run's).
+    workers
+        Processes for the screen panels when no ``executor`` is given (``None``: all cores).
+    executor
+        Runs the screen panels.
+
+    Returns
+    -------
+    Path
+        ``directory/report.html``.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -65,7 +80,7 @@ def build_report(directory: str | Path, *, workers: int | None = None, executor:
         if kind == "screen":  # its figures are drawn afterwards, in parallel
             body.append(_screen_section(folder, directory, title, manifest, panels))
         else:
-            body.append(_SECTIONS.get(kind, _generic_section)(folder, directory, title, manifest))
+            body.append((_generic_section if kind is None else _SECTIONS[kind])(folder, directory, title, manifest))
     if panels:
         owned = make_executor(workers=workers) if executor is None else nullcontext(executor)
         with owned as pool:
@@ -130,5 +145,6 @@ def _generic_section(folder: Path, root: Path, title: str, manifest: dict) -> st
 #: the key of a result's manifest -> the function that writes its section, in order of precedence (a study's
 #: manifest also lists its screens); a manifest with none of these keys gets the generic section. A new kind of
 #: result adds its section function here.
-_SECTIONS = {"study": _study_section, "screen": _screen_section, "sensitivity": _sensitivity_section,
-             "fit": _fit_section}
+_SECTIONS: dict[str, Callable[..., str]] = {
+    "study": _study_section, "screen": _screen_section, "sensitivity": _sensitivity_section, "fit": _fit_section,
+}

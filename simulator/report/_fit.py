@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,11 +14,23 @@ from ..plots import save_figure
 from ._html import _csv, _img, _manifest_block, _table
 
 
-def draw_fit_figures(folder: str | Path, info: dict) -> list[Path]:
+def draw_fit_figures(folder: str | Path, info: Mapping[str, Any]) -> list[Path]:
     """Waterfall, best fit vs data and profiles (PNG + SVG) in ``folder``, drawn from the stored fit tables.
 
     ``info`` is the manifest's ``"fit"`` entry (title, threshold, time unit, whether the data are
     representative). Returns the written paths; a figure whose table is missing is skipped.
+
+    Parameters
+    ----------
+    folder
+        A fit's output folder.
+    info
+        The manifest's ``"fit"`` entry.
+
+    Returns
+    -------
+    list[Path]
+        The figures written.
     """
     from ..plots import plot_fit_vs_data, plot_profiles, plot_waterfall
 

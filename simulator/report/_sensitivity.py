@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,33 +13,52 @@ import pandas as pd
 from ..plots import save_figure
 from ._html import _derived, _img, _manifest_block, _parquet, _table
 
-
-def _index_label(method: str, main: str, unit: str) -> str:
-    """Colour-bar label of the main index, with its unit."""
-    if method in ("sobol", "efast"):
-        return f"{main} (share of output variance)"
-    if method == "morris":
-        return f"mu* ({unit} per Morris step)"
-    return "|d ln y / d ln p|"
-
-
 #: threshold lines on output distributions: CI 0.9 (Chou-Talalay synergy), a 3-fold IC50 shift (behaviour A1)
 _THRESHOLDS = {"ci": ((0.9, "CI 0.9 (synergy below)"),), "ic50_shift": ((3.0, "3-fold shift (A1)"),)}
 
 
-_INDEX_AXIS = {"sobol": "Sobol index (share of output variance)", "efast": "eFAST index (share of output variance)",
-               "morris": "elementary effect (output units per Morris step)",
-               "local": "scaled coefficient d ln y / d ln p"}
-
-
-def _interval_text(info: dict) -> str:
-    """How the run's error bars were computed (they differ by method)."""
-    if info["method"] == "local":
-        return (f"error bars: |Richardson - central difference at h/2| (h = {info['step']:g} in ln p), an upper "
-                "estimate of the truncation error")
-    if info["method"] == "efast" and info.get("replicates", 1) > 1:
-        return f"intervals at {info['conf_level']:.0%}: Student-t over {info['replicates']} replicate designs"
+def _bootstrap_text(info: dict) -> str:
     return f"intervals at {info['conf_level']:.0%} ({info['resamples']} bootstrap draws)"
+
+
+def _efast_text(info: dict) -> str:
+    if info.get("replicates", 1) > 1:
+        return f"intervals at {info['conf_level']:.0%}: Student-t over {info['replicates']} replicate designs"
+    return _bootstrap_text(info)
+
+
+def _local_text(info: dict) -> str:
+    return (f"error bars: |Richardson - central difference at h/2| (h = {info['step']:g} in ln p), an upper "
+            "estimate of the truncation error")
+
+
+@dataclass(frozen=True)
+class _MethodView:
+    """How the report presents one sensitivity method's indices (the methods differ in what they mean)."""
+
+    axis: str  #: y label of the index bars
+    colour_label: Callable[[str, str], str]  #: (main index, output unit) -> colour-bar label of the main index
+    interval_text: Callable[[dict], str]  #: how the run's error bars were computed
+    hidden: tuple[str, ...] = ()  #: indices not drawn as bars (Morris' signed mu)
+    bars: tuple[str, ...] = ()  #: the indices drawn as bars, when not all of the run's (local: its coefficient)
+    signed: bool = False  #: the main index is signed: rank by magnitude
+    variance_shares: bool = False  #: indices are shares of the output variance: show each output's distribution
+    sampled: bool = True  #: the design is a random sample (the spread of each output over it is shown)
+    mu_sigma_plane: bool = False  #: Morris' mu*-sigma plot
+
+
+#: method -> its presentation; a new sensitivity method adds its row here
+_VIEWS: dict[str, _MethodView] = {
+    "sobol": _MethodView("Sobol index (share of output variance)", lambda main, unit: f"{main} (share of output "
+                         "variance)", _bootstrap_text, variance_shares=True),
+    "efast": _MethodView("eFAST index (share of output variance)", lambda main, unit: f"{main} (share of output "
+                         "variance)", _efast_text, variance_shares=True),
+    "morris": _MethodView("elementary effect (output units per Morris step)",
+                          lambda main, unit: f"mu* ({unit} per Morris step)", _bootstrap_text, hidden=("mu",),
+                          mu_sigma_plane=True),
+    "local": _MethodView("scaled coefficient d ln y / d ln p", lambda main, unit: "|d ln y / d ln p|", _local_text,
+                         bars=("scaled",), signed=True, sampled=False),
+}
 
 
 @dataclass(frozen=True)
@@ -62,9 +82,8 @@ class _Run:
     @property
     def shown(self) -> list[str]:
         """The indices drawn as bars (Morris' signed mu is not; local has one coefficient)."""
-        if self.method == "local":
-            return ["scaled"]
-        return [i for i in self.info["indices"] if not (self.method == "morris" and i == "mu")]
+        view = _VIEWS[self.method]
+        return list(view.bars) if view.bars else [i for i in self.info["indices"] if i not in view.hidden]
 
     def figure(self, fig, stem: str, alt: str) -> str:
         """Save ``fig`` as ``figures/<stem>.png`` (and SVG) and return its ``<img>`` element."""
@@ -102,7 +121,7 @@ def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -
     if len(failures):
         parts.append(f"<h3>Failed or undefined runs ({len(failures)})</h3>"
                      + _table(failures, 20, full=folder / "failures.csv", root=root))
-    if run.method != "local" and (folder / "evaluations.parquet").is_file():
+    if _VIEWS[run.method].sampled and (folder / "evaluations.parquet").is_file():
         parts.append(_spread_over_sample(run, columns))
     parts.append(_manifest_block(manifest))
     return "".join(parts)
@@ -115,7 +134,8 @@ def _header(info: dict, counts: dict, title: str) -> list[str]:
         f"<h2>Sensitivity ({html.escape(method)}): {html.escape(title)}</h2>",
         f"<p>{counts.get('parameters', len(info['parameters']))} parameters, {counts.get('rows', '?')} model runs "
         f"(N = {info['n']}), {counts.get('rows_failed', 0)} failed or undefined after a retry "
-        f"({counts.get('rows_retried', 0)} retried); {_interval_text(info)}. Ranked by {html.escape(main)}.</p>",
+        f"({counts.get('rows_retried', 0)} retried); {_VIEWS[method].interval_text(info)}. "
+        f"Ranked by {html.escape(main)}.</p>",
         f"<p class='note'>Ranges: {html.escape(info['range_rule'])} (f = {info['range_factor']:g}; the table "
         f"<code>ranges.csv</code> gives each parameter's). Failed runs: {html.escape(info['nan_policy'])}</p>",
     ]
@@ -134,20 +154,21 @@ def _one_column(run: _Run, output: str, cols: pd.DataFrame, sub: pd.DataFrame, s
     one = sub[sub["column"] == col]
     pivot_v = one.pivot(index="parameter", columns="index", values="value")
     pivot_c = one.pivot(index="parameter", columns="index", values="conf")
-    key = pivot_v[main].abs() if method == "local" else pivot_v[main]
+    view = _VIEWS[method]
+    key = pivot_v[main].abs() if view.signed else pivot_v[main]
     order = key.sort_values(ascending=False, na_position="last").index[:25].tolist()
     parts = []
     if pivot_v[main].notna().any():
         fig = plot_index_bars(order, {i: pivot_v.loc[order, i].to_numpy() for i in shown},
-                              {i: pivot_c.loc[order, i].to_numpy() for i in shown}, ylabel=_INDEX_AXIS[method],
+                              {i: pivot_c.loc[order, i].to_numpy() for i in shown}, ylabel=view.axis,
                               title=f"{output} (simulated); {method}, {run.info['conf_level']:.0%} CI")
         parts.append(run.figure(fig, f"{stem}_bars", f"{output}: {method} indices"))
-        if method == "morris":
+        if view.mu_sigma_plane:
             fig = plot_morris(pivot_v.index.tolist(), pivot_v["mu_star"].to_numpy(), pivot_v["sigma"].to_numpy(),
                               mu_star_conf=pivot_c["mu_star"].to_numpy(), sigma_conf=pivot_c["sigma"].to_numpy(),
                               unit=unit, title=f"{output} (simulated): Morris mu*-sigma")
             parts.append(run.figure(fig, f"{stem}_morris", f"{output}: Morris mu*-sigma"))
-    if method in ("sobol", "efast") and (run.folder / "evaluations.parquet").is_file():
+    if view.variance_shares and (run.folder / "evaluations.parquet").is_file():
         sample = _parquet(run.folder / "evaluations.parquet", columns=[col])[col].to_numpy(float)
         quantity = str(cols["quantity"].iloc[0])
         marks = _THRESHOLDS.get(quantity, ()) if quantity != "ic50_shift" or "(viability)" in unit else ()
@@ -155,7 +176,7 @@ def _one_column(run: _Run, output: str, cols: pd.DataFrame, sub: pd.DataFrame, s
                                        title=f"{output} (simulated) over the {len(sample)} sampled parameter sets")
         parts.append(run.figure(fig, f"{stem}_distribution", f"{output}: distribution over the sample"))
         if pivot_v[main].notna().any():
-            overview.append({"label": output, "parameters": order[:12], "ylabel": _INDEX_AXIS[method],
+            overview.append({"label": output, "parameters": order[:12], "ylabel": view.axis,
                              "values": {i: pivot_v.loc[order[:12], i].to_numpy() for i in shown},
                              "conf": {i: pivot_c.loc[order[:12], i].to_numpy() for i in shown},
                              "sample": sample, "xlabel": unit, "thresholds": marks,
@@ -172,7 +193,7 @@ def _many_columns(run: _Run, output: str, cols: pd.DataFrame, sub: pd.DataFrame,
     method, main = run.method, run.main
     values = sub[sub["index"] == main].pivot(index="parameter", columns="column", values="value")
     values = values[cols["column"].tolist()]
-    strength = values.abs().max(axis=1) if method == "local" else values.max(axis=1)
+    strength = values.abs().max(axis=1) if _VIEWS[method].signed else values.max(axis=1)
     order = strength.sort_values(ascending=False, na_position="last").index.tolist()
     if not values.notna().any().any():
         parts = ["<p><em>Not analysed (see the warnings and failures).</em></p>"]
@@ -202,7 +223,7 @@ def _grid_figure(run: _Run, output: str, cols: pd.DataFrame, values: pd.DataFram
         mats[p] = mat.unstack().reindex(index=doses_a, columns=doses_b).to_numpy()
     fig = plot_indices_over_grid(mats, doses_a, doses_b, drug_a=str(cols["drug_a"].iloc[0]),
                                  drug_b=str(cols["drug_b"].iloc[0]),
-                                 index_label=_index_label(run.method, run.main, unit),
+                                 index_label=_VIEWS[run.method].colour_label(run.main, unit),
                                  title=f"{output} (simulated): {run.main} over the dose grid, top parameters")
     return run.figure(fig, f"{stem}_grid", f"{output}: {run.main} over the dose grid")
 
@@ -219,7 +240,7 @@ def _heatmap_figure(run: _Run, output: str, cols: pd.DataFrame, values: pd.DataF
         positions, xlabel = cols["fa"].to_numpy(float), "fraction affected (fa)"
     shown_rows = order[:20]
     fig = plot_index_heatmap(values.loc[shown_rows].to_numpy(), shown_rows, positions, xlabel=xlabel,
-                             index_label=_index_label(run.method, run.main, unit),
+                             index_label=_VIEWS[run.method].colour_label(run.main, unit),
                              title=f"{output} (simulated): {run.main}, top parameters")
     return run.figure(fig, f"{stem}_heatmap", f"{output}: {run.main} heatmap")
 

@@ -196,6 +196,18 @@ def rank_combinations(wells: pd.DataFrame, spec: ScreenSpec) -> pd.DataFrame:
     Normalised dose = dose_a/IC50_a + dose_b/IC50_b with catalogue IC50s (1 = one IC50-equivalent). With an
     ensemble, a well counts as reaching the target when the median over members does, and the fraction of
     members that reach it is reported.
+
+    Parameters
+    ----------
+    wells
+        The screen's wells table (:attr:`ScreenResult.wells`).
+    spec
+        The screen's spec (target suppression, drugs, ensemble).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per qualifying well, least normalised dose first.
     """
     sub = wells[(wells["series"] == "matrix") & (wells["readout"] == "perk_suppression")
                 & (wells["status"] == Status.OK)]

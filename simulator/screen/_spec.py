@@ -222,7 +222,7 @@ class ScreenSpec:
         if self.ratio is not None and not (self.ratio > 0 and math.isfinite(self.ratio)):
             raise InputError(f"dose ratio {self.ratio!r} must be a finite number > 0 (dose A / dose B).")
         settable = set(self.model.parameters) | set(self.model.species_initial)
-        defaults = {**self.model.species_initial, **self.model.parameters}
+        model_values = {**self.model.species_initial, **self.model.parameters}
         held = self.applied_values
         for i, member in enumerate(self.ensemble):
             both = sorted(set(dict(member)) & set(held))
@@ -235,11 +235,11 @@ class ScreenSpec:
                                  "does not have as settable parameters.")
             # a negative value where the model's own is >= 0 (a rate constant, total or Km) only fails later, as a
             # Newton message per well; one whose default is negative (an offset) may stay negative
-            negative = [(k, v) for k, v in member if not (v >= 0) and defaults[k] >= 0]
+            negative = [(k, v) for k, v in member if not (v >= 0) and model_values[k] >= 0]
             if negative:
                 k, v = negative[0]
                 raise InputError(f"ensemble member {i} sets {k} = {v:g}, but {k} is >= 0 in model "
-                                 f"{self.model.name!r} ({defaults[k]:g}): rate constants, totals and Michaelis "
+                                 f"{self.model.name!r} ({model_values[k]:g}): rate constants, totals and Michaelis "
                                  "constants cannot be negative; check that row of the ensemble.")
 
         if self.wells > MAX_SCREEN_WELLS:
@@ -284,6 +284,16 @@ def load_ensemble(path: str | Path) -> tuple[dict[str, float], ...]:
 
     A column ``member`` (if present) is the member's label and is ignored here; every other column must
     hold finite numbers (linear scale).
+
+    Parameters
+    ----------
+    path
+        The ensemble file (e.g. a fit's ``ensemble.csv``).
+
+    Returns
+    -------
+    tuple[dict[str, float], ...]
+        One parameter-id -> value mapping per member, in file order.
     """
     path = Path(path)
     if not path.is_file():
@@ -323,6 +333,18 @@ def effect_of(readout: str | Readout, values: np.ndarray) -> np.ndarray:
 
     ``readout`` is a :class:`~simulator.readouts.Readout` (any model's) or the id of a built-in one: p-ERK
     suppression already is 1 - pERK/pERK_untreated; viability (%) becomes 1 - viability/100.
+
+    Parameters
+    ----------
+    readout
+        A :class:`Readout` or a built-in readout id.
+    values
+        Readout values.
+
+    Returns
+    -------
+    numpy.ndarray
+        Fraction affected, same shape as ``values``.
     """
     if isinstance(readout, str):
         if readout not in READOUTS or READOUTS[readout].effect is None:

@@ -46,6 +46,18 @@ def estimate_screen(spec: ScreenSpec, sample: int = 4) -> ScreenEstimate:
     fixed figure fits every model. The wells form a grid spread over the matrix (a well's cost depends on
     both doses); the model is compiled (and its untreated reference solved) before the clock starts. It times
     the wells pass on one core; the synergy scoring comes on top.
+
+    Parameters
+    ----------
+    spec
+        The screen.
+    sample
+        Wells per side of the timed grid.
+
+    Returns
+    -------
+    ScreenEstimate
+        Simulated wells, chunks, memory and the measured time per well.
     """
     import time
 
@@ -164,24 +176,24 @@ def _well_chunk(payload: dict) -> pd.DataFrame:
                                   options=spec.options)
     n_readouts, n_members = len(spec.readouts), len(members)
     per_member = len(pairs) * n_readouts
-    rows = n_members * per_member
+    n_rows = n_members * per_member
     doses = np.array(pairs, dtype=float)
     series = np.repeat(np.arange(len(pairs)) >= matrix_wells, n_readouts)  # code 0 matrix, 1 ratio
-    values = table.values  # columns in spec.readouts order
+    readout_values = table.values  # columns in spec.readouts order
     return pd.DataFrame({
-        "cell_line": _text_column([line], np.zeros(rows, dtype=np.intp)),
+        "cell_line": _text_column([line], np.zeros(n_rows, dtype=np.intp)),
         "member": np.repeat(np.array(members, dtype=np.int64), per_member),
         "series": _text_column(["matrix", "ratio"], np.tile(series.astype(np.intp), n_members)),
         "dose_a_nM": np.tile(np.repeat(doses[:, 0], n_readouts), n_members),
         "dose_b_nM": np.tile(np.repeat(doses[:, 1], n_readouts), n_members),
         "readout": _text_column(spec.readouts, np.tile(np.arange(n_readouts), len(table.status))),
-        "value": values.reshape(-1),
+        "value": readout_values.reshape(-1),
         "status": _coded_text(table.status, n_readouts),
         "message": _coded_text(table.message, n_readouts),
     }, columns=list(WELL_COLUMNS))
 
 
-def _text_column(distinct: Sequence[str], codes: np.ndarray) -> pd.Index:
+def _text_column(distinct: Sequence[str] | np.ndarray, codes: np.ndarray) -> pd.Index:
     """A text column ``distinct[codes]``: what pandas makes of the Python strings, without converting each one.
 
     pandas turns a column of Python strings into its string dtype one object at a time (~2 ms per 50,000 rows,
@@ -202,6 +214,20 @@ def ratio_series(doses_a: tuple[float, ...], ratio: float, points: int = RATIO_P
 
     CompuSyn-style designs run the mixture as its own dilution series; it spans drug A's tested range
     widened by a decade on each side, so the mixture's median-effect fit covers fa 0.5-0.9.
+
+    Parameters
+    ----------
+    doses_a
+        Drug A's tested doses (nM).
+    ratio
+        Dose A / dose B of the mixture (> 0).
+    points
+        Number of mixture doses.
+
+    Returns
+    -------
+    list[tuple[float, float]]
+        ``(dose_a, dose_b)`` pairs, ascending.
     """
     positive = [d for d in doses_a if d > 0]
     grid = np.geomspace(min(positive) / 10, max(positive) * 10, points)

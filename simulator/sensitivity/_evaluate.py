@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def _reduce(out: Output, results: list, available: Mapping[str, Readout]) -> _Re
     return _KINDS[type(out)][1](out, results, available)
 
 
-def _ci_median_effect(out: CombinationIndexAt, fa: np.ndarray) -> tuple[np.ndarray, str, str]:
+def _ci_median_effect(out: CombinationIndexAt, fa: np.ndarray) -> _Reduced:
     na, nb = len(out.doses_a), len(out.doses_b)
     a = np.asarray(out.doses_a)
     fits = (median_effect_fit(a, fa[:na]), median_effect_fit(np.asarray(out.doses_b), fa[na:na + nb]),
@@ -151,7 +152,7 @@ def _ci_median_effect(out: CombinationIndexAt, fa: np.ndarray) -> tuple[np.ndarr
     return ci, Status.OK, ""
 
 
-def _ci_curve(out: CombinationIndexAt, fa: np.ndarray) -> tuple[np.ndarray, str, str]:
+def _ci_curve(out: CombinationIndexAt, fa: np.ndarray) -> _Reduced:
     na, nb = len(out.doses_a), len(out.doses_b)
     a, b = np.asarray(out.doses_a), np.asarray(out.doses_b)
     total = a * (1.0 + 1.0 / out.ratio)
@@ -218,11 +219,26 @@ def evaluate_rows(
     catalog: Mapping[str, Drug] | None = None,
     lines: Mapping[str, CellLine] | None = None,
     held: Mapping[str, float] | None = None,
-) -> tuple[np.ndarray, list[str], list[str]]:
+) -> tuple[np.ndarray, list[Status], list[str]]:
     """Evaluate every output for each row of ``values`` (parameter values, columns ``param_ids``).
 
-    ``held``: values every evaluation applies over the cell line's (``--set``/``--switch-off``), before
-    pre-equilibration; none of them may be a column.
+    Parameters
+    ----------
+    model
+        The compiled model.
+    param_ids
+        Parameter ids, one per column of ``values``.
+    values
+        Parameter values (linear scale), shape (rows, len(param_ids)).
+    outputs
+        The outputs to evaluate (:func:`parse_output`).
+    options
+        Solver settings passed to the engine.
+    catalog, lines
+        Drug catalogue and cell lines; default to the bundled files.
+    held
+        Values every evaluation applies over the cell line's (``--set``/``--switch-off``), before
+        pre-equilibration; none of them may be a column.
 
     Returns
     -------
@@ -257,17 +273,23 @@ def evaluate_rows(
     done: dict[tuple, list] = {}
     available = readouts_for(model, _readout_ids(outputs))
     for mode, conds in plan.readouts.items():
-        wanted = sorted({o.readout for o in outputs if getattr(o, "mode", None) == mode})
+        wanted = sorted({cast(Any, o).readout for o in outputs if getattr(o, "mode", None) == mode})  # readouts
         done[("readout", mode)] = compute_readouts(model, conds, mode=mode, readouts=wanted, options=options)
     for select, conds in plan.steady.items():
         done[("steady", select)] = steady_states(model, conds, select=list(select), options=options)
     for (times, select), conds in plan.courses.items():
         done[("course", (times, select))] = time_courses(model, list(times), conds, select=list(select),
                                                            options=options)
+    return _collect(outputs, row_requests, done, available)
 
+
+def _collect(outputs: Sequence[Output], row_requests: list[list[list]], done: dict[tuple, list],
+             available: Mapping[str, Readout]) -> tuple[np.ndarray, list[Status], list[str]]:
+    """:func:`evaluate_rows`' table from the solved records: each output reduced per row, a status per row."""
     n_cols = sum(len(o.column_keys()) for o in outputs)
-    y = np.full((len(values), n_cols), np.nan)
-    statuses, messages = [], []
+    y = np.full((len(row_requests), n_cols), np.nan)
+    statuses: list[Status] = []
+    messages: list[str] = []
     for i, requests in enumerate(row_requests):
         col, status, notes = 0, Status.OK, []
         for out, reqs in zip(outputs, requests, strict=True):

@@ -94,6 +94,20 @@ def analyze(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray) -> tuple[
 
     Returns the long indices table (``docs/notes/sensitivity.md``) and notes (refused columns, dropped blocks). A column
     with non-finite values is handled by ``spec.on_failure``; this function never raises for it.
+
+    Parameters
+    ----------
+    spec
+        The analysis (method, parameter space, sample size, seed, failure policy).
+    samples
+        The sample matrix the rows of ``y`` were evaluated at.
+    y
+        Outputs, shape (rows, columns).
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, list[str]]
+        The indices table and the notes.
     """
     y = np.asarray(y, dtype=float)
     if y.ndim == 1:
@@ -153,7 +167,7 @@ def _analyze_column(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray) -
         rows = (keep[:, None] * block + np.arange(block)[None, :]).ravel()
         samples, y = samples[rows], y[rows]
         note = f"dropped {blocks.size} of {blocks.size + keep.size} blocks with failed runs"
-    n_used = spec.n * spec.replicates if spec.method == "efast" else y.size // block
+    n_used = spec.base_samples * spec.replicates if spec.method == "efast" else y.size // block
     if np.ptp(y) == 0:
         zero = np.zeros(d)
         return _frame(spec.space.ids, {i: (zero, zero) for i in INDICES[spec.method]}, n_used,
@@ -229,7 +243,7 @@ def _efast(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray, n_used: in
     from SALib.analyze.fast import compute_orders
     from scipy.stats import t as student_t
 
-    d, n, m, reps = len(spec.space.ranges), spec.n, spec.harmonics, spec.replicates
+    d, n, m, reps = len(spec.space.ranges), spec.base_samples, spec.harmonics, spec.replicates
     omega = math.floor((n - 1) / (2 * m))
     est = np.array([[compute_orders(y[(r * d + i) * n:(r * d + i + 1) * n], n, m, omega) for i in range(d)]
                     for r in range(reps)])  # (replicates, d, 2)
@@ -303,7 +317,7 @@ class _SALibMethod(NamedTuple):
 _SALIB: Mapping[str, _SALibMethod] = {
     "sobol": _SALibMethod(_sample_sobol, lambda spec, d: (2 * d + 2) if spec.second_order else (d + 2), _sobol),
     "morris": _SALibMethod(_sample_morris, lambda spec, d: d + 1, _morris),
-    "efast": _SALibMethod(_sample_efast, lambda spec, d: spec.n, _efast),
+    "efast": _SALibMethod(_sample_efast, lambda spec, d: spec.base_samples, _efast),
 }
 
 
@@ -314,6 +328,20 @@ def rank_parameters(indices: pd.DataFrame, method: str, top: int = 5) -> tuple[p
     the interval overlaps the next-ranked parameter's, i.e. the CIs are too wide to order them; ``exact_tie``
     marks equal values with zero-width intervals, which are a tie, not an uncertainty) and one row per column
     whose top ``top`` hold an overlap that is not an exact tie.
+
+    Parameters
+    ----------
+    indices
+        The table of :func:`analyze`.
+    method
+        The method that produced it (selects its main index).
+    top
+        How many leading parameters must be resolved for a column not to be listed as unresolved.
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, pandas.DataFrame]
+        The ranking and the unresolved columns (``column``, ``pairs``).
     """
     main = MAIN_INDEX[method]
     sub = indices[(indices["index"] == main) & (indices["parameter_2"] == "")].copy()

@@ -40,6 +40,18 @@ def fraction_affected(readout: str | Readout, values: np.ndarray) -> np.ndarray:
     """Readout -> fraction affected by its :attr:`~simulator.readouts.Readout.effect` form.
 
     p-ERK suppression as it is, viability (%) as 1 - v/100, a model's declared readout as it declares.
+
+    Parameters
+    ----------
+    readout
+        A :class:`Readout` or a built-in readout id.
+    values
+        Readout values.
+
+    Returns
+    -------
+    numpy.ndarray
+        Fraction affected, same shape as ``values``.
     """
     if isinstance(readout, str):
         readout = READOUTS[readout]
@@ -316,6 +328,18 @@ def column_table(outputs: Sequence[Output], model: CompiledModel):
 
     Columns: ``column`` (``y0000``...), ``output``, ``kind``, ``quantity``, ``unit``, ``cell_line``, ``time``,
     ``drug_a``, ``dose_a_nM``, ``drug_b``, ``dose_b_nM``, ``fa``.
+
+    Parameters
+    ----------
+    outputs
+        Parsed outputs.
+    model
+        The compiled model (units and labels).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per output column.
     """
     import pandas as pd
 
@@ -328,7 +352,15 @@ def column_table(outputs: Sequence[Output], model: CompiledModel):
 
 
 def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
-    """Validate outputs against ``model``: cell lines, drugs and ids exist; raise one InputError listing all."""
+    """Validate outputs against ``model``: cell lines, drugs and ids exist; raise one InputError listing all.
+
+    Parameters
+    ----------
+    outputs
+        Parsed outputs.
+    model
+        The compiled model they are evaluated on.
+    """
     problems = []
     lines = set(cell_lines_for(model))
     drugs = set(accepted_drugs(model))
@@ -343,10 +375,11 @@ def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
             problems.append(f"output {out.label!r}: {readout!r} is not a readout of model {model.name!r} "
                             f"(valid: {', '.join(readouts_for(model)) or 'none'}, or {LEVEL_PREFIX}ID for the level "
                             "of a species relative to untreated)")
-        elif isinstance(out, CombinationIndexAt | IC50Shift) and available[readout].effect is None:
+        elif (isinstance(out, CombinationIndexAt | IC50Shift) and readout is not None
+              and available[readout].effect is None):
             problems.append(f"output {out.label!r}: readout {readout!r} has no fraction-affected form (valid: "
                             f"{', '.join(k for k, r in available.items() if r.effect) or 'none'})")
-        elif (isinstance(out, ReadoutAt) and not any(v > 0 for _, v in out.doses)
+        elif (isinstance(out, ReadoutAt) and readout is not None and not any(v > 0 for _, v in out.doses)
               and _relative(model, available[readout])):
             problems.append(f"output {out.label!r}: {readout!r} is relative to the untreated condition, so with no "
                             "drug it is the same whatever the parameters (every index would be 0); give a dose, e.g. "
@@ -370,7 +403,7 @@ def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
 
 def _readout_ids(outputs: Sequence[Output]) -> tuple[str, ...]:
     """Readout ids the outputs name (level readouts among them are resolved by ``readouts_for``)."""
-    return tuple(dict.fromkeys(o.readout for o in outputs if getattr(o, "readout", None)))
+    return tuple(dict.fromkeys(r for o in outputs if (r := getattr(o, "readout", None))))
 
 
 def _relative(model: CompiledModel, readout: Readout) -> bool:
@@ -427,6 +460,20 @@ def parse_output(text: str, model: CompiledModel, *, cell_line: str | None = Non
     Examples: ``viability@line=S462_R1,trametinib=10nM,src_inhibitor_1=1uM``; ``pERK@trametinib=10nM,t=0:24h:25``;
     ``ci@a=trametinib:0.1:10:9,b=src_inhibitor_1:100:10000:9,ratio=1:1000,fa=0.5``;
     ``ic50_shift@a=trametinib:0.01:1000:21,from=S462,to=S462_R1``.
+
+    Parameters
+    ----------
+    text
+        The specification.
+    model
+        The compiled model it refers to.
+    cell_line
+        Default cell line (``--cell-line``).
+
+    Returns
+    -------
+    Output
+        The parsed output (its kind selects how it is evaluated).
     """
     name, _, rest = text.partition("@")
     request = _Request(name.strip(), f"--output {text!r}", _keys(rest, f"--output {text!r}"), model, cell_line)

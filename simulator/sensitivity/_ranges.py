@@ -175,6 +175,11 @@ def default_ranges(
         Vary only these ids (each must pass the rule, or be added by an override file).
     exclude
         Ids to hold at their defaults in addition to the rule's exclusions.
+
+    Returns
+    -------
+    ParameterSpace
+        One log-uniform range per varied parameter (model parameter order, or the order of ``only``).
     """
     if not (factor > 1 and math.isfinite(factor)):
         raise InputError(f"range factor {factor!r} must be a finite number > 1 (2 means [p/2, 2p]).")
@@ -232,6 +237,24 @@ def load_ranges(
     Entries replace the default range of their parameter, add a parameter the rule excludes, or fix one
     (``dist = "fixed"``). ``factor``/``only`` given here win over the file's own keys.
 
+    Parameters
+    ----------
+    path
+        A ``.toml`` or ``.tsv`` ranges file.
+    model
+        The compiled model.
+    factor
+        Range factor of the defaults (wins over the file's).
+    only
+        Vary only these ids (wins over the file's).
+    exclude
+        Ids to hold at their defaults.
+
+    Returns
+    -------
+    ParameterSpace
+        The default ranges with the file's entries applied.
+
     Raises
     ------
     InputError
@@ -252,6 +275,25 @@ def load_ranges(
     base = default_ranges(model, factor=factor, exclude=exclude)
     ranges = {r.id: r for r in base.ranges}
     problems: list[str] = []
+    overridden = _overrides(entries, model, problems)
+    for pid, rng in overridden.items():
+        if rng is None:
+            ranges.pop(pid, None)
+        else:
+            ranges[pid] = rng
+    if only is not None:
+        missing = [p for p in only if p not in ranges]
+        if missing:
+            problems.append(f"{path}: 'only' lists {', '.join(missing)}, which neither the default rule nor an "
+                            "entry of the file makes vary")
+    if problems:
+        raise InputError(f"ranges file {str(path)!r} has {len(problems)} problem(s): " + "; ".join(problems) + ".")
+    order = list(dict.fromkeys(only)) if only is not None else list(ranges)
+    return ParameterSpace(tuple(ranges[p] for p in order), factor=factor)
+
+
+def _overrides(entries: list, model: CompiledModel, problems: list[str]) -> dict[str, ParameterRange | None]:
+    """The file's entries as ranges (``None``: fixed), each checked; a bad entry goes to ``problems``."""
     settable = set(model.parameters)
     overridden: dict[str, ParameterRange | None] = {}
     for where, pid, low, high, dist in entries:
@@ -282,20 +324,7 @@ def load_ranges(
                             "(use dist = uniform for a range that includes 0)")
             continue
         overridden[pid] = ParameterRange(pid, float(low), float(high), dist, float(model.parameters[pid]), where)
-    for pid, rng in overridden.items():
-        if rng is None:
-            ranges.pop(pid, None)
-        else:
-            ranges[pid] = rng
-    if only is not None:
-        missing = [p for p in only if p not in ranges]
-        if missing:
-            problems.append(f"{path}: 'only' lists {', '.join(missing)}, which neither the default rule nor an "
-                            "entry of the file makes vary")
-    if problems:
-        raise InputError(f"ranges file {str(path)!r} has {len(problems)} problem(s): " + "; ".join(problems) + ".")
-    order = list(dict.fromkeys(only)) if only is not None else list(ranges)
-    return ParameterSpace(tuple(ranges[p] for p in order), factor=factor)
+    return overridden
 
 
 def _number(value) -> float | None:

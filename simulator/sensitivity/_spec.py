@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import cast
 
 from ..engine import SolverOptions
 from ..errors import InputError
@@ -123,20 +124,20 @@ class SensitivitySpec:
                              "(--exclude, or drop the --set).")
         if self.method not in METHODS:
             raise InputError(f"unknown sensitivity method {self.method!r}; valid: {', '.join(METHODS)}.")
-        n = DEFAULT_N[self.method] if self.n is None else self.n
-        object.__setattr__(self, "n", int(n))
+        n = int(DEFAULT_N[self.method] if self.n is None else self.n)
+        object.__setattr__(self, "n", n)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"seed {self.seed!r} must be a whole number >= 0.")
-        if self.method == "sobol" and (self.n < 2 or self.n & (self.n - 1)):
-            raise InputError(f"Sobol needs N = a power of 2 >= 2 (the balance of Sobol' points), not {self.n}; "
-                             f"e.g. {2 ** max(1, round(math.log2(max(self.n, 2))))}.")
+        if self.method == "sobol" and (n < 2 or n & (n - 1)):
+            raise InputError(f"Sobol needs N = a power of 2 >= 2 (the balance of Sobol' points), not {n}; "
+                             f"e.g. {2 ** max(1, round(math.log2(max(n, 2))))}.")
         if self.method == "morris":
-            if self.n < 2:
-                raise InputError(f"Morris needs N >= 2 trajectories, not {self.n}.")
+            if n < 2:
+                raise InputError(f"Morris needs N >= 2 trajectories, not {n}.")
             if self.levels < 2 or self.levels % 2:
                 raise InputError(f"Morris levels must be an even number >= 2, not {self.levels}.")
-        if self.method == "efast" and self.n <= 4 * self.harmonics ** 2:
-            raise InputError(f"eFAST needs N > 4*M^2 = {4 * self.harmonics ** 2} samples per curve, not {self.n}.")
+        if self.method == "efast" and n <= 4 * self.harmonics ** 2:
+            raise InputError(f"eFAST needs N > 4*M^2 = {4 * self.harmonics ** 2} samples per curve, not {n}.")
         if self.replicates < 1 or (self.replicates > 1 and self.method != "efast"):
             raise InputError(f"replicates {self.replicates!r}: must be >= 1, and > 1 only for eFAST.")
         if not 0 < self.step < 0.5:
@@ -165,11 +166,16 @@ class SensitivitySpec:
         return resolve_values(self.model, dict(self.values), self.switch_off)
 
     @property
+    def base_samples(self) -> int:
+        """N, the method's base sample size: ``n`` after construction (where ``None`` became the default)."""
+        return cast(int, self.n)
+
+    @property
     def rows(self) -> int:
         """Model evaluations the design needs."""
-        d = len(self.space.ranges)
-        return {"sobol": self.n * ((2 * d + 2) if self.second_order else (d + 2)), "morris": self.n * (d + 1),
-                "efast": self.n * d * self.replicates, "local": 4 * d + 1}[self.method]
+        d, n = len(self.space.ranges), self.base_samples
+        return {"sobol": n * ((2 * d + 2) if self.second_order else (d + 2)), "morris": n * (d + 1),
+                "efast": n * d * self.replicates, "local": 4 * d + 1}[self.method]
 
     def problem(self) -> dict:
         """SALib problem definition in the sampling space."""

@@ -7,6 +7,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import leastsq
 from scipy.special import expit
 
@@ -54,11 +55,11 @@ class HillFit:
         """Whether the fit can be used."""
         return self.status == Status.OK
 
-    def effect(self, dose: object) -> np.ndarray:
+    def effect(self, dose: ArrayLike) -> np.ndarray:
         """Effect (fa) at ``dose``."""
         return _hill(np.asarray(dose, dtype=float), self.E0, self.Emax, self.h, self.C)
 
-    def dose_for(self, effect: object) -> np.ndarray:
+    def dose_for(self, effect: ArrayLike) -> np.ndarray:
         """Dose giving ``effect``; NaN where the curve never reaches it (outside ``[E0, Emax]``)."""
         e = np.asarray(effect, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -66,7 +67,7 @@ class HillFit:
             return np.where(odds >= 0, self.C * np.float_power(odds, 1.0 / self.h), np.nan)
 
 
-def _occupancy(d: np.ndarray, h: float, c: float) -> tuple[np.ndarray, np.ndarray]:
+def _occupancy(d: np.ndarray, h: float | np.ndarray, c: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``H = d^h/(C^h + d^h)`` as ``expit(z)``, ``z = h·log(d/C)``, so steep fits (h ~ 100) cannot overflow."""
     d = np.asarray(d, dtype=float)
     positive = d > 0
@@ -75,7 +76,9 @@ def _occupancy(d: np.ndarray, h: float, c: float) -> tuple[np.ndarray, np.ndarra
     return expit(z), z
 
 
-def _hill(d: np.ndarray, e0: float, emax: float, h: float, c: float) -> np.ndarray:
+def _hill(
+    d: np.ndarray, e0: float | np.ndarray, emax: float | np.ndarray, h: float | np.ndarray, c: float | np.ndarray
+) -> np.ndarray:
     """4-parameter Hill curve ``E0 + (Emax − E0)·d^h/(C^h + d^h)``."""
     return e0 + (emax - e0) * _occupancy(d, h, c)[0]
 
@@ -205,7 +208,7 @@ def _check_hill_input(d: np.ndarray, fa: np.ndarray) -> None:
         raise InputError("fit_hill needs doses ≥ 0 with at least one dose > 0.")
 
 
-def fit_hill(doses: object, effect: object) -> HillFit:
+def fit_hill(doses: ArrayLike, effect: ArrayLike) -> HillFit:
     """Fit the 4-parameter Hill curve to one drug alone (the curve behind Loewe and ZIP).
 
     The fit reproduces the ``synergy`` package's (``docs/notes/synergy.md``), so Loewe and ZIP scores can be checked
@@ -230,7 +233,7 @@ def fit_hill(doses: object, effect: object) -> HillFit:
     return fit_hill_many(d, fa[None])[0]
 
 
-def fit_hill_many(doses: object, effects: object) -> tuple[HillFit, ...]:
+def fit_hill_many(doses: ArrayLike, effects: ArrayLike) -> tuple[HillFit, ...]:
     """:func:`fit_hill` of each row of ``effects`` (K, k) against one dose vector (k,), each exactly as alone.
 
     Why: a screen fits two single-agent curves per matrix, thousands on the same doses; the dose scaling, log

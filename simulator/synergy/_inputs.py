@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 
@@ -20,7 +21,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_doses(doses: object, name: str) -> np.ndarray:
+def _check_doses(doses: ArrayLike, name: str) -> np.ndarray:
     d = np.asarray(doses, dtype=float)
     if d.ndim != 1 or d.size < 2:
         raise InputError(f"{name} must be a 1-D array of at least 2 doses (0 first), got shape {d.shape}.")
@@ -33,7 +34,9 @@ def _check_doses(doses: object, name: str) -> np.ndarray:
     return d
 
 
-def _check_matrix(doses_a: object, doses_b: object, effect: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _check_matrix(
+    doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a = _check_doses(doses_a, "doses_a")
     b = _check_doses(doses_b, "doses_b")
     e = np.asarray(effect, dtype=float)
@@ -66,7 +69,7 @@ def _ratio_value(ratio: float | tuple[float, float]) -> float:
     return value
 
 
-def _check_fa_levels(fa_levels: Sequence[float]) -> np.ndarray:
+def _check_fa_levels(fa_levels: Sequence[float] | np.ndarray) -> np.ndarray:
     levels = np.asarray(fa_levels, dtype=float).ravel()
     if levels.size == 0 or not np.all((levels > 0) & (levels < 1)):
         raise InputError(f"fa_levels must be fractions strictly between 0 and 1, got {list(fa_levels)!r}.")
@@ -82,7 +85,7 @@ def _diagonal_ratio(a: np.ndarray, b: np.ndarray) -> float | None:
     return None
 
 
-def _check_effects(a: np.ndarray, b: np.ndarray, effects: object) -> np.ndarray:
+def _check_effects(a: np.ndarray, b: np.ndarray, effects: ArrayLike) -> np.ndarray:
     e = np.asarray(effects, dtype=float)
     if e.ndim != 3 or e.shape[1:] != (a.size, b.size):
         raise InputError(

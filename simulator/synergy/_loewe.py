@@ -37,7 +37,8 @@ class LoeweScores:
 
 
 def loewe_excess(
-    doses_a: object, doses_b: object, effect: object, *, hill_a: HillFit | None = None, hill_b: HillFit | None = None
+    doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike, *,
+    hill_a: HillFit | None = None, hill_b: HillFit | None = None,
 ) -> LoeweScores:
     """Observed − Loewe-additive expectation (Loewe 1926) from 4-parameter Hill fits of each drug alone.
 
@@ -92,8 +93,9 @@ class _Wells:
     hi: np.ndarray
 
     def take(self, idx: np.ndarray) -> _Wells:
-        return _Wells(self.d1[idx], self.d2[idx], *(tuple(p[idx] for p in pair) for pair in
-                                                    (self.e0, self.emax, self.h, self.c)), self.lo[idx], self.hi[idx])
+        return _Wells(self.d1[idx], self.d2[idx], (self.e0[0][idx], self.e0[1][idx]),
+                      (self.emax[0][idx], self.emax[1][idx]), (self.h[0][idx], self.h[1][idx]),
+                      (self.c[0][idx], self.c[1][idx]), self.lo[idx], self.hi[idx])
 
     def g_minus_1(self, x: np.ndarray) -> np.ndarray:
         """``d1/D1(E) + d2/D2(E) − 1`` with ``E = lo + (hi − lo)·expit(x)``."""
@@ -104,7 +106,7 @@ class _Wells:
             below_emax = (emax - self.hi) + width * expit(-x)
             with np.errstate(divide="ignore", over="ignore"):
                 total = total + dose / (c * np.float_power(above_e0 / below_emax, 1.0 / h))
-        return total - 1.0
+        return np.asarray(total - 1.0)  # (an array after the loop; asarray states it to the type checker)
 
     def log_g(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``log g(x)`` and its derivative, for Newton: ``log g`` is close to linear in ``x`` on both tails."""

@@ -23,7 +23,7 @@ def _sum_last(p: np.ndarray) -> np.ndarray:
 
 def _any(mask: np.ndarray) -> bool:
     """``mask.any()`` for the short masks of the loop (``count_nonzero`` costs a quarter of the reduction)."""
-    return np.count_nonzero(mask) > 0
+    return bool(np.count_nonzero(mask) > 0)
 
 
 def _all(mask: np.ndarray) -> bool:
@@ -326,7 +326,7 @@ def _build_quadratic_1d(
 
 
 def _minimize_quadratic_1d(
-    a: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray, c: np.ndarray | float = 0.0
+    a: np.ndarray, b: np.ndarray, lb: np.ndarray | float, ub: np.ndarray, c: np.ndarray | float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mirror of ``common.minimize_quadratic_1d``: best of ``lb``, ``ub`` and the interior extremum."""
     lb = np.broadcast_to(np.asarray(lb, dtype=float), a.shape)

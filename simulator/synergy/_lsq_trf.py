@@ -1,13 +1,9 @@
 """Many bounded least-squares problems solved at once with scipy's Trust Region Reflective method.
 
-ZIP fits a 3-parameter Hill curve to every row and column of every matrix: tens of thousands of tiny fits per
-screen, where one ``least_squares`` call costs ~1.5 ms of overhead. This module runs scipy's own ``trf``, step for
-step, on a stack of problems (every branch is a mask over the problems), so the fits end where scipy's do; a
-home-made Levenberg-Marquardt stopped in other minima on noisy slices. It mirrors the private internals of
-``scipy.optimize._lsq`` (``trf.py``, ``common.py``), which are the same in scipy 1.13-1.17 (1.16 added a callback
-and changed ``jac``'s signature, neither on this path); pyproject pins ``scipy>=1.13,<1.18`` and
-``tests/test_lsq_batch.py`` checks the mirror against ``scipy.optimize.least_squares`` (passed on scipy 1.13.1,
-1.14.1, 1.15.3, 1.16.3, 1.17.0 and 1.17.1; ``docs/notes/synergy.md`` has the measured agreement and the cost).
+ZIP fits a 3-parameter Hill curve to every row and column of every matrix (tens of thousands of tiny fits per
+screen). This module runs scipy's own ``trf`` step for step on a stack of problems (every branch a mask), so the
+fits end where scipy's do. It mirrors private internals of ``scipy.optimize._lsq``, hence the scipy pin in
+pyproject; ``docs/notes/synergy.md`` says which versions it was checked on and how.
 """
 
 from __future__ import annotations
@@ -16,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._inputs import _frozen
 from ._lsq_common import (
@@ -167,7 +164,7 @@ def _select_step(
 
 
 def _check_inputs(
-    x0: object, lower: object, upper: object, ftol: float, xtol: float, gtol: float, max_nfev: int | None
+    x0: ArrayLike, lower: ArrayLike, upper: ArrayLike, ftol: float, xtol: float, gtol: float, max_nfev: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """The argument checks ``least_squares`` makes before it calls ``trf``; raises ValueError as scipy does."""
     if max_nfev is not None and max_nfev <= 0:
@@ -315,9 +312,9 @@ _RUNNING = -99
 def least_squares_trf_batch(
     fun: ResidualFn,
     jac: JacobianFn,
-    x0: object,
-    lower: object,
-    upper: object,
+    x0: ArrayLike,
+    lower: ArrayLike,
+    upper: ArrayLike,
     *,
     ftol: float = 1e-8,
     xtol: float = 1e-8,
@@ -451,6 +448,7 @@ def _trial_step(st: _State, rows: np.ndarray, fun: ResidualFn, bounds: _Bounds, 
     status = _check_termination(actual, cost, _norm(step), _norm(x), ratio, ftol, xtol)
     terminated = status != 0
     if not all_finite:  # scipy: Delta = 0.25 * step_h_norm; continue (nothing else changes)
+        assert finite is not None  # (set whenever not all_finite)
         terminated &= finite
         actual = np.where(finite, actual, st.actual[rows])
     if _any(terminated):
@@ -460,6 +458,7 @@ def _trial_step(st: _State, rows: np.ndarray, fun: ResidualFn, bounds: _Bounds, 
     st.alpha[rows] = np.where(continuing, alpha * (delta / delta_new), alpha)
     delta_next = np.where(continuing, delta_new, delta)
     if not all_finite:
+        assert finite is not None
         delta_next = np.where(finite, delta_next, 0.25 * step_h_norm)
     st.delta[rows] = delta_next
     # remember the tried point; _end_iteration moves it into x/f/cost if it reduced the cost

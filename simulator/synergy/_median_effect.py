@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..status import Status
@@ -51,7 +52,7 @@ class MedianEffectFit:
         """Whether the fit can be used for Dx and CI."""
         return self.status == Status.OK
 
-    def dose_for(self, fa: object) -> np.ndarray:
+    def dose_for(self, fa: ArrayLike) -> np.ndarray:
         """``Dx = Dm·(fa/(1 − fa))^(1/m)``: the dose giving ``fa``; NaN for ``fa`` outside (0, 1) or an unusable fit."""
         x = np.asarray(fa, dtype=float)
         if not self.ok:
@@ -61,7 +62,7 @@ class MedianEffectFit:
             return np.where(inside, self.Dm * np.float_power(x / (1.0 - x), 1.0 / self.m), np.nan)
 
 
-def median_effect_fit(doses: object, fa: object) -> MedianEffectFit:
+def median_effect_fit(doses: ArrayLike, fa: ArrayLike) -> MedianEffectFit:
     """Fit the median-effect equation (Chou & Talalay 1984) by linear regression of the log-odds.
 
     Only points with dose > 0 and ``0.02 < fa < 0.98`` are used (the CompuSyn window): outside it
@@ -110,9 +111,9 @@ class CombinationIndexScores:
 
 
 def combination_index(
-    doses_a: object,
-    doses_b: object,
-    effect: object,
+    doses_a: ArrayLike,
+    doses_b: ArrayLike,
+    effect: ArrayLike,
     *,
     fit_a: MedianEffectFit | None = None,
     fit_b: MedianEffectFit | None = None,
@@ -231,8 +232,19 @@ class ConstantRatioCI:
         )
 
 
-def classify_ci(ci: object) -> np.ndarray:
-    """Chou–Talalay verdicts: ``"synergy"`` (< 0.9), ``"additive"`` (0.9–1.1), ``"antagonism"`` (> 1.1), or ``""``."""
+def classify_ci(ci: ArrayLike) -> np.ndarray:
+    """Chou–Talalay verdicts: ``"synergy"`` (< 0.9), ``"additive"`` (0.9–1.1), ``"antagonism"`` (> 1.1), or ``""``.
+
+    Parameters
+    ----------
+    ci
+        Combination indices (any shape).
+
+    Returns
+    -------
+    numpy.ndarray
+        Verdict strings, same shape; ``""`` where CI is NaN.
+    """
     x = np.asarray(ci, dtype=float)
     return np.where(
         np.isnan(x), "", np.where(x < _CI_SYNERGY, "synergy", np.where(x > _CI_ANTAGONISM, "antagonism", "additive"))
@@ -274,7 +286,7 @@ def combination_index_at(
 
 
 def constant_ratio_series(
-    doses_a: object, doses_b: object, effect: object, ratio: float | tuple[float, float]
+    doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike, ratio: float | tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The matrix's wells that lie on one dose ratio, as (total dose, fa) for :func:`median_effect_fit`.
 
@@ -384,12 +396,24 @@ class MedianFits:
             return np.where(inside, dm * np.float_power(x / (1.0 - x), 1.0 / m), np.nan)
 
 
-def median_effect_fits(doses: object, fa: object) -> MedianFits:
+def median_effect_fits(doses: ArrayLike, fa: ArrayLike) -> MedianFits:
     """:func:`simulator.synergy.median_effect_fit` of each row of ``fa`` (K, p) against ``doses`` (p,) or (K, p).
 
     The same window (dose > 0, ``0.02 < fa < 0.98``), the same statuses and the formulas of ``linregress``
     (population covariances; ``r`` clipped to [-1, 1], NaN or 0 when a variance is 0), as one masked
     computation over all rows.
+
+    Parameters
+    ----------
+    doses
+        Doses, (p,) shared or (K, p) per row.
+    fa
+        Fractions affected, (K, p).
+
+    Returns
+    -------
+    MedianFits
+        Slope ``m``, median dose ``Dm``, ``r``, points used and status per row.
     """
     f = np.asarray(fa, dtype=float)
     if f.ndim != 2:
@@ -444,8 +468,9 @@ class ConstantRatioMany:
 
     def table(self, k: int) -> ConstantRatioCI:
         """The constant-ratio table of matrix ``k``."""
-        return ConstantRatioCI(self.ratio, self.fa, *(_frozen(getattr(self, name)[k]) for name in
-                                                      ("dose_a", "dose_b", "dx_a", "dx_b", "ci", "dri_a", "dri_b")),
+        return ConstantRatioCI(self.ratio, self.fa, _frozen(self.dose_a[k]), _frozen(self.dose_b[k]),
+                               _frozen(self.dx_a[k]), _frozen(self.dx_b[k]), _frozen(self.ci[k]),
+                               _frozen(self.dri_a[k]), _frozen(self.dri_b[k]),
                                self.fit_mix.fit(k), self.status[k], self.message[k])
 
 
@@ -454,9 +479,26 @@ def constant_ratio_many(
     median_b: MedianFits,
     median_mix: MedianFits,
     ratio: float | tuple[float, float],
-    fa_levels: Sequence[float] = (0.5, 0.75, 0.9),
+    fa_levels: Sequence[float] | np.ndarray = (0.5, 0.75, 0.9),
 ) -> ConstantRatioMany:
-    """:func:`simulator.synergy.combination_index_at` for K matrices at once (same operations, elementwise)."""
+    """:func:`simulator.synergy.combination_index_at` for K matrices at once (same operations, elementwise).
+
+    Parameters
+    ----------
+    median_a, median_b
+        Median-effect fits of drug A and drug B alone, one per matrix.
+    median_mix
+        Median-effect fits of the constant-ratio mixture (dose = total dose).
+    ratio
+        Dose A / dose B of the mixture, or ``(a, b)``.
+    fa_levels
+        Fractions affected at which CI is computed.
+
+    Returns
+    -------
+    ConstantRatioMany
+        CI, doses and dose-reduction indices per matrix and level, with statuses and messages.
+    """
     r = _ratio_value(ratio)
     levels = _check_fa_levels(fa_levels)
     k = median_a.m.size
@@ -482,5 +524,6 @@ def _no_diagonal_table(levels: np.ndarray) -> ConstantRatioCI:
     """The NaN table :func:`simulator.synergy.synergy_scores` returns when there is no ratio to use."""
     empty = np.full(levels.shape, np.nan)
     no_fit = MedianEffectFit(math.nan, math.nan, math.nan, 0, Status.TOO_FEW_POINTS)
-    return ConstantRatioCI(math.nan, _frozen(levels), *(_frozen(empty) for _ in range(7)), no_fit,
-                           Status.UNDEFINED, "no constant-ratio diagonal; pass ratio= (dose A / dose B)")
+    nan7 = [_frozen(empty) for _ in range(7)]  # dose_a, dose_b, dx_a, dx_b, ci, dri_a, dri_b
+    return ConstantRatioCI(math.nan, _frozen(levels), nan7[0], nan7[1], nan7[2], nan7[3], nan7[4], nan7[5], nan7[6],
+                           no_fit, Status.UNDEFINED, "no constant-ratio diagonal; pass ratio= (dose A / dose B)")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..status import Status
@@ -53,7 +54,7 @@ SCORE_CONVENTIONS: dict[str, str] = {
 }
 
 
-def bliss_excess(doses_a: object, doses_b: object, effect: object) -> np.ndarray:
+def bliss_excess(doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike) -> np.ndarray:
     """Observed − Bliss-independence expectation at every combination well.
 
     Bliss (1939) independence treats the two drugs as acting on independent events, so the fraction left
@@ -76,7 +77,7 @@ def bliss_excess(doses_a: object, doses_b: object, effect: object) -> np.ndarray
     return _frozen(_bliss_and_hsa(e[None])[0][0])  # one matrix: a batch of one
 
 
-def hsa_excess(doses_a: object, doses_b: object, effect: object) -> np.ndarray:
+def hsa_excess(doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike) -> np.ndarray:
     """Observed − highest-single-agent expectation at every combination well.
 
     HSA (Gaddum's criterion) asks only whether the combination beats the better of its parts at the same
@@ -195,9 +196,9 @@ class SynergyResult:
 
 
 def synergy_scores(
-    doses_a: object,
-    doses_b: object,
-    effect: object,
+    doses_a: ArrayLike,
+    doses_b: ArrayLike,
+    effect: ArrayLike,
     *,
     ratio: float | tuple[float, float] | None = None,
     fa_levels: Sequence[float] = (0.5, 0.75, 0.9),
@@ -234,7 +235,7 @@ def synergy_scores(
 MSA_SIZE = 3
 
 
-def matrix_summaries(scores: object, size: int = MSA_SIZE) -> tuple[np.ndarray, np.ndarray]:
+def matrix_summaries(scores: ArrayLike, size: int = MSA_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Summary scores of K well-score matrices ``(K, n, m)`` (row 0 and column 0 the single agents).
 
     Why: comparing cell lines, drug pairs or ensemble members needs one number per matrix, the summaries
@@ -244,6 +245,18 @@ def matrix_summaries(scores: object, size: int = MSA_SIZE) -> tuple[np.ndarray, 
       is NaN where it has no additive reference); NaN when none is;
     - ``msa`` (most synergistic area): the highest mean over ``size`` x ``size`` blocks of adjacent combination
       wells, each block fully defined; NaN when the combination grid is smaller or no block is fully defined.
+
+    Parameters
+    ----------
+    scores
+        Well scores, shape (K, n, m).
+    size
+        Side of the MSA block.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        ``mean`` and ``msa``, each shape (K,).
     """
     values = np.asarray(scores, dtype=float)
     if values.ndim != 3:
@@ -317,9 +330,9 @@ class SynergyBatch:
 
 
 def synergy_batch(
-    doses_a: object,
-    doses_b: object,
-    effects: object,
+    doses_a: ArrayLike,
+    doses_b: ArrayLike,
+    effects: ArrayLike,
     *,
     ratio: float | tuple[float, float] | None = None,
     fa_levels: Sequence[float] = (0.5, 0.75, 0.9),
@@ -376,9 +389,9 @@ def synergy_batch(
 
 
 def synergy_scores_many(
-    doses_a: object,
-    doses_b: object,
-    effects: object,
+    doses_a: ArrayLike,
+    doses_b: ArrayLike,
+    effects: ArrayLike,
     *,
     ratio: float | tuple[float, float] | None = None,
     fa_levels: Sequence[float] = (0.5, 0.75, 0.9),

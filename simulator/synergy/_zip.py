@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit
 
 from ..errors import InputError
@@ -95,8 +97,8 @@ def _zip_slice_fits(axes: Sequence[np.ndarray], which: np.ndarray, u: np.ndarray
         z = h * (logd_s[rows] - np.log(np.exp(x[:, 2:3])))
         if shared_zeros:
             z[:, zero_cols] = -np.inf
-        else:
-            z[zero_s[rows]] = -np.inf
+        else:  # (zero_s is set whenever the zeros are not shared)
+            z[cast(np.ndarray, zero_s)[rows]] = -np.inf
         return h, z, expit(z)
 
     def residual(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -124,7 +126,8 @@ def _zip_slice_fits(axes: Sequence[np.ndarray], which: np.ndarray, u: np.ndarray
 
 
 def zip_delta(
-    doses_a: object, doses_b: object, effect: object, *, hill_a: HillFit | None = None, hill_b: HillFit | None = None
+    doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike, *,
+    hill_a: HillFit | None = None, hill_b: HillFit | None = None,
 ) -> ZipScores:
     """ZIP δ score (Yadav et al. 2015), computed as the ``synergy`` package's ``ZIP`` computes it.
 
@@ -162,9 +165,9 @@ def zip_delta(
 
 
 def zip_delta_many(
-    doses_a: object,
-    doses_b: object,
-    effects: object,
+    doses_a: ArrayLike,
+    doses_b: ArrayLike,
+    effects: ArrayLike,
     *,
     hills_a: Sequence[HillFit],
     hills_b: Sequence[HillFit],

@@ -37,7 +37,9 @@ def test_simulate_steady_state_table(capsys, tmp_path):
                        "--steady-state", "--out", str(out_file), "--plot", str(tmp_path / "ss.png"))
     assert code == 0, err
     frame = pd.read_csv(out_file)
-    assert list(frame.columns[:2]) == ["time", "status"] and frame["time"].iloc[0] == 0
+    # self-describing: the condition in columns; a steady state has no time column
+    assert list(frame.columns[:4]) == ["model", "cell_line", "dose_trametinib_nM", "status"]
+    assert (frame["cell_line"].iloc[0], frame["dose_trametinib_nM"].iloc[0]) == ("S462_R1", 10.0)
     assert {"pERK", "pMEK", "pFAK", "pSRC", "pAKT"} <= set(frame.columns)
     assert frame["status"].iloc[0] == "ok"
     model = ms.load_model("mpnst")  # the CLI prints what the library computes
@@ -71,7 +73,8 @@ def test_simulate_time_course_parquet_and_plot(capsys, tmp_path):
                        "--out", str(out_file), "--plot", str(tmp_path / "tc.png"))
     assert code == 0, err
     frame = pd.read_parquet(out_file)
-    assert len(frame) == 25 and frame["time"].iloc[-1] == pytest.approx(1440.0)
+    assert len(frame) == 25 and frame["time_min"].iloc[-1] == pytest.approx(1440.0)
+    assert frame["pre_equilibrated"].all()  # dosed: the drug is added to the untreated steady state
     assert (frame["status"] == "ok").all()
     assert (tmp_path / "tc.png").stat().st_size > 10_000
 

@@ -172,7 +172,7 @@ def _claim_fit(args: argparse.Namespace, model: CompiledModel):
 
 def _fit(args: argparse.Namespace) -> int:
     from ..fit import FitSettings, fit_petab, profile_parameters, write_fit
-    from ..parallel import make_executor
+    from ..parallel import ProgressExecutor, make_executor
     from ..report import draw_fit_figures
 
     t0 = time.perf_counter()
@@ -190,11 +190,14 @@ def _fit(args: argparse.Namespace) -> int:
         owner = _claim_fit(args, objective.problem.model)
     profiles, errors = (), ()
     with make_executor(args.workers, args.scheduler) as executor:
-        result = fit_petab(yaml_path, starts=args.starts, seed=args.seed, executor=executor,
+        shown = not args.no_progress
+        result = fit_petab(yaml_path, starts=args.starts, seed=args.seed,
+                           executor=ProgressExecutor(executor, "fit starts", enabled=shown),
                            settings=FitSettings(max_nfev=args.max_nfev))
         t_fit = time.perf_counter() - t0
         if names and result.best.ok:
-            profiles, errors = profile_parameters(result, names, executor=executor)
+            profiles, errors = profile_parameters(result, names,
+                                                  executor=ProgressExecutor(executor, "profiles", enabled=shown))
     t_profiles = time.perf_counter() - t0 - t_fit
     # a blot fit's per-line parameters <param>_<line> become one screen ensemble per line (columns <param>)
     ensembles = {line: {f"{p}_{line}": p for p in params if f"{p}_{line}" in result.ids}

@@ -22,7 +22,7 @@ from ..readouts import LEVEL_CONVENTION, readouts_for
 from ..status import Status
 from ..synergy import SCORE_CONVENTIONS
 from ._scoring import SYNERGY_COLUMNS, _synergy_chunk, _synergy_chunks
-from ._spec import SUMMARISED_SCORES, WELL_SCORES, ScreenSpec, _default_ratio, _ic50_nM
+from ._spec import SUMMARISED_SCORES, WELL_SCORES, ScreenSpec, _default_ratio, _ic50_nM, _simulated_wells
 from ._wells import WELL_COLUMNS, _chunk_wells, _well_chunk, _well_chunks
 
 
@@ -146,7 +146,7 @@ def _passes(spec: ScreenSpec, parts: Path, ratio: float, job: dict, executor: Ex
             progress: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, ChunkRun]]:
     """The wells pass, then the synergy pass on its table; their chunk parts go under ``parts``."""
     well_run = run_chunks(_well_chunk, _well_chunks(spec, ratio), executor=executor, out_dir=parts / "wells",
-                          resume=resume, progress=progress, total_rows=spec.wells * len(spec.readouts),
+                          resume=resume, progress=progress, total_rows=_simulated_wells(spec) * len(spec.readouts),
                           label="wells", job={"pass": "wells", **job})
     wells = read_parts(parts / "wells") if well_run.chunks_done + well_run.chunks_skipped else pd.DataFrame(
         columns=list(WELL_COLUMNS))

@@ -40,7 +40,7 @@ def _screen(args: argparse.Namespace) -> int:
     _print_screen_estimate(spec, args.workers)
     result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                         progress=not args.no_progress, force=args.force, command=args.invocation,
-                        ensemble_file=args.ensemble)
+                        ensemble_file=args.ensemble, synergyfinder=args.synergyfinder)
     mixture = result.n_wells - spec.wells  # the constant-ratio series of every matrix (Chou-Talalay CI)
     print(f"{result.n_wells} wells ({spec.wells} in the dose matrices, {mixture} on the constant-ratio mixture "
           f"series): {result.n_wells - result.failed_wells} ok, {result.failed_wells} failed in "

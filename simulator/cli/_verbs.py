@@ -286,7 +286,7 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
-    print(f"wrote {build_report(args.directory, workers=args.workers)}")
+    print(f"wrote {build_report(args.directory, workers=args.workers, synergyfinder=args.synergyfinder)}")
     return 0
 
 

@@ -42,6 +42,35 @@ def _link(path: Path, root: Path) -> str:
     return f"<a href='{rel}'>{rel}</a>"
 
 
+_FA = "fraction affected"
+#: column -> unit shown in report table headers, for columns whose name does not carry it
+HEADER_UNITS = {
+    "fa": _FA, "fa_level": _FA, "fraction_affected": _FA, "CI": "1", "ci": "1", "dri_a": "1", "dri_b": "1",
+    "normalised_dose": "sum of dose/IC50", "perk_suppression": "fraction of DMSO",
+    "fraction_of_members_reaching_target": "fraction", "probability_of_synergy": "fraction", "members": "count",
+    "nllh": "negative log-likelihood", "delta_nllh": "negative log-likelihood", "n_fev": "count",
+    "n_solves": "count", "rank": "", "start": "", "member": "", "n_used": "count",
+    **{f"{score}_{kind}": _FA for score in ("bliss", "hsa", "loewe", "zip") for kind in ("mean", "msa")},
+}
+#: columns whose unit is the row's ``unit`` column (long tables that mix quantities)
+_PER_ROW = ("value", "median", "q05", "q95", "conf", "low", "high", "nominal", "estimate")
+#: name endings that already state a unit
+_UNIT_SUFFIXES = ("_nM", "_uM", "_s", "_min", "_h", "_d", "_pct", "_fa", "_fraction", "_count")
+
+
+def header_with_unit(column: str, has_unit_column: bool) -> str:
+    """A table header with its unit: ``fa [fraction affected]``, ``value [see unit]``; unchanged when the
+    name states its unit (``dose_a_nM``, ``time_min``) or the column is text (cell_line, status ...)."""
+    if column.endswith(_UNIT_SUFFIXES):
+        return column
+    if column in HEADER_UNITS:
+        unit = HEADER_UNITS[column]
+        return f"{column} [{unit}]" if unit else column
+    if has_unit_column and column in _PER_ROW:
+        return f"{column} [see unit]"
+    return column
+
+
 def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None, root: Path | None = None,
            what: str = "") -> str:
     """An HTML table of at most ``max_rows`` rows; a cut table says "showing N of M rows" and links ``full``.
@@ -51,7 +80,9 @@ def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None,
     """
     if frame.empty:
         return "<p><em>(empty)</em></p>"
-    table = frame.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
+    shown = frame.head(max_rows)
+    shown = shown.rename(columns={c: header_with_unit(str(c), "unit" in frame.columns) for c in shown.columns})
+    table = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
     if len(frame) <= max_rows:
         return table
     link = f"; every row: {_link(full, root)}" if full is not None and root is not None else ""

@@ -33,6 +33,13 @@ _EXPORTS = {
     "ScreenResult": "_run",
     "rank_combinations": "_run",
     "run_screen": "_run",
+    "SCORE_UNITS": "_tables",
+    "SYNERGYFINDER_COLUMNS": "_tables",
+    "describe_synergy": "_tables",
+    "describe_wells": "_tables",
+    "score_unit": "_tables",
+    "synergyfinder_table": "_tables",
+    "write_synergyfinder": "_tables",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
@@ -42,6 +49,13 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._run import rank_combinations as rank_combinations
     from ._run import run_screen as run_screen
     from ._scoring import SYNERGY_COLUMNS as SYNERGY_COLUMNS
+    from ._tables import SCORE_UNITS as SCORE_UNITS
+    from ._tables import SYNERGYFINDER_COLUMNS as SYNERGYFINDER_COLUMNS
+    from ._tables import describe_synergy as describe_synergy
+    from ._tables import describe_wells as describe_wells
+    from ._tables import score_unit as score_unit
+    from ._tables import synergyfinder_table as synergyfinder_table
+    from ._tables import write_synergyfinder as write_synergyfinder
     from ._spec import FA_LEVELS as FA_LEVELS
     from ._spec import LARGE_SCREEN_WELLS as LARGE_SCREEN_WELLS
     from ._spec import MAX_AXIS_DOSES as MAX_AXIS_DOSES

@@ -283,7 +283,7 @@ def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path, monkeyp
     assert (wells["value"] == -0.2).sum() == 1  # kept, not clipped
     synergy = pd.read_parquet(tmp_path / "synergy.parquet")
     flagged = synergy[(synergy["score"] == "bliss") & synergy["flag"].str.contains("below_baseline")]
-    assert len(flagged) == 1 and flagged["dose_a"].iloc[0] == pytest.approx(0.1)
+    assert len(flagged) == 1 and flagged["dose_a_nM"].iloc[0] == pytest.approx(0.1)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["screen"]["wells_below_baseline"] == {"S462/perk_suppression": 1}
     assert "rose above the untreated value" in (main(["report", str(tmp_path)]) == 0

@@ -104,7 +104,8 @@ def _dose_response(sub) -> None:
                         parents=[_model_options(), _folder_options()])
     dr.add_argument("--cell-line", metavar="C",
                     help="bundled cell line of the model (default: the model's own parameter values)")
-    dr.add_argument("--drug", required=True, metavar="D", help="the drug dosed (a catalogue drug or an --add-drug name)")
+    dr.add_argument("--drug", required=True, metavar="D",
+                    help="the drug dosed (a catalogue drug or an --add-drug name)")
     dr.add_argument("--doses", required=True, metavar="LO:HI:N",
                     help="N log-spaced doses (nM or with units) plus 0, or D1,D2,... (the listed doses plus 0)")
     dr.add_argument("--readout", default=None, metavar="R", help=READOUT_HELP)

@@ -22,7 +22,7 @@ from ..model import (
     make_condition,
 )
 from ..status import Status
-from ..units import parse_time_span
+from ..units import parse_time_span, time_column_name
 from ._common import _load_with_drugs, _note_defaults, _parse_doses
 
 
@@ -145,11 +145,6 @@ def _pre_equilibration_entry(preeq: _PreEquilibration | None, record, model: Com
                                   "reason": preeq.reason, "protocol": dict(model.pre_equilibration)}}
 
 
-def time_column(unit: str | None) -> str:
-    """The name of a time column: ``time_<unit>`` (``time_min``, ``time_h``), ``time_model_units`` without one."""
-    return f"time_{unit}" if unit else "time_model_units"
-
-
 def simulation_table(record, model: CompiledModel, condition):
     """``simulate``'s table: the condition in columns, the time in its unit, then the values.
 
@@ -158,7 +153,7 @@ def simulation_table(record, model: CompiledModel, condition):
     """
     frame = record.to_frame()
     if hasattr(record, "time"):
-        frame = frame.rename(columns={"time": time_column(model.time_unit)})
+        frame = frame.rename(columns={"time": time_column_name(model.time_unit)})
         frame.insert(0, "pre_equilibrated", bool(record.pre_equilibrated))
     else:
         frame = frame.drop(columns="time")

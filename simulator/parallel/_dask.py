@@ -10,7 +10,6 @@ from typing import Any
 from ..errors import InputError
 from ._base import _BaseExecutor
 
-
 #: seconds without a single worker on the scheduler, while tasks wait, before a warning is printed
 NO_WORKER_WARNING_S = 10.0
 
@@ -119,9 +118,10 @@ class DaskExecutor(_BaseExecutor):
                 return
             waited = waited + step if threads == 0 else 0.0
             if waited >= self.no_worker_warning_s:
-                print(f"mekisim: warning: the Dask scheduler at {self.address} has had no workers for "
-                      f"{waited:.0f} s, so no task can run; start workers with `dask worker {self.address}` "
-                      "(the run continues as soon as one connects; Ctrl-C stops it)", file=sys.stderr, flush=True)
+                sys.stderr.write(f"mekisim: warning: the Dask scheduler at {self.address} has had no workers for "
+                                 f"{waited:.0f} s, so no task can run; start workers with `dask worker "
+                                 f"{self.address}` (the run continues as soon as one connects; Ctrl-C stops it)\n")
+                sys.stderr.flush()
                 return
 
     def close(self) -> None:

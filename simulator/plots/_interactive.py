@@ -44,8 +44,11 @@ def interactive_screen_panel(
     title: str,
     div_id: str,
 ) -> str:
-    """Heatmap of a readout over the dose matrix (hover: both doses, the readout and every synergy score)
-    beside the single-agent curves (each drug alone, log dose axis), as an HTML fragment."""
+    """A readout's heatmap over the dose matrix beside the single-agent curves, as an HTML fragment.
+
+    Hovering a well shows both doses, the readout and every synergy score; the curves are each drug alone on a
+    log dose axis.
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 

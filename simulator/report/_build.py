@@ -13,8 +13,8 @@ import pandas as pd
 from ..errors import InputError
 from ..files import MANIFEST, RESUMABLE, Owner, read_json, unfinished_runs, write_text
 from ..parallel import Executor, make_executor
-from ._fit import _fit_section
 from ..plots import plotly_javascript
+from ._fit import _fit_section
 from ._html import _csv, _img, _link, _manifest_block, _parquet, _per_line, _remedy
 from ._screen import _draw_panel, _screen_section
 from ._sensitivity import _sensitivity_section
@@ -148,16 +148,25 @@ def _with_contents(body: str) -> str:
     return body[:first] + toc + body[first:] if first >= 0 else body + toc
 
 
-_IMG_SRC = re.compile(r"<img src='([^':]+?\.(?:png|svg))'")
+_IMG_SRC = re.compile(r"<img src='([^':]+?\.(?:png|svg))'([^>]*)>")
 
 
 def _embed_images(page: str, root: Path) -> str:
-    """Each ``<img src='relative.png'>`` as a data URI: the page carries its figures (copy it anywhere)."""
+    """Each ``<img src='relative.png'>`` as a data URI: the page carries its figures (copy it anywhere).
+
+    A line under each links the PNG and, when drawn, the SVG file (links that work next to the results folder).
+    """
     def embed(match: re.Match) -> str:
-        path = root / html.unescape(match.group(1))
+        rel = html.unescape(match.group(1))
+        path = root / rel
         kind = "svg+xml" if path.suffix == ".svg" else "png"
         data = base64.b64encode(path.read_bytes()).decode("ascii")
-        return f"<img src='data:image/{kind};base64,{data}'"
+        files = [f"<a href='{html.escape(rel)}'>{path.suffix[1:].upper()}</a>"]
+        svg = path.with_suffix(".svg")
+        if path.suffix == ".png" and svg.is_file():
+            files.append(f"<a href='{html.escape(str(svg.relative_to(root)))}'>SVG</a>")
+        return (f"<img src='data:image/{kind};base64,{data}'{match.group(2)}><br><span class='tables'>figure "
+                f"file: {' · '.join(files)}</span>")
 
     return _IMG_SRC.sub(embed, page)
 

@@ -34,7 +34,12 @@ def _csv(path: Path) -> pd.DataFrame:
 
 
 def _img(path: Path, root: Path, alt: str) -> str:
-    return f"<p><img src='{html.escape(str(path.relative_to(root)))}' alt='{html.escape(alt)}'></p>"
+    """The figure at ``path`` as an ``<img>`` with a relative ``src``, embedded when the page is written.
+
+    ``_build._embed_images`` turns the ``src`` into a data URI; ``data-file`` keeps the file's name.
+    """
+    rel = html.escape(str(path.relative_to(root)))
+    return f"<p><img src='{rel}' alt='{html.escape(alt)}' data-file='{rel}'></p>"
 
 
 def _link(path: Path, root: Path) -> str:
@@ -59,8 +64,10 @@ _UNIT_SUFFIXES = ("_nM", "_uM", "_s", "_min", "_h", "_d", "_pct", "_fa", "_fract
 
 
 def header_with_unit(column: str, has_unit_column: bool) -> str:
-    """A table header with its unit: ``fa [fraction affected]``, ``value [see unit]``; unchanged when the
-    name states its unit (``dose_a_nM``, ``time_min``) or the column is text (cell_line, status ...)."""
+    """A table header with its unit: ``fa [fraction affected]``, ``value [see unit]``.
+
+    Unchanged when the name states its unit (``dose_a_nM``, ``time_min``) or the column is text (cell_line ...).
+    """
     if column.endswith(_UNIT_SUFFIXES):
         return column
     if column in HEADER_UNITS:

@@ -49,13 +49,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._run import rank_combinations as rank_combinations
     from ._run import run_screen as run_screen
     from ._scoring import SYNERGY_COLUMNS as SYNERGY_COLUMNS
-    from ._tables import SCORE_UNITS as SCORE_UNITS
-    from ._tables import SYNERGYFINDER_COLUMNS as SYNERGYFINDER_COLUMNS
-    from ._tables import describe_synergy as describe_synergy
-    from ._tables import describe_wells as describe_wells
-    from ._tables import score_unit as score_unit
-    from ._tables import synergyfinder_table as synergyfinder_table
-    from ._tables import write_synergyfinder as write_synergyfinder
     from ._spec import FA_LEVELS as FA_LEVELS
     from ._spec import LARGE_SCREEN_WELLS as LARGE_SCREEN_WELLS
     from ._spec import MAX_AXIS_DOSES as MAX_AXIS_DOSES
@@ -69,6 +62,13 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._spec import ScreenSpec as ScreenSpec
     from ._spec import effect_of as effect_of
     from ._spec import load_ensemble as load_ensemble
+    from ._tables import SCORE_UNITS as SCORE_UNITS
+    from ._tables import SYNERGYFINDER_COLUMNS as SYNERGYFINDER_COLUMNS
+    from ._tables import describe_synergy as describe_synergy
+    from ._tables import describe_wells as describe_wells
+    from ._tables import score_unit as score_unit
+    from ._tables import synergyfinder_table as synergyfinder_table
+    from ._tables import write_synergyfinder as write_synergyfinder
     from ._wells import WELL_COLUMNS as WELL_COLUMNS
     from ._wells import ScreenEstimate as ScreenEstimate
     from ._wells import estimate_screen as estimate_screen

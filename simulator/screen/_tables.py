@@ -27,8 +27,11 @@ SYNERGYFINDER_COLUMNS = ("PairIndex", "Drug1", "Drug2", "Conc1", "Conc2", "Respo
 
 
 def score_unit(score: str) -> str:
-    """The unit of a synergy score's value: excess scores and their summaries in fraction affected, CI and
-    dose-reduction indices dimensionless ("1"), median-effect ``Dm`` in nM, slopes ``m`` and ``r`` "1"."""
+    """The unit of a synergy score's value.
+
+    Excess scores and their summaries are in fraction affected, CI and dose-reduction indices dimensionless
+    ("1"), the median-effect ``Dm`` in nM, the slope ``m`` and the fit's ``r`` "1".
+    """
     if score in SCORE_UNITS:
         return SCORE_UNITS[score]
     if score.startswith("median_"):
@@ -39,8 +42,10 @@ def score_unit(score: str) -> str:
 
 
 def describe_wells(wells: pd.DataFrame, drug_a: str, drug_b: str, readouts: Mapping[str, Readout]) -> pd.DataFrame:
-    """The wells table with ``drug_a``, ``drug_b`` after ``series`` and ``unit``, ``fraction_affected`` after
-    ``value`` (NaN for a readout without an effect form). Idempotent."""
+    """The wells table with ``drug_a``, ``drug_b`` after ``series``, ``unit``, ``fraction_affected`` after ``value``.
+
+    ``fraction_affected`` is NaN for a readout without an effect form. Idempotent.
+    """
     if "unit" in wells.columns:
         return wells
     out = wells.copy()
@@ -60,8 +65,10 @@ def describe_wells(wells: pd.DataFrame, drug_a: str, drug_b: str, readouts: Mapp
 
 
 def describe_synergy(synergy: pd.DataFrame, drug_a: str, drug_b: str) -> pd.DataFrame:
-    """The synergy table with ``drug_a``, ``drug_b`` after ``readout``, doses as ``dose_a_nM``/``dose_b_nM``
-    and each value's ``unit`` after ``value``. Idempotent."""
+    """The synergy table with drug names, doses in nM (``dose_a_nM``/``dose_b_nM``) and each value's ``unit``.
+
+    ``drug_a``, ``drug_b`` follow ``readout``; ``unit`` follows ``value``. Idempotent.
+    """
     if "unit" in synergy.columns:
         return synergy
     out = synergy.rename(columns={"dose_a": "dose_a_nM", "dose_b": "dose_b_nM"})
@@ -107,8 +114,10 @@ def synergyfinder_readouts(readouts: Mapping[str, Readout], present: set[str]) -
 
 
 def write_synergyfinder(wells: pd.DataFrame, readouts: Mapping[str, Readout], out_dir) -> list:
-    """``out_dir/synergyfinder_<readout>_inhibition.csv`` for every inhibition readout in a described wells
-    table; returns the paths written (none when no readout has a full dose matrix)."""
+    """Write ``out_dir/synergyfinder_<readout>_inhibition.csv`` for every inhibition readout of the wells.
+
+    ``wells`` is a described wells table; returns the paths written (none when no readout has a full matrix).
+    """
     from pathlib import Path
 
     from ..files import write_table

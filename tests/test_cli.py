@@ -83,8 +83,8 @@ def test_simulate_to_stdout(capsys):
     code, out, _ = run(capsys, "simulate", "--model", "mpnst", "--steady-state")
     assert code == 0
     header, row = out.strip().splitlines()
-    assert header.startswith("time,status,pERK")
-    assert row.startswith("0,ok,1")
+    assert header.startswith("model,cell_line,status,pERK")
+    assert row.startswith("mpnst,model_defaults,ok,1")
 
 
 def test_external_sbml_columns_are_species_and_oscillation_is_reported(capsys):

@@ -90,13 +90,22 @@ def interactive_curves(
     title: str,
     div_id: str,
     log_x: bool = False,
+    shown: set[str] | None = None,
 ) -> str:
-    """Line charts (name -> (x, y)) with hover values, as an HTML fragment: dose-response and time courses."""
+    """Line charts (name -> (x, y)) with hover values, as an HTML fragment: dose-response and time courses.
+
+    With ``shown``, the other series start hidden (a click on their legend entry shows them). On a log x axis
+    the x = 0 points (the untreated control) are left out.
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure()
     for name, (x, y) in series.items():
-        fig.add_trace(go.Scatter(x=list(x), y=list(y), mode="lines+markers", name=name,
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if log_x:
+            x, y = x[x > 0], y[x > 0]
+        fig.add_trace(go.Scatter(x=x.tolist(), y=y.tolist(), mode="lines+markers", name=name,
+                                 visible=True if shown is None or name in shown else "legendonly",
                                  hovertemplate=f"{name}<br>{x_label}: %{{x:.4g}}<br>{y_label}: %{{y:.4g}}"
                                                "<extra></extra>"))
     fig.update_xaxes(title_text=x_label, type="log" if log_x else "linear")

@@ -15,7 +15,7 @@ from ..files import MANIFEST, RESUMABLE, Owner, read_json, unfinished_runs, writ
 from ..parallel import Executor, make_executor
 from ..plots import plotly_javascript
 from ._fit import _fit_section
-from ._html import _csv, _img, _link, _manifest_block, _parquet, _per_line, _remedy
+from ._html import _csv, _img, _link, _manifest_block, _parquet, _per_line, _remedy, _safe_id
 from ._screen import _draw_panel, _screen_section
 from ._sensitivity import _sensitivity_section
 
@@ -216,10 +216,68 @@ def _generic_section(folder: Path, root: Path, title: str, manifest: dict) -> st
     parts = [f"<h2>{html.escape(title)}</h2>"]
     for png in sorted(folder.glob("*.png")):
         parts.append(_img(png, root, png.stem))
+    units = _observable_units(manifest)
     for csv in sorted(folder.glob("*.csv")):
-        parts.append(f"<h3>{html.escape(csv.stem)}</h3>" + _per_line(_csv(csv), 25, full=csv, root=root))
+        frame = _csv(csv)
+        curves = _interactive_table(frame, f"{title}: {csv.stem} (simulated)", _safe_id(folder, root, csv.stem))
+        parts.append(f"<h3>{html.escape(csv.stem)}</h3>" + curves
+                     + _per_line(frame, 25, full=csv, root=root, units=units))
     parts.append(_manifest_block(manifest))
     return "".join(parts)
+
+
+def _observable_units(manifest: dict) -> dict[str, str]:
+    """Observable id -> unit of the models a manifest names (from their metadata), for table headers.
+
+    Empty when the model file is no longer where the run found it (the headers then show the ids alone).
+    """
+    from ..model import load_model
+
+    units: dict[str, str] = {}
+    for entry in (manifest.get("models") or {}).values():
+        source = (entry or {}).get("source")
+        try:
+            model = load_model(source) if source and Path(source).is_file() else None
+        except Exception:  # noqa: BLE001 - a model that no longer loads only costs the units in the headers
+            model = None
+        if model is not None:
+            units.update({o.id: o.unit for o in model.observables if o.unit})
+    return units
+
+
+#: columns never drawn as a curve (identifiers, counts, doses that are the x axis of another table)
+_NOT_CURVES = {"member", "row", "n", "rank", "start"}
+
+
+def _interactive_table(frame: pd.DataFrame, title: str, div_id: str) -> str:
+    """Interactive curves of a table with a time (``time_<unit>``) or dose (``*_nM``) axis ("" for any other).
+
+    One curve per cell line and value column; the first value column is shown, the others are a legend click
+    away.
+    """
+    from ..plots import interactive_curves
+
+    axes = [c for c in frame.columns if c.startswith("time_")] or [
+        c for c in frame.columns if str(c).endswith("_nM") and frame[c].nunique() > 2]
+    if not axes or frame.empty:
+        return ""
+    x = axes[0]
+    values = [c for c in frame.columns if c != x and c not in _NOT_CURVES and not str(c).endswith("_nM")
+              and pd.api.types.is_numeric_dtype(frame[c]) and frame[c].notna().any()]
+    if not values:
+        return ""
+    groups = frame.groupby("cell_line", sort=False) if "cell_line" in frame else [("", frame)]
+    series, shown = {}, set()
+    for line, part in groups:
+        part = part.sort_values(x)
+        for k, column in enumerate(values):
+            name = f"{line} {column}".strip()
+            series[name] = (part[x].to_numpy(dtype=float), part[column].to_numpy(dtype=float))
+            if k == 0:
+                shown.add(name)
+    dose = x.endswith("_nM")
+    return interactive_curves(series, x_label=x, y_label="value (units: table headers)",
+                              title=title, div_id=div_id, log_x=dose and bool((frame[x] > 0).any()), shown=shown)
 
 
 #: the key of a result's manifest -> the function that writes its section, in order of precedence (a study's

@@ -42,6 +42,12 @@ def _img(path: Path, root: Path, alt: str) -> str:
     return f"<p><img src='{rel}' alt='{html.escape(alt)}' data-file='{rel}'></p>"
 
 
+def _safe_id(folder: Path, root: Path, stem: str) -> str:
+    """A unique, HTML-safe element id for an interactive figure (from its folder and a file stem)."""
+    text = f"fig-{folder.relative_to(root)}-{stem}"
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
+
+
 def _link(path: Path, root: Path) -> str:
     rel = html.escape(str(path.relative_to(root)))
     return f"<a href='{rel}'>{rel}</a>"
@@ -79,7 +85,7 @@ def header_with_unit(column: str, has_unit_column: bool) -> str:
 
 
 def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None, root: Path | None = None,
-           what: str = "") -> str:
+           what: str = "", units: dict[str, str] | None = None) -> str:
     """An HTML table of at most ``max_rows`` rows; a cut table says "showing N of M rows" and links ``full``.
 
     ``full`` is the file holding every row (the table itself, or the one it was selected from; ``what`` says
@@ -88,7 +94,9 @@ def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None,
     if frame.empty:
         return "<p><em>(empty)</em></p>"
     shown = frame.head(max_rows)
-    shown = shown.rename(columns={c: header_with_unit(str(c), "unit" in frame.columns) for c in shown.columns})
+    units = units or {}
+    shown = shown.rename(columns={c: f"{c} [{units[c]}]" if c in units else header_with_unit(str(c), "unit" in frame)
+                                  for c in shown.columns})
     table = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
     if len(frame) <= max_rows:
         return table
@@ -97,20 +105,21 @@ def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None,
 
 
 def _per_line(frame: pd.DataFrame, max_rows: int, *, full: Path | None, root: Path,
-              lines: list[str] | None = None) -> str:
+              lines: list[str] | None = None, units: dict[str, str] | None = None) -> str:
     """One table per cell line (a heading each) when ``frame`` has several; each cut to ``max_rows``, with a note.
 
     Why: long tables sorted by cell line showed only the first line's rows.
     """
     if frame.empty or "cell_line" not in frame or frame["cell_line"].nunique() < 2:
-        return _table(frame, max_rows, full=full, root=root)
+        return _table(frame, max_rows, full=full, root=root, units=units)
     present = list(dict.fromkeys(frame["cell_line"].astype(str)))
     known = [line for line in (lines or []) if line in present]
     order = known + [line for line in present if line not in known]
     parts = []
     for line in order:
         sub = frame[frame["cell_line"].astype(str) == line]
-        parts.append(f"<h4>{html.escape(line)}</h4>" + _table(sub, max_rows, full=full, root=root, what=f" for {line}"))
+        parts.append(f"<h4>{html.escape(line)}</h4>" + _table(sub, max_rows, full=full, root=root, what=f" for {line}",
+                                                              units=units))
     return "".join(parts)
 
 

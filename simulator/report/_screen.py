@@ -12,19 +12,13 @@ from ..plots import interactive_screen_panel, plot_screen_panel, save_figure
 from ..readouts import READOUTS, Readout, fit_logistic
 from ..screen import SUMMARISED_SCORES, WELL_SCORES, effect_of
 from ..status import Status
-from ._html import _csv, _derived, _img, _manifest_block, _parquet, _per_line, _table
+from ._html import _csv, _derived, _img, _manifest_block, _parquet, _per_line, _safe_id, _table
 
 
 def _matrix(frame: pd.DataFrame, value: str, index: str, columns: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     grid = frame.pivot_table(index=index, columns=columns, values=value, aggfunc="first", dropna=False)
     grid = grid.sort_index().sort_index(axis=1)
     return grid.to_numpy(dtype=float), grid.index.to_numpy(dtype=float), grid.columns.to_numpy(dtype=float)
-
-
-def _div_id(folder: Path, root: Path, png: Path) -> str:
-    """A unique, HTML-safe id for an interactive figure (from the folder and the panel's file name)."""
-    text = f"fig-{folder.relative_to(root)}-{png.stem}"
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
 
 
 def _below_baseline(info: dict) -> str:
@@ -103,7 +97,8 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
             })
             parts.append(f"<h3>{html.escape(line)}: {html.escape(labels[readout])}</h3>"
                          + interactive_screen_panel(values, doses_a, doses_b, scores, drug_a=drug_a, drug_b=drug_b,
-                                                    readout_label=labels[readout], div_id=_div_id(folder, root, png),
+                                                    readout_label=labels[readout],
+                                                    div_id=_safe_id(folder, root, png.stem),
                                                     title=f"{line}: {drug_a} × {drug_b} (simulated, member 0)")
                          + _img(png, root, png.stem))
             at = curve[curve["fa"].round(3).isin([0.5, 0.75, 0.9])]

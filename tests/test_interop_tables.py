@@ -100,3 +100,41 @@ def test_copied_report_is_self_contained_and_renders_in_headless_chromium(screen
     assert figures == 4  # 2 cell lines x 2 readouts, each a heatmap + curves
     assert dom.count('class="main-svg"') >= figures  # plotly drew every figure
     assert dom.count("hoverlayer") >= figures
+
+
+def test_report_reads_a_screen_written_before_the_self_describing_tables(screen_dir, tmp_path, capsys):
+    """An old folder (synergy doses as dose_a/dose_b, wells without drug names or units) is still reported, and
+    its SynergyFinder table is the one a new run writes."""
+    old = tmp_path / "old"
+    shutil.copytree(screen_dir, old)
+    (old / "report.html").unlink(missing_ok=True)
+    synergy = pd.read_parquet(old / "synergy.parquet").drop(columns=["drug_a", "drug_b", "unit"])
+    synergy = synergy.rename(columns={"dose_a_nM": "dose_a", "dose_b_nM": "dose_b"})
+    wells = pd.read_parquet(old / "wells.parquet").drop(columns=["drug_a", "drug_b", "unit", "fraction_affected"])
+    for name, frame in (("synergy", synergy), ("wells", wells)):
+        frame.to_parquet(old / f"{name}.parquet")
+        frame.to_csv(old / f"{name}.csv", index=False)
+    for sf in old.glob("synergyfinder_*.csv"):
+        sf.write_text("stale\n")  # listed in the manifest: kept, and rewritten by report --synergyfinder
+    assert main(["report", str(old), "--workers", "1", "--synergyfinder"]) == 0
+    assert "Plotly.newPlot" in (old / "report.html").read_text(encoding="utf-8")
+    for name in ("synergyfinder_viability_inhibition.csv", "synergyfinder_perk_suppression_inhibition.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(old / name), pd.read_csv(screen_dir / name))
+
+
+def test_screen_progress_total_counts_the_mixture_wells(tmp_path, monkeypatch):
+    """The bar's total is every row the wells pass writes (matrix and constant-ratio wells x readouts)."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    argv = [a for a in SCREEN if a != "--no-progress"]
+    assert main([*argv, "--cell-lines", "S462", "--out", str(tmp_path / "s")]) == 0
+    wells = pd.read_parquet(tmp_path / "s" / "wells.parquet")
+    text = screen.getvalue()
+    assert f"{len(wells)}/{len(wells)}" in text, text[-300:]
+    assert len(wells) > 4 * 4 * 2  # the mixture series is part of it

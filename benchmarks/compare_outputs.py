@@ -26,6 +26,12 @@ differs between two runs of the same code (measured on a loaded machine: a sensi
 demo's wells 1.3e-12 and its synergy fits 5e-10; near-ties in a ranking can swap). Only the Fiedler fit, whose
 starts do not share a solver, keeps 2 workers.
 
+``compare --renamed`` compares an output folder written before the self-describing tables (issue 19) with one
+written after: the old columns are renamed as :data:`RENAMED` says (``dose_a`` -> ``dose_a_nM``, ``time`` ->
+``time_<unit>``, sensitivity ``y0000`` -> the column's spec, read from the new ``columns`` table), and the new
+descriptive columns (:data:`ADDED`: drug names, units, fraction affected, the simulate table's condition) are
+dropped from the new table before the comparison; every other value must match as before.
+
 Columns that measure wall-clock time (``time_s``, ``elapsed_s`` ...) are skipped: they differ between any two
 runs. Exit code 0 when every table matches, 1 otherwise.
 """
@@ -50,6 +56,14 @@ BLOTS = ROOT / "experiments" / "fit_mpnst_blots" / "data" / "mpnst_blots_summary
 TIME_COLUMNS = {"time_s", "elapsed_s", "seconds", "median_time_per_start_s"}
 #: JSON keys that hold wall-clock times or run identity
 TIME_KEYS = {"created", "timings_s", "time_s", "elapsed_s", "started", "pid", "host", "git_revision"}
+
+#: old column -> new column (issue 19: units and quantities in the column names)
+RENAMED = {"dose_a": "dose_a_nM", "dose_b": "dose_b_nM"}
+#: descriptive columns the self-describing tables added (values derived from the run's settings and readouts)
+ADDED = {"drug_a", "drug_b", "unit", "fraction_affected", "model", "cell_line", "pre_equilibrated",
+         "response_quantity"}
+#: files the self-describing outputs added (SALib's files of a sensitivity run)
+NEW_FILES = ("salib_", "synergyfinder_")
 
 LINEAR_TOY = {
     "model.ant": "model linear\n  -> X; k\n  X = 0; k = 1\nend\n",
@@ -212,14 +226,34 @@ def _float_diff(a, b) -> tuple[bool, float]:
     return False, float(rel.max(initial=0.0))
 
 
-def _compare_frames(a, b, roots: tuple[str, str] = ("", "")) -> tuple[str, float]:
+def _renamed(a, b, names: dict[str, str]):
+    """``a`` (old) with its columns renamed to ``b``'s (new) names, and ``b`` without the columns it added."""
+    rename = {old: new for old, new in {**RENAMED, **names}.items() if old in a.columns and new in b.columns}
+    if "time" in a.columns and "time" not in b.columns:
+        new_time = [c for c in b.columns if c.startswith("time_")]
+        if new_time:
+            rename["time"] = new_time[0]
+        elif "status" in b.columns and "message" in b.columns:  # a steady state's table has no time column now
+            a = a.drop(columns="time")
+    a = a.rename(columns=rename)
+    if "column" in a.columns and names:  # a sensitivity table's column ids y0000... -> the columns' specs
+        a = a.assign(column=a["column"].map(lambda c: names.get(c, c)))
+    drop = [c for c in b.columns if c not in a.columns and (c in ADDED or c.startswith("dose_"))]
+    return a, b.drop(columns=drop)
+
+
+def _compare_frames(a, b, roots: tuple[str, str] = ("", ""),
+                    names: dict[str, str] | None = None) -> tuple[str, float]:
     """('identical' | 'within' | problem text, largest relative difference).
 
     ``roots``: the checkouts the two folders were computed in; a path inside one (a ranges file's ``source``)
-    reads the same as the path inside the other.
+    reads the same as the path inside the other. ``names`` (``compare --renamed``): compare an old table with a
+    new one (:func:`_renamed`).
     """
     import pandas as pd
 
+    if names is not None:
+        a, b = _renamed(a, b, names)
     if list(a.columns) != list(b.columns):
         return f"columns differ: {list(a.columns)} vs {list(b.columns)}", math.inf
     if len(a) != len(b):
@@ -271,7 +305,15 @@ def _same_paths(x, y, roots: tuple[str, str]) -> bool:
                 .equals(y.astype(str).str.replace(roots[1], "<checkout>", regex=False)))
 
 
-def compare(first: Path, second: Path, tol: float) -> int:
+def _sensitivity_names(first: Path, second: Path, rel: Path) -> dict[str, str]:
+    """y0000... -> the new column spec, from the new run's ``columns`` table beside ``rel`` (in column order)."""
+    new = second / rel.parent / "columns.csv"
+    if not new.is_file():
+        return {}
+    return {f"y{k:04d}": name for k, name in enumerate(_read(new)["column"])}
+
+
+def compare(first: Path, second: Path, tol: float, renamed: bool = False) -> int:
     roots = tuple((folder / "logs" / "checkout.txt").read_text(encoding="utf-8").strip() if
                   (folder / "logs" / "checkout.txt").is_file() else "" for folder in (first, second))
     names = _tables(first)
@@ -287,7 +329,8 @@ def compare(first: Path, second: Path, tol: float) -> int:
         if rel.suffix == ".json":
             status, diff = _compare_json(json.loads((first / rel).read_text()), json.loads(other.read_text()))
         else:
-            status, diff = _compare_frames(_read(first / rel), _read(other), roots)
+            mapping = _sensitivity_names(first, second, rel) if renamed else None
+            status, diff = _compare_frames(_read(first / rel), _read(other), roots, mapping)
         if status == "within" and diff > tol:
             status = f"differs by {diff:.3g} (> {tol:g})"
         if status in counts:
@@ -298,6 +341,9 @@ def compare(first: Path, second: Path, tol: float) -> int:
             failures += 1
             print(f"DIFFERS  {rel}: {status}")
     for rel in missing:
+        if renamed and Path(rel).name.startswith(NEW_FILES):
+            print(f"new      {rel} (issue 19)")
+            continue
         if not (first / rel).is_file():
             print(f"EXTRA    {rel} (only in {second})")
             failures += 1
@@ -317,10 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("first", type=Path)
     c.add_argument("second", type=Path)
     c.add_argument("--tol", type=float, default=1e-12, help="largest relative difference allowed (default 1e-12)")
+    c.add_argument("--renamed", action="store_true",
+                   help="FIRST was written before the self-describing tables (issue 19): map its column names")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(args.out, args.full, args.only)
-    return compare(args.first, args.second, args.tol)
+    return compare(args.first, args.second, args.tol, args.renamed)
 
 
 if __name__ == "__main__":

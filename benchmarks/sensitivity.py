@@ -86,11 +86,12 @@ def run(n: int, folder: Path) -> dict:
     run_sensitivity(warm, folder / "warm", workers=1, progress=False)
     one = load.phase("1 worker", pid, lambda: timed(spec, folder / "w1", 1))
     two = load.phase("2 workers", pid, lambda: timed(spec, folder / "w2", 2))
-    y1, y2 = (pd.read_parquet(folder / w / "evaluations.parquet")[["y0000", "y0001"]].to_numpy() for w in ("w1", "w2"))
+    names = one["result"].columns["column"].tolist()[:2]  # output columns are named by their specs
+    y1, y2 = (pd.read_parquet(folder / w / "evaluations.parquet")[names].to_numpy() for w in ("w1", "w2"))
     i1, i2 = (r["result"].indices["value"].to_numpy() for r in (one, two))
     same = {"y": float(abs(y1 - y2).max()), "index": float(abs(i1 - i2).max())}
     top = {}
-    for key, frame in (("viability", "y0000"), ("perk_suppression", "y0001")):
+    for key, frame in (("viability", names[0]), ("perk_suppression", names[1])):
         rank = one["result"].ranking
         top[key] = rank[(rank["column"] == frame) & (rank["rank"] <= 3)][["parameter", "value", "low", "high"]]
     return {"spec": spec, "one": one, "two": two, "same": same, "load": load.summary(), "top": top,

@@ -12,7 +12,7 @@ import re
 from .errors import InputError
 
 __all__ = ["AMOUNT_UNITS", "MAX_DOSE_NM", "MAX_TIME_POINTS", "TIME_UNITS", "parse_amount", "parse_time",
-           "parse_time_span"]
+           "parse_time_span", "time_column_name"]
 
 #: highest amount accepted (nM): 1 M. A bigger number is a unit mistake (1e30 nM ran, meaninglessly).
 MAX_DOSE_NM = 1e9
@@ -163,3 +163,11 @@ def parse_time_span(text: str, *, model_unit: str | None) -> tuple[float, float,
     if not t1 > t0 >= 0:
         raise InputError(f"time span {text!r} needs 0 <= T0 < T1.")
     return t0, t1, n
+
+
+def time_column_name(unit: str | None) -> str:
+    """The name of a table's time column: ``time_<unit>`` (``time_min``, ``time_h``).
+
+    ``time_model_units`` for a model that declares no time unit. Every mekisim table names its time column so.
+    """
+    return f"time_{unit}" if unit else "time_model_units"

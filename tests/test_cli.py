@@ -37,7 +37,9 @@ def test_simulate_steady_state_table(capsys, tmp_path):
                        "--steady-state", "--out", str(out_file), "--plot", str(tmp_path / "ss.png"))
     assert code == 0, err
     frame = pd.read_csv(out_file)
-    assert list(frame.columns[:2]) == ["time", "status"] and frame["time"].iloc[0] == 0
+    # self-describing: the condition in columns; a steady state has no time column
+    assert list(frame.columns[:4]) == ["model", "cell_line", "dose_trametinib_nM", "status"]
+    assert (frame["cell_line"].iloc[0], frame["dose_trametinib_nM"].iloc[0]) == ("S462_R1", 10.0)
     assert {"pERK", "pMEK", "pFAK", "pSRC", "pAKT"} <= set(frame.columns)
     assert frame["status"].iloc[0] == "ok"
     model = ms.load_model("mpnst")  # the CLI prints what the library computes
@@ -71,7 +73,8 @@ def test_simulate_time_course_parquet_and_plot(capsys, tmp_path):
                        "--out", str(out_file), "--plot", str(tmp_path / "tc.png"))
     assert code == 0, err
     frame = pd.read_parquet(out_file)
-    assert len(frame) == 25 and frame["time"].iloc[-1] == pytest.approx(1440.0)
+    assert len(frame) == 25 and frame["time_min"].iloc[-1] == pytest.approx(1440.0)
+    assert frame["pre_equilibrated"].all()  # dosed: the drug is added to the untreated steady state
     assert (frame["status"] == "ok").all()
     assert (tmp_path / "tc.png").stat().st_size > 10_000
 
@@ -80,8 +83,8 @@ def test_simulate_to_stdout(capsys):
     code, out, _ = run(capsys, "simulate", "--model", "mpnst", "--steady-state")
     assert code == 0
     header, row = out.strip().splitlines()
-    assert header.startswith("time,status,pERK")
-    assert row.startswith("0,ok,1")
+    assert header.startswith("model,cell_line,status,pERK")
+    assert row.startswith("mpnst,model_defaults,ok,1")
 
 
 def test_external_sbml_columns_are_species_and_oscillation_is_reported(capsys):
@@ -280,7 +283,7 @@ def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path, monkeyp
     assert (wells["value"] == -0.2).sum() == 1  # kept, not clipped
     synergy = pd.read_parquet(tmp_path / "synergy.parquet")
     flagged = synergy[(synergy["score"] == "bliss") & synergy["flag"].str.contains("below_baseline")]
-    assert len(flagged) == 1 and flagged["dose_a"].iloc[0] == pytest.approx(0.1)
+    assert len(flagged) == 1 and flagged["dose_a_nM"].iloc[0] == pytest.approx(0.1)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["screen"]["wells_below_baseline"] == {"S462/perk_suppression": 1}
     assert "rose above the untreated value" in (main(["report", str(tmp_path)]) == 0

@@ -457,3 +457,54 @@ def test_read_parts_joins_parts_of_differing_types_like_pandas(tmp_path):
     for cid, frame in same.items():
         frame.to_parquet(other / "parts" / f"{cid}.parquet", index=False)
     pd.testing.assert_frame_equal(read_parts(other), pd.concat(list(same.values()), ignore_index=True))
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def test_dask_scheduler_without_workers_warns_then_runs_when_one_connects(capsys):
+    """A scheduler with no worker: a warning on stderr within the set delay (default < 30 s), then the map
+    finishes once a worker joins (the warning does not end the run)."""
+    import threading
+    import time
+
+    from distributed import LocalCluster
+
+    from simulator.parallel._dask import NO_WORKER_WARNING_S
+
+    assert NO_WORKER_WARNING_S <= 30
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        with DaskExecutor(cluster.scheduler_address, no_worker_warning_s=1.0) as executor:
+            results: list = []
+            runner = threading.Thread(target=lambda: results.extend(executor.map(_square, range(3))))
+            started = time.monotonic()
+            runner.start()
+            while "no workers" not in capsys.readouterr().err and time.monotonic() - started < 20:
+                time.sleep(0.2)
+            warned_after = time.monotonic() - started
+            assert warned_after < 10 and not results  # warned, and nothing could run
+            cluster.scale(1)
+            runner.join(timeout=60)
+    assert results == [0, 1, 4]
+
+
+def test_progress_executor_counts_every_task_on_a_terminal(monkeypatch):
+    """fit and profiles: a bar n/N over the tasks when stderr is a terminal, and the inner results unchanged."""
+    import io
+
+    from simulator.parallel import ProgressExecutor, SerialExecutor
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    wrapped = ProgressExecutor(SerialExecutor(), "fit starts")
+    assert wrapped.map(_square, range(5)) == [0, 1, 4, 9, 16]
+    assert "fit starts" in screen.getvalue() and "5/5" in screen.getvalue()
+    quiet = Terminal()
+    monkeypatch.setattr("sys.stderr", quiet)
+    assert ProgressExecutor(SerialExecutor(), "x", enabled=False).map(_square, [3]) == [9] and not quiet.getvalue()

@@ -291,6 +291,6 @@ def test_cli_simulate_33_days(capsys, tmp_path):
     _, err = capsys.readouterr()
     assert code == 0, err
     frame = pd.read_csv(out)
-    assert len(frame) == 34 and frame["time"].iloc[-1] == pytest.approx(792.0)  # 33 d in model hours
+    assert len(frame) == 34 and frame["time_h"].iloc[-1] == pytest.approx(792.0)  # 33 d in model hours
     assert (frame["status"] == "ok").all()
     assert frame["N"].iloc[0] == pytest.approx(1.0) and frame["N"].iloc[-1] > 3.0

@@ -340,7 +340,7 @@ def test_summary_rows_are_the_mean_of_the_well_rows(serial_screen):
     synergy = pd.read_parquet(out / "synergy.parquet")
     for (line, readout), rows in synergy.groupby(["cell_line", "readout"]):
         for score in ("bliss", "hsa", "loewe", "zip"):
-            wells = rows[(rows["score"] == score) & (rows["dose_a"] > 0) & (rows["dose_b"] > 0)]
+            wells = rows[(rows["score"] == score) & (rows["dose_a_nM"] > 0) & (rows["dose_b_nM"] > 0)]
             summary = rows.loc[rows["score"] == f"{score}_mean", "value"]
             assert len(summary) == 1 and len(wells) == 9, (line, readout, score)
             assert summary.iloc[0] == pytest.approx(wells["value"].mean(skipna=True), rel=1e-12, nan_ok=True)

@@ -123,7 +123,7 @@ def test_sobol_recovers_ishigami_indices_within_their_cis(ishigami, ishigami_spa
     assert result.rows == 1024 * 5 and result.rows_failed == 0
     # the engine path reproduces the function itself (steady state of the relaxing species, tolerance 1e-8)
     values = pd.read_parquet(tmp_path / "sobol" / "samples.parquet")[["x1", "x2", "x3"]].to_numpy()
-    y = pd.read_parquet(tmp_path / "sobol" / "evaluations.parquet")["y0000"].to_numpy()
+    y = pd.read_parquet(tmp_path / "sobol" / "evaluations.parquet")["Y"].to_numpy()  # named by its spec
     np.testing.assert_allclose(y - 20.0, Ishigami.evaluate(values), atol=1e-6)
     s1, st = _ishigami_truth()
     for index, truth in (("S1", s1), ("ST", st)):
@@ -131,7 +131,7 @@ def test_sobol_recovers_ishigami_indices_within_their_cis(ishigami, ishigami_spa
         inside = (table["low"].to_numpy() <= truth) & (truth <= table["high"].to_numpy())
         assert inside.all(), (index, table[["value", "low", "high"]], truth)
         assert np.all(table["conf"] < 0.1)  # the intervals are informative, not trivially wide
-    ranking = result.ranking[result.ranking["column"] == "y0000"]
+    ranking = result.ranking[result.ranking["column"] == "Y"]
     assert ranking["parameter"].tolist()[-1] == "x3"  # ST: x3 is the least influential
 
 
@@ -205,8 +205,8 @@ def test_local_coefficients_agree_with_control_coefficients_and_summation(tmp_pa
                            step=0.01)
     result = run_sensitivity(spec, tmp_path / "local", workers=1, progress=False)
     table = result.indices[result.indices["index"] == "scaled"]
-    local_j = table[table["column"] == "y0000"].set_index("parameter").loc[["E1", "E2", "E3"]]
-    local_s2 = table[table["column"] == "y0001"].set_index("parameter").loc[["E1", "E2", "E3"]]
+    local_j = table[table["column"] == "J"].set_index("parameter").loc[["E1", "E2", "E3"]]
+    local_s2 = table[table["column"] == "S2"].set_index("parameter").loc[["E1", "E2", "E3"]]
 
     fcc = control_coefficients(model, kind="flux")
     ccc = control_coefficients(model, kind="concentration")
@@ -512,3 +512,67 @@ def test_sensitivity_benchmark_quick():
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Model evaluations per second" in proc.stdout and "1 vs 2 workers" in proc.stdout
     assert results.read_text() == before
+
+
+# ------------------------------------------------------------------------- SALib reproduces the indices
+
+
+def test_salib_analyze_on_the_written_files_reproduces_the_indices(tmp_path):
+    """The run writes SALib's problem, the samples in the sampled (log10) space and the outputs; SALib's own
+    analyze (Python API and the ``salib`` command line) on those files gives mekisim's indices, and Morris' the
+    analytic mu* of the additive model (2a per decade-step)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from SALib.analyze import morris as salib_morris
+    from SALib.analyze import sobol as salib_sobol
+    from SALib.util import read_param_file
+
+    model = ms.from_antimony_text(LINEAR, name="linear")
+    space = default_ranges(model, factor=10, only=["k1", "k2", "k3"])  # log-uniform: sampled as log10 k
+    outputs = (ObservableAt("Y", None), ObservableAt("Y", None, times=(0.5, 2.0)))
+    sobol = run_sensitivity(SensitivitySpec(model, space, outputs, method="sobol", n=64, seed=3),
+                            tmp_path / "s", workers=1, progress=False)
+    folder = tmp_path / "s"
+    evaluations = pd.read_csv(folder / "evaluations.csv")
+    names = sobol.columns["column"].tolist()
+    assert names == ["Y", "Y@t=0.5", "Y@t=2"] and names == list(evaluations.columns[4:])  # specs as names
+    problem = json.loads((folder / "salib_problem.json").read_text())
+    assert problem["sampled_space"] == {"k1": "log10", "k2": "log10", "k3": "log10"}
+    assert problem["outputs"] == names
+    np.testing.assert_allclose(problem["bounds"], [[-1.0 + np.log10(1), 1.0]] * 3, atol=1e-15)
+    x = np.loadtxt(folder / problem["samples_file"])
+    y = np.loadtxt(folder / problem["outputs_file"], ndmin=2)
+    np.testing.assert_array_equal(10 ** x, pd.read_csv(folder / "samples.csv")[["k1", "k2", "k3"]].to_numpy())
+    np.testing.assert_array_equal(y, evaluations[names].to_numpy())
+    for j, name in enumerate(names):
+        si = salib_sobol.analyze(problem, y[:, j], calc_second_order=False, num_resamples=10, seed=1)
+        ours = sobol.indices[sobol.indices["column"] == name].set_index(["index", "parameter"])["value"]
+        for index in ("S1", "ST"):
+            np.testing.assert_allclose(ours.loc[index].loc[["k1", "k2", "k3"]], si[index], rtol=0, atol=1e-12)
+    # the command line, as a modeller would run it, on the parameter file
+    salib = shutil.which("salib", path=str(Path(sys.executable).parent))
+    assert read_param_file(str(folder / "salib_problem.txt"))["names"] == ["k1", "k2", "k3"]
+    if salib is not None:
+        text = subprocess.run([salib, "analyze", "sobol", "-p", str(folder / "salib_problem.txt"), "-Y",
+                               str(folder / "salib_outputs.txt"), "-c", "0", "--max-order", "1", "-r", "10"],
+                              capture_output=True, text=True, check=True).stdout
+        st: dict[str, float] = {}  # its first table is ST (then S1): the first value per parameter
+        for line in text.splitlines():
+            if line.split() and line.split()[0] in ("k1", "k2", "k3"):
+                st.setdefault(line.split()[0], float(line.split()[1]))
+        ours = sobol.indices[(sobol.indices["column"] == "Y") & (sobol.indices["index"] == "ST")]
+        np.testing.assert_allclose([st[p] for p in ("k1", "k2", "k3")], ours["value"], rtol=1e-6, atol=1e-6)
+
+    morris = run_sensitivity(SensitivitySpec(model, space, outputs[:1], method="morris", n=8, seed=3),
+                             tmp_path / "m", workers=1, progress=False)
+    folder = tmp_path / "m"
+    problem = json.loads((folder / "salib_problem.json").read_text())
+    x, y = np.loadtxt(folder / "salib_samples.txt"), np.loadtxt(folder / "salib_outputs.txt")
+    si = salib_morris.analyze(problem, x, y, num_levels=problem["settings"]["num_levels"], num_resamples=10, seed=1)
+    ours = morris.indices.set_index(["index", "parameter"])["value"]
+    np.testing.assert_allclose(si["mu_star"], ours.loc["mu_star"].loc[["k1", "k2", "k3"]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(si["mu_star"], [4.0, 2.0, 0.0], atol=1e-6)  # and the analytic values

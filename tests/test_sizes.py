@@ -102,7 +102,8 @@ def test_solver_noise_stays_off_stdout_and_the_log_level_is_restored(capfd, tmp_
     out, err = capfd.readouterr()
     assert code == 1
     table = pd.read_csv(io.StringIO(out))
-    assert list(table.columns) == ["time", "status", "X", "message"] and len(table) == 5
+    assert list(table.columns) == ["model", "cell_line", "pre_equilibrated", "time_model_units", "status", "X",
+                                   "message"] and len(table) == 5
     assert "[WARNING]" not in out + err and "[ERROR]" not in out + err and "CVODE" not in out + err
     assert "X grows without bound near t = 1" in err
     assert roadrunner.Logger.getLevel() == before

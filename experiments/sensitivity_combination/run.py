@@ -38,10 +38,11 @@ def main() -> None:
                             on_failure="drop")
     stage2 = run_sensitivity(sobol, args.out / "stage2_sobol", workers=workers, progress=not args.smoke)
     ev = pd.read_parquet(args.out / "stage2_sobol" / "evaluations.parquet")
-    ci, shift, perk = (ev[f"y000{k}"] for k in range(3))
+    first = stage2.columns["column"].tolist()[:3]  # the output columns, named by their specs, in output order
+    ci, shift, perk = (ev[c] for c in first)
     t = cfg["thresholds"]
     summary = {"morris_score": score.round(4).to_dict(), "sobol_parameters": top, "rows": len(ev),
-               "undefined": {c: float(ev[c].isna().mean()) for c in ("y0000", "y0001", "y0002")},
+               "undefined": {c: float(ev[c].isna().mean()) for c in first},
                "p_synergy": float((ci < t["synergy_ci"]).sum() / ci.notna().sum()),
                "ci_quantiles": ci.quantile([0.05, 0.5, 0.95]).round(4).tolist(),
                "p_resistant": float((shift >= t["resistance_shift"]).sum() / shift.notna().sum()),

@@ -48,7 +48,7 @@ def _screen(args: argparse.Namespace) -> int:
     _print_screen_estimate(spec, args.workers)
     result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                         progress=not args.no_progress, force=args.force, command=args.invocation,
-                        ensemble_file=args.ensemble)
+                        ensemble_file=args.ensemble, synergyfinder=args.synergyfinder)
     mixture = result.n_wells - spec.wells  # the constant-ratio series of every matrix (Chou-Talalay CI)
     print(f"{result.n_wells} wells ({spec.wells} in the dose matrices, {mixture} on the constant-ratio mixture "
           f"series): {result.n_wells - result.failed_wells} ok, {result.failed_wells} failed in "
@@ -190,7 +190,7 @@ def _claim_fit(args: argparse.Namespace, model: CompiledModel):
 
 def _fit(args: argparse.Namespace) -> int:
     from ..fit import fit_petab, profile_parameters, write_fit
-    from ..parallel import make_executor
+    from ..parallel import ProgressExecutor, make_executor
     from ..report import draw_fit_figures
 
     t0 = time.perf_counter()
@@ -211,11 +211,14 @@ def _fit(args: argparse.Namespace) -> int:
     profiles: tuple[Profile, ...] = ()
     errors: tuple[str, ...] = ()
     with make_executor(args.workers, args.scheduler) as executor:
-        result = fit_petab(yaml_path, starts=args.starts, seed=args.seed, executor=executor,
+        shown = not args.no_progress
+        result = fit_petab(yaml_path, starts=args.starts, seed=args.seed,
+                           executor=ProgressExecutor(executor, "fit starts", enabled=shown),
                            settings=_fit_settings(args))
         t_fit = time.perf_counter() - t0
         if names and result.best.ok:
-            profiles, errors = profile_parameters(result, names, executor=executor)
+            profiles, errors = profile_parameters(result, names,
+                                                  executor=ProgressExecutor(executor, "profiles", enabled=shown))
     t_profiles = time.perf_counter() - t0 - t_fit
     # a blot fit's per-line parameters <param>_<line> become one screen ensemble per line (columns <param>)
     ensembles = {line: {f"{p}_{line}": p for p in params if f"{p}_{line}" in result.ids}

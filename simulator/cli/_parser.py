@@ -19,6 +19,10 @@ READOUT_HELP = ("a readout of the model (Model A: perk_suppression, viability (d
 _FORCE_HELP = ("replace the results already in --out (of this or another command): the files that run wrote there "
                "are deleted first; without it an --out folder holding results is refused")
 _ADD_DRUG_METAVAR = "NAME:REACTION[,REACTION...]:IC50[:HILL]"
+_MODEL_HELP = "bundled model name (mpnst, melanoma; see `mekisim models`) or a path to an .ant or SBML .xml file"
+_OUT_DIR_HELP = "output folder for the tables (CSV + Parquet), figures and manifest.json (see README, Output tables)"
+_MODE_HELP = ("fast: readouts from steady-state signalling with closed-form cell numbers (default); full: cell numbers "
+              "integrated with the signalling over the assay time (72 h); docs/notes/readouts.md says when they differ")
 _DOSE_PAIRS_HELP = "N log-spaced doses of drug {} plus 0, or D:D1,D2,... (the listed doses plus 0)"
 
 # ------------------------------------------------------------------------------------- parent parsers
@@ -32,7 +36,7 @@ def _model_options(*, help_model: str | None = None, add_drug_help: str = ADD_DR
                    required: bool = True) -> argparse.ArgumentParser:
     """``--model`` and ``--add-drug``: every verb that loads a model."""
     parent = _parent()
-    parent.add_argument("--model", required=required, metavar="M", help=help_model)
+    parent.add_argument("--model", required=required, metavar="M", help=help_model or _MODEL_HELP)
     parent.add_argument("--add-drug", action="append", default=[], metavar=_ADD_DRUG_METAVAR, help=add_drug_help)
     parent.add_argument("--metadata", type=Path, metavar="FILE.toml",
                         help="the model's metadata (observables, readouts, switches, pre-equilibration, cell_lines_of) "
@@ -71,14 +75,14 @@ def _resumable_options() -> argparse.ArgumentParser:
     again.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
     again.add_argument("--force", action="store_true", help=_FORCE_HELP)
     parent.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parent.add_argument("--out", required=True, type=Path, metavar="DIR")
+    parent.add_argument("--out", required=True, type=Path, metavar="DIR", help=_OUT_DIR_HELP)
     return parent
 
 
 def _folder_options() -> argparse.ArgumentParser:
     """``--out DIR`` and ``--force``: a verb that writes one output folder in one go."""
     parent = _parent()
-    parent.add_argument("--out", required=True, type=Path, metavar="DIR")
+    parent.add_argument("--out", required=True, type=Path, metavar="DIR", help=_OUT_DIR_HELP)
     parent.add_argument("--force", action="store_true", help=_FORCE_HELP)
     return parent
 
@@ -100,8 +104,13 @@ def _simulate(sub) -> None:
     mode.add_argument("--steady-state", action="store_true", help="steady state with the drug present")
     mode.add_argument("--time", metavar="T0:T1:N",
                       help="time course: N points from T0 to T1 (model units, or with a unit: 0:24h:50)")
-    sim.add_argument("--no-pre-equilibrate", action="store_true",
-                     help="time course from the model's initial conditions instead of the untreated steady state")
+    preeq = sim.add_mutually_exclusive_group()
+    preeq.add_argument("--no-pre-equilibrate", action="store_true",
+                       help="time course from the model's initial conditions instead of the untreated steady state")
+    preeq.add_argument("--pre-equilibrate", action="store_true",
+                       help="time course from the untreated steady state even without a dose or a declared "
+                            "[pre_equilibration] protocol (default: pre-equilibrate when a drug is dosed or the "
+                            "model declares one; otherwise start from the initial conditions)")
     sim.add_argument("--select", metavar="ID[,ID...]", help="ids to report (default: the model's observables)")
     sim.add_argument("--out", type=Path, metavar="FILE", help="write the table to FILE.csv or FILE.parquet")
     sim.add_argument("--force", action="store_true",
@@ -114,13 +123,14 @@ def _dose_response(sub) -> None:
                         parents=[_model_options(), _values_options(), _folder_options()])
     dr.add_argument("--cell-line", metavar="C",
                     help="bundled cell line of the model (default: the model's own parameter values)")
-    dr.add_argument("--drug", required=True, metavar="D")
+    dr.add_argument("--drug", required=True, metavar="D",
+                    help="the drug dosed (a catalogue drug or an --add-drug name)")
     dr.add_argument("--doses", required=True, metavar="LO:HI:N",
                     help="N log-spaced doses (nM or with units) plus 0, or D1,D2,... (the listed doses plus 0)")
     dr.add_argument("--readout", default=None, metavar="R", help=READOUT_HELP)
     dr.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                     help="a fixed background dose of another drug; repeatable or comma-separated")
-    dr.add_argument("--mode", choices=("fast", "full"), default="fast")
+    dr.add_argument("--mode", choices=("fast", "full"), default="fast", help=_MODE_HELP)
 
 
 def _screen(sub) -> None:
@@ -139,14 +149,20 @@ def _screen(sub) -> None:
     scr.add_argument("--target-suppression", type=float, default=None, metavar="F",
                      help="p-ERK suppression a combination must reach to be ranked (default 0.8; needs the "
                           "perk_suppression readout)")
-    scr.add_argument("--mode", choices=("fast", "full"), default="fast")
+    scr.add_argument("--mode", choices=("fast", "full"), default="fast", help=_MODE_HELP)
+    scr.add_argument("--synergyfinder", action="store_true",
+                     help="also write synergyfinder_<readout>_inhibition.csv per inhibition readout: SynergyFinder's "
+                          "table format (PairIndex, Drug1, Drug2, Conc1, Conc2, Response, ConcUnit) with Response in "
+                          "%% inhibition (tell SynergyFinder: data_type = \"inhibition\")")
 
 
 def _sensitivity(sub) -> None:
     sens = sub.add_parser("sensitivity",
                           help="parameter sensitivity (Sobol, Morris, eFAST, local) of outputs of interest",
                           parents=[_model_options(), _values_options(), _where_options(), _resumable_options()])
-    sens.add_argument("--method", required=True, choices=("sobol", "morris", "efast", "local"))
+    sens.add_argument("--method", required=True, choices=("sobol", "morris", "efast", "local"),
+                      help="sobol: first/total (and second-order) indices; morris: elementary effects (mu*, sigma); "
+                           "efast: first/total indices by Fourier amplitude; local: scaled derivatives d ln y/d ln p")
     sens.add_argument("--n", type=int, default=None, metavar="N",
                       help="Sobol base samples (power of 2; default 256), Morris trajectories (20), eFAST samples "
                            "per curve (129); not used by local")
@@ -168,7 +184,8 @@ def _sensitivity_design(sens: argparse.ArgumentParser) -> None:
                       help="default ranges are log-uniform on [p/F, p*F] around each default (default 2)")
     sens.add_argument("--params", metavar="P1,P2,...", help="vary only these parameters")
     sens.add_argument("--exclude", metavar="P1,P2,...", help="hold these parameters at their defaults")
-    sens.add_argument("--seed", type=int, default=0, metavar="S")
+    sens.add_argument("--seed", type=int, default=0, metavar="S",
+                      help="seed of the sample design (default 0): the same seed gives the same samples")
     sens.add_argument("--second-order", action="store_true", help="Sobol: also S2 (N(2D+2) runs)")
     sens.add_argument("--levels", type=int, default=None, metavar="L", help="Morris grid levels (even; default 4)")
     sens.add_argument("--replicates", type=int, default=None, metavar="R",
@@ -204,6 +221,7 @@ def _fit(sub) -> None:
                      help="budget of ODE solves (every condition once) per start (default 50000)")
     fit.add_argument("--max-steps", type=int, default=20_000, metavar="N",
                      help="CVODE steps allowed per output interval of one solve (default 20000)")
+    fit.add_argument("--no-progress", action="store_true", help="no progress bars (starts, profiles)")
     fit.add_argument("--representative", action="store_true",
                      help="label the data as representative (derived from a paper's directions), not digitized, on "
                           "every plot (always on for --data built from the bundled representative blots)")
@@ -211,19 +229,26 @@ def _fit(sub) -> None:
 
 def _report(sub) -> None:
     rep = sub.add_parser("report", help="write DIR/report.html from the stored results under DIR")
-    rep.add_argument("directory", type=Path, metavar="DIR")
+    rep.add_argument("directory", type=Path, metavar="DIR",
+                     help="a folder written by mekisim (screen, sensitivity, fit, dose-response or demo)")
+    rep.add_argument("--synergyfinder", action="store_true",
+                     help="also write each screen's synergyfinder_<readout>_inhibition.csv (SynergyFinder's table "
+                          "format, Response in %% inhibition) next to its tables")
     rep.add_argument("--workers", type=int, default=None, metavar="N",
                      help="processes drawing the figures (default: all cores)")
 
 
 def _validate(sub) -> None:
     val = sub.add_parser("validate", help="lint models, drug catalogues, cell lines and metadata; all issues at once")
-    val.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    val.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                     help="models (.ant, .xml), drugs.toml, cell_lines.toml, model metadata (.toml), blot data "
+                          "(.csv), PEtab problems (.yaml) or study configs")
 
 
 def _demo(sub) -> None:
     demo = sub.add_parser("demo", help="the main job: parental vs trametinib-resistant MPNST (see README)")
-    demo.add_argument("--out", type=Path, default=Path("results/demo"), metavar="DIR")
+    demo.add_argument("--out", type=Path, default=Path("results/demo"), metavar="DIR",
+                      help="output folder of the demo's parts and report (default results/demo)")
     demo.add_argument("--smoke", action="store_true", help="small dose grids (seconds instead of a minute)")
     demo.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     demo.add_argument("--force", action="store_true", help=_FORCE_HELP)
@@ -310,10 +335,75 @@ def build_parser() -> argparse.ArgumentParser:
         description="Mechanistic signalling-pathway ODE simulation of kinase-inhibitor resistance and combinations.",
     )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    parser.add_argument("--version", action="version", version=_version_text(),
+                        help="print mekisim's version (and libroadrunner's) and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in VERBS.values():
         add(sub)
+    for verb, verb_parser in sub.choices.items():  # examples at the end of every verb's --help
+        verb_parser.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[verb])
+        verb_parser.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
+
+
+def _version_text() -> str:
+    """``mekisim X.Y.Z (libroadrunner A.B.C, Python D.E.F)``, without importing roadrunner."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .. import __version__
+
+    try:
+        roadrunner = version("libroadrunner")
+    except PackageNotFoundError:  # pragma: no cover - a dependency
+        roadrunner = "not installed"
+    return f"mekisim {__version__} (libroadrunner {roadrunner}, Python {platform.python_version()})"
+
+
+#: verb -> two or three example command lines, shown at the end of ``mekisim VERB --help``
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "models": ("mekisim models",),
+    "simulate": (
+        "mekisim simulate --model mpnst --cell-line S462_R1 --dose trametinib=10nM --steady-state",
+        "mekisim simulate --model mpnst --dose trametinib=3nM --time 0:24h:97 --out tc.csv --plot tc.png",
+        "mekisim simulate --model my_model.xml --time 0:30:61      # from the initial conditions",
+    ),
+    "dose-response": (
+        "mekisim dose-response --model mpnst --cell-line S462_R1 --drug trametinib --doses 0.01:10000:25 --out dr/",
+        "mekisim dose-response --model mpnst --drug trametinib --doses 1,3,10,30,100 --readout perk_suppression "
+        "--out dr2/",
+    ),
+    "screen": (
+        "mekisim screen --model mpnst --cell-lines S462,S462_R1 --drug-a trametinib:0.1:100:9 \\\n"
+        "      --drug-b src_inhibitor_1:30:10000:9 --ratio 1:1000 --out screen/",
+        "mekisim screen --model mpnst --drug-a trametinib:1,3,10 --drug-b src_inhibitor_1:100,300,1000 "
+        "--synergyfinder --out plate/",
+        "mekisim screen ... --out screen/ --resume                # continue a killed run",
+    ),
+    "sensitivity": (
+        "mekisim sensitivity --model mpnst --method morris --output viability@line=S462_R1,trametinib=10nM "
+        "--out morris/",
+        "mekisim sensitivity --model melanoma --method morris --n 8 --cell-line SKMEL30 \\\n"
+        "      --output \"regrowth_d33@trametinib=10nM,palbociclib=500nM\" --out sens_escape/",
+    ),
+    "fit": (
+        "mekisim fit --petab problem.yaml --starts 50 --profile k1,k2 --out fit/",
+        "mekisim fit --model mpnst --data experiments/fit_mpnst_blots/data/mpnst_blots_summary.csv \\\n"
+        "      --estimate S462_R1:ksL,Itot --profile ksL_S462_R1,Itot_S462_R1 --out fit_blots/",
+    ),
+    "report": (
+        "mekisim report screen/                  # writes screen/report.html (one self-contained file)",
+        "mekisim report results/demo --synergyfinder",
+    ),
+    "validate": (
+        "mekisim validate models/mpnst.ant models/drugs.toml models/cell_lines.toml",
+        "mekisim validate my_model.xml problem.yaml",
+    ),
+    "demo": (
+        "mekisim demo --out results/demo",
+        "mekisim demo --smoke --out /tmp/demo     # small grids, seconds",
+    ),
+}
 
 
 def _attach_dash_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ import argparse
 import sys
 import textwrap
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from ..model import (
     make_condition,
 )
 from ..status import Status
-from ..units import parse_time_span
+from ..units import parse_time_span, time_column_name
 from ._common import _load_with_drugs, _note_defaults, _note_values, _parameter_values, _parse_doses, _values_record
 
 
@@ -73,18 +74,26 @@ def _simulate(args: argparse.Namespace) -> int:
         claim_file(args.out, force=args.force)  # before computing: a refused --out costs nothing
     started = time.perf_counter()
     record: SteadyState | Trajectory
+    preeq = None if args.steady_state else _pre_equilibrate(args, model, condition)
     if args.steady_state:
         record = steady_state(model, condition, select=select, throw=False)
-        frame, status, message = record.to_frame(), record.status, record.message
     else:
         t0, t1, n = parse_time_span(args.time, model_unit=model.time_unit)
         record = time_course(model, np.linspace(t0, t1, n), condition, select=select, throw=False,
-                             pre_equilibrate=not args.no_pre_equilibrate)
-        frame, status, message = record.to_frame(), record.status, record.message
+                             pre_equilibrate=preeq.asked)
+    status, message = record.status, record.message
+    frame = simulation_table(record, model, condition)
     elapsed = time.perf_counter() - started
     _note_values("simulate", model, values, switches)
+    if preeq is not None and record.pre_equilibrated:
+        print(f"mekisim simulate: note: pre-equilibrated ({preeq.reason}): the time course starts from the untreated "
+              f"steady state{_protocol_text(model)}; --no-pre-equilibrate starts from the initial conditions",
+              file=sys.stderr)
     if args.out:
-        _write_outputs(args, model, frame, status, elapsed, _values_record(model, values, switches))
+        simulate_entry = {"simulate": {"cell_line": args.cell_line, "doses": _parse_doses(args.dose),
+                                       "values": _values_record(model, values, switches)}}
+        _write_outputs(args, model, frame, status, elapsed,
+                       {**simulate_entry, **_pre_equilibration_entry(preeq, record, model)})
     else:
         frame.to_csv(sys.stdout, index=False, float_format="%.8g")
     if args.plot:
@@ -108,7 +117,81 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_outputs(args, model, frame, status, elapsed, values: dict) -> None:
+@dataclass(frozen=True)
+class _PreEquilibration:
+    """Whether ``simulate --time`` pre-equilibrates, and why (said on stderr and in the manifest)."""
+
+    asked: bool
+    reason: str
+
+
+def _pre_equilibrate(args: argparse.Namespace, model: CompiledModel, condition) -> _PreEquilibration:
+    """Pre-equilibrate when asked, when a drug is dosed, or when the model declares a protocol; else not.
+
+    Why: a modeller's own model without drugs is expected to start from its initial conditions (a decaying
+    A -> B -> 0 chain must not print the zeros of its steady state); a dosed model follows the western-blot
+    protocol (cells at their untreated steady state, drug added at t = 0); a model that declares a
+    ``[pre_equilibration]`` protocol (Model B) always runs it.
+    """
+    if args.no_pre_equilibrate:
+        return _PreEquilibration(False, "--no-pre-equilibrate")
+    if args.pre_equilibrate:
+        return _PreEquilibration(True, "--pre-equilibrate")
+    dosed = sorted(d for d, v in condition.doses.items() if v > 0)
+    if dosed:
+        return _PreEquilibration(True, f"{', '.join(dosed)} dosed: the drug is added at t = 0")
+    if model.pre_equilibration:
+        return _PreEquilibration(True, "the model declares a [pre_equilibration] protocol")
+    return _PreEquilibration(False, "no dose and no declared [pre_equilibration] protocol")
+
+
+def _protocol_text(model: CompiledModel) -> str:
+    settings = ", ".join(f"{k} = {v:g}" for k, v in model.pre_equilibration.items())
+    return f" (reached with {settings})" if settings else ""
+
+
+def _pre_equilibration_entry(preeq: _PreEquilibration | None, record, model: CompiledModel) -> dict:
+    """The manifest's ``"pre_equilibration"`` entry of ``simulate``."""
+    if preeq is None:
+        return {"pre_equilibration": {"applies": False, "reason": "steady state"}}
+    return {"pre_equilibration": {"asked": preeq.asked, "done": bool(record.pre_equilibrated),
+                                  "reason": preeq.reason, "protocol": dict(model.pre_equilibration)}}
+
+
+def simulation_table(record, model: CompiledModel, condition):
+    """``simulate``'s table: the condition in columns, the time in its unit, then the values.
+
+    Columns: ``model, cell_line, dose_<drug>_nM..., [pre_equilibrated, time_<unit>,] status, <ids>..., message``
+    (a steady state has no time column). The ids' labels and units are in the manifest (``columns``).
+    """
+    frame = record.to_frame()
+    if hasattr(record, "time"):
+        frame = frame.rename(columns={"time": time_column_name(model.time_unit)})
+        frame.insert(0, "pre_equilibrated", bool(record.pre_equilibrated))
+    else:
+        frame = frame.drop(columns="time")
+    described = {"model": model.name, "cell_line": condition.cell_line or "model_defaults",
+                 **{f"dose_{drug}_nM": float(dose) for drug, dose in condition.doses.items()}}
+    for position, (name, value) in enumerate(described.items()):
+        frame.insert(position, name, value)
+    return frame
+
+
+def _column_info(model: CompiledModel, frame) -> dict:
+    """Label and unit of every column of the simulate table (the manifest's ``columns``)."""
+    observables = {o.id: o for o in model.observables}
+    out = {}
+    for column in frame.columns:
+        if column in observables:
+            out[column] = {"label": observables[column].label, "unit": observables[column].unit}
+        elif column.startswith("dose_") and column.endswith("_nM"):
+            out[column] = {"label": f"dose of {column[5:-3]}", "unit": "nM"}
+        elif column.startswith("time_"):
+            out[column] = {"label": "time (after drug addition when pre-equilibrated)", "unit": model.time_unit}
+    return out
+
+
+def _write_outputs(args, model, frame, status, elapsed, extra) -> None:
     from ..files import write_manifest, write_table
 
     manifest = args.out.with_name(args.out.stem + ".manifest.json")  # removed by claim_file before computing
@@ -121,7 +204,7 @@ def _write_outputs(args, model, frame, status, elapsed, values: dict) -> None:
         timings={"simulation": elapsed, "write": time.perf_counter() - started},
         counts={"ok": int(status in (Status.OK, Status.OSCILLATING)), "failed": int(status == Status.FAILED)},
         files=[path.name],
-        extra={"simulate": {"cell_line": args.cell_line, "doses": _parse_doses(args.dose), "values": values}},
+        extra={**extra, "columns": _column_info(model, frame)},
     )
 
 
@@ -145,7 +228,7 @@ def _plot(args, model, condition, record, switches=(), values=None) -> None:
     if args.steady_state:
         fig = plot_steady_state(record.as_dict(), observables, title=f"{title}: steady state ({record.status})")
     else:
-        treated = any(v > 0 for v in condition.doses.values()) and not args.no_pre_equilibrate
+        treated = any(v > 0 for v in condition.doses.values()) and record.pre_equilibrated
         fig = plot_time_courses({"": (record.time, {i: record[i] for i in record.ids})}, observables,
                                 time_unit=model.time_unit, title=title,
                                 time_label="time after drug addition" if treated else "time")
@@ -218,7 +301,7 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
-    print(f"wrote {build_report(args.directory, workers=args.workers)}")
+    print(f"wrote {build_report(args.directory, workers=args.workers, synergyfinder=args.synergyfinder)}")
     return 0
 
 

@@ -18,6 +18,7 @@ _EXPORTS = {
     "default_workers": "_base",
     "DEFAULT_START_METHOD": "_process",
     "ProcessExecutor": "_process",
+    "ProgressExecutor": "_progress",
     "DaskExecutor": "_dask",
     "MAX_WORKERS_PER_CORE": "_make",
     "make_executor": "_make",
@@ -45,3 +46,4 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._make import make_executor as make_executor
     from ._process import DEFAULT_START_METHOD as DEFAULT_START_METHOD
     from ._process import ProcessExecutor as ProcessExecutor
+    from ._progress import ProgressExecutor as ProgressExecutor

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from ..errors import InputError
 from ._base import _BaseExecutor
+
+#: seconds without a single worker on the scheduler, while tasks wait, before a warning is printed
+NO_WORKER_WARNING_S = 10.0
 
 
 class DaskExecutor(_BaseExecutor):
@@ -21,13 +26,16 @@ class DaskExecutor(_BaseExecutor):
     max_in_flight
         Tasks submitted but not yet collected; default four times the worker threads connected when a
         map starts (at least 8), to hide the scheduler round trip (~3-6 ms per task on 2 local cores).
+    no_worker_warning_s
+        While a map waits, a warning goes to stderr once the scheduler has had no worker this long.
 
     The workers must be able to import ``fn``'s module and ``simulator`` (same versions as here). Tasks
     get random keys (``pure=False``): Dask does not hash the items, and two equal items still run twice.
     The client is closed on exit.
     """
 
-    def __init__(self, address: str, *, timeout: float = 10.0, max_in_flight: int | None = None) -> None:
+    def __init__(self, address: str, *, timeout: float = 10.0, max_in_flight: int | None = None,
+                 no_worker_warning_s: float = NO_WORKER_WARNING_S) -> None:
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
@@ -43,6 +51,7 @@ class DaskExecutor(_BaseExecutor):
                 "`dask worker tcp://HOST:8786`."
             ) from exc
         self.max_in_flight = max_in_flight
+        self.no_worker_warning_s = no_worker_warning_s
         self.workers = max(1, self._threads())
 
     def __repr__(self) -> str:
@@ -72,6 +81,10 @@ class DaskExecutor(_BaseExecutor):
                 pending[future.key] = (nxt[0], future)
                 stream.add(future)
 
+        done = threading.Event()
+        watchdog = threading.Thread(target=self._warn_without_workers, args=(done,), daemon=True,
+                                    name="mekisim-dask-no-workers")
+        watchdog.start()
         try:
             fill()
             for future in stream:
@@ -86,8 +99,30 @@ class DaskExecutor(_BaseExecutor):
                 yield index, result
                 fill()
         finally:
+            done.set()
             if pending:
                 client.cancel([f for _, f in pending.values()])
+
+    def _warn_without_workers(self, done: threading.Event) -> None:
+        """Warn on stderr (once per map) while the scheduler has had no worker for ``no_worker_warning_s``.
+
+        Why: tasks submitted to a scheduler without workers wait forever without a word; a user who forgot
+        `dask worker` (or whose workers died) should learn it within seconds, not find a stalled run later.
+        """
+        step = min(1.0, self.no_worker_warning_s / 4)
+        waited = 0.0
+        while not done.wait(step):
+            try:
+                threads = self._threads()
+            except Exception:  # noqa: BLE001 - a closing client: nothing left to watch
+                return
+            waited = waited + step if threads == 0 else 0.0
+            if waited >= self.no_worker_warning_s:
+                sys.stderr.write(f"mekisim: warning: the Dask scheduler at {self.address} has had no workers for "
+                                 f"{waited:.0f} s, so no task can run; start workers with `dask worker "
+                                 f"{self.address}` (the run continues as soon as one connects; Ctrl-C stops it)\n")
+                sys.stderr.flush()
+                return
 
     def close(self) -> None:
         """Close the Dask client (the cluster keeps running)."""

@@ -32,6 +32,9 @@ _EXPORTS = {
     "plot_morris": "_sensitivity",
     "plot_output_distribution": "_sensitivity",
     "plot_overview": "_sensitivity",
+    "interactive_curves": "_interactive",
+    "interactive_screen_panel": "_interactive",
+    "plotly_javascript": "_interactive",
     "plot_escape_prediction": "_melanoma",
     "plot_growth_curves": "_melanoma",
     "plot_senescence_time_courses": "_melanoma",
@@ -46,6 +49,9 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._fitting import plot_fit_vs_data as plot_fit_vs_data
     from ._fitting import plot_profiles as plot_profiles
     from ._fitting import plot_waterfall as plot_waterfall
+    from ._interactive import interactive_curves as interactive_curves
+    from ._interactive import interactive_screen_panel as interactive_screen_panel
+    from ._interactive import plotly_javascript as plotly_javascript
     from ._melanoma import plot_escape_prediction as plot_escape_prediction
     from ._melanoma import plot_growth_curves as plot_growth_curves
     from ._melanoma import plot_senescence_time_courses as plot_senescence_time_courses

@@ -11,6 +11,12 @@ from matplotlib.figure import Figure
 from ._common import _figure_of, _number, colormap, new_figure
 
 
+def text_colour(rgba) -> str:
+    """Black on light cells, white on dark ones (relative luminance < 0.45): annotations stay readable."""
+    r, g, b = (float(c) for c in rgba[:3])
+    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "black"
+
+
 def _dose_ticks(ax, doses_a, doses_b) -> None:
     ax.set_xticks(range(len(doses_b)), [_number(d, 3) for d in doses_b], rotation=60, fontsize=7)
     ax.set_yticks(range(len(doses_a)), [_number(d, 3) for d in doses_a], fontsize=7)
@@ -74,9 +80,10 @@ def plot_matrix_heatmap(
         norm, cmap = None, "viridis"
     cm = colormap(cmap).with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(colour), origin="lower", aspect="auto", cmap=cm, norm=norm)
+    rgba = image.cmap(image.norm(np.ma.masked_invalid(colour)))
     for (i, j), value in np.ndenumerate(matrix):
         if np.isfinite(value):
-            ax.text(j, i, _number(value, 2), ha="center", va="center", fontsize=6, color="black")
+            ax.text(j, i, _number(value, 2), ha="center", va="center", fontsize=6, color=text_colour(rgba[i, j]))
     _dose_ticks(ax, doses_a, doses_b)
     ax.set_xlabel(f"{drug_b} (nM)")
     ax.set_ylabel(f"{drug_a} (nM)")

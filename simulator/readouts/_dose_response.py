@@ -81,10 +81,12 @@ class DoseResponse:
     switched_off: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per dose: dose (nM), readout value, fitted response, status."""
+        """One row per dose: dose (nM), readout value and its unit, the fitted response and its label, status."""
         return pd.DataFrame({
             "cell_line": self.cell_line or DEFAULTS_LABEL, "drug": self.drug, "dose_nM": self.doses,
-            "readout": self.readout, "value": self.values, "response": self.response, "status": list(self.statuses),
+            "readout": self.readout, "value": self.values,
+            "unit": self.readout_info.unit if self.readout_info is not None else "",
+            "response": self.response, "response_quantity": self.response_label, "status": list(self.statuses),
             "message": list(self.messages) if self.messages else "",
         })
 

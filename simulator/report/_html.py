@@ -34,7 +34,18 @@ def _csv(path: Path) -> pd.DataFrame:
 
 
 def _img(path: Path, root: Path, alt: str) -> str:
-    return f"<p><img src='{html.escape(str(path.relative_to(root)))}' alt='{html.escape(alt)}'></p>"
+    """The figure at ``path`` as an ``<img>`` with a relative ``src``, embedded when the page is written.
+
+    ``_build._embed_images`` turns the ``src`` into a data URI; ``data-file`` keeps the file's name.
+    """
+    rel = html.escape(str(path.relative_to(root)))
+    return f"<p><img src='{rel}' alt='{html.escape(alt)}' data-file='{rel}'></p>"
+
+
+def _safe_id(folder: Path, root: Path, stem: str) -> str:
+    """A unique, HTML-safe element id for an interactive figure (from its folder and a file stem)."""
+    text = f"fig-{folder.relative_to(root)}-{stem}"
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
 
 
 def _link(path: Path, root: Path) -> str:
@@ -42,8 +53,39 @@ def _link(path: Path, root: Path) -> str:
     return f"<a href='{rel}'>{rel}</a>"
 
 
+_FA = "fraction affected"
+#: column -> unit shown in report table headers, for columns whose name does not carry it
+HEADER_UNITS = {
+    "fa": _FA, "fa_level": _FA, "fraction_affected": _FA, "CI": "1", "ci": "1", "dri_a": "1", "dri_b": "1",
+    "normalised_dose": "sum of dose/IC50", "perk_suppression": "fraction of DMSO",
+    "fraction_of_members_reaching_target": "fraction", "probability_of_synergy": "fraction", "members": "count",
+    "nllh": "negative log-likelihood", "delta_nllh": "negative log-likelihood", "n_fev": "count",
+    "n_solves": "count", "rank": "", "start": "", "member": "", "n_used": "count",
+    **{f"{score}_{kind}": _FA for score in ("bliss", "hsa", "loewe", "zip") for kind in ("mean", "msa")},
+}
+#: columns whose unit is the row's ``unit`` column (long tables that mix quantities)
+_PER_ROW = ("value", "median", "q05", "q95", "conf", "low", "high", "nominal", "estimate")
+#: name endings that already state a unit
+_UNIT_SUFFIXES = ("_nM", "_uM", "_s", "_min", "_h", "_d", "_pct", "_fa", "_fraction", "_count")
+
+
+def header_with_unit(column: str, has_unit_column: bool) -> str:
+    """A table header with its unit: ``fa [fraction affected]``, ``value [see unit]``.
+
+    Unchanged when the name states its unit (``dose_a_nM``, ``time_min``) or the column is text (cell_line ...).
+    """
+    if column.endswith(_UNIT_SUFFIXES):
+        return column
+    if column in HEADER_UNITS:
+        unit = HEADER_UNITS[column]
+        return f"{column} [{unit}]" if unit else column
+    if has_unit_column and column in _PER_ROW:
+        return f"{column} [see unit]"
+    return column
+
+
 def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None, root: Path | None = None,
-           what: str = "") -> str:
+           what: str = "", units: dict[str, str] | None = None) -> str:
     """An HTML table of at most ``max_rows`` rows; a cut table says "showing N of M rows" and links ``full``.
 
     ``full`` is the file holding every row (the table itself, or the one it was selected from; ``what`` says
@@ -51,7 +93,11 @@ def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None,
     """
     if frame.empty:
         return "<p><em>(empty)</em></p>"
-    table = frame.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
+    shown = frame.head(max_rows)
+    units = units or {}
+    shown = shown.rename(columns={c: f"{c} [{units[c]}]" if c in units else header_with_unit(str(c), "unit" in frame)
+                                  for c in shown.columns})
+    table = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
     if len(frame) <= max_rows:
         return table
     link = f"; every row: {_link(full, root)}" if full is not None and root is not None else ""
@@ -59,20 +105,21 @@ def _table(frame: pd.DataFrame, max_rows: int = 40, *, full: Path | None = None,
 
 
 def _per_line(frame: pd.DataFrame, max_rows: int, *, full: Path | None, root: Path,
-              lines: list[str] | None = None) -> str:
+              lines: list[str] | None = None, units: dict[str, str] | None = None) -> str:
     """One table per cell line (a heading each) when ``frame`` has several; each cut to ``max_rows``, with a note.
 
     Why: long tables sorted by cell line showed only the first line's rows.
     """
     if frame.empty or "cell_line" not in frame or frame["cell_line"].nunique() < 2:
-        return _table(frame, max_rows, full=full, root=root)
+        return _table(frame, max_rows, full=full, root=root, units=units)
     present = list(dict.fromkeys(frame["cell_line"].astype(str)))
     known = [line for line in (lines or []) if line in present]
     order = known + [line for line in present if line not in known]
     parts = []
     for line in order:
         sub = frame[frame["cell_line"].astype(str) == line]
-        parts.append(f"<h4>{html.escape(line)}</h4>" + _table(sub, max_rows, full=full, root=root, what=f" for {line}"))
+        parts.append(f"<h4>{html.escape(line)}</h4>" + _table(sub, max_rows, full=full, root=root, what=f" for {line}",
+                                                              units=units))
     return "".join(parts)
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..plots import plot_screen_panel, save_figure
+from ..plots import interactive_screen_panel, plot_screen_panel, save_figure
 from ..readouts import READOUTS, Readout, fit_logistic
 from ..screen import SUMMARISED_SCORES, WELL_SCORES, effect_of
 from ..status import Status
-from ._html import _csv, _derived, _img, _manifest_block, _parquet, _per_line, _table
+from ._html import _csv, _derived, _img, _manifest_block, _parquet, _per_line, _safe_id, _table
 
 
 def _matrix(frame: pd.DataFrame, value: str, index: str, columns: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -51,7 +51,8 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
     """The HTML of one screen; its figures are appended to ``panels`` to be drawn by :func:`build_report`."""
     info = manifest["screen"]
     wells = _parquet(folder / "wells.parquet")
-    synergy = _parquet(folder / "synergy.parquet")
+    # screens written before the self-describing tables called the synergy doses dose_a/dose_b
+    synergy = _parquet(folder / "synergy.parquet").rename(columns={"dose_a": "dose_a_nM", "dose_b": "dose_b_nM"})
     drug_a, drug_b = info["drug_a"], info["drug_b"]
     ratio = info.get("constant_ratio_a_to_b")
     # the readouts as the screen's model defined them (manifest); built-in ones for screens written before that
@@ -80,9 +81,9 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
             syn = syn0[(syn0["cell_line"] == line) & (syn0["readout"] == readout)]
             if syn.empty:
                 continue
-            scores = {s: _matrix(syn[syn["score"] == s], "value", "dose_a", "dose_b")[0] for s in WELL_SCORES}
-            iso_x = _matrix(syn[syn["score"] == "iso_x"], "value", "dose_a", "dose_b")[0]
-            iso_y = _matrix(syn[syn["score"] == "iso_y"], "value", "dose_a", "dose_b")[0]
+            scores = {s: _matrix(syn[syn["score"] == s], "value", "dose_a_nM", "dose_b_nM")[0] for s in WELL_SCORES}
+            iso_x = _matrix(syn[syn["score"] == "iso_x"], "value", "dose_a_nM", "dose_b_nM")[0]
+            iso_y = _matrix(syn[syn["score"] == "iso_y"], "value", "dose_a_nM", "dose_b_nM")[0]
             fa = effect_of(known[readout], values)
             curve = syn[syn["score"] == "ci_ratio"].sort_values("fa")
             png = figures / f"{line}_{readout.replace(':', '_')}.png"  # species:X: no ':' in a file name or URL
@@ -94,11 +95,17 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
                 "ratio_label": f"constant ratio {ratio:.3g}:1",
                 "title": f"{title}: {line}, {drug_a} × {drug_b}, {labels[readout]} (simulated)",
             })
-            parts.append(f"<h3>{html.escape(line)}: {html.escape(labels[readout])}</h3>" + _img(png, root, png.stem))
+            parts.append(f"<h3>{html.escape(line)}: {html.escape(labels[readout])}</h3>"
+                         + interactive_screen_panel(values, doses_a, doses_b, scores, drug_a=drug_a, drug_b=drug_b,
+                                                    readout_label=labels[readout],
+                                                    div_id=_safe_id(folder, root, png.stem),
+                                                    title=f"{line}: {drug_a} × {drug_b} (simulated, member 0)")
+                         + _img(png, root, png.stem))
             at = curve[curve["fa"].round(3).isin([0.5, 0.75, 0.9])]
             for _, row in at.iterrows():
-                ci_rows.append({"cell_line": line, "readout": readout, "fa": row["fa"], f"{drug_a}_nM": row["dose_a"],
-                                f"{drug_b}_nM": row["dose_b"], "CI": row["value"], "status": row["flag"]})
+                ci_rows.append({"cell_line": line, "readout": readout, "fa": row["fa"],
+                                f"{drug_a}_nM": row["dose_a_nM"], f"{drug_b}_nM": row["dose_b_nM"], "CI": row["value"],
+                                "status": row["flag"]})
     lines = list(info["cell_lines"])
     ci_table = pd.DataFrame(ci_rows)
     parts.append("<h3>Combination index along the constant ratio (Chou–Talalay)</h3>"

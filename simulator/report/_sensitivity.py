@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..plots import save_figure
+from ..units import time_column_name
 from ._html import _derived, _img, _manifest_block, _parquet, _table
 
 #: threshold lines on output distributions: CI 0.9 (Chou-Talalay synergy), a 3-fold IC50 shift (behaviour A1)
@@ -72,6 +73,11 @@ class _Run:
     time_unit: str | None
 
     @property
+    def time_column(self) -> str:
+        """The columns table's time column, ``time_<unit>``."""
+        return time_column_name(self.time_unit)
+
+    @property
     def method(self) -> str:
         return self.info["method"]
 
@@ -96,10 +102,11 @@ def _sensitivity_section(folder: Path, root: Path, title: str, manifest: dict) -
     info = manifest["sensitivity"]
     indices = _parquet(folder / "indices.parquet")
     indices = indices[indices["parameter_2"] == ""]
-    columns = _parquet(folder / "columns.parquet")
     failures = _parquet(folder / "failures.parquet")
     run = _Run(folder, root, info, _parquet(folder / "ranking.parquet"),
                (manifest.get("models", {}).get("model") or {}).get("time_unit"))
+    # runs written before the self-describing tables called the time column "time"
+    columns = _parquet(folder / "columns.parquet").rename(columns={"time": run.time_column})
     counts = manifest.get("counts", {})
     parts = _header(info, counts, title)
     overview: list[dict] = []
@@ -202,7 +209,7 @@ def _many_columns(run: _Run, output: str, cols: pd.DataFrame, sub: pd.DataFrame,
     else:
         parts = [_heatmap_figure(run, output, cols, values, order, stem)]
     best = run.ranking[run.ranking["column"].isin(cols["column"]) & (run.ranking["rank"] <= 3)]
-    top3 = best.merge(cols[["column", "time", "dose_a_nM", "dose_b_nM", "fa"]], on="column")
+    top3 = best.merge(cols[["column", run.time_column, "dose_a_nM", "dose_b_nM", "fa"]], on="column")
     parts.append("<p>Top 3 parameters per column:</p>"
                  + _table(top3, 30, full=_derived(top3, run.folder, f"{stem}_top3", 30), root=run.root))
     return parts
@@ -234,8 +241,9 @@ def _heatmap_figure(run: _Run, output: str, cols: pd.DataFrame, values: pd.DataF
     from ..plots import display_time, plot_index_heatmap
 
     unit = str(cols["unit"].iloc[0])
-    if cols["time"].notna().all():
-        positions, xlabel = display_time(cols["time"].to_numpy(float), run.time_unit, "time after drug addition")
+    if cols[run.time_column].notna().all():
+        positions, xlabel = display_time(cols[run.time_column].to_numpy(float), run.time_unit,
+                                         "time after drug addition")
     else:
         positions, xlabel = cols["fa"].to_numpy(float), "fraction affected (fa)"
     shown_rows = order[:20]
@@ -251,6 +259,6 @@ def _spread_over_sample(run: _Run, columns: pd.DataFrame) -> str:
     ev = _parquet(run.folder / "evaluations.parquet", columns=ycols)
     spread = pd.DataFrame({"column": ycols, "median": ev.median().to_numpy(), "q05": ev.quantile(0.05).to_numpy(),
                            "q95": ev.quantile(0.95).to_numpy()})
-    spread = columns[["column", "output", "time", "dose_a_nM", "dose_b_nM", "fa"]].merge(spread, on="column")
+    spread = columns[["column", "output", run.time_column, "dose_a_nM", "dose_b_nM", "fa"]].merge(spread, on="column")
     return ("<h3>Outputs over the sample (median and 5-95 % range)</h3>"
             + _table(spread, 30, full=_derived(spread, run.folder, "outputs_over_sample", 30), root=run.root))

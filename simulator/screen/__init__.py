@@ -33,6 +33,13 @@ _EXPORTS = {
     "ScreenResult": "_run",
     "rank_combinations": "_run",
     "run_screen": "_run",
+    "SCORE_UNITS": "_tables",
+    "SYNERGYFINDER_COLUMNS": "_tables",
+    "describe_synergy": "_tables",
+    "describe_wells": "_tables",
+    "score_unit": "_tables",
+    "synergyfinder_table": "_tables",
+    "write_synergyfinder": "_tables",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
@@ -55,6 +62,13 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._spec import ScreenSpec as ScreenSpec
     from ._spec import effect_of as effect_of
     from ._spec import load_ensemble as load_ensemble
+    from ._tables import SCORE_UNITS as SCORE_UNITS
+    from ._tables import SYNERGYFINDER_COLUMNS as SYNERGYFINDER_COLUMNS
+    from ._tables import describe_synergy as describe_synergy
+    from ._tables import describe_wells as describe_wells
+    from ._tables import score_unit as score_unit
+    from ._tables import synergyfinder_table as synergyfinder_table
+    from ._tables import write_synergyfinder as write_synergyfinder
     from ._wells import WELL_COLUMNS as WELL_COLUMNS
     from ._wells import ScreenEstimate as ScreenEstimate
     from ._wells import estimate_screen as estimate_screen

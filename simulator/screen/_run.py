@@ -22,7 +22,8 @@ from ..readouts import LEVEL_CONVENTION, readouts_for
 from ..status import Status
 from ..synergy import SCORE_CONVENTIONS
 from ._scoring import SYNERGY_COLUMNS, _synergy_chunk, _synergy_chunks
-from ._spec import SUMMARISED_SCORES, WELL_SCORES, ScreenSpec, _default_ratio, _ic50_nM
+from ._spec import SUMMARISED_SCORES, WELL_SCORES, ScreenSpec, _default_ratio, _ic50_nM, _simulated_wells
+from ._tables import describe_synergy, describe_wells, score_unit, write_synergyfinder
 from ._wells import WELL_COLUMNS, _chunk_wells, _well_chunk, _well_chunks
 
 
@@ -81,6 +82,7 @@ def run_screen(
     force: bool = False,
     command: Sequence[str] | None = None,
     ensemble_file: str | Path | None = None,
+    synergyfinder: bool = False,
 ) -> ScreenResult:
     """Run a screen: every well's readouts, then every synergy score; return the tables (and write them).
 
@@ -108,6 +110,9 @@ def run_screen(
         Recorded in the manifest (the CLI passes ``["mekisim", *argv]``).
     ensemble_file
         The file ``spec.ensemble`` was read from, recorded with its sha256.
+    synergyfinder
+        Also write ``synergyfinder_<readout>_inhibition.csv`` per inhibition readout into ``out_dir``
+        (:func:`~simulator.screen.synergyfinder_table`).
 
     Returns
     -------
@@ -139,14 +144,14 @@ def run_screen(
         owned = make_executor(workers=workers, scheduler=scheduler) if executor is None else nullcontext(executor)
         pool = stack.enter_context(owned)
         wells, synergy, runs = _passes(spec, parts, ratio, job, pool, resume, progress)
-    return _finish(spec, out_dir, wells, synergy, ratio, started, runs, owner, job, source)
+    return _finish(spec, out_dir, wells, synergy, ratio, started, runs, owner, job, source, synergyfinder)
 
 
 def _passes(spec: ScreenSpec, parts: Path, ratio: float, job: dict, executor: Executor, resume: bool,
             progress: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, ChunkRun]]:
     """The wells pass, then the synergy pass on its table; their chunk parts go under ``parts``."""
     well_run = run_chunks(_well_chunk, _well_chunks(spec, ratio), executor=executor, out_dir=parts / "wells",
-                          resume=resume, progress=progress, total_rows=spec.wells * len(spec.readouts),
+                          resume=resume, progress=progress, total_rows=_simulated_wells(spec) * len(spec.readouts),
                           label="wells", job={"pass": "wells", **job})
     wells = read_parts(parts / "wells") if well_run.chunks_done + well_run.chunks_skipped else pd.DataFrame(
         columns=list(WELL_COLUMNS))
@@ -228,11 +233,14 @@ def rank_combinations(wells: pd.DataFrame, spec: ScreenSpec) -> pd.DataFrame:
 
 def _finish(spec: ScreenSpec, out_dir: Path | None, wells: pd.DataFrame, synergy: pd.DataFrame, ratio: float,
             started: float, runs: Mapping[str, ChunkRun], owner: Owner | None, job: dict,
-            ensemble: dict) -> ScreenResult:
+            ensemble: dict, synergyfinder: bool = False) -> ScreenResult:
     """Counts, the ranking and the ensemble spread; with a folder, the tables and the manifest (written last)."""
     import time
 
     computed = time.perf_counter()
+    available = readouts_for(spec.model, spec.readouts)
+    wells = describe_wells(wells, spec.drug_a.drug, spec.drug_b.drug, available)
+    synergy = describe_synergy(synergy, spec.drug_a.drug, spec.drug_b.drug)
     per_well = wells.drop_duplicates(["cell_line", "member", "series", "dose_a_nM", "dose_b_nM"])
     failed = per_well[per_well["status"] != Status.OK]
     summary = failed.groupby("status").size().to_dict() if not failed.empty else {}
@@ -253,6 +261,8 @@ def _finish(spec: ScreenSpec, out_dir: Path | None, wells: pd.DataFrame, synergy
             files += written.result()
     if out_dir is not None:
         files += write_tables({"synergy_ensemble": spread}, out_dir) if spread is not None else []
+        if synergyfinder:
+            files += write_synergyfinder(wells, available, out_dir)
     elapsed = time.perf_counter() - started
     counts = {"wells": int(len(per_well)) + missing, "wells_ok": int(len(per_well) - len(failed)),
               "wells_failed": int(len(failed)) + missing}
@@ -309,7 +319,7 @@ def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:
     parts = []
     value = synergy["value"].to_numpy(dtype=float)
     summaries = tuple(f"{name}_{kind}" for name in SUMMARISED_SCORES for kind in ("mean", "msa"))
-    for scores, keys in ((WELL_SCORES, ["dose_a", "dose_b"]), (("ci_ratio",), ["fa"]), (summaries, [])):
+    for scores, keys in ((WELL_SCORES, ["dose_a_nM", "dose_b_nM"]), (("ci_ratio",), ["fa"]), (summaries, [])):
         # only the grouped columns are taken: copying the flag strings of every row was most of the time
         keep = synergy["score"].isin(scores).to_numpy() & ~np.isnan(value)
         if not keep.any():
@@ -322,5 +332,7 @@ def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame({"median": grouped["value"].median(), "q05": quantiles[0.05], "q95": quantiles[0.95],
                             "members": grouped["value"].count()})
         out["probability_of_synergy"] = grouped["synergistic"].mean()
-        parts.append(out.reset_index())
+        out = out.reset_index()
+        out.insert(out.columns.get_loc("members"), "unit", out["score"].map(score_unit))
+        parts.append(out)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

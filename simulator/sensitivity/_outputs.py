@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import InputError
 from ..model import CompiledModel, accepted_drugs, cell_lines_for, load_drugs
 from ..readouts import LEVEL_PREFIX, MODES, READOUTS, Readout, readouts_for
-from ..units import parse_amount, parse_time, parse_time_span
+from ..units import parse_amount, parse_time, parse_time_span, time_column_name
 
 Doses = tuple[tuple[str, float], ...]
 
@@ -326,8 +326,9 @@ def _column(output, quantity: str, unit: str, cell_line: str | None, **extra) ->
 def column_table(outputs: Sequence[Output], model: CompiledModel):
     """Descriptor table of every output column, in column order.
 
-    Columns: ``column`` (``y0000``...), ``output``, ``kind``, ``quantity``, ``unit``, ``cell_line``, ``time``,
-    ``drug_a``, ``dose_a_nM``, ``drug_b``, ``dose_b_nM``, ``fa``.
+    Columns: ``column`` (the column's spec, :func:`column_specs`: the evaluations table's column name),
+    ``output``, ``kind``, ``quantity``, ``unit``, ``cell_line``, ``time_<unit>`` (model time unit; NaN for a
+    steady state), ``drug_a``, ``dose_a_nM``, ``drug_b``, ``dose_b_nM``, ``fa``.
 
     Parameters
     ----------
@@ -346,9 +347,10 @@ def column_table(outputs: Sequence[Output], model: CompiledModel):
     rows = []
     for out in outputs:
         rows += out.columns(model)
-    frame = pd.DataFrame(rows)
-    frame.insert(0, "column", [f"y{k:04d}" for k in range(len(frame))])
+    frame = pd.DataFrame(rows).rename(columns={"time": time_column_name(model.time_unit)})
+    frame.insert(0, "column", column_specs(outputs, model))
     return frame
+
 
 
 def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
@@ -597,3 +599,46 @@ def _ic50_ratio(drug_a: str, drug_b: str, where: str) -> float:
     if drug_a not in catalog or drug_b not in catalog:
         raise InputError(f"{where}: give ratio=A:B (no catalogue IC50 for {drug_a!r} or {drug_b!r}).")
     return catalog[drug_a].ic50_nM / catalog[drug_b].ic50_nM
+
+
+def _g(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _spec_text(out: Output, row: Mapping, time_unit: str | None) -> str:
+    """One output column as a spec in the ``--output`` syntax, ``NAME@KEY=VALUE,...``.
+
+    The evaluations' column name: ``viability@line=S462_R1,trametinib=10nM``, ``pERK@trametinib=10nM,t=720min``.
+    """
+    line = [f"line={row['cell_line']}"] if row.get("cell_line") else []
+    if isinstance(out, CombinationIndexAt):
+        keys = [*line, f"a={out.drug_a}", f"b={out.drug_b}", f"ratio={_g(out.ratio)}", f"fa={_g(row['fa'])}"]
+        if out.readout != "viability":
+            keys.append(f"readout={out.readout}")
+        return "ci@" + ",".join(keys)
+    if isinstance(out, IC50Shift):
+        return (f"ic50_shift@a={out.drug},from={out.parental},to={out.resistant}"
+                + (f",readout={out.readout}" if out.readout != "viability" else ""))
+    if isinstance(out, ReadoutGrid):
+        keys = [*line, f"{out.drug_a}={_g(row['dose_a_nM'])}nM", f"{out.drug_b}={_g(row['dose_b_nM'])}nM"]
+        return f"{out.readout}@" + ",".join(keys)
+    doses = [f"{d}={_g(v)}nM" for d, v in out.doses if v > 0]
+    name = out.observable if isinstance(out, ObservableAt) else out.readout
+    time = row.get("time", math.nan)
+    when = [f"t={_g(time)}{time_unit or ''}"] if time is not None and math.isfinite(time) else []
+    keys = [*line, *doses, *when]
+    return f"{name}@{','.join(keys)}" if keys else name
+
+
+def column_specs(outputs: Sequence[Output], model: CompiledModel) -> list[str]:
+    """The name of every output column, in column order: its spec (:func:`_spec_text`).
+
+    Unique: a repeated spec gets ``#2``, ``#3``...
+    """
+    names: list[str] = []
+    for out in outputs:
+        for row in out.columns(model):
+            name = _spec_text(out, row, model.time_unit)
+            count = sum(1 for n in names if n == name or n.startswith(name + "#"))
+            names.append(name if count == 0 else f"{name}#{count + 1}")
+    return names

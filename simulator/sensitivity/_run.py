@@ -30,6 +30,7 @@ from ..status import Status
 from ._evaluate import evaluate_rows
 from ._methods import analyze, rank_parameters, sample_matrix
 from ._outputs import column_table
+from ._salib_files import SALIB_METHODS, write_salib_files
 from ._spec import INDICES, MAIN_INDEX, NAN_POLICY, SensitivitySpec
 
 
@@ -46,7 +47,8 @@ class SensitivityResult:
     samples
         The design: ``row`` and one column per varied parameter (values, not the sampling space).
     evaluations
-        ``row, status, message, retried`` and one column per output value (``y0000``...).
+        ``row, status, message, retried`` and one column per output value, named by its spec
+        (``viability@line=S462_R1,trametinib=10nM``; ``columns`` describes each).
     columns
         Output-column descriptors (``columns.csv``).
     indices
@@ -211,7 +213,7 @@ def run_sensitivity(
     evaluated = time.perf_counter() - started
     result = _analysis(spec, samples, sample_frame, evaluations, started, run, out_dir)
     if out_dir is not None:
-        _write(result, spec, out_dir, owner, job, run, n_workers, started, evaluated)
+        _write(result, spec, out_dir, owner, job, run, n_workers, started, evaluated, samples)
     return result
 
 
@@ -241,9 +243,14 @@ def _analysis(spec: SensitivitySpec, samples: np.ndarray, sample_frame: pd.DataF
     """Indices, ranking, failures and warnings of the completed evaluations."""
     ycols = [c for c in evaluations.columns if c.startswith("y")]
     indices, notes = analyze(spec, samples, evaluations[ycols].to_numpy(dtype=float))
-    ranking, unresolved = rank_parameters(indices, spec.method, spec.rank_top)
     columns = column_table(spec.outputs, spec.model)
-    failures = _failures(evaluations, sample_frame, ycols)
+    # the chunk parts and the analysis number the output columns (y0000...); the tables name each by its spec
+    names = dict(zip(ycols, columns["column"], strict=True))
+    evaluations = evaluations.rename(columns=names)
+    indices["column"] = indices["column"].map(names)
+    notes = [f"{names.get(n.partition(': ')[0], n.partition(': ')[0])}: {n.partition(': ')[2]}" for n in notes]
+    ranking, unresolved = rank_parameters(indices, spec.method, spec.rank_top)
+    failures = _failures(evaluations, sample_frame, list(names.values()))
     messages = _warnings(notes, unresolved, columns, failures, spec)
     rate = run.rows_written / run.elapsed_s if run.elapsed_s > 0 and run.rows_written else float("nan")
     return SensitivityResult(method=spec.method, rows=len(sample_frame),
@@ -254,7 +261,7 @@ def _analysis(spec: SensitivitySpec, samples: np.ndarray, sample_frame: pd.DataF
 
 
 def _write(result: SensitivityResult, spec: SensitivitySpec, out_dir: Path, owner: Owner | None, job: dict,
-           run: ChunkRun, n_workers: int, started: float, evaluated: float) -> None:
+           run: ChunkRun, n_workers: int, started: float, evaluated: float, samples: np.ndarray) -> None:
     """The final tables, then the manifest (written last: the folder holds a complete result).
 
     The samples, ranges and columns are written with the results, not before the evaluations: a resume refused
@@ -267,8 +274,10 @@ def _write(result: SensitivityResult, spec: SensitivitySpec, out_dir: Path, owne
                         ("unresolved", result.unresolved), ("failures", result.failures)):
         for suffix in (".parquet", ".csv"):
             files.append(write_table(frame, out_dir / f"{name}{suffix}"))
+    ycols = result.columns["column"].tolist()
+    if spec.method in SALIB_METHODS:
+        files += write_salib_files(spec, samples, result.evaluations[ycols].to_numpy(dtype=float), ycols, out_dir)
     elapsed = time.perf_counter() - started
-    ycols = [c for c in result.evaluations.columns if c.startswith("y")]
     files.append(write_manifest(
         out_dir / "manifest.json", models={"model": spec.model}, seed=spec.seed, owner=owner, job=job,
         timings={"total": elapsed, "evaluation": run.elapsed_s, "sampling_and_setup": evaluated - run.elapsed_s,

@@ -258,7 +258,8 @@ def _teach(sub) -> None:
     """``mekisim teach list | run N --out DIR [--smoke] [--force] | serve [--port P] [--host H]``."""
     teach = sub.add_parser("teach", help="the six lessons on pathway feedback: list, run as HTML, live page",
                            description="Lessons on pathway feedback (experiments/lessons) and a live teaching page.")
-    verbs = teach.add_subparsers(dest="teach_command", required=True, metavar="ACTION")
+    verbs = teach.add_subparsers(dest="teach_command", required=True, metavar="ACTION",
+                                 help="list the lessons, run one as HTML, or serve the live page")
     verbs.add_parser("list", help="the lessons, one line each: number, title, question")
     run = verbs.add_parser("run", help="execute lesson N; write DIR/lesson_N.html (self-contained) and its .ipynb")
     run.add_argument("number", type=int, metavar="N", help="lesson number (mekisim teach list)")
@@ -271,14 +272,6 @@ def _teach(sub) -> None:
                        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: a classroom)")
 
 
-_EXPORT_EXAMPLES = """examples:
-  mekisim export --model mpnst --cell-line S462_R1 --dose trametinib=3nM --time 0:240:241 --out r1_tram.omex
-  mekisim export --model mpnst --cell-line S462_R1 --set Itot=3,kE=0.5 --steady-state --out r1.xml
-  mekisim export --screen results/screen --out screen.omex
-run an archive: python -c "import tellurium as te; te.executeCombineArchive('r1_tram.omex')"
-"""
-
-
 def _export(sub) -> None:
     """``mekisim export``: a condition (or a stored screen) as standalone SBML/Antimony or a COMBINE archive."""
     model = _model_options(required=False, help_model="bundled model name (mpnst, melanoma) or .ant/.xml path; with "
@@ -289,8 +282,8 @@ def _export(sub) -> None:
         description="Write a condition mekisim can simulate as a standalone model (SBML or Antimony: cell line, "
                     "doses, drug terms and values written in; a pre-equilibrated time course starts from the "
                     "untreated steady state) or as a COMBINE archive (OMEX) with that model, a SED-ML description of "
-                    "the simulation and its outputs, and mekisim's own result as a reference.",
-        epilog=_EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                    "the simulation and its outputs, and mekisim's own result as a reference. Run an archive in "
+                    "tellurium: python -c \"import tellurium as te; te.executeCombineArchive('r1_tram.omex')\"",
         parents=[model, _values_options()])
     exp.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
     exp.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
@@ -402,6 +395,16 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "demo": (
         "mekisim demo --out results/demo",
         "mekisim demo --smoke --out /tmp/demo     # small grids, seconds",
+    ),
+    "teach": (
+        "mekisim teach list",
+        "mekisim teach run 1 --out lessons/      # lesson 1 as a self-contained HTML page",
+        "mekisim teach serve --port 8050          # the live page, http://127.0.0.1:8050",
+    ),
+    "export": (
+        "mekisim export --model mpnst --cell-line S462_R1 --dose trametinib=3nM --time 0:240:241 --out r1_tram.omex",
+        "mekisim export --model mpnst --cell-line S462_R1 --set Itot=3,kE=0.5 --steady-state --out r1.xml",
+        "mekisim export --screen results/screen --out screen.omex",
     ),
 }
 

@@ -20,6 +20,7 @@ _EXPORTS = {
     "steady_states": "_steady",
     "time_course": "_timecourse",
     "time_courses": "_timecourse",
+    "sensitivity_course": "_sensitivity",
     "control_coefficients": "_mca",
     "response_coefficients": "_mca",
     "CACHE_ENV_VAR": "_compile_cache",
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._compile_cache import host_fingerprint as host_fingerprint
     from ._mca import control_coefficients as control_coefficients
     from ._mca import response_coefficients as response_coefficients
+    from ._sensitivity import sensitivity_course as sensitivity_course
     from ._steady import steady_state as steady_state
     from ._steady import steady_states as steady_states
     from ._timecourse import time_course as time_course

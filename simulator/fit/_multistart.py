@@ -17,7 +17,7 @@ from ..engine import SolverOptions
 from ..errors import InputError
 from ..parallel import Executor, SerialExecutor
 from ..status import Status
-from ._objective import DEFAULT_OPTIONS, THRESHOLD_95, Objective, _Hierarchical, objective_for, to_linear
+from ._objective import DEFAULT_OPTIONS, GRADIENTS, THRESHOLD_95, Objective, _Hierarchical, objective_for, to_linear
 from ._petab_simulate import noise_sigma
 
 
@@ -31,8 +31,11 @@ class FitSettings:
     of the Jacobian (default: forward differences with step 1e-5 left errors of 0.3 in Fujita's gradient of
     size 2 at the optimum, central ones 0.02); ``hierarchical`` optimises the formula-only parameters (scales,
     offsets, sigmas) in an inner problem at every point (:class:`_Hierarchical`, variable projection) when the
-    problem has both kinds; ``resample`` is how many uniform redraws a start point gets
-    when the model cannot be simulated there (as pyPESTO's startpoint resampling); ``options`` are the ODE
+    problem has both kinds; ``gradient`` is how the columns of the ODE parameters are computed: ``"exact"``
+    forward sensitivities (pre-equilibration by the implicit-function theorem; a model they do not cover falls back
+    to differences) or ``"fd"`` differences (``benchmarks/RESULTS.md`` compares both); ``resample`` is how many
+    uniform redraws a start point gets when the model cannot be simulated there (as pyPESTO's startpoint
+    resampling); ``options`` are the ODE
     solver settings.
     """
 
@@ -45,12 +48,15 @@ class FitSettings:
     x_scale: str | float = "jac"
     resample: int = 20
     hierarchical: bool = True
+    gradient: str = "exact"
 
     def __post_init__(self) -> None:
         if self.max_nfev < 1:
             raise InputError(f"max_nfev must be >= 1, not {self.max_nfev!r}.")
         if self.resample < 0:
             raise InputError(f"resample must be >= 0, not {self.resample!r}.")
+        if self.gradient not in GRADIENTS:
+            raise InputError(f"gradient must be one of {', '.join(GRADIENTS)}, not {self.gradient!r}.")
         for name in ("ftol", "xtol", "gtol"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
@@ -107,8 +113,9 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
         The end point, its nllh, the status with its message, and counts.
     """
     t0 = time.perf_counter()
-    if objective.central != settings.central:  # the settings decide the differences, whoever built the objective
-        objective = replace(objective, central=settings.central)
+    if (objective.central, objective.gradient_method) != (settings.central, settings.gradient):
+        # the settings decide the derivatives, whoever built the objective
+        objective = replace(objective, central=settings.central, gradient_method=settings.gradient)
     solves0 = objective.counts.solves
     x0 = np.clip(np.asarray(x0, dtype=float), objective.lower, objective.upper)
     nllh0 = objective.nllh(x0)
@@ -172,7 +179,7 @@ def _fit_start(payload: dict) -> StartResult:
     start = payload["start"]
     try:
         objective = objective_for(payload["yaml"], payload["settings"].options, payload.get("fix"),
-                                  payload["settings"].central)
+                                  payload["settings"].central, payload["settings"].gradient)
         rng = np.random.default_rng([payload.get("seed", 0), start])  # redraws: reproducible per start
         return run_start(objective, np.asarray(payload["x0"]), payload["settings"], start, rng)
     except Exception as exc:  # noqa: BLE001 - one start never kills a run (architecture.md); recorded instead
@@ -336,7 +343,7 @@ def fit_petab(
     """
     settings = settings or FitSettings()
     path = Path(yaml_path).resolve()
-    objective = objective_for(path, settings.options, central=settings.central)
+    objective = objective_for(path, settings.options, central=settings.central, gradient=settings.gradient)
     points = (latin_hypercube_starts(objective.lower, objective.upper, starts, seed) if x0 is None
               else np.atleast_2d(np.asarray(x0, dtype=float)))
     if points.shape[1] != objective.dim:

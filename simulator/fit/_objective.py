@@ -18,8 +18,10 @@ from scipy.stats import chi2
 
 from ..engine import SolverOptions
 from ..errors import InputError
+from ._formulas import Formulas
 from ._petab import PetabProblem, load_petab
-from ._petab_simulate import noise_sigma, observe, petab_nllh, solve_experiments
+from ._petab_simulate import observe, petab_nllh, solve_experiments
+from ._sensitivities import SENSITIVITY_OPTIONS, _chain, problem_sensitivities
 
 #: 95 % likelihood-ratio threshold for one parameter: chi2_1(0.95) / 2 = 1.9207 (nllh units)
 THRESHOLD_95 = float(chi2.ppf(0.95, 1) / 2.0)
@@ -53,11 +55,22 @@ _FD_SIM_CENTRAL = 1e-4  # central-difference step for those, ~ (ODE error)^(1/3)
 _FD_FORMULA = 1e-6  # central-difference step for formula-only columns (no solve; machine-precision arithmetic)
 
 
+#: how the columns of the ODE parameters are differentiated: forward sensitivities or finite differences
+GRADIENTS = ("exact", "fd")
+
+
+@lru_cache(maxsize=8)
+def _formulas(problem: PetabProblem) -> Formulas:
+    """The problem's formulas compiled for vectorised evaluation, once per process (a problem is immutable)."""
+    return Formulas(problem)
+
+
 @dataclass
 class _Counts:
     """Mutable counters of one objective: evaluations and ODE solves (instrumentation only)."""
 
     solves: int = 0
+    sensitivity_solves: int = 0
 
 
 def to_linear(x: np.ndarray, scales: Sequence[str]) -> np.ndarray:
@@ -123,6 +136,10 @@ class Objective:
         ODE solver settings.
     central
         Central (two solves) instead of forward (one solve) differences for the ODE columns.
+    gradient_method
+        ``"exact"``: the ODE columns of the Jacobian from forward sensitivities (pre-equilibration by the
+        implicit-function theorem); ``"fd"``: finite differences (``central`` decides which). A model the
+        sensitivity equations do not cover falls back to differences; :attr:`gradient_note` says why.
     """
 
     problem: PetabProblem
@@ -133,6 +150,7 @@ class Objective:
     fixed: Mapping[str, float]
     options: SolverOptions = DEFAULT_OPTIONS
     central: bool = False
+    gradient_method: str = "fd"
     needs_solve: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     counts: _Counts = field(init=False, repr=False)
     _cache: dict = field(init=False, repr=False)
@@ -154,6 +172,14 @@ class Objective:
             hm = np.where(transformation == "log", np.log(m), np.where(transformation == "log10", np.log10(m), m))
         object.__setattr__(self, "_hm", hm)
         object.__setattr__(self, "_const", float(np.sum(jac)) - 0.5 * SIGMA_OFFSET * m.size)
+        if self.gradient_method not in GRADIENTS:
+            raise InputError(f"gradient must be one of {', '.join(GRADIENTS)}, not {self.gradient_method!r}.")
+        formulas = _formulas(self.problem)
+        object.__setattr__(self, "_formulas", formulas)
+        pos = {p: i for i, p in enumerate(formulas.ids)}
+        object.__setattr__(self, "_vpos", np.array([pos[i] for i in self.ids], dtype=np.intp))
+        object.__setattr__(self, "_hprime_log", transformation == "log")
+        object.__setattr__(self, "_hprime_log10", transformation == "log10")
 
     @property
     def dim(self) -> int:
@@ -180,8 +206,27 @@ class Objective:
         """
         key = np.asarray(x, dtype=float)[self.needs_solve].tobytes()
         if self._cache.get("key") != key:
-            self._cache.update(key=key, solutions=self._solve_uncached(x))
+            solutions = self._solve_uncached(x)
+            self._cache.update(key=key, solutions=solutions, states=self._formulas.gather(solutions))
         return self._cache["solutions"]
+
+    def _states(self, solutions: tuple) -> np.ndarray:
+        """Row-aligned model quantities of ``solutions`` (kept with the cached solution)."""
+        if self._cache.get("solutions") is solutions:
+            return self._cache["states"]
+        return self._formulas.gather(solutions)
+
+    @property
+    def gradient_note(self) -> str:
+        """Why the exact gradient is not used (the model is not covered), or ``""``."""
+        if self.gradient_method != "exact" or not self.needs_solve.any():
+            return ""
+        found = self._sensitivities()
+        return found if isinstance(found, str) else ""
+
+    def _sensitivities(self):
+        theta = tuple(i for i, n in zip(self.ids, self.needs_solve, strict=True) if n)
+        return problem_sensitivities(self.problem, theta)
 
     def _solve_uncached(self, x: np.ndarray) -> tuple:
         self.counts.solves += 1
@@ -192,8 +237,18 @@ class Objective:
 
     def _residuals_from(self, solutions: tuple, values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """(residuals, simulation); residuals are NaN where the simulation failed or is invalid."""
-        sim = observe(self.problem, solutions, values)
-        sigma = noise_sigma(self.problem, sim, values)
+        return self._residual_parts(self._states(solutions), self._formulas.value_vector(values))[:2]
+
+    def _residual_parts(self, states: np.ndarray, v: np.ndarray, columns: np.ndarray | None = None,
+                        d_states: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(residuals, simulation, Jacobian of the residuals in ``columns`` of x, or None).
+
+        ``v`` is the formulas' value vector (:meth:`Formulas.value_vector`). The Jacobian is exact given
+        ``d_states`` (rows x selected model ids x columns: the derivatives of the model quantities the formulas
+        read; ``None``: they do not depend on these columns).
+        """
+        fv = self._formulas.evaluate(states, v, derivatives=columns is not None)
+        sim, sigma = fv.y, fv.sigma
         t = self._transformation
         with np.errstate(divide="ignore", invalid="ignore"):
             hy = np.where(t == "log", np.log(sim), np.where(t == "log10", np.log10(sim), sim))
@@ -202,7 +257,25 @@ class Objective:
             norm = np.where(self._laplace, np.log(2.0 * sigma), 0.5 * np.log(2.0 * math.pi * sigma**2))
             noise = np.sqrt(np.maximum(2.0 * norm + SIGMA_OFFSET, 0.0))
         noise[~np.isfinite(norm) | (sigma <= 0)] = np.nan
-        return np.concatenate([data, noise]), sim
+        res = np.concatenate([data, noise])
+        if columns is None:
+            return res, sim, None
+        chain = np.array([_chain(v[self._vpos[j]], self.scales[j]) for j in columns])
+        dy = fv.dy_dv[:, self._vpos[columns]] * chain
+        dsig = fv.dsigma_dv[:, self._vpos[columns]] * chain
+        if d_states is not None:
+            dy += np.einsum("ns,nsj->nj", fv.dy_ds, d_states)
+            dsig += np.einsum("ns,nsj->nj", fv.dsigma_ds, d_states)
+        dsig += fv.dsigma_dy[:, None] * dy
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hprime = np.where(self._hprime_log, 1.0 / sim, np.where(self._hprime_log10, 1.0 / (sim * math.log(10.0)),
+                                                                     1.0))
+            dr = -(hprime / sigma)[:, None] * dy - (r / sigma)[:, None] * dsig
+            ddata = np.where(self._laplace[:, None], dr / np.sqrt(2.0 * np.abs(r))[:, None], dr)
+            dnoise = np.where((noise > 0)[:, None], dsig / (sigma * noise)[:, None], 0.0)
+        jac = np.vstack([ddata, dnoise])
+        jac[~np.isfinite(jac)] = 0.0
+        return res, sim, jac
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Residual vector at ``x``: ``nllh = 0.5 * sum(res**2) + const`` (``docs/notes/fit.md``)."""
@@ -223,18 +296,44 @@ class Objective:
         return 0.5 * float(res @ res) + self._const
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
-        """Jacobian d residuals / d x by finite differences, ODE solves only for the columns that need them."""
+        """Jacobian d residuals / d x.
+
+        Formula-only columns (scales, offsets, sigmas) are exact (the formulas' sympy derivatives). The columns
+        that need an ODE solve come from forward sensitivities (``gradient="exact"``) or from differences.
+        """
         x = np.asarray(x, dtype=float)
         base_solutions = self.solve(x)
-        base = self._residuals_from(base_solutions, self.values(x))[0]
+        values = self.values(x)
+        states = self._states(base_solutions)
+        ode = np.flatnonzero(self.needs_solve)
+        d_states = None
+        if ode.size and self.gradient_method == "exact" and not any(isinstance(s, str) for s in base_solutions):
+            d_states = self._state_derivatives(values)
+        columns = np.arange(x.size) if d_states is not None else np.flatnonzero(~self.needs_solve)
+        base, _, jac_part = self._residual_parts(states, self._formulas.value_vector(values), columns, d_states)
         jac = np.zeros((base.size, x.size))
-        for j in range(x.size):
-            if self.needs_solve[j]:
+        jac[:, columns] = jac_part
+        if d_states is None:
+            for j in ode:
                 jac[:, j] = self._solve_column(x, j, base)
-            else:
-                jac[:, j] = self.formula_column(base_solutions, x, j)
         jac[~np.isfinite(jac)] = 0.0
         return jac
+
+    def _state_derivatives(self, values: Mapping[str, float]) -> np.ndarray | None:
+        """(rows x selected ids x dim) derivatives of the model quantities by x, or None (not available here)."""
+        found = self._sensitivities()
+        if isinstance(found, str):
+            return None
+        self.counts.sensitivity_solves += 1
+        per_experiment = found.compute(values, dict(zip(self.ids, self.scales, strict=True)), SENSITIVITY_OPTIONS)
+        if any(isinstance(s, str) for s in per_experiment):
+            return None  # a failed sensitivity solve: this Jacobian by differences
+        formulas = self._formulas
+        ode = np.flatnonzero(self.needs_solve)
+        out = np.zeros((formulas.n, len(formulas.select), self.dim))
+        rows_ode = formulas.gather_derivatives(per_experiment)
+        out[:, :, ode] = rows_ode
+        return out
 
     def formula_column(self, solutions: tuple, x: np.ndarray, j: int) -> np.ndarray:
         """Central difference of the residuals in parameter ``j`` on given ODE solutions (no solve)."""
@@ -308,22 +407,31 @@ class _Hierarchical:
         if any(isinstance(s, str) for s in solutions):  # a failed solve: residuals are NaN whatever the inner part
             return full[inner]
 
+        states = obj._states(solutions)
+        v0 = obj._formulas.value_vector(obj.values(full))
+        vpos, scales = obj._vpos[inner], [obj.scales[j] for j in inner]
+        last: dict = {}
+
+        def parts(xi: np.ndarray) -> dict:
+            key = np.asarray(xi, dtype=float).tobytes()
+            if last.get("key") != key:
+                v = v0.copy()
+                v[vpos] = to_linear(xi, scales)
+                res, _, jac = obj._residual_parts(states, v, inner)
+                last.update(key=key, res=res, jac=jac)
+            return last
+
         def fun(xi):
-            x = full.copy()
-            x[inner] = xi
-            return obj._residuals_from(solutions, obj.values(x))[0]
+            return parts(xi)["res"]
 
         def jac(xi):
-            x = full.copy()
-            x[inner] = xi
-            out = np.column_stack([obj.formula_column(solutions, x, j) for j in inner])
-            out[~np.isfinite(out)] = 0.0
-            return out
+            return parts(xi)["jac"]
 
-        start = np.clip(full[inner], obj.lower[inner], obj.upper[inner])
+        lower, upper = obj.lower[inner], obj.upper[inner]
+        start = np.clip(full[inner], lower, upper)
         if not np.all(np.isfinite(fun(start))):
             return start
-        sol = least_squares(fun, start, jac=jac, bounds=(obj.lower[inner], obj.upper[inner]), method="trf",
+        sol = least_squares(fun, start, jac=jac, bounds=(lower, upper), method="trf",
                             x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=200)
         return sol.x
 
@@ -349,6 +457,7 @@ def make_objective(
     options: SolverOptions | None = None,
     fix: Mapping[str, float] | None = None,
     central: bool = False,
+    gradient: str = "fd",
 ) -> Objective:
     """The objective of a PEtab problem: estimated parameters on their scales, the others fixed.
 
@@ -362,6 +471,8 @@ def make_objective(
         Estimated parameters to hold at a linear value instead (a profile fixes one at a time).
     central
         Central differences for the ODE columns of the Jacobian.
+    gradient
+        ``"exact"`` (forward sensitivities) or ``"fd"`` (differences) for the ODE columns.
 
     Returns
     -------
@@ -417,6 +528,7 @@ def make_objective(
         fixed=MappingProxyType(fixed),
         options=options or DEFAULT_OPTIONS,
         central=central,
+        gradient_method=gradient,
     )
 
 
@@ -461,7 +573,8 @@ def _problem_sha256(yaml_path: Path) -> str:
 
 
 def objective_for(yaml_path: str | Path, options: SolverOptions | None = None,
-                  fix: Mapping[str, float] | None = None, central: bool = False) -> Objective:
+                  fix: Mapping[str, float] | None = None, central: bool = False,
+                  gradient: str = "fd") -> Objective:
     """:func:`make_objective` of a problem file, loading each file once per process (worker side).
 
     Parameters
@@ -474,6 +587,8 @@ def objective_for(yaml_path: str | Path, options: SolverOptions | None = None,
         Estimated parameters to hold at a linear value.
     central
         Central differences for the ODE columns of the Jacobian.
+    gradient
+        ``"exact"`` or ``"fd"`` (:func:`make_objective`).
 
     Returns
     -------
@@ -484,4 +599,4 @@ def objective_for(yaml_path: str | Path, options: SolverOptions | None = None,
     if not path.is_file():
         raise InputError(f"PEtab problem file {str(path)!r} does not exist or is not a file.")
     problem = _load_cached(str(path), _problem_sha256(path))
-    return make_objective(problem, options=options, fix=fix, central=central)
+    return make_objective(problem, options=options, fix=fix, central=central, gradient=gradient)

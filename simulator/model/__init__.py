@@ -26,6 +26,9 @@ _EXPORTS = {
     "load_sbml": "_load",
     "write_sbml": "_load",
     "metadata_of": "_metadata",
+    "NotSupported": "_sensitivities",
+    "SensitivitySystem": "_sensitivities",
+    "sensitivity_system": "_sensitivities",
     "DEFAULTS_LABEL": "_catalog",
     "CellLine": "_catalog",
     "Drug": "_catalog",
@@ -71,3 +74,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._load import load_sbml as load_sbml
     from ._load import write_sbml as write_sbml
     from ._metadata import metadata_of as metadata_of
+    from ._sensitivities import NotSupported as NotSupported
+    from ._sensitivities import SensitivitySystem as SensitivitySystem
+    from ._sensitivities import sensitivity_system as sensitivity_system

@@ -43,6 +43,8 @@ class _Compiled:
     sources: tuple[_Source, ...]
     func: object
     derivatives: tuple[object, ...]
+    #: (i, j, function) for every non-zero second derivative between two sources, i <= j
+    second: tuple[tuple[int, int, object], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,15 @@ class Formulas:
         func = sympy.lambdify(symbols, expr, modules="numpy", dummify=True)
         derivatives = tuple(sympy.lambdify(symbols, sympy.diff(expr, sym), modules="numpy", dummify=True)
                             for sym in symbols)
-        return _Compiled(tuple(sources), func, derivatives)
+        second = []
+        for i, a in enumerate(symbols):
+            for j in range(i, len(symbols)):
+                if sources[i].kind in (_STATE, _TIME_SRC) or sources[j].kind in (_STATE, _TIME_SRC):
+                    continue  # constant in the inner problem
+                d2 = sympy.diff(expr, a, symbols[j])
+                if d2 != 0:
+                    second.append((i, j, sympy.lambdify(symbols, d2, modules="numpy", dummify=True)))
+        return _Compiled(tuple(sources), func, derivatives, tuple(second))
 
     def _constant(self, value: float) -> int:
         self._constants.append(float(value))
@@ -177,6 +187,46 @@ class Formulas:
         if not derivatives:
             return FormulaValues(y, sigma)
         return FormulaValues(y, sigma, dy_dv, dy_ds, dsig_dv, dsig_ds, dsig_dy)
+
+    @property
+    def noise_reads_observable(self) -> bool:
+        """Whether some noise formula uses its observable's value (then :meth:`second_order` does not apply)."""
+        return any(src.kind == _OBS for _, _, fs in self._groups for src in fs.sources)
+
+    def second_order(self, states: np.ndarray, v: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, ...]:
+        """y, sigma and their first and second derivatives by the values at ``positions`` of ``v``.
+
+        Returns ``(y, sigma, dy, dsigma, d2y, d2sigma)`` with shapes (n,), (n,), (n, k), (n, k), (n, k, k),
+        (n, k, k) for k positions. Only for problems whose noise formulas do not read the observable.
+        """
+        n, k = self.n, positions.size
+        where = np.full(v.size, -1, dtype=np.intp)
+        where[positions] = np.arange(k)
+        y, sigma = np.full(n, np.nan), np.full(n, np.nan)
+        first = [np.zeros((n, k)), np.zeros((n, k))]
+        second = [np.zeros((n, k, k)), np.zeros((n, k, k))]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for rows, fy, fs in self._groups:
+                for out, f, d1, d2 in ((y, fy, first[0], second[0]), (sigma, fs, first[1], second[1])):
+                    args = self._args(f, rows, states, v, None)
+                    out[rows] = _full(f.func(*args), rows.size)
+                    cols = [where[src.index] if src.kind == _PARAM else None for src in f.sources]
+                    for src_cols, deriv in zip(cols, f.derivatives, strict=True):
+                        if src_cols is None:
+                            continue
+                        hit = src_cols >= 0
+                        if hit.any():
+                            d1[rows[hit], src_cols[hit]] += _full(deriv(*args), rows.size)[hit]
+                    for i, j, deriv in f.second:
+                        ci, cj = cols[i], cols[j]
+                        hit = (ci >= 0) & (cj >= 0)
+                        if not hit.any():
+                            continue
+                        g = _full(deriv(*args), rows.size)[hit]
+                        d2[rows[hit], ci[hit], cj[hit]] += g
+                        if i != j:
+                            d2[rows[hit], cj[hit], ci[hit]] += g
+        return y, sigma, first[0], first[1], second[0], second[1]
 
     def _args(self, f: _Compiled, rows: np.ndarray, states: np.ndarray, v: np.ndarray, y: np.ndarray | None) -> list:
         args = []

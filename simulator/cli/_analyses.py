@@ -166,20 +166,24 @@ def _claim_fit(args: argparse.Namespace, model: CompiledModel):
         digest = None
     job = {"fit": {"source": str(source), "source_sha256": digest, "model": fingerprint(model),
                    "estimate": list(args.estimate), "starts": args.starts, "seed": args.seed,
-                   "max_nfev": args.max_nfev, "profile": args.profile}, **job_inputs()}
+                   "max_nfev": args.max_nfev, "profile": args.profile,
+                   "max_time_per_start": args.max_time_per_start, "max_solves_per_start": args.max_solves_per_start,
+                   "max_steps": args.max_steps}, **job_inputs()}
     return claim_folder(args.out, "fit", job, command=args.invocation, force=args.force)
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from ..fit import FitSettings, fit_petab, profile_parameters, write_fit
+    from ..fit import fit_petab, profile_parameters, write_fit
     from ..parallel import make_executor
     from ..report import draw_fit_figures
 
     t0 = time.perf_counter()
-    if args.starts < 1:
-        raise InputError(f"--starts {args.starts} must be >= 1.")
+    if args.starts < 0:
+        raise InputError(f"--starts {args.starts} must be >= 0 (0: evaluate at the nominal parameters).")
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
+    if args.starts == 0:
+        return _fit_nominal(args, t0)
     yaml_path, model, objective, owner = _fit_problem(args)
     names = [p.strip() for p in (args.profile or "").split(",") if p.strip()]
     unknown = [p for p in names if p not in objective.ids]
@@ -191,7 +195,7 @@ def _fit(args: argparse.Namespace) -> int:
     profiles, errors = (), ()
     with make_executor(args.workers, args.scheduler) as executor:
         result = fit_petab(yaml_path, starts=args.starts, seed=args.seed, executor=executor,
-                           settings=FitSettings(max_nfev=args.max_nfev))
+                           settings=_fit_settings(args))
         t_fit = time.perf_counter() - t0
         if names and result.best.ok:
             profiles, errors = profile_parameters(result, names, executor=executor)
@@ -208,6 +212,59 @@ def _fit(args: argparse.Namespace) -> int:
               draw=draw_fit_figures)
     _print_fit(result, profiles, errors, t_fit, args.out)
     return 0 if result.n_ok and not errors else 1
+
+
+def _fit_settings(args: argparse.Namespace):
+    """FitSettings from the command line: evaluations, the per-start budget and CVODE's step cap."""
+    from dataclasses import replace
+
+    from ..fit import DEFAULT_OPTIONS, FitSettings
+
+    if args.max_steps < 1:
+        raise InputError(f"--max-steps {args.max_steps} must be >= 1.")
+    return FitSettings(max_nfev=args.max_nfev, max_time_s=args.max_time_per_start,
+                       max_solves=args.max_solves_per_start,
+                       options=replace(DEFAULT_OPTIONS, max_steps=args.max_steps))
+
+
+def _fit_nominal(args: argparse.Namespace, t0: float) -> int:
+    """``--starts 0``: the problem's likelihood at its nominal parameters (nominal.json, fit-vs-data, simulation.tsv).
+
+    The problem is loaded directly, not through the fitter's objective: priors or a parameter table the optimizer
+    refuses do not prevent evaluating the likelihood.
+    """
+    from ..fit import evaluate_nominal, load_petab, write_nominal
+    from ..report import draw_fit_figures
+
+    if args.profile:
+        raise InputError("--profile needs a fit: use --starts N >= 1 with it.")
+    if args.data is not None:
+        yaml_path, model, objective, owner = _fit_problem(args)
+        problem = objective.problem
+    else:
+        if args.model or args.estimate or args.add_drug:
+            raise InputError("--model, --estimate and --add-drug belong to --data; a PEtab problem names its own "
+                             "SBML model and its estimated parameters.")
+        problem, model = load_petab(args.petab), None
+        owner = _claim_fit(args, problem.model)
+    result = evaluate_nominal(problem, options=_fit_settings(args).options)
+    info = {"data": str(args.data) if args.data else None,
+            "representative_data": bool(args.data) or args.representative,
+            "time_unit": (model or problem.model).time_unit,
+            "title": f"{Path(problem.source).stem} at nominal parameters"}
+    write_nominal(result, args.out, info=info,
+                  models={"model": model} if model is not None else {"petab": problem.model}, owner=owner,
+                  job=owner.job, timings={"total": time.perf_counter() - t0}, draw=draw_fit_figures)
+    if result.ok:
+        print(f"nominal nllh {result.nllh:.10g} (chi2 {result.chi2:.6g}, {result.n_measurements} measurements"
+              f"{'; priors not included' if result.priors else ''}); {time.perf_counter() - t0:.1f} s; "
+              f"tables in {args.out}/")
+        return 0
+    for message in result.messages:
+        print(f"mekisim fit: error: {message}", file=sys.stderr)
+    print(f"mekisim fit: error: {len(result.messages)} condition(s) failed at the nominal parameters; nllh is inf "
+          f"(tables in {args.out}/)", file=sys.stderr)
+    return 1
 
 
 def _fit_problem(args: argparse.Namespace):

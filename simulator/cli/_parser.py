@@ -172,10 +172,19 @@ def _fit(sub) -> None:
                         help="western-blot data (lane densitometry or ratio summaries); needs --model")
     fit.add_argument("--estimate", action="append", default=[], metavar="LINE:P1,P2,...",
                      help="with --data: estimate these model parameters per cell line; repeatable")
-    fit.add_argument("--starts", type=int, default=20, metavar="N", help="Latin-hypercube starts (default 20)")
+    fit.add_argument("--starts", type=int, default=20, metavar="N",
+                     help="Latin-hypercube starts (default 20); 0: evaluate the likelihood at the nominal parameters "
+                          "(nominal.json, fit-vs-data table and figure, PEtab simulation.tsv)")
     fit.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the starts (default 0)")
     fit.add_argument("--profile", metavar="P1,P2,...", help="profile likelihoods of these estimated parameters")
     fit.add_argument("--max-nfev", type=int, default=500, metavar="K", help="residual evaluations per start")
+    fit.add_argument("--max-time-per-start", type=float, default=600.0, metavar="SECONDS",
+                     help="wall-time budget of one start (default 600); a start that exceeds it ends with status "
+                          "'budget' and its best point so far")
+    fit.add_argument("--max-solves-per-start", type=int, default=50_000, metavar="N",
+                     help="budget of ODE solves (every condition once) per start (default 50000)")
+    fit.add_argument("--max-steps", type=int, default=20_000, metavar="N",
+                     help="CVODE steps allowed per output interval of one solve (default 20000)")
     fit.add_argument("--representative", action="store_true",
                      help="label the data as representative (derived from a paper's directions), not digitized, on "
                           "every plot (always on for --data built from the bundled representative blots)")

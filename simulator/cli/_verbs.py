@@ -211,7 +211,7 @@ def _validate(args: argparse.Namespace) -> int:
     for issue in issues:
         print(issue)
     errors = sum(i.level == "error" for i in issues)
-    warnings = len(issues) - errors
+    warnings = sum(i.level == "warning" for i in issues)
     print(f"{len(args.files)} file(s) checked: {errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
 

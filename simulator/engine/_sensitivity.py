@@ -100,24 +100,49 @@ def sensitivity_course(
         if isinstance(solved, str):
             return solved
         x_start, s_start = solved
+        # PEtab: a species the simulation condition sets starts there again after the pre-equilibration
+        for i, sid in enumerate(system.states):
+            if sid in treated and sid not in system.model.parameters:
+                x_start[i], s_start[i] = treated[sid], 0.0
+    runner = _load_aug(system, aug_model, treated, weights, x_start, s_start, options)
+    try:
+        result = np.asarray(runner.rr.simulate(times=np.asarray(times, dtype=float).tolist()), dtype=float)
+    except RuntimeError as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else "integrator error"
+    return result[:, 1:].reshape(len(times), len(system.outputs), system.n_theta)
+
+
+@_quietly
+def steady_sensitivity(system, aug_model: CompiledModel, treated: Mapping[str, float], weights: np.ndarray, *,
+                       options: SolverOptions) -> np.ndarray | str:
+    """Sensitivities of the outputs at the steady state of ``treated`` (outputs x theta), or why it failed.
+
+    The steady state is the engine's own (from the initial conditions, as PEtab's ``time = inf`` measurements);
+    its sensitivities come from the implicit-function theorem, with the conserved quantities held at the values
+    of the initial state.
+    """
+    solved = _preequilibrate(system, treated, _weight_matrix(system, weights), options)
+    if isinstance(solved, str):
+        return solved
+    runner = _load_aug(system, aug_model, treated, weights, *solved, options)
+    return runner.selected().reshape(len(system.outputs), system.n_theta)
+
+
+def _load_aug(system, aug_model: CompiledModel, treated: Mapping[str, float], weights: np.ndarray,
+              x_start: np.ndarray, s_start: np.ndarray, options: SolverOptions):
+    """The augmented model's runner with the condition's parameters, the weights and the start state set."""
     runner = _runner(aug_model)
-    selection = system.selection()
-    runner.configure(options, selection)
+    runner.configure(options, system.selection())
     params, init = runner.vectors({**{k: v for k, v in treated.items() if k in runner._param_pos},
                                    **{f"w_{k}": w for k, w in enumerate(weights)}})
     runner.load(params, init)
-    rr = runner.rr
-    ids = list(runner.m.getGlobalParameterIds())
     if not hasattr(runner, "sens_idx"):
+        ids = list(runner.m.getGlobalParameterIds())
         names = [f"x__{s}" for s in system.states] + [f"s__{i}__{j}" for i in range(len(system.states))
                                                        for j in range(system.n_theta)]
         runner.sens_idx = np.array([ids.index(n) for n in names], dtype=np.int32)
     runner.m.setGlobalParameterValues(runner.sens_idx, np.concatenate([x_start, s_start.ravel()]))
-    try:
-        result = np.asarray(rr.simulate(times=np.asarray(times, dtype=float).tolist()), dtype=float)
-    except RuntimeError as exc:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else "integrator error"
-    return result[:, 1:].reshape(len(times), len(system.outputs), system.n_theta)
+    return runner
 
 
 def _preequilibrate(system, untreated: Mapping[str, float], wmat: np.ndarray,
@@ -132,9 +157,9 @@ def _preequilibrate(system, untreated: Mapping[str, float], wmat: np.ndarray,
     record = _solve(runner, ids, options)
     if not record.ok:
         return f"pre-equilibration failed ({record.status}: {record.message})"
-    rr_species = list(runner.m.getFloatingSpeciesIds())
-    conc = dict(zip([rr_species[i] for i in runner.state_idx], runner.state(), strict=True))
-    x_star = np.array([conc[s] if s in conc else float(runner.m.getValue(s)) for s in system.states])
+    state = runner.state()  # species (state_ids order), then rate-rule variables (rate_ids order)
+    known = dict(zip((*runner.state_ids, *runner.rate_ids), state.tolist(), strict=True))
+    x_star = np.array([known[s] if s in known else float(runner.m.getValue(s)) for s in system.states])
     q = _q_vector(system, untreated)
     jac = system.jac(x_star, q, 0.0)
     rhs = -system.fq(x_star, q, 0.0) @ wmat

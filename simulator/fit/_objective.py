@@ -292,7 +292,7 @@ class Objective:
             return math.inf
         n = self.problem.measurement.size
         if np.any(res[n:] == 0.0):  # sigma at or below SIGMA_FLOOR: the residual form is clipped, value exactly
-            return petab_nllh(self.problem, self.simulation(x), self.values(x))
+            return petab_nllh(self.problem, self.simulation(x), self.values(x), self.solve(x))
         return 0.5 * float(res @ res) + self._const
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
@@ -308,7 +308,7 @@ class Objective:
         ode = np.flatnonzero(self.needs_solve)
         d_states = None
         if ode.size and self.gradient_method == "exact" and not any(isinstance(s, str) for s in base_solutions):
-            d_states = self._state_derivatives(values)
+            d_states = self._sensitivities_uncached(x)
         columns = np.arange(x.size) if d_states is not None else np.flatnonzero(~self.needs_solve)
         base, _, jac_part = self._residual_parts(states, self._formulas.value_vector(values), columns, d_states)
         jac = np.zeros((base.size, x.size))
@@ -319,8 +319,12 @@ class Objective:
         jac[~np.isfinite(jac)] = 0.0
         return jac
 
-    def _state_derivatives(self, values: Mapping[str, float]) -> np.ndarray | None:
-        """(rows x selected ids x dim) derivatives of the model quantities by x, or None (not available here)."""
+    def _sensitivities_uncached(self, x: np.ndarray) -> np.ndarray | None:
+        """(rows x selected ids x dim) derivatives of the model quantities by x, or None (not available here).
+
+        One integration of the augmented model per experiment; a fit's budget counts it as one solve.
+        """
+        values = self.values(x)
         found = self._sensitivities()
         if isinstance(found, str):
             return None
@@ -434,12 +438,16 @@ class _Hierarchical:
         start = np.clip(full[inner], lower, upper)
         if not np.all(np.isfinite(fun(start))):
             return start
+        outcome, newton = ("fail", start)
         if self.newton:
-            converged, start = _newton_inner(obj, states, v0, inner, start)
-            if converged:
-                return start
-        sol = least_squares(fun, start, jac=jac, bounds=(lower, upper), method="trf",
-                            x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=200)
+            outcome, newton = _newton_inner(obj, states, v0, inner, start)
+            if outcome == "ok":
+                return newton
+        # from Newton's point, except on a plateau (restart from the start, keep the better of the two)
+        sol = least_squares(fun, start if outcome == "flat" else newton, jac=jac, bounds=(lower, upper),
+                            method="trf", x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=200)
+        if outcome == "flat" and float(fun(newton) @ fun(newton)) < float(fun(sol.x) @ fun(sol.x)):
+            return newton
         return sol.x
 
     def residuals(self, xo: np.ndarray) -> np.ndarray:
@@ -462,14 +470,18 @@ _LN10 = math.log(10.0)
 
 
 def _newton_inner(obj: Objective, states: np.ndarray, v0: np.ndarray, inner: np.ndarray,
-                  x: np.ndarray, max_iter: int = 100) -> tuple[bool, np.ndarray]:
-    """(converged at an interior optimum, last point): projected Newton on the inner nllh with its exact Hessian.
+                  x: np.ndarray, max_iter: int = 100) -> tuple[str, np.ndarray]:
+    """(outcome, last point): projected Newton on the inner nllh with its exact Hessian.
+
+    Outcomes: ``"ok"`` a strict interior minimum; ``"bound"`` converged at a bound; ``"flat"`` converged where the
+    Hessian is singular (a plateau, e.g. a scale so small that its observable is ~0: the optimum may lie at a
+    bound); ``"fail"`` no convergence or no descent.
 
     Why: the inner problem is solved at every outer point; trust-region least squares on the residual form needed
     ~20 (warm start) to ~80 (cold) evaluations, because the Gauss-Newton model of the noise term
     ``sqrt(2 log sigma + C)`` is poor. The exact Hessian (the formulas' second derivatives, chained to the scaled
-    parameters) converges in a few steps. An end point at a bound, or no convergence, returns False: the caller
-    finishes with ``least_squares`` from the last point, which treats bounds properly.
+    parameters) converges in a few steps. Unless the outcome is ``"ok"`` the caller finishes with
+    ``least_squares``, which treats bounds properly.
     """
     formulas = obj._formulas
     pos = obj._vpos[inner]
@@ -508,7 +520,7 @@ def _newton_inner(obj: Objective, states: np.ndarray, v0: np.ndarray, inner: np.
 
     f, g, hess = evaluate(x)
     if not math.isfinite(f):
-        return False, x
+        return "fail", x
     for _ in range(max_iter):
         at_lower, at_upper = x - lower <= 1e-12 * span, upper - x <= 1e-12 * span
         free = ~((at_lower & (g > 0)) | (at_upper & (g < 0)))
@@ -526,13 +538,18 @@ def _newton_inner(obj: Objective, states: np.ndarray, v0: np.ndarray, inner: np.
                 break
             t *= 0.5
         else:
-            return False, x
+            return "fail", x
         moved = np.abs(trial - x)
         x, f, g, hess = trial, f_trial, g_trial, h_trial
         if np.all(moved <= 1e-10 * (1.0 + np.abs(x))):
             interior = bool(np.all((x - lower > 1e-8 * span) & (upper - x > 1e-8 * span)))
-            return interior, x
-    return False, x
+            # a strict minimum only: on a plateau (a scale so small that its observable is ~0) Newton stops where
+            # the nllh is flat, and the optimum may lie at a bound; least_squares then restarts from the start
+            eig = np.linalg.eigvalsh(hess)
+            if eig[0] <= 1e-8 * max(1.0, abs(eig[-1])):
+                return "flat", x
+            return ("ok" if interior else "bound"), x
+    return "fail", x
 
 
 def make_objective(

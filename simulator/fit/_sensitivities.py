@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..engine import SolverOptions, sensitivity_course
+from ..engine import SolverOptions, sensitivity_course, steady_sensitivity
 from ..model import NotSupported, sensitivity_system
 from ._petab import PetabProblem
 
@@ -77,9 +77,15 @@ class ProblemSensitivities:
             if exp.preeq_id is not None:
                 untreated = model_values | _resolved(plan.conditions[exp.preeq_id], values)
                 untreated_w = self._weights(exp.preeq_id, chain)
-            out.append(sensitivity_course(self.system, self.system.aug, exp.times, treated,
-                                          self._weights(exp.sim_id, chain), untreated=untreated,
-                                          untreated_weights=untreated_w, options=options))
+            weights = self._weights(exp.sim_id, chain)
+            n_out = (len(exp.times), len(self.system.outputs), self.system.n_theta)
+            timed = (sensitivity_course(self.system, self.system.aug, exp.times, treated, weights,
+                                        untreated=untreated, untreated_weights=untreated_w, options=options)
+                     if exp.timed else np.zeros(n_out))  # rows of a steady-only pair: unused
+            if exp.steady and not isinstance(timed, str):
+                steady = steady_sensitivity(self.system, self.system.aug, treated, weights, options=options)
+                timed = steady if isinstance(steady, str) else np.concatenate([timed, steady[None]], axis=0)
+            out.append(timed)
         return tuple(out)
 
 

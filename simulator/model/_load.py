@@ -137,10 +137,11 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
     }
     sizes = {c.getId(): (c.getSize() if c.isSetSize() else 1.0) for c in model.getListOfCompartments()}
 
+    _refuse_unsupported(model, source)
     species, species_initial = [], {}
     for sp in model.getListOfSpecies():
         sid = sp.getId()
-        if sp.getBoundaryCondition() or sp.getConstant() or sid in assigned:
+        if sp.getBoundaryCondition() or sp.getConstant() or sid in assigned or sid in rate_ruled:
             continue
         species.append(sid)
         if sid in initial_assigned:
@@ -159,6 +160,17 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         p.getId() for p in model.getListOfParameters() if p.getId() in assigned
     ) + tuple(s.getId() for s in model.getListOfSpecies() if s.getId() in assigned)
     reactions = tuple(r.getId() for r in model.getListOfReactions())
+    ordered_rate_ruled = tuple(dict.fromkeys(
+        rule.getVariable() for rule in model.getListOfRules() if rule.isRate()))
+    derived = tuple(dict.fromkeys(
+        [*ordered_rate_ruled,
+         *(i for i in (model.getInitialAssignment(k).getSymbol() for k in range(model.getNumInitialAssignments()))
+           if model.getSpecies(i) is None),
+         *(c.getId() for c in model.getListOfCompartments()),
+         *(sp.getId() for sp in model.getListOfSpecies() if sp.getId() not in species and sp.getId() not in assigned)]
+    ))
+    events = tuple(e.getId() or f"event {k + 1}" for k, e in enumerate(model.getListOfEvents()))
+    breakpoints = _time_breakpoints(model)
 
     observables = _observables(metadata, species, set(rule_params) | set(species) | set(parameters), source)
     time_unit = metadata.get("time_unit") or _sbml_time_unit(model)
@@ -173,7 +185,7 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         parameters=MappingProxyType(parameters),
         species_initial=MappingProxyType(species_initial),
         assigned=rule_params,
-        concentration_ids=frozenset(sp.getId() for sp in model.getListOfSpecies()),
+        concentration_ids=frozenset(sp.getId() for sp in model.getListOfSpecies() if not sp.getHasOnlySubstanceUnits()),
         reactions=reactions,
         observables=observables,
         time_unit=time_unit,
@@ -183,7 +195,134 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         no_steady_state=str(metadata.get("no_steady_state", "")),
         fixed_parameters=_fixed_parameters(metadata, set(parameters), source),
         metadata_sha256=_metadata_sha256(metadata),
+        rate_ruled=ordered_rate_ruled,
+        derived=tuple(d for d in derived if d not in parameters),
+        events=events,
+        breakpoints=breakpoints,
     )
+
+
+def _refuse_unsupported(model, source: str) -> None:
+    """Raise :class:`ModelLoadError` naming every construct the engine would simulate wrongly or not at all.
+
+    Why here, at load: libroadrunner simulates ``fast`` reactions as ordinary ones (a silently wrong answer; SBML
+    asks for them to be at quasi-equilibrium) and stops with compiler jargon on delays and algebraic rules. A
+    user's model is refused once, with every such construct named, before anything runs.
+    """
+    problems = []
+    fast = [r.getId() for r in model.getListOfReactions() if r.isSetFast() and r.getFast()]
+    if fast:
+        problems.append(f"fast reaction(s) {', '.join(fast)} (SBML's quasi-equilibrium assumption; libroadrunner "
+                        "would simulate them as ordinary reactions): make them ordinary reactions or solve the "
+                        "equilibrium into assignment rules")
+    algebraic = sum(1 for rule in model.getListOfRules() if rule.isAlgebraic())
+    if algebraic:
+        problems.append(f"{algebraic} algebraic rule(s) (libroadrunner has no DAE solver): rewrite each as an "
+                        "assignment rule")
+    delayed = sorted({_math_owner(node_owner) for node_owner in _delay_owners(model)})
+    if delayed:
+        problems.append(f"delay() in {', '.join(delayed)} (delay differential equations are not supported)")
+    if problems:
+        raise ModelLoadError(f"SBML in {source} uses what the engine cannot simulate: " + "; ".join(problems) + ".")
+
+
+def _delay_owners(model):
+    """(kind, id) of every rule, kinetic law, initial assignment or event whose math uses the delay csymbol."""
+    import libsbml
+
+    def uses_delay(node) -> bool:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current is None:
+                continue
+            if current.getType() == libsbml.AST_FUNCTION_DELAY:
+                return True
+            stack.extend(current.getChild(i) for i in range(current.getNumChildren()))
+        return False
+
+    for rule in model.getListOfRules():
+        if rule.isSetMath() and uses_delay(rule.getMath()):
+            yield ("rule for", rule.getVariable())
+    for reaction in model.getListOfReactions():
+        law = reaction.getKineticLaw()
+        if law is not None and law.isSetMath() and uses_delay(law.getMath()):
+            yield ("reaction", reaction.getId())
+    for assignment in model.getListOfInitialAssignments():
+        if assignment.isSetMath() and uses_delay(assignment.getMath()):
+            yield ("initial assignment of", assignment.getSymbol())
+    for event in model.getListOfEvents():
+        for k in range(event.getNumEventAssignments()):
+            item = event.getEventAssignment(k)
+            if item.isSetMath() and uses_delay(item.getMath()):
+                yield ("event", event.getId())
+        trigger = event.getTrigger()
+        if trigger is not None and trigger.isSetMath() and uses_delay(trigger.getMath()):
+            yield ("event", event.getId())
+
+
+def _math_owner(owner: tuple[str, str]) -> str:
+    return f"{owner[0]} {owner[1]}"
+
+
+def _time_breakpoints(model) -> tuple[str, ...]:
+    """Expressions (sympy syntax, over parameter and compartment ids) of the times where a rule or rate law jumps.
+
+    Why: ``piecewise(0, time < Fsk_time, 1)``-style inputs switch at a time CVODE does not know of; integrated
+    across, the step made Isensee 2018's conditions fail (CV_TOO_MUCH_WORK) and shifts a solution by up to the
+    error the step controller accepts. The engine restarts the integrator at each of these times. A relation
+    between time and constants that is linear in time gives ``t* = -g(0)/g'`` for ``g = lhs - rhs``; relations
+    that read species, are not linear in time, or sit inside function definitions are left to the integrator
+    (as before).
+    """
+    import libsbml
+
+    maths = [rule.getMath() for rule in model.getListOfRules() if rule.isSetMath()]
+    maths += [r.getKineticLaw().getMath() for r in model.getListOfReactions()
+              if r.getKineticLaw() is not None and r.getKineticLaw().isSetMath()]
+    relations = []
+    for math_ in maths:
+        stack = [math_]
+        while stack:
+            node = stack.pop()
+            if node is None:
+                continue
+            if node.isRelational() and node.getNumChildren() == 2 and _reads_time(node, libsbml):
+                relations.append((libsbml.formulaToL3String(node.getChild(0)),
+                                  libsbml.formulaToL3String(node.getChild(1))))
+            stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+    if not relations:
+        return ()
+    import sympy
+
+    ruled = {rule.getVariable() for rule in model.getListOfRules() if not rule.isAlgebraic()}
+    constants = ({p.getId() for p in model.getListOfParameters()}
+                 | {c.getId() for c in model.getListOfCompartments()}) - ruled
+    time = sympy.Symbol("time")
+    out = []
+    for lhs, rhs in relations:
+        try:
+            g = sympy.expand(sympy.sympify(lhs.replace("^", "**"), locals={"time": time})
+                             - sympy.sympify(rhs.replace("^", "**"), locals={"time": time}))
+        except (sympy.SympifyError, TypeError, ValueError):
+            continue
+        slope = sympy.diff(g, time)
+        if slope == 0 or slope.has(time) or not {str(x) for x in g.free_symbols} - {"time"} <= constants:
+            continue
+        out.append(str(sympy.simplify(-g.subs(time, 0) / slope)))
+    return tuple(dict.fromkeys(out))
+
+
+def _reads_time(node, libsbml) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current is None:
+            continue
+        if current.getType() == libsbml.AST_NAME_TIME:
+            return True
+        stack.extend(current.getChild(i) for i in range(current.getNumChildren()))
+    return False
 
 
 def _has_local_parameters(model) -> bool:

@@ -279,3 +279,27 @@ def test_newton_inner_optimum_is_at_least_as_good_as_least_squares(name):
         assert np.abs(grad[free]).max(initial=0.0) < 1e-6
         checked += 1
     assert checked >= 3
+
+
+def test_steady_state_measurements_get_ift_sensitivities(tmp_path):
+    # time = inf rows: the steady state of the simulation condition from its initial conditions (PEtab v1); the
+    # open system's B* = kf p / (kr d), so d B*/d log10 kf = B* ln10 and d B*/d log10 kr = -B* ln10
+    rows = "".join(f"obsB\tsim\t{t}\t{0.6 + 0.1 * t if math.isfinite(t) else 4.2}\n" for t in (0.0, 1.0, math.inf))
+    path = write_problem(
+        tmp_path, EXCHANGE,
+        conditions="conditionId\tkf\tp\td\nsim\tkf_sim\tp_est\t0.1\n",
+        observables="observableId\tobservableFormula\tnoiseFormula\nobsB\toffset + B\t0.1\n",
+        parameters="kf_sim\tlog10\t0.01\t100\t3.0\t1\nkr\tlog10\t0.01\t100\t0.5\t1\np_est\tlog10\t0.01\t100\t0.2\t1\n"
+                   "offset\tlin\t-1\t1\t0.05\t1\n",
+        measurements="observableId\tsimulationConditionId\ttime\tmeasurement\n" + rows)
+    obj = objective_for(path, options=TIGHT, gradient="exact")
+    assert obj.gradient_note == ""
+    x = nominal_x(obj)
+    jac = obj.jacobian(x)
+    b_star = 3.0 * 0.2 / (0.5 * 0.1)
+    assert obs_value(obj, x, 2) == pytest.approx(0.05 + b_star, rel=1e-8)
+    assert jac[2, 0] == pytest.approx(-b_star * math.log(10) / 0.1, rel=1e-7)
+    assert jac[2, 1] == pytest.approx(b_star * math.log(10) / 0.1, rel=1e-7)
+    assert jac[2, 2] == pytest.approx(-b_star * math.log(10) / 0.1, rel=1e-7)
+    ref = (4 * central_jacobian(obj, x, h=1e-3) - central_jacobian(obj, x, h=2e-3)) / 3
+    np.testing.assert_allclose(jac, ref, rtol=0, atol=2e-6 * np.abs(ref).max())

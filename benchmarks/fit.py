@@ -142,6 +142,12 @@ METHOD_LABEL = {"exact": "exact gradients (forward sensitivities) + vectorised i
                 "baseline": "today's fitter (central differences, per-row formulas)"}
 
 
+def _ratio(baseline: dict, new: dict) -> str:
+    """'3.6× cheaper' or '2.4× more expensive' (median time per start)."""
+    r = baseline["median_time"] / new["median_time"]
+    return f"{r:.2f}× cheaper" if r >= 1 else f"{1 / r:.2f}× more expensive"
+
+
 def _per_solved(o: dict) -> str:
     return f"{o['per_solved']:.1f} s" if o["per_solved"] is not None else "— (none solved)"
 
@@ -175,10 +181,10 @@ def report(rows: dict, info: dict, command: str, date: str, starts: dict, worker
                          f"{o['solves']:.0f} | {o['failed']} |")
         if "baseline" in row and "exact" in row:
             b, e = row["baseline"], row["exact"]
-            notes.append(f"- {name}: median start {b['median_time'] / e['median_time']:.2f}× cheaper with exact "
-                         f"gradients than with today's central differences"
-                         + (f"; central differences on the new inner problem: "
-                            f"{b['median_time'] / row['fd']['median_time']:.2f}×" if "fd" in row else "")
+            notes.append(f"- {name}: median start with exact gradients {_ratio(b, e)} than with today's central "
+                         "differences"
+                         + (f"; central differences on the new inner problem: {_ratio(b, row['fd'])}" if "fd" in row
+                            else "")
                          + f". Hits: exact {e['hit_starts'] or 'none'}, baseline {b['hit_starts'] or 'none'}"
                          + (f", fd {row['fd']['hit_starts'] or 'none'}" if "fd" in row else "") + ".")
         if name.startswith("Fujita"):

@@ -72,6 +72,11 @@ class _Counts:
     solves: int = 0
     sensitivity_solves: int = 0
 
+    @property
+    def total(self) -> int:
+        """Every ODE solve: plain ones and integrations of the sensitivity equations."""
+        return self.solves + self.sensitivity_solves
+
 
 def to_linear(x: np.ndarray, scales: Sequence[str]) -> np.ndarray:
     """Scaled values -> linear values (lin: x, log: e^x, log10: 10^x).

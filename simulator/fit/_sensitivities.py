@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..engine import SolverOptions, sensitivity_course, steady_sensitivity
+from ..engine import SolverOptions, prepare_sensitivities, sensitivity_course, steady_sensitivity
 from ..model import NotSupported, sensitivity_system
 from ._petab import PetabProblem
 
@@ -49,6 +49,7 @@ class ProblemSensitivities:
             if t in model.parameters:
                 pairs.append((t, j))
         self.system = sensitivity_system(model, pairs, len(self.theta), plan.select)
+        prepare_sensitivities(self.system)
         self._pairs = [(self.system.params[k], j) for k, j in self.system.pairs]
 
     def _weights(self, cond_id: str, chain: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulator.engine import SolverOptions
@@ -303,3 +304,21 @@ def test_steady_state_measurements_get_ift_sensitivities(tmp_path):
     assert jac[2, 2] == pytest.approx(-b_star * math.log(10) / 0.1, rel=1e-7)
     ref = (4 * central_jacobian(obj, x, h=1e-3) - central_jacobian(obj, x, h=2e-3)) / 3
     np.testing.assert_allclose(jac, ref, rtol=0, atol=2e-6 * np.abs(ref).max())
+
+
+def test_cli_fit_takes_the_gradient_method(tmp_path, capsys):
+    from simulator.cli import main
+    from simulator.cli._parser import build_parser
+
+    assert build_parser().parse_args(["fit", "--petab", "p.yaml", "--out", "o"]).gradient == FitSettings().gradient
+    path = decay_problem(tmp_path)
+    solves = {}
+    for method in ("exact", "fd"):
+        code = main(["fit", "--petab", str(path), "--starts", "2", "--workers", "1", "--gradient", method,
+                     "--out", str(tmp_path / method)])
+        assert code == 0, capsys.readouterr().err
+        assert f'"gradient": "{method}"' in (tmp_path / method / ".mekisim-owner.json").read_text()  # the job
+        starts = pd.read_csv(tmp_path / method / "starts.csv")
+        solves[method] = int(starts["n_solves"].sum())
+    assert solves["exact"] < solves["fd"]  # central differences: 2 solves per ODE parameter per Jacobian
+    assert main(["fit", "--petab", str(path), "--gradient", "adjoint", "--out", str(tmp_path / "x")]) == 2

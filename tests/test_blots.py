@@ -290,6 +290,22 @@ def test_validate_cli_on_the_dataset_and_on_a_bad_file(tmp_path, capsys):
     assert "4 error(s)" in out
 
 
+def test_blot_data_at_nominal_values_with_zero_starts(tmp_path, capsys):
+    """``mekisim fit --data ... --starts 0``: the blots' problem at the model's values, nothing fitted; the figure
+    says the data are representative (the bundled blots are)."""
+    import json
+
+    out = tmp_path / "nominal"
+    assert main(["fit", "--model", "mpnst", "--data", str(SUMMARY), "--starts", "0", "--out", str(out)]) == 0
+    record = json.loads((out / "nominal.json").read_text())
+    assert record["status"] == "ok" and math.isfinite(record["nllh"]) and record["n_measurements"] == 20
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["fit"]["representative_data"] and manifest["fit"]["nominal"]
+    for name in ("fit_vs_data.csv", "fit_vs_data.png", "simulation.tsv"):
+        assert (out / name).is_file(), name
+    assert (out / "petab" / "visualization.tsv").is_file()
+
+
 def test_validate_cli_lints_petab_problems(mpnst, tmp_path, capsys):
     yaml_path = blots_to_petab(mpnst, read_blot_data(SUMMARY, mpnst), tmp_path / "ok")
     assert main(["validate", str(yaml_path)]) == 0

@@ -225,3 +225,11 @@ def test_fit_with_zero_starts_evaluates_the_nominal_parameters(tmp_path, capsys)
         simulation = pd.read_csv(out / "simulation.tsv", sep="\t")
         assert petab_nllh(problem(name), simulation) == pytest.approx(record["nllh"], abs=1e-9)
     assert record["problem_has_priors"] and "priors not included" in printed
+
+
+def test_a_mapping_table_is_refused(tmp_path):
+    yaml_path = write_problem(tmp_path, "obs_B\t\tbasal\t1.0\t1.0\tscale\t0.1\n")
+    (tmp_path / "mapping.tsv").write_text("petabEntityId\tmodelEntityId\nk2\tk2\n")
+    yaml_path.write_text(yaml_path.read_text() + "  mapping_files: [mapping.tsv]\n")
+    with pytest.raises(InputError, match="mapping table"):
+        load_petab(yaml_path)

@@ -238,9 +238,16 @@ def _fit_nominal(args: argparse.Namespace, t0: float) -> int:
 
     if args.profile:
         raise InputError("--profile needs a fit: use --starts N >= 1 with it.")
-    if args.data is not None:
-        yaml_path, model, objective, owner = _fit_problem(args)
-        problem = objective.problem
+    if args.data is not None:  # converted as for a fit, without the fitter's objective (nothing need be estimated)
+        from ..fit import blots_to_petab, read_blot_data
+
+        if not args.model:
+            raise InputError("--data needs --model M (the model the blots are compared with), e.g. --model mpnst.")
+        model = _load_with_drugs(args.model, args.add_drug)
+        estimate = _parse_estimate(args.estimate, model)
+        data = read_blot_data(args.data, model)
+        owner = _claim_fit(args, model)
+        problem = load_petab(blots_to_petab(model, data, args.out / "petab", estimate=estimate or None))
     else:
         if args.model or args.estimate or args.add_drug:
             raise InputError("--model, --estimate and --add-drug belong to --data; a PEtab problem names its own "
@@ -251,7 +258,8 @@ def _fit_nominal(args: argparse.Namespace, t0: float) -> int:
     info = {"data": str(args.data) if args.data else None,
             "representative_data": bool(args.data) or args.representative,
             "time_unit": (model or problem.model).time_unit,
-            "title": f"{Path(problem.source).stem} at nominal parameters"}
+            "title": (f"{Path(args.data).stem} vs model {model.name} at its values" if args.data else
+                      f"{Path(problem.source).stem} at nominal parameters")}
     write_nominal(result, args.out, info=info,
                   models={"model": model} if model is not None else {"petab": problem.model}, owner=owner,
                   job=owner.job, timings={"total": time.perf_counter() - t0}, draw=draw_fit_figures)

@@ -204,8 +204,8 @@ class _Runner:
         self._plans[keys] = plan
         return plan
 
-    def load(self, params: np.ndarray, init: np.ndarray, *, init_set: bool = False, start: np.ndarray | None = None,
-             keep: np.ndarray | None = None) -> None:
+    def load(self, params: np.ndarray, init: np.ndarray, *, init_set: bool = False,
+             start: np.ndarray | None = None) -> None:
         """Set every settable value and reset the state to the initial conditions (or to ``start``).
 
         ``init_set``: the model's initial concentrations are known to equal ``init`` already, so they are not
@@ -213,8 +213,7 @@ class _Runner:
         passes it, for a solve that follows a clean one with the same ``init`` (see there).
 
         ``start``: a state (:meth:`state`) to continue from instead of the initial conditions, e.g. a
-        pre-equilibrated one; ``keep`` lists positions of species that keep their new initial value instead
-        (PEtab re-initialises the species its simulation condition sets). :meth:`reload` repeats all of it.
+        pre-equilibrated one. :meth:`reload` repeats all of it.
 
         Initial assignments: ``reset()`` re-evaluates those of species with the values just set, but not those of
         parameters and compartments (``beta_N = R0*gamma/N`` kept its SBML value when a condition set ``R0``: the
@@ -225,7 +224,7 @@ class _Runner:
         five values of the 5-id test model right (tests/test_engine.py). ~50 us instead of ~15 us for 60
         parameters, so the other models keep the short path.
         """
-        self._loaded = (params, init, start, keep)
+        self._loaded = (params, init, start)
         m = self.m = self.rr.model
         if self.ia_dependent:
             for key, value in zip(self._init_keys, params.tolist(), strict=True):
@@ -241,7 +240,7 @@ class _Runner:
                 m.setFloatingSpeciesInitConcentrations(self.init_idx, init)
             self.rr.reset()
         if start is not None:
-            self.set_state(start, keep)
+            self.set_state(start)
         if self.laws is not None:
             self.law_totals = self.conserved()
 
@@ -251,8 +250,8 @@ class _Runner:
         Not ``reset()`` alone: after a failed NLEQ solve roadrunner's ``reset()`` restored the SBML's own
         initial concentration of a species we had set (E1 in Huang-Ferrell 1996 came back as 3e-5, not 1e-8).
         """
-        params, init, start, keep = self._loaded
-        self.load(params, init, start=start, keep=keep)
+        params, init, start = self._loaded
+        self.load(params, init, start=start)
 
     def selected(self) -> np.ndarray:
         return np.asarray(self.rr.getSelectedValues(), dtype=float)[1:]
@@ -272,15 +271,11 @@ class _Runner:
             return conc
         return np.concatenate([conc, [self.m.getValue(s) for s in self._rate_selectors]])
 
-    def set_state(self, state: np.ndarray, keep: np.ndarray | None = None) -> None:
-        """Set the state :meth:`state` returned; species at the positions ``keep`` keep their current value."""
+    def set_state(self, state: np.ndarray) -> None:
+        """Set the state :meth:`state` returned (species, then rate-rule variables)."""
         n = len(self.state_idx)
         conc = np.asarray(state[:n], dtype=float)
         order = self._set_order
-        if keep is not None and len(keep):
-            mask = np.ones(n, dtype=bool)
-            mask[keep] = False
-            order = order[mask[order]]
         self.m.setFloatingSpeciesConcentrations(self.state_idx[order], conc[order])
         for selector, value in zip(self._rate_selectors, state[n:].tolist(), strict=True):
             self.m.setValue(selector, value)

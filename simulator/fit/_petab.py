@@ -211,6 +211,13 @@ def load_petab(yaml_path: str | Path) -> PetabProblem:
             f"PEtab problem {str(path)!r} could not be loaded: {type(exc).__name__}: {exc}"
         ) from exc
     sbml_path = _sbml_path(problem, path)
+    mapping = getattr(problem, "mapping_df", None)
+    if mapping is not None and len(mapping):
+        raise InputError(f"PEtab problem {str(path)!r} has a mapping table (mapping_files); it is not supported (its "
+                         "PEtab ids would not reach the model): use the model's ids in the tables instead.")
+    if getattr(problem, "extensions_config", None):
+        raise InputError(f"PEtab problem {str(path)!r} uses PEtab extensions "
+                         f"({', '.join(map(str, problem.extensions_config))}); they are not supported.")
     model = load_sbml(sbml_path)
     parameter_df = problem.parameter_df
     nominal = {str(pid): float(value) for pid, value in parameter_df["nominalValue"].items()}

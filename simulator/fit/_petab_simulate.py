@@ -13,6 +13,7 @@ import petab.v1 as petab_v1
 from ..engine import SolverOptions, Trajectory, steady_states, time_courses
 from ..errors import InputError, SimulationError
 from ..model import Condition
+from ..status import Status
 from ._petab import _TIME, PetabProblem, _Formula, _Group, _Override, _placeholder_index, _Plan, _resolve
 
 
@@ -103,7 +104,7 @@ def solve_experiments(
                 out.append(traj.message or "failed")
                 continue
         else:
-            traj = Trajectory(exp.times, plan.select, np.full((exp.times.size, len(plan.select)), np.nan), "ok")
+            traj = Trajectory(exp.times, plan.select, np.full((exp.times.size, len(plan.select)), np.nan), Status.OK)
         if exp.steady:
             steady = steady_states(problem.model, [condition], select=plan.select, options=options)[0]
             if not steady.ok:  # an oscillating condition has no steady state to compare with either

@@ -1,27 +1,22 @@
-"""Fitting benchmark (fitting issue, item 5): multistart fits of three PEtab benchmark problems from random starts.
+"""Fitting benchmark (issue 18 item 6): exact gradients vs central differences, side by side in one run.
 
 Why: a fitter is only as good as the fraction of its starts that reach the best known optimum J* (Grein et al.
 2026, ``shared/benchmarks/petab/REFERENCE.md``) and the time that costs. Per problem (Fiedler_BMCSystBiol2016,
-Boehm_JProteomeRes2014, Fujita_SciSignal2010) this runs ``simulator.fit.fit_petab`` from N Latin-hypercube starts
-(seeded) on a 2-worker process pool and reports:
+Boehm_JProteomeRes2014, Fujita_SciSignal2010) this runs ``simulator.fit.fit_petab`` from the same N
+Latin-hypercube starts (seeded) with each method and reports the fraction of starts within 0.1 and within 1.92
+of J*, the median time per start (measured inside the worker), the start-seconds per start that reaches
+J* + 1.92, and median evaluation counts. Methods:
 
-* the fraction of starts whose final nllh is within 0.1 of J* (and within 1.92, Grein's "solved" criterion);
-* the median time per start (measured inside the worker), the time to the first hit (the summed time of the
-  starts in start order up to and including the first one within 0.1 of J*: the CPU time a serial run needs),
-  and the median number of residual evaluations, Jacobians and ODE solves per start;
-* for Fujita, how many starts reached the global optimum (-66.58) and how many stopped near the nominal local
-  optimum (-53.08);
-* the peer: pyPESTO (when installed) with its default optimiser (``pypesto.optimize.minimize`` defaults: scipy
-  L-BFGS-B, maxfun 1000, gradients by scipy's finite differences, uniform start points) on its roadrunner
-  objective (``PetabImporterRR``, roadrunner's default tolerances), the same number of starts, run serially in
-  the same process; its end points are re-evaluated with our objective (rtol 1e-10) so both columns are on one
-  scale.
+* ``exact``: this tree, ``FitSettings(gradient="exact")``: forward sensitivities of the augmented model;
+* ``fd``: this tree, ``gradient="fd"``: central differences on the same (vectorised) inner problem;
+* ``baseline``: today's fitter before issue 18 (``--baseline-commit``), exported by ``git archive`` and run in a
+  subprocess: central differences and per-row formula evaluation.
 
 It writes its own section of ``benchmarks/RESULTS.md`` (between the ``fit:begin``/``fit:end`` markers).
 
-    .venv/bin/python benchmarks/fit.py                      # 50 starts per problem, writes RESULTS.md
-    .venv/bin/python benchmarks/fit.py --starts 20          # fewer starts
-    .venv/bin/python benchmarks/fit.py --quick              # Boehm, 1 short start, no peer, prints only
+    .venv/bin/python benchmarks/fit.py                      # 50 starts x 3 problems x 3 methods (hours)
+    .venv/bin/python benchmarks/fit.py --problems Fiedler_BMCSystBiol2016 --starts 10
+    .venv/bin/python benchmarks/fit.py --quick              # Boehm, 1 short start, exact only, prints only
 """
 
 from __future__ import annotations
@@ -33,7 +28,6 @@ import math
 import os
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulator.fit import THRESHOLD_95, FitResult, FitSettings, fit_petab, objective_for, to_scaled  # noqa: E402
+from simulator.fit import THRESHOLD_95, FitResult, FitSettings, fit_petab  # noqa: E402
 from simulator.parallel import ProcessExecutor, SerialExecutor  # noqa: E402
 
 PETAB = ROOT.parent / "shared" / "benchmarks" / "petab"
@@ -65,21 +59,50 @@ def yaml_of(name: str) -> Path:
     return PETAB / name / f"{name}.yaml"
 
 
-def ours(name: str, starts: int, workers: int, max_nfev: int) -> tuple[FitResult, float]:
+def ours(name: str, starts: int, workers: int, max_nfev: int, gradient: str = "exact") -> tuple[FitResult, float]:
     executor = ProcessExecutor(workers) if workers > 1 else SerialExecutor()
     with executor:
         t0 = time.perf_counter()
         result = fit_petab(yaml_of(name), starts=starts, seed=SEED, executor=executor,
-                           settings=FitSettings(max_nfev=max_nfev))
+                           settings=FitSettings(max_nfev=max_nfev, gradient=gradient))
         return result, time.perf_counter() - t0
 
 
-def from_nominal(name: str, max_nfev: int) -> dict:
-    """One fit started at the parameter table's nominal values (the published optimum, or Fujita's local one)."""
-    objective = objective_for(yaml_of(name))
-    x0 = to_scaled(np.array([objective.problem.nominal[i] for i in objective.ids]), objective.scales)
-    start = fit_petab(yaml_of(name), x0=x0[None, :], settings=FitSettings(max_nfev=max_nfev)).best
-    return {"nllh0": start.nllh0, "nllh": start.nllh, "time": start.time_s, "fev": start.n_fev}
+_BASELINE_SCRIPT = """
+import json, sys, time
+from simulator.fit import FitSettings, fit_petab
+from simulator.parallel import ProcessExecutor, SerialExecutor
+yaml = sys.argv[1]
+starts, seed, workers, max_nfev = (int(a) for a in sys.argv[2:6])
+executor = ProcessExecutor(workers) if workers > 1 else SerialExecutor()
+with executor:
+    t0 = time.perf_counter()
+    r = fit_petab(yaml, starts=starts, seed=seed, executor=executor, settings=FitSettings(max_nfev=max_nfev))
+    wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "starts": [{"start": s.start, "ok": s.ok, "nllh": s.nllh, "time_s": s.time_s,
+      "n_fev": s.n_fev, "n_jev": s.n_jev, "n_solves": s.n_solves, "resampled": s.resampled} for s in r.starts]}))
+"""
+
+
+def baseline(name: str, starts: int, workers: int, max_nfev: int, commit: str) -> tuple[list[dict], float]:
+    """Today's fitter (central differences, per-row formulas) at ``commit``, run from an exported tree.
+
+    Why a subprocess on an exported tree: "today's central differences" means the code before the exact gradients
+    and the vectorised inner problem, measured in the same run on the same machine as the new code.
+    """
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mekisim-baseline-") as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "simulator"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        env = dict(os.environ, PYTHONPATH=tmp)
+        out = subprocess.run([sys.executable, "-c", _BASELINE_SCRIPT, str(yaml_of(name)), str(starts), str(SEED),
+                              str(workers), str(max_nfev)], cwd=tmp, env=env, check=True, capture_output=True,
+                             text=True).stdout
+    data = json.loads(out.strip().splitlines()[-1])
+    return data["starts"], data["wall"]
 
 
 def stats(nllh: np.ndarray, times: np.ndarray, j_star: float) -> dict:
@@ -93,156 +116,143 @@ def stats(nllh: np.ndarray, times: np.ndarray, j_star: float) -> dict:
             "first_hit_start": first}
 
 
-def our_stats(result: FitResult, name: str) -> dict:
-    by_start = sorted(result.starts, key=lambda s: s.start)
-    nllh = np.array([s.nllh if s.ok else math.inf for s in by_start])
-    out = stats(nllh, np.array([s.time_s for s in by_start]), J_STAR[name])
-    out.update(failed=sum(not s.ok for s in by_start), resampled=sum(s.resampled for s in by_start),
-               fev=float(np.median([s.n_fev for s in by_start])), jev=float(np.median([s.n_jev for s in by_start])),
-               solves=float(np.median([s.n_solves for s in by_start])),
-               hit_starts=[s.start for s in by_start if s.ok and s.nllh <= J_STAR[name] + HIT],
-               local=int(np.sum(np.abs(nllh - FUJITA_LOCAL) < HIT)))
+def our_stats(result: FitResult | list[dict], name: str) -> dict:
+    starts = result if isinstance(result, list) else [
+        {"start": s.start, "ok": s.ok, "nllh": s.nllh, "time_s": s.time_s, "n_fev": s.n_fev, "n_jev": s.n_jev,
+         "n_solves": s.n_solves, "resampled": s.resampled} for s in result.starts]
+    by_start = sorted(starts, key=lambda s: s["start"])
+    nllh = np.array([s["nllh"] if s["ok"] else math.inf for s in by_start])
+    times = np.array([s["time_s"] for s in by_start])
+    out = stats(nllh, times, J_STAR[name])
+    solved = int((nllh <= J_STAR[name] + THRESHOLD_95).sum())
+    out.update(failed=sum(not s["ok"] for s in by_start), resampled=sum(s["resampled"] for s in by_start),
+               fev=float(np.median([s["n_fev"] for s in by_start])),
+               jev=float(np.median([s["n_jev"] for s in by_start])),
+               solves=float(np.median([s["n_solves"] for s in by_start])),
+               hit_starts=[s["start"] for s in by_start if s["ok"] and s["nllh"] <= J_STAR[name] + HIT],
+               local=int(np.sum(np.abs(nllh - FUJITA_LOCAL) < HIT)),
+               total_time=float(times.sum()),
+               per_solved=float(times.sum() / solved) if solved else None,
+               nllh_by_start=[float(v) for v in nllh])
     return out
 
 
-def peer(name: str, starts: int) -> dict | None:
-    """pyPESTO's default multistart on its roadrunner objective; None when pyPESTO is not installed."""
-    try:
-        import petab.v1 as petab
-        import pypesto
-        import pypesto.optimize as optimize
-        from pypesto.objective.roadrunner import PetabImporterRR
-    except ImportError:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        petab_problem = petab.Problem.from_yaml(yaml_of(name))
-        flattened = petab.lint.measurement_table_has_timepoint_specific_mappings(petab_problem.measurement_df)
-        try:
-            if flattened:  # Fiedler: per-gel scales; PetabImporterRR refuses them unflattened (AMICI flattens too)
-                petab.flatten_timepoint_specific_output_overrides(petab_problem)
-            problem = PetabImporterRR(petab_problem).create_problem()
-            np.random.seed(SEED)
-            t0 = time.perf_counter()
-            result = optimize.minimize(problem, n_starts=starts, progress_bar=False)
-            wall = time.perf_counter() - t0
-        except Exception as exc:  # noqa: BLE001 - the peer's failure is a result to report, not a crash
-            return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}", "version": pypesto.__version__}
-    objective = objective_for(yaml_of(name))
-    names = [problem.x_names[i] for i in problem.x_free_indices]
-    assert names == list(objective.ids), (names, objective.ids)
-    runs = sorted(result.optimize_result.list, key=lambda r: int(r.id))
-    ours_nllh = np.array([objective.nllh(np.asarray(r.x)[problem.x_free_indices]) if r.x is not None else math.inf
-                          for r in runs])
-    out = stats(ours_nllh, np.array([r.time for r in runs]), J_STAR[name])
-    out.update(wall=wall, fev=float(np.median([r.n_fval for r in runs])), version=pypesto.__version__,
-               flattened=bool(flattened),
-               own_best=float(np.nanmin([r.fval for r in runs])),
-               local=int(np.sum(np.abs(ours_nllh - FUJITA_LOCAL) < HIT)))
-    return out
+METHOD_LABEL = {"exact": "exact gradients (forward sensitivities) + vectorised inner problem",
+                "fd": "central differences + vectorised inner problem",
+                "baseline": "today's fitter (central differences, per-row formulas)"}
 
 
-def _t(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f} s"
+def _ratio(baseline: dict, new: dict) -> str:
+    """'3.6× cheaper' or '2.4× more expensive' (median time per start)."""
+    r = baseline["median_time"] / new["median_time"]
+    return f"{r:.2f}× cheaper" if r >= 1 else f"{1 / r:.2f}× more expensive"
 
 
-def report(rows: dict, info: dict, command: str, date: str, starts: int, workers: int, total: float,
-           max_nfev: int) -> str:
-    head = [BEGIN, "## Fitting (fitting issue, item 5)", "",
-            f"Command: `{command}` — {date}, commit `{info['commit']}` (working tree with the fitting modules; "
-            "not yet committed when measured).", "",
+def _per_solved(o: dict) -> str:
+    return f"{o['per_solved']:.1f} s" if o["per_solved"] is not None else "— (none solved)"
+
+
+def report(rows: dict, info: dict, command: str, date: str, starts: dict, workers: int, total: float,
+           max_nfev: dict, methods: Sequence[str], baseline_commit: str, load: tuple) -> str:
+    head = [BEGIN, "## Fitting (issue 18 item 6): exact gradients vs central differences, side by side", "",
+            f"Command: `{command}` — {date}, commit `{info['commit']}`; baseline = `{baseline_commit}` exported with "
+            "`git archive` and run in a subprocess in the same run. Load average at the start "
+            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min): the 2 cores were shared with another "
+            "helper's jobs, so the times carry that noise.", "",
             f"Machine: {info['nproc']} cores ({info['cpu']}), {info['ram']} RAM, {info['os']}; "
-            f"Python {info['python']}, "
-            f"libroadrunner {info['roadrunner']}. Shared with other agents' jobs during the run.", "",
-            f"{starts} Latin-hypercube starts per problem (seed {SEED}) over the log10 bounds of the parameter table, "
-            f"{workers}-worker process pool; `FitSettings()` defaults: scipy `least_squares` (trf, x_scale='jac', "
-            f"ftol = xtol = gtol = 1e-10, max {max_nfev} residual evaluations per start), CVODE rtol 1e-10 / "
-            "atol 1e-12, hierarchical: the formula-only parameters (scales, sigmas) are optimised in an inner "
-            "problem at every point (variable projection), so the outer optimiser sees only the ODE parameters "
-            "(Fiedler 12 of 22, Boehm 6 of 9, Fujita 16 of 19), whose Jacobian columns are central differences. "
-            f"Hit = final nllh within {HIT} of J*; solved = within {THRESHOLD_95:.2f} (Grein's criterion). "
-            "fevals/Jacobians count outer evaluations; ODE solves count every solve.", "",
-            "| problem | J* | tool | best nllh | hits (≤ J*+0.1) | solved (≤ J*+1.92) | median time/start | "
-            "time to first hit (start #) | median fevals / Jacobians / ODE solves per start | failed starts |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
-    table = []
-    notes = []
+            f"Python {info['python']}, libroadrunner {info['roadrunner']}.", "",
+            f"Latin-hypercube starts (seed {SEED}, the same points for every method), {workers}-worker process "
+            "pool, `FitSettings()` defaults otherwise (trf, x_scale='jac', ftol = xtol = gtol = 1e-10, CVODE "
+            "rtol 1e-10 / atol 1e-12, hierarchical inner problem for scales/offsets/sigmas). Hit = final nllh "
+            f"within {HIT} of J*; solved = within {THRESHOLD_95:.2f}. Time per start is measured inside the worker "
+            "(wall time of a start on one core); \"start-s per solved start\" = the summed time of all starts / the "
+            "number of solved starts (the CPU cost of one start that reaches J* + 1.92).", "",
+            "| problem | J* | method | starts (max fevals) | best nllh | hits ≤ J*+0.1 | solved ≤ J*+1.92 | "
+            "median time/start | start-s per solved start | median fevals / Jacobians / ODE solves | failed |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    table, notes = [], []
     for name, row in rows.items():
-        o, p = row["ours"], row["peer"]
-        first = f"{_t(o['first_hit_time'])} (#{o['first_hit_start']})" if o["first_hit_start"] is not None else "no hit"
-        table.append(f"| {name} | {J_STAR[name]:.4f} | mekisim | {o['best']:.4f} | {o['hits']}/{o['n']} "
-                     f"({o['hits'] / o['n']:.0%}) | {o['solved']}/{o['n']} | {o['median_time']:.2f} s | {first} | "
-                     f"{o['fev']:.0f} / {o['jev']:.0f} / {o['solves']:.0f} | {o['failed']} "
-                     f"({o['resampled']} start points redrawn) |")
-        if p is not None and "error" in p:
-            table.append(f"| | | pyPESTO {p['version']} (default) | failed: {p['error']} | | | | | | |")
-            p = None
-        if p is not None:
-            pfirst = (f"{_t(p['first_hit_time'])} (#{p['first_hit_start']})" if p["first_hit_start"] is not None
-                      else "no hit")
-            table.append(f"| | | pyPESTO {p['version']} (default) | {p['best']:.4f} | {p['hits']}/{p['n']} "
-                         f"({p['hits'] / p['n']:.0%}) | {p['solved']}/{p['n']} | {p['median_time']:.2f} s | {pfirst} | "
-                         f"{p['fev']:.0f} fevals (FD gradients inside) | — |")
-        n = row["nominal"]
-        notes.append(f"- {name}: started at the nominal θ of the parameter table, the fitter went from nllh "
-                     f"{n['nllh0']:.4f} to {n['nllh']:.4f} ({n['fev']} fevals, {n['time']:.1f} s).")
-        notes.append(f"- {name}: wall time mekisim {row['wall']:.0f} s ({workers} workers)"
-                     + (f", pyPESTO {p['wall']:.0f} s (serial); pyPESTO's own best value {p['own_best']:.4f} "
-                        "(roadrunner default tolerances)" if p else "")
-                     + f"; starts within 0.1 of J*: {o['hit_starts'] or 'none'}.")
+        for k, method in enumerate(methods):
+            o = row[method]
+            table.append(f"| {name if not k else ''} | {J_STAR[name]:.4f} | {METHOD_LABEL[method]} | "
+                         f"{o['n']} ({max_nfev[name]}) | {o['best']:.4f} | {o['hits']}/{o['n']} | "
+                         f"{o['solved']}/{o['n']} "
+                         f"| {o['median_time']:.2f} s | {_per_solved(o)} | {o['fev']:.0f} / {o['jev']:.0f} / "
+                         f"{o['solves']:.0f} | {o['failed']} |")
+        if "baseline" in row and "exact" in row:
+            b, e = row["baseline"], row["exact"]
+            notes.append(f"- {name}: median start with exact gradients {_ratio(b, e)} than with today's central "
+                         "differences"
+                         + (f"; central differences on the new inner problem: {_ratio(b, row['fd'])}" if "fd" in row
+                            else "")
+                         + f". Hits: exact {e['hit_starts'] or 'none'}, baseline {b['hit_starts'] or 'none'}"
+                         + (f", fd {row['fd']['hit_starts'] or 'none'}" if "fd" in row else "") + ".")
         if name.startswith("Fujita"):
-            notes.append(f"- Fujita: mekisim starts that reached the global optimum −66.58: {o['hits']}; that stopped "
-                         f"near the nominal local optimum −53.08 (±0.1): {o['local']}; best {o['best']:.4f}."
-                         + (f" pyPESTO: {p['hits']} at −66.58, {p['local']} near −53.08." if p else ""))
-    if all(r["peer"] is None for r in rows.values()):
-        notes.append("- pyPESTO is not installed in this environment, so there is no peer column.")
-    notes.append("- Jacobians: central differences only for the parameters that change an ODE solution; scale, "
-                 "offset and noise parameters are differentiated on the cached solution (no solve). roadrunner's "
-                 "forward sensitivities were measured and not adopted (slower on Boehm, no pre-equilibration or "
-                 "initial-assignment sensitivities; see the docstring of `simulator/fit.py`).")
-    notes.append("- pyPESTO column: `PetabImporterRR` + `pypesto.optimize.minimize` defaults, start points from "
-                 "pyPESTO's own sampler after `np.random.seed(0)`; its end points re-evaluated with our objective. "
-                 "pyPESTO is a benchmark-only dependency (not in pyproject's runtime dependencies).")
+            for method in methods:
+                o = row[method]
+                notes.append(f"- Fujita ({method}): {o['hits']} of {o['n']} starts reached −66.58 (±0.1) within "
+                             f"{max_nfev[name]} residual evaluations per start; {o['local']} stopped near the "
+                             f"nominal local optimum −53.08; best {o['best']:.4f}.")
     notes.append(f"- Total benchmark time {total / 60:.1f} min.")
     return "\n".join([*head, *table, "", *notes, END]) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--starts", type=int, default=50)
+    parser.add_argument("--starts", default="50", help="starts per problem: N, or name=N,... (e.g. "
+                        "Fiedler_BMCSystBiol2016=10,Boehm_JProteomeRes2014=6)")
     parser.add_argument("--workers", type=int, default=min(2, len(os.sched_getaffinity(0))))
     parser.add_argument("--problems", default=",".join(PROBLEMS))
-    parser.add_argument("--no-peer", action="store_true", help="skip pyPESTO")
-    parser.add_argument("--max-nfev", type=int, default=FitSettings().max_nfev, help="residual evaluations per start")
-    parser.add_argument("--quick", action="store_true", help="Boehm, 1 start of 30 evaluations, serial, no peer, "
+    parser.add_argument("--methods", default="exact,fd,baseline",
+                        help="exact, fd (this tree, gradient='exact'/'fd'), baseline (--baseline-commit)")
+    parser.add_argument("--baseline-commit", default="da4bb9e", help="the fitter before exact gradients")
+    parser.add_argument("--max-nfev", default=str(FitSettings().max_nfev),
+                        help="residual evaluations per start: N, or name=N,...")
+    parser.add_argument("--quick", action="store_true", help="Boehm, 1 start of 30 evaluations, serial, exact only, "
                         "prints only")
     parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--save", type=Path, help="also write the per-problem figures to this JSON file")
     args = parser.parse_args(argv)
     if args.quick:
-        args.starts, args.workers, args.problems, args.no_peer, args.max_nfev = 1, 1, "Boehm_JProteomeRes2014", True, 30
+        args.starts, args.workers, args.problems = "1", 1, "Boehm_JProteomeRes2014"
+        args.max_nfev, args.methods = "30", "exact"
     write = (not args.quick) if args.write is None else args.write
+    names = args.problems.split(",")
+    starts, max_nfev = _per_problem(args.starts, names), _per_problem(args.max_nfev, names)
+    methods = args.methods.split(",")
     command = ".venv/bin/python benchmarks/fit.py" + "".join(f" {a}" for a in (sys.argv[1:] if argv is None else argv))
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    load = os.getloadavg()
     t0 = time.perf_counter()
-    rows = {}
-    for name in args.problems.split(","):
-        result, wall = ours(name, args.starts, args.workers, args.max_nfev)
-        rows[name] = {"ours": our_stats(result, name), "wall": wall, "peer": None,
-                      "nominal": from_nominal(name, args.max_nfev)}
-        print(f"{name}: {rows[name]['ours']}", flush=True)
-        if not args.no_peer:
-            rows[name]["peer"] = peer(name, args.starts)
-            print(f"  pyPESTO: {rows[name]['peer']}", flush=True)
-        if args.save:
-            args.save.write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
+    rows: dict = {}
+    for name in names:
+        rows[name] = {}
+        for method in methods:
+            if method == "baseline":
+                result, wall = baseline(name, starts[name], args.workers, max_nfev[name], args.baseline_commit)
+            else:
+                result, wall = ours(name, starts[name], args.workers, max_nfev[name], method)
+            rows[name][method] = our_stats(result, name) | {"wall": wall}
+            print(f"{name} [{method}]: {rows[name][method]}", flush=True)
+            if args.save:
+                args.save.write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
     info = engine_benchmark.machine()
-    section = report(rows, info, command, date, args.starts, args.workers, time.perf_counter() - t0, args.max_nfev)
+    section = report(rows, info, command, date, starts, args.workers, time.perf_counter() - t0, max_nfev, methods,
+                     args.baseline_commit, load)
     print(section)
     if write:
         write_section(section, BEGIN, END, RESULTS)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
+
+
+def _per_problem(spec: str, names: Sequence[str]) -> dict[str, int]:
+    """``"N"`` for every problem, or ``"name=N,..."`` (unnamed problems get the first value)."""
+    if "=" not in spec:
+        return dict.fromkeys(names, int(spec))
+    given = dict(item.split("=") for item in spec.split(","))
+    default = int(next(iter(given.values())))
+    return {n: int(given.get(n, default)) for n in names}
 
 
 if __name__ == "__main__":

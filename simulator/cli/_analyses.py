@@ -184,7 +184,7 @@ def _claim_fit(args: argparse.Namespace, model: CompiledModel):
                    "estimate": list(args.estimate), "starts": args.starts, "seed": args.seed,
                    "max_nfev": args.max_nfev, "profile": args.profile,
                    "max_time_per_start": args.max_time_per_start, "max_solves_per_start": args.max_solves_per_start,
-                   "max_steps": args.max_steps}, **job_inputs()}
+                   "max_steps": args.max_steps, "gradient": args.gradient}, **job_inputs()}
     return claim_folder(args.out, "fit", job, command=args.invocation, force=args.force)
 
 
@@ -243,7 +243,7 @@ def _fit_settings(args: argparse.Namespace):
     if args.max_steps < 1:
         raise InputError(f"--max-steps {args.max_steps} must be >= 1.")
     return FitSettings(max_nfev=args.max_nfev, max_time_s=args.max_time_per_start,
-                       max_solves=args.max_solves_per_start,
+                       max_solves=args.max_solves_per_start, gradient=args.gradient,
                        options=replace(DEFAULT_OPTIONS, max_steps=args.max_steps))
 
 

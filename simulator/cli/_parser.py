@@ -222,6 +222,9 @@ def _fit(sub) -> None:
     fit.add_argument("--max-steps", type=int, default=20_000, metavar="N",
                      help="CVODE steps allowed per output interval of one solve (default 20000)")
     fit.add_argument("--no-progress", action="store_true", help="no progress bars (starts, profiles)")
+    fit.add_argument("--gradient", choices=("exact", "fd"), default="exact",
+                     help="derivatives of the ODE parameters: exact forward sensitivities (default; a model they do "
+                          "not cover falls back to differences) or fd, central differences")
     fit.add_argument("--representative", action="store_true",
                      help="label the data as representative (derived from a paper's directions), not digitized, on "
                           "every plot (always on for --data built from the bundled representative blots)")

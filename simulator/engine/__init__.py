@@ -20,6 +20,9 @@ _EXPORTS = {
     "steady_states": "_steady",
     "time_course": "_timecourse",
     "time_courses": "_timecourse",
+    "sensitivity_course": "_sensitivity",
+    "prepare_sensitivities": "_sensitivity",
+    "steady_sensitivity": "_sensitivity",
     "control_coefficients": "_mca",
     "response_coefficients": "_mca",
     "CACHE_ENV_VAR": "_compile_cache",
@@ -37,6 +40,9 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._mca import control_coefficients as control_coefficients
     from ._mca import response_coefficients as response_coefficients
     from ._roadrunner import forget_runners as forget_runners
+    from ._sensitivity import prepare_sensitivities as prepare_sensitivities
+    from ._sensitivity import sensitivity_course as sensitivity_course
+    from ._sensitivity import steady_sensitivity as steady_sensitivity
     from ._steady import steady_state as steady_state
     from ._steady import steady_states as steady_states
     from ._timecourse import time_course as time_course

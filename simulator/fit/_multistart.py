@@ -17,7 +17,7 @@ from ..engine import SolverOptions, forget_runners
 from ..errors import InputError
 from ..parallel import Executor, SerialExecutor
 from ..status import Status
-from ._objective import DEFAULT_OPTIONS, THRESHOLD_95, Objective, _Hierarchical, objective_for, to_linear
+from ._objective import DEFAULT_OPTIONS, GRADIENTS, THRESHOLD_95, Objective, _Hierarchical, objective_for, to_linear
 from ._petab_simulate import noise_sigma
 
 #: Default wall time per start (s): a stiff random start ran 10-35 minutes with no budget (issue 18)
@@ -45,9 +45,12 @@ class FitSettings:
     of the Jacobian (default: forward differences with step 1e-5 left errors of 0.3 in Fujita's gradient of
     size 2 at the optimum, central ones 0.02); ``hierarchical`` optimises the formula-only parameters (scales,
     offsets, sigmas) in an inner problem at every point (:class:`_Hierarchical`, variable projection) when the
-    problem has both kinds; ``resample`` is how many uniform redraws a start point gets
-    when the model cannot be simulated there (as pyPESTO's startpoint resampling); ``options`` are the ODE
-    solver settings (``options.max_steps`` caps CVODE's steps per output interval of one solve).
+    problem has both kinds; ``gradient`` is how the columns of the ODE parameters are computed: ``"exact"``
+    forward sensitivities (pre-equilibration by the implicit-function theorem; a model they do not cover falls back
+    to differences) or ``"fd"`` differences (``benchmarks/RESULTS.md`` compares both); ``resample`` is how many
+    uniform redraws a start point gets when the model cannot be simulated there (as pyPESTO's startpoint
+    resampling); ``options`` are the ODE solver settings (``options.max_steps`` caps CVODE's steps per output
+    interval of one solve).
 
     The budget per start: ``max_time_s`` of wall time and ``max_solves`` ODE solves of the whole problem (every
     condition; a Jacobian by central differences costs two per ODE parameter). A start that exceeds either ends
@@ -65,6 +68,7 @@ class FitSettings:
     x_scale: str | float = "jac"
     resample: int = 20
     hierarchical: bool = True
+    gradient: str = "exact"
     max_time_s: float = DEFAULT_MAX_TIME_S
     max_solves: int = DEFAULT_MAX_SOLVES
     reproduce_rtol: float = REPRODUCE_RTOL
@@ -78,6 +82,8 @@ class FitSettings:
             raise InputError(f"max_solves (ODE solves per start) must be >= 1, not {self.max_solves!r}.")
         if self.resample < 0:
             raise InputError(f"resample must be >= 0, not {self.resample!r}.")
+        if self.gradient not in GRADIENTS:
+            raise InputError(f"gradient must be one of {', '.join(GRADIENTS)}, not {self.gradient!r}.")
         for name in ("ftol", "xtol", "gtol"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
@@ -136,11 +142,15 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
     """
     t0 = time.perf_counter()
     # a new objective per start (replace: its own solution cache and counters), whose every ODE solve first
-    # checks the budget; the settings decide the differences, whoever built the objective
-    objective = replace(objective, central=settings.central)
-    solves0 = objective.counts.solves
+    # checks the budget; the settings decide the derivatives, whoever built the objective
+    objective = replace(objective, central=settings.central, gradient_method=settings.gradient)
+    solves0 = objective.counts.total
+    if settings.gradient == "exact":
+        objective.gradient_note  # noqa: B018 - builds the sensitivity system (once per process) before the clock
+        t0 = time.perf_counter()
     budget = _Budget(settings, t0)
     object.__setattr__(objective, "_solve_uncached", budget.guard(objective._solve_uncached))
+    object.__setattr__(objective, "_sensitivities_uncached", budget.guard(objective._sensitivities_uncached))
     x0 = np.clip(np.asarray(x0, dtype=float), objective.lower, objective.upper)
     nllh0 = math.inf
     resampled = 0
@@ -155,7 +165,7 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
 
     def record(x, nllh, status, message, nfev=0, njev=0, optimality=math.nan, fresh=math.nan) -> StartResult:
         return StartResult(start, tuple(map(float, x0)), tuple(map(float, x)), float(nllh0), float(nllh), status,
-                           message, int(nfev), int(njev), objective.counts.solves - solves0,
+                           message, int(nfev), int(njev), objective.counts.total - solves0,
                            time.perf_counter() - t0, float(optimality), resampled, float(fresh))
 
     if not math.isfinite(nllh0):
@@ -267,7 +277,7 @@ def _fit_start(payload: dict) -> StartResult:
     start = payload["start"]
     try:
         objective = objective_for(payload["yaml"], payload["settings"].options, payload.get("fix"),
-                                  payload["settings"].central)
+                                  payload["settings"].central, payload["settings"].gradient)
         rng = np.random.default_rng([payload.get("seed", 0), start])  # redraws: reproducible per start
         return run_start(objective, np.asarray(payload["x0"]), payload["settings"], start, rng)
     except Exception as exc:  # noqa: BLE001 - one start never kills a run (architecture.md); recorded instead
@@ -431,7 +441,7 @@ def fit_petab(
     """
     settings = settings or FitSettings()
     path = Path(yaml_path).resolve()
-    objective = objective_for(path, settings.options, central=settings.central)
+    objective = objective_for(path, settings.options, central=settings.central, gradient=settings.gradient)
     points = (latin_hypercube_starts(objective.lower, objective.upper, starts, seed) if x0 is None
               else np.atleast_2d(np.asarray(x0, dtype=float)))
     if points.shape[1] != objective.dim:

@@ -156,7 +156,8 @@ def profile_parameter(
     """
     settings = settings or ProfileSettings()
     t0 = time.perf_counter()
-    full = objective_for(yaml_path, settings.fit.options, central=settings.fit.central)
+    full = objective_for(yaml_path, settings.fit.options, central=settings.fit.central,
+                         gradient=settings.fit.gradient)
     if parameter not in full.ids:
         raise InputError(f"cannot profile {parameter!r}: not an estimated parameter of {str(yaml_path)!r}; "
                          f"estimated: {', '.join(full.ids)}.")
@@ -172,7 +173,7 @@ def profile_parameter(
         """The nllh with the parameter fixed at ``target`` (scaled), the others re-optimised from ``current``."""
         fixed_value = float(to_linear(np.array([target]), [scale])[0])
         objective = objective_for(yaml_path, settings.fit.options, fix={parameter: fixed_value},
-                                  central=settings.fit.central)
+                                  central=settings.fit.central, gradient=settings.fit.gradient)
         result = run_start(objective, np.delete(current, i), settings.fit)
         if not result.ok:
             return math.inf, result.status, result.message, current.copy()

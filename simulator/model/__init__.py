@@ -27,6 +27,9 @@ _EXPORTS = {
     "sbml_to_antimony": "_load",
     "write_sbml": "_load",
     "metadata_of": "_metadata",
+    "NotSupported": "_sensitivities",
+    "SensitivitySystem": "_sensitivities",
+    "sensitivity_system": "_sensitivities",
     "DEFAULTS_LABEL": "_catalog",
     "CellLine": "_catalog",
     "Drug": "_catalog",
@@ -87,3 +90,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._values import parse_switch_names as parse_switch_names
     from ._values import resolve_values as resolve_values
     from ._values import switch_values as switch_values
+    from ._sensitivities import NotSupported as NotSupported
+    from ._sensitivities import SensitivitySystem as SensitivitySystem
+    from ._sensitivities import sensitivity_system as sensitivity_system

@@ -85,11 +85,11 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._load import write_sbml as write_sbml
     from ._metadata import metadata_of as metadata_of
     from ._metadata import read_metadata_file as read_metadata_file
+    from ._sensitivities import NotSupported as NotSupported
+    from ._sensitivities import SensitivitySystem as SensitivitySystem
+    from ._sensitivities import sensitivity_system as sensitivity_system
     from ._values import check_values as check_values
     from ._values import parse_set_values as parse_set_values
     from ._values import parse_switch_names as parse_switch_names
     from ._values import resolve_values as resolve_values
     from ._values import switch_values as switch_values
-    from ._sensitivities import NotSupported as NotSupported
-    from ._sensitivities import SensitivitySystem as SensitivitySystem
-    from ._sensitivities import sensitivity_system as sensitivity_system

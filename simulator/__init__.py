@@ -193,7 +193,6 @@ _EXPORTS = {
     "MAX_AXIS_DOSES": "screen",
     "MAX_SCREEN_WELLS": "screen",
     "MEMORY_PER_ROW": "screen",
-    "RATIO_POINTS": "screen",
     "SUMMARISED_SCORES": "screen",
     "SYNERGY_READOUTS": "screen",
     "WELL_SCORES": "screen",
@@ -510,7 +509,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .screen import MAX_AXIS_DOSES as MAX_AXIS_DOSES
     from .screen import MAX_SCREEN_WELLS as MAX_SCREEN_WELLS
     from .screen import MEMORY_PER_ROW as MEMORY_PER_ROW
-    from .screen import RATIO_POINTS as RATIO_POINTS
     from .screen import SUMMARISED_SCORES as SUMMARISED_SCORES
     from .screen import SYNERGY_COLUMNS as SYNERGY_COLUMNS
     from .screen import SYNERGY_READOUTS as SYNERGY_READOUTS

@@ -198,11 +198,26 @@ def test_demo_smoke_writes_report_tables_figures_manifests(capsys, tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["command"] == ["mekisim", "demo", "--smoke", "--workers", "1", "--out", str(tmp_path)]
     parts = manifest["study"]["parts"]
-    assert [p["name"] for p in parts] == ["resistance", "trametinib_x_src_inhibitor_1", "trametinib_x_gsk2256098"]
+    assert [p["name"] for p in parts] == ["resistance", "ci_convention", "trametinib_x_src_inhibitor_1",
+                                          "trametinib_x_gsk2256098"]
     for part in parts:
         assert part["manifest_sha256"] == hashlib.sha256((tmp_path / part["manifest"]).read_bytes()).hexdigest()
         assert json.loads((tmp_path / part["manifest"]).read_text())["command"] == manifest["command"]
-    assert manifest["counts"]["parts"] == 3 and {"resistance", "total"} <= set(manifest["timings_s"])
+    assert manifest["counts"]["parts"] == 4 and {"resistance", "total"} <= set(manifest["timings_s"])
+    # the CI convention table: the paper's lines (smoke: S462) x 2 ratios x 2 methods, one column per fa; a
+    # flagged CI says so in the table, in the summary and on the terminal
+    convention = [t for t in parse_tables(page) if t.get("h2", "").startswith("CI convention")]
+    assert convention and convention[0]["rows"][0][:4] == ["cell_line", "ratio", "method", "CI at fa 0.5"]
+    assert {(r[1], r[2]) for r in convention[0]["rows"][1:]} == {
+        (ratio, method) for ratio in ("1:100", "1:1000") for method in ("median-effect", "exact Loewe")}
+    assert "CI convention" in out and "1:1000 exact Loewe" in out
+    study = json.loads((tmp_path / "summary.json").read_text())
+    for screen in ("trametinib_x_src_inhibitor_1", "trametinib_x_gsk2256098"):
+        for line, readouts in study[screen]["ci_at_fa"].items():
+            for readout, levels in readouts.items():
+                for fa, ci in levels.items():  # a CI is a result or it is flagged, never both, never silent
+                    flag = study[screen]["ci_flags"].get(line, {}).get(readout, {}).get(fa)
+                    assert (ci is None) == (flag is not None), (screen, line, readout, fa)
     # the report shows every cell line's ranking (it used to cut the table to the first line's rows)
     tables = parse_tables(page)
     for screen in ("trametinib_x_src_inhibitor_1", "trametinib_x_gsk2256098"):

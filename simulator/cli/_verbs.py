@@ -234,5 +234,21 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"  {name}: {part['wells']} wells, {part['failed_wells']} failed; CI (72 h viability) at fa 0.5:")
             for line, readouts in part["ci_at_fa"].items():
                 ci = readouts.get("viability", {}).get("0.50", float("nan"))
-                print(f"    {line:<8} {ci:.2f}")
+                if ci is None:  # a flagged CI is not a result: its number, and why
+                    value = part["ci_flagged_values"][line]["viability"]["0.50"]
+                    flag = part["ci_flags"][line]["viability"]["0.50"]
+                    print(f"    {line:<8} not a result ({value:.2f}, flagged: {flag})")
+                else:
+                    print(f"    {line:<8} {ci:.2f}")
+    convention = s.get("ci_convention")
+    if convention:
+        print("  CI convention (ci_convention/ci_convention.csv; the report's \"CI convention\" table), fa 0.5:")
+        for line, ratios in convention.items():
+            cells = []
+            for ratio, methods in ratios.items():
+                for method, levels in methods.items():
+                    at = levels.get("0.50", {})
+                    value = "undefined" if at.get("ci") is None else f"{at['ci']:.3f}"
+                    cells.append(f"{ratio} {method} {value}{'' if at.get('usable') else ' (flagged)'}")
+            print(f"    {line:<8} " + "; ".join(cells))
     return 0

@@ -11,6 +11,7 @@ import pandas as pd
 from ..errors import InputError
 from ..files import MANIFEST, RESUMABLE, Owner, read_json, unfinished_runs, write_text
 from ..parallel import Executor, make_executor
+from ._ci import _ci_convention_section
 from ._fit import _fit_section
 from ._html import _csv, _img, _manifest_block, _per_line, _remedy
 from ._screen import _draw_panel, _screen_section
@@ -68,6 +69,8 @@ def build_report(directory: str | Path, *, workers: int | None = None, executor:
             body.append(_sensitivity_section(folder, directory, title, manifest))
         elif "fit" in manifest:
             body.append(_fit_section(folder, directory, title, manifest))
+        elif "ci_convention" in manifest:
+            body.append(_ci_convention_section(folder, directory, title, manifest))
         else:
             body.append(_generic_section(folder, directory, title, manifest))
     if panels:

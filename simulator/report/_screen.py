@@ -12,6 +12,7 @@ from ..plots import plot_screen_panel, save_figure
 from ..readouts import READOUTS, Readout, fit_logistic
 from ..screen import SUMMARISED_SCORES, WELL_SCORES, effect_of
 from ..status import Status
+from ..synergy import R_MIN
 from ._html import _csv, _derived, _img, _manifest_block, _parquet, _per_line, _table
 
 
@@ -45,6 +46,14 @@ def _draw_panel(job: dict) -> str:
     path, values, doses_a, doses_b = job.pop("path"), job["readout_matrix"], job["doses_a"], job["doses_b"]
     fig = plot_screen_panel(**job, single_fits=(_single_fit(doses_a, values[:, 0]), _single_fit(doses_b, values[0, :])))
     return str(save_figure(fig, path)[0])
+
+
+def _fit_quality(syn: pd.DataFrame) -> dict[str, float]:
+    """The r of the three median-effect fits of one matrix and the mixture's fitted fa range (synergy rows)."""
+    value = syn.set_index("score")["value"]
+    names = {"r A": "median_a_r", "r B": "median_b_r", "r mix": "median_mix_r", "mix fa min": "median_mix_fa_min",
+             "mix fa max": "median_mix_fa_max"}
+    return {label: float(value.get(name, np.nan)) for label, name in names.items()}
 
 
 def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels: list[dict]) -> str:
@@ -96,12 +105,19 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
             })
             parts.append(f"<h3>{html.escape(line)}: {html.escape(labels[readout])}</h3>" + _img(png, root, png.stem))
             at = curve[curve["fa"].round(3).isin([0.5, 0.75, 0.9])]
+            fits = _fit_quality(syn)
             for _, row in at.iterrows():
                 ci_rows.append({"cell_line": line, "readout": readout, "fa": row["fa"], f"{drug_a}_nM": row["dose_a"],
-                                f"{drug_b}_nM": row["dose_b"], "CI": row["value"], "status": row["flag"]})
+                                f"{drug_b}_nM": row["dose_b"], "CI": row["value"], **fits,
+                                "result": "yes" if row["flag"] == "ok" and np.isfinite(row["value"]) else "no",
+                                "flag": row["flag"]})
     lines = list(info["cell_lines"])
     ci_table = pd.DataFrame(ci_rows)
-    parts.append("<h3>Combination index along the constant ratio (Chou–Talalay)</h3>"
+    parts.append("<h3>Combination index along the constant ratio (Chou–Talalay)</h3><p>Each CI with the "
+                 "median-effect fits it rests on: r of drug A alone, drug B alone and the mixture, and the fa range "
+                 f"of the mixture's fitted points. A CI with a flag is shown but is not a result (r &lt; {R_MIN}, "
+                 "fewer than 3 points, fa outside the mixture's fitted range or beyond both single agents): it is "
+                 "left out of summaries and rankings.</p>"
                  + _per_line(ci_table, 40, full=_derived(ci_table, folder, "ci_at_fa", 40) or folder / "synergy.csv",
                              root=root, lines=lines))
     parts.append(_summary_scores(synergy, bool(info.get("ensemble_members")), folder, root))

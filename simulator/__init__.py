@@ -149,6 +149,10 @@ _EXPORTS = {
     "DoseResponse": "readouts",
     "dose_response": "readouts",
     "percent_remaining": "readouts",
+    "fit_dose_response": "readouts",
+    "fit_row": "readouts",
+    "MODEL_FREE": "readouts",
+    "MODEL_NORMALIZED": "readouts",
     "DoseResponseDrawer": "readouts",
     "write_dose_response": "readouts",
     "MSA_SIZE": "synergy",
@@ -479,6 +483,8 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .plots import save_figure_as as save_figure_as
     from .readouts import LEVEL_CONVENTION as LEVEL_CONVENTION
     from .readouts import LEVEL_PREFIX as LEVEL_PREFIX
+    from .readouts import MODEL_FREE as MODEL_FREE
+    from .readouts import MODEL_NORMALIZED as MODEL_NORMALIZED
     from .readouts import MODES as MODES
     from .readouts import READOUTS as READOUTS
     from .readouts import REQUIRED_IDS as REQUIRED_IDS
@@ -492,7 +498,9 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .readouts import compute_readout_table as compute_readout_table
     from .readouts import compute_readouts as compute_readouts
     from .readouts import dose_response as dose_response
+    from .readouts import fit_dose_response as fit_dose_response
     from .readouts import fit_logistic as fit_logistic
+    from .readouts import fit_row as fit_row
     from .readouts import level_hint as level_hint
     from .readouts import level_readout as level_readout
     from .readouts import logistic4 as logistic4

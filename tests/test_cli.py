@@ -259,12 +259,28 @@ def test_dose_response_command(capsys, tmp_path):
                          "--doses", "0.01:10000:25", "--out", str(tmp_path))
     assert code == 0, err
     fit = pd.read_csv(tmp_path / "fit.csv").iloc[0]
-    assert fit["status"] == "ok" and fit["ic50_ci95_low_nM"] < fit["ic50_nM"] < fit["ic50_ci95_high_nM"]
-    # R1 viability IC50: A1 asks >= 3x the parental 1.53 nM (tests/test_readouts.py measures 11.1 nM)
-    assert 3 * 1.53 < fit["ic50_nM"] < 40
-    assert "IC50" in out and (tmp_path / "dose_response.png").stat().st_size > 20_000
+    assert fit["status"] == "ok" and fit["ec50_rel_ci95_low_nM"] < fit["ec50_rel_nM"] < fit["ec50_rel_ci95_high_nM"]
+    assert fit["model"] == "4PL, top and bottom free"
+    # R1 viability IC50: A1 asks >= 3x the parental 1.53 nM (tests/test_readouts.py measures 11.1 nM with the
+    # paper's normalised model); the free 4PL follows R1's ~15 % plateau, so its relative EC50 (half-way between
+    # the plateaus) lies below the absolute IC50 (50 % of untreated)
+    assert 3 * 1.53 < fit["ic50_abs_nM"] < 40 and fit["ec50_rel_nM"] < fit["ic50_abs_nM"]
+    assert 10 < fit["bottom"] < 20 and float(fit["ic50_abs"]) == float(f"{fit['ic50_abs_nM']:.4g}")
+    assert "absolute IC50 (50 % of untreated)" in out and "relative EC50" in out and "model 4PL" in out
+    assert (tmp_path / "dose_response.png").stat().st_size > 20_000
     table = pd.read_csv(tmp_path / "dose_response.csv")
     assert len(table) == 26 and table["value"].iloc[0] == pytest.approx(100.0)
+
+
+def test_a_drug_that_never_reaches_half_of_untreated_has_no_absolute_ic50(capsys, tmp_path):
+    # SRC inhibitor 1 alone leaves S462 above 94 % of DMSO: a relative EC50 exists, an absolute IC50 does not
+    code, out, err = run(capsys, "dose-response", "--model", "mpnst", "--cell-line", "S462", "--drug",
+                         "src_inhibitor_1", "--doses", "10:10000:10", "--out", str(tmp_path))
+    assert code == 0, err
+    fit = pd.read_csv(tmp_path / "fit.csv", keep_default_na=False).iloc[0]
+    assert fit["ic50_abs_nM"] == "" and fit["ic50_abs"] == "> 10000 (top dose)"
+    assert float(fit["ec50_rel_nM"]) < 10000 and float(fit["bottom"]) > 50
+    assert "absolute IC50 (50 % of untreated) > 10000 nM (top dose)" in out
 
 
 def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path, monkeypatch):

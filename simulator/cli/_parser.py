@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                     help="a fixed background dose of another drug; repeatable or comma-separated")
     dr.add_argument("--mode", choices=("fast", "full"), default="fast")
+    dr.add_argument("--curve", choices=("free", "normalized"), default="free",
+                    help="the logistic model: 'free' = 4PL with top and bottom free (default, the screen's "
+                         "single-agent fits too); 'normalized' = top 100 and bottom 0 fixed (Prism's normalized "
+                         "response, the source paper's model)")
     dr.add_argument("--out", required=True, type=Path, metavar="DIR")
     dr.add_argument("--force", action="store_true", help=_FORCE_HELP)
 

@@ -149,19 +149,23 @@ def _dose_response(args: argparse.Namespace) -> int:
     background = _parse_doses(args.dose)
     job = {"dose_response": fingerprint({"model": model, "cell_line": args.cell_line, "drug": args.drug,
                                          "doses_nM": axis.doses, "readout": readout, "background": background,
-                                         "mode": args.mode}), **job_inputs()}
+                                         "mode": args.mode, "curve": args.curve}), **job_inputs()}
     owner = claim_folder(args.out, "dose-response", job, command=args.invocation, force=args.force)
     started = time.perf_counter()
     result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=readout,
-                           background=background, mode=args.mode)
+                           background=background, mode=args.mode, curve=args.curve)
     if args.cell_line is None:
         _note_defaults(model)
     files = write_dose_response(result, args.out, owner=owner, job=job, draw=draw_dose_response,
                                 timings={"simulation_and_fit": time.perf_counter() - started})
     fit = result.fit
     ci = fit.ic50_ci95
-    print(f"{args.cell_line or 'model defaults'} {args.drug} {readout}: IC50 {fit.ic50:.4g} nM (95% CI "
-          f"{ci[0]:.4g}-{ci[1]:.4g}), Hill {fit.hill:.3g}, fit {fit.status}; {len(files)} files in {args.out}/")
+    absolute = (f"absolute IC50 (50 % of untreated) {fit.ic50_abs_label()}; " if fit.ic50_abs_text != "n/a"
+                else "")
+    print(f"{args.cell_line or 'model defaults'} {args.drug} {readout}: {absolute}relative EC50 (half-way "
+          f"between top {fit.top:.3g} and bottom {fit.bottom:.3g}) {fit.ec50_rel:.4g} nM (95% CI {ci[0]:.4g}-"
+          f"{ci[1]:.4g}), Hill {fit.hill:.3g}; model {fit.model}; fit {fit.status}; {len(files)} files in "
+          f"{args.out}/")
     if fit.status != Status.OK and fit.message:
         print(f"mekisim dose-response: note: the logistic fit is {fit.status}: {fit.message}", file=sys.stderr)
     ok = [m for m, s in zip(result.messages, result.statuses, strict=True) if s == Status.OK]

@@ -42,7 +42,7 @@ CI_QUALITY = (
     f"Median-effect fits (drug A alone, drug B alone, the constant-ratio mixture on its total dose) use only the "
     f"points with dose > 0 and {FA_WINDOW[0]} < fa < {FA_WINDOW[1]} (CompuSyn); points outside are excluded, "
     f"counted, never clipped. Every CI is reported with each fit's r, its points and the fa range they span. A CI "
-    f"is flagged, shown but kept out of rankings, summaries and synergy colours, when a fit it uses has fewer "
+    f"is flagged (shown, with its flag, but kept out of rankings and summaries) when a fit it uses has fewer "
     f"than {MIN_FIT_POINTS} points inside the window (<x>_few_points) or r < {R_MIN} (<x>_low_r, CompuSyn's rule "
     f"for cell data); when its fa lies outside the fa range of the mixture's fitted points "
     f"(fa_outside_mixture); or when neither drug alone reaches that fa at any tested dose (beyond_single_agents: "

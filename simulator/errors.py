@@ -39,6 +39,18 @@ def describe_os_error(exc: OSError, path: str | None = None) -> str:
     Why: ``[Errno 20] Not a directory: 'exs/wells/parts'`` tells a user neither which part of the path is
     wrong nor how to fix it. The meaning of the errno is kept (permission, a file where a folder is needed,
     a full disk, ...); ``path`` names the place when the error itself does not (Arrow's writers).
+
+    Parameters
+    ----------
+    exc
+        The error.
+    path
+        The file or folder the operation was on, when ``exc`` does not name one.
+
+    Returns
+    -------
+    str
+        One sentence, without the errno.
     """
     import errno
     import os

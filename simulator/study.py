@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .engine import SolverOptions, steady_states, time_courses
+from .engine import SolverOptions, Trajectory, steady_states, time_courses
 from .errors import InputError, MekisimError
 from .files import bundled_study, claim_folder, read_text, write_manifest, write_table, write_text
-from .model import DrugTerm, add_drug_terms, load_cell_lines, load_drugs, load_model, make_condition
+from .model import CompiledModel, DrugTerm, add_drug_terms, load_cell_lines, load_drugs, load_model, make_condition
 from .parallel import make_executor
 from .plots import plot_dose_response, plot_time_courses, save_figure
 from .report import build_report
@@ -70,7 +70,7 @@ def run_resistance(out_dir: str | Path = "results/demo/resistance", *, command: 
                    force: bool = False) -> ResistanceResult:
     """Parental S462 vs trametinib-resistant S462_R1: dose series and a 24 h time course into ``out_dir``.
 
-    The folder is claimed first (:func:`simulator.ownership.claim_folder`; ``force`` replaces another run's
+    The folder is claimed first (:func:`simulator.files.claim_folder`; ``force`` replaces another run's
     files); ``command`` is recorded in the manifest.
     """
     out_dir = Path(out_dir)
@@ -79,69 +79,14 @@ def run_resistance(out_dir: str | Path = "results/demo/resistance", *, command: 
     job = {"model": {"name": model.name, "sha256": model.sha256, "metadata_sha256": model.metadata_sha256},
            "cell_lines": list(LINES), "trametinib_nM": DOSES_NM.tolist(), "time_course_nM": TIME_COURSE_DOSE_NM}
     owner = claim_folder(out_dir, "resistance", job, command=command, force=force)
-    drugs, lines = load_drugs(), load_cell_lines()
     options = SolverOptions()
-
-    conditions = [
-        make_condition(model, line, {"trametinib": dose}, catalog=drugs, lines=lines)
-        for line in LINES
-        for dose in DOSES_NM
-    ]
-    records = steady_states(model, conditions, options=options)
-    dose_frame = pd.DataFrame(
-        [
-            {"cell_line": c.cell_line, "trametinib_nM": c.doses["trametinib"], "status": r.status,
-             **r.as_dict(), "message": r.message}
-            for c, r in zip(conditions, records, strict=True)
-        ]
-    )
-    t_steady = time.perf_counter() - started
-
-    tc_conditions = [
-        make_condition(model, line, {"trametinib": TIME_COURSE_DOSE_NM}, catalog=drugs, lines=lines)
-        for line in LINES
-    ]
-    trajectories = time_courses(model, TIMES_MIN, tc_conditions, options=options)
-    tc_frame = pd.concat(
-        [
-            traj.to_frame().assign(cell_line=line, trametinib_nM=TIME_COURSE_DOSE_NM)
-            for line, traj in zip(LINES, trajectories, strict=True)
-        ],
-        ignore_index=True,
-    ).rename(columns={"time": "time_min"})
-
+    dose_frame, tc_frame, trajectories, t_steady = _resistance_runs(model, options, started)
     summary = _summarise(dose_frame, tc_frame)
     files: list[Path] = []
     for stem, frame in (("dose_response", dose_frame), ("time_course", tc_frame)):
         for suffix in (".csv", ".parquet"):
             files.append(write_table(frame, out_dir / f"{stem}{suffix}"))
-
-    obs = {o.id: o for o in model.observables}
-    fig = plot_dose_response(
-        {
-            f"{line} ({'parental' if line == 'S462' else 'trametinib-resistant'})": (
-                g["trametinib_nM"].to_numpy(), g["pERK"].to_numpy())
-            for line, g in dose_frame.groupby("cell_line", sort=False)
-        },
-        drug_label="trametinib",
-        observable=obs["pERK"],
-        title="Model A (simulated): steady-state p-ERK vs trametinib",
-    )
-    files += save_figure(fig, out_dir / "dose_response_pERK.png")
-    fig = plot_time_courses(
-        {
-            line: (g["time_min"].to_numpy(), {k: g[k].to_numpy() for k in obs})
-            for line, g in tc_frame.groupby("cell_line", sort=False)
-        },
-        [obs[k] for k in ("pERK", "pMEK", "pAKT")],
-        time_unit=model.time_unit,
-        windows=(240.0, 1440.0),
-        time_label="time after trametinib addition",
-        title=f"Model A (simulated): {TIME_COURSE_DOSE_NM:g} nM trametinib added at t = 0 to the untreated\n"
-        "steady state — adaptive p-ERK rebound (left: first 4 h; right: 24 h)",
-    )
-    files += save_figure(fig, out_dir / "time_course.png")
-
+    files += _resistance_figures(model, dose_frame, tc_frame, out_dir)
     files.append(write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n"))
     counts = {
         "steady_states_ok": int((dose_frame["status"] == Status.OK).sum()),
@@ -160,6 +105,72 @@ def run_resistance(out_dir: str | Path = "results/demo/resistance", *, command: 
         )
     )
     return ResistanceResult(out_dir=out_dir, files=tuple(files), summary=summary)
+
+
+def _resistance_runs(model: CompiledModel, options: SolverOptions, started: float
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, list[Trajectory], float]:
+    """The steady states of the trametinib series and the time courses of both lines, as tables.
+
+    Also returns the seconds from ``started`` (a ``perf_counter`` value) until the steady states were done.
+    """
+    drugs, lines = load_drugs(), load_cell_lines()
+    conditions = [
+        make_condition(model, line, {"trametinib": dose}, catalog=drugs, lines=lines)
+        for line in LINES
+        for dose in DOSES_NM
+    ]
+    records = steady_states(model, conditions, options=options)
+    dose_frame = pd.DataFrame(
+        [
+            {"cell_line": c.cell_line, "trametinib_nM": c.doses["trametinib"], "status": r.status,
+             **r.as_dict(), "message": r.message}
+            for c, r in zip(conditions, records, strict=True)
+        ]
+    )
+    t_steady = time.perf_counter() - started
+    tc_conditions = [
+        make_condition(model, line, {"trametinib": TIME_COURSE_DOSE_NM}, catalog=drugs, lines=lines)
+        for line in LINES
+    ]
+    trajectories = time_courses(model, TIMES_MIN, tc_conditions, options=options)
+    tc_frame = pd.concat(
+        [
+            traj.to_frame().assign(cell_line=line, trametinib_nM=TIME_COURSE_DOSE_NM)
+            for line, traj in zip(LINES, trajectories, strict=True)
+        ],
+        ignore_index=True,
+    ).rename(columns={"time": "time_min"})
+    return dose_frame, tc_frame, trajectories, t_steady
+
+
+def _resistance_figures(model: CompiledModel, dose_frame: pd.DataFrame, tc_frame: pd.DataFrame,
+                        out_dir: Path) -> list[Path]:
+    """The p-ERK dose-response figure and the time-course figure (PNG and SVG each)."""
+    obs = {o.id: o for o in model.observables}
+    fig = plot_dose_response(
+        {
+            f"{line} ({'parental' if line == 'S462' else 'trametinib-resistant'})": (
+                g["trametinib_nM"].to_numpy(), g["pERK"].to_numpy())
+            for line, g in dose_frame.groupby("cell_line", sort=False)
+        },
+        drug_label="trametinib",
+        observable=obs["pERK"],
+        title="Model A (simulated): steady-state p-ERK vs trametinib",
+    )
+    files = save_figure(fig, out_dir / "dose_response_pERK.png")
+    fig = plot_time_courses(
+        {
+            line: (g["time_min"].to_numpy(), {k: g[k].to_numpy() for k in obs})
+            for line, g in tc_frame.groupby("cell_line", sort=False)
+        },
+        [obs[k] for k in ("pERK", "pMEK", "pAKT")],
+        time_unit=model.time_unit,
+        windows=(240.0, 1440.0),
+        time_label="time after trametinib addition",
+        title=f"Model A (simulated): {TIME_COURSE_DOSE_NM:g} nM trametinib added at t = 0 to the untreated\n"
+        "steady state — adaptive p-ERK rebound (left: first 4 h; right: 24 h)",
+    )
+    return files + save_figure(fig, out_dir / "time_course.png")
 
 
 def _summarise(dose_frame: pd.DataFrame, tc_frame: pd.DataFrame) -> dict:
@@ -217,7 +228,7 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
 
     ``smoke`` shrinks the dose grids to ``[smoke] doses_per_axis`` and the cell lines to ``[smoke] cell_lines``
     (the tests run every study this way). The folder is claimed for the study first
-    (:func:`simulator.ownership.claim_folder`): a folder holding another run, or an earlier study, is refused
+    (:func:`simulator.files.claim_folder`): a folder holding another run, or an earlier study, is refused
     unless ``force``, which deletes the earlier study's parts first. Each part writes its own folder and
     manifest; ``out_dir/manifest.json`` lists the parts and their manifests and is written after them, then
     the report (rebuilt by ``mekisim report`` at any time). ``command`` is recorded in every manifest.

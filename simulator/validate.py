@@ -187,7 +187,7 @@ def _validate_metadata(path: Path, data: dict) -> list[Issue]:
 
 
 def _validate_blots(path: Path) -> list[Issue]:
-    """Western-blot data (either shape of ``simulator.blots``), one issue per problem, ``file:row:column``."""
+    """Western-blot data (either shape :func:`simulator.fit.read_blot_data` reads), one issue per problem."""
     from .fit import BlotDataError, blot_file_problem, blot_shape, read_blot_data
 
     name = str(path)

@@ -332,7 +332,7 @@ def test_ctrl_c_is_a_message_with_the_resume_hint_not_a_traceback(capsys, tmp_pa
     err = capsys.readouterr().err
     assert "mekisim screen: interrupted" in err and "--resume" in err and str(tmp_path) in err
     assert "Traceback" not in err
-    monkeypatch.setattr(cli, "_models", interrupted)
+    monkeypatch.setitem(cli.HANDLERS, "models", interrupted)
     assert main(["models"]) == 130
     assert capsys.readouterr().err.strip() == "mekisim models: interrupted"
     with pytest.raises(KeyboardInterrupt):

@@ -15,7 +15,8 @@ TAG = re.compile(r"\[(V|L|A|P|C)\]")
 
 
 def _semantics(sbml: str) -> dict:
-    """What an SBML model means, independent of the generating tool's version or element order."""
+    """What an SBML model means (math, units, annotations), independent of the generating tool's version or element
+    order."""
     doc = libsbml.readSBMLFromString(sbml)
     m = doc.getModel()
     formula = libsbml.formulaToL3String
@@ -40,6 +41,18 @@ def _semantics(sbml: str) -> dict:
             for r in m.getListOfReactions()
         },
         "time_units": m.getTimeUnits(),
+        # units and annotations (issue 19): the committed SBML must carry the .ant file's, not only its math
+        "model_units": (m.getSubstanceUnits(), m.getExtentUnits(), m.getVolumeUnits()),
+        "unit_definitions": {u.getId(): libsbml.UnitDefinition.printUnits(u) for u in m.getListOfUnitDefinitions()},
+        "units": {e.getId(): e.getUnits() for e in (*m.getListOfParameters(), *m.getListOfCompartments())}
+        | {s.getId(): s.getSubstanceUnits() for s in m.getListOfSpecies()},
+        "sbo": {e.getId(): e.getSBOTermID() for e in (*m.getListOfSpecies(), *m.getListOfReactions())
+                if e.isSetSBOTerm()},
+        "annotations": {e.getId(): sorted((t.getQualifierType(), t.getBiologicalQualifierType(),
+                                           t.getResources().getValue(k))
+                                          for t in (e.getCVTerm(i) for i in range(e.getNumCVTerms()))
+                                          for k in range(t.getResources().getLength()))
+                        for e in (m, *m.getListOfSpecies(), *m.getListOfParameters()) if e.getNumCVTerms()},
     }
 
 

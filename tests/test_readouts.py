@@ -218,24 +218,19 @@ def test_A1_resistant_line_ic50_at_least_3x_parental(ic50s, line, drug):
     assert ic50s[drug, line] >= A1_FOLD * ic50s[drug, "S462"]
 
 
-@pytest.mark.parametrize("line", RAISED_AGAINST)
-def test_A2_cross_resistance_to_all_three_mek_inhibitors(ic50s, line):
-    for drug in MEKI:
-        assert ic50s[drug, line] > ic50s[drug, "S462"], drug
+#: A2 (cross-resistance: each R line resists all three MEK inhibitors) is not tested on its own: R1-R3 share one
+#: parameter set (tests/test_model_a.py::test_resistant_lines_share_one_state), so the 3 x 3 comparisons are A1's
+#: three fold changes of the shared resistant state, repeated (trametinib 7.3x, TAK-733 5.7x, selumetinib 4.1x).
 
 
-#: biology.md 1.5 [P]: trametinib 1.5 -> 17 nM, TAK-733 14 -> 80 nM, selumetinib 94 -> 370 nM
-PROTOTYPE_IC50 = {("trametinib", "S462"): 1.5, ("trametinib", "S462_R1"): 17.0,
-                  ("tak733", "S462"): 14.0, ("tak733", "S462_R2"): 80.0,
+#: biology.md 1.5 [P]: trametinib 1.5 nM (S462), TAK-733 14 -> 80 nM, selumetinib 94 -> 370 nM. The prototype's R1
+#: trametinib IC50 of 17 nM (11x) needed the design's FAK.SRC -> MAPK crosstalk gains, which were halved for A16:
+#: the model gives 11.1 nM (7.3x), recorded in models/mpnst.md with the other stale prototype figures.
+PROTOTYPE_IC50 = {("trametinib", "S462"): 1.5, ("tak733", "S462"): 14.0, ("tak733", "S462_R2"): 80.0,
                   ("selumetinib", "S462"): 94.0, ("selumetinib", "S462_R3"): 370.0}
 
 
-@pytest.mark.parametrize("key", [
-    pytest.param(key, marks=pytest.mark.xfail(strict=True, reason=(
-        "FAK.SRC -> MAPK crosstalk gains halved for A16 (models/mpnst.ant): R1's trametinib IC50 is 11.1 nM, "
-        "7.3x the parental 1.53 nM (A1 >= 3x holds); the prototype's 17 nM (11x) needed the design's gains")))
-    if key == ("trametinib", "S462_R1") else key
-    for key in PROTOTYPE_IC50])
+@pytest.mark.parametrize("key", PROTOTYPE_IC50)
 def test_ic50s_near_the_design_prototype(ic50s, key):
     """biology.md 1.5 [P], within a 20 % regression band (the prototype's dose grid and fitting are unknown).
 
@@ -254,11 +249,28 @@ def test_A3_smaller_g0g1_increase_in_R1(mpnst, condition, mode):
 
 @pytest.mark.parametrize("mode", ["fast", "full"])
 def test_A4_less_trametinib_induced_apoptosis_in_R1(mpnst, condition, mode):
+    """Fig. 2B: trametinib raises the Annexin-V+ fraction less in R1 than in P (measured, fast mode: P 0.024 ->
+    0.079, R1 0.023 -> 0.028 at 10 nM); R1's still rises (the paper's bars, as its text: "rescued", not abolished)."""
     conds = [condition(line, doses) for line in ("S462", "S462_R1") for doses in ({}, {"trametinib": A34_NM})]
     p0, p, r0, r = compute_readouts(mpnst, conds, mode=mode, readouts=["apoptosis", "cleaved_parp"])
     assert r["apoptosis"] - r0["apoptosis"] < p["apoptosis"] - p0["apoptosis"]
-    assert r["apoptosis"] < p["apoptosis"]
+    assert r0["apoptosis"] < r["apoptosis"] < p["apoptosis"]
     assert r["cleaved_parp"] < p["cleaved_parp"]
+
+
+def test_A4_cleaved_parp_rises_less_in_R1(mpnst, condition):
+    """Fig. S2: "the upregulation of cleaved PARP expression after trametinib treatment was less obvious in S462 R1
+    cells compared to S462 parental cells": a rise in both, smaller in R1.
+
+    A western blot is loaded with equal protein, so it measures cleaved PARP per cell: the observable ``cPARP``
+    (models/mpnst.ant: the per-cell apoptosis rate d), read as its level relative to the same line's DMSO.
+    Measured at 10 nM: P 2.75x, R1 1.13x. The built-in readout ``cleaved_parp`` is the apoptotic flux per well
+    d*N, which in R1 *falls* (0.0037 -> 0.0033 per h) because growth slows more than d rises; it is not what
+    the blot measures (a known deviation of that readout, models/mpnst.md).
+    """
+    conds = [condition(line, {"trametinib": A34_NM}) for line in ("S462", "S462_R1")]
+    p, r = (rec["cPARP"] for rec in compute_readouts(mpnst, conds, readouts=["cPARP"]))
+    assert 1.0 < r < p
 
 
 @pytest.mark.parametrize("mode", ["fast", "full"])

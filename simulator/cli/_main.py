@@ -11,7 +11,7 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import MekisimError, describe_os_error
@@ -20,9 +20,27 @@ from ._analyses import _fit, _screen, _sensitivity
 from ._parser import _attach_dash_values, build_parser
 from ._verbs import _demo, _dose_response, _models, _report, _simulate, _validate
 
+#: verb -> the function that runs it (its parser is :data:`simulator.cli._parser.VERBS`' entry of that name)
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "models": _models, "simulate": _simulate, "dose-response": _dose_response, "screen": _screen,
+    "sensitivity": _sensitivity, "fit": _fit, "report": _report, "validate": _validate, "demo": _demo,
+}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code (so tests can call it in-process)."""
+    """Run the CLI and return its exit code (so tests and notebooks can call it in-process).
+
+    Parameters
+    ----------
+    argv
+        The arguments after ``mekisim`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 ok, 1 a failed run or invalid input (the message is on stderr), 2 a usage error, 130 interrupted,
+        143 terminated.
+    """
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -30,12 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
         return int(exc.code or 0)
     args.invocation = cli_command(argv)  # recorded in every manifest, however mekisim was started
-    handlers = {"models": _models, "simulate": _simulate, "validate": _validate, "demo": _demo,
-                "screen": _screen, "dose-response": _dose_response, "report": _report,
-                "sensitivity": _sensitivity, "fit": _fit}
     previous = _catch_sigterm()
     try:
-        return handlers[args.command](args)
+        return HANDLERS[args.command](args)
     except MekisimError as exc:
         if args.debug:
             raise

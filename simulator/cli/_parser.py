@@ -1,13 +1,13 @@
-"""The ``mekisim`` argument parser."""
+"""The ``mekisim`` argument parser: one function per verb (:data:`VERBS`), options shared through parent parsers."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 ADD_DRUG_HELP = ("add an occupancy inhibitor D^h/(D^h+IC50^h) of the rate laws of named reactions, to any model "
                  "(e.g. meki:J6,J7:10nM); repeatable")
-
 
 READOUT_HELP = ("a readout of the model (Model A: perk_suppression, viability (default), apoptosis, g0g1, "
                 "cleaved_parp; Model B: growth_d33 (default), senescent_d33, regrowth_d33), or any observable or "
@@ -15,25 +15,68 @@ READOUT_HELP = ("a readout of the model (Model A: perk_suppression, viability (d
                 "species:ID), read as its steady-state level relative to untreated (fraction affected = 1 - "
                 "value/untreated; an oscillating condition is read as its time-average over the last periods)")
 
+#: --force of every verb that writes an output folder (simulator/files/_ownership.py)
+_FORCE_HELP = ("replace the results already in --out (of this or another command): the files that run wrote there "
+               "are deleted first; without it an --out folder holding results is refused")
+_ADD_DRUG_METAVAR = "NAME:REACTION[,REACTION...]:IC50[:HILL]"
+_DOSE_PAIRS_HELP = "N log-spaced doses of drug {} plus 0, or D:D1,D2,... (the listed doses plus 0)"
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
-        prog="mekisim",
-        description="Mechanistic signalling-pathway ODE simulation of kinase-inhibitor resistance and combinations.",
-    )
-    parser.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+# ------------------------------------------------------------------------------------- parent parsers
 
+
+def _parent() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(add_help=False)
+
+
+def _model_options(*, help_model: str | None = None, add_drug_help: str = ADD_DRUG_HELP,
+                   required: bool = True) -> argparse.ArgumentParser:
+    """``--model`` and ``--add-drug``: every verb that loads a model."""
+    parent = _parent()
+    parent.add_argument("--model", required=required, metavar="M", help=help_model)
+    parent.add_argument("--add-drug", action="append", default=[], metavar=_ADD_DRUG_METAVAR, help=add_drug_help)
+    return parent
+
+
+def _where_options() -> argparse.ArgumentParser:
+    """``--workers`` or ``--scheduler``: where the work of a parallel verb runs."""
+    parent = _parent()
+    where = parent.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
+    where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    return parent
+
+
+def _resumable_options() -> argparse.ArgumentParser:
+    """``--resume`` or ``--force``, ``--no-progress`` and ``--out DIR``: the chunked verbs (screen, sensitivity)."""
+    parent = _parent()
+    again = parent.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
+    again.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    parent.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parent.add_argument("--out", required=True, type=Path, metavar="DIR")
+    return parent
+
+
+def _folder_options() -> argparse.ArgumentParser:
+    """``--out DIR`` and ``--force``: a verb that writes one output folder in one go."""
+    parent = _parent()
+    parent.add_argument("--out", required=True, type=Path, metavar="DIR")
+    parent.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    return parent
+
+
+# ---------------------------------------------------------------------------------------------- verbs
+
+def _models(sub) -> None:
     sub.add_parser("models", help="list bundled models, cell lines, drugs and observables")
 
-    sim = sub.add_parser("simulate", help="steady state or time course of one condition")
-    sim.add_argument("--model", required=True, metavar="M", help="bundled model name (mpnst) or .ant/.xml path")
+
+def _simulate(sub) -> None:
+    sim = sub.add_parser("simulate", help="steady state or time course of one condition",
+                         parents=[_model_options(help_model="bundled model name (mpnst) or .ant/.xml path")])
     sim.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
     sim.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                      help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
-    sim.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
-                     help=ADD_DRUG_HELP)
     mode = sim.add_mutually_exclusive_group(required=True)
     mode.add_argument("--steady-state", action="store_true", help="steady state with the drug present")
     mode.add_argument("--time", metavar="T0:T1:N",
@@ -46,12 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="overwrite an existing --out file that mekisim simulate did not write")
     sim.add_argument("--plot", type=Path, metavar="FILE.png", help="write a figure (.png, .svg or .pdf)")
 
-    dr = sub.add_parser("dose-response", help="dose series of one drug in one cell line, with a logistic fit")
-    dr.add_argument("--model", required=True, metavar="M")
+
+def _dose_response(sub) -> None:
+    dr = sub.add_parser("dose-response", help="dose series of one drug in one cell line, with a logistic fit",
+                        parents=[_model_options(), _folder_options()])
     dr.add_argument("--cell-line", metavar="C",
                     help="bundled cell line of the model (default: the model's own parameter values)")
-    dr.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
-                    help=ADD_DRUG_HELP)
     dr.add_argument("--drug", required=True, metavar="D")
     dr.add_argument("--doses", required=True, metavar="LO:HI:N",
                     help="N log-spaced doses (nM or with units) plus 0, or D1,D2,... (the listed doses plus 0)")
@@ -63,19 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the logistic model: 'free' = 4PL with top and bottom free (default, the screen's "
                          "single-agent fits too); 'normalized' = top 100 and bottom 0 fixed (Prism's normalized "
                          "response, the source paper's model)")
-    dr.add_argument("--out", required=True, type=Path, metavar="DIR")
-    dr.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
-    scr = sub.add_parser("screen", help="dose matrix of two drugs x cell lines (x ensemble) with synergy scores")
-    scr.add_argument("--model", required=True, metavar="M")
+
+def _screen(sub) -> None:
+    scr = sub.add_parser("screen", help="dose matrix of two drugs x cell lines (x ensemble) with synergy scores",
+                         parents=[_model_options(), _where_options(), _resumable_options()])
     scr.add_argument("--cell-lines", metavar="C1,C2,...",
                      help="bundled cell lines of the model (default: the model's own parameter values)")
-    scr.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
-                     help=ADD_DRUG_HELP)
-    scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N",
-                     help="N log-spaced doses of drug A plus 0, or D:D1,D2,... (the listed doses plus 0)")
-    scr.add_argument("--drug-b", required=True, metavar="D:LO:HI:N",
-                     help="N log-spaced doses of drug B plus 0, or D:D1,D2,... (the listed doses plus 0)")
+    scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N", help=_DOSE_PAIRS_HELP.format("A"))
+    scr.add_argument("--drug-b", required=True, metavar="D:LO:HI:N", help=_DOSE_PAIRS_HELP.format("B"))
     scr.add_argument("--readout", action="append", default=None, metavar="R",
                      help="readout(s) to compute (default: the model's inhibition readouts; Model A: "
                           "perk_suppression and viability); any observable or species id (or species:ID) is read "
@@ -86,18 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="p-ERK suppression a combination must reach to be ranked (default 0.8; needs the "
                           "perk_suppression readout)")
     scr.add_argument("--mode", choices=("fast", "full"), default="fast")
-    where = scr.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
-    where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    again = scr.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
-    again.add_argument("--force", action="store_true", help=_FORCE_HELP)
-    scr.add_argument("--no-progress", action="store_true", help="no progress bar")
-    scr.add_argument("--out", required=True, type=Path, metavar="DIR")
 
+
+def _sensitivity(sub) -> None:
     sens = sub.add_parser("sensitivity",
-                          help="parameter sensitivity (Sobol, Morris, eFAST, local) of outputs of interest")
-    sens.add_argument("--model", required=True, metavar="M")
+                          help="parameter sensitivity (Sobol, Morris, eFAST, local) of outputs of interest",
+                          parents=[_model_options(), _where_options(), _resumable_options()])
     sens.add_argument("--method", required=True, choices=("sobol", "morris", "efast", "local"))
     sens.add_argument("--n", type=int, default=None, metavar="N",
                       help="Sobol base samples (power of 2; default 256), Morris trajectories (20), eFAST samples "
@@ -109,8 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "ci@a=...,b=...,ratio=1:1000,fa=0.5 or ic50_shift@a=trametinib:0.01:1000:21,to=S462_R1; "
                            "repeatable (default: every observable at steady state)")
     sens.add_argument("--cell-line", metavar="C", help="cell line of outputs that do not name one (line=C)")
-    sens.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
-                      help=ADD_DRUG_HELP)
+    _sensitivity_design(sens)
+
+
+def _sensitivity_design(sens: argparse.ArgumentParser) -> None:
+    """The parameter space and the method's settings of ``mekisim sensitivity``."""
     sens.add_argument("--ranges", type=Path, metavar="FILE",
                       help="parameter range overrides, TOML or TSV (param, low, high, dist)")
     sens.add_argument("--factor", type=float, metavar="F",
@@ -126,23 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--resamples", type=int, default=200, metavar="B", help="bootstrap draws per index")
     sens.add_argument("--drop-failed", action="store_true",
                       help="Sobol/Morris: drop whole blocks/trajectories with failed runs instead of refusing")
-    where = sens.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
-    where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    again = sens.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue a killed run in the same --out folder")
-    again.add_argument("--force", action="store_true", help=_FORCE_HELP)
-    sens.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sens.add_argument("--out", required=True, type=Path, metavar="DIR")
 
-    fit = sub.add_parser("fit", help="multistart fit of a PEtab problem or western-blot data, with profiles")
+
+def _fit(sub) -> None:
+    model = _model_options(required=False, help_model="model of --data: bundled name or .ant/.xml path",
+                           add_drug_help="with --data: " + ADD_DRUG_HELP
+                                         + " (the blots' <NAME>_nM dose columns can then name it)")
+    fit = sub.add_parser("fit", help="multistart fit of a PEtab problem or western-blot data, with profiles",
+                         parents=[model, _where_options(), _folder_options()])
     source = fit.add_mutually_exclusive_group(required=True)
     source.add_argument("--petab", type=Path, metavar="PROBLEM.yaml", help="a PEtab v1 problem")
     source.add_argument("--data", type=Path, metavar="FILE.csv",
                         help="western-blot data (lane densitometry or ratio summaries); needs --model")
-    fit.add_argument("--model", metavar="M", help="model of --data: bundled name or .ant/.xml path")
-    fit.add_argument("--add-drug", action="append", default=[], metavar="NAME:REACTION[,REACTION...]:IC50[:HILL]",
-                     help="with --data: " + ADD_DRUG_HELP + " (the blots' <NAME>_nM dose columns can then name it)")
     fit.add_argument("--estimate", action="append", default=[], metavar="LINE:P1,P2,...",
                      help="with --data: estimate these model parameters per cell line; repeatable")
     fit.add_argument("--starts", type=int, default=20, metavar="N", help="Latin-hypercube starts (default 20)")
@@ -152,31 +183,52 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--representative", action="store_true",
                      help="label the data as representative (derived from a paper's directions), not digitized, on "
                           "every plot (always on for --data built from the bundled representative blots)")
-    where = fit.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
-    where.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    fit.add_argument("--out", required=True, type=Path, metavar="DIR")
-    fit.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
+
+def _report(sub) -> None:
     rep = sub.add_parser("report", help="write DIR/report.html from the stored results under DIR")
     rep.add_argument("directory", type=Path, metavar="DIR")
     rep.add_argument("--workers", type=int, default=None, metavar="N",
                      help="processes drawing the figures (default: all cores)")
 
+
+def _validate(sub) -> None:
     val = sub.add_parser("validate", help="lint models, drug catalogues, cell lines and metadata; all issues at once")
     val.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
+
+def _demo(sub) -> None:
     demo = sub.add_parser("demo", help="the main job: parental vs trametinib-resistant MPNST (see README)")
     demo.add_argument("--out", type=Path, default=Path("results/demo"), metavar="DIR")
     demo.add_argument("--smoke", action="store_true", help="small dose grids (seconds instead of a minute)")
     demo.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     demo.add_argument("--force", action="store_true", help=_FORCE_HELP)
+
+
+#: verb -> the function that adds its parser, in the order ``mekisim --help`` lists them
+VERBS: dict[str, Callable[..., None]] = {
+    "models": _models, "simulate": _simulate, "dose-response": _dose_response, "screen": _screen,
+    "sensitivity": _sensitivity, "fit": _fit, "report": _report, "validate": _validate, "demo": _demo,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mekisim`` argument parser (exposed for documentation and tests).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        One sub-parser per verb of :data:`VERBS`; options that several verbs share come from parent parsers.
+    """
+    parser = argparse.ArgumentParser(
+        prog="mekisim",
+        description="Mechanistic signalling-pathway ODE simulation of kinase-inhibitor resistance and combinations.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in VERBS.values():
+        add(sub)
     return parser
-
-
-#: --force of every verb that writes an output folder (ownership.py)
-_FORCE_HELP = ("replace the results already in --out (of this or another command): the files that run wrote there "
-               "are deleted first; without it an --out folder holding results is refused")
 
 
 def _attach_dash_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:

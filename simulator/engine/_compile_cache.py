@@ -1,24 +1,8 @@
 """An on-disk cache of compiled models, so a process loads a model's machine code instead of compiling it.
 
-Why: building a RoadRunner compiles the model with LLVM (~0.25 s for Model A), and every process pays it:
-the CLI, and each worker of a local pool or a Dask cluster (a 2-worker screen spent ~0.25 s of its ~10 s
-there, with both cores compiling the same model). roadrunner can serialise a compiled model
-(``saveStateS``, ~200 kB for Model A) and restore it in ~10 ms (``loadStateS``: the same machine code, so
-results are bit-identical; ``tests/test_compile_cache.py`` checks it). pyPESTO ships RoadRunners to its
-workers the same way (pickling uses ``saveState``); numba and JAX keep compiled code on disk like this.
-
-What makes an entry valid is in its key, never in a check after the fact (style.md, "Hidden caches and
-stale state"): the sha256 of the SBML text, how it was loaded (with or without conserved-moiety analysis),
-the roadrunner version and the identity (size, mtime) of its compiled extension, the Python platform, and
-the CPU (LLVM compiles for the host CPU: code built on one machine may not run on another sharing a home
-folder). Where the CPU cannot be identified nothing is cached. Each file carries the sha256 of its payload,
-checked before roadrunner sees the bytes, and is written atomically (a temporary file, then
-``os.replace``), so concurrent workers at most both compile once.
-
-Location: ``MEKISIM_CACHE_DIR`` if set (``off``, ``0`` or an empty value turns the cache off), else the
-user cache folder (``~/.cache/mekisim/compiled`` on Linux, via :mod:`platformdirs`). At most
-:data:`MAX_ENTRIES` files are kept, least recently used removed first. The cache is an optimisation only:
-any error reading or writing it means "compile", never a failed run.
+An entry's key holds everything that makes it valid (the SBML's sha256, the load options, the roadrunner build,
+the platform and the CPU); files carry a checksum and are written atomically; any error means "compile". Location:
+``MEKISIM_CACHE_DIR`` (``off`` disables it) or the user cache folder. Why and measurements: ``docs/notes/engine.md``.
 """
 
 from __future__ import annotations
@@ -45,6 +29,11 @@ def host_fingerprint() -> str | None:
     On Linux the first processor's model name and feature flags from ``/proc/cpuinfo`` (what LLVM's host
     detection sees); on macOS the CPU's brand string (``platform.processor()`` only says "arm" there);
     elsewhere ``platform.processor()`` (on Windows: family, model and stepping).
+
+    Returns
+    -------
+    str or None
+        A text identifying the CPU and platform, or None (then nothing is cached).
     """
     cpu = ""
     if sys.platform == "darwin":

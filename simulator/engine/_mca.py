@@ -43,6 +43,25 @@ def control_coefficients(
     (``getScaledFluxControlCoefficientMatrix`` / ``getScaledConcentrationControlCoefficientMatrix``) at the
     steady state the engine found and verified. The summation theorems hold for them: each row of flux
     control coefficients sums to 1, each row of concentration control coefficients to 0.
+
+    Parameters
+    ----------
+    model
+        Compiled model.
+    condition
+        A :class:`~simulator.model.Condition` or a mapping of ids to values; default the model's own values.
+    kind
+        ``"flux"`` (rows: reaction fluxes) or ``"concentration"`` (rows: floating species); columns are reactions.
+    options
+        Solver settings of the steady state.
+    throw
+        Raise :class:`~simulator.errors.SimulationError` when there is no verified steady state (default);
+        with ``False`` the record is NaN with that status.
+
+    Returns
+    -------
+    ControlCoefficients
+        The matrix with its row and column ids, status and message.
     """
     if kind not in ("flux", "concentration"):
         raise InputError(f"control coefficient kind {kind!r} is not 'flux' or 'concentration'.")
@@ -83,6 +102,27 @@ def response_coefficients(
     ``parameters`` global parameter ids. roadrunner perturbs each parameter and re-solves the steady state.
     For a parameter that multiplies one rate law (an enzyme level), the flux response coefficient equals
     that reaction's flux control coefficient.
+
+    Parameters
+    ----------
+    model
+        Compiled model.
+    variables
+        Floating species or reaction ids (the rows).
+    parameters
+        Global parameter ids (the columns).
+    condition
+        A :class:`~simulator.model.Condition` or a mapping of ids to values; default the model's own values.
+    options
+        Solver settings of the steady state.
+    throw
+        Raise :class:`~simulator.errors.SimulationError` when there is no verified steady state (default);
+        with ``False`` the record is NaN with that status.
+
+    Returns
+    -------
+    ControlCoefficients
+        ``kind="response"``: d ln ``variables[i]`` / d ln ``parameters[j]``.
     """
     known_vars = set(model.species) | set(model.reactions)
     bad = [v for v in variables if v not in known_vars] + [p for p in parameters if p not in model.parameters]

@@ -262,7 +262,7 @@ def _compiled(model: CompiledModel):
     """(RoadRunner straight after loading ``model``, whether it uses conserved-moiety analysis).
 
     From the on-disk cache when it holds this model for this roadrunner build and CPU (~10 ms), else
-    compiled (~0.25 s for Model A) and stored (:mod:`simulator.compile_cache`). Conserved-moiety analysis
+    compiled (~0.25 s for Model A) and stored (:class:`simulator.engine.CompileCache`). Conserved-moiety analysis
     is set at load: one LLVM compile, not a second one when the flag is set afterwards.
     """
     import roadrunner

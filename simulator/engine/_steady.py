@@ -30,7 +30,7 @@ def steady_state(
     model
         Compiled model.
     condition
-        A :class:`~simulator.conditions.Condition` (cell line + doses) or a mapping of ids to values.
+        A :class:`~simulator.model.Condition` (cell line + doses) or a mapping of ids to values.
     select
         Ids to report; default the model's observables.
     options
@@ -38,6 +38,12 @@ def steady_state(
     throw
         Raise :class:`SimulationError` on failure (default). With ``False`` the record carries
         ``status="failed"``; an oscillation is never an error, it is ``status="oscillating"``.
+
+    Returns
+    -------
+    SteadyState
+        The values of the selected ids with the status (``ok``, ``oscillating`` with period and range, or
+        ``failed``) and its message.
     """
     return steady_states(model, [condition], select=select, options=options, throw=throw)[0]
 
@@ -51,7 +57,26 @@ def steady_states(
     options: SolverOptions | None = None,
     throw: bool = False,
 ) -> list[SteadyState]:
-    """Steady states of many conditions on one model, one record each (failures do not stop the batch)."""
+    """Steady states of many conditions on one model, one record each (failures do not stop the batch).
+
+    Parameters
+    ----------
+    model
+        Compiled model.
+    conditions
+        Conditions or mappings of ids to values (``None``: the model's own values).
+    select
+        Ids to report; default the model's observables.
+    options
+        Solver settings.
+    throw
+        Raise on the first failure instead of recording it (default False).
+
+    Returns
+    -------
+    list of SteadyState
+        One record per condition, in order.
+    """
     options = options or SolverOptions()
     ids = _select(model, select)
     if model.no_steady_state:  # declared in its metadata: searching would only fail slowly (seconds per call)

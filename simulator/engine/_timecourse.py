@@ -38,6 +38,29 @@ def time_course(
     ``ok``) and the message says why; ``throw=True`` raises instead. Without it the run starts from the
     model's initial conditions. A model's ``pre_equilibration`` metadata (settings such as a switched-off
     cell population, which has no steady state while it grows) apply during pre-equilibration only.
+
+    Parameters
+    ----------
+    model
+        Compiled model.
+    times
+        Output times in model time units, strictly increasing, at least 2; ``times[0]`` is the drug's addition.
+    condition
+        A :class:`~simulator.model.Condition` or a mapping of ids to values; default the model's own values.
+    pre_equilibrate
+        Start from the untreated steady state (default) instead of the initial conditions.
+    select
+        Ids to report; default the model's observables.
+    options
+        Solver settings.
+    throw
+        Raise :class:`~simulator.errors.SimulationError` unless the status is ``ok`` (default).
+
+    Returns
+    -------
+    Trajectory
+        Values of the selected ids at ``times``, the status and its message, and whether the run was
+        pre-equilibrated.
     """
     return time_courses(
         model, times, [condition], pre_equilibrate=pre_equilibrate, select=select, options=options, throw=throw
@@ -59,6 +82,28 @@ def time_courses(
 
     As :func:`time_course`, but ``throw`` defaults to False: a failed or not pre-equilibrated run is a record
     with that status.
+
+    Parameters
+    ----------
+    model
+        Compiled model.
+    times
+        Output times in model time units, strictly increasing, at least 2 (shared by every condition).
+    conditions
+        Conditions or mappings of ids to values (``None``: the model's own values).
+    pre_equilibrate
+        Start each run from its untreated steady state (default).
+    select
+        Ids to report; default the model's observables.
+    options
+        Solver settings.
+    throw
+        Raise on the first run that is not ``ok`` (default False).
+
+    Returns
+    -------
+    list of Trajectory
+        One per condition, in order.
     """
     times = np.asarray(times, dtype=float)
     if times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
@@ -76,52 +121,14 @@ def time_courses(
     for condition in conditions:
         treated, untreated = _split_condition(condition)
         params, init = runner.vectors(treated)
-        note = ""
-        start = None
-        if pre_equilibrate:
-            # the model's own pre-equilibration settings (e.g. Model B's population switched off) apply here only
-            u_params, u_init = runner.vectors({**untreated, **model.pre_equilibration})
-            key = u_params.tobytes() + u_init.tobytes()
-            if key not in start_states:
-                runner.load(u_params, u_init)
-                record = _solve(runner, ids, options)
-                start_states[key] = (
-                    (runner.state(), "") if record.ok
-                    else (None, f"started from the initial conditions: the untreated condition has no steady state "
-                                f"to pre-equilibrate to ({record.status}: {record.message})")
-                )
-            start, note = start_states[key]
+        start, note = (_start_state(runner, model, untreated, ids, options, start_states) if pre_equilibrate
+                       else (None, ""))
         runner.load(params, init)  # same totals as the untreated state: cell line values are shared
         if start is not None:
             runner.set_state(start)
         traj = _integrate(runner, times, ids, note, pre_equilibrated=start is not None)
         if traj.status == Status.FAILED:
-            # At tight tolerances CVODE's error test can fail right after t0 when a rate law has a kink at the
-            # start state (Model B's max(0, 1 - ERK), ERK = 1 before the drug) and the first output time is far
-            # away; with output times close to t0 it passes. Retry once from the same start on a grid refined
-            # towards t0 (log-spaced) and keep the requested rows.
-            runner.load(params, init)
-            if start is not None:
-                runner.set_state(start)
-            span = float(times[-1] - times[0])
-            grid = np.unique(np.concatenate([times, times[0] + span * np.geomspace(_RETRY_FIRST_STEP, 1.0, 40)]))
-
-            def restart(params=params, init=init, start=start) -> None:
-                runner.load(params, init)
-                if start is not None:
-                    runner.set_state(start)
-
-            retry = _integrate(runner, grid, ids, note, pre_equilibrated=start is not None, restart=restart)
-            if retry.ok:
-                keep = np.isin(grid, times)
-                traj = Trajectory(times.copy(), ids, retry.values[keep], Status.OK,
-                                  "; ".join(x for x in (note, f"integrated on a grid refined towards t0 after the "
-                                                              f"integrator failed ({_plain_reason(traj.message)})")
-                                            if x),
-                                  pre_equilibrated=retry.pre_equilibrated)
-            else:
-                traj = Trajectory(times.copy(), ids, np.full((times.size, len(ids)), np.nan), Status.FAILED,
-                                  retry.message, pre_equilibrated=retry.pre_equilibrated)
+            traj = _retry_on_a_refined_grid(runner, params, init, start, times, ids, note, traj)
         if traj.ok and pre_equilibrate and start is None:
             traj = Trajectory(traj.time, traj.ids, traj.values, Status.NOT_PRE_EQUILIBRATED, traj.message,
                               pre_equilibrated=False)
@@ -132,6 +139,51 @@ def time_courses(
                                   f"{traj.message}; pass pre_equilibrate=False to start from the initial conditions")
         out.append(traj)
     return out
+
+
+def _start_state(runner: _Runner, model: CompiledModel, untreated: Mapping[str, float], ids: tuple[str, ...],
+                 options: SolverOptions, cache: dict[bytes, tuple[np.ndarray | None, str]]
+                 ) -> tuple[np.ndarray | None, str]:
+    """The untreated steady state to start from (solved once per distinct untreated condition), or None and why."""
+    # the model's own pre-equilibration settings (e.g. Model B's population switched off) apply here only
+    u_params, u_init = runner.vectors({**untreated, **model.pre_equilibration})
+    key = u_params.tobytes() + u_init.tobytes()
+    if key not in cache:
+        runner.load(u_params, u_init)
+        record = _solve(runner, ids, options)
+        cache[key] = (
+            (runner.state(), "") if record.ok
+            else (None, f"started from the initial conditions: the untreated condition has no steady state "
+                        f"to pre-equilibrate to ({record.status}: {record.message})")
+        )
+    return cache[key]
+
+
+def _retry_on_a_refined_grid(runner: _Runner, params: np.ndarray, init: np.ndarray, start: np.ndarray | None,
+                             times: np.ndarray, ids: tuple[str, ...], note: str, failed: Trajectory) -> Trajectory:
+    """Integrate again from the same start on a grid refined towards t0; keep the requested rows.
+
+    At tight tolerances CVODE's error test can fail right after t0 when a rate law has a kink at the start
+    state (Model B's max(0, 1 - ERK), ERK = 1 before the drug) and the first output time is far away; with
+    output times close to t0 it passes.
+    """
+    def restart() -> None:
+        runner.load(params, init)
+        if start is not None:
+            runner.set_state(start)
+
+    restart()
+    span = float(times[-1] - times[0])
+    grid = np.unique(np.concatenate([times, times[0] + span * np.geomspace(_RETRY_FIRST_STEP, 1.0, 40)]))
+    retry = _integrate(runner, grid, ids, note, pre_equilibrated=start is not None, restart=restart)
+    if retry.ok:
+        keep = np.isin(grid, times)
+        return Trajectory(times.copy(), ids, retry.values[keep], Status.OK,
+                          "; ".join(x for x in (note, f"integrated on a grid refined towards t0 after the "
+                                                      f"integrator failed ({_plain_reason(failed.message)})") if x),
+                          pre_equilibrated=retry.pre_equilibrated)
+    return Trajectory(times.copy(), ids, np.full((times.size, len(ids)), np.nan), Status.FAILED,
+                      retry.message, pre_equilibrated=retry.pre_equilibrated)
 
 
 def _integrate(

@@ -1,15 +1,7 @@
 """Result files written whole or not at all, and read back with a message that names a damaged file.
 
-Why: a run killed while it writes (Ctrl-C, a batch scheduler's time limit, the out-of-memory killer, a full
-disk) must never leave a half-written table under its final name, where a later ``mekisim report`` or
-``--resume`` would read it as a result. Every result file is therefore written to a temporary file in the
-same folder (``.NAME.PID.tmp``), flushed to disk and then renamed onto ``NAME`` with ``os.replace`` — atomic
-on POSIX and Windows within one file system, so ``NAME`` is either the old file or the new one, never a mix.
-:func:`commit` is the one place a result file appears; the kill-at-every-write tests hook it.
-
-Reading goes through :func:`read_parquet`, :func:`read_csv` and :func:`read_json`, which turn what Arrow,
-pandas and ``json`` raise on a damaged or truncated file into an :class:`~simulator.errors.InputError` that
-names the file and says what to do, instead of a traceback.
+Every result file is written to a temporary file in the same folder, flushed and renamed onto its name
+(``os.replace``); :func:`commit` is the one place a result file appears. Why: ``docs/notes/files.md``.
 """
 
 from __future__ import annotations
@@ -45,6 +37,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     explicit ``format``); the file is flushed to disk (``fsync``) before the rename, so a crash of the machine
     cannot leave the new name with a half-written content either. The parent folder must exist. An
     ``OSError`` that names no file (Arrow's writers) or the temporary file is re-raised naming ``path``.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary path to write to (``.NAME.PID.tmp`` in the same folder).
     """
     path = Path(path)
     tmp = _temporary(path)
@@ -79,7 +81,20 @@ def _with_path(exc: OSError, path: Path) -> OSError:
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (:func:`atomic_path`); return ``path``."""
+    """Write ``data`` to ``path`` atomically (:func:`atomic_path`); return ``path``.
+
+    Parameters
+    ----------
+    path
+        The file.
+    data
+        Its whole content.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
@@ -88,12 +103,31 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically; return ``path``."""
+    """Write ``text`` (UTF-8) to ``path`` atomically; return ``path``.
+
+    Parameters
+    ----------
+    path
+        The file.
+    text
+        Its whole content.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     return write_bytes(path, text.encode("utf-8"))
 
 
 def remove_stale_temporaries(folder: str | Path) -> None:
-    """Remove the temporary files a killed run left in ``folder`` (never anything else)."""
+    """Remove the temporary files a killed run left in ``folder`` (never anything else).
+
+    Parameters
+    ----------
+    folder
+        The folder (not searched recursively).
+    """
     folder = Path(folder)
     if folder.is_dir():
         for stale in folder.glob(f".*{TMP_SUFFIX}"):
@@ -105,7 +139,24 @@ def remove_stale_temporaries(folder: str | Path) -> None:
 
 
 def damaged_error(path: Path, what: str, exc: BaseException, remedy: str = "") -> InputError:
-    """The :class:`InputError` for a file that could not be read as ``what`` (Parquet, CSV, JSON): names it."""
+    """The :class:`InputError` for a file that could not be read as ``what`` (Parquet, CSV, JSON): names it.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What it should have been (``"Parquet"``, ``"CSV"``, ``"JSON"``).
+    exc
+        The reader's exception.
+    remedy
+        What to do about it (appended to the message).
+
+    Returns
+    -------
+    InputError
+        The error to raise.
+    """
     if isinstance(exc, FileNotFoundError):
         return InputError(f"{path} is missing. {remedy}".strip())
     if isinstance(exc, IsADirectoryError):
@@ -120,7 +171,22 @@ def damaged_error(path: Path, what: str, exc: BaseException, remedy: str = "") -
 
 
 def read_parquet(path: str | Path, columns: list[str] | None = None, *, remedy: str = ""):
-    """``pandas.read_parquet(path, columns)``; a missing or damaged file is an :class:`InputError` naming it."""
+    """``pandas.read_parquet(path, columns)``; a missing or damaged file is an :class:`InputError` naming it.
+
+    Parameters
+    ----------
+    path
+        The Parquet file.
+    columns
+        Read only these columns (default all).
+    remedy
+        What to do when it is damaged (appended to the message).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Its table.
+    """
     import pandas as pd
     import pyarrow as pa
 
@@ -132,7 +198,20 @@ def read_parquet(path: str | Path, columns: list[str] | None = None, *, remedy: 
 
 
 def read_csv(path: str | Path, *, remedy: str = ""):
-    """``pandas.read_csv(path)``; a missing or damaged file is an :class:`InputError` naming it."""
+    """``pandas.read_csv(path)``; a missing or damaged file is an :class:`InputError` naming it.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    remedy
+        What to do when it is damaged (appended to the message).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Its table.
+    """
     import pandas as pd
 
     path = Path(path)
@@ -143,7 +222,20 @@ def read_csv(path: str | Path, *, remedy: str = ""):
 
 
 def read_json(path: str | Path, *, remedy: str = "") -> Any:
-    """The JSON document in ``path``; a missing or damaged file is an :class:`InputError` naming it."""
+    """The JSON document in ``path``; a missing or damaged file is an :class:`InputError` naming it.
+
+    Parameters
+    ----------
+    path
+        The JSON file.
+    remedy
+        What to do when it is damaged (appended to the message).
+
+    Returns
+    -------
+    Any
+        The parsed document.
+    """
     path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))

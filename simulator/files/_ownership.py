@@ -1,28 +1,8 @@
 """Output folders with an owner: which command wrote a folder, so that no other run mixes its files in.
 
-Every verb that writes a folder (screen, sensitivity, dose-response, fit, the demo/study and its parts)
-first *claims* it with :func:`claim_folder`, which writes ``.mekisim-owner.json``: the verb, a description
-of the job (the settings that decide its numbers), the command line, the start time and the process, and
-the names of the files the verb writes there. Why a file of its own rather than ``manifest.json``: the
-manifest is written last and says "this folder holds a complete result" (store.py); a run in progress, or
-one that was killed, has no valid manifest but still owns its folder and its part files, and a second run
-must not write into it.
-
-The rules (the CLI's ``--resume`` and ``--force`` map onto ``resume`` and ``force``):
-
-* an empty or new folder, or one with unrelated files only, is claimed;
-* a folder owned by another verb is refused, naming the owner and its command;
-* a folder owned by the same verb is refused too (a complete result is never overwritten by accident), unless
-  ``resume`` (screen and sensitivity: the chunks on disk are reused; whether the settings match is checked by
-  the verb itself, on ``parts/_job.json`` and the stored samples) or ``force``;
-* ``force`` deletes the files the old owner wrote (its manifest first, so that an interrupted deletion never
-  leaves a manifest claiming a complete result), and nothing else, then claims the folder;
-* a folder whose owner is still running on this machine is refused unless ``force``.
-
-A complete folder stays complete until its new run starts its final writes: :func:`begin_final_writes`
-removes the old manifest just before the first final table is replaced, and
-:func:`simulator.store.write_manifest` (``owner=``) writes the new one last. Folders written before owners
-existed are recognised by their manifest (or chunk folders) and treated alike.
+:func:`claim_folder` writes ``.mekisim-owner.json`` (verb, job description, command, files it writes) before a
+run writes anything; a folder owned by another verb, or by the same verb without ``resume``/``force``, is
+refused. The rules and why they are so: ``docs/notes/files.md``.
 """
 
 from __future__ import annotations
@@ -137,6 +117,16 @@ def cli_command(argv: Sequence[str]) -> list[str]:
 
     Why one convention: the console script, ``python -m simulator.cli`` and ``main(argv)`` in a notebook or a
     test run the same command; recording ``sys.argv`` made ``command[0]`` differ between them.
+
+    Parameters
+    ----------
+    argv
+        The arguments after ``mekisim``.
+
+    Returns
+    -------
+    list of str
+        ``["mekisim", *argv]``.
     """
     return ["mekisim", *map(str, argv)]
 
@@ -148,7 +138,18 @@ def _api_command() -> list[str]:
 
 
 def read_owner(folder: str | Path) -> Owner | None:
-    """The owner of ``folder``: its owner record, else one inferred from an earlier mekisim's files, else None."""
+    """The owner of ``folder``: its owner record, else one inferred from an earlier mekisim's files, else None.
+
+    Parameters
+    ----------
+    folder
+        An output folder.
+
+    Returns
+    -------
+    Owner or None
+        Who wrote it, or None when mekisim did not.
+    """
     folder = Path(folder)
     path = folder / OWNER_FILE
     if path.is_file():
@@ -245,7 +246,7 @@ def claim_folder(
     force: bool = False,
     owns: Sequence[str] = (),
 ) -> Owner:
-    """Claim ``folder`` for a run of ``verb`` (see the module docstring for the rules); return the owner record.
+    """Claim ``folder`` for a run of ``verb`` (the rules: ``docs/notes/files.md``); return the owner record.
 
     Parameters
     ----------
@@ -254,7 +255,7 @@ def claim_folder(
     verb
         The writing verb, a key of :data:`OWNS`.
     job
-        JSON-able description of the settings (e.g. :func:`simulator.store.fingerprint` of the spec); used in
+        JSON-able description of the settings (e.g. :func:`simulator.files.fingerprint` of the spec); used in
         messages ("other settings: drug_a.doses[1] was 0.3, now 1.0").
     command
         The command line to record (:func:`cli_command`); default ``["python", *sys.argv]`` (an API call).
@@ -264,6 +265,11 @@ def claim_folder(
         Replace whatever run owns the folder: the files it wrote are deleted first (manifest first).
     owns
         File names or globs written besides those of :data:`OWNS` (a study's part folders).
+
+    Returns
+    -------
+    Owner
+        The record written to ``.mekisim-owner.json``; pass it to :func:`simulator.files.write_manifest`.
 
     Raises
     ------
@@ -306,6 +312,18 @@ def claim_file(path: str | Path, *, force: bool = False) -> Path:
     file that belongs to another run's folder (a screen's ``wells.parquet``: overwriting it would corrupt that
     result; no ``--force``), and an existing file without that manifest (not written by ``mekisim simulate``:
     perhaps the user's data) unless ``force``. The old manifest is removed before the new table is written.
+
+    Parameters
+    ----------
+    path
+        The table file ``mekisim simulate --out`` will write.
+    force
+        Overwrite a file that mekisim simulate did not write.
+
+    Returns
+    -------
+    pathlib.Path
+        The manifest's path (``FILE.manifest.json``), to write once the table is written.
     """
     from fnmatch import fnmatch
 
@@ -347,19 +365,45 @@ def begin_final_writes(folder: str | Path) -> None:
     Why: until now the folder held the old complete result; from the first replaced table on it holds a mix,
     and a manifest must never claim that a mix is complete. A run killed from here on leaves no manifest: its
     folder is reported as unfinished, and ``--resume`` (or ``--force``) completes it.
+
+    Parameters
+    ----------
+    folder
+        The run's output folder.
     """
     (Path(folder) / MANIFEST).unlink(missing_ok=True)
 
 
 def record_owner(folder: str | Path, owner: Owner, job: Any = None) -> None:
-    """Rewrite the owner record with the job whose results the folder now holds (just before its manifest)."""
+    """Rewrite the owner record with the job whose results the folder now holds (just before its manifest).
+
+    Parameters
+    ----------
+    folder
+        The run's output folder.
+    owner
+        The record :func:`claim_folder` returned.
+    job
+        The settings whose results the folder now holds.
+    """
     if job is not None:
         owner = dataclasses.replace(owner, job=normalised(job))
     write_text(Path(folder) / OWNER_FILE, _json(owner.to_json()))
 
 
 def unfinished_runs(root: str | Path) -> list[tuple[Path, Owner]]:
-    """Folders at or below ``root`` whose run has not finished: an owner (or chunks) but no manifest."""
+    """Folders at or below ``root`` whose run has not finished: an owner (or chunks) but no manifest.
+
+    Parameters
+    ----------
+    root
+        The folder to search (with its subfolders).
+
+    Returns
+    -------
+    list of (pathlib.Path, Owner)
+        Each unfinished run's folder and owner.
+    """
     root = Path(root)
     found: dict[Path, Owner] = {}
     for record in root.rglob(OWNER_FILE):

@@ -3,8 +3,8 @@
 The manifest records what produced a directory's files: the command line, package and dependency
 versions, the model's sha256 (SBML and metadata), the drug catalogue's and cell lines' sha256, the seed,
 timings and counts of ok/failed records (architecture.md). It is written last, and its presence means
-"this folder holds a complete result" (ownership.py): every table and the manifest are written atomically
-(a temporary file in the same folder, then a rename; files.py), so a run killed at any moment leaves each
+"this folder holds a complete result" (``_ownership.py``): every table and the manifest are written atomically
+(a temporary file in the same folder, then a rename; ``_atomic.py``), so a run killed at any moment leaves each
 file whole or absent, never cut short.
 """
 
@@ -47,7 +47,13 @@ TABLE_SUFFIXES = (".csv", ".parquet")
 
 
 def dependency_versions() -> dict[str, str]:
-    """Installed versions of mekisim and the libraries that decide its numbers."""
+    """Installed versions of mekisim and the libraries that decide its numbers.
+
+    Returns
+    -------
+    dict
+        Distribution name -> version (``"not installed"`` when absent).
+    """
     out = {"python": platform.python_version()}
     for name in _DEPENDENCIES:
         try:
@@ -58,7 +64,20 @@ def dependency_versions() -> dict[str, str]:
 
 
 def write_table(frame, path: str | Path) -> Path:
-    """Write ``frame`` as CSV or Parquet, chosen by the suffix of ``path``, atomically; create parent folders."""
+    """Write ``frame`` as CSV or Parquet, chosen by the suffix of ``path``, atomically; create parent folders.
+
+    Parameters
+    ----------
+    frame
+        A pandas DataFrame.
+    path
+        ``.csv`` or ``.parquet`` file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
@@ -94,6 +113,18 @@ def write_tables(frames: Mapping[str, object], out_dir: str | Path) -> list[Path
     ``to_parquet`` converts again), and the files are written on threads — Arrow's writers release the GIL —
     so the writes of a screen's tables overlap on the cores its pool has just left idle. The files are the
     same as :func:`write_table` writes.
+
+    Parameters
+    ----------
+    frames
+        Name -> pandas DataFrame.
+    out_dir
+        The folder (it exists).
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<name>.parquet`` and ``<name>.csv`` of each frame, in order.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -131,7 +162,7 @@ def _write_arrow_csv(table, path: Path) -> None:
     pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="needed"))
 
 
-#: the bundled catalogue files every drug dose and cell line comes from (simulator.catalog)
+#: the bundled catalogue files every drug dose and cell line comes from (simulator.model.load_drugs, load_cell_lines)
 CATALOGUE_FILES = ("drugs.toml", "cell_lines.toml")
 
 
@@ -140,6 +171,11 @@ def catalogue_hashes() -> dict[str, str]:
 
     Why: their IC50s, Hill slopes and cell-line overrides decide every treated condition, and they are edited
     more often than the models, whose hash (the SBML's) does not cover them.
+
+    Returns
+    -------
+    dict
+        File name -> sha256 of its bytes.
     """
     try:
         folder = bundled_dir()
@@ -163,6 +199,11 @@ def job_inputs() -> dict:
 
     The bundled catalogue files (:func:`catalogue_hashes`) and the versions of mekisim and libroadrunner: a
     resume after either changed would mix results of two different computations.
+
+    Returns
+    -------
+    dict
+        ``{"catalogue": {...}, "versions": {...}}``.
     """
     versions = dependency_versions()
     return {"catalogue_sha256": catalogue_hashes(), "versions": {k: versions[k] for k in _RESULT_VERSIONS}}
@@ -174,6 +215,16 @@ def fingerprint(obj: Any) -> Any:
     Dataclasses field by field, mappings and sequences element by element, a :class:`CompiledModel` as its name
     and hashes (its SBML text is megabytes; the hashes identify it), non-finite floats and unknown objects as
     text. Equal settings give equal descriptions in any process.
+
+    Parameters
+    ----------
+    obj
+        Settings: a dataclass, mapping, sequence, number, text or model.
+
+    Returns
+    -------
+    Any
+        Nested dicts, lists, numbers and text (JSON-able).
     """
     if isinstance(obj, ModelRecord):
         return {"name": obj.name, "sha256": obj.sha256, "metadata_sha256": obj.metadata_sha256}
@@ -221,10 +272,38 @@ def write_manifest(
     """Write a manifest JSON file (``manifest.json`` in an output directory), atomically; return its path.
 
     Call it last: the manifest says the folder's result is complete. With ``owner`` (the record
-    :func:`simulator.ownership.claim_folder` returned), the owner record is rewritten first with ``job`` (the
+    :func:`simulator.files.claim_folder` returned), the owner record is rewritten first with ``job`` (the
     settings whose results the folder now holds), and the manifest records the verb and the owner's command.
     ``command`` defaults to the owner's, else ``["python", *sys.argv]`` (an API call; the CLI records
     ``["mekisim", *argv]``).
+
+    Parameters
+    ----------
+    path
+        The manifest file.
+    models
+        Name -> model (or its record) whose hashes and metadata are recorded.
+    command
+        The command line; default the owner's, else ``["python", *sys.argv]``.
+    seed
+        The run's random seed, if any.
+    timings
+        Seconds per stage.
+    counts
+        Record counts (ok, failed, ...).
+    files
+        The files the run wrote, relative to the folder (report checks they exist).
+    extra
+        More JSON-able entries (the verb's settings).
+    owner
+        The folder's owner record (:func:`simulator.files.claim_folder`).
+    job
+        The settings whose results the folder holds (recorded in the owner record).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

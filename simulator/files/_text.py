@@ -23,6 +23,18 @@ def read_text(path: str | Path, what: str) -> str:
     A file with a byte-order mark is unambiguous, so it is read whatever its Unicode encoding. Anything else
     must be UTF-8; a file that is not is refused with the position of the first bad byte and how to save it.
 
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What kind of file it is (named in messages).
+
+    Returns
+    -------
+    str
+        Its text.
+
     Raises
     ------
     InputError
@@ -58,6 +70,22 @@ def check_separator(header: str, path: str | Path, what: str, expected: str = ",
 
     A ';'-separated file from a European-locale spreadsheet, or a tab-separated one where a CSV is expected,
     has a single "column" named after the whole header; naming the separator is what the user needs.
+
+    Parameters
+    ----------
+    header
+        The file's header line.
+    path
+        The file (named in the message).
+    what
+        What kind of file it is (named in the message).
+    expected
+        The separator the file must use.
+
+    Raises
+    ------
+    InputError
+        The header is split by another separator (``;``, a tab or a comma).
     """
     names = {",": "commas", "\t": "tabs", ";": "semicolons"}
     if expected in header:

@@ -118,6 +118,16 @@ def blot_shape(path: str | Path) -> str | None:
     """``"lanes"``, ``"summary"`` or ``None``: which blot shape the header of ``path`` has (no validation).
 
     Lets ``mekisim validate`` decide whether a CSV file is blot data before reading it.
+
+    Parameters
+    ----------
+    path
+        A CSV file.
+
+    Returns
+    -------
+    str or None
+        The shape, or None when the header is neither.
     """
     try:
         _, header, _ = _split_file(read_text(path, "blot data file"))
@@ -127,7 +137,18 @@ def blot_shape(path: str | Path) -> str | None:
 
 
 def blot_file_problem(path: str | Path) -> str | None:
-    """Why ``path`` cannot be read as a blot CSV at all (encoding, separator), in words; None if it can."""
+    """Why ``path`` cannot be read as a blot CSV at all (encoding, separator), in words; None if it can.
+
+    Parameters
+    ----------
+    path
+        A CSV file.
+
+    Returns
+    -------
+    str or None
+        The problem, or None.
+    """
     try:
         _, header, _ = _split_file(read_text(path, "blot data file"))
         if header is not None:
@@ -159,6 +180,16 @@ def observable_for_target(model: CompiledModel) -> dict[str, str]:
 
     Why labels: the model's metadata (``models/<name>.toml``) is the one place that says which
     observable a phospho/total western measures, so a new model (Model B) needs no code change here.
+
+    Parameters
+    ----------
+    model
+        The model whose observables are searched.
+
+    Returns
+    -------
+    dict
+        Target -> observable id, for every observable labelled as a phospho/total ratio.
     """
     out = {}
     for obs in model.observables:
@@ -264,20 +295,9 @@ def read_blot_data(
     text = read_text(path, "blot data file")
     catalog = load_drugs() if catalog is None else catalog
     lines = with_defaults_line(model, load_cell_lines() if lines is None else lines)
-    notes, header, body = _split_file(text)
     problems = _Collector(name)
-    if header is None:
-        problems.add(1, "*", "the file has no header row", _shape_help())
-        raise BlotDataError(name, problems.items)
-    header_row, columns = header
-    check_separator(",".join(columns), path, "blot data file")
+    notes, header_row, columns, body = _header(text, path, problems)
     shape = _shape_of(columns)
-    if shape is None:
-        problems.add(header_row, "*", f"the header ({', '.join(columns)}) is neither blot shape", _shape_help())
-        raise BlotDataError(name, problems.items)
-    if not body:
-        problems.add(header_row, "*", "the file has a header but no data rows", "one row per lane or summary")
-
     if model is None:
         model = _infer_model(body, columns, lines, problems, header_row)
     accepted = _accepted_drugs(model, catalog)
@@ -285,15 +305,7 @@ def read_blot_data(
     drug_cols = _check_header(shape, columns, accepted, problems, header_row, model, lineless=lineless)
     records = _parse_rows(shape, columns, body, drug_cols, model, lines, problems)
     if shape == "lanes":
-        ref = reference_line
-        if ref is None and model is not None:
-            ref = _parental_line(model, lines)
-        if ref is None and model is not None:
-            problems.add(header_row, "cell_line", "no reference line to normalise the gels to",
-                         "pass reference_line=<a cell line> (the model metadata has no reference_cell_line)")
-        elif model is not None and ref not in _lines_of(model, lines):
-            problems.add(header_row, "cell_line", f"reference line {ref!r} is not a cell line of model "
-                         f"{model.name!r}", ", ".join(_lines_of(model, lines)))
+        ref = _reference_line(reference_line, model, lines, problems, header_row)
         table = _normalise_lanes(records, ref, tuple(drug_cols.values()), problems) if ref else None
     else:
         ref = None
@@ -311,6 +323,37 @@ def read_blot_data(
     )
 
 
+def _header(text: str, path: Path, problems: _Collector) -> tuple[list[str], int, list[str], list]:
+    """``(comment lines, header row number, columns, data rows)``; a file without a usable header raises."""
+    notes, header, body = _split_file(text)
+    if header is None:
+        problems.add(1, "*", "the file has no header row", _shape_help())
+        raise BlotDataError(problems.path, problems.items)
+    header_row, columns = header
+    check_separator(",".join(columns), path, "blot data file")
+    if _shape_of(columns) is None:
+        problems.add(header_row, "*", f"the header ({', '.join(columns)}) is neither blot shape", _shape_help())
+        raise BlotDataError(problems.path, problems.items)
+    if not body:
+        problems.add(header_row, "*", "the file has a header but no data rows", "one row per lane or summary")
+    return notes, header_row, columns, body
+
+
+def _reference_line(reference_line: str | None, model: CompiledModel | None, lines: Mapping[str, CellLine],
+                    problems: _Collector, header_row: int) -> str | None:
+    """The cell line whose drug-free lanes normalise each gel (a problem is recorded when there is none)."""
+    ref = reference_line
+    if ref is None and model is not None:
+        ref = _parental_line(model, lines)
+    if ref is None and model is not None:
+        problems.add(header_row, "cell_line", "no reference line to normalise the gels to",
+                     "pass reference_line=<a cell line> (the model metadata has no reference_cell_line)")
+    elif model is not None and ref not in _lines_of(model, lines):
+        problems.add(header_row, "cell_line", f"reference line {ref!r} is not a cell line of model "
+                     f"{model.name!r}", ", ".join(_lines_of(model, lines)))
+    return ref
+
+
 def _shape_help() -> str:
     return (f"lane densitometry ({', '.join(LANE_COLUMNS)}[, loading][, <drug>_nM...]) or ratio summaries "
             f"({', '.join(SUMMARY_COLUMNS)}[, blot_id][, <drug>_nM...])")
@@ -326,6 +369,18 @@ def with_defaults_line(model: CompiledModel | None, lines: Mapping[str, CellLine
     Why: a user's model has no cell lines, yet blot rows, conditions and ``--estimate`` are per line; one line
     without overrides is exactly "the model as written". A blot file for such a model may leave out the
     ``cell_line`` column.
+
+    Parameters
+    ----------
+    model
+        The model (``None``: ``lines`` unchanged).
+    lines
+        Cell lines by name.
+
+    Returns
+    -------
+    Mapping
+        ``lines``, with ``model_defaults`` added when the model has no line of its own.
     """
     if model is None or _lines_of(model, lines):
         return lines

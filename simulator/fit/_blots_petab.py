@@ -47,6 +47,9 @@ def blots_to_petab(
 ) -> Path:
     """Write ``data`` as a PEtab v1 problem for ``model`` and return the YAML path (linted with petab).
 
+    The conventions (conditions per line and doses, pre-equilibration on the untreated line, observables with a
+    per-blot scale factor, the noise model) and why: ``docs/notes/fit.md``, "PEtab problems from blots".
+
     Parameters
     ----------
     model
@@ -68,29 +71,10 @@ def blots_to_petab(
     lines
         Cell lines; default the bundled file.
 
-    Notes
-    -----
-    Conventions, and why:
-
-    * **Conditions.** One per (cell line, doses): the line's absolute parameter values
-      (``CellLine.values``) and the doses (drug ids are model parameters, nM). Columns overridden by
-      some line only hold the model default in the others, so every cell is explicit.
-    * **Pre-equilibration.** Every measurement is pre-equilibrated on ``<line>__untreated`` (the line
-      with every dose 0): the cells sit at their steady state before the drug is added at t = 0.
-    * **Basal state.** Our loader has no ``time = inf``; a drug-free row is simulated as the
-      untreated condition after that pre-equilibration, which *is* the steady state at every time, so
-      its time (typically 0) is kept as given. Times are converted from hours to the model's unit.
-    * **Observables** ``obs_<id>`` (PEtab ids must not shadow model ids) with
-      ``observableFormula = observableParameter1_obs_<id> * <id>``; each row's override is its blot's
-      scale factor ``scale_<blot>_<id>`` (lanes: blot = gel, and the reference lane is per gel *and*
-      target, so the factor is too) or ``scale_<id>``/``scale_<blot_id>_<id>`` (summaries). Lane
-      data are divided by one noisy reference lane per blot, a multiplicative error shared by the blot,
-      so the factor is estimated (log10, bounds 0.1..10). Summaries are means of ratios already
-      relative to the parental line, exactly like the model's observables (``*_ref`` constants), so
-      the factor is fixed at 1 by default; estimate it (``estimate_scales=True``) when shared
-      parameters are fitted and the model's parental state moves away from 1.
-    * **Noise** (normal, lin): summaries: sigma = the row's SEM (``noiseParameter1_obs_<id>``,
-      overridden per row); lanes: one estimated ``sigma_<id>`` per observable (log10, 1e-3..10).
+    Returns
+    -------
+    pathlib.Path
+        The problem's ``problem.yaml``.
 
     Raises
     ------
@@ -99,19 +83,37 @@ def blots_to_petab(
         unknown line or parameter, a parameter to estimate is not > 0, times need a time unit the model
         does not declare, or petab's linter reports an error (a bug: the message carries petab's).
     """
-    import petab.v1 as petab  # here, not at module level: importing petab costs ~2 s (simulator/__init__.py)
-
     lines = with_defaults_line(model, load_cell_lines() if lines is None else lines)
     _check_against_model(model, data, lines)
     estimate = _check_estimate(model, data, lines, estimate or {})
     if estimate_scales is None:
         estimate_scales = data.shape == "lanes"
-    tab = data.table
-    to_model_time = _time_factor(model, tab["time_h"])
-
     line_values = {line: lines[line].values(model.parameters) for line in data.cell_lines}
     param_cols = sorted({p for v in line_values.values() for p in v} | {p for ps in estimate.values() for p in ps})
-    conditions = []
+    conditions, measurements = _condition_and_measurement_rows(model, data, estimate, line_values, param_cols)
+    tables = {
+        "conditions": conditions,
+        "measurements": measurements,
+        "observables": _observable_rows(model, data),
+        "parameters": _parameter_rows(model, data, measurements, estimate, line_values, param_cols, estimate_scales),
+    }
+    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="mekisim-petab-"))
+    yaml_path = _write_problem(out, model, tables)
+    (out / "README.md").write_text(_readme(model, data, estimate, estimate_scales), encoding="utf-8")
+    errors = lint_petab(yaml_path)
+    if errors:
+        raise InputError(f"the PEtab problem written to {str(yaml_path)!r} fails petab's linter: "
+                         + " | ".join(issue.message for issue in errors))
+    return yaml_path
+
+
+def _condition_and_measurement_rows(
+    model: CompiledModel, data: BlotData, estimate: Mapping[str, Sequence[str]],
+    line_values: Mapping[str, Mapping[str, float]], param_cols: list[str],
+) -> tuple[list[dict], list[dict]]:
+    """The condition rows (one per cell line and doses) and one measurement row per data row."""
+    to_model_time = _time_factor(model, data.table["time_h"])
+    conditions: list[dict] = []
     cond_ids: dict[tuple[str, tuple[float, ...]], str] = {}
 
     def condition_row(line: str, doses: tuple[float, ...], label: str) -> str:
@@ -131,14 +133,14 @@ def blots_to_petab(
 
     zero = tuple(0.0 for _ in data.drugs)
     measurements = []
-    for rec in tab.itertuples(index=False):
+    for rec in data.table.itertuples(index=False):
         rec = rec._asdict()
         doses = tuple(float(rec[d]) for d in data.drugs)
         preeq = condition_row(rec["cell_line"], zero, "untreated")
         sim = condition_row(rec["cell_line"], doses, rec["condition"])
         obs = rec["observable"]
         blot = _pid(rec["blot_id"]) if rec["blot_id"] else ""
-        measurements.append({
+        row = {
             "observableId": f"obs_{obs}",
             "preequilibrationConditionId": preeq,
             "simulationConditionId": sim,
@@ -147,14 +149,17 @@ def blots_to_petab(
             "observableParameters": _pid("scale", blot, obs),
             "noiseParameters": float(rec["sem"]) if data.shape == "summary" else math.nan,
             "datasetId": _pid(blot or "summary", obs),
-            "replicateId": _pid(blot, "lane", str(rec["replicate"])) if rec["replicate"] else math.nan,
-        })
-    if data.shape == "summary":
-        for row in measurements:
-            del row["replicateId"]
+        }
+        if data.shape != "summary":
+            row["replicateId"] = _pid(blot, "lane", str(rec["replicate"])) if rec["replicate"] else math.nan
+        measurements.append(row)
+    return conditions, measurements
 
+
+def _observable_rows(model: CompiledModel, data: BlotData) -> list[dict]:
+    """One PEtab observable per measured model observable, scaled by its blot's factor."""
     labels = {o.id: o.label for o in model.observables}
-    observables = [{
+    return [{
         "observableId": f"obs_{obs}",
         "observableName": labels[obs],
         "observableFormula": f"observableParameter1_obs_{obs} * {obs}",
@@ -163,28 +168,27 @@ def blots_to_petab(
         "noiseDistribution": "normal",
     } for obs in data.observables]
 
-    parameters = _parameter_rows(model, data, measurements, estimate, line_values, param_cols, estimate_scales)
-    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="mekisim-petab-"))
+
+def _write_problem(out: Path, model: CompiledModel, tables: Mapping[str, list[dict]]) -> Path:
+    """Write the SBML, the four tables and ``problem.yaml`` into ``out`` (created); return the YAML path."""
+    import petab.v1 as petab  # here, not at module level: importing petab costs ~2 s (simulator/__init__.py)
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.xml").write_text(model.sbml, encoding="utf-8")
     with warnings.catch_warnings():
-        # petab 0.8 calls pandas APIs deprecated in pandas 3; harmless (see petab_problem.load_petab)
+        # petab 0.8 calls pandas APIs deprecated in pandas 3; harmless (see simulator.fit.load_petab)
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"petab(\.|$)")
-        petab.write_condition_df(pd.DataFrame(conditions).set_index("conditionId"), out / "conditions.tsv")
-        petab.write_measurement_df(pd.DataFrame(measurements), out / "measurements.tsv")
-        petab.write_observable_df(pd.DataFrame(observables).set_index("observableId"), out / "observables.tsv")
-        petab.write_parameter_df(pd.DataFrame(parameters).set_index("parameterId"), out / "parameters.tsv")
+        petab.write_condition_df(pd.DataFrame(tables["conditions"]).set_index("conditionId"), out / "conditions.tsv")
+        petab.write_measurement_df(pd.DataFrame(tables["measurements"]), out / "measurements.tsv")
+        petab.write_observable_df(pd.DataFrame(tables["observables"]).set_index("observableId"),
+                                  out / "observables.tsv")
+        petab.write_parameter_df(pd.DataFrame(tables["parameters"]).set_index("parameterId"), out / "parameters.tsv")
         yaml_path = out / "problem.yaml"
         petab.yaml.create_problem_yaml(
             sbml_files=out / "model.xml", condition_files=out / "conditions.tsv",
             measurement_files=out / "measurements.tsv", parameter_file=out / "parameters.tsv",
             observable_files=out / "observables.tsv", yaml_file=yaml_path,
         )
-    (out / "README.md").write_text(_readme(model, data, estimate, estimate_scales), encoding="utf-8")
-    errors = lint_petab(yaml_path)
-    if errors:
-        raise InputError(f"the PEtab problem written to {str(yaml_path)!r} fails petab's linter: "
-                         + " | ".join(issue.message for issue in errors))
     return yaml_path
 
 
@@ -319,7 +323,7 @@ def _readme(model: CompiledModel, data: BlotData, estimate: Mapping[str, tuple[s
     est = "; ".join(f"{line}: {', '.join(ps)}" for line, ps in estimate.items()) or "none"
     notes = "\n".join(f"> {line}" for line in data.notes.splitlines()) or "> (the data file has no notes)"
     return (
-        f"# PEtab problem from blot data\n\nWritten by `simulator.blots.blots_to_petab` from `{data.source}` "
+        f"# PEtab problem from blot data\n\nWritten by `simulator.fit.blots_to_petab` from `{data.source}` "
         f"({data.shape} shape) for model `{model.name}` (sha256 {model.sha256[:12]}).\n\nNotes of the data file:\n\n"
         f"{notes}\n\nEstimated line parameters: {est}. Blot scale factors estimated: {'yes' if scales else 'no'}. "
         "Every measurement is pre-equilibrated on its line's untreated condition; drug-free rows are that "

@@ -87,6 +87,24 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
 
     When the objective is not finite at ``x0`` and ``rng`` is given, up to ``settings.resample`` uniform
     redraws within the bounds are tried first; ``StartResult.resampled`` counts them.
+
+    Parameters
+    ----------
+    objective
+        The objective.
+    x0
+        Start point (scaled), inside the bounds.
+    settings
+        Optimiser settings.
+    start
+        The start's number (recorded).
+    rng
+        Generator for redraws of a start where the model cannot be simulated.
+
+    Returns
+    -------
+    StartResult
+        The end point, its nllh, the status with its message, and counts.
     """
     t0 = time.perf_counter()
     if objective.central != settings.central:  # the settings decide the differences, whoever built the objective
@@ -127,7 +145,22 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
 
 
 def latin_hypercube_starts(lower: np.ndarray, upper: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """``n`` start points, one Latin hypercube over the (scaled) box ``[lower, upper]``, reproducible by seed."""
+    """``n`` start points, one Latin hypercube over the (scaled) box ``[lower, upper]``, reproducible by seed.
+
+    Parameters
+    ----------
+    lower, upper
+        The box (scaled values).
+    n
+        Number of points (>= 1).
+    seed
+        Seed of the hypercube.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n, len(lower)).
+    """
     if n < 1:
         raise InputError(f"the number of starts must be >= 1, not {n}.")
     unit = qmc.LatinHypercube(d=len(lower), rng=np.random.default_rng(seed)).random(n)
@@ -290,7 +323,7 @@ def fit_petab(
     seed
         Seed of the Latin hypercube: the same seed gives the same starts, hence the same fit.
     executor
-        Where starts run (:func:`~simulator.executor.make_executor`); serial when ``None``.
+        Where starts run (:func:`~simulator.parallel.make_executor`); serial when ``None``.
     settings
         Optimiser and solver settings.
     x0
@@ -325,7 +358,20 @@ def fit_petab(
 
 
 def fit_vs_data(result: FitResult, start: StartResult | None = None) -> pd.DataFrame:
-    """The measurement table with the simulated value and sigma of every row at a start's end point (best)."""
+    """The measurement table with the simulated value and sigma of every row at a start's end point (best).
+
+    Parameters
+    ----------
+    result
+        A fit.
+    start
+        The start whose end point is simulated; default the best.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The measurement table with ``simulation`` and ``sigma`` columns.
+    """
     start = start or result.best
     objective = objective_for(result.source, result.settings.options)
     x = np.array(start.x)

@@ -33,7 +33,7 @@ THRESHOLD_95 = float(chi2.ppf(0.95, 1) / 2.0)
 DEFAULT_OPTIONS = SolverOptions(rtol=1e-10, atol=1e-12, max_steps=20_000)
 
 
-#: Smallest sigma for which the residual form of the noise normalisation is exact (see the module docstring).
+#: Smallest sigma for which the residual form of the noise normalisation is exact (``docs/notes/fit.md``).
 SIGMA_FLOOR = 1e-30
 
 
@@ -61,14 +61,40 @@ class _Counts:
 
 
 def to_linear(x: np.ndarray, scales: Sequence[str]) -> np.ndarray:
-    """Scaled values -> linear values (lin: x, log: e^x, log10: 10^x)."""
+    """Scaled values -> linear values (lin: x, log: e^x, log10: 10^x).
+
+    Parameters
+    ----------
+    x
+        Scaled values.
+    scales
+        One PEtab ``parameterScale`` per value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Linear values.
+    """
     x = np.asarray(x, dtype=float)
     return np.array([v if s == "lin" else math.exp(v) if s == "log" else 10.0**v for v, s in zip(x, scales,
                                                                                               strict=True)])
 
 
 def to_scaled(values: np.ndarray, scales: Sequence[str]) -> np.ndarray:
-    """Linear values -> scaled values; ``-inf`` for 0 on a log scale (an unbounded lower bound)."""
+    """Linear values -> scaled values; ``-inf`` for 0 on a log scale (an unbounded lower bound).
+
+    Parameters
+    ----------
+    values
+        Linear values.
+    scales
+        One PEtab ``parameterScale`` per value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Scaled values.
+    """
     values = np.asarray(values, dtype=float)
     with np.errstate(divide="ignore"):
         return np.array([v if s == "lin" else np.log(v) if s == "log" else np.log10(v)
@@ -179,7 +205,7 @@ class Objective:
         return np.concatenate([data, noise]), sim
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
-        """Residual vector at ``x``: ``nllh = 0.5 * sum(res**2) + const`` (module docstring)."""
+        """Residual vector at ``x``: ``nllh = 0.5 * sum(res**2) + const`` (``docs/notes/fit.md``)."""
         return self._residuals_from(self.solve(x), self.values(x))[0]
 
     def simulation(self, x: np.ndarray) -> np.ndarray:
@@ -329,13 +355,18 @@ def make_objective(
     Parameters
     ----------
     problem
-        From :func:`~simulator.petab_problem.load_petab`.
+        From :func:`~simulator.fit.load_petab`.
     options
         ODE solver settings (default :data:`DEFAULT_OPTIONS`).
     fix
         Estimated parameters to hold at a linear value instead (a profile fixes one at a time).
     central
         Central differences for the ODE columns of the Jacobian.
+
+    Returns
+    -------
+    Objective
+        Callable for the nllh, residuals and Jacobian of the scaled vector of estimated parameters.
 
     Raises
     ------
@@ -431,7 +462,24 @@ def _problem_sha256(yaml_path: Path) -> str:
 
 def objective_for(yaml_path: str | Path, options: SolverOptions | None = None,
                   fix: Mapping[str, float] | None = None, central: bool = False) -> Objective:
-    """:func:`make_objective` of a problem file, loading each file once per process (worker side)."""
+    """:func:`make_objective` of a problem file, loading each file once per process (worker side).
+
+    Parameters
+    ----------
+    yaml_path
+        The problem's YAML file.
+    options
+        ODE solver settings.
+    fix
+        Estimated parameters to hold at a linear value.
+    central
+        Central differences for the ODE columns of the Jacobian.
+
+    Returns
+    -------
+    Objective
+        As :func:`make_objective` returns it (the problem is reloaded only when one of its files changed).
+    """
     path = Path(yaml_path).resolve()
     if not path.is_file():
         raise InputError(f"PEtab problem file {str(path)!r} does not exist or is not a file.")

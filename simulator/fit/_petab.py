@@ -188,7 +188,7 @@ def load_petab(yaml_path: str | Path) -> PetabProblem:
     ------
     InputError
         The files cannot be read or parsed by petab (the message names the YAML file and petab's
-        error), or the problem uses a feature listed as unsupported in the module docstring.
+        error), or the problem uses a feature listed as unsupported in ``docs/notes/fit.md``.
     """
     path = Path(yaml_path)
     if not path.is_file():

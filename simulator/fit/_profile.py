@@ -1,29 +1,8 @@
 """Profile likelihoods: identifiability of chosen parameters, with re-optimisation of all the others.
 
-Why this module exists: a best fit alone does not say which parameters the data pin down. The profile of a
-parameter ``theta_i`` is ``PL(c) = min over the others of nllh(theta | theta_i = c)``; the set where
-``PL(c) - nllh_best <= chi2_1(0.95)/2 = 1.92`` (:data:`~simulator.fit.THRESHOLD_95`) is its 95 %
-likelihood-ratio confidence interval (Raue et al. 2009, Bioinformatics 25:1923). A side that stays below the
-threshold up to the parameter's bound is practically non-identifiable on that side.
-
-Method: from the best fit, step outwards on the parameter's scale in each direction; at each step fix
-``theta_i`` and re-optimise the others with the same bounded least squares as the fit
-(:func:`~simulator.fit.run_start`), warm-started from the previous profile point. The step adapts so the
-profile rises by about a quarter of the threshold per step (halved when a step rises by more than half the
-threshold, grown by 1.5x when it rises by less than a tenth); a side ends when the profile exceeds the
-threshold (the crossing is bracketed, the bracket bisected ``refine`` times and the crossing interpolated
-linearly), at the bound, or after ``max_points``. A point
-whose re-optimisation fails is recorded with its status and ends that side.
-
-The starting point is re-optimised too (the profile's value there is the minimum over the others, which an
-unconverged fit may not have reached). When any profile point lies below the fit's nllh, the fit was not at
-the optimum: the profile takes the lowest point as its reference optimum (``best_nllh``, ``best_value``),
-measures ``delta`` and the interval from it, keeps the fit's value in ``fit_nllh`` and sets ``improved``,
-so the caller can say so (pyPESTO updates its optimum the same way). Without this, a degenerate problem's
-profile lay below zero by however far the multistart happened to stop from the optimum.
-
-Profiles of several parameters run in parallel, one task per parameter (:func:`profile_parameters`), through
-any :class:`~simulator.executor.Executor`.
+From the best fit, step outwards on each side with the parameter fixed and the others re-optimised, until the
+profile rises by chi2_1(0.95)/2 (the 95 % likelihood-ratio interval) or a bound is reached. The step control,
+the refined crossing and the handling of a fit that was not at the optimum: ``docs/notes/fit.md``.
 """
 
 from __future__ import annotations
@@ -190,33 +169,9 @@ def profile_parameter(
                                                                     centre_x)]
     reached = [False, False]
     for side, direction in enumerate((-1.0, 1.0)):
-        value, prev_delta, current = x_best[i], 0.0, centre_x.copy()
-        step = settings.first_step * (hi - lo)
-        for _ in range(settings.max_points):
-            target = min(max(value + direction * step, lo), hi)
-            if target == value:
-                reached[side] = True
-                break
-            nllh, status, message, full_x = reoptimise(target, current)
-            points.append((target, nllh, status, message, full_x))
-            if status != Status.OK:
-                break
-            best_nllh = min(best_nllh, nllh)
-            delta = nllh - best_nllh
-            if delta > settings.threshold:
-                if settings.refine and prev_delta <= settings.threshold:
-                    points.extend(_refine(reoptimise, value, target, current, best_nllh, settings))
-                break
-            value, current = target, full_x
-            if target in (lo, hi):
-                reached[side] = True
-                break
-            rise = delta - prev_delta
-            if rise > 0.5 * settings.threshold:
-                step = max(step / 2.0, settings.min_step)
-            elif rise < 0.1 * settings.threshold:
-                step = min(step * 1.5, settings.max_step)
-            prev_delta = max(delta, prev_delta)
+        walked, reached[side], best_nllh = _walk(reoptimise, x_best[i], centre_x, direction, (lo, hi), best_nllh,
+                                                 settings)
+        points += walked
     points.sort(key=lambda p: p[0])
     values = np.array([p[0] for p in points])
     nllh = np.array([p[1] for p in points])
@@ -232,6 +187,43 @@ def profile_parameter(
         ci_low=float(lin[0]), ci_high=float(lin[1]),
         reached_bound=(reached[0], reached[1]), time_s=time.perf_counter() - t0, fit_nllh=fit_nllh,
     )
+
+
+def _walk(reoptimise, start: float, centre_x: np.ndarray, direction: float, bounds: tuple[float, float],
+          best_nllh: float, settings: ProfileSettings) -> tuple[list[tuple], bool, float]:
+    """Step from ``start`` in ``direction`` until the profile crosses the threshold, a bound or ``max_points``.
+
+    Returns the points, whether the bound stopped the walk, and the best nllh seen so far (the threshold test
+    follows it).
+    """
+    lo, hi = bounds
+    points: list[tuple[float, float, Status, str, np.ndarray]] = []
+    value, prev_delta, current = start, 0.0, centre_x.copy()
+    step = settings.first_step * (hi - lo)
+    for _ in range(settings.max_points):
+        target = min(max(value + direction * step, lo), hi)
+        if target == value:
+            return points, True, best_nllh
+        nllh, status, message, full_x = reoptimise(target, current)
+        points.append((target, nllh, status, message, full_x))
+        if status != Status.OK:
+            break
+        best_nllh = min(best_nllh, nllh)
+        delta = nllh - best_nllh
+        if delta > settings.threshold:
+            if settings.refine and prev_delta <= settings.threshold:
+                points.extend(_refine(reoptimise, value, target, current, best_nllh, settings))
+            break
+        value, current = target, full_x
+        if target in (lo, hi):
+            return points, True, best_nllh
+        rise = delta - prev_delta
+        if rise > 0.5 * settings.threshold:
+            step = max(step / 2.0, settings.min_step)
+        elif rise < 0.1 * settings.threshold:
+            step = min(step * 1.5, settings.max_step)
+        prev_delta = max(delta, prev_delta)
+    return points, False, best_nllh
 
 
 def _refine(reoptimise, inside: float, outside: float, start: np.ndarray, best_nllh: float,

@@ -1,18 +1,8 @@
 """Add a drug to named reactions of any SBML or Antimony model, without editing the model file.
 
-A drug acts by fractional occupancy, as in the bundled models (biology.md section 0)::
-
-    f_NAME = NAME^h_NAME / (NAME^h_NAME + IC50_NAME^h_NAME)
-
-and every reaction it targets has its kinetic law multiplied by ``(1 - f_NAME)``. Scaling the whole rate
-law is the non-competitive (allosteric) inhibition of the enzyme that catalyses the step; it leaves the
-reaction's own parameters, and hence the model's behaviour at dose 0, exactly as authored. A reversible
-rate law is scaled as a whole, because an inhibited enzyme catalyses neither direction.
-
-The new ids follow the convention of :mod:`simulator.conditions`: a settable parameter ``NAME`` (dose,
-nM, default 0) plus ``IC50_NAME`` and ``h_NAME``, so the returned model *accepts* the drug and
-``make_condition(model, None, {"NAME": "10nM"})`` works on it like on a bundled model. This module edits
-SBML with libsbml and recompiles through :mod:`simulator.model`; it never runs a simulation.
+The drug's occupancy ``f = D^h/(D^h + IC50^h)`` scales the targeted rate laws by ``(1 - f)`` (non-competitive
+inhibition); the new ids ``NAME``, ``IC50_NAME``, ``h_NAME`` make the model accept the drug like a bundled one.
+Why: ``docs/notes/model.md``.
 """
 
 from __future__ import annotations

@@ -157,19 +157,16 @@ def run_chunks(
     out_dir
         Output folder; part files go to ``out_dir/parts/<chunk_id>.parquet``.
     resume
-        Skip chunks whose part file exists and run the others (including chunks that failed before).
-        Without it, an existing non-empty ``parts`` folder is an error, so nothing computed is overwritten.
+        Skip chunks whose part file exists (failed chunks run again); without it an existing non-empty
+        ``parts`` folder is an error, so nothing computed is overwritten.
     progress
-        Show a progress bar on stderr (rows, rate, ETA) when stderr is a terminal; never in CI logs.
-    total_rows
-        Rows the whole job will produce, if known: the bar then counts rows (with an ETA) instead of chunks.
-    label
-        Text in front of the progress bar.
+        A progress bar on stderr (rows, rate, ETA) when stderr is a terminal; never in CI logs.
+    total_rows, label
+        Rows the whole job will produce, if known (the bar counts rows, not chunks); text before the bar.
     job
-        A JSON-able description of everything that decides the chunks' results (model hashes, doses, settings).
-        It is stored as ``parts/_job.json``; a resumed run reuses existing parts only when its description is
-        the same. Why: chunk ids alone do not identify a job (a screen with other doses has the same ids), and
-        resuming would keep the old results under the new settings.
+        A JSON-able description of everything that decides the chunks' results (model hashes, doses, settings),
+        stored as ``parts/_job.json``: a resumed run reuses parts only under the same description (chunk ids
+        alone do not identify a job: a screen with other doses has the same ids).
 
     Returns
     -------
@@ -179,17 +176,44 @@ def run_chunks(
     Raises
     ------
     InputError
-        Invalid or duplicate chunk ids; an existing ``parts`` folder without ``resume``; with ``resume``,
-        part files of chunk ids that are not in this job, or (with ``job``) parts written for another
-        description or without one (the folder holds a different run).
+        Invalid or duplicate chunk ids; an existing ``parts`` folder without ``resume``; with ``resume``, parts
+        of chunk ids not in this job or (with ``job``) of another description or none (a different run).
     WorkerLost
         A worker process died; finished chunks are on disk, so a resumed run continues from them.
     """
     start = time.perf_counter()
     chunks = [(_chunk_id(cid), payload) for cid, payload in chunks]
-    ids = [cid for cid, _ in chunks]
+    parts, existing = _prepare_parts(Path(out_dir) / PARTS, [cid for cid, _ in chunks], resume=resume, job=job)
+    todo = [(cid, payload) for cid, payload in chunks if cid not in existing]
+    skipped = len(chunks) - len(todo)
+    bar = _progress_bar(progress, label, total_rows, len(chunks), skipped, parts, existing)
+    tally = _Tally(parts, label, bar, counts_rows=total_rows is not None)
+    try:
+        results = executor.map_unordered(partial(_run_chunk, fn), [p for _, p in todo], return_exceptions=True)
+        for index, outcome in results:
+            tally.record(todo[index][0], outcome)
+            del outcome  # the table is on disk: hold no result longer than it takes to write it
+    except WorkerLost as exc:
+        raise _worker_lost(exc, label, parts, todo, skipped + tally.done, len(chunks)) from exc
+    finally:
+        if bar is not None:
+            bar.close()
+    return ChunkRun(
+        parts_dir=parts,
+        chunks_total=len(chunks),
+        chunks_done=tally.done,
+        chunks_skipped=skipped,
+        failures=tuple(tally.failures),
+        rows_written=tally.rows,
+        elapsed_s=time.perf_counter() - start,
+        compute_s=tally.compute,
+    )
+
+
+def _prepare_parts(parts: Path, ids: list[str], *, resume: bool, job: Mapping[str, Any] | None
+                   ) -> tuple[Path, set[str]]:
+    """Check that ``parts`` may receive this job's chunks and make it ready; return it and the ids done before."""
     _check_unique(ids)
-    parts = Path(out_dir) / PARTS
     existing = _part_ids(parts)
     if parts.is_dir() and any(parts.iterdir()) and not resume:
         raise InputError(
@@ -210,54 +234,44 @@ def run_chunks(
     if job is not None and not existing:  # before the first part: a part never exists without its job file
         _write_atomic(parts / JOB_FILE, _job_text(job).encode("utf-8"))
     (parts / FAILED_FILE).unlink(missing_ok=True)  # those chunks have no part file: they run again
+    return parts, existing
 
-    todo = [(cid, payload) for cid, payload in chunks if cid not in existing]
-    skipped = len(chunks) - len(todo)
-    bar = _progress_bar(progress, label, total_rows, len(chunks), skipped, parts, existing)
-    failures: list[ChunkFailure] = []
-    rows = done = 0
-    compute = 0.0
-    try:
-        results = executor.map_unordered(partial(_run_chunk, fn), [p for _, p in todo], return_exceptions=True)
-        for index, outcome in results:
-            cid = todo[index][0]
-            failure = None
-            if isinstance(outcome, BaseException):  # lost in transit (e.g. a Dask worker died 3 times)
-                failure = ChunkFailure(cid, _describe(outcome))
-            elif outcome.error is not None:
-                failure = ChunkFailure(cid, outcome.error, outcome.traceback)
-            else:
-                compute += outcome.seconds
-                _write_part(outcome.parquet, parts, cid)
-            if failure is None:
-                n = outcome.rows
-                rows += n
-                done += 1
-                if bar is not None:
-                    bar.update(n if total_rows is not None else 1)
-                    if total_rows is None:
-                        bar.set_postfix(rows=rows, refresh=False)
-            else:
-                failures.append(failure)
-                _write_failed(parts, failures, label)
-                if bar is not None:
-                    bar.set_postfix(failed=len(failures), refresh=False)
-            del outcome  # the table is on disk: hold no result longer than it takes to write it
-    except WorkerLost as exc:
-        raise _worker_lost(exc, label, parts, todo, skipped + done, len(chunks)) from exc
-    finally:
-        if bar is not None:
-            bar.close()
-    return ChunkRun(
-        parts_dir=parts,
-        chunks_total=len(chunks),
-        chunks_done=done,
-        chunks_skipped=skipped,
-        failures=tuple(failures),
-        rows_written=rows,
-        elapsed_s=time.perf_counter() - start,
-        compute_s=compute,
-    )
+
+@dataclass
+class _Tally:
+    """The chunks of one run as they arrive: each part written at once, each failure recorded at once."""
+
+    parts: Path
+    label: str
+    bar: Any
+    counts_rows: bool
+    failures: list[ChunkFailure] = field(default_factory=list)
+    rows: int = 0
+    done: int = 0
+    compute: float = 0.0
+
+    def record(self, cid: str, outcome: _Outcome | BaseException) -> None:
+        """Write one chunk's part (or record its failure in ``_failed.json``) and advance the bar."""
+        failure = None
+        if isinstance(outcome, BaseException):  # lost in transit (e.g. a Dask worker died 3 times)
+            failure = ChunkFailure(cid, _describe(outcome))
+        elif outcome.error is not None:
+            failure = ChunkFailure(cid, outcome.error, outcome.traceback)
+        else:
+            self.compute += outcome.seconds
+            _write_part(outcome.parquet, self.parts, cid)
+        if failure is None:
+            self.rows += outcome.rows
+            self.done += 1
+            if self.bar is not None:
+                self.bar.update(outcome.rows if self.counts_rows else 1)
+                if not self.counts_rows:
+                    self.bar.set_postfix(rows=self.rows, refresh=False)
+        else:
+            self.failures.append(failure)
+            _write_failed(self.parts, self.failures, self.label)
+            if self.bar is not None:
+                self.bar.set_postfix(failed=len(self.failures), refresh=False)
 
 
 def _worker_lost(exc: WorkerLost, label: str, parts: Path, todo: list, finished: int, total: int) -> WorkerLost:
@@ -325,7 +339,7 @@ def _write_part(data: bytes, parts: Path, cid: str) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` atomically (files.py): flushed to disk before the name appears, all of it or nothing."""
+    """Write ``data`` atomically (simulator.files): flushed to disk before the name appears, all of it or nothing."""
     write_bytes(path, data)
 
 

@@ -182,112 +182,33 @@ class ProcessExecutor(_BaseExecutor):
         ``max_in_flight`` items are taken and not yet yielded). Items are taken from ``items`` under a lock,
         by whichever side is free.
         """
-        pool = self._get_pool()
-        processes, limit = self.pool_processes, self.max_in_flight
-        total = operator.length_hint(items, 0)  # 0 for a lazy iterable: then nothing is queued
-        source = enumerate(items)
-        cond = threading.Condition()
-        state = {"taken": 0, "outstanding": 0, "running": 0, "exhausted": False, "stop": False, "error": None}
-        arrived: deque[tuple[int, cf.Future]] = deque()
-        submitted: dict[cf.Future, int] = {}  # not yet arrived (-> item index): cancelled if the caller stops early
-
-        def take() -> tuple[int, Any] | None:  # caller holds cond
-            if state["exhausted"]:
-                return None
-            nxt = next(source, None)
-            if nxt is None:
-                state["exhausted"] = True
-                return None
-            state["taken"] += 1
-            state["outstanding"] += 1
-            return nxt
-
-        def done(future: cf.Future, index: int) -> None:  # runs on the pool's manager thread
-            with cond:
-                state["running"] -= 1
-                submitted.pop(future, None)
-                arrived.append((index, future))
-                cond.notify_all()
-
-        def wake(_: cf.Future) -> None:
-            with cond:
-                cond.notify_all()
-
-        def feed() -> None:
-            try:
-                # the pool gets items only once a process has started and imported fn's module (the probe),
-                # so a short job that this process finishes alone never waits for the pool's start-up
-                probe = pool.submit(_ready, fn)
-                probe.add_done_callback(wake)
-                with cond:
-                    while not state["stop"] and not probe.done():
-                        cond.wait()
-                if state["stop"]:
-                    return
-                probe.result()
-                with cond:
-                    while not state["stop"]:
-                        queued = processes if total - state["taken"] > 2 * self.workers else 0
-                        if state["running"] < processes + queued and state["outstanding"] < limit:
-                            nxt = take()
-                            if nxt is not None:
-                                future = pool.submit(fn, nxt[1])
-                                state["running"] += 1
-                                submitted[future] = nxt[0]
-                                future.add_done_callback(partial(done, index=nxt[0]))
-                                continue
-                            if state["running"] == 0:
-                                return
-                        cond.wait()
-            except BaseException as exc:  # the items' iterator raised, or the pool broke
-                with cond:
-                    state["error"] = exc
-                    cond.notify_all()
-
-        feeder = threading.Thread(target=feed, name="mekisim-feeder", daemon=True)
+        shared = _Feed(self, fn, items)
+        feeder = threading.Thread(target=shared.feed, name="mekisim-feeder", daemon=True)
         feeder.start()
         try:
             while True:
-                with cond:
-                    ready = list(arrived)
-                    arrived.clear()
-                    state["outstanding"] -= len(ready)
-                    if ready:
-                        cond.notify_all()
+                ready = shared.collect()
                 for position, (index, future) in enumerate(ready):
-                    with cond:  # what else was out in the pool (if it broke, one of these was in the dead process)
-                        running = [i for i, _ in arrived] + list(submitted.values())
-                    yield index, self._indexed_result(future, fn, return_exceptions,
-                                                      (index, *(i for i, _ in ready[position + 1:]), *running))
-                with cond:
-                    error = state["error"]
-                    nxt = None if error is not None else take()
-                    if error is None and nxt is None:
-                        if not arrived and state["running"] == 0:  # all done (the pool may still be starting)
-                            return
-                        if not arrived:
-                            cond.wait()
-                        continue
+                    # what else was out in the pool (if it broke, one of these was in the dead process)
+                    out = (index, *(i for i, _ in ready[position + 1:]), *shared.out_in_pool())
+                    yield index, self._indexed_result(future, fn, return_exceptions, out)
+                step = shared.next_for_main()
+                if step is _ALL_DONE:
+                    return
+                if step is _LOOK_AGAIN:
+                    continue
+                error, (index, item) = step
                 if isinstance(error, BrokenProcessPool):
                     self._discard(terminate=True)
                     raise WorkerLost(f"a worker process died while tasks of {_task_name(fn)} were being sent to the "
                                      "pool; the pool was shut down.") from error
                 if error is not None:
                     raise error
-                index, item = nxt
                 result = _call(fn, item, return_exceptions)
-                with cond:
-                    state["outstanding"] -= 1
-                    cond.notify_all()
+                shared.finished_in_main()
                 yield index, result
         finally:
-            with cond:
-                state["stop"] = True
-                cond.notify_all()
-            feeder.join()
-            with cond:
-                for future in list(submitted):  # a cancelled future's callback removes it
-                    future.cancel()
+            shared.stop_and_cancel(feeder)
 
     def _discard(self, *, terminate: bool) -> None:
         pool, self._pool = self._pool, None
@@ -312,6 +233,129 @@ class ProcessExecutor(_BaseExecutor):
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._discard(terminate=exc_type is not None)
+
+
+_ALL_DONE, _LOOK_AGAIN = object(), object()
+
+
+class _Feed:
+    """What the feeder thread and the calling thread share in :meth:`ProcessExecutor._map_with_main`.
+
+    Every attribute but ``pool``, ``fn`` and the settings is read and written under ``cond``. Items are taken
+    from ``items`` by whichever side is free; finished pool tasks wait in ``arrived`` for the calling thread.
+    """
+
+    def __init__(self, executor: ProcessExecutor, fn: Callable[[Any], Any], items: Iterable[Any]) -> None:
+        self.pool = executor._get_pool()
+        self.fn = fn
+        self.processes, self.limit, self.workers = executor.pool_processes, executor.max_in_flight, executor.workers
+        self.total = operator.length_hint(items, 0)  # 0 for a lazy iterable: then nothing is queued
+        self.source = enumerate(items)
+        self.cond = threading.Condition()
+        self.taken = self.outstanding = self.running = 0
+        self.exhausted = self.stop = False
+        self.error: BaseException | None = None
+        self.arrived: deque[tuple[int, cf.Future]] = deque()
+        self.submitted: dict[cf.Future, int] = {}  # not yet arrived (-> item index): cancelled if the caller stops
+
+    def take(self) -> tuple[int, Any] | None:
+        """The next ``(index, item)``, or None when there are no more (caller holds ``cond``)."""
+        if self.exhausted:
+            return None
+        nxt = next(self.source, None)
+        if nxt is None:
+            self.exhausted = True
+            return None
+        self.taken += 1
+        self.outstanding += 1
+        return nxt
+
+    def done(self, future: cf.Future, index: int) -> None:
+        """A pool task finished (runs on the pool's manager thread)."""
+        with self.cond:
+            self.running -= 1
+            self.submitted.pop(future, None)
+            self.arrived.append((index, future))
+            self.cond.notify_all()
+
+    def wake(self, _: cf.Future) -> None:
+        with self.cond:
+            self.cond.notify_all()
+
+    def feed(self) -> None:
+        """The feeder thread: keep each pool process busy (one task running, one queued while many remain)."""
+        try:
+            # the pool gets items only once a process has started and imported fn's module (the probe),
+            # so a short job that this process finishes alone never waits for the pool's start-up
+            probe = self.pool.submit(_ready, self.fn)
+            probe.add_done_callback(self.wake)
+            with self.cond:
+                while not self.stop and not probe.done():
+                    self.cond.wait()
+            if self.stop:
+                return
+            probe.result()
+            with self.cond:
+                while not self.stop:
+                    queued = self.processes if self.total - self.taken > 2 * self.workers else 0
+                    if self.running < self.processes + queued and self.outstanding < self.limit:
+                        nxt = self.take()
+                        if nxt is not None:
+                            future = self.pool.submit(self.fn, nxt[1])
+                            self.running += 1
+                            self.submitted[future] = nxt[0]
+                            future.add_done_callback(partial(self.done, index=nxt[0]))
+                            continue
+                        if self.running == 0:
+                            return
+                    self.cond.wait()
+        except BaseException as exc:  # the items' iterator raised, or the pool broke
+            with self.cond:
+                self.error = exc
+                self.cond.notify_all()
+
+    def collect(self) -> list[tuple[int, cf.Future]]:
+        """The pool tasks that finished since the last call."""
+        with self.cond:
+            ready = list(self.arrived)
+            self.arrived.clear()
+            self.outstanding -= len(ready)
+            if ready:
+                self.cond.notify_all()
+        return ready
+
+    def out_in_pool(self) -> list[int]:
+        """Indices of the items the pool holds (finished but not collected, or submitted)."""
+        with self.cond:
+            return [i for i, _ in self.arrived] + list(self.submitted.values())
+
+    def next_for_main(self):
+        """``(error, (index, item))`` for the calling thread to compute, or :data:`_ALL_DONE`/:data:`_LOOK_AGAIN`."""
+        with self.cond:
+            error = self.error
+            nxt = None if error is not None else self.take()
+            if error is None and nxt is None:
+                if not self.arrived and self.running == 0:  # all done (the pool may still be starting)
+                    return _ALL_DONE
+                if not self.arrived:
+                    self.cond.wait()
+                return _LOOK_AGAIN
+            return error, (nxt if nxt is not None else (-1, None))
+
+    def finished_in_main(self) -> None:
+        with self.cond:
+            self.outstanding -= 1
+            self.cond.notify_all()
+
+    def stop_and_cancel(self, feeder: threading.Thread) -> None:
+        """Stop the feeder, wait for it, and cancel what the pool has not started."""
+        with self.cond:
+            self.stop = True
+            self.cond.notify_all()
+        feeder.join()
+        with self.cond:
+            for future in list(self.submitted):  # a cancelled future's callback removes it
+                future.cancel()
 
 
 def _init_worker(parent: int | None) -> None:

@@ -119,7 +119,7 @@ def plot_dose_response_fit(result, ax=None):
     the drug never gets there) are separate lines in the legend.
 
     ``result`` is a :class:`simulator.response.DoseResponse`; the curve is the fitted equation evaluated
-    on a dense dose grid (the fit itself was done by :func:`simulator.doseresponse.fit_logistic`).
+    on a dense dose grid (the fit itself was done by :func:`simulator.readouts.fit_logistic`).
     """
     own = ax is None
     if own:

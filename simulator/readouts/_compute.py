@@ -54,11 +54,11 @@ def compute_readouts(
     model
         A model defining ``pERK``, ``g`` and ``d`` (:data:`REQUIRED_IDS`) and a time unit.
     conditions
-        :class:`~simulator.conditions.Condition` values (``make_condition``); each one's DMSO reference is
+        :class:`~simulator.model.Condition` values (``make_condition``); each one's DMSO reference is
         its ``untreated`` mapping, solved once per distinct untreated condition within this call.
     mode
         ``"fast"`` (steady-state signalling, closed-form cell numbers) or ``"full"`` (cell numbers
-        integrated with the signalling over 72 h). See the module docstring for when they differ.
+        integrated with the signalling over 72 h). ``docs/notes/readouts.md`` says when they differ.
     readouts
         Readout ids (:data:`READOUTS`); default all.
     options
@@ -68,7 +68,7 @@ def compute_readouts(
     ------
     InputError
         Unknown mode or readout id, a model missing a required id or a time unit, or a condition that is
-        not a :class:`~simulator.conditions.Condition`.
+        not a :class:`~simulator.model.Condition`.
     """
     wanted, builtin, own, levels, conditions = _checked(model, conditions, mode, readouts)
     return _records(model, conditions, mode, wanted, builtin, own, levels, options)

@@ -1,51 +1,15 @@
 """Four-parameter logistic (4PL) fit of a dose-response series, with an honest IC50 and its 95 % CI.
 
-Model, on the doses > 0 (dose 0 is the control)::
+``y = bottom + (top - bottom)/(1 + (dose/IC50)^hill)`` on the doses > 0, fitted by bounded least squares from a
+grid of starts; the CI is a Wald interval on log10 IC50. The model, the method, Prism's conventions and what
+each status (``ok``, ``extrapolated``, ``not_reached``, ``failed``) means: ``docs/notes/readouts.md``.
 
-    y = bottom + (top - bottom)/(1 + (dose/IC50)^hill),    hill > 0
-
-so the curve falls from ``top`` to ``bottom`` when ``top > bottom`` (an inhibitor) and rises otherwise.
-Prism writes the same curve with the opposite sign convention on the slope, ``HillSlope = -hill``.
-
-``normalized=True`` fixes ``top = 100`` and ``bottom = 0``: GraphPad Prism's "[inhibitor] vs.
-normalized response -- Variable slope", which the source paper (Front. Oncol. 2022,
-doi:10.3389/fonc.2022.910505, Methods) used for its IC50s. The responses are then % of control. Control
-points (dose 0), when given, are used only to pin the top: the series is rescaled so that their mean is
-100 (identity for data already normalised, such as :mod:`simulator.readouts` viability).
-
-Method: :func:`scipy.optimize.least_squares` (trust-region reflective, bounded) on
-``(top, bottom, log10 IC50, hill)``, started from a grid of log10 IC50 values across the tested range; the
-fit with the lowest residual sum of squares is kept. The 95 % CI of the IC50 is a Wald interval on
-log10 IC50, ``log10 IC50 +/- t(0.975, n - p) * SE``, with ``SE`` from the Jacobian-based covariance
-``s^2 (J^T J)^-1`` (``s^2 = RSS/(n - p)``, p = 4, or 2 when normalised), transformed back to dose (so
-it is asymmetric in dose, like Prism's). It assumes independent, equal-variance Gaussian errors and is
-approximate for small n and strongly nonlinear fits.
-
-Status (:attr:`LogisticFit.status`):
-
-* ``"ok"``: the responses cross the half-way level ``(top + bottom)/2`` within the tested doses and the
-  IC50 lies within the tested range.
-* ``"extrapolated"``: the data never cross half-way (or the fitted IC50 lies outside the tested doses),
-  but the curve still pins an IC50 with a finite CI; the value is an extrapolation and is flagged so.
-* ``"not_reached"``: no IC50 can be stated: the response does not cross half-way and the fit runs to the
-  bound of the search range (3 decades beyond the tested doses) or has an unbounded CI (singular
-  Jacobian, or wider than 6 decades); or the curve is no better than the nested no-effect line, a
-  constant (free fit) or 100 (normalised), by the extra-sum-of-squares F test (p >= 0.05). ``ic50``
-  and its CI are then NaN; ``message`` says why and, when the response stays on one side, gives the
-  bound (e.g. "IC50 > 10000").
-* ``"failed"``: too few points for the number of parameters, or the optimiser failed.
-
-Two quantities, never one under the other's name (issue 20):
-
-* the **relative EC50** (:attr:`LogisticFit.ic50`, also :attr:`LogisticFit.ec50_rel`): the dose at the fitted
-  curve's half-way level ``(top + bottom)/2``, the 4PL's own parameter;
-* the **absolute IC50** (:attr:`LogisticFit.ic50_abs`): the dose at which the response is 50 % of the untreated
-  value (``absolute_level`` on the response scale, 50 for % of untreated), read off the fitted curve. A series
-  that never falls to 50 % at the tested doses has no absolute IC50: NaN, and :attr:`LogisticFit.ic50_abs_text`
-  says "> top dose" (Prism's "relative vs absolute IC50"; Sebaugh 2011, Pharm Stat 10:128).
-
-They coincide only when the curve runs from 100 to 0 (the normalised model). :data:`MODEL_FREE` and
-:data:`MODEL_NORMALIZED` name the model in tables and legends.
+Two quantities, never one under the other's name (issue 20): the **relative EC50** (:attr:`LogisticFit.ic50`,
+also :attr:`LogisticFit.ec50_rel`), the dose at the fitted curve's half-way level ``(top + bottom)/2``; and the
+**absolute IC50** (:attr:`LogisticFit.ic50_abs`), the dose at which the response is 50 % of the untreated value
+(``absolute_level``), read off the fitted curve, or "> top dose" when the tested responses never get there. They
+coincide only for a curve from 100 to 0 (the normalised model). :data:`MODEL_FREE` and :data:`MODEL_NORMALIZED`
+name the model in tables and legends.
 """
 
 from __future__ import annotations
@@ -97,7 +61,7 @@ class LogisticFit:
     n
         Number of fitted points (doses > 0).
     status
-        ``"ok"``, ``"extrapolated"``, ``"not_reached"`` or ``"failed"`` (module docstring).
+        ``"ok"``, ``"extrapolated"``, ``"not_reached"`` or ``"failed"`` (``docs/notes/readouts.md``).
     message
         Why the status is not ``"ok"``, or an empty string.
     model
@@ -117,7 +81,7 @@ class LogisticFit:
     ic50_ci95: tuple[float, float]
     r2: float
     n: int
-    status: str
+    status: Status
     message: str = ""
     model: str = MODEL_FREE
     ic50_abs: float = math.nan
@@ -128,6 +92,11 @@ class LogisticFit:
         """True when the IC50 is interpolated within the tested doses."""
         return self.status == Status.OK
 
+    @property
+    def ec50_rel(self) -> float:
+        """The relative EC50: the dose at the curve's half-way level (the same number as :attr:`ic50`)."""
+        return self.ic50
+
     def ic50_abs_label(self, unit: str = "nM") -> str:
         """The absolute IC50 for a sentence or legend: ``"9.5 nM"``, ``"> 10000 nM (top dose)"``, or ``"n/a"``."""
         if self.ic50_abs_text == "n/a":
@@ -136,11 +105,6 @@ class LogisticFit:
             return f"{self.ic50_abs:.4g} {unit}"
         bound, _, note = self.ic50_abs_text.partition(" (")
         return f"{bound} {unit} ({note}"
-
-    @property
-    def ec50_rel(self) -> float:
-        """The relative EC50: the dose at the curve's half-way level (the same number as :attr:`ic50`)."""
-        return self.ic50
 
 
 def fit_logistic(
@@ -165,25 +129,23 @@ def fit_logistic(
         The response level of the absolute IC50 (50 for a response in % of untreated); None: no absolute IC50
         (a response that is not a fraction of untreated, e.g. an apoptotic fraction).
 
+    Returns
+    -------
+    LogisticFit
+        The curve's parameters, the IC50 with its 95 % CI, R^2, and the status with its message.
+
     Raises
     ------
     InputError
         Arrays of different lengths, non-finite values or negative doses.
     """
-    x = np.asarray(doses, dtype=float).ravel()
-    y = np.asarray(response, dtype=float).ravel()
-    if x.shape != y.shape:
-        raise InputError(f"doses ({x.size}) and response ({y.size}) must have the same length.")
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise InputError("doses and response must be finite numbers (drop missing wells first).")
-    if np.any(x < 0):
-        raise InputError("doses must be >= 0 (0 marks a control).")
-    fit = _fit(x, y, normalized)
+    x, y, control = _check_series(doses, response)
+    fit = _fit(x, y, control, normalized)
     model = MODEL_NORMALIZED if normalized else MODEL_FREE
     if absolute_level is None:
         return dataclasses.replace(fit, model=model)
-    scale = 100.0 / float(np.mean(y[x == 0])) if normalized and np.any(x == 0) else 1.0
-    value, text = _absolute_ic50(x[x > 0], y[x > 0] * scale, fit, float(absolute_level))
+    scale = 100.0 / float(np.mean(control)) if normalized and control.size else 1.0
+    value, text = _absolute_ic50(x, y * scale, fit, float(absolute_level))
     return dataclasses.replace(fit, model=model, ic50_abs=value, ic50_abs_text=text)
 
 
@@ -221,10 +183,8 @@ def _plain(value: float) -> str:
     return np.format_float_positional(value, precision=4, unique=False, fractional=False, trim="-")
 
 
-def _fit(x: np.ndarray, y: np.ndarray, normalized: bool) -> LogisticFit:
-    """The fit itself (:func:`fit_logistic` without the model name and the absolute IC50)."""
-    control = y[x == 0]
-    x, y = x[x > 0], y[x > 0]
+def _fit(x: np.ndarray, y: np.ndarray, control: np.ndarray, normalized: bool) -> LogisticFit:
+    """The fit itself (:func:`fit_logistic` without the model's name and the absolute IC50)."""
     n_par = 2 if normalized else 4
     nan2 = (math.nan, math.nan)
     if x.size < n_par + 1 or np.unique(x).size < n_par:
@@ -236,19 +196,42 @@ def _fit(x: np.ndarray, y: np.ndarray, normalized: bool) -> LogisticFit:
         if scale <= 0:
             raise InputError(f"the control mean is {scale:g}; a normalised fit needs a positive control.")
         y = y * (100.0 / scale)
-
     lx = np.log10(x)
+    best = _best_of_starts(lx, y, normalized)
+    if best is None:
+        return LogisticFit(math.nan, math.nan, math.nan, math.nan, nan2, math.nan, int(x.size), Status.FAILED,
+                           "the optimiser failed from every start.")
+    return _judge(best, x, y, normalized)
+
+
+def _check_series(doses, response) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(doses > 0, their responses, the control responses)``; raises on unusable input."""
+    x = np.asarray(doses, dtype=float).ravel()
+    y = np.asarray(response, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise InputError(f"doses ({x.size}) and response ({y.size}) must have the same length.")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise InputError("doses and response must be finite numbers (drop missing wells first).")
+    if np.any(x < 0):
+        raise InputError("doses must be >= 0 (0 marks a control).")
+    return x[x > 0], y[x > 0], y[x == 0]
+
+
+def _unpack(p: np.ndarray, normalized: bool) -> tuple:
+    """``(top, bottom, log10 IC50, hill)`` from the optimiser's vector."""
+    return (100.0, 0.0, p[0], p[1]) if normalized else (p[0], p[1], p[2], p[3])
+
+
+def _best_of_starts(lx: np.ndarray, y: np.ndarray, normalized: bool):
+    """The least-squares fit with the lowest cost over 5 starts of log10 IC50 (None when every start failed)."""
     lo, hi = lx.min() - _SEARCH_DECADES, lx.max() + _SEARCH_DECADES
 
-    def unpack(p):
-        return (100.0, 0.0, p[0], p[1]) if normalized else (p[0], p[1], p[2], p[3])
-
     def residuals(p):
-        top, bottom, lic50, hill = unpack(p)
+        top, bottom, lic50, hill = _unpack(p, normalized)
         return bottom + (top - bottom) / (1.0 + 10.0 ** (hill * (lx - lic50))) - y
 
     order = np.argsort(lx)
-    head, tail = y[order][:max(1, x.size // 4)], y[order][-max(1, x.size // 4):]
+    head, tail = y[order][:max(1, lx.size // 4)], y[order][-max(1, lx.size // 4):]
     top0, bottom0 = float(np.mean(head)), float(np.mean(tail))
     span = max(float(np.ptp(y)), 1e-12, abs(top0 - bottom0))
     if normalized:
@@ -267,11 +250,15 @@ def _fit(x: np.ndarray, y: np.ndarray, normalized: bool) -> LogisticFit:
             continue
         if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost):
             best = res
-    if best is None:
-        return LogisticFit(math.nan, math.nan, math.nan, math.nan, nan2, math.nan, int(x.size), Status.FAILED,
-                           "the optimiser failed from every start.")
+    return best
 
-    top, bottom, lic50, hill = (float(v) for v in unpack(best.x))
+
+def _judge(best, x: np.ndarray, y: np.ndarray, normalized: bool) -> LogisticFit:
+    """The fit with its IC50 CI, R^2 and status (ok, extrapolated or not reached) from the optimiser's result."""
+    n_par = 2 if normalized else 4
+    lx = np.log10(x)
+    lo, hi = lx.min() - _SEARCH_DECADES, lx.max() + _SEARCH_DECADES
+    top, bottom, lic50, hill = (float(v) for v in _unpack(best.x, normalized))
     rss = float(np.sum(best.fun**2))
     sst = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - rss / sst if sst > 0 else math.nan
@@ -280,7 +267,7 @@ def _fit(x: np.ndarray, y: np.ndarray, normalized: bool) -> LogisticFit:
     cov = np.linalg.pinv(jac.T @ jac) * (rss / dof)
     se = math.sqrt(max(float(cov[-2, -2]), 0.0))  # log10 IC50 is the second-to-last parameter
     half_t = float(stats.t.ppf(0.975, dof)) * se
-    ci = (10.0 ** (lic50 - half_t), 10.0 ** (lic50 + half_t)) if math.isfinite(half_t) else nan2
+    ci = (10.0 ** (lic50 - half_t), 10.0 ** (lic50 + half_t)) if math.isfinite(half_t) else (math.nan, math.nan)
     singular = np.linalg.matrix_rank(jac) < n_par
 
     half = 0.5 * (top + bottom)
@@ -303,7 +290,7 @@ def _fit(x: np.ndarray, y: np.ndarray, normalized: bool) -> LogisticFit:
             parts.append(f"the response stays {side} the half-way level {half:.4g} at every tested dose, "
                          f"so IC50 {bound}")
         why = "; ".join(parts) + f"; tested {dmin:g}-{dmax:g}"
-        return LogisticFit(top, bottom, math.nan, hill, nan2, r2, int(x.size), Status.NOT_REACHED,
+        return LogisticFit(top, bottom, math.nan, hill, (math.nan, math.nan), r2, int(x.size), Status.NOT_REACHED,
                            f"IC50 not reached: {why}.")
     ic50 = 10.0**lic50
     if not crossed or not in_range:

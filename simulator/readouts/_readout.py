@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -41,6 +41,14 @@ DEFAULT_G1_MAX = 0.85
 _HOURS = {"s": 3600.0, "min": 60.0, "h": 1.0, "d": 1.0 / 24.0}  # model time units per hour
 
 
+#: effect form (:data:`simulator.model.EFFECT_FORMS`) -> values to fraction affected
+_FRACTION_AFFECTED: Mapping[str, Callable[[np.ndarray], np.ndarray]] = MappingProxyType({
+    "value": lambda values: values,
+    "1-value": lambda values: 1.0 - values,
+    "1-value/100": lambda values: 1.0 - values / 100.0,
+})
+
+
 @dataclass(frozen=True)
 class Readout:
     """A phenotype readout: its id (tables, CLI), a label and unit for plots, and what it means.
@@ -60,14 +68,9 @@ class Readout:
 
     def fraction_affected(self, values: np.ndarray) -> np.ndarray:
         """Values -> fraction affected; values beyond the untreated one are kept (negative fa), never clipped."""
-        values = np.asarray(values, dtype=float)
-        if self.effect == "value":
-            return values
-        if self.effect == "1-value":
-            return 1.0 - values
-        if self.effect == "1-value/100":
-            return 1.0 - values / 100.0
-        raise InputError(f"readout {self.id!r} has no fraction-affected form (it is not an inhibition readout).")
+        if self.effect not in _FRACTION_AFFECTED:
+            raise InputError(f"readout {self.id!r} has no fraction-affected form (it is not an inhibition readout).")
+        return _FRACTION_AFFECTED[self.effect](np.asarray(values, dtype=float))
 
 
 READOUTS: Mapping[str, Readout] = MappingProxyType({r.id: r for r in (

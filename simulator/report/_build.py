@@ -24,6 +24,7 @@ margin:.5em 0}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}img{m
 .cut{font-size:.85em;color:#555;margin:.2em 0}h4{margin:.8em 0 .2em}"""
 
 
+
 def build_report(directory: str | Path, *, workers: int | None = None, executor: Executor | None = None) -> Path:
     """Write ``directory/report.html`` from every result folder below it; return its path.
 
@@ -61,18 +62,11 @@ def build_report(directory: str | Path, *, workers: int | None = None, executor:
         _check_listed_files(folder, manifest)
         rel = folder.relative_to(directory)
         title = str(rel) if str(rel) != "." else directory.name
-        if "study" in manifest:
-            body.append(_study_section(folder, directory, title, manifest))
-        elif "screen" in manifest:
+        kind = next((key for key in _SECTIONS if key in manifest), None)
+        if kind == "screen":  # its figures are drawn afterwards, in parallel
             body.append(_screen_section(folder, directory, title, manifest, panels))
-        elif "sensitivity" in manifest:
-            body.append(_sensitivity_section(folder, directory, title, manifest))
-        elif "fit" in manifest:
-            body.append(_fit_section(folder, directory, title, manifest))
-        elif "ci_convention" in manifest:
-            body.append(_ci_convention_section(folder, directory, title, manifest))
         else:
-            body.append(_generic_section(folder, directory, title, manifest))
+            body.append(_SECTIONS.get(kind, _generic_section)(folder, directory, title, manifest))
     if panels:
         owned = make_executor(workers=workers) if executor is None else nullcontext(executor)
         with owned as pool:
@@ -132,3 +126,10 @@ def _generic_section(folder: Path, root: Path, title: str, manifest: dict) -> st
         parts.append(f"<h3>{html.escape(csv.stem)}</h3>" + _per_line(_csv(csv), 25, full=csv, root=root))
     parts.append(_manifest_block(manifest))
     return "".join(parts)
+
+
+#: the key of a result's manifest -> the function that writes its section, in order of precedence (a study's
+#: manifest also lists its screens); a manifest with none of these keys gets the generic section. A new kind of
+#: result adds its section function here.
+_SECTIONS = {"study": _study_section, "screen": _screen_section, "sensitivity": _sensitivity_section,
+             "fit": _fit_section, "ci_convention": _ci_convention_section}

@@ -10,13 +10,7 @@ import pandas as pd
 from ..errors import InputError
 from ..parallel._chunks import _natural_key
 from ..readouts import readouts_for
-from ..synergy import (
-    constant_ratio_ci_many,
-    matrix_summaries,
-    synergy_batch,
-    well_flag_codes,
-    well_flags,
-)
+from ..synergy import constant_ratio_ci_many, matrix_summaries, synergy_batch, well_flag_codes, well_flags
 from ._spec import FA_LEVELS, SUMMARISED_SCORES, WELL_SCORES, ScreenSpec, effect_of
 from ._wells import _text_column
 
@@ -35,7 +29,7 @@ SYNERGY_COLUMNS = ("cell_line", "member", "readout", "dose_a", "dose_b", "fa", "
 def _synergy_chunks(spec: ScreenSpec, wells: pd.DataFrame, ratio: float) -> list[tuple[str, dict]]:
     """The synergy pass's chunks: runs of consecutive members of one cell line, every synergy readout.
 
-    Why groups: scoring is vectorised across matrices (:func:`simulator.synergy_many.synergy_batch`), and a
+    Why groups: scoring is vectorised across matrices (:func:`simulator.synergy.synergy_batch`), and a
     chunk has fixed costs (a Parquet part encoded and written, the payload pickled, one DataFrame);
     one matrix per chunk spent ~47 ms per matrix x readout. A chunk holds every synergy readout of its
     members, so its rows come out in the order one chunk per matrix x readout gave (member, then readout in
@@ -118,26 +112,29 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
     order = np.lexsort((dose_a[mix], which[mix]))
     shape = (k, int(counts[0]))
     mix_a = dose_a[mix][order].reshape(shape)
-    # the one constant-ratio path (the study's design and sensitivity outputs take it too): each drug alone (the
-    # matrix's edges), the mixture with drug A at mix_a and drug B at mix_a / ratio
+    # the one constant-ratio path (a study's CI design takes it too, simulator.screen.ci_design): each drug alone
+    # (the matrix's edges), the mixture with drug A at mix_a and drug B at mix_a / ratio
     cr = constant_ratio_ci_many(doses_a, effect[:, :, 0], doses_b, effect[:, 0, :], mix_a,
                                 fa_all[mix][order].reshape(shape), ratio, FA_LEVELS)
-    fit_mix = cr.fit_mix
+    blocks = _well_blocks(batch, doses_a, doses_b, effect) + _fit_blocks(batch, cr)
+    return _columns(blocks, k)
 
-    def coded(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(codes, distinct texts) of an array of texts, codes of the array's shape."""
-        distinct, codes = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-        return codes.reshape(np.shape(texts)), distinct
 
+#: one block of synergy rows: (dose_a, dose_b, fa, score name, value, flag codes, flag texts); the arrays have
+#: shape (matrices, rows) or broadcast to it
+_Block = tuple
+
+
+def _well_blocks(batch, doses_a: np.ndarray, doses_b: np.ndarray, effect: np.ndarray) -> list[_Block]:
+    """The rows of each well: every well score with its flags, and the normalised-isobologram coordinates."""
+    k, n, m = effect.shape
     wells = n * m
     grid_a = np.broadcast_to(np.repeat(doses_a, m), (k, wells))
     grid_b = np.broadcast_to(np.tile(doses_b, n), (k, wells))
     fa = effect.reshape(k, wells)
     single = np.broadcast_to(~((doses_a[:, None] > 0) & (doses_b[None, :] > 0)), (k, n, m))
     undefined = {"ci": batch.ci_undefined, "loewe": batch.loewe_undefined, "zip": batch.zip_undefined}
-    no_flag = np.array([""], dtype=object)
-    # (dose_a, dose_b, fa, score name, value, flag codes, flag texts); arrays (k, rows) or broadcastable to it
-    blocks: list[tuple] = []
+    blocks: list[_Block] = []
     for name in WELL_SCORES:
         bits = well_flag_codes(single, batch.below_baseline, undefined.get(name), batch.saturated,
                                batch.ci_quality if name == "ci" else None)
@@ -149,31 +146,52 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
         iso_y = doses_b[None, None, :] / batch.median_b.dose_for(effect)
     combo = ~single & ~batch.ci_undefined
     for name, iso in (("iso_x", iso_x), ("iso_y", iso_y)):
-        blocks.append((grid_a, grid_b, fa, name, np.where(combo, iso, np.nan).reshape(k, wells), 0, no_flag))
-    # a constant-ratio row's flag: why the table is NaN, else its quality flags (CI_QUALITY), else "ok"
+        blocks.append((grid_a, grid_b, fa, name, np.where(combo, iso, np.nan).reshape(k, wells), 0, _NO_FLAG))
+    return blocks
+
+
+_NO_FLAG = np.array([""], dtype=object)
+
+
+def _coded(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct texts) of an array of texts, codes of the array's shape."""
+    distinct, codes = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    return codes.reshape(np.shape(texts)), distinct
+
+
+def _fit_blocks(batch, cr) -> list[_Block]:
+    """The rows of each matrix: the constant-ratio table, the median-effect fits and the score summaries.
+
+    A constant-ratio row's flag is why the table is NaN, else its quality flags (``CI_QUALITY``), else ``ok``; a
+    fit's flag is its status, or its quality flags (``few_points``, ``low_r``) when it is usable.
+    """
+    blocks: list[_Block] = []
     why = np.array([message or str(status) for status, message in zip(cr.status, cr.message, strict=True)],
                    dtype=object)[:, None]
     ratio_flag = np.where(np.asarray(cr.status, dtype=object)[:, None] != "ok", why,
                           np.where(cr.flags == "", "ok", cr.flags))
-    status = coded(ratio_flag)
+    status = _coded(ratio_flag)
     levels = np.broadcast_to(cr.fa, cr.ci.shape)
     for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
         blocks.append((cr.dose_a, cr.dose_b, levels, name, values, *status))
-    for which_fit, fits in (("a", batch.median_a), ("b", batch.median_b), ("mix", fit_mix)):
-        # a fit's flag: its status, or its quality flags (few_points, low_r) when it is usable
+    for which_fit, fits in (("a", batch.median_a), ("b", batch.median_b), ("mix", cr.fit_mix)):
         quality = np.where(fits.few_points, "few_points", "")
         quality = np.where(fits.low_r, np.where(quality == "", "low_r", "few_points;low_r"), quality)
-        fit_status = coded(np.where(fits.ok & (quality != ""), quality,
-                                    np.array([str(st) for st in fits.status], dtype=object))[:, None])
+        fit_status = _coded(np.where(fits.ok & (quality != ""), quality,
+                                     np.array([str(st) for st in fits.status], dtype=object))[:, None])
         for key in ("m", "Dm", "r", "n_points", "fa_min", "fa_max"):
             name = {"n_points": "n"}.get(key, key)
             blocks.append((np.nan, np.nan, np.nan, f"median_{which_fit}_{name}",
                            getattr(fits, key)[:, None].astype(float), *fit_status))
     for name in SUMMARISED_SCORES:  # one number per matrix and score: mean and most synergistic area
         mean, msa = matrix_summaries(getattr(batch, name))
-        blocks.append((np.nan, np.nan, np.nan, f"{name}_mean", mean[:, None], 0, no_flag))
-        blocks.append((np.nan, np.nan, np.nan, f"{name}_msa", msa[:, None], 0, no_flag))
+        blocks.append((np.nan, np.nan, np.nan, f"{name}_mean", mean[:, None], 0, _NO_FLAG))
+        blocks.append((np.nan, np.nan, np.nan, f"{name}_msa", msa[:, None], 0, _NO_FLAG))
+    return blocks
 
+
+def _columns(blocks: list[_Block], k: int) -> dict[str, np.ndarray | pd.Index]:
+    """The blocks as columns: numeric ones (K, rows), ``score`` and ``flag`` flat, from codes."""
     sizes = [np.shape(block[4])[1] for block in blocks]
     columns: dict[str, np.ndarray | pd.Index] = {}
     for index, key in enumerate(("dose_a", "dose_b", "fa")):
@@ -202,11 +220,11 @@ def _synergy_chunk(payload: dict) -> pd.DataFrame:
     at :data:`FA_LEVELS`, from the mixture series (``dose_a``/``dose_b`` are the mixture's doses there); and
     the median-effect fits ``median_{a,b,mix}_{m,Dm,r}`` (doses NaN; the mixture's dose is the total
     d_A + d_B); and one summary per excess score, ``{bliss,hsa,loewe,zip}_{mean,msa}`` (doses NaN; see
-    :func:`simulator.synergy_many.matrix_summaries`). Matrices come member by member, readouts in the order
+    :func:`simulator.synergy.matrix_summaries`). Matrices come member by member, readouts in the order
     of ``payload["readouts"]``.
 
     All the chunk's matrices (every member and readout: one dose grid) are scored in one
-    :func:`simulator.synergy_many.synergy_batch` call and the table is built from (matrices x rows) numpy
+    :func:`simulator.synergy.synergy_batch` call and the table is built from (matrices x rows) numpy
     columns, text columns from codes (see :func:`_score_matrices`); no per-matrix pandas.
     """
     wells: pd.DataFrame = payload["wells"]

@@ -51,7 +51,7 @@ FA_LEVELS = tuple(sorted({0.5, 0.75, 0.9, *np.round(np.linspace(0.05, 0.95, 19),
 WELL_SCORES = ("bliss", "hsa", "loewe", "zip", "ci")
 
 
-#: excess scores summarised per matrix as ``<score>_mean`` and ``<score>_msa`` rows (synergy_many.matrix_summaries)
+#: excess scores summarised per matrix as ``<score>_mean`` and ``<score>_msa`` rows (simulator.synergy.matrix_summaries)
 SUMMARISED_SCORES = ("bliss", "hsa", "loewe", "zip")
 
 

@@ -25,6 +25,9 @@ from ._outputs import (
     fraction_affected,
 )
 
+_Make = Callable[[str | None, Mapping[str, float]], Condition]
+_Reduced = tuple[np.ndarray, Status, str]
+
 
 @dataclass
 class _Plan:
@@ -55,18 +58,24 @@ class _Plan:
         return ("course", (times, select), len(group) - 1)
 
 
-def _requests(out: Output, make: Callable[[str | None, Mapping[str, float]], Condition], plan: _Plan) -> list:
-    if isinstance(out, ReadoutAt):
-        return [plan.add_readout(out.mode, make(out.cell_line, dict(out.doses)))]
-    if isinstance(out, ReadoutGrid):
-        return [plan.add_readout(out.mode, make(out.cell_line, {out.drug_a: a, out.drug_b: b}))
-                for a, b in out.pairs()]
-    if isinstance(out, CombinationIndexAt):
-        return [plan.add_readout(out.mode, make(out.cell_line, {out.drug_a: a, out.drug_b: b}))
-                for a, b in out.series()]
-    if isinstance(out, IC50Shift):
-        return [plan.add_readout(out.mode, make(line, {out.drug: d}))
-                for line in (out.parental, out.resistant) for d in out.doses]
+def _readout_at_requests(out: ReadoutAt, make: _Make, plan: _Plan) -> list:
+    return [plan.add_readout(out.mode, make(out.cell_line, dict(out.doses)))]
+
+
+def _grid_requests(out: ReadoutGrid, make: _Make, plan: _Plan) -> list:
+    return [plan.add_readout(out.mode, make(out.cell_line, {out.drug_a: a, out.drug_b: b})) for a, b in out.pairs()]
+
+
+def _ci_requests(out: CombinationIndexAt, make: _Make, plan: _Plan) -> list:
+    return [plan.add_readout(out.mode, make(out.cell_line, {out.drug_a: a, out.drug_b: b})) for a, b in out.series()]
+
+
+def _shift_requests(out: IC50Shift, make: _Make, plan: _Plan) -> list:
+    return [plan.add_readout(out.mode, make(line, {out.drug: d})) for line in (out.parental, out.resistant)
+            for d in out.doses]
+
+
+def _observable_requests(out: ObservableAt, make: _Make, plan: _Plan) -> list:
     c = make(out.cell_line, dict(out.doses))
     if not out.times:
         return [plan.add_steady((out.observable,), c)]
@@ -74,27 +83,24 @@ def _requests(out: Output, make: Callable[[str | None, Mapping[str, float]], Con
     return [plan.add_course(times, (out.observable,), c)]
 
 
-def _reduce(out: Output, results: list, available: Mapping[str, Readout]) -> tuple[np.ndarray, str, str]:
-    """(column values, status, message) of one output from its engine records."""
-    bad = [r for r in results if r.status != Status.OK]
-    if bad:
-        n = len(bad)
-        return (np.full(len(_ncols(out)), np.nan), Status.FAILED,
-                f"{out.label}: {n} simulation(s) not ok ({bad[0].status}: {bad[0].message})")
-    if isinstance(out, ReadoutAt | ReadoutGrid):
-        values = np.array([r.values[out.readout] for r in results], dtype=float)
-        return values, Status.OK, ""
-    if isinstance(out, ObservableAt):
-        rec = results[0]
-        if not out.times:
-            return np.array([rec[out.observable]]), Status.OK, ""
-        series = rec[out.observable]
-        return (series if out.times[0] == 0.0 else series[1:]).astype(float), Status.OK, ""
-    if isinstance(out, CombinationIndexAt):
-        fa = fraction_affected(available[out.readout],
-                               np.array([r.values[out.readout] for r in results], dtype=float))
-        return (_ci_median_effect if out.estimator == "median_effect" else _ci_curve)(out, fa)
-    # IC50Shift
+def _readout_values(out: ReadoutAt | ReadoutGrid, results: list, available: Mapping[str, Readout]) -> _Reduced:
+    return np.array([r.values[out.readout] for r in results], dtype=float), Status.OK, ""
+
+
+def _observable_values(out: ObservableAt, results: list, available: Mapping[str, Readout]) -> _Reduced:
+    rec = results[0]
+    if not out.times:
+        return np.array([rec[out.observable]]), Status.OK, ""
+    series = rec[out.observable]
+    return (series if out.times[0] == 0.0 else series[1:]).astype(float), Status.OK, ""
+
+
+def _ci_values(out: CombinationIndexAt, results: list, available: Mapping[str, Readout]) -> _Reduced:
+    fa = fraction_affected(available[out.readout], np.array([r.values[out.readout] for r in results], dtype=float))
+    return (_ci_median_effect if out.estimator == "median_effect" else _ci_curve)(out, fa)
+
+
+def _shift_values(out: IC50Shift, results: list, available: Mapping[str, Readout]) -> _Reduced:
     values = np.array([r.values[out.readout] for r in results], dtype=float)
     n = len(out.doses)
     response = _percent_remaining(available[out.readout], values)
@@ -108,14 +114,29 @@ def _reduce(out: Output, results: list, available: Mapping[str, Readout]) -> tup
     return np.array([shift]), Status.OK, ""
 
 
-def _ncols(out: Output) -> list:
-    if isinstance(out, ReadoutGrid):
-        return out.pairs()
-    if isinstance(out, ObservableAt):
-        return list(out.times) or [0]
-    if isinstance(out, CombinationIndexAt):
-        return list(out.fa)
-    return [0]
+#: output kind -> (the engine records it needs, queued on a plan; its column values from those records).
+#: A new kind of output adds its class to ``_outputs.py``, its parser to ``_PARSERS`` there, and a row here.
+_KINDS: dict[type, tuple[Callable[..., list], Callable[..., _Reduced]]] = {
+    ReadoutAt: (_readout_at_requests, _readout_values),
+    ReadoutGrid: (_grid_requests, _readout_values),
+    ObservableAt: (_observable_requests, _observable_values),
+    CombinationIndexAt: (_ci_requests, _ci_values),
+    IC50Shift: (_shift_requests, _shift_values),
+}
+
+
+def _requests(out: Output, make: _Make, plan: _Plan) -> list:
+    """Queue the engine records ``out`` needs on ``plan``; return where each will be."""
+    return _KINDS[type(out)][0](out, make, plan)
+
+
+def _reduce(out: Output, results: list, available: Mapping[str, Readout]) -> _Reduced:
+    """(column values, status, message) of one output from its engine records."""
+    bad = [r for r in results if r.status != Status.OK]
+    if bad:
+        return (np.full(len(out.column_keys()), np.nan), Status.FAILED,
+                f"{out.label}: {len(bad)} simulation(s) not ok ({bad[0].status}: {bad[0].message})")
+    return _KINDS[type(out)][1](out, results, available)
 
 
 def _ci_median_effect(out: CombinationIndexAt, fa: np.ndarray) -> tuple[np.ndarray, str, str]:
@@ -231,8 +252,7 @@ def evaluate_rows(
     done: dict[tuple, list] = {}
     available = readouts_for(model, _readout_ids(outputs))
     for mode, conds in plan.readouts.items():
-        wanted = sorted({o.readout for o in outputs if isinstance(o, ReadoutAt | ReadoutGrid | CombinationIndexAt |
-                                                                      IC50Shift) and o.mode == mode})
+        wanted = sorted({o.readout for o in outputs if getattr(o, "mode", None) == mode})
         done[("readout", mode)] = compute_readouts(model, conds, mode=mode, readouts=wanted, options=options)
     for select, conds in plan.steady.items():
         done[("steady", select)] = steady_states(model, conds, select=list(select), options=options)
@@ -240,7 +260,7 @@ def evaluate_rows(
         done[("course", (times, select))] = time_courses(model, list(times), conds, select=list(select),
                                                            options=options)
 
-    n_cols = sum(len(_ncols(o)) for o in outputs)
+    n_cols = sum(len(o.column_keys()) for o in outputs)
     y = np.full((len(values), n_cols), np.nan)
     statuses, messages = [], []
     for i, requests in enumerate(row_requests):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,24 +18,42 @@ def sample_matrix(spec: SensitivitySpec) -> np.ndarray:
     """The design in the sampling space (log10 for log-uniform ranges), rows = model evaluations.
 
     Deterministic in ``spec`` (method, N, seed, ranges), so a resumed run can check its stored samples.
+
+    Parameters
+    ----------
+    spec
+        The analysis (method, N, seed, parameter space).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (rows, parameters), in the order the method's analysis expects them.
     """
     problem = spec.problem()
+    if spec.method == "local":
+        return _local_stencil(spec)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a sampler warning (e.g. Sobol' balance) is a bug in our checks
-        if spec.method == "sobol":
-            from SALib.sample import sobol
+        return _SALIB[spec.method].sample(spec, problem)
 
-            return sobol.sample(problem, spec.n, calc_second_order=spec.second_order, scramble=True, seed=spec.seed)
-        if spec.method == "morris":
-            from SALib.sample import morris
 
-            return morris.sample(problem, spec.n, num_levels=spec.levels, seed=spec.seed)
-        if spec.method == "efast":
-            from SALib.sample import fast_sampler
+def _sample_sobol(spec: SensitivitySpec, problem: dict) -> np.ndarray:
+    from SALib.sample import sobol
 
-            return np.concatenate([fast_sampler.sample(problem, spec.n, M=spec.harmonics, seed=[spec.seed, r])
-                                   for r in range(spec.replicates)])
-    return _local_stencil(spec)
+    return sobol.sample(problem, spec.n, calc_second_order=spec.second_order, scramble=True, seed=spec.seed)
+
+
+def _sample_morris(spec: SensitivitySpec, problem: dict) -> np.ndarray:
+    from SALib.sample import morris
+
+    return morris.sample(problem, spec.n, num_levels=spec.levels, seed=spec.seed)
+
+
+def _sample_efast(spec: SensitivitySpec, problem: dict) -> np.ndarray:
+    from SALib.sample import fast_sampler
+
+    return np.concatenate([fast_sampler.sample(problem, spec.n, M=spec.harmonics, seed=[spec.seed, r])
+                           for r in range(spec.replicates)])
 
 
 def _local_stencil(spec: SensitivitySpec) -> np.ndarray:
@@ -73,7 +92,7 @@ def _conf_z(conf_level: float) -> float:
 def analyze(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
     """Indices with confidence intervals for every output column of ``y`` (rows as in :func:`sample_matrix`).
 
-    Returns the long indices table (module docstring) and notes (refused columns, dropped blocks). A column
+    Returns the long indices table (``docs/notes/sensitivity.md``) and notes (refused columns, dropped blocks). A column
     with non-finite values is handled by ``spec.on_failure``; this function never raises for it.
     """
     y = np.asarray(y, dtype=float)
@@ -117,7 +136,8 @@ def _analyze_column(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray) -
     bad = ~np.isfinite(y)
     if spec.method == "local":
         return _local(spec, y)
-    block = {"sobol": (2 * d + 2) if spec.second_order else (d + 2), "morris": d + 1, "efast": spec.n}[spec.method]
+    method = _SALIB[spec.method]
+    block = method.block(spec, d)
     note = ""
     if bad.any():
         blocks = np.unique(np.flatnonzero(bad) // block)
@@ -140,19 +160,14 @@ def _analyze_column(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray) -
                       (note + "; " if note else "") + "output constant over the sample: every index is 0"), note
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        if spec.method == "sobol":
-            frame = _sobol(spec, y, n_used, note)
-        elif spec.method == "morris":
-            frame = _morris(spec, samples, y, n_used, note)
-        else:
-            frame = _efast(spec, y, n_used, note)
+        frame = method.analyse(spec, samples, y, n_used, note)
     caught = sorted({str(w.message).strip().splitlines()[0] for w in seen})
     if caught:
         frame["note"] = frame["note"] + " | SALib: " + "; ".join(caught)
     return frame, "; ".join(x for x in (note, *caught) if x)
 
 
-def _sobol(spec: SensitivitySpec, y: np.ndarray, n_used: int, note: str) -> pd.DataFrame:
+def _sobol(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray, n_used: int, note: str) -> pd.DataFrame:
     from SALib.analyze import sobol
 
     si = sobol.analyze(spec.problem(), y, calc_second_order=spec.second_order, num_resamples=spec.resamples,
@@ -205,7 +220,7 @@ def _morris(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray, n_used: i
                                    "sigma": (np.asarray(si["sigma"]), sigma_conf)}, n_used, note)
 
 
-def _efast(spec: SensitivitySpec, y: np.ndarray, n_used: int, note: str) -> pd.DataFrame:
+def _efast(spec: SensitivitySpec, samples: np.ndarray, y: np.ndarray, n_used: int, note: str) -> pd.DataFrame:
     """Run eFAST: SALib's ``compute_orders`` for the indices; CIs from replicates or a half-sample bootstrap.
 
     The bootstrap is SALib's (``SALib.analyze.fast.bootstrap``: ``resamples`` windows of half the curve at
@@ -273,6 +288,23 @@ def _local(spec: SensitivitySpec, y: np.ndarray) -> tuple[pd.DataFrame, str]:
     frame = _frame(space.ids, {"scaled": (scaled, err_s), "unscaled": (unscaled, err_u)}, 1,
                    note or f"central differences, h = {spec.step:g} and h/2, Richardson-extrapolated")
     return frame, note
+
+
+class _SALibMethod(NamedTuple):
+    """A SALib method: its sampler, the rows of one independent block of its design, and its analysis."""
+
+    sample: Callable[[SensitivitySpec, dict], np.ndarray]
+    block: Callable[[SensitivitySpec, int], int]
+    analyse: Callable[[SensitivitySpec, np.ndarray, np.ndarray, int, str], pd.DataFrame]
+
+
+#: method -> how it samples and analyses (``local`` is the central-difference stencil, outside SALib). A new
+#: method adds a row here, its indices to ``INDICES``/``MAIN_INDEX`` and its settings' checks to ``_spec.py``.
+_SALIB: Mapping[str, _SALibMethod] = {
+    "sobol": _SALibMethod(_sample_sobol, lambda spec, d: (2 * d + 2) if spec.second_order else (d + 2), _sobol),
+    "morris": _SALibMethod(_sample_morris, lambda spec, d: d + 1, _morris),
+    "efast": _SALibMethod(_sample_efast, lambda spec, d: spec.n, _efast),
+}
 
 
 def rank_parameters(indices: pd.DataFrame, method: str, top: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +76,18 @@ class ReadoutAt:
         r = readouts_for(model, (self.readout,))[self.readout]
         return [_column(self, self.readout, f"{r.label} ({r.unit})", self.cell_line)]
 
+    def cell_lines(self) -> tuple[str | None, ...]:
+        """The cell lines it is computed in."""
+        return (self.cell_line,)
+
+    def drugs(self) -> tuple[str, ...]:
+        """The drugs it doses."""
+        return tuple(d for d, _ in self.doses)
+
+    def column_keys(self) -> list:
+        """One key per output column."""
+        return [0]
+
 
 @dataclass(frozen=True)
 class ReadoutGrid:
@@ -114,6 +126,18 @@ class ReadoutGrid:
         return [_column(self, self.readout, f"{r.label} ({r.unit})", self.cell_line, drug_a=self.drug_a,
                         dose_a_nM=a, drug_b=self.drug_b, dose_b_nM=b) for a, b in self.pairs()]
 
+    def cell_lines(self) -> tuple[str | None, ...]:
+        """The cell lines it is computed in."""
+        return (self.cell_line,)
+
+    def drugs(self) -> tuple[str, ...]:
+        """The drugs it doses."""
+        return (self.drug_a, self.drug_b)
+
+    def column_keys(self) -> list:
+        """One key per output column: the dose pairs."""
+        return self.pairs()
+
 
 @dataclass(frozen=True)
 class ObservableAt:
@@ -149,6 +173,18 @@ class ObservableAt:
         if not self.times:
             return [_column(self, self.observable, unit, self.cell_line)]
         return [_column(self, self.observable, unit, self.cell_line, time=t) for t in self.times]
+
+    def cell_lines(self) -> tuple[str | None, ...]:
+        """The cell lines it is computed in."""
+        return (self.cell_line,)
+
+    def drugs(self) -> tuple[str, ...]:
+        """The drugs it doses."""
+        return tuple(d for d, _ in self.doses)
+
+    def column_keys(self) -> list:
+        """One key per output column: the times (one column at steady state)."""
+        return list(self.times) or [0]
 
 
 @dataclass(frozen=True)
@@ -210,6 +246,18 @@ class CombinationIndexAt:
         return [_column(self, "ci", "combination index (< 0.9 synergy)", self.cell_line, drug_a=self.drug_a,
                         drug_b=self.drug_b, fa=f) for f in self.fa]
 
+    def cell_lines(self) -> tuple[str | None, ...]:
+        """The cell lines it is computed in."""
+        return (self.cell_line,)
+
+    def drugs(self) -> tuple[str, ...]:
+        """The drugs it doses."""
+        return (self.drug_a, self.drug_b)
+
+    def column_keys(self) -> list:
+        """One key per output column: the fa levels."""
+        return list(self.fa)
+
 
 @dataclass(frozen=True)
 class IC50Shift:
@@ -238,6 +286,18 @@ class IC50Shift:
         """One descriptor."""
         return [_column(self, "ic50_shift", f"IC50 {self.resistant} / IC50 {self.parental} ({self.readout})",
                         self.resistant, drug_a=self.drug)]
+
+    def cell_lines(self) -> tuple[str | None, ...]:
+        """The cell lines it is computed in."""
+        return (self.parental, self.resistant)
+
+    def drugs(self) -> tuple[str, ...]:
+        """The drugs it doses."""
+        return (self.drug,)
+
+    def column_keys(self) -> list:
+        """One key per output column."""
+        return [0]
 
 
 Output = ReadoutAt | ReadoutGrid | ObservableAt | CombinationIndexAt | IC50Shift
@@ -291,11 +351,11 @@ def check_outputs(outputs: Sequence[Output], model: CompiledModel) -> None:
             problems.append(f"output {out.label!r}: {readout!r} is relative to the untreated condition, so with no "
                             "drug it is the same whatever the parameters (every index would be 0); give a dose, e.g. "
                             f"{readout}@{(accepted_drugs(model) or ('DRUG',))[0]}=10nM")
-        for line in _lines_of(out):
+        for line in out.cell_lines():
             if line is not None and line not in lines:
                 problems.append(f"output {out.label!r}: cell line {line!r} is not a cell line of model "
                                 f"{model.name!r} (valid: {', '.join(sorted(lines)) or 'none'})")
-        for drug in _drugs_of(out):
+        for drug in out.drugs():
             if drug not in drugs:
                 problems.append(f"output {out.label!r}: model {model.name!r} does not accept drug {drug!r} "
                                 f"(valid: {', '.join(sorted(drugs)) or 'none'})")
@@ -319,20 +379,6 @@ def _relative(model: CompiledModel, readout: Readout) -> bool:
         return True
     declared = {r.id: r for r in model.readouts}
     return readout.id in declared and declared[readout.id].percent_of_untreated
-
-
-def _lines_of(out: Output) -> tuple[str | None, ...]:
-    if isinstance(out, IC50Shift):
-        return (out.parental, out.resistant)
-    return (out.cell_line,)
-
-
-def _drugs_of(out: Output) -> tuple[str, ...]:
-    if isinstance(out, ReadoutAt | ObservableAt):
-        return tuple(d for d, _ in out.doses)
-    if isinstance(out, ReadoutGrid | CombinationIndexAt):
-        return (out.drug_a, out.drug_b)
-    return (out.drug,)
 
 
 def _axis(text: str, where: str, *, zero_first: bool) -> tuple[str, tuple[float, ...]]:
@@ -383,8 +429,23 @@ def parse_output(text: str, model: CompiledModel, *, cell_line: str | None = Non
     ``ic50_shift@a=trametinib:0.01:1000:21,from=S462,to=S462_R1``.
     """
     name, _, rest = text.partition("@")
-    name = name.strip()
-    where = f"--output {text!r}"
+    request = _Request(name.strip(), f"--output {text!r}", _keys(rest, f"--output {text!r}"), model, cell_line)
+    if request.name in _PARSERS:
+        return _PARSERS[request.name](request)
+    if request.name in readouts_for(model, (request.name,) if request.name.startswith(LEVEL_PREFIX) else ()):
+        return _parse_readout(request)
+    if request.name in set(model.readable_ids()):
+        return _parse_observable(request)
+    raise InputError(
+        f"{request.where}: {request.name!r} is not a readout "
+        f"({', '.join(readouts_for(model)) or 'the model declares none'}), {LEVEL_PREFIX}ID (a species' level "
+        f"relative to untreated), 'ci', 'ic50_shift' or an id of model {model.name!r} (observables: "
+        f"{', '.join(model.observable_ids)})."
+    )
+
+
+def _keys(rest: str, where: str) -> dict[str, str]:
+    """``KEY=VALUE,KEY=VALUE...`` as a dict; a malformed or repeated key is an error."""
     keys: dict[str, str] = {}
     for item in [p for p in rest.split(",") if p.strip()]:
         key, sep, value = item.partition("=")
@@ -393,64 +454,84 @@ def parse_output(text: str, model: CompiledModel, *, cell_line: str | None = Non
         if key.strip() in keys:
             raise InputError(f"{where}: key {key.strip()!r} is given twice.")
         keys[key.strip()] = value.strip()
-    line = keys.pop("line", cell_line)
-    mode = keys.pop("mode", "fast")
-    drugs = set(accepted_drugs(model))
+    return keys
 
-    def take_doses() -> Doses:
-        doses = {k: parse_amount(keys.pop(k), what=f"{where}: dose of {k}") for k in list(keys) if k in drugs}
-        return _doses(doses)
 
-    def leftover() -> None:
-        if keys:
-            raise InputError(f"{where}: unknown key(s) {', '.join(keys)} for output {name!r}.")
+class _Request:
+    """One ``--output`` being parsed: its name, its keys (each taken once), the line and the mode."""
 
-    if name == "ci":
-        if "a" not in keys or "b" not in keys:
-            raise InputError(f"{where}: ci needs a=DRUG:LO:HI:N and b=DRUG:LO:HI:N (the single-drug series).")
-        drug_a, doses_a = _axis(keys.pop("a"), where, zero_first=False)
-        drug_b, doses_b = _axis(keys.pop("b"), where, zero_first=False)
-        ratio = _ratio(keys.pop("ratio"), where) if "ratio" in keys else _ic50_ratio(drug_a, drug_b, where)
-        fa = tuple(float(f) for f in keys.pop("fa", "0.5").split(";") if f)
-        readout = keys.pop("readout", "viability")
-        estimator = keys.pop("estimator", "median_effect")
-        leftover()
-        return CombinationIndexAt(line, drug_a, drug_b, ratio, doses_a, doses_b, fa, readout, mode, estimator)
-    if name == "ic50_shift":
-        if "a" not in keys or "to" not in keys:
-            raise InputError(f"{where}: ic50_shift needs a=DRUG:LO:HI:N and to=RESISTANT_LINE.")
-        drug, doses = _axis(keys.pop("a"), where, zero_first=False)
-        parental = keys.pop("from", line)
-        resistant = keys.pop("to")
-        readout = keys.pop("readout", "viability")
-        leftover()
-        if parental is None:
-            raise InputError(f"{where}: ic50_shift needs from=PARENTAL_LINE (or --cell-line).")
-        return IC50Shift(drug, parental, resistant, doses, readout, mode)
-    if name in readouts_for(model, (name,) if name.startswith(LEVEL_PREFIX) else ()):
-        if "a" in keys or "b" in keys:
-            if "a" not in keys or "b" not in keys:
-                raise InputError(f"{where}: a dose grid needs both a=DRUG:LO:HI:N and b=DRUG:LO:HI:N.")
-            drug_a, doses_a = _axis(keys.pop("a"), where, zero_first=True)
-            drug_b, doses_b = _axis(keys.pop("b"), where, zero_first=True)
-            leftover()
-            return ReadoutGrid(name, line, drug_a, doses_a, drug_b, doses_b, mode)
-        doses = take_doses()
-        leftover()
-        return ReadoutAt(name, line, doses, mode)
-    readable = set(model.readable_ids())
-    if name in readable:
-        times = _times(keys.pop("t"), where, model) if "t" in keys else ()
-        doses = take_doses()
-        if mode != "fast":
-            raise InputError(f"{where}: mode applies to readouts only.")
-        leftover()
-        return ObservableAt(name, line, doses, times)
-    raise InputError(
-        f"{where}: {name!r} is not a readout ({', '.join(readouts_for(model)) or 'the model declares none'}), "
-        f"{LEVEL_PREFIX}ID (a species' level relative to untreated), 'ci', 'ic50_shift' or an id of model "
-        f"{model.name!r} (observables: {', '.join(model.observable_ids)})."
-    )
+    def __init__(self, name: str, where: str, keys: dict[str, str], model: CompiledModel,
+                 cell_line: str | None) -> None:
+        self.name, self.where, self.keys, self.model = name, where, keys, model
+        self.line = keys.pop("line", cell_line)
+        self.mode = keys.pop("mode", "fast")
+
+    def doses(self) -> Doses:
+        """The ``DRUG=AMOUNT`` keys, taken."""
+        drugs = set(accepted_drugs(self.model))
+        return _doses({k: parse_amount(self.keys.pop(k), what=f"{self.where}: dose of {k}")
+                       for k in list(self.keys) if k in drugs})
+
+    def axis(self, key: str, *, zero_first: bool) -> tuple[str, tuple[float, ...]]:
+        """The ``DRUG:LO:HI:N`` dose axis of ``key``, taken."""
+        return _axis(self.keys.pop(key), self.where, zero_first=zero_first)
+
+    def done(self) -> None:
+        """Refuse the keys nothing took."""
+        if self.keys:
+            raise InputError(f"{self.where}: unknown key(s) {', '.join(self.keys)} for output {self.name!r}.")
+
+
+def _parse_ci(r: _Request) -> CombinationIndexAt:
+    if "a" not in r.keys or "b" not in r.keys:
+        raise InputError(f"{r.where}: ci needs a=DRUG:LO:HI:N and b=DRUG:LO:HI:N (the single-drug series).")
+    drug_a, doses_a = r.axis("a", zero_first=False)
+    drug_b, doses_b = r.axis("b", zero_first=False)
+    ratio = _ratio(r.keys.pop("ratio"), r.where) if "ratio" in r.keys else _ic50_ratio(drug_a, drug_b, r.where)
+    fa = tuple(float(f) for f in r.keys.pop("fa", "0.5").split(";") if f)
+    readout = r.keys.pop("readout", "viability")
+    estimator = r.keys.pop("estimator", "median_effect")
+    r.done()
+    return CombinationIndexAt(r.line, drug_a, drug_b, ratio, doses_a, doses_b, fa, readout, r.mode, estimator)
+
+
+def _parse_ic50_shift(r: _Request) -> IC50Shift:
+    if "a" not in r.keys or "to" not in r.keys:
+        raise InputError(f"{r.where}: ic50_shift needs a=DRUG:LO:HI:N and to=RESISTANT_LINE.")
+    drug, doses = r.axis("a", zero_first=False)
+    parental = r.keys.pop("from", r.line)
+    resistant = r.keys.pop("to")
+    readout = r.keys.pop("readout", "viability")
+    r.done()
+    if parental is None:
+        raise InputError(f"{r.where}: ic50_shift needs from=PARENTAL_LINE (or --cell-line).")
+    return IC50Shift(drug, parental, resistant, doses, readout, r.mode)
+
+
+def _parse_readout(r: _Request) -> ReadoutAt | ReadoutGrid:
+    if "a" in r.keys or "b" in r.keys:
+        if "a" not in r.keys or "b" not in r.keys:
+            raise InputError(f"{r.where}: a dose grid needs both a=DRUG:LO:HI:N and b=DRUG:LO:HI:N.")
+        drug_a, doses_a = r.axis("a", zero_first=True)
+        drug_b, doses_b = r.axis("b", zero_first=True)
+        r.done()
+        return ReadoutGrid(r.name, r.line, drug_a, doses_a, drug_b, doses_b, r.mode)
+    doses = r.doses()
+    r.done()
+    return ReadoutAt(r.name, r.line, doses, r.mode)
+
+
+def _parse_observable(r: _Request) -> ObservableAt:
+    times = _times(r.keys.pop("t"), r.where, r.model) if "t" in r.keys else ()
+    doses = r.doses()
+    if r.mode != "fast":
+        raise InputError(f"{r.where}: mode applies to readouts only.")
+    r.done()
+    return ObservableAt(r.name, r.line, doses, times)
+
+
+#: output names with a parser of their own; any other name is a readout of the model, or one of its ids
+_PARSERS: dict[str, Callable[[_Request], Output]] = {"ci": _parse_ci, "ic50_shift": _parse_ic50_shift}
 
 
 def _ratio(text: str, where: str) -> float:

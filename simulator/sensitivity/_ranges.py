@@ -1,36 +1,8 @@
 """Parameter ranges of a sensitivity analysis: defaults from the model's parameter table, overrides from a file.
 
-Default rule (:func:`default_ranges`; every manifest records it as :data:`DEFAULT_RULE`):
-
-* every settable global parameter of the model that enters its dynamics (a kinetic law, a rule or an
-  event of the SBML, or one of the ids the readout layer reads: ``kcl``, ``G1_0``, ``G1_max``) and whose
-  default value is finite and > 0 varies, **log-uniformly** on ``[p/factor, p*factor]`` around its default
-  ``p`` (``factor`` 2 unless given);
-* so parameters used only in initial assignments are held: in Model A these are the conserved protein
-  totals (``Itot``, ``MEKtot``, ...), which in normalised units are 1 by definition of the unit (the
-  kinetic constants, in the same units, carry the uncertainty); an override file can add them (``Itot`` is
-  the resistance axis of Model A's R lines, so the sensitivity experiment adds it);
-* except drug doses (the ids of drugs the model accepts), drug constants (``IC50_<drug>``, ``h_<drug>``,
-  ``theta_<drug>``: properties of the drug, set from the catalogue), observable normalisers (``*_ref``:
-  they rescale an output, not the biology), parameters whose default is 0 (a log-uniform range needs a
-  positive centre; switches such as Model A's ``NF1 = 0``), and any id in ``exclude``.
-
-Log-uniform, because kinetic constants are uncertain by factors rather than by increments and a factor
-range keeps every sample positive. Bounded quantities (fractions such as Model A's ``phi`` or ``p_a1``) need
-an override: a factor range can push a fraction above 1.
-
-Override file, TOML or TSV, one entry per parameter (every problem is reported at once, naming the file,
-row and field):
-
-* TOML: ``factor = 3`` (optional, replaces the default factor), ``only = ["kF", ...]`` (optional: vary only
-  these), and one table per parameter ``[parameters.<id>]`` with ``low``, ``high`` and ``dist``
-  (``"loguniform"`` or ``"uniform"``; default ``"loguniform"``), or ``dist = "fixed"`` to hold it at its
-  default. An entry may add a parameter the default rule excludes (e.g. ``IC50_src_inhibitor_1``).
-* TSV: a header ``param<TAB>low<TAB>high<TAB>dist`` (``dist`` optional, default ``loguniform``), one row
-  per parameter; ``fixed`` rows may leave ``low`` and ``high`` empty.
-
-Sampling space: a log-uniform parameter is sampled uniformly in ``log10`` of its value, a uniform one in its
-value; :meth:`ParameterSpace.to_values` maps a sample matrix back to parameter values.
+By default every settable parameter that enters the dynamics and is > 0 varies log-uniformly on
+``[p/factor, p*factor]``, except doses, drug constants, observable normalisers and switches at 0; a TOML or TSV
+file overrides ranges. The rule, the file formats and why: ``docs/notes/sensitivity.md``.
 """
 
 from __future__ import annotations
@@ -191,7 +163,7 @@ def default_ranges(
     only: Sequence[str] | None = None,
     exclude: Iterable[str] = (),
 ) -> ParameterSpace:
-    """The default parameter space of ``model`` (rule in the module docstring and :data:`DEFAULT_RULE`).
+    """The default parameter space of ``model`` (the rule: :data:`DEFAULT_RULE` and ``docs/notes/sensitivity.md``).
 
     Parameters
     ----------

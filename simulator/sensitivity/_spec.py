@@ -50,9 +50,9 @@ class SensitivitySpec:
     model
         Compiled model (workers rebuild roadrunner from its SBML).
     space
-        The varied parameters and their ranges (:mod:`simulator.sensitivity_ranges`).
+        The varied parameters and their ranges (:class:`simulator.sensitivity.ParameterSpace`).
     outputs
-        Outputs of interest (:mod:`simulator.sensitivity_outputs`).
+        Outputs of interest (:func:`simulator.sensitivity.parse_output`).
     method
         ``"sobol"``, ``"morris"``, ``"efast"`` or ``"local"``.
     n
@@ -77,7 +77,7 @@ class SensitivitySpec:
     conf_level
         Level of every confidence interval.
     on_failure
-        ``"refuse"`` (default) or ``"drop"`` (module docstring).
+        ``"refuse"`` (default) or ``"drop"`` (``docs/notes/sensitivity.md``).
     rank_top
         How many top parameters per output must be separated by their CIs before the run stops warning.
     chunk_rows

@@ -208,7 +208,7 @@ def _check_hill_input(d: np.ndarray, fa: np.ndarray) -> None:
 def fit_hill(doses: object, effect: object) -> HillFit:
     """Fit the 4-parameter Hill curve to one drug alone (the curve behind Loewe and ZIP).
 
-    The fit reproduces the ``synergy`` package's (module docstring), so Loewe and ZIP scores can be checked
+    The fit reproduces the ``synergy`` package's (``docs/notes/synergy.md``), so Loewe and ZIP scores can be checked
     against it; all points are used, including effects < 0, as the package does.
 
     Parameters

@@ -327,7 +327,7 @@ def least_squares_trf_batch(
     """Solve K independent bounded nonlinear least-squares problems with scipy's ``trf``, all at once.
 
     Each problem follows exactly the iterations ``scipy.optimize.least_squares(fun_k, x0[k], jac=jac_k,
-    bounds=(lower[k], upper[k]), method="trf")`` would take (module docstring for the rounding caveat); the
+    bounds=(lower[k], upper[k]), method="trf")`` would take (``docs/notes/synergy.md`` for the rounding caveat); the
     batching only changes how many problems one numpy call serves.
 
     Parameters
@@ -358,29 +358,10 @@ def least_squares_trf_batch(
         On the argument errors scipy raises for (bounds crossed, ``x0`` outside them, bad ``max_nfev``).
     """
     x, lb, ub, max_nfev = _check_inputs(x0, lower, upper, ftol, xtol, gtol, max_nfev)
-    k_all, n = x.shape
+    k_all = x.shape[0]
     all_rows = np.arange(k_all)
     with np.errstate(all="ignore"):
-        x = _make_strictly_feasible(x, lb, ub)
-        f = np.array(fun(x, all_rows), dtype=float)  # copies: the state arrays are written in place
-        m = f.shape[1]
-        j = np.array(jac(x, all_rows), dtype=float)
-        if f.shape != (k_all, m) or j.shape != (k_all, m, n):
-            raise ValueError(f"fun/jac must return shapes (k, m) and (k, m, n); got {f.shape} and {j.shape}.")
-        bounds = _Bounds.of(lb, ub)
-        st = _State(
-            x=x, f=f, jac=j, g=_rmatvec(j, f), cost=0.5 * _dot(f, f), delta=np.zeros(k_all), alpha=np.zeros(k_all),
-            nfev=np.ones(k_all, dtype=int), njev=np.ones(k_all, dtype=int), status=np.full(k_all, _RUNNING),
-            actual=np.zeros(k_all), d=np.zeros((k_all, n)), diag_h=np.zeros((k_all, n)), g_h=np.zeros((k_all, n)),
-            jh=np.zeros((k_all, m, n)), s=np.zeros((k_all, n)), v=np.zeros((k_all, n, n)), uf=np.zeros((k_all, n)),
-            theta=np.zeros(k_all), x_new=x.copy(), f_new=f.copy(), cost_new=np.zeros(k_all),
-        )
-        st.status[~np.all(np.isfinite(f), axis=1)] = STATUS_RAISED  # "Residuals are not finite in the initial point."
-        v0, _ = _cl_scaling_vector(x, st.g, *bounds.take(all_rows))
-        v0 = np.where(bounds.bounded[:, None], v0, 1.0)
-        st.delta = _norm(x / v0**0.5)
-        st.delta[st.delta == 0] = 1.0
-
+        st, bounds, m = _initial_state(fun, jac, x, lb, ub)
         fresh = all_rows[st.status == _RUNNING]  # problems at the head of an outer iteration
         inner = np.zeros(k_all, dtype=bool)  # problems inside the inner (step-trial) loop
         while True:
@@ -400,6 +381,33 @@ def least_squares_trf_batch(
     )
 
 
+def _initial_state(fun: ResidualFn, jac: JacobianFn, x: np.ndarray, lb: np.ndarray, ub: np.ndarray
+                   ) -> tuple[_State, _Bounds, int]:
+    """The set-up scipy does before its outer loop, for every problem: a feasible start, f, J, g, cost, Delta."""
+    k_all, n = x.shape
+    all_rows = np.arange(k_all)
+    x = _make_strictly_feasible(x, lb, ub)
+    f = np.array(fun(x, all_rows), dtype=float)  # copies: the state arrays are written in place
+    m = f.shape[1]
+    j = np.array(jac(x, all_rows), dtype=float)
+    if f.shape != (k_all, m) or j.shape != (k_all, m, n):
+        raise ValueError(f"fun/jac must return shapes (k, m) and (k, m, n); got {f.shape} and {j.shape}.")
+    bounds = _Bounds.of(lb, ub)
+    st = _State(
+        x=x, f=f, jac=j, g=_rmatvec(j, f), cost=0.5 * _dot(f, f), delta=np.zeros(k_all), alpha=np.zeros(k_all),
+        nfev=np.ones(k_all, dtype=int), njev=np.ones(k_all, dtype=int), status=np.full(k_all, _RUNNING),
+        actual=np.zeros(k_all), d=np.zeros((k_all, n)), diag_h=np.zeros((k_all, n)), g_h=np.zeros((k_all, n)),
+        jh=np.zeros((k_all, m, n)), s=np.zeros((k_all, n)), v=np.zeros((k_all, n, n)), uf=np.zeros((k_all, n)),
+        theta=np.zeros(k_all), x_new=x.copy(), f_new=f.copy(), cost_new=np.zeros(k_all),
+    )
+    st.status[~np.all(np.isfinite(f), axis=1)] = STATUS_RAISED  # "Residuals are not finite in the initial point."
+    v0, _ = _cl_scaling_vector(x, st.g, *bounds.take(all_rows))
+    v0 = np.where(bounds.bounded[:, None], v0, 1.0)
+    st.delta = _norm(x / v0**0.5)
+    st.delta[st.delta == 0] = 1.0
+    return st, bounds, m
+
+
 def _trial_step(st: _State, rows: np.ndarray, fun: ResidualFn, bounds: _Bounds, m: int, ftol: float, xtol: float,
                 max_nfev: int) -> tuple[np.ndarray, np.ndarray]:
     """One pass of scipy's inner ``while actual_reduction <= 0 and nfev < max_nfev`` loop for ``rows``.
@@ -409,33 +417,9 @@ def _trial_step(st: _State, rows: np.ndarray, fun: ResidualFn, bounds: _Bounds, 
     on some branches are ``where`` selections over all the rows, computed once.
     """
     x, delta = st.x[rows], st.delta[rows]
-    p_h, alpha = _solve_lsq_trust_region(m, st.uf[rows], st.s[rows], st.v[rows], delta, st.alpha[rows])
-    d = st.d[rows]
-    p = d * p_h
     b = bounds.bounded[rows]
     all_bounded, none_bounded = _all(b), not _any(b)
-    if all_bounded:
-        lb, ub, _, _ = bounds.take(rows)
-        step, step_h, predicted, raised = _select_step(
-            x, st.jh[rows], st.diag_h[rows], st.g_h[rows], p, p_h, d, delta, lb, ub, st.theta[rows]
-        )
-    elif none_bounded:
-        step, step_h = p, p_h
-        predicted = -_evaluate_quadratic(st.jh[rows], st.g_h[rows], p_h)
-        raised = np.zeros(rows.size, dtype=bool)
-    else:
-        step, step_h = p.copy(), p_h.copy()
-        predicted = np.empty(rows.size)
-        raised = np.zeros(rows.size, dtype=bool)
-        i = np.flatnonzero(b)
-        r = rows[i]
-        lb, ub, _, _ = bounds.take(r)
-        step[i], step_h[i], predicted[i], raised[i] = _select_step(
-            x[i], st.jh[r], st.diag_h[r], st.g_h[r], p[i], p_h[i], d[i], delta[i], lb, ub, st.theta[r]
-        )
-        i = np.flatnonzero(~b)
-        r = rows[i]
-        predicted[i] = -_evaluate_quadratic(st.jh[r], st.g_h[r], step_h[i])
+    step, step_h, predicted, raised, alpha = _steps(st, rows, bounds, m, b)
     raised_rows = rows[:0]
     if _any(raised):
         raised_rows = rows[raised]
@@ -482,6 +466,41 @@ def _trial_step(st: _State, rows: np.ndarray, fun: ResidualFn, bounds: _Bounds, 
     st.x_new[rows], st.f_new[rows], st.cost_new[rows] = x_new, f_new, cost_new
     ended = terminated | (actual > 0) | (nfev >= max_nfev)
     return rows[ended], raised_rows
+
+
+def _steps(st: _State, rows: np.ndarray, bounds: _Bounds, m: int, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The trial step of each row: ``(step, step_h, predicted reduction, raised, alpha)``.
+
+    A row with bounds takes scipy's ``select_step`` (reflected or constrained to the box); one without takes the
+    trust-region step itself, as ``trf_no_bounds`` does.
+    """
+    x, delta = st.x[rows], st.delta[rows]
+    p_h, alpha = _solve_lsq_trust_region(m, st.uf[rows], st.s[rows], st.v[rows], delta, st.alpha[rows])
+    d = st.d[rows]
+    p = d * p_h
+    if _all(b):
+        lb, ub, _, _ = bounds.take(rows)
+        step, step_h, predicted, raised = _select_step(
+            x, st.jh[rows], st.diag_h[rows], st.g_h[rows], p, p_h, d, delta, lb, ub, st.theta[rows]
+        )
+    elif not _any(b):
+        step, step_h = p, p_h
+        predicted = -_evaluate_quadratic(st.jh[rows], st.g_h[rows], p_h)
+        raised = np.zeros(rows.size, dtype=bool)
+    else:
+        step, step_h = p.copy(), p_h.copy()
+        predicted = np.empty(rows.size)
+        raised = np.zeros(rows.size, dtype=bool)
+        i = np.flatnonzero(b)
+        r = rows[i]
+        lb, ub, _, _ = bounds.take(r)
+        step[i], step_h[i], predicted[i], raised[i] = _select_step(
+            x[i], st.jh[r], st.diag_h[r], st.g_h[r], p[i], p_h[i], d[i], delta[i], lb, ub, st.theta[r]
+        )
+        i = np.flatnonzero(~b)
+        r = rows[i]
+        predicted[i] = -_evaluate_quadratic(st.jh[r], st.g_h[r], step_h[i])
+    return step, step_h, predicted, raised, alpha
 
 
 def _end_iteration(st: _State, rows: np.ndarray, jac: JacobianFn) -> np.ndarray:

@@ -160,7 +160,7 @@ class PassTimer:
         (screen_run_mod, ("run_chunks", "read_parts", "_finish", "_ensemble_summary", "rank_combinations",
                           "write_tables", "write_manifest")),
         (screen_wells_mod, ("compute_readout_table", "make_condition", "load_drugs", "load_cell_lines")),
-        (screen_scoring_mod, ("synergy_batch", "median_effect_fits", "constant_ratio_many")),
+        (screen_scoring_mod, ("synergy_batch", "constant_ratio_ci_many")),
         (readouts_mod, ("steady_states",)),
         (synergy_scores_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill_many")),
         (chunks_mod, ("_write_part",)),
@@ -234,7 +234,7 @@ def timed_screen(spec: ScreenSpec, out: Path, workers: int, pool_only: bool = Fa
         conditions, catalogue = get("wells", "make_condition"), get("main", "load_drugs", "load_cell_lines")
         scores, zip_s = get("synergy", "synergy_batch"), get("synergy", "zip_delta_many")
         loewe, hill = get("synergy", "loewe_expected_many"), get("synergy", "fit_hill_many")
-        ratio_ci = get("synergy", "median_effect_fits", "constant_ratio_many")
+        ratio_ci = get("synergy", "constant_ratio_ci_many")
         inside = {
             "steady": steady, "arithmetic": readouts - steady, "conditions": conditions, "catalogue": catalogue,
             "chunk_rest": wells_run.compute_s - readouts - conditions,
@@ -417,8 +417,7 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
     zip_fits = _ct(st, files["zip"], "zip_delta_many")
     loewe = _ct(st, files["loewe"], "loewe_expected_many")
     hill = _ct(st, files["hill"], "fit_hill_many")  # called from synergy_batch only
-    ratio_ci = _ct(st, files["median"], "median_effect_fits", (files["scoring"], "_score_matrices")) + _ct(
-        st, files["median"], "constant_ratio_many", (files["scoring"], "_score_matrices"))
+    ratio_ci = _ct(st, files["median"], "constant_ratio_ci_many", (files["scoring"], "_score_matrices"))
     # per matrix (chunks hold several): wells = one (line, member) matrix, synergy = one matrix x readout
     n_wells, n_synergy = spec.members * len(spec.cell_lines), spec.members * len(spec.cell_lines) * len(READOUTS)
     wells_buckets = [

@@ -75,3 +75,21 @@ def test_convention_table_median_effect_rows_are_the_design_and_exact_rows_the_r
     assert at["1:1000", "median-effect"] < at["1:100", "median-effect"]
     assert at["1:1000", "exact Loewe"] < at["1:100", "exact Loewe"]
     assert at["1:1000", "median-effect"] < at["1:1000", "exact Loewe"]
+
+
+def test_flagged_cis_are_kept_out_of_the_ensemble_summary(mpnst):
+    # two members of A14's design on one line: SRC inhibitor 1's median-effect fit has r < 0.95 in both, so every
+    # CI that rests on it (the constant-ratio table and every well's CI) is flagged and the ensemble summary has no
+    # CI rows, while the scores that do not use the fit (Bliss...) are summarised over both members.
+    # (Saturated wells: tests/test_synergy.py::test_loewe_additive_matrix_is_additive.)
+    spec = ScreenSpec(model=mpnst, cell_lines=("S462",), drug_a=AXIS_A, drug_b=AXIS_B, readouts=("viability",),
+                      ratio=1e-3, ensemble=({}, {"Itot": 1.05}))
+    result = run_screen(spec, workers=1, progress=False)
+    synergy, spread = result.synergy, result.synergy_ensemble
+    ratio = synergy[synergy["score"] == "ci_ratio"]
+    assert len(ratio) and (ratio["flag"] != "ok").all() and ratio["flag"].str.contains("b_low_r").all()
+    wells = synergy[(synergy["score"] == "ci") & synergy["value"].notna()]
+    assert len(wells) and wells["flag"].str.contains("b_low_r").all()
+    assert not spread["score"].isin(["ci", "ci_ratio"]).any()
+    bliss = spread[spread["score"] == "bliss"]
+    assert len(bliss) and (bliss["members"] == 2).all()

@@ -101,6 +101,7 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
             iso_y = _matrix(syn[syn["score"] == "iso_y"], "value", "dose_a", "dose_b")[0]
             fa = effect_of(known[readout], values)
             curve = syn[syn["score"] == "ci_ratio"].sort_values("fa")
+            fits = _fit_quality(syn)
             png = figures / f"{line}_{readout.replace(':', '_')}.png"  # species:X: no ':' in a file name or URL
             for drug, doses, edge in ((drug_a, doses_a, values[:, 0]), (drug_b, doses_b, values[0, :])):
                 if np.isfinite(edge).all():  # a failed fit is a row too: its status says why
@@ -112,12 +113,12 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
                 "drug_a": drug_a, "drug_b": drug_b, "readout_label": labels[readout],
                 "iso": (iso_x.ravel(), iso_y.ravel(), fa.ravel()),
                 "fa_ci": (fa.ravel(), scores["ci"].ravel(), curve["fa"].to_numpy(), curve["value"].to_numpy()),
-                "ratio_label": f"constant ratio {ratio:.3g}:1",
+                "ratio_label": f"constant ratio {ratio:.3g}:1\n(median-effect r: A {fits['r A']:.3f}, "
+                               f"B {fits['r B']:.3f}, mix {fits['r mix']:.3f})",
                 "title": f"{title}: {line}, {drug_a} × {drug_b}, {labels[readout]} (simulated)",
             })
             parts.append(f"<h3>{html.escape(line)}: {html.escape(labels[readout])}</h3>" + _img(png, root, png.stem))
             at = curve[curve["fa"].round(3).isin([0.5, 0.75, 0.9])]
-            fits = _fit_quality(syn)
             for _, row in at.iterrows():
                 ci_rows.append({"cell_line": line, "readout": readout, "fa": row["fa"], f"{drug_a}_nM": row["dose_a"],
                                 f"{drug_b}_nM": row["dose_b"], "CI": row["value"], **fits,

@@ -353,8 +353,8 @@ def check_study(config: str | Path) -> list[str]:
     if not isinstance(screens, list) or not all(isinstance(e, dict) for e in screens):
         problems.append("screen must be [[screen]] tables (name, drug_a, drug_b, ratio)")
         screens = []
-    if not screens and not spec.get("resistance"):
-        problems.append("nothing to run: no [[screen]] entry and no resistance = true")
+    if not screens and not spec.get("resistance") and "ci_convention" not in spec:
+        problems.append("nothing to run: no [[screen]] entry, no [ci_convention] and no resistance = true")
     smoke = spec.get("smoke", {})
     if not isinstance(smoke, dict):
         problems.append("[smoke] must be a table (doses_per_axis, cell_lines)")
@@ -487,12 +487,16 @@ def _study_ci_convention(spec: dict, model, *, smoke: bool) -> dict:
     smoke_lines = spec.get("smoke", {}).get("cell_lines")
     if smoke and smoke_lines:
         lines = [line for line in lines if line in smoke_lines] or lines[:1]
+    try:
+        pairs = [tuple(_study_ratio(r)) for r in ratios]
+    except InputError as exc:
+        raise InputError(f"{where}: ratios: {exc}") from exc
     readout = entry.get("readout", "viability")
     mode = spec.get("mode", "fast")
     # the screen spec checks lines, drugs, readout and mode exactly as a screen of these drugs would
     ScreenSpec(model=model, cell_lines=tuple(lines), drug_a=axes[0], drug_b=axes[1], readouts=(readout,), mode=mode)
     return {"cell_lines": lines, "drug_a": axes[0], "drug_b": axes[1],
-            "ratios": [tuple(_study_ratio(r)) for r in ratios], "fa": [float(f) for f in fa], "readout": readout,
+            "ratios": pairs, "fa": [float(f) for f in fa], "readout": readout,
             "mode": mode}
 
 

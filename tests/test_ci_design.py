@@ -93,3 +93,19 @@ def test_flagged_cis_are_kept_out_of_the_ensemble_summary(mpnst):
     assert not spread["score"].isin(["ci", "ci_ratio"]).any()
     bliss = spread[spread["score"] == "bliss"]
     assert len(bliss) and (bliss["members"] == 2).all()
+
+
+def test_a_study_configs_ci_convention_is_checked_with_the_field_named(tmp_path):
+    from simulator.study import check_study
+
+    config = tmp_path / "config.toml"
+    base = ('title = "t"\nmodel = "mpnst"\ncell_lines = ["S462"]\n[ci_convention]\ndrug_a = "trametinib:0.1:10:9"\n'
+            'drug_b = "src_inhibitor_1:100:10000:9"\n')
+    config.write_text(base + 'ratios = ["1:100", "1:1000"]\n')
+    assert check_study(config) == []
+    for extra, expected in (('ratios = ["1:100"]\nfa = [0.5, 1.5]\n', "fa = [0.5, 1.5]"),
+                            ('ratios = ["1:100", "abc"]\n', "abc"), ('ratios = "1:100"\n', "ratios"),
+                            ('ratios = ["1:100"]\ncolour = 1\n', "unknown key(s) colour")):
+        config.write_text(base + extra)
+        problems = check_study(config)
+        assert any("[ci_convention]" in p and expected in p for p in problems), (extra, problems)

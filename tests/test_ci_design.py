@@ -91,6 +91,8 @@ def test_flagged_cis_are_kept_out_of_the_ensemble_summary(mpnst):
     wells = synergy[(synergy["score"] == "ci") & synergy["value"].notna()]
     assert len(wells) and wells["flag"].str.contains("b_low_r").all()
     assert not spread["score"].isin(["ci", "ci_ratio"]).any()
+    # the table keeps its columns when a group (here every fa row) is left out
+    assert list(spread.columns)[-1] == "fa" and spread["fa"].isna().all()
     bliss = spread[spread["score"] == "bliss"]
     assert len(bliss) and (bliss["members"] == 2).all()
 

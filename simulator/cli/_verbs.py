@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
@@ -230,7 +231,9 @@ def _demo(args: argparse.Namespace) -> int:
         r = s["resistance"]
         for line in ("S462", "S462_R1"):
             x = r[line]
-            print(f"  {line:<8} p-ERK IC50 {x['pERK_IC50_nM']:.3g} nM; at 10 nM trametinib {x['pERK_at_10nM']:.3g}; "
+            ic50 = x["pERK_IC50_nM"]  # absolute: p-ERK at 50 % of untreated, interpolated between tested doses
+            ic50_text = f"{ic50:.3g} nM" if ic50 is not None and math.isfinite(ic50) else "> top dose"
+            print(f"  {line:<8} p-ERK absolute IC50 {ic50_text}; at 10 nM trametinib {x['pERK_at_10nM']:.3g}; "
                   f"3 nM time course: nadir {x['pERK_nadir']:.3g}, {x['pERK_at_4h']:.3g} at 4 h")
         print(f"  MAPK reactivation under 10 nM trametinib: R1/P p-ERK = {r['R1_over_P_pERK_at_10nM']:.1f}x")
     for name, part in s.items():

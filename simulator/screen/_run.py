@@ -288,6 +288,11 @@ def _manifest_entry(spec: ScreenSpec, ratio: float, ensemble: dict, summary: dic
     }
 
 
+#: columns of the ensemble summary (``synergy_ensemble``), in order
+ENSEMBLE_COLUMNS = ("cell_line", "readout", "score", "dose_a", "dose_b", "median", "q05", "q95", "members",
+                    "probability_of_synergy", "fa")
+
+
 def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:
     """Spread of every score over ensemble members, and the probability of synergy.
 
@@ -319,4 +324,7 @@ def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:
                             "members": grouped["value"].count()})
         out["probability_of_synergy"] = grouped["synergistic"].mean()
         parts.append(out.reset_index())
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if not parts:
+        return pd.DataFrame()
+    # the same columns whichever groups had rows (a screen whose every constant-ratio CI is flagged has no fa rows)
+    return pd.concat(parts, ignore_index=True).reindex(columns=list(ENSEMBLE_COLUMNS))

@@ -249,22 +249,23 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
     names = ((["resistance"] if spec.get("resistance") else []) + (["ci_convention"] if convention else [])
              + [name for name, _ in screens])
     job = {"config": str(config), "config_sha256": hashlib.sha256(text).hexdigest(), "smoke": smoke}
-    owner = claim_folder(out_dir, "study", job, command=command, force=force, owns=[f"{n}/" for n in names])
-    timings: dict[str, float] = {}
-    kinds: dict[str, str] = {}
-    if spec.get("resistance"):
-        t0 = time.perf_counter()
-        summary["resistance"] = run_resistance(out_dir / "resistance", command=owner.command).summary
-        parts.append(out_dir / "resistance")
-        timings["resistance"], kinds["resistance"] = time.perf_counter() - t0, "resistance"
-    if convention is not None:
-        t0 = time.perf_counter()
-        summary["ci_convention"] = run_ci_convention(model, convention, out_dir / "ci_convention",
-                                                     command=owner.command)
-        parts.append(out_dir / "ci_convention")
-        timings["ci_convention"], kinds["ci_convention"] = time.perf_counter() - t0, "ci_convention"
-    # one executor serves every screen and the report's figures, so its pool starts once
+    # one executor serves every screen and the report's figures, so its pool starts once; opened first, so that a
+    # bad --workers is refused before anything is simulated or written
     with make_executor(workers=workers) as executor:
+        owner = claim_folder(out_dir, "study", job, command=command, force=force, owns=[f"{n}/" for n in names])
+        timings: dict[str, float] = {}
+        kinds: dict[str, str] = {}
+        if spec.get("resistance"):
+            t0 = time.perf_counter()
+            summary["resistance"] = run_resistance(out_dir / "resistance", command=owner.command).summary
+            parts.append(out_dir / "resistance")
+            timings["resistance"], kinds["resistance"] = time.perf_counter() - t0, "resistance"
+        if convention is not None:
+            t0 = time.perf_counter()
+            summary["ci_convention"] = run_ci_convention(model, convention, out_dir / "ci_convention",
+                                                         command=owner.command)
+            parts.append(out_dir / "ci_convention")
+            timings["ci_convention"], kinds["ci_convention"] = time.perf_counter() - t0, "ci_convention"
         for name, screen in screens:
             t0 = time.perf_counter()
             folder = out_dir / name

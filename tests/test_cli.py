@@ -337,3 +337,9 @@ def test_ctrl_c_is_a_message_with_the_resume_hint_not_a_traceback(capsys, tmp_pa
     assert capsys.readouterr().err.strip() == "mekisim models: interrupted"
     with pytest.raises(KeyboardInterrupt):
         main(["--debug", "models"])
+
+
+def test_demo_refuses_bad_workers_before_simulating_or_writing_anything(capsys, tmp_path):
+    # it used to run the resistance part (and the CI convention table) first: a folder of parts, then the refusal
+    code, _, err = run(capsys, "demo", "--workers", "0", "--out", str(tmp_path / "d"))
+    assert code == 1 and "--workers must be a whole number >= 1" in err and not (tmp_path / "d").exists()

@@ -85,6 +85,7 @@ _EXPORTS = {
     "load_antimony": "model",
     "load_model": "model",
     "load_sbml": "model",
+    "sbml_to_antimony": "model",
     "write_sbml": "model",
     "metadata_of": "model",
     "DEFAULTS_LABEL": "model",
@@ -100,6 +101,13 @@ _EXPORTS = {
     "accepted_drugs": "model",
     "cell_lines_for": "model",
     "make_condition": "model",
+    "Switch": "model",
+    "read_metadata_file": "model",
+    "check_values": "model",
+    "parse_set_values": "model",
+    "parse_switch_names": "model",
+    "resolve_values": "model",
+    "switch_values": "model",
     "ControlCoefficients": "engine",
     "SolverOptions": "engine",
     "SteadyState": "engine",
@@ -428,11 +436,13 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .model import Drug as Drug
     from .model import DrugTerm as DrugTerm
     from .model import Observable as Observable
+    from .model import Switch as Switch
     from .model import accepted_drugs as accepted_drugs
     from .model import add_drug_terms as add_drug_terms
     from .model import antimony_to_sbml as antimony_to_sbml
     from .model import bundled_model_names as bundled_model_names
     from .model import cell_lines_for as cell_lines_for
+    from .model import check_values as check_values
     from .model import existing_ids as existing_ids
     from .model import from_antimony_text as from_antimony_text
     from .model import from_sbml_text as from_sbml_text
@@ -443,6 +453,12 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .model import load_sbml as load_sbml
     from .model import make_condition as make_condition
     from .model import metadata_of as metadata_of
+    from .model import parse_set_values as parse_set_values
+    from .model import parse_switch_names as parse_switch_names
+    from .model import read_metadata_file as read_metadata_file
+    from .model import resolve_values as resolve_values
+    from .model import sbml_to_antimony as sbml_to_antimony
+    from .model import switch_values as switch_values
     from .model import write_sbml as write_sbml
     from .parallel import DEFAULT_START_METHOD as DEFAULT_START_METHOD
     from .parallel import MAX_WORKERS_PER_CORE as MAX_WORKERS_PER_CORE

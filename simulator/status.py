@@ -30,6 +30,10 @@ class Status(StrEnum):
     #: a time course asked to start from the untreated steady state, which does not exist: the values are those
     #: of a run from the initial conditions, not the protocol asked for
     NOT_PRE_EQUILIBRATED = "not_pre_equilibrated"
+    #: a fit's start stopped by its budget (wall time or ODE solves): the values are its best point so far
+    BUDGET = "budget"
+    #: a fit's end point whose objective a fresh solver did not reproduce: flagged, not ranked
+    NOT_REPRODUCED = "not_reproduced"
     #: simulated fine, but the output is not defined there (a fit unusable, a response never crossing 50 %)
     UNDEFINED = "undefined"
     #: an IC50 fitted outside the tested doses (a 4PL fit): a number, flagged as an extrapolation
@@ -53,7 +57,8 @@ class Issue:
     file
         The file (as given).
     level
-        ``"error"`` (the file cannot be used) or ``"warning"`` (it can, but probably not as meant).
+        ``"error"`` (the file cannot be used), ``"warning"`` (it can, but probably not as meant) or ``"note"``
+        (a check that passed and is worth saying, e.g. a PEtab problem's self-check against its shipped table).
     message
         What is wrong, in the user's terms.
     row, column
@@ -63,7 +68,7 @@ class Issue:
     """
 
     file: str
-    level: Literal["error", "warning"]
+    level: Literal["error", "warning", "note"]
     message: str
     row: int | None = None
     column: str | None = None

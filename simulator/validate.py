@@ -208,7 +208,22 @@ def _validate_blots(path: Path) -> list[Issue]:
 
 
 def _validate_petab(path: Path) -> list[Issue]:
-    """A PEtab v1 problem (``mekisim fit --petab``): petab's own linter, every error it reports."""
-    from .fit import lint_petab
+    """A PEtab v1 problem (``mekisim fit --petab``): lint, load, self-check.
 
-    return [replace(issue, message=f"PEtab: {issue.message}") for issue in lint_petab(path)]
+    petab's own linter, every error it reports; then whether the engine can simulate it (a construct it cannot
+    honour is named), and the self-check of the nominal simulation against the simulated-data table the problem
+    ships (:func:`simulator.fit.check_simulated_data`).
+    """
+    from .fit import check_simulated_data, lint_petab, load_petab
+
+    issues = [replace(issue, message=f"PEtab: {issue.message}") for issue in lint_petab(path)]
+    if issues:
+        return issues
+    try:
+        problem = load_petab(path)
+    except MekisimError as exc:
+        return [Issue(str(path), "error", str(exc))]
+    check = check_simulated_data(problem)
+    # no table is normal for a user's own problem (a note); a table that cannot be matched deserves a look
+    level = {"ok": "note", "failed": "error"}.get(check.status, "warning" if check.table else "note")
+    return [Issue(str(path), level, f"self-check of the nominal simulation: {check.status}: {check.message}.")]

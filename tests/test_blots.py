@@ -247,6 +247,24 @@ def test_lanes_to_petab_has_a_scale_per_blot_and_a_sigma_per_observable(mpnst, t
     assert np.isfinite(petab_nllh(problem, sim))
 
 
+@pytest.mark.parametrize("source", [SUMMARY, LANES])
+def test_blot_problems_carry_a_petab_visualization_table(mpnst, tmp_path, source):
+    """One plot per observable, one dataset per blot, observable and condition, covering every measurement row
+    (what petab_visualize draws); bars for basal levels (one time point), lines for time courses."""
+    yaml_path = blots_to_petab(mpnst, read_blot_data(source, mpnst), tmp_path / "petab")
+    problem = load_petab(yaml_path)
+    assert "visualization.tsv" in yaml_path.read_text()
+    vis = problem.petab.visualization_df
+    measurements = problem.petab.measurement_df
+    assert set(vis["datasetId"]) == set(measurements["datasetId"]) and not vis["datasetId"].duplicated().any()
+    per_dataset = measurements.groupby("datasetId")[["observableId", "simulationConditionId"]].nunique()
+    assert (per_dataset == 1).all().all()  # a dataset is one observable in one condition
+    assert set(vis["plotId"]) == {f"plot_{o.removeprefix('obs_')}" for o in measurements["observableId"]}
+    for plot_id, rows in vis.groupby("plotId"):
+        times = measurements[measurements["observableId"] == rows["yValues"].iloc[0]]["time"].nunique()
+        assert set(rows["plotTypeSimulation"]) == {"BarPlot" if times == 1 else "LinePlot"}, plot_id
+
+
 def test_estimate_is_checked(mpnst, tmp_path):
     data = read_blot_data(SUMMARY, mpnst)
     with pytest.raises(InputError, match="no data"):
@@ -270,6 +288,22 @@ def test_validate_cli_on_the_dataset_and_on_a_bad_file(tmp_path, capsys):
     for column in ("cell_line", "mean", "sem", "n"):
         assert f"{bad}:3:{column}: error:" in out
     assert "4 error(s)" in out
+
+
+def test_blot_data_at_nominal_values_with_zero_starts(tmp_path, capsys):
+    """``mekisim fit --data ... --starts 0``: the blots' problem at the model's values, nothing fitted; the figure
+    says the data are representative (the bundled blots are)."""
+    import json
+
+    out = tmp_path / "nominal"
+    assert main(["fit", "--model", "mpnst", "--data", str(SUMMARY), "--starts", "0", "--out", str(out)]) == 0
+    record = json.loads((out / "nominal.json").read_text())
+    assert record["status"] == "ok" and math.isfinite(record["nllh"]) and record["n_measurements"] == 20
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["fit"]["representative_data"] and manifest["fit"]["nominal"]
+    for name in ("fit_vs_data.csv", "fit_vs_data.png", "simulation.tsv"):
+        assert (out / name).is_file(), name
+    assert (out / "petab" / "visualization.tsv").is_file()
 
 
 def test_validate_cli_lints_petab_problems(mpnst, tmp_path, capsys):

@@ -31,11 +31,15 @@ def _entries(folder):
 
 
 def _forbid_compiling(monkeypatch):
-    """Make a compile raise: only loading from the cache can build a runner now."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("the model was compiled although the cache holds it")
+    """Make a compile raise: only loading from the cache (an empty RoadRunner, then loadStateS) can build one now."""
+    original = roadrunner.RoadRunner
 
-    monkeypatch.setattr(roadrunner, "LoadSBMLOptions", refuse)
+    def refuse(*args, **kwargs):
+        if args or kwargs:
+            raise AssertionError("the model was compiled although the cache holds it")
+        return original()
+
+    monkeypatch.setattr(roadrunner, "RoadRunner", refuse)
 
 
 def _results(model, conditions, select=None):
@@ -49,12 +53,13 @@ def test_a_cached_model_gives_bit_identical_results(cache_dir, monkeypatch, cond
     conditions = [condition(line, {"trametinib": a, "src_inhibitor_1": b})
                   for line in ("S462", "S462_R1") for a, b in DOSES]
     compiled = _results(mpnst, conditions)
-    assert len(_entries(cache_dir)) == 1  # stored when compiled
+    assert len(_entries(cache_dir)) == 1  # stored when compiled (the full model only when a run needs it)
 
     monkeypatch.setattr(engine, "_RUNNERS", {})
     _forbid_compiling(monkeypatch)
     assert _results(mpnst, conditions) == compiled  # every status and every bit of every value
-    assert engine._RUNNERS[mpnst.sha256].rr.conservedMoietyAnalysis
+    assert engine._RUNNERS[(mpnst.sha256, True)].rr.conservedMoietyAnalysis
+    assert (mpnst.sha256, False) not in engine._RUNNERS  # the full model is built only for a run that needs it
 
 
 def test_a_model_without_moiety_analysis_is_cached_as_such(cache_dir, monkeypatch):
@@ -62,12 +67,14 @@ def test_a_model_without_moiety_analysis_is_cached_as_such(cache_dir, monkeypatc
     model = ms.load_sbml(BENCHMARKS / "biomodels" / "BIOMD0000000009.xml")
     conditions = [{"E1": e} for e in (1e-6, 3e-5, 1e-4)]
     compiled = _results(model, conditions, select=["K_PP_norm"])
-    assert engine._RUNNERS[model.sha256].laws is not None and len(_entries(cache_dir)) == 1
+    # the plain model, and a marker saying the analysis was refused (so no process tries it again)
+    assert engine._RUNNERS[(model.sha256, True)].laws is not None and len(_entries(cache_dir)) == 2
+    assert engine._RUNNERS[(model.sha256, True)] is engine._RUNNERS[(model.sha256, False)]  # one runner serves both
 
     monkeypatch.setattr(engine, "_RUNNERS", {})
     _forbid_compiling(monkeypatch)
     assert _results(model, conditions, select=["K_PP_norm"]) == compiled
-    runner = engine._RUNNERS[model.sha256]
+    runner = engine._RUNNERS[(model.sha256, True)]
     assert runner.laws is not None and not runner.rr.conservedMoietyAnalysis
 
 
@@ -75,17 +82,25 @@ def test_a_damaged_entry_is_compiled_again_and_replaced(cache_dir, monkeypatch, 
     conditions = [condition("S462", {"trametinib": 1.0})]
     expected = _results(mpnst, conditions)
     (entry,) = _entries(cache_dir)
-    good = entry.read_bytes()
-    for damaged in (good[: len(good) // 2], good[:-10] + b"x" * 10, b"not a state at all"):
-        entry.write_bytes(damaged)
-        assert cc.CompileCache(cache_dir).load(entry.stem) is None  # the checksum catches it
+    full = engine._runner(mpnst, moieties=False)  # the full model (built when a reduced run fails) is cached too
+    assert not full.rr.conservedMoietyAnalysis
+    (full_entry,) = set(_entries(cache_dir)) - {entry}
+
+    def rebuilt():
         monkeypatch.setattr(engine, "_RUNNERS", {})
-        assert _results(mpnst, conditions) == expected
-        assert cc.CompileCache(cache_dir).load(entry.stem) is not None  # rewritten whole by the compile
-    # intact on disk but not a state roadrunner reads (another roadrunner wrote it, say): compiled again
-    cc.CompileCache(cache_dir).store(entry.stem, b"not a roadrunner state")
-    monkeypatch.setattr(engine, "_RUNNERS", {})
-    assert _results(mpnst, conditions) == expected
+        engine._runner(mpnst, moieties=False)
+        return _results(mpnst, conditions)
+
+    for item in (entry, full_entry):
+        good = item.read_bytes()
+        for damaged in (good[: len(good) // 2], good[:-10] + b"x" * 10, b"not a state at all"):
+            item.write_bytes(damaged)
+            assert cc.CompileCache(cache_dir).load(item.stem) is None  # the checksum catches it
+            assert rebuilt() == expected
+            assert cc.CompileCache(cache_dir).load(item.stem) is not None  # rewritten whole by the compile
+        # intact on disk but not a state roadrunner reads (another roadrunner wrote it, say): compiled again
+        cc.CompileCache(cache_dir).store(item.stem, b"not a roadrunner state")
+        assert rebuilt() == expected
 
 
 def test_the_cache_can_be_turned_off(tmp_path, monkeypatch, condition, mpnst):

@@ -367,8 +367,18 @@ def test_cli_fit_writes_tables_figures_ensemble_and_report(tmp_path, capsys):
                  "--profile", "k,b", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     for name in ("starts.csv", "parameters.csv", "fit_vs_data.csv", "ensemble.csv", "profiles.csv",
-                 "profile_summary.csv", "waterfall.png", "fit_vs_data.png", "profiles.png", "manifest.json"):
+                 "profile_summary.csv", "waterfall.png", "fit_vs_data.png", "profiles.png", "manifest.json",
+                 "simulation.tsv"):
         assert (out / name).is_file(), name
+    # the PEtab simulation table: petab's own likelihood of it is the fit's best nllh
+    problem = load_petab(yaml_path)
+    simulation = pd.read_csv(out / "simulation.tsv", sep="\t")
+    assert list(simulation.columns) == [c if c != "measurement" else "simulation"
+                                        for c in problem.petab.measurement_df.columns]
+    best = pd.read_csv(out / "parameters.csv")
+    values = dict(zip(best["parameterId"], best["estimate"], strict=True))
+    assert petab_nllh(problem, simulation, values) == pytest.approx(
+        json.loads((out / "manifest.json").read_text())["fit"]["best_nllh"], abs=1e-9)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 5 and manifest["counts"]["starts"] == 3 and manifest["fit"]["profiles"] == ["k", "b"]
     beta, cov, best = ols(data)
@@ -386,7 +396,8 @@ def test_cli_fit_writes_tables_figures_ensemble_and_report(tmp_path, capsys):
 @pytest.mark.parametrize("args,code,message", [
     (["--petab", "missing.yaml"], 1, "missing.yaml"),
     (["--petab", "{yaml}", "--profile", "nope"], 1, "nope"),
-    (["--petab", "{yaml}", "--starts", "0"], 1, "--starts"),
+    (["--petab", "{yaml}", "--starts", "-1"], 1, "--starts"),
+    (["--petab", "{yaml}", "--starts", "0", "--profile", "k"], 1, "--profile"),
     (["--data", "blots.csv"], 1, "--model"),
     (["--petab", "{yaml}", "--model", "mpnst"], 1, "--data"),
     (["--petab", "{yaml}", "--data", "blots.csv"], 2, "not allowed"),

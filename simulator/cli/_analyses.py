@@ -10,13 +10,14 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model import CompiledModel, cell_lines_for
-from ._common import _cell_lines, _load_with_drugs, _note_defaults, _parse_ratio
+from ._common import _cell_lines, _load_with_drugs, _note_defaults, _note_values, _parameter_values, _parse_ratio
 
 
 def _screen(args: argparse.Namespace) -> int:
     from ..screen import DrugAxis, ScreenSpec, load_ensemble, run_screen
 
-    model = _load_with_drugs(args.model, args.add_drug)
+    model = _load_with_drugs(args.model, args.add_drug, args.metadata)
+    values, switches = _parameter_values(args, model)
     lines = _cell_lines(args.cell_lines, model)
     spec = ScreenSpec(
         model=model,
@@ -28,6 +29,8 @@ def _screen(args: argparse.Namespace) -> int:
         mode=args.mode,
         ratio=_parse_ratio(args.ratio),
         **({} if args.target_suppression is None else {"target_suppression": args.target_suppression}),
+        values=values,
+        switch_off=switches,
     )
     if args.target_suppression is not None and "perk_suppression" not in spec.readouts:
         raise InputError(f"--target-suppression {args.target_suppression:g} ranks combinations by p-ERK "
@@ -37,6 +40,7 @@ def _screen(args: argparse.Namespace) -> int:
         raise InputError(f"--workers {args.workers} must be >= 1.")
     if not lines:
         _note_defaults(model)
+    _note_values("screen", model, values, switches)
     _print_screen_estimate(spec, args.workers)
     result = run_screen(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                         progress=not args.no_progress, force=args.force, command=args.invocation,
@@ -79,15 +83,21 @@ def _duration(seconds: float) -> str:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
+    from ..model import resolve_values
     from ..sensitivity import ObservableAt, SensitivitySpec, default_ranges, load_ranges, parse_output, run_sensitivity
 
-    model = _load_with_drugs(args.model, args.add_drug)
+    model = _load_with_drugs(args.model, args.add_drug, args.metadata)
+    values, switches = _parameter_values(args, model)
     _check_method_options(args)
     if args.cell_line is not None and args.cell_line not in cell_lines_for(model):
         raise InputError(f"--cell-line {args.cell_line!r} is not a cell line of model {model.name!r}; valid: "
                          f"{', '.join(cell_lines_for(model)) or 'none (leave --cell-line out)'}.")
     only = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
-    exclude = [p.strip() for p in args.exclude.split(",") if p.strip()] if args.exclude else ()
+    exclude = [p.strip() for p in args.exclude.split(",") if p.strip()] if args.exclude else []
+    # what --set/--switch-off hold is not varied (unless --params names it: then the spec refuses the clash)
+    held = [p for p in resolve_values(model, values, switches) if p in model.parameters and p not in exclude
+            and (only is None or p not in only)]
+    exclude = [*exclude, *held]
     if args.params is not None and not only:
         raise InputError(f"--params {args.params!r} lists no parameter; give P1,P2,... or leave --params out.")
     if args.ranges:
@@ -104,7 +114,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
     given = {k: getattr(args, k) for k in ("levels", "replicates", "step") if getattr(args, k) is not None}
     spec = SensitivitySpec(model=model, space=space, outputs=tuple(outputs), method=args.method, n=args.n,
                            seed=args.seed, second_order=args.second_order, resamples=args.resamples,
-                           on_failure="drop" if args.drop_failed else "refuse", **given)
+                           on_failure="drop" if args.drop_failed else "refuse", values=values,
+                           switch_off=switches, **given)
+    _note_values("sensitivity", model, values, switches)
     result = run_sensitivity(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                              progress=not args.no_progress, command=args.invocation, force=args.force)
     print(f"{result.method}: {len(space.ranges)} parameters, {len(outputs)} output(s), {result.rows} model runs "
@@ -166,20 +178,24 @@ def _claim_fit(args: argparse.Namespace, model: CompiledModel):
         digest = None
     job = {"fit": {"source": str(source), "source_sha256": digest, "model": fingerprint(model),
                    "estimate": list(args.estimate), "starts": args.starts, "seed": args.seed,
-                   "max_nfev": args.max_nfev, "profile": args.profile}, **job_inputs()}
+                   "max_nfev": args.max_nfev, "profile": args.profile,
+                   "max_time_per_start": args.max_time_per_start, "max_solves_per_start": args.max_solves_per_start,
+                   "max_steps": args.max_steps}, **job_inputs()}
     return claim_folder(args.out, "fit", job, command=args.invocation, force=args.force)
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from ..fit import FitSettings, fit_petab, profile_parameters, write_fit
+    from ..fit import fit_petab, profile_parameters, write_fit
     from ..parallel import make_executor
     from ..report import draw_fit_figures
 
     t0 = time.perf_counter()
-    if args.starts < 1:
-        raise InputError(f"--starts {args.starts} must be >= 1.")
+    if args.starts < 0:
+        raise InputError(f"--starts {args.starts} must be >= 0 (0: evaluate at the nominal parameters).")
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers} must be >= 1.")
+    if args.starts == 0:
+        return _fit_nominal(args, t0)
     yaml_path, model, objective, owner = _fit_problem(args)
     names = [p.strip() for p in (args.profile or "").split(",") if p.strip()]
     unknown = [p for p in names if p not in objective.ids]
@@ -191,7 +207,7 @@ def _fit(args: argparse.Namespace) -> int:
     profiles, errors = (), ()
     with make_executor(args.workers, args.scheduler) as executor:
         result = fit_petab(yaml_path, starts=args.starts, seed=args.seed, executor=executor,
-                           settings=FitSettings(max_nfev=args.max_nfev))
+                           settings=_fit_settings(args))
         t_fit = time.perf_counter() - t0
         if names and result.best.ok:
             profiles, errors = profile_parameters(result, names, executor=executor)
@@ -210,6 +226,67 @@ def _fit(args: argparse.Namespace) -> int:
     return 0 if result.n_ok and not errors else 1
 
 
+def _fit_settings(args: argparse.Namespace):
+    """FitSettings from the command line: evaluations, the per-start budget and CVODE's step cap."""
+    from dataclasses import replace
+
+    from ..fit import DEFAULT_OPTIONS, FitSettings
+
+    if args.max_steps < 1:
+        raise InputError(f"--max-steps {args.max_steps} must be >= 1.")
+    return FitSettings(max_nfev=args.max_nfev, max_time_s=args.max_time_per_start,
+                       max_solves=args.max_solves_per_start,
+                       options=replace(DEFAULT_OPTIONS, max_steps=args.max_steps))
+
+
+def _fit_nominal(args: argparse.Namespace, t0: float) -> int:
+    """``--starts 0``: the problem's likelihood at its nominal parameters (nominal.json, fit-vs-data, simulation.tsv).
+
+    The problem is loaded directly, not through the fitter's objective: priors or a parameter table the optimizer
+    refuses do not prevent evaluating the likelihood.
+    """
+    from ..fit import evaluate_nominal, load_petab, write_nominal
+    from ..report import draw_fit_figures
+
+    if args.profile:
+        raise InputError("--profile needs a fit: use --starts N >= 1 with it.")
+    if args.data is not None:  # converted as for a fit, without the fitter's objective (nothing need be estimated)
+        from ..fit import blots_to_petab, read_blot_data
+
+        if not args.model:
+            raise InputError("--data needs --model M (the model the blots are compared with), e.g. --model mpnst.")
+        model = _load_with_drugs(args.model, args.add_drug)
+        estimate = _parse_estimate(args.estimate, model)
+        data = read_blot_data(args.data, model)
+        owner = _claim_fit(args, model)
+        problem = load_petab(blots_to_petab(model, data, args.out / "petab", estimate=estimate or None))
+    else:
+        if args.model or args.estimate or args.add_drug:
+            raise InputError("--model, --estimate and --add-drug belong to --data; a PEtab problem names its own "
+                             "SBML model and its estimated parameters.")
+        problem, model = load_petab(args.petab), None
+        owner = _claim_fit(args, problem.model)
+    result = evaluate_nominal(problem, options=_fit_settings(args).options)
+    info = {"data": str(args.data) if args.data else None,
+            "representative_data": bool(args.data) or args.representative,
+            "time_unit": (model or problem.model).time_unit,
+            "title": (f"{Path(args.data).stem} vs model {model.name} at its values" if args.data else
+                      f"{Path(problem.source).stem} at nominal parameters")}
+    write_nominal(result, args.out, info=info,
+                  models={"model": model} if model is not None else {"petab": problem.model}, owner=owner,
+                  job=owner.job, timings={"total": time.perf_counter() - t0}, draw=draw_fit_figures)
+    if result.ok:
+        print(f"nominal nllh {result.nllh:.10g} (chi2 {result.chi2:.6g}, {result.n_measurements} measurements"
+              f"{'; priors not included' if result.priors else ''}); {time.perf_counter() - t0:.1f} s; "
+              f"tables in {args.out}/")
+        return 0
+    for message in result.messages:
+        print(f"mekisim fit: error: {message}", file=sys.stderr)
+    print(f"mekisim fit: error: {len(result.messages)} condition(s) failed at the nominal parameters; nllh is inf "
+          f"(tables in {args.out}/)", file=sys.stderr)
+    return 1
+
+
 def _fit_problem(args: argparse.Namespace):
     """(PEtab YAML path, the model of blot data or None, the problem's objective, the owner or None).
 
@@ -221,15 +298,15 @@ def _fit_problem(args: argparse.Namespace):
     if args.data is not None:
         if not args.model:
             raise InputError("--data needs --model M (the model the blots are fitted to), e.g. --model mpnst.")
-        model = _load_with_drugs(args.model, args.add_drug)
+        model = _load_with_drugs(args.model, args.add_drug, args.metadata)
         estimate = _parse_estimate(args.estimate, model)
         data = read_blot_data(args.data, model)
         owner = _claim_fit(args, model)
         yaml_path = blots_to_petab(model, data, args.out / "petab", estimate=estimate or None)
         return yaml_path, model, objective_for(yaml_path), owner
-    if args.model or args.estimate or args.add_drug:
-        raise InputError("--model, --estimate and --add-drug belong to --data; a PEtab problem names its own "
-                         "SBML model (add a drug to it there: its conditions table sets the dose parameter) and "
+    if args.model or args.estimate or args.add_drug or args.metadata:
+        raise InputError("--model, --metadata, --estimate and --add-drug belong to --data; a PEtab problem names its "
+                         "own SBML model (add a drug to it there: its conditions table sets the dose parameter) and "
                          "its estimated parameters.")
     return args.petab, None, objective_for(args.petab), None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..errors import InputError
 from ..model import CompiledModel, cell_lines_for, load_model
@@ -22,8 +23,8 @@ def _parse_doses(items: Sequence[str]) -> dict[str, str]:
     return doses
 
 
-def _load_with_drugs(spec: str, add_drug: Sequence[str]) -> CompiledModel:
-    model = load_model(spec)
+def _load_with_drugs(spec: str, add_drug: Sequence[str], metadata: Path | None = None) -> CompiledModel:
+    model = load_model(spec, metadata=metadata)
     if add_drug:
         from ..model import DrugTerm, add_drug_terms
 
@@ -60,3 +61,32 @@ def _note_defaults(model: CompiledModel) -> None:
     if lines:
         print(f"mekisim: note: no cell line given: the model's own parameter values are used (model {model.name!r} "
               f"has cell lines {', '.join(lines)})", file=sys.stderr)
+
+
+def _parameter_values(args, model: CompiledModel) -> tuple[dict[str, float], tuple[str, ...]]:
+    """``--set`` values and ``--switch-off`` names of a verb, checked on ``model`` (unknown names: close ones)."""
+    from ..model import parse_set_values, parse_switch_names, resolve_values
+
+    values = parse_set_values(args.set_values, model)
+    switches = parse_switch_names(args.switch_off)
+    resolve_values(model, values, switches)  # unknown switches, and --set contradicting a switch, refused now
+    return values, switches
+
+
+def _values_record(model: CompiledModel, values: dict[str, float], switches: Sequence[str]) -> dict:
+    """What a manifest records of ``--set``/``--switch-off``: as given, and the values they applied."""
+    from ..model import resolve_values
+
+    return {"set": dict(values), "switched_off": list(switches),
+            "applied_values": resolve_values(model, values, switches)}
+
+
+def _note_values(verb: str, model: CompiledModel, values: dict[str, float], switches: Sequence[str]) -> None:
+    """One stderr line saying which values a run applies (a switched-off feedback must not go unnoticed)."""
+    if not values and not switches:
+        return
+    named = {s.name: s for s in model.switches}
+    parts = [f"{name} off ({', '.join(f'{k} = {v:g}' for k, v in named[name].values.items())})" for name in switches]
+    parts += [f"{k} = {v:g}" for k, v in values.items()]
+    print(f"mekisim {verb}: note: in every condition, treated and untreated (so before any pre-equilibration): "
+          f"{'; '.join(parts)}", file=sys.stderr)

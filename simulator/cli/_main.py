@@ -17,13 +17,16 @@ from pathlib import Path
 from ..errors import MekisimError, describe_os_error
 from ..files import cli_command
 from ._analyses import _fit, _screen, _sensitivity
+from ._export import _export
 from ._parser import _attach_dash_values, build_parser
+from ._teach import _teach
 from ._verbs import _demo, _dose_response, _models, _report, _simulate, _validate
 
 #: verb -> the function that runs it (its parser is :data:`simulator.cli._parser.VERBS`' entry of that name)
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "models": _models, "simulate": _simulate, "dose-response": _dose_response, "screen": _screen,
     "sensitivity": _sensitivity, "fit": _fit, "report": _report, "validate": _validate, "demo": _demo,
+    "teach": _teach, "export": _export,
 }
 
 

@@ -34,6 +34,24 @@ def _model_options(*, help_model: str | None = None, add_drug_help: str = ADD_DR
     parent = _parent()
     parent.add_argument("--model", required=required, metavar="M", help=help_model)
     parent.add_argument("--add-drug", action="append", default=[], metavar=_ADD_DRUG_METAVAR, help=add_drug_help)
+    parent.add_argument("--metadata", type=Path, metavar="FILE.toml",
+                        help="the model's metadata (observables, readouts, switches, pre-equilibration, cell_lines_of) "
+                             "from FILE.toml instead of the model file's sibling .toml: a renamed copy of a bundled "
+                             "model keeps its cell lines, drugs, readouts and switches (--metadata models/mpnst.toml)")
+    return parent
+
+
+def _values_options() -> argparse.ArgumentParser:
+    """``--set`` and ``--switch-off``: parameter values of every simulated condition, before pre-equilibration."""
+    parent = _parent()
+    parent.add_argument("--set", action="append", default=[], dest="set_values", metavar="PARAM=VALUE[,P2=V2]",
+                        help="set a parameter or initial value of the model (its own units) in every condition, "
+                             "treated and untreated, so before pre-equilibration; it overrides the cell line's value; "
+                             "repeatable or comma-separated (e.g. --set kfbS=0)")
+    parent.add_argument("--switch-off", action="append", default=[], dest="switch_off", metavar="NAME[,NAME...]",
+                        help="turn off named switches of the model's metadata ([switches]; Model A: sos_feedback, "
+                             "raf_feedback, dusp_feedback, fak_src_bypass, pak_crosstalk, ...; mekisim models lists "
+                             "them): their values are applied like --set; repeatable or comma-separated")
     return parent
 
 
@@ -73,7 +91,8 @@ def _models(sub) -> None:
 
 def _simulate(sub) -> None:
     sim = sub.add_parser("simulate", help="steady state or time course of one condition",
-                         parents=[_model_options(help_model="bundled model name (mpnst) or .ant/.xml path")])
+                         parents=[_model_options(help_model="bundled model name (mpnst) or .ant/.xml path"),
+                                  _values_options()])
     sim.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
     sim.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                      help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
@@ -92,7 +111,7 @@ def _simulate(sub) -> None:
 
 def _dose_response(sub) -> None:
     dr = sub.add_parser("dose-response", help="dose series of one drug in one cell line, with a logistic fit",
-                        parents=[_model_options(), _folder_options()])
+                        parents=[_model_options(), _values_options(), _folder_options()])
     dr.add_argument("--cell-line", metavar="C",
                     help="bundled cell line of the model (default: the model's own parameter values)")
     dr.add_argument("--drug", required=True, metavar="D")
@@ -110,7 +129,7 @@ def _dose_response(sub) -> None:
 
 def _screen(sub) -> None:
     scr = sub.add_parser("screen", help="dose matrix of two drugs x cell lines (x ensemble) with synergy scores",
-                         parents=[_model_options(), _where_options(), _resumable_options()])
+                         parents=[_model_options(), _values_options(), _where_options(), _resumable_options()])
     scr.add_argument("--cell-lines", metavar="C1,C2,...",
                      help="bundled cell lines of the model (default: the model's own parameter values)")
     scr.add_argument("--drug-a", required=True, metavar="D:LO:HI:N", help=_DOSE_PAIRS_HELP.format("A"))
@@ -130,7 +149,7 @@ def _screen(sub) -> None:
 def _sensitivity(sub) -> None:
     sens = sub.add_parser("sensitivity",
                           help="parameter sensitivity (Sobol, Morris, eFAST, local) of outputs of interest",
-                          parents=[_model_options(), _where_options(), _resumable_options()])
+                          parents=[_model_options(), _values_options(), _where_options(), _resumable_options()])
     sens.add_argument("--method", required=True, choices=("sobol", "morris", "efast", "local"))
     sens.add_argument("--n", type=int, default=None, metavar="N",
                       help="Sobol base samples (power of 2; default 256), Morris trajectories (20), eFAST samples "
@@ -176,10 +195,19 @@ def _fit(sub) -> None:
                         help="western-blot data (lane densitometry or ratio summaries); needs --model")
     fit.add_argument("--estimate", action="append", default=[], metavar="LINE:P1,P2,...",
                      help="with --data: estimate these model parameters per cell line; repeatable")
-    fit.add_argument("--starts", type=int, default=20, metavar="N", help="Latin-hypercube starts (default 20)")
+    fit.add_argument("--starts", type=int, default=20, metavar="N",
+                     help="Latin-hypercube starts (default 20); 0: evaluate the likelihood at the nominal parameters "
+                          "(nominal.json, fit-vs-data table and figure, PEtab simulation.tsv)")
     fit.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the starts (default 0)")
     fit.add_argument("--profile", metavar="P1,P2,...", help="profile likelihoods of these estimated parameters")
     fit.add_argument("--max-nfev", type=int, default=500, metavar="K", help="residual evaluations per start")
+    fit.add_argument("--max-time-per-start", type=float, default=600.0, metavar="SECONDS",
+                     help="wall-time budget of one start (default 600); a start that exceeds it ends with status "
+                          "'budget' and its best point so far")
+    fit.add_argument("--max-solves-per-start", type=int, default=50_000, metavar="N",
+                     help="budget of ODE solves (every condition once) per start (default 50000)")
+    fit.add_argument("--max-steps", type=int, default=20_000, metavar="N",
+                     help="CVODE steps allowed per output interval of one solve (default 20000)")
     fit.add_argument("--representative", action="store_true",
                      help="label the data as representative (derived from a paper's directions), not digitized, on "
                           "every plot (always on for --data built from the bundled representative blots)")
@@ -205,10 +233,71 @@ def _demo(sub) -> None:
     demo.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
 
+def _teach(sub) -> None:
+    """``mekisim teach list | run N --out DIR [--smoke] [--force] | serve [--port P] [--host H]``."""
+    teach = sub.add_parser("teach", help="the six lessons on pathway feedback: list, run as HTML, live page",
+                           description="Lessons on pathway feedback (experiments/lessons) and a live teaching page.")
+    verbs = teach.add_subparsers(dest="teach_command", required=True, metavar="ACTION")
+    verbs.add_parser("list", help="the lessons, one line each: number, title, question")
+    run = verbs.add_parser("run", help="execute lesson N; write DIR/lesson_N.html (self-contained) and its .ipynb")
+    run.add_argument("number", type=int, metavar="N", help="lesson number (mekisim teach list)")
+    run.add_argument("--out", type=Path, required=True, metavar="DIR")
+    run.add_argument("--smoke", action="store_true", help="coarse grids: seconds instead of up to a minute")
+    run.add_argument("--force", action="store_true", help="replace lesson_N.html/.ipynb already in DIR")
+    serve = verbs.add_parser("serve", help="the live page: switches, doses, time; plots update at once")
+    serve.add_argument("--port", type=int, default=8050, metavar="P", help="TCP port (default 8050; 0: any free port)")
+    serve.add_argument("--host", default="127.0.0.1", metavar="H",
+                       help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: a classroom)")
+
+
+_EXPORT_EXAMPLES = """examples:
+  mekisim export --model mpnst --cell-line S462_R1 --dose trametinib=3nM --time 0:240:241 --out r1_tram.omex
+  mekisim export --model mpnst --cell-line S462_R1 --set Itot=3,kE=0.5 --steady-state --out r1.xml
+  mekisim export --screen results/screen --out screen.omex
+run an archive: python -c "import tellurium as te; te.executeCombineArchive('r1_tram.omex')"
+"""
+
+
+def _export(sub) -> None:
+    """``mekisim export``: a condition (or a stored screen) as standalone SBML/Antimony or a COMBINE archive."""
+    model = _model_options(required=False, help_model="bundled model name (mpnst, melanoma) or .ant/.xml path; with "
+                                                      "--screen: the screen's model when it cannot be rebuilt from its "
+                                                      "manifest")
+    exp = sub.add_parser(
+        "export", help="a condition or a screen as standalone SBML/Antimony or a COMBINE archive (SED-ML)",
+        description="Write a condition mekisim can simulate as a standalone model (SBML or Antimony: cell line, "
+                    "doses, drug terms and values written in; a pre-equilibrated time course starts from the "
+                    "untreated steady state) or as a COMBINE archive (OMEX) with that model, a SED-ML description of "
+                    "the simulation and its outputs, and mekisim's own result as a reference.",
+        epilog=_EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[model, _values_options()])
+    exp.add_argument("--cell-line", metavar="C", help="bundled cell line of the model (default: model defaults)")
+    exp.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
+                     help="drug dose, e.g. trametinib=10nM (bare numbers are nM); repeatable or comma-separated")
+    what = exp.add_mutually_exclusive_group(required=True)
+    what.add_argument("--steady-state", action="store_true", help="the steady state with the drug present")
+    what.add_argument("--time", metavar="T0:T1:N",
+                      help="time course: N equally spaced points from T0 to T1 (model units, or with a unit: 0:24h:50)")
+    what.add_argument("--screen", type=Path, metavar="DIR",
+                      help="the --out folder of mekisim screen: its dose matrices as one archive (SED-ML repeated "
+                           "tasks over the wells; fast-mode screens)")
+    exp.add_argument("--no-pre-equilibrate", action="store_true",
+                     help="time course from the model's initial conditions instead of the untreated steady state")
+    exp.add_argument("--rtol", type=float, metavar="R", help="CVODE relative tolerance of the run (default 1e-6)")
+    exp.add_argument("--atol", type=float, metavar="A", help="CVODE absolute tolerance of the run (default 1e-9)")
+    exp.add_argument("--format", choices=("sbml", "antimony", "omex"),
+                     help="sbml (.xml), antimony (.ant) or omex (.omex, a COMBINE archive); default: from the "
+                          "suffix of --out")
+    exp.add_argument("--out", required=True, type=Path, metavar="FILE", help="the file to write")
+    exp.add_argument("--force", action="store_true",
+                     help="overwrite an existing FILE that mekisim export did not write")
+
+
 #: verb -> the function that adds its parser, in the order ``mekisim --help`` lists them
 VERBS: dict[str, Callable[..., None]] = {
     "models": _models, "simulate": _simulate, "dose-response": _dose_response, "screen": _screen,
     "sensitivity": _sensitivity, "fit": _fit, "report": _report, "validate": _validate, "demo": _demo,
+    "teach": _teach, "export": _export,
 }
 
 

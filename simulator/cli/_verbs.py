@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -23,7 +24,7 @@ from ..model import (
 )
 from ..status import Status
 from ..units import parse_time_span
-from ._common import _load_with_drugs, _note_defaults, _parse_doses
+from ._common import _load_with_drugs, _note_defaults, _note_values, _parameter_values, _parse_doses, _values_record
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -37,6 +38,11 @@ def _models(args: argparse.Namespace) -> int:
         print("  observables:")
         for obs in model.observables:
             print(f"    {obs.id:<12} {obs.label} [{obs.unit}]")
+        if model.switches:
+            print("  switches (--switch-off NAME):")
+            for switch in model.switches:
+                values = ", ".join(f"{k} = {v:g}" for k, v in switch.values.items())
+                print(f"    {switch.name:<20} {values}{f'  ({switch.note})' if switch.note else ''}")
     print("drugs:")
     for drug in drugs.values():
         print(f"  {drug.id:<16} {drug.name}; target {drug.target}; IC50 {drug.ic50_nM:g} nM, Hill {drug.hill:g}")
@@ -55,8 +61,9 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.steady_state and args.no_pre_equilibrate:
         raise InputError("--no-pre-equilibrate applies to --time (where a time course starts); a steady state does "
                          "not depend on where the search starts. Leave one of them out.")
-    model = _load_with_drugs(args.model, args.add_drug)
-    condition = make_condition(model, args.cell_line, _parse_doses(args.dose))
+    model = _load_with_drugs(args.model, args.add_drug, args.metadata)
+    values, switches = _parameter_values(args, model)
+    condition = make_condition(model, args.cell_line, _parse_doses(args.dose), values=values, switch_off=switches)
     select = [s.strip() for s in args.select.split(",") if s.strip()] if args.select is not None else None
     if select is not None and not select:
         raise InputError(f"--select {args.select!r} lists no id; give ID1,ID2,... or leave --select out (the "
@@ -75,12 +82,13 @@ def _simulate(args: argparse.Namespace) -> int:
                              pre_equilibrate=not args.no_pre_equilibrate)
         frame, status, message = record.to_frame(), record.status, record.message
     elapsed = time.perf_counter() - started
+    _note_values("simulate", model, values, switches)
     if args.out:
-        _write_outputs(args, model, frame, status, elapsed)
+        _write_outputs(args, model, frame, status, elapsed, _values_record(model, values, switches))
     else:
         frame.to_csv(sys.stdout, index=False, float_format="%.8g")
     if args.plot:
-        _plot(args, model, condition, record)
+        _plot(args, model, condition, record, switches, values)
     if status == Status.FAILED:
         print(f"mekisim simulate: error: the simulation failed: {message}", file=sys.stderr)
         return 1
@@ -99,7 +107,7 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_outputs(args, model, frame, status, elapsed) -> None:
+def _write_outputs(args, model, frame, status, elapsed, values: dict) -> None:
     from ..files import write_manifest, write_table
 
     manifest = args.out.with_name(args.out.stem + ".manifest.json")  # removed by claim_file before computing
@@ -112,22 +120,27 @@ def _write_outputs(args, model, frame, status, elapsed) -> None:
         timings={"simulation": elapsed, "write": time.perf_counter() - started},
         counts={"ok": int(status in (Status.OK, Status.OSCILLATING)), "failed": int(status == Status.FAILED)},
         files=[path.name],
+        extra={"simulate": {"cell_line": args.cell_line, "doses": _parse_doses(args.dose), "values": values}},
     )
 
 
-def _condition_title(model, condition) -> str:
+def _condition_title(model, condition, switches=(), values=None) -> str:
     doses = ", ".join(f"{d} {v:g} nM" for d, v in condition.doses.items() if v > 0) or "untreated"
-    return f"{model.name} (simulated): {condition.cell_line or 'model defaults'}, {doses}"
+    changed = [f"switched off: {', '.join(switches)}"] if switches else []
+    changed += [f"set {', '.join(f'{k} = {v:g}' for k, v in values.items())}"] if values else []
+    # on lines of their own (wrapped): a one-panel figure is narrow
+    extra = "".join("\n" + textwrap.fill(line, 60) for line in changed)
+    return f"{model.name} (simulated): {condition.cell_line or 'model defaults'}, {doses}{extra}"
 
 
-def _plot(args, model, condition, record) -> None:
+def _plot(args, model, condition, record, switches=(), values=None) -> None:
     from ..model import Observable
     from ..plots import plot_steady_state, plot_time_courses, save_figure_as
 
     known = {o.id: o for o in model.observables}
     unit = model.observables[0].unit if model.observables and model.observables[0].id in model.species else ""
     observables = [known.get(i, Observable(i, i, unit)) for i in record.ids]
-    title = _condition_title(model, condition)
+    title = _condition_title(model, condition, switches, values)
     if args.steady_state:
         fig = plot_steady_state(record.as_dict(), observables, title=f"{title}: steady state ({record.status})")
     else:
@@ -144,17 +157,22 @@ def _dose_response(args: argparse.Namespace) -> int:
     from ..report import draw_dose_response
     from ..screen import DrugAxis
 
-    model = _load_with_drugs(args.model, args.add_drug)
+    model = _load_with_drugs(args.model, args.add_drug, args.metadata)
+    values, switches = _parameter_values(args, model)
     readout = args.readout or _default_dose_readout(model)
     axis = DrugAxis.parse(f"{args.drug}:{args.doses}")
     background = _parse_doses(args.dose)
     job = {"dose_response": fingerprint({"model": model, "cell_line": args.cell_line, "drug": args.drug,
                                          "doses_nM": axis.doses, "readout": readout, "background": background,
-                                         "mode": args.mode, "curve": args.curve}), **job_inputs()}
+                                         "mode": args.mode, "values": values, "switch_off": switches,
+                                         "curve": args.curve}),
+           **job_inputs()}
     owner = claim_folder(args.out, "dose-response", job, command=args.invocation, force=args.force)
     started = time.perf_counter()
     result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=readout,
-                           background=background, mode=args.mode, curve=args.curve)
+                           background=background, values=values, switch_off=switches, mode=args.mode,
+                           curve=args.curve)
+    _note_values("dose-response", model, values, switches)
     if args.cell_line is None:
         _note_defaults(model)
     files = write_dose_response(result, args.out, owner=owner, job=job, draw=draw_dose_response,
@@ -216,7 +234,7 @@ def _validate(args: argparse.Namespace) -> int:
     for issue in issues:
         print(issue)
     errors = sum(i.level == "error" for i in issues)
-    warnings = len(issues) - errors
+    warnings = sum(i.level == "warning" for i in issues)
     print(f"{len(args.files)} file(s) checked: {errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
 

@@ -25,6 +25,7 @@ _EXPORTS = {
     "CACHE_ENV_VAR": "_compile_cache",
     "CompileCache": "_compile_cache",
     "host_fingerprint": "_compile_cache",
+    "forget_runners": "_roadrunner",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._compile_cache import host_fingerprint as host_fingerprint
     from ._mca import control_coefficients as control_coefficients
     from ._mca import response_coefficients as response_coefficients
+    from ._roadrunner import forget_runners as forget_runners
     from ._steady import steady_state as steady_state
     from ._steady import steady_states as steady_states
     from ._timecourse import time_course as time_course

@@ -28,10 +28,11 @@ _NEWTON_SETTINGS = {"newton": {"func_norm_tol": 1e-12, "scaled_step_tol": 1e-14}
 class _Runner:
     """A RoadRunner plus the index arrays that set every value in one call. Private to this module."""
 
-    def __init__(self, model: CompiledModel) -> None:
+    def __init__(self, model: CompiledModel, moieties: bool = True) -> None:
         self.model = model
         self.laws: np.ndarray | None = None  # conservation laws checked by hand when roadrunner cannot
-        rr, moieties = _compiled(model)
+        rr, moieties = _compiled(model, moieties)
+        self.moieties = moieties
         if not moieties:
             self._init_laws(rr)
         for name in reversed(_NEWTON_SOLVERS):  # configure each; the first stays selected
@@ -51,8 +52,17 @@ class _Runner:
         self.param_idx = np.array([rr_params.index(p) for p in self.param_ids], dtype=np.int32)
         self.param_default = np.array([model.parameters[p] for p in self.param_ids], dtype=float)
         rr_species = list(rr.model.getFloatingSpeciesIds())
-        # the state: floating species with an ODE (rule-defined species cannot be set)
-        self.state_idx = np.array([i for i, s in enumerate(rr_species) if s in model.species], dtype=np.int32)
+        # the state: floating species with an ODE (rule-defined species cannot be set), in the model's order (the
+        # same in every runner of the model: a moiety-reduced one lists its species in another order), then the
+        # variables of rate rules (parameters, boundary species), which a pre-equilibration must carry as well
+        self.state_ids = tuple(s for s in model.species if s in rr_species)
+        self.state_idx = np.array([rr_species.index(s) for s in self.state_ids], dtype=np.int32)
+        # set in roadrunner's own order (independent species first): in a moiety-reduced model, setting a
+        # dependent species before the independent ones it is computed from left the state 1.3 off (Model A)
+        self._set_order = np.argsort(self.state_idx, kind="stable")
+        self.rate_ids = tuple(rr.model.getRateRuleSymbols())
+        self._rate_selectors = tuple(_selector(model, r) for r in self.rate_ids)
+        self._rate_volumes = tuple(_compartment_of(model, rr, r) for r in self.rate_ids)
         self.init_ids = tuple(s for s in model.species_initial if s in rr_species)
         self.init_idx = np.array([rr_species.index(s) for s in self.init_ids], dtype=np.int32)
         self.init_default = np.array([model.species_initial[s] for s in self.init_ids], dtype=float)
@@ -62,6 +72,24 @@ class _Runner:
         self._options: SolverOptions | None = None
         self._selection: tuple[str, ...] | None = None
         self.first_solver_ok = False  # did the last newton() succeed with its first solver (see steady_states)
+        # initial assignments of parameters or compartments that read a settable parameter: roadrunner's reset()
+        # re-evaluates those of species only, so these models take the slower, complete path of load()
+        self.ia_dependent = _initial_assignments_reading(model.sbml, {*self.param_ids, *self.init_ids})
+        self._init_keys = tuple(f"init({p})" for p in self.param_ids)
+        self._loaded: tuple = ()
+        self._breakpoints = _breakpoint_functions(model.breakpoints)
+
+    def breakpoints(self, start: float, stop: float) -> list[float]:
+        """Times strictly between ``start`` and ``stop`` where a rule or rate law switches, at the current values."""
+        out = set()
+        for names, func in self._breakpoints:
+            try:
+                value = float(func(*(self.m.getValue(n) for n in names)))
+            except (RuntimeError, ZeroDivisionError, TypeError, ValueError):
+                continue
+            if start < value < stop:
+                out.add(value)
+        return sorted(out)
 
     def _init_laws(self, rr) -> None:
         # roadrunner refuses moiety analysis when a floating species is defined by a rule (Huang-Ferrell
@@ -121,6 +149,11 @@ class _Runner:
             if name != self._solver:
                 self.rr.setSteadyStateSolver(name)
                 self._solver = name
+            # a new KINSOL memory block for every solve: roadrunner keeps one per solver across calls, and what
+            # it carries from the last solve moved the root found from the same start in its last bits (1e-16
+            # relative, 1e-13 absolute; amplified to 1e-6 in a time course by CVODE at rtol 1e-6), so the same
+            # condition gave other numbers after other runs (~7 us; tests/test_engine.py checks the bits)
+            self.rr.steadyStateSolver.syncWithModel(self.m)
             try:
                 self.rr.steadyState()
                 verdict = _verify(self, options)
@@ -171,39 +204,91 @@ class _Runner:
         self._plans[keys] = plan
         return plan
 
-    def load(self, params: np.ndarray, init: np.ndarray, *, init_set: bool = False) -> None:
-        """Set every settable value and reset the state to the initial conditions.
+    def load(self, params: np.ndarray, init: np.ndarray, *, init_set: bool = False,
+             start: np.ndarray | None = None) -> None:
+        """Set every settable value and reset the state to the initial conditions (or to ``start``).
 
         ``init_set``: the model's initial concentrations are known to equal ``init`` already, so they are not
         set again (~9 us: roadrunner updates the conserved totals on every set). Only :func:`steady_states`
         passes it, for a solve that follows a clean one with the same ``init`` (see there).
+
+        ``start``: a state (:meth:`state`) to continue from instead of the initial conditions, e.g. a
+        pre-equilibrated one. :meth:`reload` repeats all of it.
+
+        Initial assignments: ``reset()`` re-evaluates those of species with the values just set, but not those of
+        parameters and compartments (``beta_N = R0*gamma/N`` kept its SBML value when a condition set ``R0``: the
+        simulation was right at t = 0 and wrong after). For a model with such an assignment reading a settable
+        parameter the order is: every parameter's *initial* value (``init(p)``), ``resetAll()`` (every initial
+        assignment, in dependency order), then the species' initial concentrations (after it: ``resetAll()``
+        keeps a species' amount when its compartment changes) and ``reset()``. The only order found to give all
+        five values of the 5-id test model right (tests/test_engine.py). ~50 us instead of ~15 us for 60
+        parameters, so the other models keep the short path.
         """
-        self._loaded = (params, init)
+        self._loaded = (params, init, start)
         m = self.m = self.rr.model
-        if len(self.param_idx):
-            m.setGlobalParameterValues(self.param_idx, params)
-        if len(self.init_idx) and not init_set:
-            m.setFloatingSpeciesInitConcentrations(self.init_idx, init)
-        self.rr.reset()
+        if self.ia_dependent:
+            for key, value in zip(self._init_keys, params.tolist(), strict=True):
+                m.setValue(key, value)
+            self.rr.resetAll()
+            if len(self.init_idx):
+                m.setFloatingSpeciesInitConcentrations(self.init_idx, init)
+            self.rr.reset()
+        else:
+            if len(self.param_idx):
+                m.setGlobalParameterValues(self.param_idx, params)
+            if len(self.init_idx) and not init_set:
+                m.setFloatingSpeciesInitConcentrations(self.init_idx, init)
+            self.rr.reset()
+        if start is not None:
+            self.set_state(start)
         if self.laws is not None:
             self.law_totals = self.conserved()
 
     def reload(self) -> None:
-        """Back to the initial conditions of the last :meth:`load`.
+        """Back to the start of the last :meth:`load` (initial conditions, or its ``start`` state).
 
         Not ``reset()`` alone: after a failed NLEQ solve roadrunner's ``reset()`` restored the SBML's own
         initial concentration of a species we had set (E1 in Huang-Ferrell 1996 came back as 3e-5, not 1e-8).
         """
-        self.load(*self._loaded)
+        params, init, start = self._loaded
+        self.load(params, init, start=start)
 
     def selected(self) -> np.ndarray:
         return np.asarray(self.rr.getSelectedValues(), dtype=float)[1:]
 
-    def state(self) -> np.ndarray:
+    def species(self) -> np.ndarray:
+        """Concentrations of the floating species with an ODE, in :attr:`state_ids` order."""
         return np.asarray(self.m.getFloatingSpeciesConcentrations(), dtype=float)[self.state_idx]
 
-    def set_state(self, conc: np.ndarray) -> None:
-        self.m.setFloatingSpeciesConcentrations(self.state_idx, conc)
+    def state(self) -> np.ndarray:
+        """The whole state: :meth:`species`, then the value of every rate-rule variable (:attr:`rate_ids`).
+
+        Why the rate-rule variables: a pre-equilibration that carried the species only restarted them from their
+        initial values (a toy's X(1) was 2.47 instead of the exact 3.94, with status ok).
+        """
+        conc = self.species()
+        if not self.rate_ids:
+            return conc
+        return np.concatenate([conc, [self.m.getValue(s) for s in self._rate_selectors]])
+
+    def set_state(self, state: np.ndarray) -> None:
+        """Set the state :meth:`state` returned (species, then rate-rule variables)."""
+        n = len(self.state_idx)
+        conc = np.asarray(state[:n], dtype=float)
+        order = self._set_order
+        self.m.setFloatingSpeciesConcentrations(self.state_idx[order], conc[order])
+        for selector, value in zip(self._rate_selectors, state[n:].tolist(), strict=True):
+            self.m.setValue(selector, value)
+
+    def rate_rule_rates(self) -> np.ndarray:
+        """d/dt of every rate-rule variable (a species' in concentration per time), in :attr:`rate_ids` order."""
+        if not self.rate_ids:
+            return np.zeros(0)
+        rates = np.asarray(self.rr.getRatesOfChange(), dtype=float)
+        if not hasattr(self, "_rate_positions"):
+            ids = [self.m.getStateVectorId(i) for i in range(rates.size)]
+            self._rate_positions = np.array([ids.index(r) for r in self.rate_ids], dtype=np.intp)
+        return rates[self._rate_positions] / np.array([self.m.getValue(v) if v else 1.0 for v in self._rate_volumes])
 
 
 #: SUNDIALS' own logger (CVODE/KINSOL warnings to stdout, errors to stderr, read when a RoadRunner is made)
@@ -258,40 +343,58 @@ def _quietly(fn):
     return wrapper
 
 
-def _compiled(model: CompiledModel):
+def _compiled(model: CompiledModel, moieties: bool = True):
     """(RoadRunner straight after loading ``model``, whether it uses conserved-moiety analysis).
 
     From the on-disk cache when it holds this model for this roadrunner build and CPU (~10 ms), else
     compiled (~0.25 s for Model A) and stored (:class:`simulator.engine.CompileCache`). Conserved-moiety analysis
-    is set at load: one LLVM compile, not a second one when the flag is set afterwards.
+    is set at load: one LLVM compile, not a second one when the flag is set afterwards. With ``moieties``
+    the analysis is asked for; a model roadrunner refuses it for (a floating species defined by a rule) is
+    compiled without, and a marker in the cache says so, so the next process does not try again.
     """
     import roadrunner
 
     cache = CompileCache.from_environment()
-    keys = {moieties: cache.key(model.sha256, "moieties" if moieties else "plain", *_roadrunner_build(roadrunner))
-            for moieties in (True, False)}
-    for moieties, key in keys.items():
-        state = cache.load(key)
-        if state is not None:
-            with _sundials_silenced():  # the integrator (and its SUNDIALS context) is made again by loadStateS
-                rr = roadrunner.RoadRunner()
+    build = _roadrunner_build(roadrunner)
+    plain_key = cache.key(model.sha256, "plain", *build)
+    if moieties:
+        moiety_key = cache.key(model.sha256, "moieties", *build)
+        refused_key = cache.key(model.sha256, "moieties refused", *build)
+        rr = _from_cache(roadrunner, cache, moiety_key)
+        if rr is not None:
+            return rr, True
+        if cache.load(refused_key) is None:
+            load_options = roadrunner.LoadSBMLOptions()
+            load_options.conservedMoieties = True
+            with _sundials_silenced():
                 try:
-                    rr.loadStateS(state)
-                except RuntimeError:  # not a state this roadrunner can read after all: compile
-                    continue
-            return rr, moieties
-    load_options = roadrunner.LoadSBMLOptions()
-    load_options.conservedMoieties = True
-    moieties = True
-    with _sundials_silenced():
-        try:
-            rr = roadrunner.RoadRunner(model.sbml, load_options)
-        except RuntimeError:  # refused for this model (see _Runner._init_laws); one that does not compile raises again
+                    rr = roadrunner.RoadRunner(model.sbml, load_options)
+                except RuntimeError:  # refused for this model (see _Runner._init_laws); a model that does not
+                    rr = None  # compile at all raises again below
+            if rr is not None:
+                cache.store(moiety_key, rr.saveStateS())
+                return rr, True
+            cache.store(refused_key, b"conserved-moiety analysis refused")
+    rr = _from_cache(roadrunner, cache, plain_key)
+    if rr is None:
+        with _sundials_silenced():
             rr = roadrunner.RoadRunner(model.sbml)
-            moieties = False
-    if keys[moieties] is not None:
-        cache.store(keys[moieties], rr.saveStateS())
-    return rr, moieties
+        cache.store(plain_key, rr.saveStateS())
+    return rr, False
+
+
+def _from_cache(roadrunner, cache: CompileCache, key: str | None):
+    """A RoadRunner restored from the cache entry ``key``, or None (absent, or not readable by this roadrunner)."""
+    state = cache.load(key)
+    if state is None:
+        return None
+    with _sundials_silenced():  # the integrator (and its SUNDIALS context) is made again by loadStateS
+        rr = roadrunner.RoadRunner()
+        try:
+            rr.loadStateS(state)
+        except RuntimeError:
+            return None
+    return rr
 
 
 def _roadrunner_build(roadrunner) -> tuple[str, ...]:
@@ -308,28 +411,50 @@ def _selector(model: CompiledModel, key: str) -> str:
     return f"[{key}]" if key in model.concentration_ids else key
 
 
-_RUNNERS: dict[str, _Runner] = {}
+_RUNNERS: dict[tuple[str, bool], _Runner] = {}
 
 
-_MAX_RUNNERS = 16
+_MAX_RUNNERS = 32
 
 
 #: distinct id sequences a runner keeps a :meth:`_Runner.vectors` plan for
 _MAX_PLANS = 64
 
 
-def _runner(model: CompiledModel) -> _Runner:
-    """The process's RoadRunner for this model, built once (a build costs ~0.1-0.2 s, a run < 1 ms)."""
-    runner = _RUNNERS.get(model.sha256)
+def _runner(model: CompiledModel, moieties: bool = True) -> _Runner:
+    """The process's RoadRunner for this model, built once (a build costs ~0.1-0.2 s, a run < 1 ms).
+
+    Two per model: with conserved-moiety analysis (``moieties``, for Newton steady states: the Jacobian of the
+    reduced system is regular) and without (time courses: the reduced system failed where the full one
+    integrates, Isensee 2018 after a forskolin switch, CV_ERR_FAILURE). A model that refuses the analysis has
+    one, plain, runner for both.
+    """
+    key = (model.sha256, moieties)
+    runner = _RUNNERS.get(key)
     if runner is None:
         if len(_RUNNERS) >= _MAX_RUNNERS:
             _RUNNERS.pop(next(iter(_RUNNERS)))
-        try:
-            runner = _Runner(model)
-        except RuntimeError as exc:
-            raise SimulationError(f"roadrunner could not compile model {model.name!r}: {exc}") from exc
-        _RUNNERS[model.sha256] = runner
+        if not moieties and (model.sha256, True) in _RUNNERS and not _RUNNERS[(model.sha256, True)].moieties:
+            runner = _RUNNERS[(model.sha256, True)]
+        else:
+            try:
+                runner = _Runner(model, moieties)
+            except RuntimeError as exc:
+                raise SimulationError(f"roadrunner could not compile model {model.name!r}: {exc}") from exc
+        _RUNNERS[key] = runner
+        if moieties and not runner.moieties:
+            _RUNNERS[(model.sha256, False)] = runner
     return runner
+
+
+def forget_runners(model: CompiledModel) -> None:
+    """Drop this process's runners of ``model``: the next call builds fresh ones (from the compile cache).
+
+    Why: a fitter re-simulates a start's end point in a fresh solver, so that a value that depended on what the
+    process's solver had done before (its history) is caught rather than ranked (issue 18).
+    """
+    for moieties in (True, False):
+        _RUNNERS.pop((model.sha256, moieties), None)
 
 
 def _split_condition(condition: Condition | Mapping[str, float] | None) -> tuple[Mapping, Mapping]:
@@ -362,6 +487,8 @@ def _rates_small(runner: _Runner, options: SolverOptions, factor: float = 1.0, s
     # concentration rates, to match the concentration scale (amount rates in a 4e-12 L compartment made
     # this check 2.5e11 times too loose and let a false root of Huang-Ferrell 1996 pass)
     rates = np.abs(np.asarray(runner.m.getFloatingSpeciesConcentrationRates(), dtype=float))
+    if runner.rate_ids:  # a rate-rule variable at rest too (a model of rate rules alone has no reaction rates)
+        rates = np.concatenate([rates, np.abs(runner.rate_rule_rates())])
     limit = factor * options.steady_state_tol * max(1.0, scale)
     return bool(rates.max(initial=0.0) <= limit)  # NaN compares False, so NaN rates fail
 
@@ -375,8 +502,10 @@ def _verify(runner: _Runner, options: SolverOptions) -> str | None:
     numpy call on the state fetched once: max|x| is NaN or inf exactly when some value is, so it doubles
     as the finiteness check and as the rate check's scale.
     """
-    state = runner.state()
+    state = runner.species()
     scale = float(np.abs(state).max(initial=0.0))  # max propagates NaN
+    if runner.rate_ids:
+        scale = max(scale, float(np.abs(runner.state()[state.size:]).max(initial=0.0)))
     if not math.isfinite(scale):
         return "non-finite state"
     if state.min(initial=0.0) < -max(options.atol * 1e3, 1e-9 * scale):
@@ -398,3 +527,59 @@ def _verify(runner: _Runner, options: SolverOptions) -> str | None:
             if lead > 0 and lead > 1e-9 * max(1e-12, float(np.hypot(wr, wi).max())):
                 return f"unstable fixed point (largest eigenvalue real part {lead:.3g})"
     return None
+
+
+def _breakpoint_functions(expressions: tuple[str, ...]) -> tuple:
+    """(argument names, function) per breakpoint expression of the model (:attr:`CompiledModel.breakpoints`)."""
+    if not expressions:
+        return ()
+    import sympy
+
+    out = []
+    for text in expressions:
+        expr = sympy.sympify(text)
+        symbols = sorted(expr.free_symbols, key=str)
+        out.append((tuple(str(x) for x in symbols), sympy.lambdify(symbols, expr, modules="math")))
+    return tuple(out)
+
+
+def _compartment_of(model: CompiledModel, rr, sid: str) -> str:
+    """The compartment whose size converts a rate-rule species' amount rate to a concentration rate, or ``""``."""
+    if sid not in model.concentration_ids:
+        return ""  # a parameter or compartment, or a species whose value is its amount
+    import libsbml
+
+    species = libsbml.readSBMLFromString(model.sbml).getModel().getSpecies(sid)
+    return species.getCompartment() if species is not None else ""
+
+
+def _initial_assignments_reading(sbml: str, settable: set[str]) -> tuple[str, ...]:
+    """Parameters and compartments whose initial assignment reads, directly or through another one, a settable id.
+
+    ``b := 2 a`` and ``c := b + 1`` both count when ``a`` is settable (the closure over chained assignments).
+    """
+    import libsbml
+
+    model = libsbml.readSBMLFromString(sbml).getModel()
+    if model is None or not model.getNumInitialAssignments():
+        return ()
+    reads = {}
+    for assignment in model.getListOfInitialAssignments():
+        names, stack = set(), [assignment.getMath()]
+        while stack:
+            node = stack.pop()
+            if node is None:
+                continue
+            if node.isName():
+                names.add(node.getName())
+            stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+        reads[assignment.getSymbol()] = names
+    dependent: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for symbol, names in reads.items():
+            if symbol not in dependent and names & (settable | dependent):
+                dependent.add(symbol)
+                changed = True
+    return tuple(sorted(s for s in dependent if model.getSpecies(s) is None))

@@ -18,6 +18,9 @@ from ._types import SolverOptions, Trajectory
 #: First output of the refined retry grid, as a fraction of the time span (see time_courses)
 _RETRY_FIRST_STEP = 1e-6
 
+#: A segment that ends at a piecewise switch stops this far (relative) before it (see _simulate)
+_BREAK_GAP = 1e-12
+
 
 def time_course(
     model: CompiledModel,
@@ -114,7 +117,7 @@ def time_courses(
         raise InputError(f"{times.size:,} time points exceed the limit of {MAX_TIME_POINTS:,} per time course "
                          f"({times.size * (len(ids) + 1) * 8 / 1e9:.2g} GB per copy of the table as float64); "
                          "use fewer points: a time course is smooth between them.")
-    runner = _runner(model)
+    runner = _runner(model)  # moiety-reduced when roadrunner allows it: Newton's Jacobian is regular
     runner.configure(options, ids)
     start_states: dict[bytes, tuple[np.ndarray | None, str]] = {}
     out = []
@@ -123,12 +126,20 @@ def time_courses(
         params, init = runner.vectors(treated)
         start, note = (_start_state(runner, model, untreated, ids, options, start_states) if pre_equilibrate
                        else (None, ""))
-        runner.load(params, init)  # same totals as the untreated state: cell line values are shared
-        if start is not None:
-            runner.set_state(start)
-        traj = _integrate(runner, times, ids, note, pre_equilibrated=start is not None)
-        if traj.status == Status.FAILED:
-            traj = _retry_on_a_refined_grid(runner, params, init, start, times, ids, note, traj)
+        traj = _run(runner, times, ids, params, init, start, note)
+        if traj.status == Status.FAILED and runner.moieties:
+            # the moiety-reduced system failed where the full one integrates (Isensee 2018 right after a
+            # forskolin switch: CV_ERR_FAILURE); the full runner is built only for such a run, so every run that
+            # succeeds on the reduced system keeps its numbers
+            full = _runner(model, moieties=False)
+            full.configure(options, ids)
+            again = _run(full, times, ids, params, init, start, note)
+            if again.ok:
+                traj = Trajectory(again.time, again.ids, again.values, again.status,
+                                  "; ".join(x for x in (again.message, "integrated without conserved-moiety "
+                                                        f"reduction after it failed ({_plain_reason(traj.message)})")
+                                            if x),
+                                  pre_equilibrated=again.pre_equilibrated)
         if traj.ok and pre_equilibrate and start is None:
             traj = Trajectory(traj.time, traj.ids, traj.values, Status.NOT_PRE_EQUILIBRATED, traj.message,
                               pre_equilibrated=False)
@@ -139,6 +150,16 @@ def time_courses(
                                   f"{traj.message}; pass pre_equilibrate=False to start from the initial conditions")
         out.append(traj)
     return out
+
+
+def _run(runner: _Runner, times: np.ndarray, ids: tuple[str, ...], params: np.ndarray, init: np.ndarray,
+         start: np.ndarray | None, note: str) -> Trajectory:
+    """Integrate one condition from ``start`` (or the initial conditions), retrying once on a refined grid."""
+    runner.load(params, init, start=start)  # same totals as the untreated state: cell line values are shared
+    traj = _integrate(runner, times, ids, note, pre_equilibrated=start is not None)
+    if traj.status == Status.FAILED:
+        traj = _retry_on_a_refined_grid(runner, params, init, start, times, ids, note, traj)
+    return traj
 
 
 def _start_state(runner: _Runner, model: CompiledModel, untreated: Mapping[str, float], ids: tuple[str, ...],
@@ -168,9 +189,7 @@ def _retry_on_a_refined_grid(runner: _Runner, params: np.ndarray, init: np.ndarr
     output times close to t0 it passes.
     """
     def restart() -> None:
-        runner.load(params, init)
-        if start is not None:
-            runner.set_state(start)
+        runner.load(params, init, start=start)
 
     restart()
     span = float(times[-1] - times[0])
@@ -195,7 +214,7 @@ def _integrate(
     (:func:`_explain_failure`, a few extra short runs); without it the message is the integrator's own.
     """
     try:
-        result = np.asarray(runner.rr.simulate(times=times.tolist()), dtype=float)
+        result = _simulate(runner, times)
     except RuntimeError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrator error"
         if restart is not None:
@@ -208,3 +227,33 @@ def _integrate(
                           pre_equilibrated=pre_equilibrated)
     return Trajectory(result[:, 0].copy(), ids, result[:, 1:].copy(), Status.OK, note,
                       pre_equilibrated=pre_equilibrated)
+
+
+def _simulate(runner: _Runner, times: np.ndarray) -> np.ndarray:
+    """Roadrunner's table at ``times`` (time column first), restarting the integrator at the model's breakpoints.
+
+    Each ``simulate`` call starts CVODE afresh, so a segment ends exactly at a switch of a ``piecewise`` input
+    and the next starts from the state reached there (the solution is continuous; its derivative jumps).
+    """
+    breaks = runner.breakpoints(float(times[0]), float(times[-1])) if runner._breakpoints else []
+    if not breaks:
+        return np.asarray(runner.rr.simulate(times=times.tolist()), dtype=float)
+    edges = [float(times[0]), *breaks, float(times[-1])]
+    rows: dict[float, np.ndarray] = {}
+    for a, b in zip(edges[:-1], edges[1:], strict=False):
+        inner = times[(times > a) & (times < b)]
+        last = b == edges[-1]
+        # a segment that ends at a switch stops _BREAK_GAP before it: CVODE's last step, landing exactly on the
+        # switch, sees the new branch of the piecewise there and its error test failed until max_steps (Isensee
+        # 2018, Sp8-Br-cAMPS-AM added at 10 min: CV_TOO_MUCH_WORK "at t = 10"); the next segment starts at the
+        # switch from that state (an error of the gap times the rate, ~1e-12 relative)
+        end = b if last else b - _BREAK_GAP * max(1.0, abs(b))
+        segment = np.unique(np.concatenate([[a], inner[inner < end], [end]]))
+        table = np.asarray(runner.rr.simulate(times=segment.tolist()), dtype=float)
+        for t, row in zip(segment.tolist(), table, strict=True):
+            rows.setdefault(t, row)
+        if not last:
+            rows.setdefault(b, np.concatenate([[b], table[-1, 1:]]))  # the state is continuous at the switch
+            for t in inner[inner >= end].tolist():  # an output time inside the gap: the state reached at its end
+                rows.setdefault(t, np.concatenate([[t], table[-1, 1:]]))
+    return np.array([rows[t] for t in times.tolist()])

@@ -13,6 +13,15 @@ from .._lazy import attach
 _EXPORTS = {
     "PetabProblem": "_petab",
     "load_petab": "_petab",
+    "NominalResult": "_nominal",
+    "evaluate_nominal": "_nominal",
+    "simulation_table": "_nominal",
+    "write_simulation_table": "_nominal",
+    "write_nominal": "_write",
+    "CHECK_RTOL": "_petab_check",
+    "SimulatedDataCheck": "_petab_check",
+    "check_simulated_data": "_petab_check",
+    "find_simulated_data": "_petab_check",
     "noise_sigma": "_petab_simulate",
     "observe": "_petab_simulate",
     "petab_nllh": "_petab_simulate",
@@ -80,6 +89,10 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._multistart import fit_vs_data as fit_vs_data
     from ._multistart import latin_hypercube_starts as latin_hypercube_starts
     from ._multistart import run_start as run_start
+    from ._nominal import NominalResult as NominalResult
+    from ._nominal import evaluate_nominal as evaluate_nominal
+    from ._nominal import simulation_table as simulation_table
+    from ._nominal import write_simulation_table as write_simulation_table
     from ._objective import DEFAULT_OPTIONS as DEFAULT_OPTIONS
     from ._objective import SIGMA_FLOOR as SIGMA_FLOOR
     from ._objective import SIGMA_OFFSET as SIGMA_OFFSET
@@ -91,6 +104,10 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._objective import to_scaled as to_scaled
     from ._petab import PetabProblem as PetabProblem
     from ._petab import load_petab as load_petab
+    from ._petab_check import CHECK_RTOL as CHECK_RTOL
+    from ._petab_check import SimulatedDataCheck as SimulatedDataCheck
+    from ._petab_check import check_simulated_data as check_simulated_data
+    from ._petab_check import find_simulated_data as find_simulated_data
     from ._petab_simulate import noise_sigma as noise_sigma
     from ._petab_simulate import observe as observe
     from ._petab_simulate import petab_nllh as petab_nllh
@@ -105,4 +122,5 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._write import FigureDrawer as FigureDrawer
     from ._write import write_fit as write_fit
     from ._write import write_fit_tables as write_fit_tables
+    from ._write import write_nominal as write_nominal
     from ._write import write_profiles as write_profiles

@@ -60,7 +60,9 @@ def blots_to_petab(
         Output folder (created); ``None``: a new temporary folder (``mekisim-petab-*`` in the system's temporary
         folder, kept: the fit's workers and :func:`fit_vs_data` read the problem from it). It holds ``model.xml``,
         ``conditions.tsv``, ``measurements.tsv``,
-        ``observables.tsv``, ``parameters.tsv``, ``problem.yaml`` and a ``README.md`` with the data notes.
+        ``observables.tsv``, ``parameters.tsv``, ``visualization.tsv`` (one plot per observable, one line per
+        blot and condition, for ``petab_visualize`` and other PEtab tools), ``problem.yaml`` and a ``README.md``
+        with the data notes.
     estimate
         Cell line -> model parameter ids to estimate for that line. Each becomes the PEtab parameter
         ``<param>_<line>`` (log10 scale, bounds nominal/100 .. nominal*100, nominal = the line's value),
@@ -96,6 +98,7 @@ def blots_to_petab(
         "measurements": measurements,
         "observables": _observable_rows(model, data),
         "parameters": _parameter_rows(model, data, measurements, estimate, line_values, param_cols, estimate_scales),
+        "visualization": _visualization_rows(model, data, conditions, measurements),
     }
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="mekisim-petab-"))
     yaml_path = _write_problem(out, model, tables)
@@ -148,12 +151,47 @@ def _condition_and_measurement_rows(
             "time": float(rec["time_h"]) * to_model_time,
             "observableParameters": _pid("scale", blot, obs),
             "noiseParameters": float(rec["sem"]) if data.shape == "summary" else math.nan,
-            "datasetId": _pid(blot or "summary", obs),
+            # one dataset per blot, observable and condition: a line of the visualization table's plots
+            "datasetId": _pid(blot or "summary", obs, sim),
         }
         if data.shape != "summary":
             row["replicateId"] = _pid(blot, "lane", str(rec["replicate"])) if rec["replicate"] else math.nan
         measurements.append(row)
     return conditions, measurements
+
+
+def _visualization_rows(model: CompiledModel, data: BlotData, conditions: list[dict],
+                        measurements: list[dict]) -> list[dict]:
+    """PEtab visualization table: one plot per observable, one line per dataset (blot, observable, condition).
+
+    Data as given (summaries: mean +- the SEM of ``noiseParameters``, ``provided``) or as mean and SD of the
+    lanes; the simulation as a line over time, or a bar per condition when the observable has one time point.
+    """
+    labels = {o.id: o.label for o in model.observables}
+    names = {c["conditionId"]: c["conditionName"] for c in conditions}
+    unit = model.time_unit or "model time units"
+    times: dict[str, set[float]] = {}
+    for m in measurements:
+        times.setdefault(m["observableId"], set()).add(m["time"])
+    rows, seen = [], set()
+    for m in measurements:
+        if m["datasetId"] in seen:
+            continue
+        seen.add(m["datasetId"])
+        obs = m["observableId"].removeprefix("obs_")
+        tail = f"_{_pid(obs, m['simulationConditionId'])}"  # datasetId = <blot or 'summary'>_<observable>_<condition>
+        blot = m["datasetId"][: -len(tail)] if m["datasetId"].endswith(tail) else ""
+        rows.append({
+            "plotId": _pid("plot", obs), "plotName": labels.get(obs, obs),
+            # one time point (basal levels): a bar per condition; otherwise a line over time
+            "plotTypeSimulation": "BarPlot" if len(times[m["observableId"]]) == 1 else "LinePlot",
+            "plotTypeData": "provided" if data.shape == "summary" else "MeanAndSD",
+            "datasetId": m["datasetId"], "xValues": "time",
+            "xLabel": "condition" if len(times[m["observableId"]]) == 1 else f"time ({unit})",
+            "yValues": m["observableId"], "yLabel": f"{labels.get(obs, obs)} (blot units)",
+            "legendEntry": names[m["simulationConditionId"]] + (f" ({blot})" if blot and blot != "summary" else ""),
+        })
+    return rows
 
 
 def _observable_rows(model: CompiledModel, data: BlotData) -> list[dict]:
@@ -183,11 +221,15 @@ def _write_problem(out: Path, model: CompiledModel, tables: Mapping[str, list[di
         petab.write_observable_df(pd.DataFrame(tables["observables"]).set_index("observableId"),
                                   out / "observables.tsv")
         petab.write_parameter_df(pd.DataFrame(tables["parameters"]).set_index("parameterId"), out / "parameters.tsv")
+        visualization = None
+        if tables.get("visualization"):
+            visualization = out / "visualization.tsv"
+            petab.write_visualization_df(pd.DataFrame(tables["visualization"]), visualization)
         yaml_path = out / "problem.yaml"
         petab.yaml.create_problem_yaml(
             sbml_files=out / "model.xml", condition_files=out / "conditions.tsv",
             measurement_files=out / "measurements.tsv", parameter_file=out / "parameters.tsv",
-            observable_files=out / "observables.tsv", yaml_file=yaml_path,
+            observable_files=out / "observables.tsv", yaml_file=yaml_path, visualization_files=visualization,
         )
     return yaml_path
 

@@ -13,12 +13,26 @@ import pandas as pd
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
-from ..engine import SolverOptions
+from ..engine import SolverOptions, forget_runners
 from ..errors import InputError
 from ..parallel import Executor, SerialExecutor
 from ..status import Status
 from ._objective import DEFAULT_OPTIONS, THRESHOLD_95, Objective, _Hierarchical, objective_for, to_linear
 from ._petab_simulate import noise_sigma
+
+#: Default wall time per start (s): a stiff random start ran 10-35 minutes with no budget (issue 18)
+DEFAULT_MAX_TIME_S = 600.0
+
+#: Default ODE solves per start: a Fiedler start of 150 evaluations needed ~3,750 (25 per central-difference
+#: Jacobian); 500 evaluations of a 20-parameter problem need up to ~21,000
+DEFAULT_MAX_SOLVES = 50_000
+
+#: An end point is reproduced when a fresh solver gives its nllh to this relative tolerance (of max(1, |nllh|))
+REPRODUCE_RTOL = 1e-6
+
+
+class _BudgetExceeded(Exception):
+    """Private: leaves least_squares when a start's budget is spent (raised before an ODE solve)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +47,13 @@ class FitSettings:
     offsets, sigmas) in an inner problem at every point (:class:`_Hierarchical`, variable projection) when the
     problem has both kinds; ``resample`` is how many uniform redraws a start point gets
     when the model cannot be simulated there (as pyPESTO's startpoint resampling); ``options`` are the ODE
-    solver settings.
+    solver settings (``options.max_steps`` caps CVODE's steps per output interval of one solve).
+
+    The budget per start: ``max_time_s`` of wall time and ``max_solves`` ODE solves of the whole problem (every
+    condition; a Jacobian by central differences costs two per ODE parameter). A start that exceeds either ends
+    with status ``budget`` and its best point so far; the check runs before every solve, so the overshoot is at
+    most one solve. ``reproduce_rtol``: the end point is re-simulated in a fresh solver, and a start whose two
+    values differ by more than ``reproduce_rtol * max(1, |nllh|)`` is flagged ``not_reproduced`` and not ranked.
     """
 
     options: SolverOptions = DEFAULT_OPTIONS
@@ -45,10 +65,17 @@ class FitSettings:
     x_scale: str | float = "jac"
     resample: int = 20
     hierarchical: bool = True
+    max_time_s: float = DEFAULT_MAX_TIME_S
+    max_solves: int = DEFAULT_MAX_SOLVES
+    reproduce_rtol: float = REPRODUCE_RTOL
 
     def __post_init__(self) -> None:
         if self.max_nfev < 1:
             raise InputError(f"max_nfev must be >= 1, not {self.max_nfev!r}.")
+        if not self.max_time_s > 0:
+            raise InputError(f"max_time_s (the wall time per start) must be > 0, not {self.max_time_s!r}.")
+        if self.max_solves < 1:
+            raise InputError(f"max_solves (ODE solves per start) must be >= 1, not {self.max_solves!r}.")
         if self.resample < 0:
             raise InputError(f"resample must be >= 0, not {self.resample!r}.")
         for name in ("ftol", "xtol", "gtol"):
@@ -74,10 +101,11 @@ class StartResult:
     time_s: float
     optimality: float = math.nan
     resampled: int = 0
+    nllh_fresh: float = math.nan
 
     @property
     def ok(self) -> bool:
-        """True when the optimiser ran and ended at a finite objective."""
+        """True when the optimiser ran and ended at a finite objective that a fresh solver reproduced."""
         return self.status == Status.OK
 
 
@@ -107,41 +135,105 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
         The end point, its nllh, the status with its message, and counts.
     """
     t0 = time.perf_counter()
-    if objective.central != settings.central:  # the settings decide the differences, whoever built the objective
-        objective = replace(objective, central=settings.central)
+    # a new objective per start (replace: its own solution cache and counters), whose every ODE solve first
+    # checks the budget; the settings decide the differences, whoever built the objective
+    objective = replace(objective, central=settings.central)
     solves0 = objective.counts.solves
+    budget = _Budget(settings, t0)
+    object.__setattr__(objective, "_solve_uncached", budget.guard(objective._solve_uncached))
     x0 = np.clip(np.asarray(x0, dtype=float), objective.lower, objective.upper)
-    nllh0 = objective.nllh(x0)
+    nllh0 = math.inf
     resampled = 0
-    while not math.isfinite(nllh0) and rng is not None and resampled < settings.resample:
-        resampled += 1
-        x0 = rng.uniform(objective.lower, objective.upper)
+    try:
         nllh0 = objective.nllh(x0)
+        while not math.isfinite(nllh0) and rng is not None and resampled < settings.resample:
+            resampled += 1
+            x0 = rng.uniform(objective.lower, objective.upper)
+            nllh0 = objective.nllh(x0)
+    except _BudgetExceeded as exc:
+        budget.exceeded = str(exc)
 
-    def record(x, nllh, status, message, nfev=0, njev=0, optimality=math.nan) -> StartResult:
+    def record(x, nllh, status, message, nfev=0, njev=0, optimality=math.nan, fresh=math.nan) -> StartResult:
         return StartResult(start, tuple(map(float, x0)), tuple(map(float, x)), float(nllh0), float(nllh), status,
                            message, int(nfev), int(njev), objective.counts.solves - solves0,
-                           time.perf_counter() - t0, float(optimality), resampled)
+                           time.perf_counter() - t0, float(optimality), resampled, float(fresh))
 
     if not math.isfinite(nllh0):
-        return record(x0, math.inf, Status.FAILED, f"no finite objective at the start point (simulation failed; "
+        why = f"budget exceeded ({budget.exceeded})" if budget.exceeded else "simulation failed"
+        return record(x0, math.inf, Status.FAILED, f"no finite objective at the start point ({why}; "
                                               f"{resampled} redraws)")
+    budget.seen(x0, nllh0)
     split = settings.hierarchical and 0 < int(objective.needs_solve.sum()) < objective.dim
     problem = _Hierarchical(objective, x0) if split else objective
     start_x = x0[problem.outer] if split else x0
     lower, upper = (objective.lower[problem.outer], objective.upper[problem.outer]) if split else (objective.lower,
                                                                                                    objective.upper)
+
+    def residuals(xo: np.ndarray) -> np.ndarray:
+        res = problem.residuals(xo)
+        if np.all(np.isfinite(res)):  # the best point so far, the start's result if the budget ends it
+            full = problem.expand(xo) if split else xo
+            budget.seen(full, objective.nllh(full))
+        return res
+
     try:
-        sol = least_squares(problem.residuals, start_x, jac=problem.jacobian, bounds=(lower, upper), method="trf",
+        sol = least_squares(residuals, start_x, jac=problem.jacobian, bounds=(lower, upper), method="trf",
                             x_scale=settings.x_scale, ftol=settings.ftol or None, xtol=settings.xtol or None,
                             gtol=settings.gtol or None, max_nfev=settings.max_nfev)
+    except _BudgetExceeded as exc:
+        x, nllh = budget.best_x, budget.best_nllh
+        return record(x, nllh, Status.BUDGET, f"budget exceeded: {exc}; the best point seen is kept",
+                      fresh=_fresh_nllh(objective, x))
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
         return record(x0, math.inf, Status.FAILED, f"optimiser error: {type(exc).__name__}: {exc}")
     x = problem.expand(sol.x) if split else sol.x
     nllh = objective.nllh(x)
     if not math.isfinite(nllh):
         return record(x, math.inf, Status.FAILED, "no finite objective at the optimiser's end point")
-    return record(x, nllh, Status.OK, str(sol.message), sol.nfev, sol.njev or 0, sol.optimality)
+    fresh = _fresh_nllh(objective, x)
+    if not abs(fresh - nllh) <= settings.reproduce_rtol * max(1.0, abs(nllh)):
+        return record(x, nllh, Status.NOT_REPRODUCED,
+                      f"{sol.message}; but a fresh solver gives nllh {fresh:.10g} at the end point, not {nllh:.10g}: "
+                      "not ranked", sol.nfev, sol.njev or 0, sol.optimality, fresh)
+    return record(x, nllh, Status.OK, str(sol.message), sol.nfev, sol.njev or 0, sol.optimality, fresh)
+
+
+class _Budget:
+    """A start's wall-time and solve budget, and the best point it has seen (private to :func:`run_start`)."""
+
+    def __init__(self, settings: FitSettings, t0: float) -> None:
+        self.max_time_s, self.max_solves, self.t0 = settings.max_time_s, settings.max_solves, t0
+        self.solves = 0
+        self.best_x: np.ndarray | None = None
+        self.best_nllh = math.inf
+        self.exceeded = ""
+
+    def guard(self, solve):
+        """``solve`` that first raises :class:`_BudgetExceeded` when the budget is spent."""
+        def guarded(x):
+            elapsed = time.perf_counter() - self.t0
+            if elapsed > self.max_time_s:
+                raise _BudgetExceeded(f"wall time {elapsed:.1f} s > {self.max_time_s:g} s per start")
+            if self.solves >= self.max_solves:
+                raise _BudgetExceeded(f"{self.solves} ODE solves >= {self.max_solves} per start")
+            self.solves += 1
+            return solve(x)
+        return guarded
+
+    def seen(self, x: np.ndarray, nllh: float) -> None:
+        if nllh < self.best_nllh:
+            self.best_x, self.best_nllh = np.array(x, dtype=float), float(nllh)
+
+
+def _fresh_nllh(objective: Objective, x: np.ndarray) -> float:
+    """The nllh at ``x`` in a fresh solver, outside the start's budget.
+
+    The process's runners of the model are dropped (rebuilt from the compile cache) and a new objective (no cached
+    solution) evaluates.
+    """
+    forget_runners(objective.problem.model)
+    fresh = replace(objective)  # a new instance: the budget's guard (an instance attribute) is not copied
+    return fresh.nllh(np.asarray(x, dtype=float))
 
 
 def latin_hypercube_starts(lower: np.ndarray, upper: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -243,7 +335,7 @@ class FitResult:
             rows.append({"start": s.start, "rank": rank, "nllh": s.nllh, "delta_nllh": s.nllh - best,
                          "nllh_start": s.nllh0, "status": s.status, "n_fev": s.n_fev, "n_jev": s.n_jev,
                          "n_solves": s.n_solves, "time_s": s.time_s, "optimality": s.optimality,
-                         "resampled": s.resampled,
+                         "resampled": s.resampled, "nllh_fresh": s.nllh_fresh,
                          **self.linear(s), "message": s.message})
         return pd.DataFrame(rows)
 
@@ -347,7 +439,7 @@ def fit_petab(
     t0 = time.perf_counter()
     results = executor.map(_fit_start, payloads)
     elapsed = time.perf_counter() - t0
-    order = sorted(results, key=lambda s: (not s.ok, s.nllh if math.isfinite(s.nllh) else math.inf, s.start))
+    order = sorted(results, key=_rank_key)
     model_ids = tuple(i for i in objective.ids if i in objective.problem.model.parameters)
     return FitResult(
         source=path, ids=objective.ids, scales=objective.scales, lower=tuple(objective.lower.tolist()),
@@ -355,6 +447,15 @@ def fit_petab(
         starts=tuple(order), seed=seed, settings=settings, workers=getattr(executor, "workers", 1),
         elapsed_s=elapsed,
     )
+
+
+def _rank_key(s: StartResult) -> tuple:
+    """Ranking key: ok starts by nllh, then starts ended by their budget (best point so far), then the rest.
+
+    The rest: failed, and not reproduced (flagged, never ranked above a start that was reproduced).
+    """
+    tier = 0 if s.ok else 1 if s.status == Status.BUDGET else 2
+    return (tier, s.nllh if math.isfinite(s.nllh) else math.inf, s.start)
 
 
 def fit_vs_data(result: FitResult, start: StartResult | None = None) -> pd.DataFrame:
@@ -378,5 +479,5 @@ def fit_vs_data(result: FitResult, start: StartResult | None = None) -> pd.DataF
     table = objective.problem.petab.measurement_df.reset_index(drop=True).copy()
     simulation = objective.simulation(x)
     table["simulation"] = simulation
-    table["sigma"] = noise_sigma(objective.problem, simulation, objective.values(x))
+    table["sigma"] = noise_sigma(objective.problem, simulation, objective.values(x), objective.solve(x))
     return table

@@ -193,7 +193,7 @@ class Objective:
     def _residuals_from(self, solutions: tuple, values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """(residuals, simulation); residuals are NaN where the simulation failed or is invalid."""
         sim = observe(self.problem, solutions, values)
-        sigma = noise_sigma(self.problem, sim, values)
+        sigma = noise_sigma(self.problem, sim, values, solutions)
         t = self._transformation
         with np.errstate(divide="ignore", invalid="ignore"):
             hy = np.where(t == "log", np.log(sim), np.where(t == "log10", np.log10(sim), sim))
@@ -219,7 +219,7 @@ class Objective:
             return math.inf
         n = self.problem.measurement.size
         if np.any(res[n:] == 0.0):  # sigma at or below SIGMA_FLOOR: the residual form is clipped, value exactly
-            return petab_nllh(self.problem, self.simulation(x), self.values(x))
+            return petab_nllh(self.problem, self.simulation(x), self.values(x), self.solve(x))
         return 0.5 * float(res @ res) + self._const
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:

@@ -56,12 +56,18 @@ class _Group:
 
 @dataclass(frozen=True)
 class _Experiment:
-    """One (preequilibration, simulation) condition pair: one engine call at ``times``."""
+    """One (preequilibration, simulation) condition pair: one engine call at ``times``.
+
+    ``steady``: the pair has steady-state measurements (``time = inf``); their groups index the row after the
+    last of ``times`` (:func:`solve_experiments` appends the steady state there). ``timed``: it has finite times.
+    """
 
     preeq_id: str | None
     sim_id: str
     times: np.ndarray
     groups: tuple[_Group, ...]
+    steady: bool = False
+    timed: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class _Plan:
 
     observables: Mapping[str, _Formula]
     noise: Mapping[str, _Formula]
+    noise_states: Mapping[str, tuple[str, ...]]
     transformation: Mapping[str, str]
     distribution: Mapping[str, str]
     experiments: tuple[_Experiment, ...]
@@ -204,6 +211,13 @@ def load_petab(yaml_path: str | Path) -> PetabProblem:
             f"PEtab problem {str(path)!r} could not be loaded: {type(exc).__name__}: {exc}"
         ) from exc
     sbml_path = _sbml_path(problem, path)
+    mapping = getattr(problem, "mapping_df", None)
+    if mapping is not None and len(mapping):
+        raise InputError(f"PEtab problem {str(path)!r} has a mapping table (mapping_files); it is not supported (its "
+                         "PEtab ids would not reach the model): use the model's ids in the tables instead.")
+    if getattr(problem, "extensions_config", None):
+        raise InputError(f"PEtab problem {str(path)!r} uses PEtab extensions "
+                         f"({', '.join(map(str, problem.extensions_config))}); they are not supported.")
     model = load_sbml(sbml_path)
     parameter_df = problem.parameter_df
     nominal = {str(pid): float(value) for pid, value in parameter_df["nominalValue"].items()}
@@ -238,7 +252,8 @@ def _compile_plan(problem: petab_v1.Problem, model: CompiledModel, nominal: Mapp
                 f"parameter-table id {pid!r} of {where} is a model entity that cannot be set "
                 "(a species, compartment, or a rule or initial-assignment target)."
             )
-    observables, noise, transformation, distribution, select = _compile_observables(problem, model, nominal, where)
+    observables, noise, noise_states, transformation, distribution, select = _compile_observables(
+        problem, model, nominal, where)
 
     mdf = problem.measurement_df.reset_index(drop=True)
     obs_col = mdf["observableId"].astype(str).to_numpy()
@@ -246,18 +261,20 @@ def _compile_plan(problem: petab_v1.Problem, model: CompiledModel, nominal: Mapp
     if unknown_obs:
         raise InputError(f"measurement table of {where} uses observables not in the observable table: {unknown_obs}.")
     time = mdf["time"].to_numpy(dtype=float)
-    if not np.all(np.isfinite(time)) or np.any(time < 0):
+    if np.any(np.isnan(time)) or np.any(time < 0):
         raise InputError(
-            f"measurement table of {where} has times that are negative or not finite; steady-state "
-            "(time = inf) measurements are not supported."
+            f"measurement table of {where} has times that are negative or not a number; valid: a time >= 0, or "
+            "inf for a steady-state measurement."
         )
     preeq_cells = mdf["preequilibrationConditionId"].tolist() if "preequilibrationConditionId" in mdf else []
     preeq = [None if petab_v1.is_empty(v) else str(v) for v in preeq_cells] or [None] * len(mdf)
     sim = mdf["simulationConditionId"].astype(str).tolist()
     conditions = _conditions(problem, model, nominal, {*sim, *(p for p in preeq if p)}, where)
+    _refuse_unsupported(model, preeq, time, where)
     return _Plan(
         observables=MappingProxyType(observables),
         noise=MappingProxyType(noise),
+        noise_states=MappingProxyType(noise_states),
         transformation=MappingProxyType(transformation),
         distribution=MappingProxyType(distribution),
         experiments=_experiments(preeq, sim, obs_col, time, conditions, model, where),
@@ -277,10 +294,16 @@ def _compile_plan(problem: petab_v1.Problem, model: CompiledModel, nominal: Mapp
 
 def _compile_observables(
     problem: petab_v1.Problem, model: CompiledModel, nominal: Mapping[str, float], where: str
-) -> tuple[dict[str, _Formula], dict[str, _Formula], dict[str, str], dict[str, str], tuple[str, ...]]:
-    """Formulas, transformations and distributions per observable, and the model ids to select."""
+) -> tuple[dict[str, _Formula], dict[str, _Formula], dict[str, tuple[str, ...]], dict[str, str], dict[str, str],
+           tuple[str, ...]]:
+    """Formulas, transformations and distributions per observable, and the model ids to select.
+
+    Formulas read model ids (species, parameters, rule and initial-assignment targets) from the simulation, so
+    condition-specific and rule-set values are honoured; a noise formula may read them too (PEtab v1: noise that
+    depends on a state), ``noise_states`` lists those per observable.
+    """
     readable = set(model.readable_ids())
-    observables, noise, transformation, distribution = {}, {}, {}, {}
+    observables, noise, noise_states, transformation, distribution = {}, {}, {}, {}, {}
     select: set[str] = set()
     for obs_id, row in problem.observable_df.iterrows():
         obs_id = str(obs_id)
@@ -293,21 +316,30 @@ def _compile_observables(
             elif sym not in nominal:
                 raise InputError(
                     f"observableFormula of {obs_id!r} in {where} uses {sym!r}, which is neither a readable "
-                    "model id (species, parameter, assignment target), a parameter-table id, 'time', nor an "
-                    f"observableParameter placeholder of {obs_id!r}."
+                    "model id (species, parameter, compartment, rule or initial-assignment target), a "
+                    f"parameter-table id, 'time', nor an observableParameter placeholder of {obs_id!r}."
                 )
         observables[obs_id] = formula
         noise_formula = _compile(row.get("noiseFormula", math.nan), f"noiseFormula of {obs_id!r} in {where}")
+        states = []
         for sym in noise_formula.symbols:
-            if not (_placeholder_index(sym, "noiseParameter", obs_id) or sym == obs_id or sym in nominal):
-                raise InputError(
-                    f"noiseFormula of {obs_id!r} in {where} uses {sym!r}; only noiseParameter placeholders, "
-                    "the observable id and parameter-table ids are supported (as in petab.v1.calculate)."
-                )
+            if _placeholder_index(sym, "noiseParameter", obs_id) or sym == obs_id or sym in nominal:
+                continue
+            if sym == _TIME or sym in readable:
+                states.append(sym)
+                if sym != _TIME:
+                    select.add(sym)
+                continue
+            raise InputError(
+                f"noiseFormula of {obs_id!r} in {where} uses {sym!r}, which is neither a noiseParameter "
+                f"placeholder of {obs_id!r}, the observable id, a parameter-table id, 'time', nor a readable "
+                "model id."
+            )
         noise[obs_id] = noise_formula
+        noise_states[obs_id] = tuple(states)
         transformation[obs_id] = _choice(row.get("observableTransformation"), _TRANSFORMATIONS, "lin", obs_id, where)
         distribution[obs_id] = _choice(row.get("noiseDistribution"), _DISTRIBUTIONS, "normal", obs_id, where)
-    return observables, noise, transformation, distribution, tuple(sorted(select))
+    return observables, noise, noise_states, transformation, distribution, tuple(sorted(select))
 
 
 def _experiments(
@@ -332,7 +364,8 @@ def _experiments(
                     "not supported by the engine."
                 )
         rows = np.array([i for i, p in enumerate(pair_of_row) if p == (pre_id, sim_id)], dtype=np.intp)
-        times = np.unique(time[rows])
+        finite = np.isfinite(time[rows])
+        times = np.unique(time[rows][finite]) if finite.any() else np.array([0.0])
         if times[0] > 0:
             times = np.concatenate(([0.0], times))  # integrate from t = 0, report only measured times
         if times.size < 2:
@@ -340,9 +373,38 @@ def _experiments(
         groups = []
         for obs_id in dict.fromkeys(obs_col[rows]):
             sub = rows[obs_col[rows] == obs_id]
-            groups.append(_Group(str(obs_id), sub, np.searchsorted(times, time[sub])))
-        experiments.append(_Experiment(pre_id, sim_id, times, tuple(groups)))
+            # a steady-state row (time = inf) reads the row after the last output time
+            index = np.where(np.isfinite(time[sub]), np.searchsorted(times, time[sub]), times.size)
+            groups.append(_Group(str(obs_id), sub, index))
+        experiments.append(_Experiment(pre_id, sim_id, times, tuple(groups), steady=bool((~finite).any()),
+                                       timed=bool(finite.any())))
     return tuple(experiments)
+
+
+def _refuse_unsupported(model: CompiledModel, preeq: list[str | None], time: np.ndarray, where: str) -> None:
+    """Refuse what the engine would simulate wrongly for this problem, naming it.
+
+    SBML events: roadrunner fires them in a time course, but a pre-equilibrated state or a steady state is
+    copied as the species (and rate-rule variables) alone, without the events' trigger state, so an event could
+    fire again or not at all. Steady-state measurements after a pre-equilibration would need the steady state
+    of the simulation condition from the pre-equilibrated state; the engine solves it from the initial
+    conditions only.
+    """
+    has_preeq = any(p is not None for p in preeq)
+    steady = ~np.isfinite(time)
+    if model.events and (has_preeq or steady.any()):
+        raise InputError(
+            f"the SBML model of {where} has event(s) {', '.join(model.events)}, and the problem uses "
+            f"{'pre-equilibration' if has_preeq else 'steady-state measurements (time = inf)'}: the engine cannot "
+            "carry an event's trigger state through a steady state, so this problem is not supported."
+        )
+    both = [i for i, p in enumerate(preeq) if p is not None and steady[i]]
+    if both:
+        raise InputError(
+            f"measurement row {both[0]} of {where} (and {len(both) - 1} more) is a steady-state measurement "
+            "(time = inf) with a preequilibrationConditionId; steady states after a pre-equilibration are not "
+            "supported (the engine solves them from the initial conditions)."
+        )
 
 
 def _compile(expr: object, where: str) -> _Formula:

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import petab.v1 as petab_v1
 
-from ..engine import SolverOptions, Trajectory, time_courses
+from ..engine import SolverOptions, Trajectory, steady_states, time_courses
 from ..errors import InputError, SimulationError
 from ..model import Condition
+from ..status import Status
 from ._petab import _TIME, PetabProblem, _Formula, _Group, _Override, _placeholder_index, _Plan, _resolve
 
 
@@ -77,7 +78,9 @@ def solve_experiments(
     -------
     tuple
         Per experiment (in plan order), the :class:`~simulator.engine.Trajectory` of the selected model
-        ids, or the failure message (``str``) when the integration or the preequilibration failed.
+        ids, or the failure message (``str``) when the integration or the preequilibration failed. An
+        experiment with steady-state measurements (``time = inf``) has one more row, at time ``inf``: the
+        steady state of its simulation condition from the initial conditions (PEtab v1).
     """
     plan = problem._plan
     model_values = {pid: values[pid] for pid in plan.model_parameter_ids}
@@ -91,12 +94,26 @@ def solve_experiments(
             values=MappingProxyType(treated),
             untreated=MappingProxyType(untreated),
         )
-        traj = time_courses(
-            problem.model, exp.times, [condition], pre_equilibrate=exp.preeq_id is not None,
-            select=plan.select, options=options, throw=False,
-        )[0]
-        # a failed preequilibration is not ok (status not_pre_equilibrated): PEtab does not start elsewhere
-        out.append(traj if traj.ok else (traj.message or "failed"))
+        if exp.timed:
+            traj = time_courses(
+                problem.model, exp.times, [condition], pre_equilibrate=exp.preeq_id is not None,
+                select=plan.select, options=options, throw=False,
+            )[0]
+            # a failed preequilibration is not ok (status not_pre_equilibrated): PEtab does not start elsewhere
+            if not traj.ok:
+                out.append(traj.message or "failed")
+                continue
+        else:
+            traj = Trajectory(exp.times, plan.select, np.full((exp.times.size, len(plan.select)), np.nan), Status.OK)
+        if exp.steady:
+            steady = steady_states(problem.model, [condition], select=plan.select, options=options)[0]
+            if not steady.ok:  # an oscillating condition has no steady state to compare with either
+                out.append(f"no steady state for the time = inf measurements ({steady.status}: "
+                           f"{steady.message or 'failed'})")
+                continue
+            traj = Trajectory(np.append(traj.time, math.inf), traj.ids, np.vstack([traj.values, steady.values]),
+                              traj.status, traj.message, pre_equilibrated=traj.pre_equilibrated)
+        out.append(traj)
     return tuple(out)
 
 
@@ -113,7 +130,7 @@ def observe(problem: PetabProblem, solutions: Sequence[Trajectory | str], values
             continue
         for group in exp.groups:
             args: dict[str, np.ndarray | float] = {s: traj[s][group.time_index] for s in plan.select}
-            args[_TIME] = exp.times[group.time_index]
+            args[_TIME] = traj.time[group.time_index]
             simulation[group.rows] = _evaluate(
                 plan.observables[group.observable_id], group, "observableParameter",
                 plan.observable_overrides, values, args,
@@ -121,19 +138,49 @@ def observe(problem: PetabProblem, solutions: Sequence[Trajectory | str], values
     return simulation
 
 
-def noise_sigma(problem: PetabProblem, simulation: np.ndarray, values: Mapping[str, float]) -> np.ndarray:
+def noise_sigma(problem: PetabProblem, simulation: np.ndarray, values: Mapping[str, float],
+                solutions: Sequence[Trajectory | str] | None = None) -> np.ndarray:
     """The noise parameter sigma of every measurement row (normal: standard deviation; laplace: scale).
 
     ``simulation`` is the row-aligned simulated values (:func:`observe`), needed by noise formulas that use
-    the observable; ``values`` the linear-scale parameter-table values.
+    the observable; ``values`` the linear-scale parameter-table values; ``solutions`` (:func:`solve_experiments`)
+    is needed by noise formulas that read model states or time (:func:`has_state_noise`).
     """
     plan = problem._plan
     sigma = np.full(plan.measurement.size, np.nan)
+    states = _row_states(problem, solutions) if has_state_noise(problem) else {}
     for obs_id, rows in plan.rows_by_observable.items():
         group = _Group(obs_id, rows, np.zeros(rows.size, dtype=np.intp))
-        sigma[rows] = _evaluate(plan.noise[obs_id], group, "noiseParameter", plan.noise_overrides, values,
-                                {obs_id: simulation[rows]})
+        known = {obs_id: simulation[rows], **{s: states[s][rows] for s in plan.noise_states[obs_id]}}
+        sigma[rows] = _evaluate(plan.noise[obs_id], group, "noiseParameter", plan.noise_overrides, values, known)
     return sigma
+
+
+def has_state_noise(problem: PetabProblem) -> bool:
+    """True when a noise formula reads a model state or time (then sigma needs the ODE solutions)."""
+    return any(problem._plan.noise_states.values())
+
+
+def _row_states(problem: PetabProblem, solutions: Sequence[Trajectory | str] | None) -> dict[str, np.ndarray]:
+    """Per model id a noise formula reads (and time): its simulated value at every measurement row."""
+    if solutions is None:
+        raise InputError(f"PEtab problem {str(problem.source)!r} has noise formulas that read model states "
+                         f"({_state_noise_text(problem)}); sigma needs the ODE solutions, not a simulation table "
+                         "alone.")
+    plan = problem._plan
+    ids = sorted({s for states in plan.noise_states.values() for s in states})
+    out = {s: np.full(plan.measurement.size, np.nan) for s in ids}
+    for exp, traj in zip(plan.experiments, solutions, strict=True):
+        if isinstance(traj, str):
+            continue
+        for group in exp.groups:
+            for s in ids:
+                out[s][group.rows] = (traj.time if s == _TIME else traj[s])[group.time_index]
+    return out
+
+
+def _state_noise_text(problem: PetabProblem) -> str:
+    return "; ".join(f"{o}: {', '.join(s)}" for o, s in problem._plan.noise_states.items() if s)
 
 
 def _condition_values(plan: _Plan, cond_id: str, params: Mapping[str, float]) -> dict[str, float]:
@@ -165,6 +212,7 @@ def petab_nllh(
     problem: PetabProblem,
     simulation_df: pd.DataFrame | np.ndarray,
     parameters: Mapping[str, float] | None = None,
+    solutions: Sequence[Trajectory | str] | None = None,
 ) -> float:
     """PEtab v1 negative log-likelihood of the measurements given a simulation table.
 
@@ -186,6 +234,8 @@ def petab_nllh(
     parameters
         Linear-scale overrides of ``nominalValue`` for the noise formulas (use the same mapping as for
         the simulation).
+    solutions
+        The ODE solutions (:func:`solve_experiments`), needed only when a noise formula reads a model state.
 
     Returns
     -------
@@ -202,7 +252,7 @@ def petab_nllh(
     if not np.all(np.isfinite(simulation)):
         return math.inf
     params = problem.parameter_values(parameters)
-    sigma = noise_sigma(problem, simulation, params)
+    sigma = noise_sigma(problem, simulation, params, solutions)
     total = 0.0
     for obs_id, rows in plan.rows_by_observable.items():
         total += float(np.sum(_nllh_terms(plan.measurement[rows], simulation[rows], sigma[rows],
@@ -232,6 +282,9 @@ def _aligned_simulation(problem: PetabProblem, simulation_df: pd.DataFrame | np.
         and {"observableId", "time"} <= set(sdf.columns)
         and np.array_equal(sdf["observableId"].astype(str).to_numpy(), plan.observable_ids)
         and np.array_equal(sdf["time"].to_numpy(dtype=float), plan.time)
+        and ("simulationConditionId" not in sdf.columns  # a table in another condition order is matched below
+             or np.array_equal(sdf["simulationConditionId"].astype(str).to_numpy(),
+                               problem.petab.measurement_df["simulationConditionId"].astype(str).to_numpy()))
     ):
         return sdf["simulation"].to_numpy(dtype=float)
     mdf = problem.petab.measurement_df.reset_index(drop=True)

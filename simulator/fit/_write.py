@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..files import ModelRecord, Owner, begin_final_writes, write_manifest, write_table
 from ._multistart import FitResult, fit_vs_data
+from ._nominal import NominalResult, write_simulation_table
 from ._objective import objective_for
 from ._profile import Profile
 
@@ -20,7 +21,9 @@ FigureDrawer = Callable[[Path, Mapping[str, Any]], list[Path]]
 
 def write_fit_tables(result: FitResult, out_dir: str | Path,
                      ensembles: Mapping[str, Mapping[str, str]] | None = None) -> list[Path]:
-    """Write ``starts``, ``parameters``, ``fit_vs_data`` (CSV + Parquet) and the ensembles; return the paths.
+    """Write ``starts``, ``parameters``, ``fit_vs_data`` (CSV + Parquet), ``simulation.tsv`` and ensembles.
+
+    ``simulation.tsv`` is the PEtab simulation table of the best start. Returns the paths.
 
     ``ensemble.csv`` is written only when some estimated parameter is a model parameter (otherwise there is
     nothing a screen could apply); ``ensembles`` adds ``ensemble_<name>.csv`` per entry, with the column
@@ -34,6 +37,8 @@ def write_fit_tables(result: FitResult, out_dir: str | Path,
     for stem, frame in tables.items():
         for suffix in (".csv", ".parquet"):
             files.append(write_table(frame, out_dir / f"{stem}{suffix}"))
+    if "fit_vs_data" in tables:  # what petab_visualize and other PEtab tools read
+        files.append(write_simulation_table(tables["fit_vs_data"], out_dir / "simulation.tsv"))
     if result.model_parameter_ids and result.best.ok:
         files.append(write_table(result.ensemble(), out_dir / "ensemble.csv"))
     for name, columns in (ensembles or {}).items():
@@ -117,4 +122,39 @@ def write_fit(
                 "starts_failed": len(result.starts) - result.n_ok,
                 "ensemble_members": len(result.within()), "profiles_failed": len(profile_errors)},
         files=sorted({f.name for f in files}), extra={"fit": entry, **(extra or {})}))
+    return files
+
+
+def write_nominal(result: NominalResult, out_dir: str | Path, *, info: Mapping[str, Any] | None = None,
+                  models: Mapping[str, ModelRecord] | None = None, owner: Owner | None = None, job: Any = None,
+                  timings: Mapping[str, float] | None = None, draw: FigureDrawer | None = None) -> list[Path]:
+    """Write an evaluation at the nominal parameters (:func:`evaluate_nominal`) into ``out_dir``.
+
+    ``nominal.json``, ``fit_vs_data`` (CSV + Parquet), the PEtab ``simulation.tsv``, the fit-vs-data figure
+    (``draw``) and, last, the manifest.
+
+    ``info`` as for :func:`write_fit` (time unit, representative data, title).
+    """
+    import json
+
+    from ..files import atomic_path
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    begin_final_writes(out_dir)
+    summary = result.summary()
+    nominal = out_dir / "nominal.json"
+    with atomic_path(nominal) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    files = [nominal]
+    for suffix in (".csv", ".parquet"):
+        files.append(write_table(result.table, out_dir / f"fit_vs_data{suffix}"))
+    files.append(write_simulation_table(result.table, out_dir / "simulation.tsv"))
+    entry = {"problem": str(result.source), "best_nllh": result.nllh, "nominal": True, **(info or {})}
+    if draw is not None:
+        files += draw(out_dir, entry)
+    files.append(write_manifest(
+        out_dir / "manifest.json", models=models, owner=owner, job=job, timings=timings,
+        counts={"measurements": result.n_measurements, "failed_conditions": len(result.messages)},
+        files=sorted({f.name for f in files}), extra={"nominal": summary, "fit": entry}))
     return files

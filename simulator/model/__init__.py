@@ -24,6 +24,7 @@ _EXPORTS = {
     "load_antimony": "_load",
     "load_model": "_load",
     "load_sbml": "_load",
+    "sbml_to_antimony": "_load",
     "write_sbml": "_load",
     "metadata_of": "_metadata",
     "DEFAULTS_LABEL": "_catalog",
@@ -39,6 +40,13 @@ _EXPORTS = {
     "accepted_drugs": "_conditions",
     "cell_lines_for": "_conditions",
     "make_condition": "_conditions",
+    "Switch": "_compiled",
+    "read_metadata_file": "_metadata",
+    "check_values": "_values",
+    "parse_set_values": "_values",
+    "parse_switch_names": "_values",
+    "resolve_values": "_values",
+    "switch_values": "_values",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
@@ -54,6 +62,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._compiled import CompiledModel as CompiledModel
     from ._compiled import DeclaredReadout as DeclaredReadout
     from ._compiled import Observable as Observable
+    from ._compiled import Switch as Switch
     from ._conditions import Condition as Condition
     from ._conditions import accepted_drugs as accepted_drugs
     from ._conditions import cell_lines_for as cell_lines_for
@@ -69,5 +78,12 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._load import load_antimony as load_antimony
     from ._load import load_model as load_model
     from ._load import load_sbml as load_sbml
+    from ._load import sbml_to_antimony as sbml_to_antimony
     from ._load import write_sbml as write_sbml
     from ._metadata import metadata_of as metadata_of
+    from ._metadata import read_metadata_file as read_metadata_file
+    from ._values import check_values as check_values
+    from ._values import parse_set_values as parse_set_values
+    from ._values import parse_switch_names as parse_switch_names
+    from ._values import resolve_values as resolve_values
+    from ._values import switch_values as switch_values

@@ -64,6 +64,30 @@ class DeclaredReadout:
 
 
 @dataclass(frozen=True)
+class Switch:
+    """A named switch of a model (``[switches]`` of its metadata): the values that turn it OFF.
+
+    Why named: ``--switch-off sos_feedback`` reads like the lesson, where ``--set open_S=1`` needs the model's
+    source. The values are applied like ``--set`` (every condition, so before pre-equilibration).
+
+    Attributes
+    ----------
+    name
+        The switch's name (``sos_feedback``).
+    values
+        Settable id -> the value that turns the switch off.
+    note
+        What it switches (the comment after its entry in the metadata file, or its ``note = "..."``).
+    """
+
+    name: str
+    values: Mapping[str, float]
+    note: str = ""
+
+    __reduce__ = reduce_frozen
+
+
+@dataclass(frozen=True)
 class CompiledModel:
     """An SBML model with the ids mekisim needs, identified by the sha256 of its SBML text.
 
@@ -87,7 +111,8 @@ class CompiledModel:
     assigned
         Ids computed by assignment rules (readable, not settable).
     concentration_ids
-        Every SBML species id (floating, boundary or rule-defined): reported as concentrations.
+        Every SBML species id (floating, boundary or rule-defined) reported as a concentration: all but those
+        with ``hasOnlySubstanceUnits``, whose value is their amount (SBML semantics, as AMICI and COPASI read it).
     reactions
         Reaction ids.
     observables
@@ -107,6 +132,24 @@ class CompiledModel:
     no_steady_state
         Why the model has no steady state (metadata ``no_steady_state``, e.g. a growing cell population), or
         ``""``. The engine then refuses steady-state requests at once with this reason instead of searching.
+    switches
+        Named switches the metadata declares (``[switches]``: :class:`Switch`); empty for most models.
+    cell_lines_of
+        The model whose bundled cell lines (``cell_lines.toml``, ``model = ...``) apply to this one: the
+        metadata's ``cell_lines_of``, so a renamed copy of a bundled model keeps its lines; ``""`` means
+        :attr:`name`.
+    rate_ruled
+        Ids whose value an SBML rate rule integrates (species, parameters or compartments): part of the state a
+        pre-equilibration carries, readable, not settable.
+    derived
+        Other ids a simulation can report but nobody sets: rate-rule targets, parameters and compartments defined
+        by an initial assignment, compartments, boundary species.
+    events
+        Ids (or positions) of the SBML events; roadrunner simulates them, but analyses that need the whole state
+        (PEtab pre-equilibration, sensitivities) refuse them.
+    breakpoints
+        Expressions (sympy syntax over parameter and compartment ids) of the times at which a rule or rate law
+        switches (``piecewise(.., time < t_on, ..)``); the engine restarts the integrator there.
     metadata_sha256
         Hash of the metadata in effect (readouts, observables, fixed parameters... canonical JSON, keys
         sorted), ``""`` when the model has none. :attr:`sha256` covers the SBML only, and the metadata changes
@@ -131,6 +174,12 @@ class CompiledModel:
     no_steady_state: str = ""
     fixed_parameters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     metadata_sha256: str = ""
+    switches: tuple[Switch, ...] = ()
+    cell_lines_of: str = ""
+    rate_ruled: tuple[str, ...] = field(default=(), repr=False)
+    derived: tuple[str, ...] = field(default=(), repr=False)
+    events: tuple[str, ...] = field(default=(), repr=False)
+    breakpoints: tuple[str, ...] = field(default=(), repr=False)
 
     __reduce__ = reduce_frozen
 
@@ -150,5 +199,9 @@ class CompiledModel:
         )
 
     def readable_ids(self) -> tuple[str, ...]:
-        """Every id whose value a simulation can report (species, parameters, assignment targets)."""
-        return (*self.species, *self.parameters, *self.assigned)
+        """Every id whose value a simulation can report.
+
+        Species, parameters, assignment-rule targets, and the :attr:`derived` ids (rate-rule targets, initial-
+        assignment targets, compartments, boundary species).
+        """
+        return (*self.species, *self.parameters, *self.assigned, *self.derived)

@@ -8,7 +8,7 @@ catalogue, so ``models/drugs.toml`` is the one place those numbers live.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -70,9 +70,13 @@ def accepted_drugs(model: CompiledModel, catalog: Mapping[str, Drug] | None = No
 
 
 def cell_lines_for(model: CompiledModel, lines: Mapping[str, CellLine] | None = None) -> tuple[str, ...]:
-    """Ids of the bundled cell lines that belong to this model (matched by model name)."""
+    """Ids of the bundled cell lines that belong to this model.
+
+    Matched by model name, or by the metadata's ``cell_lines_of`` (a renamed copy of a bundled model keeps them).
+    """
     lines = load_cell_lines() if lines is None else lines
-    return tuple(k for k, v in lines.items() if v.model == model.name)
+    owner = model.cell_lines_of or model.name
+    return tuple(k for k, v in lines.items() if v.model == owner)
 
 
 def make_condition(
@@ -81,6 +85,7 @@ def make_condition(
     doses: Mapping[str, float | str] | None = None,
     *,
     values: Mapping[str, float] | None = None,
+    switch_off: Sequence[str] = (),
     catalog: Mapping[str, Drug] | None = None,
     lines: Mapping[str, CellLine] | None = None,
 ) -> Condition:
@@ -95,7 +100,11 @@ def make_condition(
     doses
         Drug id -> amount (a number in nM or a string with a unit, ``"1uM"``).
     values
-        Extra parameter/species values applied last (e.g. a fitted parameter vector).
+        Extra parameter/species values applied last, to the treated and the untreated condition, so before
+        pre-equilibration (``--set``; a fitted parameter vector).
+    switch_off
+        Names of the model's switches (metadata ``[switches]``) to turn off: their values are applied like
+        ``values`` (:func:`simulator.model.switch_values`; ``values`` may not contradict them).
     catalog, lines
         Drug catalogue and cell lines; default to the bundled files.
 
@@ -136,13 +145,22 @@ def make_condition(
         parsed[drug_id] = parse_amount(amount, what=f"dose of {drug_id}")
     out.update({d: parsed.get(d, 0.0) for d in accepted})
 
+    if switch_off:
+        from ._values import switch_values
+
+        switched = switch_values(model, switch_off)
+        clash = sorted(k for k, v in (values or {}).items() if k in switched and float(v) != switched[k])
+        if clash:
+            raise InputError(f"values give {', '.join(clash)} other values than the switches turned off "
+                             f"({', '.join(switch_off)}) set; give one of them.")
+        values = {**switched, **(values or {})}
     settable = set(model.parameters) | set(model.species_initial)
     for key, value in (values or {}).items():
         if key not in settable:
-            raise InputError(
-                f"{key!r} is not a settable parameter or species of model {model.name!r} "
-                "(assignment-rule targets and initial-assignment targets cannot be set)."
-            )
+            from ._values import unknown_id
+
+            raise InputError(f"cannot set on model {model.name!r} (not a settable parameter or species): "
+                             f"{unknown_id(key, model, settable)}.")
         if not math.isfinite(float(value)):
             raise InputError(f"value of {key!r} is {value!r}; it must be a finite number.")
         out[key] = float(value)

@@ -20,7 +20,9 @@ from ._metadata import (
     _observables,
     _pre_equilibration,
     _read_metadata,
+    _read_metadata_text,
     _sbml_time_unit,
+    _switches,
 )
 
 _ANTIMONY_LOCK = threading.Lock()
@@ -31,11 +33,20 @@ def bundled_model_names() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in bundled_dir().glob("*.ant")))
 
 
-def load_model(spec: str | Path) -> CompiledModel:
+def load_model(spec: str | Path, *, metadata: str | Path | None = None) -> CompiledModel:
     """Load a bundled model by name (``"mpnst"``) or a model file by path (``.ant``, ``.xml``, ``.sbml``).
 
     A :class:`~pathlib.Path` is always a path; a string is a bundled name unless it has a model suffix or
     a path separator.
+
+    Parameters
+    ----------
+    spec
+        Bundled name or model file.
+    metadata
+        A metadata TOML file to use instead of the model's sibling ``<model>.toml`` (``--metadata``): a renamed
+        copy of a bundled model keeps its observables, readouts, switches and, through the file's
+        ``cell_lines_of``, its cell lines.
     """
     if isinstance(spec, str) and not _looks_like_path(spec):
         names = bundled_model_names()
@@ -44,13 +55,13 @@ def load_model(spec: str | Path) -> CompiledModel:
                 f"unknown model {spec!r}; bundled models: {', '.join(names)}, "
                 "or give a path to an Antimony (.ant) or SBML (.xml, .sbml) file."
             )
-        return load_antimony(bundled_dir() / f"{spec}.ant")
+        return load_antimony(bundled_dir() / f"{spec}.ant", metadata=metadata)
     path = Path(spec)
     suffix = path.suffix.lower()
     if suffix in (".ant", ".txt", ".antimony"):
-        return load_antimony(path)
+        return load_antimony(path, metadata=metadata)
     if suffix in (".xml", ".sbml"):
-        return load_sbml(path)
+        return load_sbml(path, metadata=metadata)
     raise InputError(f"model file {str(path)!r} has suffix {suffix!r}; valid: .ant (Antimony) or .xml/.sbml (SBML).")
 
 
@@ -67,17 +78,23 @@ def _read(path: Path) -> str:
         raise ModelLoadError(str(exc)) from None
 
 
-def load_antimony(path: str | Path) -> CompiledModel:
-    """Load an Antimony file (and its sibling ``.toml`` metadata, if any)."""
+def load_antimony(path: str | Path, *, metadata: str | Path | None = None) -> CompiledModel:
+    """Load an Antimony file and its sibling ``.toml`` metadata, if any (or the ``metadata`` file given)."""
     path = Path(path)
     sbml = antimony_to_sbml(_read(path), source=str(path))
-    return _compile(sbml, name=path.stem, source=str(path), metadata=_read_metadata(path))
+    return _compile(sbml, name=path.stem, source=str(path), **_metadata_for(path, metadata))
 
 
-def load_sbml(path: str | Path) -> CompiledModel:
-    """Load an SBML file (and its sibling ``.toml`` metadata, if any)."""
+def load_sbml(path: str | Path, *, metadata: str | Path | None = None) -> CompiledModel:
+    """Load an SBML file and its sibling ``.toml`` metadata, if any (or the ``metadata`` file given)."""
     path = Path(path)
-    return _compile(_read(path), name=path.stem, source=str(path), metadata=_read_metadata(path))
+    return _compile(_read(path), name=path.stem, source=str(path), **_metadata_for(path, metadata))
+
+
+def _metadata_for(path: Path, metadata: str | Path | None) -> dict:
+    """``metadata`` and switch ``notes`` of :func:`_compile`: from the file given, else the sibling ``.toml``."""
+    meta, notes = _read_metadata(path) if metadata is None else _read_metadata_text(Path(metadata))
+    return {"metadata": meta, "notes": notes}
 
 
 def from_antimony_text(text: str, *, name: str = "model", metadata: Mapping | None = None) -> CompiledModel:
@@ -108,7 +125,28 @@ def antimony_to_sbml(text: str, *, source: str = "<antimony text>") -> str:
     return sbml
 
 
-def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> CompiledModel:
+def sbml_to_antimony(sbml: str) -> str:
+    """Translate SBML text to Antimony text (for :mod:`simulator.export`).
+
+    Why here: antimony keeps process-global state, so every antimony call of mekisim holds the one lock of this
+    module (and antimony is imported by :mod:`simulator.model` only).
+
+    Raises
+    ------
+    ModelLoadError
+        Antimony could not read the SBML.
+    """
+    import antimony
+
+    with _ANTIMONY_LOCK:
+        antimony.clearPreviousLoads()
+        if antimony.loadSBMLString(sbml) < 0:
+            raise ModelLoadError(f"antimony could not read the SBML: {antimony.getLastError()}")
+        return antimony.getAntimonyString(antimony.getMainModuleName())
+
+
+def _compile(sbml: str, *, name: str, source: str, metadata: Mapping,
+             notes: Mapping[str, str] | None = None) -> CompiledModel:
     import libsbml
 
     doc = libsbml.readSBMLFromString(sbml)
@@ -137,10 +175,11 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
     }
     sizes = {c.getId(): (c.getSize() if c.isSetSize() else 1.0) for c in model.getListOfCompartments()}
 
+    _refuse_unsupported(model, source)
     species, species_initial = [], {}
     for sp in model.getListOfSpecies():
         sid = sp.getId()
-        if sp.getBoundaryCondition() or sp.getConstant() or sid in assigned:
+        if sp.getBoundaryCondition() or sp.getConstant() or sid in assigned or sid in rate_ruled:
             continue
         species.append(sid)
         if sid in initial_assigned:
@@ -159,6 +198,17 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         p.getId() for p in model.getListOfParameters() if p.getId() in assigned
     ) + tuple(s.getId() for s in model.getListOfSpecies() if s.getId() in assigned)
     reactions = tuple(r.getId() for r in model.getListOfReactions())
+    ordered_rate_ruled = tuple(dict.fromkeys(
+        rule.getVariable() for rule in model.getListOfRules() if rule.isRate()))
+    derived = tuple(dict.fromkeys(
+        [*ordered_rate_ruled,
+         *(i for i in (model.getInitialAssignment(k).getSymbol() for k in range(model.getNumInitialAssignments()))
+           if model.getSpecies(i) is None),
+         *(c.getId() for c in model.getListOfCompartments()),
+         *(sp.getId() for sp in model.getListOfSpecies() if sp.getId() not in species and sp.getId() not in assigned)]
+    ))
+    events = tuple(e.getId() or f"event {k + 1}" for k, e in enumerate(model.getListOfEvents()))
+    breakpoints = _time_breakpoints(model)
 
     observables = _observables(metadata, species, set(rule_params) | set(species) | set(parameters), source)
     time_unit = metadata.get("time_unit") or _sbml_time_unit(model)
@@ -173,7 +223,7 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         parameters=MappingProxyType(parameters),
         species_initial=MappingProxyType(species_initial),
         assigned=rule_params,
-        concentration_ids=frozenset(sp.getId() for sp in model.getListOfSpecies()),
+        concentration_ids=frozenset(sp.getId() for sp in model.getListOfSpecies() if not sp.getHasOnlySubstanceUnits()),
         reactions=reactions,
         observables=observables,
         time_unit=time_unit,
@@ -183,7 +233,136 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping) -> Compile
         no_steady_state=str(metadata.get("no_steady_state", "")),
         fixed_parameters=_fixed_parameters(metadata, set(parameters), source),
         metadata_sha256=_metadata_sha256(metadata),
+        switches=_switches(metadata, set(parameters) | set(species_initial), source, notes),
+        cell_lines_of=str(metadata.get("cell_lines_of", "")),
+        rate_ruled=ordered_rate_ruled,
+        derived=tuple(d for d in derived if d not in parameters),
+        events=events,
+        breakpoints=breakpoints,
     )
+
+
+def _refuse_unsupported(model, source: str) -> None:
+    """Raise :class:`ModelLoadError` naming every construct the engine would simulate wrongly or not at all.
+
+    Why here, at load: libroadrunner simulates ``fast`` reactions as ordinary ones (a silently wrong answer; SBML
+    asks for them to be at quasi-equilibrium) and stops with compiler jargon on delays and algebraic rules. A
+    user's model is refused once, with every such construct named, before anything runs.
+    """
+    problems = []
+    fast = [r.getId() for r in model.getListOfReactions() if r.isSetFast() and r.getFast()]
+    if fast:
+        problems.append(f"fast reaction(s) {', '.join(fast)} (SBML's quasi-equilibrium assumption; libroadrunner "
+                        "would simulate them as ordinary reactions): make them ordinary reactions or solve the "
+                        "equilibrium into assignment rules")
+    algebraic = sum(1 for rule in model.getListOfRules() if rule.isAlgebraic())
+    if algebraic:
+        problems.append(f"{algebraic} algebraic rule(s) (libroadrunner has no DAE solver): rewrite each as an "
+                        "assignment rule")
+    delayed = sorted({_math_owner(node_owner) for node_owner in _delay_owners(model)})
+    if delayed:
+        problems.append(f"delay() in {', '.join(delayed)} (delay differential equations are not supported)")
+    if problems:
+        raise ModelLoadError(f"SBML in {source} uses what the engine cannot simulate: " + "; ".join(problems) + ".")
+
+
+def _delay_owners(model):
+    """(kind, id) of every rule, kinetic law, initial assignment or event whose math uses the delay csymbol."""
+    import libsbml
+
+    def uses_delay(node) -> bool:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current is None:
+                continue
+            if current.getType() == libsbml.AST_FUNCTION_DELAY:
+                return True
+            stack.extend(current.getChild(i) for i in range(current.getNumChildren()))
+        return False
+
+    for rule in model.getListOfRules():
+        if rule.isSetMath() and uses_delay(rule.getMath()):
+            yield ("rule for", rule.getVariable())
+    for reaction in model.getListOfReactions():
+        law = reaction.getKineticLaw()
+        if law is not None and law.isSetMath() and uses_delay(law.getMath()):
+            yield ("reaction", reaction.getId())
+    for assignment in model.getListOfInitialAssignments():
+        if assignment.isSetMath() and uses_delay(assignment.getMath()):
+            yield ("initial assignment of", assignment.getSymbol())
+    for event in model.getListOfEvents():
+        for k in range(event.getNumEventAssignments()):
+            item = event.getEventAssignment(k)
+            if item.isSetMath() and uses_delay(item.getMath()):
+                yield ("event", event.getId())
+        trigger = event.getTrigger()
+        if trigger is not None and trigger.isSetMath() and uses_delay(trigger.getMath()):
+            yield ("event", event.getId())
+
+
+def _math_owner(owner: tuple[str, str]) -> str:
+    return f"{owner[0]} {owner[1]}"
+
+
+def _time_breakpoints(model) -> tuple[str, ...]:
+    """Expressions (sympy syntax, over parameter and compartment ids) of the times where a rule or rate law jumps.
+
+    Why: ``piecewise(0, time < Fsk_time, 1)``-style inputs switch at a time CVODE does not know of; integrated
+    across, the step made Isensee 2018's conditions fail (CV_TOO_MUCH_WORK) and shifts a solution by up to the
+    error the step controller accepts. The engine restarts the integrator at each of these times. A relation
+    between time and constants that is linear in time gives ``t* = -g(0)/g'`` for ``g = lhs - rhs``; relations
+    that read species, are not linear in time, or sit inside function definitions are left to the integrator
+    (as before).
+    """
+    import libsbml
+
+    maths = [rule.getMath() for rule in model.getListOfRules() if rule.isSetMath()]
+    maths += [r.getKineticLaw().getMath() for r in model.getListOfReactions()
+              if r.getKineticLaw() is not None and r.getKineticLaw().isSetMath()]
+    relations = []
+    for math_ in maths:
+        stack = [math_]
+        while stack:
+            node = stack.pop()
+            if node is None:
+                continue
+            if node.isRelational() and node.getNumChildren() == 2 and _reads_time(node, libsbml):
+                relations.append((libsbml.formulaToL3String(node.getChild(0)),
+                                  libsbml.formulaToL3String(node.getChild(1))))
+            stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+    if not relations:
+        return ()
+    import sympy
+
+    ruled = {rule.getVariable() for rule in model.getListOfRules() if not rule.isAlgebraic()}
+    constants = ({p.getId() for p in model.getListOfParameters()}
+                 | {c.getId() for c in model.getListOfCompartments()}) - ruled
+    time = sympy.Symbol("time")
+    out = []
+    for lhs, rhs in relations:
+        try:
+            g = sympy.expand(sympy.sympify(lhs.replace("^", "**"), locals={"time": time})
+                             - sympy.sympify(rhs.replace("^", "**"), locals={"time": time}))
+        except (sympy.SympifyError, TypeError, ValueError):
+            continue
+        slope = sympy.diff(g, time)
+        if slope == 0 or slope.has(time) or not {str(x) for x in g.free_symbols} - {"time"} <= constants:
+            continue
+        out.append(str(sympy.simplify(-g.subs(time, 0) / slope)))
+    return tuple(dict.fromkeys(out))
+
+
+def _reads_time(node, libsbml) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current is None:
+            continue
+        if current.getType() == libsbml.AST_NAME_TIME:
+            return True
+        stack.extend(current.getChild(i) for i in range(current.getNumChildren()))
+    return False
 
 
 def _has_local_parameters(model) -> bool:

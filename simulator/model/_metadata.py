@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +14,7 @@ from types import MappingProxyType
 from ..errors import InputError, ModelLoadError
 from ..files import read_text
 from ..units import parse_time
-from ._compiled import EFFECT_FORMS, READOUT_STATISTICS, CompiledModel, DeclaredReadout, Observable
+from ._compiled import EFFECT_FORMS, READOUT_STATISTICS, CompiledModel, DeclaredReadout, Observable, Switch
 
 _TIME_UNIT_SECONDS = {1.0: "s", 60.0: "min", 3600.0: "h", 86400.0: "d"}
 
@@ -41,21 +42,60 @@ def metadata_of(model: CompiledModel, *, observables: bool = True) -> dict:
                    **({"effect": r.effect} if r.effect is not None else {})}
             for r in model.readouts
         }
+    if model.switches:
+        out["switches"] = {s.name: {**s.values, **({"note": s.note} if s.note else {})} for s in model.switches}
+    if model.cell_lines_of:
+        out["cell_lines_of"] = model.cell_lines_of
     if observables:
         out["observables"] = {o.id: {"label": o.label, "unit": o.unit} for o in model.observables}
     return out
 
 
-def _read_metadata(path: Path) -> Mapping:
-    meta_path = path.with_suffix(".toml")
-    if not meta_path.is_file():
-        return {}
+#: ``name = { ... }  # note`` in a [switches] table: the comment is the switch's note
+_SWITCH_COMMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*\{[^}\n]*\}\s*#\s*(.*?)\s*$", flags=re.M)
+
+
+def read_metadata_file(path: str | Path) -> dict:
+    """A model metadata TOML file as a dict.
+
+    Raises
+    ------
+    ModelLoadError
+        The file is missing, unreadable or not valid TOML (the message names the file).
+    """
+    return _read_metadata_text(Path(path))[0]
+
+
+def _read_metadata_text(path: Path) -> tuple[dict, dict[str, str]]:
+    """(metadata, switch notes) of a metadata file: each ``[switches]`` entry's trailing comment is its note.
+
+    Why the comment: ``sos_feedback = { open_S = 1 }  # ERK -| SOS1 (R9)`` is how a modeller documents a switch,
+    and the teaching page shows that text beside the switch. The notes stay out of the metadata (and so out of
+    its hash, which covers what the TOML parser reads); an explicit ``note = "..."`` in the entry wins.
+    """
+    if not path.is_file():
+        raise ModelLoadError(f"model metadata {str(path)!r} does not exist or is not a file.")
     try:
-        return tomllib.loads(read_text(meta_path, "model metadata"))
+        text = read_text(path, "model metadata")
+        data = tomllib.loads(text)
     except InputError as exc:
         raise ModelLoadError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ModelLoadError(f"model metadata {str(meta_path)!r} is not valid TOML: {exc}.") from exc
+        raise ModelLoadError(f"model metadata {str(path)!r} is not valid TOML: {exc}.") from exc
+    notes: dict[str, str] = {}
+    start = re.search(r"^\s*\[switches\]\s*$", text, flags=re.M)
+    if start is not None:
+        section = re.split(r"^\s*\[", text[start.end():], maxsplit=1, flags=re.M)[0]
+        notes = dict(_SWITCH_COMMENT.findall(section))
+    return data, notes
+
+
+def _read_metadata(path: Path) -> tuple[Mapping, Mapping[str, str]]:
+    """(metadata, switch notes) of the model file's sibling ``.toml``; none: both empty."""
+    meta_path = path.with_suffix(".toml")
+    if not meta_path.is_file():
+        return {}, {}
+    return _read_metadata_text(meta_path)
 
 
 def _metadata_sha256(metadata: Mapping) -> str:
@@ -121,6 +161,40 @@ def _declared_readouts(metadata: Mapping, known: set[str], time_unit: str | None
         ))
     if problems:
         raise ModelLoadError(f"readouts in the metadata of {source}: {'; '.join(problems)}.")
+    return tuple(out)
+
+
+def _switches(metadata: Mapping, settable: set[str], source: str,
+              notes: Mapping[str, str] | None = None) -> tuple[Switch, ...]:
+    """The ``[switches]`` table: name = { id = value, ... } (settable ids, finite numbers), checked all at once.
+
+    ``notes``: name -> the comment after its entry in the file (an entry's own ``note = "..."`` wins).
+    """
+    declared = metadata.get("switches") or {}
+    if not isinstance(declared, Mapping):
+        raise ModelLoadError(f"switches in the metadata of {source} must be a table of name = {{ id = value }}, "
+                             f"not {declared!r}.")
+    problems, out = [], []
+    for name, entry in declared.items():
+        where = f"[switches] {name}"
+        if not isinstance(entry, Mapping):
+            problems.append(f"{where} must be a table of ids and values, e.g. {name} = {{ kfbS = 0 }}")
+            continue
+        values = {k: v for k, v in entry.items() if k != "note"}
+        if not values:
+            problems.append(f"{where} sets no value")
+        unknown = sorted(k for k in values if k not in settable)
+        if unknown:
+            problems.append(f"{where}: {', '.join(unknown)} not settable parameters or species of the model")
+        bad = [k for k, v in values.items()
+               if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)]
+        if bad:
+            problems.append(f"{where}: {', '.join(bad)} not finite numbers")
+        if not (unknown or bad) and values:
+            out.append(Switch(str(name), MappingProxyType({k: float(v) for k, v in values.items()}),
+                              str(entry.get("note", (notes or {}).get(name, "")))))
+    if problems:
+        raise ModelLoadError(f"switches in the metadata of {source}: {'; '.join(problems)}.")
     return tuple(out)
 
 

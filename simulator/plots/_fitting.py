@@ -62,8 +62,13 @@ def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, refer
     return fig
 
 
+#: more groups than this in a panel: no legend, a note instead
+_MAX_LEGEND = 12
+
+
 def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time (model units)",
-                     group: str = "simulationConditionId", ncols: int = 3, representative: bool = False):
+                     group: str = "simulationConditionId", ncols: int = 3, representative: bool = False,
+                     fit_label: str = "best fit"):
     """Measured points and the best fit's simulated values, one panel per observable.
 
     ``table`` has ``observableId``, ``time``, ``measurement``, ``simulation`` (optionally ``sigma``) and the
@@ -71,7 +76,8 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
     as a line through the simulated values at the measured times. When every group has a single time point
     (basal steady states), each panel is categorical instead: one column per group, data +- sigma and the fit
     as a black bar. ``representative`` adds that the data are representative (derived
-    from a paper's directions), not digitized measurements.
+    from a paper's directions), not digitized measurements. ``fit_label`` names the simulated values (e.g.
+    "simulation at nominal parameters" when nothing was fitted).
     """
     observables = list(dict.fromkeys(table["observableId"]))
     ncols = max(1, min(ncols, len(observables)))
@@ -84,6 +90,7 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
     colours = colormap("tab10")
     for ax, obs in zip(axes.ravel(), observables, strict=False):
         sub = table[table["observableId"] == obs]
+        many = sub[group].nunique() > _MAX_LEGEND  # Isensee 2018: 120 conditions; a legend would bury the panel
         for k, (label, part) in enumerate(sub.groupby(group, sort=False)):
             colour = colours(k % 10)
             if categorical:
@@ -91,12 +98,12 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
                 ax.errorbar(np.full(len(part), k), part["measurement"], yerr=err, fmt="o", ms=5, color=colour,
                             capsize=3, label="data (± sigma)" if k == 0 else None)
                 ax.plot([k - 0.3, k + 0.3], [part["simulation"].mean()] * 2, "-", lw=2.5, color="black",
-                        label="best fit" if k == 0 else None)
+                        label=fit_label if k == 0 else None)
                 continue
             part = part.sort_values("time")
             err = part["sigma"] if "sigma" in part and part["sigma"].notna().all() else None
             ax.errorbar(part["time"], part["measurement"], yerr=err, fmt="o", ms=4, color=colour, alpha=0.8,
-                        capsize=2, label=f"{label} (data ± sigma)" if err is not None else str(label))
+                        capsize=2, label=None if many else f"{label} (data ± sigma)" if err is not None else str(label))
             fit = part.groupby("time", sort=True)["simulation"].mean()
             ax.plot(fit.index, fit.to_numpy(), "-", lw=1.6, color=colour)
         if categorical:
@@ -105,11 +112,14 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
             ax.set_xlabel(group)
         else:
             ax.set_xlabel(time_label)
-        ax.set_title(obs + ("" if categorical else "  (points: data; lines: best fit at the measured times)"),
+        ax.set_title(obs + ("" if categorical else f"  (points: data; lines: {fit_label} at the measured times)"),
                      fontsize=9)
         ax.set_ylabel(f"{obs} (measurement units)")
         ax.grid(alpha=0.3)
-        if categorical:
+        if many and not categorical:
+            ax.text(1.01, 0.5, f"{sub[group].nunique()} groups ({group}),\none colour each\n(points: data ± sigma)",
+                    transform=ax.transAxes, fontsize=7, va="center")
+        elif categorical:
             ax.legend(fontsize=6)
         else:
             ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)

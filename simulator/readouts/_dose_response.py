@@ -67,6 +67,9 @@ class DoseResponse:
     background: Mapping[str, float] = field(default_factory=dict)
     messages: tuple[str, ...] = ()
     readout_info: Readout | None = field(default=None, repr=False)
+    #: the ``values`` (``--set``) and switches turned off that every dose ran with (before pre-equilibration)
+    parameter_values: Mapping[str, float] = field(default_factory=dict)
+    switched_off: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per dose: dose (nM), readout value, fitted response, status."""
@@ -146,6 +149,7 @@ def dose_response(
     readout: str = "viability",
     background: Mapping[str, float | str] | None = None,
     values: Mapping[str, float] | None = None,
+    switch_off: Sequence[str] = (),
     mode: str = "fast",
     options: SolverOptions | None = None,
     curve: str = "free",
@@ -154,7 +158,9 @@ def dose_response(
 
     ``cell_line`` ``None`` means the model's own parameter values (a model without cell lines). ``readout`` is
     a readout of the model or a level readout (an observable or species id, or ``species:X``:
-    :func:`simulator.readouts.level_readout`). ``curve`` is the model fitted (:func:`fit_dose_response`).
+    :func:`simulator.readouts.level_readout`). ``values`` (parameter values) and ``switch_off`` (names of the
+    model's switches) apply to every dose, treated and untreated, so before pre-equilibration
+    (:func:`simulator.model.make_condition`). ``curve`` is the model fitted (:func:`fit_dose_response`).
     """
     if curve not in CURVES:
         raise InputError(f"curve {curve!r}; valid: {', '.join(CURVES)}.")
@@ -171,7 +177,8 @@ def dose_response(
         raise InputError(f"{drug!r} is both the varied drug and a background dose; give it once.")
     drugs, lines = load_drugs(), load_cell_lines()
     conditions = [
-        make_condition(model, cell_line, {**background, drug: d}, values=values, catalog=drugs, lines=lines)
+        make_condition(model, cell_line, {**background, drug: d}, values=values, switch_off=switch_off,
+                       catalog=drugs, lines=lines)
         for d in doses
     ]
     records = compute_readouts(model, conditions, mode=mode, readouts=(readout,), options=options)
@@ -184,4 +191,4 @@ def dose_response(
     fit = fit_dose_response(available[readout], doses[ok], raw[ok], curve=curve)[0]
     fixed = {k: v for k, v in conditions[0].doses.items() if k != drug}
     return DoseResponse(model, cell_line, drug, readout, doses, raw, response, label, statuses, fit, fixed,
-                        tuple(r.message for r in records), available[readout])
+                        tuple(r.message for r in records), available[readout], dict(values or {}), tuple(switch_off))

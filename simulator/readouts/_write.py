@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import Owner, begin_final_writes, write_manifest, write_table
+from ..model import switch_values
 from ..status import Status
 from ._dose_response import DoseResponse
 from ._readout import LEVEL_CONVENTION
@@ -61,6 +62,10 @@ def write_dose_response(result: DoseResponse, out_dir: str | Path, *, owner: Own
         extra={"dose_response": {"cell_line": result.cell_line, "drug": result.drug, "readout": result.readout,
                                  "doses_nM": [float(d) for d in result.doses],
                                  "background_nM": dict(result.background),
+                                 "values": {"set": dict(result.parameter_values),
+                                            "switched_off": list(result.switched_off),
+                                            "applied_values": {**switch_values(result.model, result.switched_off),
+                                                               **result.parameter_values}},
                                  **({"readout_convention": LEVEL_CONVENTION}
                                     if result.readout_info is not None and result.readout_info.level else {})}},
     ))

@@ -42,8 +42,10 @@ def draw_fit_figures(folder: str | Path, info: dict) -> list[Path]:
             group = "condition / scale"
         unit = info.get("time_unit")
         fig = plot_fit_vs_data(table, group=group, representative=bool(info.get("representative_data")),
+                               fit_label="simulation at nominal values" if info.get("nominal") else "best fit",
                                time_label=f"time ({unit})" if unit else "time (model time units)",
-                               title=f"{name}: best fit (nllh {info['best_nllh']:.4g}) vs data")
+                               title=f"{name}: {'simulation' if info.get('nominal') else 'best fit'} "
+                                     f"(nllh {info['best_nllh']:.4g}) vs data")
         files += save_figure(fig, folder / "fit_vs_data.png")
     points, summary = folder / "profiles.csv", folder / "profile_summary.csv"
     if points.is_file() and summary.is_file():

@@ -274,6 +274,8 @@ def _manifest_entry(spec: ScreenSpec, ratio: float, ensemble: dict, summary: dic
         "cell_lines": list(spec.cell_lines), "drug_a": spec.drug_a.drug, "doses_a_nM": list(spec.drug_a.doses),
         "drug_b": spec.drug_b.drug, "doses_b_nM": list(spec.drug_b.doses), "readouts": list(spec.readouts),
         "mode": spec.mode, "ensemble_members": len(spec.ensemble), "ensemble": ensemble,
+        "values": {"set": dict(spec.values), "switched_off": list(spec.switch_off),
+                   "applied_values": spec.applied_values},
         "constant_ratio_a_to_b": ratio,
         "mixture_series": (f"constant ratio {spec.drug_a.drug}:{spec.drug_b.drug} = {ratio:.6g}:1, {spec.drug_a.drug} "
                            f"at its {spec.mixture_points} doses > 0 (the mixture diluted like {spec.drug_a.drug} "

@@ -14,7 +14,7 @@ from .._frozen import reduce_frozen
 from ..engine import SolverOptions
 from ..errors import InputError
 from ..files import check_separator, read_text
-from ..model import DEFAULTS_LABEL, CompiledModel, accepted_drugs, cell_lines_for, load_drugs
+from ..model import DEFAULTS_LABEL, CompiledModel, accepted_drugs, cell_lines_for, load_drugs, resolve_values
 from ..readouts import READOUTS, Readout, level_hint, readouts_for, unknown_readout_message
 from ..units import MAX_DOSE_NM, parse_amount
 
@@ -149,6 +149,11 @@ class ScreenSpec:
         p-ERK suppression a combination must reach to be ranked.
     options
         Solver settings.
+    values
+        Parameter values of every well, treated and untreated (so before pre-equilibration), over the cell
+        line's (``--set``); stored as sorted (id, value) pairs. An ensemble may not vary them.
+    switch_off
+        Names of the model's switches (metadata ``[switches]``) turned off in every well (``--switch-off``).
     """
 
     model: CompiledModel
@@ -161,10 +166,15 @@ class ScreenSpec:
     ratio: float | None = None
     target_suppression: float = 0.8
     options: SolverOptions = field(default_factory=SolverOptions)
+    values: tuple = ()
+    switch_off: tuple[str, ...] = ()
 
     __reduce__ = reduce_frozen
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "values", tuple(sorted(dict(self.values).items())))
+        object.__setattr__(self, "switch_off", tuple(self.switch_off))
+        resolve_values(self.model, dict(self.values), self.switch_off)  # unknown ids or switches: close names
         object.__setattr__(self, "cell_lines", tuple(self.cell_lines) or (DEFAULTS_LABEL,))
         object.__setattr__(self, "readouts", tuple(self.readouts))
         # members as sorted (id, value) pairs: immutable, hashable and picklable (a tuple of read-only mappings
@@ -209,7 +219,12 @@ class ScreenSpec:
             raise InputError(f"dose ratio {self.ratio!r} must be a finite number > 0 (dose A / dose B).")
         settable = set(self.model.parameters) | set(self.model.species_initial)
         defaults = {**self.model.species_initial, **self.model.parameters}
+        held = self.applied_values
         for i, member in enumerate(self.ensemble):
+            both = sorted(set(dict(member)) & set(held))
+            if both:
+                raise InputError(f"ensemble member {i} varies {', '.join(both)}, which --set/--switch-off hold at "
+                                 f"{', '.join(f'{k} = {held[k]:g}' for k in both)}; leave them out of one of the two.")
             unknown = sorted(set(dict(member)) - settable)
             if unknown:
                 raise InputError(f"ensemble member {i} sets {', '.join(unknown)}, which model {self.model.name!r} "
@@ -230,6 +245,11 @@ class ScreenSpec:
                 f"{MAX_SCREEN_WELLS:,}; its tables would need about {_table_bytes(self) / 1e9:.0f} GB of memory. "
                 "Use fewer doses, lines or members, or split it into several screens."
             )
+
+    @property
+    def applied_values(self) -> dict[str, float]:
+        """The values every well applies: the switches turned off, then :attr:`values`."""
+        return resolve_values(self.model, dict(self.values), self.switch_off)
 
     @property
     def members(self) -> int:

@@ -51,7 +51,7 @@ def estimate_screen(spec: ScreenSpec, sample: int = 4) -> ScreenEstimate:
 
     ratio = spec.ratio if spec.ratio is not None else _default_ratio(spec)
     line = spec.cell_lines[0]
-    values = dict(spec.ensemble[0]) if spec.ensemble else {}
+    values = {**spec.applied_values, **(dict(spec.ensemble[0]) if spec.ensemble else {})}
     drug_a, drug_b = spec.drug_a.drug, spec.drug_b.drug
     base = make_condition(spec.model, None if line == DEFAULTS_LABEL else line, {drug_a: 0.0, drug_b: 0.0},
                           values=values)
@@ -152,8 +152,9 @@ def _well_chunk(payload: dict) -> pd.DataFrame:
     if rows.stop == len(spec.drug_a.doses):  # the mixture series goes with the matrix's last rows
         pairs += ratio_series(spec.drug_a.doses, payload["ratio"])
     conditions = []
+    applied = spec.applied_values
     for member in members:
-        values = dict(spec.ensemble[member]) if spec.ensemble else {}
+        values = {**applied, **(dict(spec.ensemble[member]) if spec.ensemble else {})}
         base = make_condition(spec.model, None if line == DEFAULTS_LABEL else line, {drug_a: 0.0, drug_b: 0.0},
                               values=values, catalog=drugs, lines=lines)
         conditions += [base.with_doses({drug_a: a, drug_b: b}) for a, b in pairs]

@@ -217,8 +217,12 @@ def evaluate_rows(
     options: SolverOptions | None = None,
     catalog: Mapping[str, Drug] | None = None,
     lines: Mapping[str, CellLine] | None = None,
+    held: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """Evaluate every output for each row of ``values`` (parameter values, columns ``param_ids``).
+
+    ``held``: values every evaluation applies over the cell line's (``--set``/``--switch-off``), before
+    pre-equilibration; none of them may be a column.
 
     Returns
     -------
@@ -243,7 +247,8 @@ def evaluate_rows(
             key = (line, tuple(sorted(doses.items())))
             if key not in made:
                 if line not in per_line:
-                    per_line[line] = {**sample, **(lines[line].values(base) if line is not None else {})}
+                    per_line[line] = {**sample, **(lines[line].values(base) if line is not None else {}),
+                                      **(held or {})}
                 made[key] = make_condition(model, line, doses, values=per_line[line], catalog=catalog, lines=lines)
             return made[key]
 

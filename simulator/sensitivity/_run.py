@@ -90,11 +90,13 @@ def _evaluate_chunk(payload: dict) -> pd.DataFrame:
     spec: SensitivitySpec = payload["spec"]
     rows = payload["values"]
     ids = spec.space.ids
-    y, status, message = evaluate_rows(spec.model, ids, rows, spec.outputs, options=spec.options)
+    held = spec.applied_values
+    y, status, message = evaluate_rows(spec.model, ids, rows, spec.outputs, options=spec.options, held=held)
     retried = np.zeros(len(rows), dtype=bool)
     redo = [i for i, s in enumerate(status) if s == Status.FAILED]
     if redo:
-        y2, s2, m2 = evaluate_rows(spec.model, ids, rows[redo], spec.outputs, options=_strict(spec.options))
+        y2, s2, m2 = evaluate_rows(spec.model, ids, rows[redo], spec.outputs, options=_strict(spec.options),
+                                   held=held)
         for k, i in enumerate(redo):
             retried[i] = True
             y[i], status[i] = y2[k], s2[k]
@@ -281,6 +283,8 @@ def _write(result: SensitivityResult, spec: SensitivitySpec, out_dir: Path, owne
             "conf_level": spec.conf_level, "on_failure": spec.on_failure, "rank_top": spec.rank_top,
             "main_index": MAIN_INDEX[spec.method], "indices": list(INDICES[spec.method]),
             "parameters": list(spec.space.ids), "range_rule": spec.space.rule, "range_factor": spec.space.factor,
+            "values": {"set": dict(spec.values), "switched_off": list(spec.switch_off),
+                       "applied_values": spec.applied_values},
             "outputs": [o.label for o in spec.outputs], "nan_policy": NAN_POLICY, "warnings": list(result.warnings),
             "workers": n_workers, "evaluations_per_s": result.evaluations_per_s, "chunk_rows": _chunk_rows(spec),
             **({"readout_conventions": {"level": LEVEL_CONVENTION}}

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from ..engine import SolverOptions
 from ..errors import InputError
-from ..model import CompiledModel
+from ..model import CompiledModel, resolve_values
 from ._outputs import Output, check_outputs
 from ._ranges import ParameterSpace
 
@@ -84,6 +84,11 @@ class SensitivitySpec:
         Rows per chunk (default: from the number of rows only, so a resumed run chunks identically).
     options
         Solver settings.
+    values
+        Parameter values held in every evaluation, treated and untreated (so before pre-equilibration), over the
+        cell line's (``--set``); stored as sorted (id, value) pairs. The space may not vary them.
+    switch_off
+        Names of the model's switches (metadata ``[switches]``) turned off in every evaluation (``--switch-off``).
     """
 
     model: CompiledModel
@@ -103,9 +108,19 @@ class SensitivitySpec:
     rank_top: int = 5
     chunk_rows: int | None = None
     options: SolverOptions = field(default_factory=SolverOptions)
+    values: tuple = ()
+    switch_off: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outputs", tuple(self.outputs))
+        object.__setattr__(self, "values", tuple(sorted(dict(self.values).items())))
+        object.__setattr__(self, "switch_off", tuple(self.switch_off))
+        held = self.applied_values  # unknown ids or switches: refused with the close names
+        both = [p for p in self.space.ids if p in held]
+        if both:
+            raise InputError(f"parameter(s) {', '.join(both)} are both varied and held by --set/--switch-off "
+                             f"({', '.join(f'{k} = {held[k]:g}' for k in both)}); leave them out of one of the two "
+                             "(--exclude, or drop the --set).")
         if self.method not in METHODS:
             raise InputError(f"unknown sensitivity method {self.method!r}; valid: {', '.join(METHODS)}.")
         n = DEFAULT_N[self.method] if self.n is None else self.n
@@ -143,6 +158,11 @@ class SensitivitySpec:
             raise InputError(f"parameter(s) {', '.join(unknown)} are not settable parameters of model "
                              f"{self.model.name!r}.")
         check_outputs(self.outputs, self.model)
+
+    @property
+    def applied_values(self) -> dict[str, float]:
+        """The values every evaluation holds: the switches turned off, then :attr:`values`."""
+        return resolve_values(self.model, dict(self.values), self.switch_off)
 
     @property
     def rows(self) -> int:

@@ -66,7 +66,7 @@ import simulator.synergy._scores as synergy_scores_mod  # noqa: E402
 from simulator import load_cell_lines, load_drugs, load_model, make_condition, steady_states  # noqa: E402
 from simulator.engine import CACHE_ENV_VAR  # noqa: E402
 from simulator.parallel import ProcessExecutor, SerialExecutor, make_executor, run_chunks  # noqa: E402
-from simulator.screen import RATIO_POINTS, DrugAxis, ScreenSpec, load_ensemble, run_screen  # noqa: E402
+from simulator.screen import DrugAxis, ScreenSpec, load_ensemble, run_screen  # noqa: E402
 from simulator.screen._spec import _default_ratio as screen_spec_default_ratio  # noqa: E402
 
 MODEL = "mpnst"
@@ -160,7 +160,7 @@ class PassTimer:
         (screen_run_mod, ("run_chunks", "read_parts", "_finish", "_ensemble_summary", "rank_combinations",
                           "write_tables", "write_manifest")),
         (screen_wells_mod, ("compute_readout_table", "make_condition", "load_drugs", "load_cell_lines")),
-        (screen_scoring_mod, ("synergy_batch", "median_effect_fits", "constant_ratio_many")),
+        (screen_scoring_mod, ("synergy_batch", "constant_ratio_ci_many")),
         (readouts_mod, ("steady_states",)),
         (synergy_scores_mod, ("zip_delta_many", "loewe_expected_many", "fit_hill_many")),
         (chunks_mod, ("_write_part",)),
@@ -234,7 +234,7 @@ def timed_screen(spec: ScreenSpec, out: Path, workers: int, pool_only: bool = Fa
         conditions, catalogue = get("wells", "make_condition"), get("main", "load_drugs", "load_cell_lines")
         scores, zip_s = get("synergy", "synergy_batch"), get("synergy", "zip_delta_many")
         loewe, hill = get("synergy", "loewe_expected_many"), get("synergy", "fit_hill_many")
-        ratio_ci = get("synergy", "median_effect_fits", "constant_ratio_many")
+        ratio_ci = get("synergy", "constant_ratio_ci_many")
         inside = {
             "steady": steady, "arithmetic": readouts - steady, "conditions": conditions, "catalogue": catalogue,
             "chunk_rest": wells_run.compute_s - readouts - conditions,
@@ -417,8 +417,7 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
     zip_fits = _ct(st, files["zip"], "zip_delta_many")
     loewe = _ct(st, files["loewe"], "loewe_expected_many")
     hill = _ct(st, files["hill"], "fit_hill_many")  # called from synergy_batch only
-    ratio_ci = _ct(st, files["median"], "median_effect_fits", (files["scoring"], "_score_matrices")) + _ct(
-        st, files["median"], "constant_ratio_many", (files["scoring"], "_score_matrices"))
+    ratio_ci = _ct(st, files["median"], "constant_ratio_ci_many", (files["scoring"], "_score_matrices"))
     # per matrix (chunks hold several): wells = one (line, member) matrix, synergy = one matrix x readout
     n_wells, n_synergy = spec.members * len(spec.cell_lines), spec.members * len(spec.cell_lines) * len(READOUTS)
     wells_buckets = [
@@ -448,8 +447,8 @@ def profile_screen(model, ensemble: Sequence[dict], size: dict, folder: Path) ->
         "synergy": [(name, 1e3 * sec / n_synergy, sec / synergy_chunk) for name, sec in synergy_buckets],
         "well_chunk_ms": 1e3 * well_chunk / n_wells,
         "synergy_chunk_ms": 1e3 * synergy_chunk / n_synergy,
-        "steady_per_well_us": 1e6 * steady / (n_wells * (spec.wells // n_wells + RATIO_POINTS)),
-        "condition_us": 1e6 * conditions / (n_wells * (spec.wells // n_wells + RATIO_POINTS)),
+        "steady_per_well_us": 1e6 * steady / (n_wells * (spec.wells // n_wells + spec.mixture_points)),
+        "condition_us": 1e6 * conditions / (n_wells * (spec.wells // n_wells + spec.mixture_points)),
     }
 
 
@@ -466,7 +465,7 @@ def run(size: dict, repeats: int, folder: Path) -> dict:
     fig["workaround"] = ensure_picklable(spec)
     fig["matrices"] = len(spec.cell_lines) * spec.members
     fig["wells"] = spec.wells
-    fig["simulated"] = spec.wells + fig["matrices"] * RATIO_POINTS
+    fig["simulated"] = spec.wells + fig["matrices"] * spec.mixture_points
     fig["doses"] = (spec.drug_a.doses, spec.drug_b.doses)
 
     # compiled models go to a cache folder of this run (not the user's): the warm-up screen below fills it, so
@@ -513,7 +512,7 @@ def run(size: dict, repeats: int, folder: Path) -> dict:
     # run_screen uses them) with the pool started and warmed first
     sub = make_spec(model, LINES[: size["sub_lines"]], ensemble[: size["sub_members"]], size["n"])
     chunks = well_chunks(sub)
-    fig["sub"] = (len(sub.cell_lines), sub.members, sub.wells, sub.wells + len(chunks) * RATIO_POINTS)
+    fig["sub"] = (len(sub.cell_lines), sub.members, sub.wells, sub.wells + len(chunks) * sub.mixture_points)
     counter = iter(range(10**6))
     with SerialExecutor() as serial:
         t, runs, _ = load.phase("wells 1w", me, lambda: _ENGINE.best_of(
@@ -698,7 +697,7 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
     (pl, pm, pn), (cw, cs) = p["spec"], p["chunks"]
     prof = [f"| cProfile of the chunks of a {pl}-line × {pm}-member × {pn}×{pn} screen (1 worker; {cw} matrices, "
             f"{cs} matrix × readout scorings) | ms per matrix | share of the chunks |", "|---|---|---|"]
-    prof.append(f"| **Wells chunks**, per matrix ({pn * pn} matrix + {RATIO_POINTS} mixture wells, 2 readouts) | "
+    prof.append(f"| **Wells chunks**, per matrix ({pn * pn} matrix + {pn - 1} mixture wells, 2 readouts) | "
                 f"{p['well_chunk_ms']:.1f} | 100% |")
     prof += [f"| &nbsp;&nbsp;{name} | {ms:.2f} | {share:.0%} |" for name, ms, share in p["wells"]]
     prof.append(f"| **Synergy chunks**, per matrix × readout | {p['synergy_chunk_ms']:.1f} | 100% |")
@@ -713,11 +712,11 @@ def report(fig: dict, info: dict[str, str], command: str, date: str, total_s: fl
         f"states). Ensemble: {', '.join(ENSEMBLE_PARAMS)} × exp({SIGMA:g}·z), z ~ N(0, 1) from "
         f"`numpy.random.default_rng({SEED})`, written as CSV and read with `load_ensemble`.",
         f"- Wells are counted as the issue defines them: {per:.0f} dose pairs per matrix. `run_screen` also "
-        f"simulates a {RATIO_POINTS}-point constant-ratio mixture series per matrix, so it simulates "
+        f"simulates a {len(d1) - 1}-point constant-ratio mixture series per matrix, so it simulates "
         f"{simulated:,} wells ({sim_ratio:.2f}×); per simulated well the rates are {sim_ratio:.2f}× the table's: "
         f"end-to-end {rate[1] * sim_ratio:,.0f} /s/core (1 worker) and {rate[2] * sim_ratio / 2:,.0f} /s/core "
         f"(2 workers); wells pass alone {alone[1] * sub_sim / sub_wells:,.0f} and "
-        f"{alone[2] * sub_sim / sub_wells / 2:,.0f} /s/core. Each matrix costs {per + RATIO_POINTS:.0f} steady "
+        f"{alone[2] * sub_sim / sub_wells / 2:,.0f} /s/core. Each matrix costs {per + len(d1) - 1:.0f} steady "
         "states (the (0, 0) well is the DMSO reference).",
         f"- End-to-end = one `run_screen(spec, out, workers=N, progress=False)` call per run, {fig['repeats']} "
         "runs per worker count alternating 1 and 2 workers; the tables show the run with the median wall time "

@@ -157,6 +157,10 @@ _EXPORTS = {
     "DoseResponse": "readouts",
     "dose_response": "readouts",
     "percent_remaining": "readouts",
+    "fit_dose_response": "readouts",
+    "fit_row": "readouts",
+    "MODEL_FREE": "readouts",
+    "MODEL_NORMALIZED": "readouts",
     "DoseResponseDrawer": "readouts",
     "write_dose_response": "readouts",
     "MSA_SIZE": "synergy",
@@ -201,7 +205,6 @@ _EXPORTS = {
     "MAX_AXIS_DOSES": "screen",
     "MAX_SCREEN_WELLS": "screen",
     "MEMORY_PER_ROW": "screen",
-    "RATIO_POINTS": "screen",
     "SUMMARISED_SCORES": "screen",
     "SYNERGY_READOUTS": "screen",
     "WELL_SCORES": "screen",
@@ -496,6 +499,8 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .plots import save_figure_as as save_figure_as
     from .readouts import LEVEL_CONVENTION as LEVEL_CONVENTION
     from .readouts import LEVEL_PREFIX as LEVEL_PREFIX
+    from .readouts import MODEL_FREE as MODEL_FREE
+    from .readouts import MODEL_NORMALIZED as MODEL_NORMALIZED
     from .readouts import MODES as MODES
     from .readouts import READOUTS as READOUTS
     from .readouts import REQUIRED_IDS as REQUIRED_IDS
@@ -509,7 +514,9 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .readouts import compute_readout_table as compute_readout_table
     from .readouts import compute_readouts as compute_readouts
     from .readouts import dose_response as dose_response
+    from .readouts import fit_dose_response as fit_dose_response
     from .readouts import fit_logistic as fit_logistic
+    from .readouts import fit_row as fit_row
     from .readouts import level_hint as level_hint
     from .readouts import level_readout as level_readout
     from .readouts import logistic4 as logistic4
@@ -526,7 +533,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from .screen import MAX_AXIS_DOSES as MAX_AXIS_DOSES
     from .screen import MAX_SCREEN_WELLS as MAX_SCREEN_WELLS
     from .screen import MEMORY_PER_ROW as MEMORY_PER_ROW
-    from .screen import RATIO_POINTS as RATIO_POINTS
     from .screen import SUMMARISED_SCORES as SUMMARISED_SCORES
     from .screen import SYNERGY_COLUMNS as SYNERGY_COLUMNS
     from .screen import SYNERGY_READOUTS as SYNERGY_READOUTS

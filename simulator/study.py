@@ -3,7 +3,9 @@
 A study config names a model (bundled, or a file beside the config, with ``add_drug = ["NAME:REACTION:IC50"]``
 terms for any model), cell lines (optional for a model without them), readouts and a list of ``[[screen]]``
 entries (two drug axes and a constant ratio); ``resistance = true`` adds the parental-vs-resistant analysis
-(:func:`run_resistance`). :func:`run_study` runs everything into one folder and writes ``report.html``.
+(:func:`run_resistance`) and a ``[ci_convention]`` table one Chou-Talalay design under every convention a paper
+leaves open (:func:`run_ci_convention`). :func:`run_study` runs everything into one folder and writes
+``report.html``.
 The main job is the study ``experiments/mpnst_combinations/config.toml``. Everything is simulated from the
 model's assumed parameters (biology.md); nothing is measured data.
 """
@@ -29,10 +31,12 @@ from .model import CompiledModel, DrugTerm, add_drug_terms, load_cell_lines, loa
 from .parallel import make_executor
 from .plots import plot_dose_response, plot_time_courses, save_figure
 from .report import build_report
-from .screen import DrugAxis, ScreenSpec, run_screen
+from .screen import EXACT_CI_METHOD, DrugAxis, ScreenSpec, ci_convention_table, run_screen
 from .status import Status
+from .synergy import CI_QUALITY
 
-__all__ = ["ResistanceResult", "StudyResult", "check_study", "run_demo", "run_resistance", "run_study"]
+__all__ = ["ResistanceResult", "StudyResult", "check_study", "run_ci_convention", "run_demo", "run_resistance",
+           "run_study"]
 
 LINES = ("S462", "S462_R1")
 DOSES_NM = np.concatenate([[0.0], np.logspace(-2, 3, 41)])  # trametinib, nM
@@ -277,24 +281,32 @@ def run_study(config: str | Path, out_dir: str | Path, *, smoke: bool = False, w
     parts: list[Path] = []
     summary: dict = {"title": spec.get("title", config.parent.name)}
     screens = [_study_screen(entry, spec, model, config, smoke=smoke) for entry in spec.get("screen", [])]
-    names = (["resistance"] if spec.get("resistance") else []) + [name for name, _ in screens]
+    convention = _study_ci_convention(spec, model, smoke=smoke) if "ci_convention" in spec else None
+    names = ((["resistance"] if spec.get("resistance") else []) + (["ci_convention"] if convention else [])
+             + [name for name, _ in screens])
     job = {"config": str(config), "config_sha256": hashlib.sha256(text).hexdigest(), "smoke": smoke}
-    owner = claim_folder(out_dir, "study", job, command=command, force=force, owns=[f"{n}/" for n in names])
-    timings: dict[str, float] = {}
-    kinds: dict[str, str] = {}
-    if spec.get("resistance"):
-        t0 = time.perf_counter()
-        summary["resistance"] = run_resistance(out_dir / "resistance", command=owner.command).summary
-        parts.append(out_dir / "resistance")
-        timings["resistance"], kinds["resistance"] = time.perf_counter() - t0, "resistance"
-    # one executor serves every screen and the report's figures, so its pool starts once
+    # one executor serves every screen and the report's figures, so its pool starts once; opened first, so that a
+    # bad --workers is refused before anything is simulated or written
     with make_executor(workers=workers) as executor:
+        owner = claim_folder(out_dir, "study", job, command=command, force=force, owns=[f"{n}/" for n in names])
+        timings: dict[str, float] = {}
+        kinds: dict[str, str] = {}
+        if spec.get("resistance"):
+            t0 = time.perf_counter()
+            summary["resistance"] = run_resistance(out_dir / "resistance", command=owner.command).summary
+            parts.append(out_dir / "resistance")
+            timings["resistance"], kinds["resistance"] = time.perf_counter() - t0, "resistance"
+        if convention is not None:
+            t0 = time.perf_counter()
+            summary["ci_convention"] = run_ci_convention(model, convention, out_dir / "ci_convention",
+                                                         command=owner.command)
+            parts.append(out_dir / "ci_convention")
+            timings["ci_convention"], kinds["ci_convention"] = time.perf_counter() - t0, "ci_convention"
         for name, screen in screens:
             t0 = time.perf_counter()
             folder = out_dir / name
             result = run_screen(screen, folder, executor=executor, progress=progress, command=owner.command)
-            summary[name] = {"wells": result.n_wells, "failed_wells": result.failed_wells,
-                             "ci_at_fa": _ci_summary(folder)}
+            summary[name] = {"wells": result.n_wells, "failed_wells": result.failed_wells, **_ci_summary(folder)}
             parts.append(folder)
             timings[name], kinds[name] = time.perf_counter() - t0, "screen"
         write_text(out_dir / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
@@ -324,10 +336,12 @@ def _write_study_manifest(out_dir: Path, owner, job: dict, model, config: Path, 
     )
 
 
-#: keys a study config may have, at the top, in a [[screen]] entry and in [smoke]; any other is a typo
+#: keys a study config may have, at the top, in a [[screen]] entry, in [ci_convention] and in [smoke]; any other
+#: is a typo
 STUDY_KEYS = ("title", "model", "add_drug", "cell_lines", "readouts", "target_suppression", "mode", "resistance",
-              "screen", "smoke")
+              "ci_convention", "screen", "smoke")
 SCREEN_KEYS = ("name", "drug_a", "drug_b", "ratio", "cell_lines", "readouts")
+CI_CONVENTION_KEYS = ("cell_lines", "drug_a", "drug_b", "ratios", "fa", "readout")
 SMOKE_KEYS = ("doses_per_axis", "cell_lines")
 
 
@@ -386,8 +400,8 @@ def check_study(config: str | Path) -> list[str]:
     if not isinstance(screens, list) or not all(isinstance(e, dict) for e in screens):
         problems.append("screen must be [[screen]] tables (name, drug_a, drug_b, ratio)")
         screens = []
-    if not screens and not spec.get("resistance"):
-        problems.append("nothing to run: no [[screen]] entry and no resistance = true")
+    if not screens and not spec.get("resistance") and "ci_convention" not in spec:
+        problems.append("nothing to run: no [[screen]] entry, no [ci_convention] and no resistance = true")
     smoke = spec.get("smoke", {})
     if not isinstance(smoke, dict):
         problems.append("[smoke] must be a table (doses_per_axis, cell_lines)")
@@ -405,6 +419,18 @@ def check_study(config: str | Path) -> list[str]:
         model = _study_model(spec, config)
     except MekisimError as exc:
         return [*problems, f"model: {exc}"]
+    if "ci_convention" in spec:
+        entry = spec["ci_convention"]
+        if not isinstance(entry, dict):
+            problems.append("[ci_convention] must be a table (" + ", ".join(CI_CONVENTION_KEYS) + ")")
+        else:
+            unknown(entry, CI_CONVENTION_KEYS, "[ci_convention]")
+            for is_smoke in (False, True):
+                try:
+                    _study_ci_convention(spec, model, smoke=is_smoke)
+                except MekisimError as exc:
+                    problems.append(str(exc) + (" (in smoke mode)" if is_smoke else ""))
+                    break
     names = [str(e.get("name", "")) for e in screens]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"[[screen]] name {name!r} is used twice (each screen writes its own folder)")
@@ -461,14 +487,101 @@ def _study_ratio(text) -> tuple[float, float]:
 
 
 def _ci_summary(folder: Path) -> dict:
-    """Constant-ratio CI at fa 0.5/0.75/0.9 per cell line and readout (nominal parameters)."""
+    """Constant-ratio CI at fa 0.5/0.75/0.9 per cell line and readout (nominal parameters), results only.
+
+    ``ci_at_fa`` holds the CIs that are results; a flagged one (:data:`simulator.synergy.CI_QUALITY`) is kept out
+    of it (None) and ``ci_flags`` says why, with the number it would have been (``ci_flagged_values``).
+    """
     synergy = pd.read_parquet(folder / "synergy.parquet")
     rows = synergy[(synergy["score"] == "ci_ratio") & (synergy["member"] == 0)
                    & synergy["fa"].round(3).isin([0.5, 0.75, 0.9])]
-    out: dict = {}
+    out: dict = {"ci_at_fa": {}, "ci_flags": {}, "ci_flagged_values": {}}
     for _, row in rows.iterrows():
-        out.setdefault(row["cell_line"], {}).setdefault(row["readout"], {})[f"{row['fa']:.2f}"] = row["value"]
+        fa = f"{row['fa']:.2f}"
+        usable = row["flag"] == "ok" and np.isfinite(row["value"])
+        out["ci_at_fa"].setdefault(row["cell_line"], {}).setdefault(row["readout"], {})[fa] = (
+            float(row["value"]) if usable else None)
+        if not usable:
+            out["ci_flags"].setdefault(row["cell_line"], {}).setdefault(row["readout"], {})[fa] = row["flag"]
+            out["ci_flagged_values"].setdefault(row["cell_line"], {}).setdefault(row["readout"], {})[fa] = (
+                float(row["value"]))
     return out
+
+
+def _study_ci_convention(spec: dict, model, *, smoke: bool) -> dict:
+    """The ``[ci_convention]`` entry of a study config, checked: lines, the two drug series, ratios, fa, readout."""
+    entry = spec["ci_convention"]
+    where = "[ci_convention]"
+    if not isinstance(entry, dict):
+        raise InputError(f"{where} must be a table ({', '.join(CI_CONVENTION_KEYS)})")
+    missing = [k for k in ("drug_a", "drug_b", "ratios") if k not in entry]
+    if missing:
+        raise InputError(f"{where}: missing key(s) {', '.join(missing)} (e.g. drug_a = \"trametinib:0.1:10:9\", "
+                         "ratios = [\"1:100\", \"1:1000\"])")
+    points = int(spec.get("smoke", {}).get("doses_per_axis", 3))
+    try:
+        axes = [DrugAxis.parse(_smoke_axis(entry[k], points) if smoke else entry[k]) for k in ("drug_a", "drug_b")]
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{where}: {exc}") from exc
+    ratios = entry["ratios"]
+    if isinstance(ratios, str) or not isinstance(ratios, list) or not ratios:
+        raise InputError(f"{where}: ratios = {ratios!r}; valid: a list of \"A:B\" texts, e.g. [\"1:100\", \"1:1000\"]")
+    fa = entry.get("fa", [0.5, 0.75, 0.9])
+    if (isinstance(fa, str) or not isinstance(fa, list) or not fa
+            or not all(isinstance(f, int | float) and not isinstance(f, bool) and 0 < f < 1 for f in fa)):
+        raise InputError(f"{where}: fa = {fa!r}; valid: a list of fractions strictly between 0 and 1")
+    lines = list(entry.get("cell_lines", spec.get("cell_lines", ())))
+    smoke_lines = spec.get("smoke", {}).get("cell_lines")
+    if smoke and smoke_lines:
+        lines = [line for line in lines if line in smoke_lines] or lines[:1]
+    try:
+        pairs = [tuple(_study_ratio(r)) for r in ratios]
+    except InputError as exc:
+        raise InputError(f"{where}: ratios: {exc}") from exc
+    readout = entry.get("readout", "viability")
+    mode = spec.get("mode", "fast")
+    # the screen spec checks lines, drugs, readout and mode exactly as a screen of these drugs would
+    ScreenSpec(model=model, cell_lines=tuple(lines), drug_a=axes[0], drug_b=axes[1], readouts=(readout,), mode=mode)
+    return {"cell_lines": lines, "drug_a": axes[0], "drug_b": axes[1],
+            "ratios": pairs, "fa": [float(f) for f in fa], "readout": readout,
+            "mode": mode}
+
+
+def run_ci_convention(model, convention: dict, out_dir: str | Path, *, command: Sequence[str] | None = None,
+                      force: bool = False) -> dict:
+    """The CI convention table of a study (``[ci_convention]``): one design, ratio x fa x median-effect vs exact.
+
+    Writes ``ci_convention.csv``/``.parquet`` (:func:`simulator.screen.ci_convention_table`) and a manifest stating
+    the design and both methods' conventions into ``out_dir`` (claimed first); returns the headline numbers per
+    line, ratio, method and fa, with the flags of the median-effect CIs (a flagged CI is not a result).
+    """
+    out_dir = Path(out_dir)
+    started = time.perf_counter()
+    a, b = convention["drug_a"], convention["drug_b"]
+    lines = tuple(convention["cell_lines"]) or (None,)
+    job = {"model": {"name": model.name, "sha256": model.sha256, "metadata_sha256": model.metadata_sha256},
+           "cell_lines": [str(x) for x in lines], "drug_a": a.drug, "doses_a_nM": list(a.doses[1:]), "drug_b": b.drug,
+           "doses_b_nM": list(b.doses[1:]), "ratios": [list(r) for r in convention["ratios"]], "fa": convention["fa"],
+           "readout": convention["readout"], "mode": convention["mode"]}
+    owner = claim_folder(out_dir, "ci-convention", job, command=command, force=force)
+    table = ci_convention_table(model, lines, a.drug, a.doses[1:], b.drug, b.doses[1:], convention["ratios"],
+                                fa_levels=convention["fa"], readout=convention["readout"], mode=convention["mode"])
+    files = [write_table(table, out_dir / f"ci_convention{suffix}") for suffix in (".csv", ".parquet")]
+    summary: dict = {}
+    for _, row in table.iterrows():
+        entry = summary.setdefault(row["cell_line"], {}).setdefault(row["ratio"], {}).setdefault(row["method"], {})
+        entry[f"{row['fa']:.2f}"] = {"ci": None if not np.isfinite(row["ci"]) else float(row["ci"]),
+                                     "usable": bool(row["usable"]), "flag": row["flag"] or row["message"]}
+    files.append(write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n"))
+    write_manifest(
+        out_dir / "manifest.json", models={"model": model}, owner=owner, job=job,
+        timings={"total": time.perf_counter() - started}, counts={"rows": len(table)},
+        files=[str(f.relative_to(out_dir)) for f in files],
+        extra={"ci_convention": {**job, "median_effect": CI_QUALITY,
+                                 "mixture_series": f"{a.drug} at its doses alone, {b.drug} = {a.drug} / ratio",
+                                 "exact": EXACT_CI_METHOD}},
+    )
+    return summary
 
 
 def run_demo(out_dir: str | Path = "results/demo", *, smoke: bool = False, workers: int | None = None,

@@ -201,11 +201,26 @@ def test_demo_smoke_writes_report_tables_figures_manifests(capsys, tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["command"] == ["mekisim", "demo", "--smoke", "--workers", "1", "--out", str(tmp_path)]
     parts = manifest["study"]["parts"]
-    assert [p["name"] for p in parts] == ["resistance", "trametinib_x_src_inhibitor_1", "trametinib_x_gsk2256098"]
+    assert [p["name"] for p in parts] == ["resistance", "ci_convention", "trametinib_x_src_inhibitor_1",
+                                          "trametinib_x_gsk2256098"]
     for part in parts:
         assert part["manifest_sha256"] == hashlib.sha256((tmp_path / part["manifest"]).read_bytes()).hexdigest()
         assert json.loads((tmp_path / part["manifest"]).read_text())["command"] == manifest["command"]
-    assert manifest["counts"]["parts"] == 3 and {"resistance", "total"} <= set(manifest["timings_s"])
+    assert manifest["counts"]["parts"] == 4 and {"resistance", "total"} <= set(manifest["timings_s"])
+    # the CI convention table: the paper's lines (smoke: S462) x 2 ratios x 2 methods, one column per fa; a
+    # flagged CI says so in the table, in the summary and on the terminal
+    convention = [t for t in parse_tables(page) if t.get("h2", "").startswith("CI convention")]
+    assert convention and convention[0]["rows"][0][:4] == ["cell_line", "ratio", "method", "CI at fa 0.5"]
+    assert {(r[1], r[2]) for r in convention[0]["rows"][1:]} == {
+        (ratio, method) for ratio in ("1:100", "1:1000") for method in ("median-effect", "exact Loewe")}
+    assert "CI convention" in out and "1:1000 exact Loewe" in out
+    study = json.loads((tmp_path / "summary.json").read_text())
+    for screen in ("trametinib_x_src_inhibitor_1", "trametinib_x_gsk2256098"):
+        for line, readouts in study[screen]["ci_at_fa"].items():
+            for readout, levels in readouts.items():
+                for fa, ci in levels.items():  # a CI is a result or it is flagged, never both, never silent
+                    flag = study[screen]["ci_flags"].get(line, {}).get(readout, {}).get(fa)
+                    assert (ci is None) == (flag is not None), (screen, line, readout, fa)
     # the report shows every cell line's ranking (it used to cut the table to the first line's rows)
     tables = parse_tables(page)
     for screen in ("trametinib_x_src_inhibitor_1", "trametinib_x_gsk2256098"):
@@ -247,12 +262,28 @@ def test_dose_response_command(capsys, tmp_path):
                          "--doses", "0.01:10000:25", "--out", str(tmp_path))
     assert code == 0, err
     fit = pd.read_csv(tmp_path / "fit.csv").iloc[0]
-    assert fit["status"] == "ok" and fit["ic50_ci95_low_nM"] < fit["ic50_nM"] < fit["ic50_ci95_high_nM"]
-    # R1 viability IC50: A1 asks >= 3x the parental 1.53 nM (tests/test_readouts.py measures 11.1 nM)
-    assert 3 * 1.53 < fit["ic50_nM"] < 40
-    assert "IC50" in out and (tmp_path / "dose_response.png").stat().st_size > 20_000
+    assert fit["status"] == "ok" and fit["ec50_rel_ci95_low_nM"] < fit["ec50_rel_nM"] < fit["ec50_rel_ci95_high_nM"]
+    assert fit["model"] == "4PL, top and bottom free"
+    # R1 viability IC50: A1 asks >= 3x the parental 1.53 nM (tests/test_readouts.py measures 11.1 nM with the
+    # paper's normalised model); the free 4PL follows R1's ~15 % plateau, so its relative EC50 (half-way between
+    # the plateaus) lies below the absolute IC50 (50 % of untreated)
+    assert 3 * 1.53 < fit["ic50_abs_nM"] < 40 and fit["ec50_rel_nM"] < fit["ic50_abs_nM"]
+    assert 10 < fit["bottom"] < 20 and float(fit["ic50_abs"]) == float(f"{fit['ic50_abs_nM']:.4g}")
+    assert "absolute IC50 (50 % of untreated)" in out and "relative EC50" in out and "model 4PL" in out
+    assert (tmp_path / "dose_response.png").stat().st_size > 20_000
     table = pd.read_csv(tmp_path / "dose_response.csv")
     assert len(table) == 26 and table["value"].iloc[0] == pytest.approx(100.0)
+
+
+def test_a_drug_that_never_reaches_half_of_untreated_has_no_absolute_ic50(capsys, tmp_path):
+    # SRC inhibitor 1 alone leaves S462 above 94 % of DMSO: a relative EC50 exists, an absolute IC50 does not
+    code, out, err = run(capsys, "dose-response", "--model", "mpnst", "--cell-line", "S462", "--drug",
+                         "src_inhibitor_1", "--doses", "10:10000:10", "--out", str(tmp_path))
+    assert code == 0, err
+    fit = pd.read_csv(tmp_path / "fit.csv", keep_default_na=False).iloc[0]
+    assert fit["ic50_abs_nM"] == "" and fit["ic50_abs"] == "> 10000 (top dose)"
+    assert float(fit["ec50_rel_nM"]) < 10000 and float(fit["bottom"]) > 50
+    assert "absolute IC50 (50 % of untreated) > 10000 nM (top dose)" in out
 
 
 def test_screen_reports_readouts_rising_above_baseline(capsys, tmp_path, monkeypatch):
@@ -309,3 +340,9 @@ def test_ctrl_c_is_a_message_with_the_resume_hint_not_a_traceback(capsys, tmp_pa
     assert capsys.readouterr().err.strip() == "mekisim models: interrupted"
     with pytest.raises(KeyboardInterrupt):
         main(["--debug", "models"])
+
+
+def test_demo_refuses_bad_workers_before_simulating_or_writing_anything(capsys, tmp_path):
+    # it used to run the resistance part (and the CI convention table) first: a folder of parts, then the refusal
+    code, _, err = run(capsys, "demo", "--workers", "0", "--out", str(tmp_path / "d"))
+    assert code == 1 and "--workers must be a whole number >= 1" in err and not (tmp_path / "d").exists()

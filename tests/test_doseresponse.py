@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from simulator.errors import InputError
-from simulator.readouts import fit_logistic, logistic4
+from simulator.readouts import MODEL_FREE, MODEL_NORMALIZED, fit_logistic, logistic4
 
 #: exact 4PL data must be recovered to this relative tolerance
 EXACT_RTOL = 1e-6
@@ -99,3 +99,61 @@ def test_too_few_points_fail_as_a_value():
 def test_bad_input_raises(doses, response):
     with pytest.raises(InputError):
         fit_logistic(doses, response)
+
+
+def test_absolute_ic50_and_relative_ec50_are_distinct_and_known():
+    # a curve from 98 to a 16 % plateau: the relative EC50 is its midpoint parameter; the absolute IC50 the dose
+    # where it crosses 50 % of untreated, EC50 * ((top - 50)/(50 - bottom))^(1/hill)
+    top, bottom, ec50, hill = 98.0, 16.0, 10.0, 1.2
+    y = logistic4(DOSES, top, bottom, ec50, hill)
+    fit = fit_logistic(np.r_[0.0, DOSES], np.r_[100.0, y], absolute_level=50.0)
+    assert fit.model == MODEL_FREE and fit.ec50_rel == pytest.approx(ec50, rel=EXACT_RTOL)
+    truth = ec50 * ((top - 50.0) / (50.0 - bottom)) ** (1.0 / hill)
+    assert fit.ic50_abs == pytest.approx(truth, rel=EXACT_RTOL) and fit.ic50_abs > 1.2 * fit.ec50_rel
+    assert fit.ic50_abs_text == f"{truth:.4g}" and fit.ic50_abs_label() == f"{truth:.4g} nM"
+    # the normalised model forces the curve through 100 and 0: its one IC50 is both, and it is named
+    norm = fit_logistic(np.r_[0.0, DOSES], np.r_[100.0, y], normalized=True, absolute_level=50.0)
+    assert norm.model == MODEL_NORMALIZED and norm.ic50_abs == pytest.approx(norm.ec50_rel, rel=1e-9)
+    # without a level (a response that is not a fraction of untreated) there is no absolute IC50
+    assert fit_logistic(DOSES, y).ic50_abs_text == "n/a" and math.isnan(fit_logistic(DOSES, y).ic50_abs)
+
+
+def test_a_drug_that_never_reaches_50_percent_has_no_absolute_ic50_number():
+    y = logistic4(DOSES, 100.0, 86.0, 10.0, 1.0)  # never below 86 %: a relative EC50 of 10, no absolute IC50
+    fit = fit_logistic(DOSES, y, absolute_level=50.0)
+    assert fit.ec50_rel == pytest.approx(10.0, rel=EXACT_RTOL)
+    assert math.isnan(fit.ic50_abs) and fit.ic50_abs_text == "> 1000 (top dose)"
+    assert fit.ic50_abs_label() == "> 1000 nM (top dose)"
+    below = fit_logistic(DOSES, logistic4(DOSES, 40.0, 5.0, 10.0, 1.0), absolute_level=50.0)
+    assert math.isnan(below.ic50_abs) and below.ic50_abs_text == "< 0.1 (lowest dose)"
+
+
+def test_dose_response_and_the_screens_single_agent_fit_agree(mpnst, tmp_path):
+    # the same doses in a screen's matrix edge and in `dose-response`: the same model, EC50 and absolute IC50,
+    # and the screen report shows them
+    from simulator.readouts import READOUTS, dose_response, fit_dose_response
+    from simulator.report import build_report
+    from simulator.screen import DrugAxis, ScreenSpec, run_screen
+    from tests._report_html import parse_tables
+
+    axis_a, axis_b = DrugAxis.parse("trametinib:0.1:1000:9"), DrugAxis.parse("src_inhibitor_1:10:10000:6")
+    spec = ScreenSpec(model=mpnst, cell_lines=("S462_R1",), drug_a=axis_a, drug_b=axis_b, readouts=("viability",))
+    wells = run_screen(spec, tmp_path / "screen", workers=1, progress=False).wells
+    edge = wells[(wells["series"] == "matrix") & (wells["dose_b_nM"] == 0)].sort_values("dose_a_nM")
+    np.testing.assert_array_equal(edge["dose_a_nM"], axis_a.doses)
+    screen_fit = fit_dose_response(READOUTS["viability"], edge["dose_a_nM"], edge["value"])[0]
+    alone = dose_response(mpnst, "S462_R1", "trametinib", axis_a.doses).fit
+    assert alone.model == screen_fit.model == "4PL, top and bottom free"
+    # the steady states agree to the solver's tolerance (the screen solves in chunks), the fits then to 1e-6
+    for key in ("ec50_rel", "ic50_abs", "top", "bottom", "hill"):
+        assert getattr(screen_fit, key) == pytest.approx(getattr(alone, key), rel=1e-6), key
+    assert 10 < alone.bottom < 20 and alone.ic50_abs > alone.ec50_rel  # R1's plateau: two different numbers
+    build_report(tmp_path / "screen", workers=1)
+    tables = [t for t in parse_tables((tmp_path / "screen" / "report.html").read_text())
+              if t.get("h3", "").startswith("Single agents")]
+    header, *rows = tables[0]["rows"]
+    row = dict(zip(header, next(r for r in rows if "trametinib" in r), strict=True))
+    assert row["model"] == alone.model and row["ic50_abs"] == alone.ic50_abs_text
+    assert float(row["ec50_rel_nM"]) == pytest.approx(alone.ec50_rel, rel=1e-3)
+    srci = dict(zip(header, next(r for r in rows if "src_inhibitor_1" in r), strict=True))
+    assert srci["ic50_abs"] == "> 10000 (top dose)" and srci["ic50_abs_nM"] == ""

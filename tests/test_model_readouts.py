@@ -64,7 +64,11 @@ def test_bad_readout_metadata_is_named(tmp_path):
 def test_dose_response_and_screen_run_on_model_b(melanoma, tmp_path):
     result = ms.dose_response(melanoma, "SKMEL30", "palbociclib", [0, 10, 30, 100, 300, 1000, 3000],
                               readout="growth_d33", background={"trametinib": 10.0})
-    assert all(s == "ok" for s in result.statuses) and result.fit.status in ("ok", "extrapolated")
+    assert all(s == "ok" for s in result.statuses) and result.fit.model == "4PL, top and bottom free"
+    # the series is not monotone (below), so the free 4PL's relative EC50 may not be stated (6 points, 4 parameters:
+    # the F test against a flat line decides); the absolute IC50 (50 % of DMSO) is, between the two tested doses
+    # whose responses bracket 50 % (10 nM: 66 %, 30 nM: 47 %)
+    assert result.fit.status != "failed" and 10 < result.fit.ic50_abs < 30
     # every palbociclib dose leaves fewer cells than trametinib alone, the top dose less than half; not monotone
     # above 100 nM: a complete arrest makes more senescent, IFN-secreting cells and so more escapers
     # (models/melanoma.md, "Predictions")

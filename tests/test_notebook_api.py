@@ -44,7 +44,7 @@ def test_screen_without_a_folder_returns_the_tables_a_folder_run_writes(mpnst, t
         written = pd.read_parquet(tmp_path / "out" / f"{name}.parquet")
         pd.testing.assert_frame_equal(returned.reset_index(drop=True), written, check_dtype=False)
         pd.testing.assert_frame_equal(getattr(on_disk, name), returned)
-    assert in_memory.n_wells == on_disk.n_wells == 2 * (16 + ms.RATIO_POINTS) and in_memory.failed_wells == 0
+    assert in_memory.n_wells == on_disk.n_wells == 2 * (16 + spec.mixture_points) and in_memory.failed_wells == 0
     assert on_disk.out_dir == tmp_path / "out" and (tmp_path / "out" / "manifest.json") in on_disk.files
 
 

@@ -31,7 +31,7 @@ def test_a_big_matrix_is_split_into_blocks_of_rows(mpnst, monkeypatch):
                                               "S462__m00000-00000__r00004-00005"]
     assert len(chunks) == 6 and sum(wells_module._chunk_wells(spec, cid) for cid, _ in chunks) == spec.wells
     tables = [wells_module._well_chunk(payload) for _, payload in chunks[:3]]
-    assert [len(t) for t in tables] == [10, 10, 10 + screen_module.RATIO_POINTS]
+    assert [len(t) for t in tables] == [10, 10, 10 + spec.mixture_points] and spec.mixture_points == 5
     assert set(tables[2]["series"]) == {"matrix", "ratio"} and set(tables[0]["series"]) == {"matrix"}
 
 
@@ -66,7 +66,7 @@ def test_a_large_screen_prints_its_size_and_a_measured_time_estimate(capsys, tmp
                  "--no-progress", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 0, err
-    assert "screen: 24 wells (1 line(s) x 1 member(s) x 4 x 3 doses" in err
+    assert "screen: 15 wells (1 line(s) x 1 member(s) x 4 x 3 doses" in err  # + 3 mixture points
     assert "resumable chunks" in err and "GB in memory" in err and "ms per well, measured on" in err
 
 
@@ -74,7 +74,7 @@ def test_estimate_is_measured_and_sized_from_the_spec(mpnst):
     spec = ScreenSpec(model=mpnst, cell_lines=("S462", "S462_R1"), drug_a=DrugAxis.parse("trametinib:0.1:100:9"),
                       drug_b=DrugAxis.parse("src_inhibitor_1:10:1000:9"))
     estimate = screen_module.estimate_screen(spec)
-    assert estimate.simulated_wells == spec.wells + 2 * screen_module.RATIO_POINTS == 224
+    assert estimate.simulated_wells == spec.wells + 2 * spec.mixture_points == 218  # mixture: trametinib's 9
     assert estimate.sample_wells == 16 and 1e-5 < estimate.seconds_per_well < 0.1  # Model A: ~0.3 ms per well
     assert estimate.chunks == 2 and estimate.memory_bytes > 0
 

@@ -251,7 +251,15 @@ def test_loewe_additive_matrix_is_additive(h):
     assert window.sum() >= 10
     np.testing.assert_allclose(result.ci[COMB][window], 1.0, atol=ANALYTIC_ATOL)
     np.testing.assert_allclose(result.loewe[COMB], 0.0, atol=ANALYTIC_ATOL)
-    assert not result.loewe_undefined.any() and not result.ci_undefined.any()
+    # the only wells without a CI are the saturated ones: fa > 0.99 where drug A alone (10 nM: 0.990 at h = 2)
+    # is above 0.99 too (SATURATION); at h = 0.8 and 1 there are none
+    stronger = np.maximum(fa[:, :1], fa[:1, :])
+    saturated = (fa > 0.99) & (stronger > 0.99)
+    saturated[0, :] = saturated[:, 0] = False
+    assert saturated.any() == (h == 2.0)
+    np.testing.assert_array_equal(result.saturated, saturated)
+    np.testing.assert_array_equal(result.ci_undefined, saturated)
+    assert not result.loewe_undefined.any() and np.isfinite(result.loewe[COMB]).all()
     assert result.median_a.m == pytest.approx(h, rel=1e-9) and result.median_a.Dm == pytest.approx(1.0, rel=1e-9)
     assert result.median_a.r == pytest.approx(1.0, rel=1e-12)
     # constant ratio = the diagonal (1:10 by default); an explicit (1, 10) gives the same table

@@ -366,8 +366,10 @@ def _reference_rows(frame: pd.DataFrame, line: str, member: int, readout: str, r
     mix = ~matrix
     order = np.argsort(dose_a_all[mix], kind="stable")
     mix_a, mix_b, mix_value = dose_a_all[mix][order], dose_b_all[mix][order], value_all[mix][order]
-    fit_mix = S.median_effect_fit(mix_a + mix_b, effect_of(info, mix_value))
-    cr = S.combination_index_at(result.median_a, result.median_b, fit_mix, ratio, FA_LEVELS)
+    np.testing.assert_array_equal(mix_b, mix_a / ratio)
+    cr = S.constant_ratio_ci(doses_a, effect[:, 0], doses_b, effect[0, :], effect_of(info, mix_value), ratio,
+                             FA_LEVELS, mix_doses_a=mix_a)
+    fit_mix = cr.fit_mix
     grid_a, grid_b = np.repeat(doses_a, doses_b.size), np.tile(doses_b, doses_a.size)
     parts = []
     well_frame = result.to_frame()  # the documented flag wording of SynergyResult
@@ -382,14 +384,17 @@ def _reference_rows(frame: pd.DataFrame, line: str, member: int, readout: str, r
     for name, m in iso.items():
         parts.append(pd.DataFrame({"dose_a": grid_a, "dose_b": grid_b, "fa": effect.ravel(), "score": name,
                                    "value": np.where(combo, m, np.nan).ravel(), "flag": ""}))
+    ratio_flag = ([cr.message or cr.status] * cr.fa.size if cr.status != "ok"
+                  else [flag or "ok" for flag in cr.flags])
     for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
         parts.append(pd.DataFrame({"dose_a": cr.dose_a, "dose_b": cr.dose_b, "fa": cr.fa, "score": name,
-                                   "value": values, "flag": cr.message or cr.status}))
+                                   "value": values, "flag": ratio_flag}))
     for which, fit in (("a", result.median_a), ("b", result.median_b), ("mix", fit_mix)):
-        for key in ("m", "Dm", "r"):
+        for key, row in (("m", "m"), ("Dm", "Dm"), ("r", "r"), ("n_points", "n"), ("fa_min", "fa_min"),
+                         ("fa_max", "fa_max")):
             parts.append(pd.DataFrame({"dose_a": [np.nan], "dose_b": [np.nan], "fa": [np.nan],
-                                       "score": f"median_{which}_{key}", "value": [float(getattr(fit, key))],
-                                       "flag": fit.status}))
+                                       "score": f"median_{which}_{row}", "value": [float(getattr(fit, key))],
+                                       "flag": ";".join(fit.quality_flags) or fit.status}))
     for name in ("bliss", "hsa", "loewe", "zip"):  # per-matrix summaries, computed well by well here
         mean, msa = _summaries_by_loops(getattr(result, name))
         for suffix, value in (("mean", mean), ("msa", msa)):

@@ -120,14 +120,14 @@ def test_done_when_command_dose_response_on_biomd10(capsys, tmp_path):
     code, stdout, err = run(capsys, "dose-response", "--model", K10, "--add-drug", MEKI, "--drug", "meki",
                             "--readout", "MAPK_PP", "--doses", "0.1:1000:9", "--out", out)
     assert code == 0, err
-    assert "model defaults meki MAPK_PP: IC50" in stdout
+    assert "model defaults meki MAPK_PP: absolute IC50 (50 % of untreated)" in stdout
     assert "untreated reference oscillates" in err and "time-average" in err
     table = pd.read_csv(out / "dose_response.csv")
     assert len(table) == 10 and (table["status"] == "ok").all() and (table["cell_line"] == "model_defaults").all()
     assert table["value"].iloc[0] == 1.0 and table["value"].iloc[-1] < 0.01
     assert table["message"].str.contains("time-average").all()
     fit = pd.read_csv(out / "fit.csv").iloc[0]
-    assert fit["status"] == "ok" and 30 < fit["ic50_nM"] < 300
+    assert fit["status"] == "ok" and 30 < fit["ec50_rel_nM"] < 300 and 30 < fit["ic50_abs_nM"] < 300
     manifest = json.loads((out / "manifest.json").read_text())
     assert "fraction affected = 1 - value" in manifest["dose_response"]["readout_convention"]
     assert (out / "dose_response.png").stat().st_size > 20_000
@@ -139,7 +139,8 @@ def test_five_by_five_screen_on_biomd10(capsys, tmp_path):
                             "--drug-a", "meki:1:1000:4", "--drug-b", "rafi:1:1000:4", "--readout", "species:MAPK_PP",
                             "--workers", "1", "--no-progress", "--out", out)
     assert code == 0, err
-    assert "37 wells (25 in the dose matrices" in stdout and "oscillate" in stdout
+    assert "29 wells (25 in the dose matrices, 4 on the constant-ratio mixture series" in stdout
+    assert "oscillate" in stdout
     wells = pd.read_parquet(out / "wells.parquet")
     matrix = wells[wells["series"] == "matrix"]
     assert len(matrix) == 25 and (matrix["status"] == "ok").all() and set(matrix["cell_line"]) == {"model_defaults"}
@@ -210,7 +211,7 @@ def test_a_study_config_on_a_user_model(tmp_path, capsys):
     config.write_text(text, encoding="utf-8")
     assert main(["validate", str(config)]) == 0
     result = ms.run_study(config, tmp_path / "out", workers=1)
-    assert result.summary["meki_x_rafi"] == {**result.summary["meki_x_rafi"], "wells": 16 + 12, "failed_wells": 0}
+    assert result.summary["meki_x_rafi"] == {**result.summary["meki_x_rafi"], "wells": 16 + 3, "failed_wells": 0}
     config.write_text(text.replace("J6,J7", "J6,J77"), encoding="utf-8")
     capsys.readouterr()
     assert main(["validate", str(config)]) == 1

@@ -131,6 +131,10 @@ def _dose_response(sub) -> None:
     dr.add_argument("--dose", action="append", default=[], metavar="DRUG=AMOUNT",
                     help="a fixed background dose of another drug; repeatable or comma-separated")
     dr.add_argument("--mode", choices=("fast", "full"), default="fast", help=_MODE_HELP)
+    dr.add_argument("--curve", choices=("free", "normalized"), default="free",
+                    help="the logistic model: 'free' = 4PL with top and bottom free (default, the screen's "
+                         "single-agent fits too); 'normalized' = top 100 and bottom 0 fixed (Prism's normalized "
+                         "response, the source paper's model)")
 
 
 def _screen(sub) -> None:

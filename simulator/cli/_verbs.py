@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import textwrap
 import time
@@ -248,12 +249,14 @@ def _dose_response(args: argparse.Namespace) -> int:
     background = _parse_doses(args.dose)
     job = {"dose_response": fingerprint({"model": model, "cell_line": args.cell_line, "drug": args.drug,
                                          "doses_nM": axis.doses, "readout": readout, "background": background,
-                                         "mode": args.mode, "values": values, "switch_off": switches}),
+                                         "mode": args.mode, "values": values, "switch_off": switches,
+                                         "curve": args.curve}),
            **job_inputs()}
     owner = claim_folder(args.out, "dose-response", job, command=args.invocation, force=args.force)
     started = time.perf_counter()
     result = dose_response(model, args.cell_line, args.drug, axis.doses, readout=readout,
-                           background=background, values=values, switch_off=switches, mode=args.mode)
+                           background=background, values=values, switch_off=switches, mode=args.mode,
+                           curve=args.curve)
     _note_values("dose-response", model, values, switches)
     if args.cell_line is None:
         _note_defaults(model)
@@ -261,8 +264,12 @@ def _dose_response(args: argparse.Namespace) -> int:
                                 timings={"simulation_and_fit": time.perf_counter() - started})
     fit = result.fit
     ci = fit.ic50_ci95
-    print(f"{args.cell_line or 'model defaults'} {args.drug} {readout}: IC50 {fit.ic50:.4g} nM (95% CI "
-          f"{ci[0]:.4g}-{ci[1]:.4g}), Hill {fit.hill:.3g}, fit {fit.status}; {len(files)} files in {args.out}/")
+    absolute = (f"absolute IC50 (50 % of untreated) {fit.ic50_abs_label()}; " if fit.ic50_abs_text != "n/a"
+                else "")
+    print(f"{args.cell_line or 'model defaults'} {args.drug} {readout}: {absolute}relative EC50 (half-way "
+          f"between top {fit.top:.3g} and bottom {fit.bottom:.3g}) {fit.ec50_rel:.4g} nM (95% CI {ci[0]:.4g}-"
+          f"{ci[1]:.4g}), Hill {fit.hill:.3g}; model {fit.model}; fit {fit.status}; {len(files)} files in "
+          f"{args.out}/")
     if fit.status != Status.OK and fit.message:
         print(f"mekisim dose-response: note: the logistic fit is {fit.status}: {fit.message}", file=sys.stderr)
     ok = [m for m, s in zip(result.messages, result.statuses, strict=True) if s == Status.OK]
@@ -327,7 +334,9 @@ def _demo(args: argparse.Namespace) -> int:
         r = s["resistance"]
         for line in ("S462", "S462_R1"):
             x = r[line]
-            print(f"  {line:<8} p-ERK IC50 {x['pERK_IC50_nM']:.3g} nM; at 10 nM trametinib {x['pERK_at_10nM']:.3g}; "
+            ic50 = x["pERK_IC50_nM"]  # absolute: p-ERK at 50 % of untreated, interpolated between tested doses
+            ic50_text = f"{ic50:.3g} nM" if ic50 is not None and math.isfinite(ic50) else "> top dose"
+            print(f"  {line:<8} p-ERK absolute IC50 {ic50_text}; at 10 nM trametinib {x['pERK_at_10nM']:.3g}; "
                   f"3 nM time course: nadir {x['pERK_nadir']:.3g}, {x['pERK_at_4h']:.3g} at 4 h")
         print(f"  MAPK reactivation under 10 nM trametinib: R1/P p-ERK = {r['R1_over_P_pERK_at_10nM']:.1f}x")
     for name, part in s.items():
@@ -335,5 +344,21 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"  {name}: {part['wells']} wells, {part['failed_wells']} failed; CI (72 h viability) at fa 0.5:")
             for line, readouts in part["ci_at_fa"].items():
                 ci = readouts.get("viability", {}).get("0.50", float("nan"))
-                print(f"    {line:<8} {ci:.2f}")
+                if ci is None:  # a flagged CI is not a result: its number, and why
+                    value = part["ci_flagged_values"][line]["viability"]["0.50"]
+                    flag = part["ci_flags"][line]["viability"]["0.50"]
+                    print(f"    {line:<8} not a result ({value:.2f}, flagged: {flag})")
+                else:
+                    print(f"    {line:<8} {ci:.2f}")
+    convention = s.get("ci_convention")
+    if convention:
+        print("  CI convention (ci_convention/ci_convention.csv; the report's \"CI convention\" table), fa 0.5:")
+        for line, ratios in convention.items():
+            cells = []
+            for ratio, methods in ratios.items():
+                for method, levels in methods.items():
+                    at = levels.get("0.50", {})
+                    value = "undefined" if at.get("ci") is None else f"{at['ci']:.3f}"
+                    cells.append(f"{ratio} {method} {value}{'' if at.get('usable') else ' (flagged)'}")
+            print(f"    {line:<8} " + "; ".join(cells))
     return 0

@@ -45,11 +45,13 @@ OWNS: dict[str, tuple[str, ...]] = {
             "ensemble_*.csv", *_figures("waterfall", "fit_vs_data", "profiles"), "petab/", "report.html"),
     "resistance": (*_tables("dose_response", "time_course"), *_figures("dose_response_pERK", "time_course"),
                    "summary.json"),
+    "ci-convention": (*_tables("ci_convention"), "summary.json"),
     "study": ("summary.json", "report.html"),
 }
 #: how a verb is named in messages
 _NAMES = {"screen": "screen", "sensitivity": "sensitivity analysis", "dose-response": "dose-response",
-          "fit": "fit", "resistance": "resistance analysis (a part of a study)", "study": "study"}
+          "fit": "fit", "resistance": "resistance analysis (a part of a study)",
+          "ci-convention": "CI convention table (a part of a study)", "study": "study"}
 #: verbs that continue a stopped run with --resume
 RESUMABLE = ("screen", "sensitivity")
 
@@ -171,7 +173,7 @@ def _inferred_owner(folder: Path) -> Owner | None:
                                           "--out.")
         doc = doc if isinstance(doc, dict) else {}
         keys = {"screen": "screen", "sensitivity": "sensitivity", "fit": "fit", "dose_response": "dose-response",
-                "study": "study", "solver": "resistance"}
+                "study": "study", "solver": "resistance", "ci_convention": "ci-convention"}
         verb = next((v for k, v in keys.items() if k in doc), "unknown")
         command = tuple(doc["command"]) if isinstance(doc.get("command"), list) else None
         return Owner(verb=verb, command=command, started=str(doc.get("created", "")),

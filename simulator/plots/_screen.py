@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -208,12 +209,14 @@ def plot_screen_panel(
     ratio_label: str,
     title: str,
     single_fits: tuple | None = None,
+    single_response: tuple[np.ndarray, np.ndarray, str] | None = None,
 ) -> Figure:
     """One screen matrix on one figure (3 x 3 panels).
 
     The readout, the five synergy scores, single-agent curves, the isobologram and the Fa-CI plot.
-    ``single_fits`` optionally holds the 4PL fits (:class:`simulator.readouts.LogisticFit`, or None) of
-    drug A alone and drug B alone; each is drawn as a line through its points, with its IC50 in the legend.
+    ``single_fits`` optionally holds the dose-response fits (:class:`simulator.readouts.LogisticFit`, or None) of
+    drug A alone and drug B alone (:func:`simulator.readouts.fit_dose_response`); each is drawn as a line through
+    its points, with its model, absolute IC50 and relative EC50 in the legend.
 
     Parameters
     ----------
@@ -237,6 +240,9 @@ def plot_screen_panel(
         Figure title.
     single_fits
         ``(fit_a, fit_b)`` or ``None``.
+    single_response
+        The responses the single-agent fits were fitted to (drug A's and drug B's edge, dose 0 first) and their
+        axis label; without it the readout's own values are drawn.
 
     Returns
     -------
@@ -253,7 +259,8 @@ def plot_screen_panel(
         plot_matrix_heatmap(scores[key], doses_a, doses_b, drug_a=drug_a, drug_b=drug_b, label=label,
                             title=f"{label}; {'< 0.9' if key == 'ci' else '> 0'} = synergy",
                             center=1.0 if key == "ci" else 0.0, ax=ax)
-    _single_agents(axes[2, 0], readout_matrix, doses_a, doses_b, drug_a, drug_b, readout_label, single_fits)
+    _single_agents(axes[2, 0], readout_matrix, doses_a, doses_b, drug_a, drug_b, readout_label, single_fits,
+                   single_response)
     plot_isobologram(*iso, drug_a=drug_a, drug_b=drug_b, title="normalised isobologram (wells)", ax=axes[2, 1])
     fa_w, ci_w, fa_c, ci_c = fa_ci
     plot_fa_ci(fa_w, ci_w, fa_curve=fa_c, ci_curve=ci_c, curve_label=ratio_label, title="Fa-CI", ax=axes[2, 2])
@@ -264,24 +271,30 @@ def plot_screen_panel(
 
 def _single_agents(ax: Axes, readout_matrix: np.ndarray, doses_a: Sequence[float] | np.ndarray,
                    doses_b: Sequence[float] | np.ndarray, drug_a: str, drug_b: str, readout_label: str,
-                   single_fits: tuple | None) -> None:
-    """The screen panel's single-agent curves: each drug's points and its 4PL fit (row 0 and column 0)."""
+                   single_fits: tuple | None,
+                   single_response: tuple[np.ndarray, np.ndarray, str] | None = None) -> None:
+    """The screen panel's single-agent curves: each drug's points and its dose-response fit (row 0, column 0)."""
     a_nm, b_nm = np.asarray(doses_a, float), np.asarray(doses_b, float)
     fits = single_fits or (None, None)
-    for drug, doses, values, marker, fit in ((drug_a, a_nm[1:], readout_matrix[1:, 0], "o", fits[0]),
-                                             (drug_b, b_nm[1:], readout_matrix[0, 1:], "s", fits[1])):
+    edge_a, edge_b, single_label = (single_response if single_response is not None
+                                    else (readout_matrix[:, 0], readout_matrix[0, :], readout_label))
+    models = set()
+    for drug, doses, values, marker, fit in ((drug_a, a_nm[1:], np.asarray(edge_a)[1:], "o", fits[0]),
+                                             (drug_b, b_nm[1:], np.asarray(edge_b)[1:], "s", fits[1])):
         usable = fit is not None and np.isfinite([fit.top, fit.bottom, fit.ic50, fit.hill]).all()
         (points,) = ax.plot(doses, values, marker, ls="none" if usable else "-", ms=3.5,
                             label=f"{drug} alone (simulated)")
         if usable:
+            models.add(fit.model)
             grid = np.geomspace(doses.min(), doses.max(), 200)
+            absolute = "" if fit.ic50_abs_text == "n/a" else f"abs. IC50 {fit.ic50_abs_label()}, "
             ax.plot(grid, fit.bottom + (fit.top - fit.bottom) / (1 + (grid / fit.ic50) ** fit.hill), "-",
                     color=points.get_color(), lw=1.4,
-                    label=f"4PL fit: IC50 {_number(fit.ic50, 3)} nM, Hill {fit.hill:.2g}"
+                    label=f"fit: {absolute}rel. EC50 {_number(fit.ic50, 3)} nM, Hill {fit.hill:.2g}"
                           f"{'' if fit.status == 'ok' else f' ({fit.status})'}")
     ax.set_xscale("log")
     ax.set_xlabel("dose (nM)")
-    ax.set_ylabel(readout_label)
-    ax.set_title("single agents", fontsize=9)
+    ax.set_ylabel("\n".join(textwrap.wrap(single_label, 40)))
+    ax.set_title("single agents" + (f" ({'; '.join(sorted(models))})" if models else ""), fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)

@@ -176,7 +176,10 @@ def plot_dose_response(
 
 
 def plot_dose_response_fit(result, ax: Axes | None = None) -> Figure:
-    """A simulated dose series (points) with its logistic fit (line) and the IC50 with its 95 % CI.
+    """A simulated dose series (points) with its logistic fit (line), the model named, EC50 and IC50 marked.
+
+    The relative EC50 with its 95 % CI and the absolute IC50 (50 % of untreated; "> top dose" in the legend when
+    the drug never gets there) are separate lines in the legend.
 
     ``result`` is a :class:`simulator.response.DoseResponse`; the curve is the fitted equation evaluated
     on a dense dose grid (the fit itself was done by :func:`simulator.readouts.fit_logistic`).
@@ -206,10 +209,15 @@ def plot_dose_response_fit(result, ax: Axes | None = None) -> Figure:
         grid = np.geomspace(doses[positive].min(), doses[positive].max(), 200)
         curve = fit.bottom + (fit.top - fit.bottom) / (1 + (grid / fit.ic50) ** fit.hill)
         lo, hi = fit.ic50_ci95
-        ax.plot(grid, curve, "-", lw=1.6,
-                label=f"4PL fit: IC50 {_number(fit.ic50, 3)} nM (95% CI {_number(lo, 3)}–{_number(hi, 3)}), "
-                      f"Hill {fit.hill:.2g}")
-        ax.axvline(fit.ic50, color="grey", lw=0.8, ls="--")
+        ax.plot(grid, curve, "-", lw=1.6, label=f"{fit.model}: Hill {fit.hill:.2g}, r² {fit.r2:.3f}")
+        ax.axvline(fit.ic50, color="grey", lw=0.8, ls="--",
+                   label=f"relative EC50 {_number(fit.ic50, 3)} nM (95% CI {_number(lo, 3)}–{_number(hi, 3)})")
+    if fit.ic50_abs_text != "n/a":
+        if np.isfinite(fit.ic50_abs):
+            ax.axvline(fit.ic50_abs, color="black", lw=0.9, ls=":",
+                       label=f"absolute IC50 (50 % of untreated) {_number(fit.ic50_abs, 3)} nM")
+        else:
+            ax.plot([], [], " ", label=f"absolute IC50 (50 % of untreated) {fit.ic50_abs_label()}")
     ax.set_xscale("log")
     ax.set_xlabel(f"{result.drug} (nM)")
     ax.set_ylabel("\n".join(textwrap.wrap(result.response_label, 42)))  # long labels would be cut off

@@ -33,6 +33,12 @@ _EXPORTS = {
     "DoseResponse": "_dose_response",
     "dose_response": "_dose_response",
     "percent_remaining": "_dose_response",
+    "CURVES": "_dose_response",
+    "FIT_COLUMNS": "_dose_response",
+    "fit_dose_response": "_dose_response",
+    "fit_row": "_dose_response",
+    "MODEL_FREE": "_logistic",
+    "MODEL_NORMALIZED": "_logistic",
     "DoseResponseDrawer": "_write",
     "write_dose_response": "_write",
 }
@@ -42,9 +48,15 @@ __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
 if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._compute import compute_readout_table as compute_readout_table
     from ._compute import compute_readouts as compute_readouts
+    from ._dose_response import CURVES as CURVES
+    from ._dose_response import FIT_COLUMNS as FIT_COLUMNS
     from ._dose_response import DoseResponse as DoseResponse
     from ._dose_response import dose_response as dose_response
+    from ._dose_response import fit_dose_response as fit_dose_response
+    from ._dose_response import fit_row as fit_row
     from ._dose_response import percent_remaining as percent_remaining
+    from ._logistic import MODEL_FREE as MODEL_FREE
+    from ._logistic import MODEL_NORMALIZED as MODEL_NORMALIZED
     from ._logistic import LogisticFit as LogisticFit
     from ._logistic import fit_logistic as fit_logistic
     from ._logistic import logistic4 as logistic4

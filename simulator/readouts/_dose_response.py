@@ -1,8 +1,12 @@
 """Dose–response series of one drug in one cell line, with a 4-parameter logistic fit.
 
-The fit follows the source paper's analysis (GraphPad Prism "[inhibitor] vs. normalized response –
-Variable slope"): responses are expressed as % of the untreated control, with top 100 and bottom 0 fixed.
-Readouts that are not "% remaining" (apoptosis, G0/G1 fraction) get a free 4-parameter fit.
+One convention, shared with a screen's single-agent fits (:func:`fit_dose_response`): responses are expressed
+as % of the untreated control where the readout is a fraction of it, and fitted by the 4PL with top and bottom
+free (:data:`~simulator.readouts.MODEL_FREE`), which follows a plateau the cells keep (R1's ~16 % at 72 h). The
+fit reports the relative EC50 (half-way between its plateaus) and, for % of untreated, the absolute IC50 (50 %
+of untreated), or "> top dose" when the drug never gets there. ``curve="normalized"`` fits the source paper's
+model instead (GraphPad Prism "[inhibitor] vs. normalized response – Variable slope": top 100 and bottom 0
+fixed; Front. Oncol. 2022, doi:10.3389/fonc.2022.910505, Methods), named so in every table and legend.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from ._readout import READOUTS, Readout, readouts_for, unknown_readout_message
 
 
 def percent_remaining(readout: str | Readout, values: np.ndarray) -> tuple[np.ndarray, bool, str]:
-    """The response to fit, whether it is normalised (% of control), and its axis label.
+    """The response to fit, whether it is in % of untreated (so it has an absolute IC50), and its axis label.
 
-    A readout with a fraction-affected form (:attr:`Readout.effect`) is fitted as % remaining = 100*(1 - fa)
-    with top 100 and bottom 0 fixed (the paper's Prism model); any other readout gets a free 4-parameter fit.
+    A readout with a fraction-affected form (:attr:`Readout.effect`) is fitted as % remaining = 100*(1 - fa);
+    any other readout (an apoptotic fraction, a G0/G1 fraction) as it is, without an absolute IC50.
 
     Parameters
     ----------
@@ -39,7 +43,7 @@ def percent_remaining(readout: str | Readout, values: np.ndarray) -> tuple[np.nd
     Returns
     -------
     tuple[numpy.ndarray, bool, str]
-        The response to fit, whether it is % of control (top 100, bottom 0 fixed), and its axis label.
+        The response to fit, whether it is % of untreated (so it has an absolute IC50), and its axis label.
     """
     values = np.asarray(values, dtype=float)
     if isinstance(readout, str):
@@ -91,14 +95,64 @@ class DoseResponse:
         })
 
     def fit_frame(self) -> pd.DataFrame:
-        """The fitted parameters as one row."""
-        f = self.fit
-        return pd.DataFrame([{
-            "cell_line": self.cell_line or DEFAULTS_LABEL, "drug": self.drug, "readout": self.readout, "top": f.top,
-            "bottom": f.bottom, "ic50_nM": f.ic50, "ic50_ci95_low_nM": f.ic50_ci95[0],
-            "ic50_ci95_high_nM": f.ic50_ci95[1], "hill": f.hill, "r2": f.r2, "n": f.n, "status": f.status,
-            "message": f.message,
-        }])
+        """The fitted parameters as one row (:func:`fit_row`)."""
+        return pd.DataFrame([fit_row(self.fit, cell_line=self.cell_line or DEFAULTS_LABEL, drug=self.drug,
+                                     readout=self.readout)])
+
+
+#: columns of a fit row (:func:`fit_row`): the model, the absolute IC50 (number and text), the relative EC50 with
+#: its 95 % CI, the plateaus and slope, and the fit's quality
+FIT_COLUMNS = ("model", "ic50_abs_nM", "ic50_abs", "ec50_rel_nM", "ec50_rel_ci95_low_nM", "ec50_rel_ci95_high_nM",
+               "top", "bottom", "hill", "r2", "n", "status", "message")
+
+
+def fit_row(fit: LogisticFit, **keys: object) -> dict:
+    """One table row of a dose-response fit: ``keys`` (cell line, drug, readout...) then :data:`FIT_COLUMNS`.
+
+    The absolute IC50 (50 % of untreated) and the relative EC50 (half-way between the fitted plateaus) are
+    separate columns; ``ic50_abs`` is the absolute IC50 as text ("> 100 (top dose)" when it is not reached).
+    """
+    return {**keys, "model": fit.model, "ic50_abs_nM": fit.ic50_abs, "ic50_abs": fit.ic50_abs_text,
+            "ec50_rel_nM": fit.ec50_rel, "ec50_rel_ci95_low_nM": fit.ic50_ci95[0],
+            "ec50_rel_ci95_high_nM": fit.ic50_ci95[1], "top": fit.top, "bottom": fit.bottom, "hill": fit.hill,
+            "r2": fit.r2, "n": fit.n, "status": fit.status, "message": fit.message}
+
+
+#: the dose-response curves :func:`fit_dose_response` fits
+CURVES = ("free", "normalized")
+
+
+def fit_dose_response(readout: str | Readout, doses: Sequence[float] | np.ndarray,
+                      values: Sequence[float] | np.ndarray, *, curve: str = "free") -> tuple[LogisticFit, np.ndarray,
+                                                                                           str]:
+    """The one dose-response fit of mekisim: ``mekisim dose-response`` and a screen's single agents both use it.
+
+    Parameters
+    ----------
+    readout
+        The readout (a :class:`Readout`, or a built-in readout's id).
+    doses, values
+        Doses (nM, 0 for the untreated control) and the readout's values there (missing values: drop first).
+    curve
+        ``"free"``: 4PL with top and bottom free (default); ``"normalized"``: top 100 and bottom 0 fixed (Prism's
+        normalized response), only for a readout in % of untreated.
+
+    Returns
+    -------
+    tuple
+        The fit (relative EC50, absolute IC50 at 50 % of untreated when the response is a % of it, the model's
+        name), the response fitted (per dose) and its axis label.
+    """
+    if curve not in CURVES:
+        raise InputError(f"curve {curve!r}; valid: {', '.join(CURVES)}.")
+    response, relative, label = percent_remaining(readout, values)
+    if curve == "normalized" and not relative:
+        name = readout if isinstance(readout, str) else readout.id
+        raise InputError(f"readout {name!r} is not a fraction of untreated, so top 100 and bottom 0 cannot be "
+                         "fixed; use the free 4PL (curve 'free').")
+    fit = fit_logistic(doses, response, normalized=curve == "normalized",
+                       absolute_level=50.0 if relative else None)
+    return fit, response, label
 
 
 def dose_response(
@@ -113,6 +167,7 @@ def dose_response(
     switch_off: Sequence[str] = (),
     mode: str = "fast",
     options: SolverOptions | None = None,
+    curve: str = "free",
 ) -> DoseResponse:
     """Simulate ``readout`` over ``doses`` (nM; include 0 for the control) and fit a logistic curve.
 
@@ -143,12 +198,16 @@ def dose_response(
         ``"fast"`` or ``"full"`` (see :func:`compute_readouts`).
     options
         Solver settings passed to the engine.
+    curve
+        The model fitted (:func:`fit_dose_response`): ``"free"`` 4PL or ``"normalized"`` (top 100, bottom 0).
 
     Returns
     -------
     DoseResponse
-        Per dose the readout and status, and the fitted 4PL curve (or why it could not be fitted).
+        Per dose the readout and status, and the fitted curve (or why it could not be fitted).
     """
+    if curve not in CURVES:
+        raise InputError(f"curve {curve!r}; valid: {', '.join(CURVES)}.")
     available = readouts_for(model, (readout,))
     if readout not in available:
         raise InputError(unknown_readout_message(model, [readout]))
@@ -169,11 +228,11 @@ def dose_response(
     records = compute_readouts(model, conditions, mode=mode, readouts=(readout,), options=options)
     raw = np.array([r.values.get(readout, np.nan) for r in records], dtype=float)
     statuses = tuple(r.status for r in records)
-    response, normalized, label = percent_remaining(available[readout], raw)
+    response, _, label = percent_remaining(available[readout], raw)
     if any("oscillates" in r.message for r in records if r.ok):
         label = label.replace(")", "; cycle-averaged where it oscillates)") if label.endswith(")") else label
     ok = np.array([s == Status.OK for s in statuses]) & np.isfinite(response)
-    fit = fit_logistic(dose_nm[ok], response[ok], normalized=normalized)
+    fit = fit_dose_response(available[readout], dose_nm[ok], raw[ok], curve=curve)[0]
     fixed = {k: v for k, v in conditions[0].doses.items() if k != drug}
     return DoseResponse(model, cell_line, drug, readout, dose_nm, raw, response, label, statuses, fit, fixed,
                         tuple(r.message for r in records), available[readout], dict(values or {}), tuple(switch_off))

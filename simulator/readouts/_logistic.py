@@ -3,10 +3,18 @@
 ``y = bottom + (top - bottom)/(1 + (dose/IC50)^hill)`` on the doses > 0, fitted by bounded least squares from a
 grid of starts; the CI is a Wald interval on log10 IC50. The model, the method, Prism's conventions and what
 each status (``ok``, ``extrapolated``, ``not_reached``, ``failed``) means: ``docs/notes/readouts.md``.
+
+Two quantities, never one under the other's name (issue 20): the **relative EC50** (:attr:`LogisticFit.ic50`,
+also :attr:`LogisticFit.ec50_rel`), the dose at the fitted curve's half-way level ``(top + bottom)/2``; and the
+**absolute IC50** (:attr:`LogisticFit.ic50_abs`), the dose at which the response is 50 % of the untreated value
+(``absolute_level``), read off the fitted curve, or "> top dose" when the tested responses never get there. They
+coincide only for a curve from 100 to 0 (the normalised model). :data:`MODEL_FREE` and :data:`MODEL_NORMALIZED`
+name the model in tables and legends.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +29,11 @@ from ..status import Status
 #: fit that ends on that bound has not found an IC50.
 _SEARCH_DECADES = 3.0
 _HILL_BOUNDS = (0.05, 20.0)
+
+#: the free model's name in tables and legends
+MODEL_FREE = "4PL, top and bottom free"
+#: the normalised model's name: Prism's "[inhibitor] vs. normalized response -- Variable slope"
+MODEL_NORMALIZED = "4PL, top 100 and bottom 0 fixed (Prism normalized response)"
 
 
 def logistic4(dose, top: float, bottom: float, ic50: float, hill: float):
@@ -68,6 +81,14 @@ class LogisticFit:
         ``"ok"``, ``"extrapolated"``, ``"not_reached"`` or ``"failed"`` (``docs/notes/readouts.md``).
     message
         Why the status is not ``"ok"``, or an empty string.
+    model
+        The model fitted (:data:`MODEL_FREE` or :data:`MODEL_NORMALIZED`).
+    ic50_abs
+        Absolute IC50: the dose at which the fitted response is ``absolute_level`` (50 % of untreated); NaN when
+        the response does not reach it at the tested doses, or no level was given (module docstring).
+    ic50_abs_text
+        The absolute IC50 as a table shows it: the number (4 significant digits), ``"> D (top dose)"`` /
+        ``"< D (lowest dose)"`` when the tested responses stay on one side of the level, ``"n/a"`` without a level.
     """
 
     top: float
@@ -79,11 +100,28 @@ class LogisticFit:
     n: int
     status: Status
     message: str = ""
+    model: str = MODEL_FREE
+    ic50_abs: float = math.nan
+    ic50_abs_text: str = "n/a"
 
     @property
     def ok(self) -> bool:
         """True when the IC50 is interpolated within the tested doses."""
         return self.status == Status.OK
+
+    @property
+    def ec50_rel(self) -> float:
+        """The relative EC50: the dose at the curve's half-way level (the same number as :attr:`ic50`)."""
+        return self.ic50
+
+    def ic50_abs_label(self, unit: str = "nM") -> str:
+        """The absolute IC50 for a sentence or legend: ``"9.5 nM"``, ``"> 10000 nM (top dose)"``, or ``"n/a"``."""
+        if self.ic50_abs_text == "n/a":
+            return "n/a"
+        if math.isfinite(self.ic50_abs):
+            return f"{self.ic50_abs:.4g} {unit}"
+        bound, _, note = self.ic50_abs_text.partition(" (")
+        return f"{bound} {unit} ({note}"
 
 
 def fit_logistic(
@@ -91,6 +129,7 @@ def fit_logistic(
     response: Sequence[float] | np.ndarray,
     *,
     normalized: bool = False,
+    absolute_level: float | None = None,
 ) -> LogisticFit:
     """Fit the 4PL curve to one dose-response series (replicates are separate points with equal doses).
 
@@ -103,6 +142,9 @@ def fit_logistic(
     normalized
         Fix ``top = 100``, ``bottom = 0`` (Prism "[inhibitor] vs. normalized response -- Variable slope");
         controls, if present, rescale the series so that their mean is 100.
+    absolute_level
+        The response level of the absolute IC50 (50 for a response in % of untreated); None: no absolute IC50
+        (a response that is not a fraction of untreated, e.g. an apoptotic fraction).
 
     Returns
     -------
@@ -115,6 +157,51 @@ def fit_logistic(
         Arrays of different lengths, non-finite values or negative doses.
     """
     x, y, control = _check_series(doses, response)
+    fit = _fit(x, y, control, normalized)
+    model = MODEL_NORMALIZED if normalized else MODEL_FREE
+    if absolute_level is None:
+        return dataclasses.replace(fit, model=model)
+    scale = 100.0 / float(np.mean(control)) if normalized and control.size else 1.0
+    value, text = _absolute_ic50(x, y * scale, fit, float(absolute_level))
+    return dataclasses.replace(fit, model=model, ic50_abs=value, ic50_abs_text=text)
+
+
+def _absolute_ic50(x: np.ndarray, y: np.ndarray, fit: LogisticFit, level: float) -> tuple[float, str]:
+    """The dose at which the response is ``level`` (value, text): the fitted curve inverted where it crosses.
+
+    The tested responses decide whether there is one: all above the level -> "> top dose", all below -> "<
+    lowest dose" (NaN both). Otherwise the fitted curve is inverted, ``EC50·((top − L)/(L − bottom))^(1/hill)``;
+    where the fit cannot be inverted at the level (it failed, or its plateaus do not bracket it), the
+    log-linear interpolation between the two tested doses around the first crossing is used instead.
+    """
+    if x.size == 0:
+        return math.nan, "n/a"
+    dmin, dmax = float(x.min()), float(x.max())
+    if np.all(y > level):
+        return math.nan, f"> {_plain(dmax)} (top dose)"
+    if np.all(y < level):
+        return math.nan, f"< {_plain(dmin)} (lowest dose)"
+    top, bottom, ec50, hill = fit.top, fit.bottom, fit.ec50_rel, fit.hill
+    if all(math.isfinite(v) for v in (top, bottom, ec50, hill)) and min(top, bottom) < level < max(top, bottom):
+        value = ec50 * ((top - level) / (level - bottom)) ** (1.0 / hill)
+    else:
+        order = np.argsort(x, kind="stable")
+        xs, ys = np.log10(x[order]), y[order] - level
+        k = int(np.flatnonzero(np.sign(ys[:-1]) != np.sign(ys[1:]))[0]) if np.any(ys[:-1] * ys[1:] <= 0) else 0
+        t = ys[k] / (ys[k] - ys[k + 1]) if ys[k] != ys[k + 1] else 0.0
+        value = 10.0 ** (xs[k] + t * (xs[k + 1] - xs[k]))
+    return float(value), f"{value:.4g}"
+
+
+def _plain(value: float) -> str:
+    """A dose as a reader writes it: 10000, 0.1 (4 significant digits, no exponent within 1e-4..1e7)."""
+    if not 1e-4 <= abs(value) < 1e7:
+        return f"{value:.4g}"
+    return np.format_float_positional(value, precision=4, unique=False, fractional=False, trim="-")
+
+
+def _fit(x: np.ndarray, y: np.ndarray, control: np.ndarray, normalized: bool) -> LogisticFit:
+    """The fit itself (:func:`fit_logistic` without the model's name and the absolute IC50)."""
     n_par = 2 if normalized else 4
     nan2 = (math.nan, math.nan)
     if x.size < n_par + 1 or np.unique(x).size < n_par:

@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..files import MANIFEST, RESUMABLE, Owner, read_json, unfinished_runs, write_text
 from ..parallel import Executor, make_executor
 from ..plots import plotly_javascript
+from ._ci import _ci_convention_section
 from ._fit import _fit_section
 from ._html import _csv, _img, _link, _manifest_block, _parquet, _per_line, _remedy, _safe_id
 from ._screen import _draw_panel, _screen_section
@@ -300,4 +301,5 @@ def _interactive_table(frame: pd.DataFrame, title: str, div_id: str) -> str:
 #: result adds its section function here.
 _SECTIONS: dict[str, Callable[..., str]] = {
     "study": _study_section, "screen": _screen_section, "sensitivity": _sensitivity_section, "fit": _fit_section,
+    "ci_convention": _ci_convention_section,
 }

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ..plots import interactive_screen_panel, plot_screen_panel, save_figure
-from ..readouts import READOUTS, Readout, fit_logistic
+from ..readouts import READOUTS, Readout, fit_dose_response, fit_row, percent_remaining
 from ..screen import SUMMARISED_SCORES, WELL_SCORES, effect_of
 from ..status import Status
+from ..synergy import R_MIN
 from ._html import _csv, _derived, _img, _manifest_block, _parquet, _per_line, _safe_id, _table
 
 
@@ -30,21 +31,36 @@ def _below_baseline(info: dict) -> str:
             f"fraction affected, kept in Bliss/HSA, excluded from median-effect fits and CI): {items}.</p>")
 
 
-def _single_fit(doses: np.ndarray, values: np.ndarray):
-    """4PL fit of one drug alone (a matrix edge), or None when the edge has missing wells or cannot be fitted."""
-    finite = np.isfinite(values)
-    if not finite.all():
-        return None
-    fit = fit_logistic(doses, values)
-    return fit if fit.status != Status.FAILED else None
+def _single_fit(readout: Readout, doses: np.ndarray, values: np.ndarray) -> tuple:
+    """(fit or None, response, label) of one drug alone (a matrix edge, dose 0 first).
+
+    The fit is ``mekisim dose-response``'s (:func:`simulator.readouts.fit_dose_response`), so the two agree for the
+    same data; None when the edge has missing wells or cannot be fitted.
+    """
+    if not np.isfinite(values).all():
+        response, _, label = percent_remaining(readout, values)
+        return None, response, label
+    fit, response, label = fit_dose_response(readout, doses, values)
+    return (fit if fit.status != Status.FAILED else None), response, label
 
 
 def _draw_panel(job: dict) -> str:
     """Worker: draw one screen panel and save it as PNG + SVG (the figure never leaves this process)."""
     job = dict(job)
-    path, values, doses_a, doses_b = job.pop("path"), job["readout_matrix"], job["doses_a"], job["doses_b"]
-    fig = plot_screen_panel(**job, single_fits=(_single_fit(doses_a, values[:, 0]), _single_fit(doses_b, values[0, :])))
+    path, readout = job.pop("path"), job.pop("readout")
+    values, doses_a, doses_b = job["readout_matrix"], job["doses_a"], job["doses_b"]
+    (fit_a, resp_a, label), (fit_b, resp_b, _) = (_single_fit(readout, doses_a, values[:, 0]),
+                                                  _single_fit(readout, doses_b, values[0, :]))
+    fig = plot_screen_panel(**job, single_fits=(fit_a, fit_b), single_response=(resp_a, resp_b, label))
     return str(save_figure(fig, path)[0])
+
+
+def _fit_quality(syn: pd.DataFrame) -> dict[str, float]:
+    """The r of the three median-effect fits of one matrix and the mixture's fitted fa range (synergy rows)."""
+    value = syn.set_index("score")["value"]
+    names = {"r A": "median_a_r", "r B": "median_b_r", "r mix": "median_mix_r", "mix fa min": "median_mix_fa_min",
+             "mix fa max": "median_mix_fa_max"}
+    return {label: float(value.get(name, np.nan)) for label, name in names.items()}
 
 
 def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels: list[dict]) -> str:
@@ -71,7 +87,7 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
     figures = folder / "figures"
     member0 = wells[(wells["member"] == 0) & (wells["series"] == "matrix")]
     syn0 = synergy[synergy["member"] == 0]
-    ci_rows = []
+    ci_rows, single_rows = [], []
     for line in info["cell_lines"]:
         for readout in info["readouts"]:
             sub = member0[(member0["cell_line"] == line) & (member0["readout"] == readout)]
@@ -86,13 +102,20 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
             iso_y = _matrix(syn[syn["score"] == "iso_y"], "value", "dose_a_nM", "dose_b_nM")[0]
             fa = effect_of(known[readout], values)
             curve = syn[syn["score"] == "ci_ratio"].sort_values("fa")
+            fits = _fit_quality(syn)
             png = figures / f"{line}_{readout.replace(':', '_')}.png"  # species:X: no ':' in a file name or URL
+            for drug, doses, edge in ((drug_a, doses_a, values[:, 0]), (drug_b, doses_b, values[0, :])):
+                if np.isfinite(edge).all():  # a failed fit is a row too: its status says why
+                    fit = fit_dose_response(known[readout], doses, edge)[0]
+                    single_rows.append(fit_row(fit, cell_line=line, readout=readout, drug=drug))
             panels.append({
-                "path": png, "readout_matrix": values, "scores": scores, "doses_a": doses_a, "doses_b": doses_b,
+                "path": png, "readout": known[readout], "readout_matrix": values, "scores": scores,
+                "doses_a": doses_a, "doses_b": doses_b,
                 "drug_a": drug_a, "drug_b": drug_b, "readout_label": labels[readout],
                 "iso": (iso_x.ravel(), iso_y.ravel(), fa.ravel()),
                 "fa_ci": (fa.ravel(), scores["ci"].ravel(), curve["fa"].to_numpy(), curve["value"].to_numpy()),
-                "ratio_label": f"constant ratio {ratio:.3g}:1",
+                "ratio_label": f"constant ratio {ratio:.3g}:1\n(median-effect r: A {fits['r A']:.3f}, "
+                               f"B {fits['r B']:.3f}, mix {fits['r mix']:.3f})",
                 "title": f"{title}: {line}, {drug_a} × {drug_b}, {labels[readout]} (simulated)",
             })
             parts.append(f"<h3>{html.escape(line)}: {html.escape(labels[readout])}</h3>"
@@ -105,11 +128,23 @@ def _screen_section(folder: Path, root: Path, title: str, manifest: dict, panels
             for _, row in at.iterrows():
                 ci_rows.append({"cell_line": line, "readout": readout, "fa": row["fa"],
                                 f"{drug_a}_nM": row["dose_a_nM"], f"{drug_b}_nM": row["dose_b_nM"], "CI": row["value"],
-                                "status": row["flag"]})
+                                **fits, "result": "yes" if row["flag"] == "ok" and np.isfinite(row["value"]) else "no",
+                                "flag": row["flag"]})
     lines = list(info["cell_lines"])
     ci_table = pd.DataFrame(ci_rows)
-    parts.append("<h3>Combination index along the constant ratio (Chou–Talalay)</h3>"
+    parts.append("<h3>Combination index along the constant ratio (Chou–Talalay)</h3><p>Each CI with the "
+                 "median-effect fits it rests on: r of drug A alone, drug B alone and the mixture, and the fa range "
+                 f"of the mixture's fitted points. A CI with a flag is shown but is not a result (r &lt; {R_MIN}, "
+                 "fewer than 3 points, fa outside the mixture's fitted range or beyond both single agents): it is "
+                 "left out of summaries and rankings.</p>"
                  + _per_line(ci_table, 40, full=_derived(ci_table, folder, "ci_at_fa", 40) or folder / "synergy.csv",
+                             root=root, lines=lines))
+    single = pd.DataFrame(single_rows)
+    parts.append("<h3>Single agents: dose-response fits of the matrix edges (nominal parameters)</h3><p>The fit of "
+                 "<code>mekisim dose-response</code> (the same model and numbers for the same doses): absolute IC50 "
+                 "= the dose giving 50 % of untreated (&gt; top dose when the drug never gets there); relative EC50 "
+                 "= half-way between the fitted top and bottom. The model is named in each row.</p>"
+                 + _per_line(single, 40, full=_derived(single, folder, "single_agent_fits", 40) or folder / "wells.csv",
                              root=root, lines=lines))
     parts.append(_summary_scores(synergy, bool(info.get("ensemble_members")), folder, root))
     ranking = folder / "ranking.csv"

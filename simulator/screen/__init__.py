@@ -17,7 +17,6 @@ _EXPORTS = {
     "MAX_AXIS_DOSES": "_spec",
     "MAX_SCREEN_WELLS": "_spec",
     "MEMORY_PER_ROW": "_spec",
-    "RATIO_POINTS": "_spec",
     "SUMMARISED_SCORES": "_spec",
     "SYNERGY_READOUTS": "_spec",
     "WELL_SCORES": "_spec",
@@ -29,6 +28,13 @@ _EXPORTS = {
     "ScreenEstimate": "_wells",
     "estimate_screen": "_wells",
     "ratio_series": "_wells",
+    "EXACT_CI_METHOD": "_design",
+    "EXACT_DOSE_RANGE_NM": "_design",
+    "ExactCI": "_design",
+    "ci_design": "_design",
+    "CI_CONVENTION_COLUMNS": "_design",
+    "ci_convention_table": "_design",
+    "exact_ci": "_design",
     "SYNERGY_COLUMNS": "_scoring",
     "ScreenResult": "_run",
     "rank_combinations": "_run",
@@ -45,6 +51,13 @@ _EXPORTS = {
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
+    from ._design import CI_CONVENTION_COLUMNS as CI_CONVENTION_COLUMNS
+    from ._design import EXACT_CI_METHOD as EXACT_CI_METHOD
+    from ._design import EXACT_DOSE_RANGE_NM as EXACT_DOSE_RANGE_NM
+    from ._design import ExactCI as ExactCI
+    from ._design import ci_convention_table as ci_convention_table
+    from ._design import ci_design as ci_design
+    from ._design import exact_ci as exact_ci
     from ._run import ScreenResult as ScreenResult
     from ._run import rank_combinations as rank_combinations
     from ._run import run_screen as run_screen
@@ -54,7 +67,6 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._spec import MAX_AXIS_DOSES as MAX_AXIS_DOSES
     from ._spec import MAX_SCREEN_WELLS as MAX_SCREEN_WELLS
     from ._spec import MEMORY_PER_ROW as MEMORY_PER_ROW
-    from ._spec import RATIO_POINTS as RATIO_POINTS
     from ._spec import SUMMARISED_SCORES as SUMMARISED_SCORES
     from ._spec import SYNERGY_READOUTS as SYNERGY_READOUTS
     from ._spec import WELL_SCORES as WELL_SCORES

@@ -299,6 +299,9 @@ def _manifest_entry(spec: ScreenSpec, ratio: float, ensemble: dict, summary: dic
         "values": {"set": dict(spec.values), "switched_off": list(spec.switch_off),
                    "applied_values": spec.applied_values},
         "constant_ratio_a_to_b": ratio,
+        "mixture_series": (f"constant ratio {spec.drug_a.drug}:{spec.drug_b.drug} = {ratio:.6g}:1, {spec.drug_a.drug} "
+                           f"at its {spec.mixture_points} doses > 0 (the mixture diluted like {spec.drug_a.drug} "
+                           "alone, CompuSyn's design)"),
         "target_suppression": spec.target_suppression, "failures": summary,
         "readout_info": {k: {"label": r.label, "unit": r.unit, "description": r.description, "effect": r.effect}
                          for k, r in available.items() if k in spec.readouts},
@@ -309,19 +312,31 @@ def _manifest_entry(spec: ScreenSpec, ratio: float, ensemble: dict, summary: dic
     }
 
 
+#: columns of the ensemble summary (``synergy_ensemble``), in order
+ENSEMBLE_COLUMNS = ("cell_line", "readout", "score", "dose_a_nM", "dose_b_nM", "median", "q05", "q95", "unit",
+                    "members", "probability_of_synergy", "fa")
+
+
 def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:
     """Spread of every score over ensemble members, and the probability of synergy.
 
     Well scores are grouped per well (dose pair); the constant-ratio CI per fa level (the mixture's doses
     at a given fa differ between members); the per-matrix summaries (``bliss_mean``...) per matrix. Synergy
-    means CI < 0.9 for CI scores and excess > 0 otherwise.
+    means CI < 0.9 for CI scores and excess > 0 otherwise. A flagged CI (a well's or the constant ratio's:
+    :data:`simulator.synergy.CI_QUALITY`) is a number to look at, not a result, so it is left out here.
     """
     parts = []
     value = synergy["value"].to_numpy(dtype=float)
+    score = synergy["score"]
+    is_ci, is_ratio = (score == "ci").to_numpy(), (score == "ci_ratio").to_numpy()
+    flagged_ci = np.zeros(len(synergy), dtype=bool)
+    some = is_ci | is_ratio  # only these rows' flags are compared (a screen has millions of rows)
+    flags = synergy["flag"].to_numpy()[some]
+    flagged_ci[some] = np.where(is_ci[some], flags != "", flags != "ok")
     summaries = tuple(f"{name}_{kind}" for name in SUMMARISED_SCORES for kind in ("mean", "msa"))
     for scores, keys in ((WELL_SCORES, ["dose_a_nM", "dose_b_nM"]), (("ci_ratio",), ["fa"]), (summaries, [])):
         # only the grouped columns are taken: copying the flag strings of every row was most of the time
-        keep = synergy["score"].isin(scores).to_numpy() & ~np.isnan(value)
+        keep = score.isin(scores).to_numpy() & ~np.isnan(value) & ~flagged_ci
         if not keep.any():
             continue
         sub = synergy.loc[keep, ["cell_line", "readout", "score", *keys, "value"]]
@@ -335,4 +350,7 @@ def _ensemble_summary(synergy: pd.DataFrame) -> pd.DataFrame:
         out = out.reset_index()
         out.insert(out.columns.get_loc("members"), "unit", out["score"].map(score_unit))
         parts.append(out)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if not parts:
+        return pd.DataFrame()
+    # the same columns whichever groups had rows (a screen whose every constant-ratio CI is flagged has no fa rows)
+    return pd.concat(parts, ignore_index=True).reindex(columns=list(ENSEMBLE_COLUMNS))

@@ -10,7 +10,7 @@ import pandas as pd
 from ..errors import InputError
 from ..parallel._chunks import _natural_key
 from ..readouts import readouts_for
-from ..synergy import constant_ratio_many, matrix_summaries, median_effect_fits, synergy_batch
+from ..synergy import constant_ratio_ci_many, matrix_summaries, synergy_batch, well_flag_codes, well_flags
 from ._spec import FA_LEVELS, SUMMARISED_SCORES, WELL_SCORES, ScreenSpec, effect_of
 from ._wells import _text_column
 
@@ -83,16 +83,6 @@ def _synergy_chunks(spec: ScreenSpec, wells: pd.DataFrame, ratio: float) -> list
     return chunks
 
 
-def _well_score_flags(name: str) -> np.ndarray:
-    """Flag text of a well score for code ``single + 2·below_baseline + 4·undefined`` (the per-matrix wording)."""
-    flags = []
-    for code in range(8):
-        base = ";".join(f for f, on in (("single_agent", code & 1), ("below_baseline", code & 2)) if on)
-        undefined = f"{name}_undefined" if code & 4 else ""
-        flags.append(";".join(f for f in (base, undefined) if f))
-    return np.array(flags, dtype=object)
-
-
 def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.ndarray, dose_b: np.ndarray,
                     fa_all: np.ndarray, ratio: float) -> dict[str, np.ndarray | pd.Index]:
     """Every synergy row of K matrices (well ``i`` belongs to matrix ``which[i]``), one entry per column.
@@ -121,9 +111,12 @@ def _score_matrices(which: np.ndarray, k: int, series: np.ndarray, dose_a: np.nd
                          f"({sorted(set(counts.tolist()))}).")
     order = np.lexsort((dose_a[mix], which[mix]))
     shape = (k, int(counts[0]))
-    mix_a, mix_b = dose_a[mix][order].reshape(shape), dose_b[mix][order].reshape(shape)
-    fit_mix = median_effect_fits(mix_a + mix_b, fa_all[mix][order].reshape(shape))
-    blocks = _well_blocks(batch, doses_a, doses_b, effect) + _fit_blocks(batch, fit_mix, ratio)
+    mix_a = dose_a[mix][order].reshape(shape)
+    # the one constant-ratio path (a study's CI design takes it too, simulator.screen.ci_design): each drug alone
+    # (the matrix's edges), the mixture with drug A at mix_a and drug B at mix_a / ratio
+    cr = constant_ratio_ci_many(doses_a, effect[:, :, 0], doses_b, effect[:, 0, :], mix_a,
+                                fa_all[mix][order].reshape(shape), ratio, FA_LEVELS)
+    blocks = _well_blocks(batch, doses_a, doses_b, effect) + _fit_blocks(batch, cr)
     return _columns(blocks, k)
 
 
@@ -140,13 +133,14 @@ def _well_blocks(batch, doses_a: np.ndarray, doses_b: np.ndarray, effect: np.nda
     grid_b = np.broadcast_to(np.tile(doses_b, n), (k, wells))
     fa = effect.reshape(k, wells)
     single = np.broadcast_to(~((doses_a[:, None] > 0) & (doses_b[None, :] > 0)), (k, n, m))
-    base_code = single.astype(np.int64) + 2 * batch.below_baseline
     undefined = {"ci": batch.ci_undefined, "loewe": batch.loewe_undefined, "zip": batch.zip_undefined}
     blocks: list[_Block] = []
     for name in WELL_SCORES:
-        code = base_code + 4 * undefined[name] if name in undefined else base_code
+        bits = well_flag_codes(single, batch.below_baseline, undefined.get(name), batch.saturated,
+                               batch.ci_quality if name == "ci" else None)
+        distinct, code = np.unique(bits, return_inverse=True)  # a few dozen flag combinations at most
         blocks.append((grid_a, grid_b, fa, name, getattr(batch, name).reshape(k, wells), code.reshape(k, wells),
-                       _well_score_flags(name)))
+                       well_flags(name, distinct)))
     with np.errstate(divide="ignore", invalid="ignore"):
         iso_x = doses_a[None, :, None] / batch.median_a.dose_for(effect)
         iso_y = doses_b[None, None, :] / batch.median_b.dose_for(effect)
@@ -159,26 +153,36 @@ def _well_blocks(batch, doses_a: np.ndarray, doses_b: np.ndarray, effect: np.nda
 _NO_FLAG = np.array([""], dtype=object)
 
 
-def _fit_blocks(batch, fit_mix, ratio: float) -> list[_Block]:
-    """The rows of each matrix: the constant-ratio table, the median-effect fits and the score summaries."""
-    k = fit_mix.m.size
-    cr = constant_ratio_many(batch.median_a, batch.median_b, fit_mix, ratio, FA_LEVELS)
+def _coded(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct texts) of an array of texts, codes of the array's shape."""
+    distinct, codes = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    return codes.reshape(np.shape(texts)), distinct
 
-    def per_matrix_text(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(codes (K, 1), distinct texts) of one text per matrix."""
-        distinct, codes = np.unique(np.array(texts, dtype=object), return_inverse=True)
-        return codes.reshape(k, 1), distinct
 
+def _fit_blocks(batch, cr) -> list[_Block]:
+    """The rows of each matrix: the constant-ratio table, the median-effect fits and the score summaries.
+
+    A constant-ratio row's flag is why the table is NaN, else its quality flags (``CI_QUALITY``), else ``ok``; a
+    fit's flag is its status, or its quality flags (``few_points``, ``low_r``) when it is usable.
+    """
     blocks: list[_Block] = []
-    status = per_matrix_text([message or str(status) for status, message in zip(cr.status, cr.message, strict=True)])
+    why = np.array([message or str(status) for status, message in zip(cr.status, cr.message, strict=True)],
+                   dtype=object)[:, None]
+    ratio_flag = np.where(np.asarray(cr.status, dtype=object)[:, None] != "ok", why,
+                          np.where(cr.flags == "", "ok", cr.flags))
+    status = _coded(ratio_flag)
     levels = np.broadcast_to(cr.fa, cr.ci.shape)
     for name, values in (("ci_ratio", cr.ci), ("dri_a", cr.dri_a), ("dri_b", cr.dri_b)):
         blocks.append((cr.dose_a, cr.dose_b, levels, name, values, *status))
-    for which_fit, fits in (("a", batch.median_a), ("b", batch.median_b), ("mix", fit_mix)):
-        fit_status = per_matrix_text([str(status) for status in fits.status])
-        for key in ("m", "Dm", "r"):
-            blocks.append((np.nan, np.nan, np.nan, f"median_{which_fit}_{key}", getattr(fits, key)[:, None],
-                           *fit_status))
+    for which_fit, fits in (("a", batch.median_a), ("b", batch.median_b), ("mix", cr.fit_mix)):
+        quality = np.where(fits.few_points, "few_points", "")
+        quality = np.where(fits.low_r, np.where(quality == "", "low_r", "few_points;low_r"), quality)
+        fit_status = _coded(np.where(fits.ok & (quality != ""), quality,
+                                     np.array([str(st) for st in fits.status], dtype=object))[:, None])
+        for key in ("m", "Dm", "r", "n_points", "fa_min", "fa_max"):
+            name = {"n_points": "n"}.get(key, key)
+            blocks.append((np.nan, np.nan, np.nan, f"median_{which_fit}_{name}",
+                           getattr(fits, key)[:, None].astype(float), *fit_status))
     for name in SUMMARISED_SCORES:  # one number per matrix and score: mean and most synergistic area
         mean, msa = matrix_summaries(getattr(batch, name))
         blocks.append((np.nan, np.nan, np.nan, f"{name}_mean", mean[:, None], 0, _NO_FLAG))

@@ -47,10 +47,6 @@ SYNERGY_READOUTS = tuple(k for k, r in READOUTS.items() if r.effect is not None)
 FA_LEVELS = tuple(sorted({0.5, 0.75, 0.9, *np.round(np.linspace(0.05, 0.95, 19), 2).tolist()}))
 
 
-#: points of the constant-ratio mixture series run with every matrix
-RATIO_POINTS = 12
-
-
 #: well-level synergy scores (the rest of the synergy table is isobologram, constant-ratio and fit rows)
 WELL_SCORES = ("bliss", "hsa", "loewe", "zip", "ci")
 
@@ -265,10 +261,15 @@ class ScreenSpec:
         """Wells in the whole screen (lines x members x dose pairs)."""
         return len(self.cell_lines) * self.members * len(self.drug_a.doses) * len(self.drug_b.doses)
 
+    @property
+    def mixture_points(self) -> int:
+        """Points of each matrix's constant-ratio mixture series: drug A's doses > 0 (:func:`ratio_series`)."""
+        return len(self.drug_a.doses) - 1
+
 
 def _simulated_wells(spec: ScreenSpec) -> int:
     """Wells the run simulates: the matrices plus each matrix's constant-ratio mixture series."""
-    return spec.wells + len(spec.cell_lines) * spec.members * RATIO_POINTS
+    return spec.wells + len(spec.cell_lines) * spec.members * spec.mixture_points
 
 
 def _table_bytes(spec: ScreenSpec) -> int:

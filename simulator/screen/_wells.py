@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..model import DEFAULTS_LABEL, load_cell_lines, load_drugs, make_condition
 from ..readouts import compute_readout_table
-from ._spec import RATIO_POINTS, ScreenSpec, _default_ratio, _simulated_wells, _table_bytes
+from ._spec import ScreenSpec, _default_ratio, _simulated_wells, _table_bytes
 
 
 @dataclass(frozen=True)
@@ -209,11 +209,14 @@ def _coded_text(texts: Sequence[str], repeat: int) -> pd.Index:
     return _text_column(list(index), np.repeat(codes, repeat))
 
 
-def ratio_series(doses_a: tuple[float, ...], ratio: float, points: int = RATIO_POINTS) -> list[tuple[float, float]]:
+def ratio_series(doses_a: tuple[float, ...], ratio: float) -> list[tuple[float, float]]:
     """Dose pairs of the constant-ratio mixture (dose A / dose B = ``ratio``) for the Chou-Talalay CI.
 
-    CompuSyn-style designs run the mixture as its own dilution series; it spans drug A's tested range
-    widened by a decade on each side, so the mixture's median-effect fit covers fa 0.5-0.9.
+    CompuSyn's constant-ratio design: the mixture is diluted like drug A alone, so drug A's dose in the mixture
+    runs over drug A's tested doses (> 0) and drug B's is ``dose A / ratio``. A study computing the same design
+    (:func:`simulator.screen.ci_design`) therefore gets the same CI from the same wells. (Until issue 20 the series
+    spanned drug A's range widened by a decade on each side, 12 points: on Model A that ran onto the viability
+    floor and bent the median-effect line, r 0.93.)
 
     Parameters
     ----------
@@ -221,14 +224,10 @@ def ratio_series(doses_a: tuple[float, ...], ratio: float, points: int = RATIO_P
         Drug A's tested doses (nM).
     ratio
         Dose A / dose B of the mixture (> 0).
-    points
-        Number of mixture doses.
 
     Returns
     -------
     list[tuple[float, float]]
         ``(dose_a, dose_b)`` pairs, ascending.
     """
-    positive = [d for d in doses_a if d > 0]
-    grid = np.geomspace(min(positive) / 10, max(positive) * 10, points)
-    return [(float(a), float(a / ratio)) for a in grid]
+    return [(float(a), float(a / ratio)) for a in doses_a if a > 0]

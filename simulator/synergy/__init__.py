@@ -23,6 +23,9 @@ _EXPORTS = {
     "synergy_batch": "_scores",
     "synergy_scores": "_scores",
     "synergy_scores_many": "_scores",
+    "WELL_FLAGS": "_scores",
+    "well_flags": "_scores",
+    "well_flag_codes": "_scores",
     "HillFit": "_hill",
     "fit_hill": "_hill",
     "fit_hill_many": "_hill",
@@ -33,6 +36,14 @@ _EXPORTS = {
     "zip_delta": "_zip",
     "zip_delta_many": "_zip",
     "FA_WINDOW": "_median_effect",
+    "CI_QUALITY": "_median_effect",
+    "MIN_FIT_POINTS": "_median_effect",
+    "R_MIN": "_median_effect",
+    "RATIO_FLAGS": "_median_effect",
+    "SATURATION": "_median_effect",
+    "constant_ratio_ci": "_median_effect",
+    "constant_ratio_ci_many": "_median_effect",
+    "ratio_flags": "_median_effect",
     "CombinationIndexScores": "_median_effect",
     "ConstantRatioCI": "_median_effect",
     "ConstantRatioMany": "_median_effect",
@@ -64,7 +75,12 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._lsq_trf import STATUS_RAISED as STATUS_RAISED
     from ._lsq_trf import BatchLsqResult as BatchLsqResult
     from ._lsq_trf import least_squares_trf_batch as least_squares_trf_batch
+    from ._median_effect import CI_QUALITY as CI_QUALITY
     from ._median_effect import FA_WINDOW as FA_WINDOW
+    from ._median_effect import MIN_FIT_POINTS as MIN_FIT_POINTS
+    from ._median_effect import R_MIN as R_MIN
+    from ._median_effect import RATIO_FLAGS as RATIO_FLAGS
+    from ._median_effect import SATURATION as SATURATION
     from ._median_effect import CombinationIndexScores as CombinationIndexScores
     from ._median_effect import ConstantRatioCI as ConstantRatioCI
     from ._median_effect import ConstantRatioMany as ConstantRatioMany
@@ -74,13 +90,17 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._median_effect import combination_index as combination_index
     from ._median_effect import combination_index_at as combination_index_at
     from ._median_effect import combination_index_many as combination_index_many
+    from ._median_effect import constant_ratio_ci as constant_ratio_ci
+    from ._median_effect import constant_ratio_ci_many as constant_ratio_ci_many
     from ._median_effect import constant_ratio_many as constant_ratio_many
     from ._median_effect import constant_ratio_series as constant_ratio_series
     from ._median_effect import median_effect_fit as median_effect_fit
     from ._median_effect import median_effect_fits as median_effect_fits
+    from ._median_effect import ratio_flags as ratio_flags
     from ._median_effect import ratio_wells as ratio_wells
     from ._scores import MSA_SIZE as MSA_SIZE
     from ._scores import SCORE_CONVENTIONS as SCORE_CONVENTIONS
+    from ._scores import WELL_FLAGS as WELL_FLAGS
     from ._scores import SynergyBatch as SynergyBatch
     from ._scores import SynergyResult as SynergyResult
     from ._scores import bliss_excess as bliss_excess
@@ -89,6 +109,8 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._scores import synergy_batch as synergy_batch
     from ._scores import synergy_scores as synergy_scores
     from ._scores import synergy_scores_many as synergy_scores_many
+    from ._scores import well_flag_codes as well_flag_codes
+    from ._scores import well_flags as well_flags
     from ._zip import ZipScores as ZipScores
     from ._zip import zip_delta as zip_delta
     from ._zip import zip_delta_many as zip_delta_many

@@ -24,6 +24,8 @@ from ._inputs import (
 )
 from ._loewe import loewe_expected_many
 from ._median_effect import (
+    CI_QUALITY,
+    SATURATION,
     ConstantRatioCI,
     ConstantRatioMany,
     MedianEffectFit,
@@ -31,6 +33,7 @@ from ._median_effect import (
     _no_diagonal_table,
     combination_index_many,
     constant_ratio_many,
+    flag_texts,
     median_effect_fits,
     ratio_wells,
 )
@@ -46,6 +49,7 @@ SCORE_CONVENTIONS: dict[str, str] = {
     "zip": "ZIP delta: fitted combination surface − Bliss expectation of the single-drug Hill fits; > 0 synergy, "
     "< 0 antagonism (Yadav et al. 2015)",
     "ci": "< 0.9 synergy, 0.9–1.1 additive, > 1.1 antagonism (Chou–Talalay combination index, mutually exclusive form)",
+    "ci_quality": CI_QUALITY,
     "dri": "dose-reduction index Dx/d: fold reduction of a drug's dose in the mixture for the same fa; > 1 favourable",
     "mean": "<score>_mean (bliss, hsa, loewe, zip): one number per matrix, the mean of the excess over the "
     "combination wells (both doses > 0) where it is defined; > 0 synergy on average",
@@ -100,6 +104,66 @@ def hsa_excess(doses_a: ArrayLike, doses_b: ArrayLike, effect: ArrayLike) -> np.
     return _frozen(_bliss_and_hsa(e[None])[1][0])
 
 
+#: flags of a well score, in text order; bit i of a well's code switches on name i (``{score}`` is the score's
+#: name: ``ci_undefined``, ``loewe_undefined``...). The last six apply to the CI only.
+WELL_FLAGS = ("single_agent", "below_baseline", "{score}_undefined", "saturated", "beyond_single_agents",
+              "a_few_points", "a_low_r", "b_few_points", "b_low_r")
+
+
+def well_flag_codes(single: np.ndarray, below: np.ndarray, undefined: np.ndarray | None, saturated: np.ndarray,
+                    ci_quality: np.ndarray | None = None) -> np.ndarray:
+    """Bit codes of :data:`WELL_FLAGS` at every well, from boolean masks of one shape.
+
+    Parameters
+    ----------
+    single, below, undefined, saturated
+        Single-agent wells, effects below baseline, wells where the score is undefined (None: never), saturated
+        combination wells.
+    ci_quality
+        The CI's quality bits (bits 4.. of :data:`WELL_FLAGS`), set only where the CI is a number; None for the
+        other scores.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer codes; :func:`well_flags` turns them into text.
+    """
+    code = single.astype(np.int64) | below.astype(np.int64) << 1 | saturated.astype(np.int64) << 3
+    if undefined is not None:
+        code = code | undefined.astype(np.int64) << 2
+    if ci_quality is not None:
+        code = code | ci_quality
+    return code
+
+
+def well_flags(name: str, codes: np.ndarray) -> np.ndarray:
+    """The flag text of score ``name`` for each code of :func:`well_flag_codes` (``""`` when none applies)."""
+    return flag_texts(codes, [f.format(score=name) for f in WELL_FLAGS])
+
+
+def _ci_quality_bits(e: np.ndarray, ci: np.ndarray, median_a: MedianFits, median_b: MedianFits) -> np.ndarray:
+    """Bits 4.. of :data:`WELL_FLAGS` at every well of K matrices (K, n, m), where the CI is a number.
+
+    ``beyond_single_agents``: the well's fa exceeds the highest fa either drug alone reaches at any tested dose
+    (the Loewe CI is undefined there; the median-effect Dx are extrapolations). The fit bits: each single-drug
+    fit with fewer than 3 points or r < 0.95.
+    """
+    reach = np.fmax(median_a.fa_reached, median_b.fa_reached)[:, None, None]
+    with np.errstate(invalid="ignore"):
+        beyond = e > reach
+    code = beyond.astype(np.int64) << 4
+    for bit, on in enumerate((median_a.few_points, median_a.low_r, median_b.few_points, median_b.low_r), start=5):
+        code |= on[:, None, None].astype(np.int64) << bit
+    return np.where(np.isfinite(ci), code, 0)
+
+
+def _saturated(e: np.ndarray) -> np.ndarray:
+    """Saturated combination wells of K matrices (K, n, m): :data:`SATURATION` (a below-baseline well is not)."""
+    low, high = SATURATION
+    stronger = np.maximum(e[:, :, :1], e[:, :1, :])  # the stronger single agent at each well's doses
+    return _combination_mask(e.shape[1:]) & (((e >= 0) & (e < low)) | ((e > high) & (stronger > high)))
+
+
 def _bliss_and_hsa(e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bliss and HSA excess of K checked matrices (K, n, m): elementwise, NaN on the single-agent wells."""
     fa_a, fa_b = e[:, :, :1], e[:, :1, :]
@@ -135,7 +199,14 @@ class SynergyResult:
     below_baseline
         Wells with effect < 0 (the readout rose above baseline): kept in Bliss/HSA, excluded from CI.
     ci_undefined, loewe_undefined, zip_undefined
-        Combination wells where that score could not be computed (NaN).
+        Combination wells where that score could not be computed (NaN). ``ci_undefined`` includes the
+        ``saturated`` wells.
+    saturated
+        Combination wells with nothing left to measure (:data:`simulator.synergy.SATURATION`): no CI, flagged in
+        every score, drawn without a synergy colour.
+    ci_quality
+        Integer codes of the CI's quality flags at every well (bits 4.. of :data:`WELL_FLAGS`; 0 where the CI
+        is NaN or a result): a CI with a code is a number to look at, not a result.
     """
 
     doses_a: np.ndarray
@@ -155,6 +226,13 @@ class SynergyResult:
     ci_undefined: np.ndarray
     loewe_undefined: np.ndarray
     zip_undefined: np.ndarray
+    saturated: np.ndarray
+    ci_quality: np.ndarray
+
+    @property
+    def ci_usable(self) -> np.ndarray:
+        """Wells whose CI is a result: finite and without a quality flag."""
+        return np.isfinite(self.ci) & (self.ci_quality == 0)
 
     def score(self, name: str) -> np.ndarray:
         """One score matrix by name (``bliss``, ``hsa``, ``loewe``, ``zip``, ``ci``)."""
@@ -165,18 +243,18 @@ class SynergyResult:
     def to_frame(self) -> pd.DataFrame:
         """Tidy table, one row per well and score: ``dose_a, dose_b, score, value, flag``.
 
-        ``flag`` joins, with ``;``, the reasons a value is NaN or needs care: ``single_agent``,
-        ``below_baseline``, ``ci_undefined``, ``loewe_undefined``, ``zip_undefined``; empty when none apply.
+        ``flag`` joins, with ``;``, the reasons a value is NaN or needs care (:data:`WELL_FLAGS`):
+        ``single_agent``, ``below_baseline``, ``ci_undefined``, ``loewe_undefined``, ``zip_undefined``,
+        ``saturated``, and for the CI its quality flags; empty when none apply.
         """
         grid_a, grid_b = np.meshgrid(self.doses_a, self.doses_b, indexing="ij")
         single = ~_combination_mask(self.effect.shape)
         undefined = {"ci": self.ci_undefined, "loewe": self.loewe_undefined, "zip": self.zip_undefined}
         frames = []
         for name in _SCORES:
-            parts = [np.where(single, "single_agent", ""), np.where(self.below_baseline, "below_baseline", "")]
-            if name in undefined:
-                parts.append(np.where(undefined[name], f"{name}_undefined", ""))
-            flags = [";".join(p for p in well if p) for well in zip(*(x.ravel() for x in parts), strict=True)]
+            codes = well_flag_codes(single, self.below_baseline, undefined.get(name), self.saturated,
+                                    self.ci_quality if name == "ci" else None)
+            flags = well_flags(name, codes).ravel()
             frames.append(
                 pd.DataFrame(
                     {
@@ -304,6 +382,8 @@ class SynergyBatch:
     ci_undefined: np.ndarray
     loewe_undefined: np.ndarray
     zip_undefined: np.ndarray
+    saturated: np.ndarray
+    ci_quality: np.ndarray
 
     def __len__(self) -> int:
         return self.effect.shape[0]
@@ -322,6 +402,7 @@ class SynergyBatch:
             median_a=self.median_a.fit(k), median_b=self.median_b.fit(k), constant_ratio=self._table(k),
             below_baseline=_frozen(self.below_baseline[k]), ci_undefined=_frozen(self.ci_undefined[k]),
             loewe_undefined=_frozen(self.loewe_undefined[k]), zip_undefined=_frozen(self.zip_undefined[k]),
+            saturated=_frozen(self.saturated[k]), ci_quality=_frozen(self.ci_quality[k]),
         )
 
     def results(self) -> list[SynergyResult]:
@@ -367,6 +448,9 @@ def synergy_batch(
 
     median_a, median_b = median_effect_fits(a, e[:, :, 0]), median_effect_fits(b, e[:, 0, :])
     ci, ci_undefined = combination_index_many(a, b, e, median_a, median_b)
+    saturated = _saturated(e)
+    ci[saturated] = np.nan  # nothing left to measure: no CI (SATURATION)
+    ci_undefined |= saturated
 
     r = _ratio_value(ratio) if ratio is not None else _diagonal_ratio(a, b)
     table = None
@@ -385,6 +469,7 @@ def synergy_batch(
         median_a=median_a, median_b=median_b, constant_ratio=table, fa_levels=_frozen(levels),
         below_baseline=_frozen(e < 0), ci_undefined=_frozen(ci_undefined),
         loewe_undefined=_frozen(combination & np.isnan(expected)), zip_undefined=_frozen(zip_undefined),
+        saturated=_frozen(saturated), ci_quality=_frozen(_ci_quality_bits(e, ci, median_a, median_b)),
     )
 
 

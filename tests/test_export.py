@@ -298,17 +298,41 @@ end
 """
 
 
-def test_rate_rules_refused_when_pre_equilibrating(tmp_path, capsys):
-    """mekisim's pre-equilibration drops rate-rule variables (an engine limitation): such a start is refused."""
+def test_rate_rule_model_pre_equilibrated_reproduces_mekisim(tmp_path, capsys):
+    """A rate-rule variable is part of the pre-equilibrated start state: written in, tellurium reproduces mekisim.
+
+    Untreated, y = X = k = 5; drug = 4 makes y' = 1 - y, so y = 1 + 4 exp(-t) and X = 1 + 4 (1 + t) exp(-t).
+    Without y's start value (5, not the file's 1) written in, X would start to fall at once from 5 towards y = 1.
+    """
     model_file = tmp_path / "rr.ant"
     model_file.write_text(RATE_RULE_MODEL)
-    code = main(["export", "--model", str(model_file), "--dose", "drug=4", "--time", "0:2:5", "--out",
-                 str(tmp_path / "rr.omex")])
-    err = capsys.readouterr().err
-    assert code == 1
-    assert "cannot be exported pre-equilibrated: it has rate rules (y)" in err and "--no-pre-equilibrate" in err
-    assert not (tmp_path / "rr.omex").exists()
-    # from the initial conditions the model exports with its rate rule, and roadrunner alone reproduces mekisim
+    path = tmp_path / "rr.omex"
+    out = export(tmp_path, capsys, "--model", str(model_file), "--dose", "drug=4", "--time", "0:2:5", *TIGHT_ARGS,
+                 "--out", str(path))
+    assert "pre-equilibrated" in out
+    assert "start values of the rate-rule variables (y)" in archive_file(path, "metadata.rdf")
+    start = pd.read_csv(io.StringIO(archive_file(path, "reference/start_state.csv"))).set_index("species")
+    assert start.loc["y", "concentration"] == pytest.approx(5.0, rel=1e-8)
+    data = run_elsewhere(tmp_path, "omex", path)
+    model = ms.load_model(model_file)
+    times = np.linspace(0, 2, 5)
+    traj = mekisim_course(model, None, {"drug": 4.0}, times, select=["X", "y"])
+    np.testing.assert_allclose(traj["X"], 1 + 4 * (1 + times) * np.exp(-times), rtol=1e-8)
+    np.testing.assert_allclose(traj["y"], 1 + 4 * np.exp(-times), rtol=1e-8)
+    np.testing.assert_allclose(data["tc_X"].ravel(), traj["X"], rtol=RTOL, atol=ATOL)
+    assert data["pre_y"].ravel()[0] == pytest.approx(5.0, rel=RTOL)  # the executing tool's untreated steady state
+    # the standalone SBML alone (plain roadrunner) starts from the same state
+    sbml = tmp_path / "rr.xml"
+    export(tmp_path, capsys, "--model", str(model_file), "--dose", "drug=4", "--time", "0:2:5", *TIGHT_ARGS,
+           "--out", str(sbml))
+    alone = run_elsewhere(tmp_path, "sbml", sbml, "0", "2", "5", "1e-10", "1e-12", "X", "y")
+    assert_reproduces(alone, traj, prefix="")
+
+
+def test_rate_rule_model_from_the_initial_conditions(tmp_path, capsys):
+    """--no-pre-equilibrate: the model exports with its rate rule and file values; roadrunner alone reproduces it."""
+    model_file = tmp_path / "rr.ant"
+    model_file.write_text(RATE_RULE_MODEL)
     path = tmp_path / "rr.xml"
     export(tmp_path, capsys, "--model", str(model_file), "--dose", "drug=1", "--time", "0:2:5", "--no-pre-equilibrate",
            *TIGHT_ARGS, "--out", str(path))

@@ -4,7 +4,7 @@ The encoding (research in the issue's notes, measured with tellurium 2.2.13):
 
 * every value of the condition (cell line, catalogue IC50/Hill, doses, ``--set`` values) is written into the SBML;
 * a pre-equilibrated time course starts from mekisim's untreated steady state, written in as the species' initial
-  concentrations (their initial assignments removed); the drug acts from t = 0. The archive also carries the
+  concentrations and the rate-rule variables' values (their initial assignments removed); the drug acts from t = 0. The archive also carries the
   untreated model and a SED-ML steady-state task on it, so the executing tool re-derives that start state;
 * the SED-ML carries the solver settings (CVODE rtol, atol, max steps), a report with time and every observable
   (labels with units) and one plot per observable unit; ``reference/mekisim.csv`` is mekisim's own table.
@@ -211,7 +211,7 @@ def _run(model: CompiledModel, condition: Condition, times: np.ndarray | None, p
                                   "(--time T0:T1:N) instead.")
         frame = pd.DataFrame([record.values], columns=[observable_label(model, o) for o in obs])
         return _Run(None, frame, None, False, ())
-    select = list(dict.fromkeys([*model.species, *obs]))
+    select = list(dict.fromkeys([*model.species, *model.rate_ruled, *obs]))
     traj = time_course(model, times, condition, pre_equilibrate=pre_equilibrate, select=select, options=options,
                        throw=False)
     if not traj.ok:
@@ -222,7 +222,7 @@ def _run(model: CompiledModel, condition: Condition, times: np.ndarray | None, p
         notes = (f"pre-equilibration skipped: {traj.message}",)
     state = None
     if traj.pre_equilibrated:
-        state = {sid: float(traj[sid][0]) for sid in model.species}
+        state = {sid: float(traj[sid][0]) for sid in (*model.species, *model.rate_ruled)}
     frame = pd.DataFrame({time_label(model): traj.time, **{observable_label(model, o): traj[o] for o in obs}})
     return _Run(times, frame, state, traj.pre_equilibrated, notes)
 
@@ -267,7 +267,9 @@ def _texts(model: CompiledModel, condition: Condition, given: Mapping[str, float
                         if model.pre_equilibration else "")
             parts.append(f"Pre-equilibrated: the run starts from the untreated steady state of this condition (every "
                          f"dose 0{settings}), solved by mekisim and written into this model as the species' initial "
-                         f"concentrations (their initial assignments removed); the drug acts from t = {t[0]:g} {unit}."
+                         "concentrations" + (f" and the start values of the rate-rule variables "
+                                             f"({', '.join(model.rate_ruled)})" if model.rate_ruled else "")
+                         + f" (their initial assignments removed); the drug acts from t = {t[0]:g} {unit}."
                          + (f" {UNTREATED_ID}.xml is the untreated model; its steady state, re-derived by the SED-ML "
                             "task 'pre_equilibration' (report 'pre_equilibration_check'), is that start state "
                             "(reference/start_state.csv)." if archive else ""))
@@ -335,10 +337,10 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
             sed.task("pre_equilibration", UNTREATED_ID, "untreated_steady_state",
                      "pre-equilibration: the untreated steady state (compare with the start state of "
                      f"{TREATED_ID}.xml)")
-            for sid in model.species:
+            for sid in run.state or {}:  # the floating species and the rate-rule variables
                 sed.variable(f"pre_{sid}", "pre_equilibration", UNTREATED_ID, sid,
                              f"{sid} at the untreated steady state")
-            sed.report("pre_equilibration_check", [(sid, f"pre_{sid}") for sid in model.species],
+            sed.report("pre_equilibration_check", [(sid, f"pre_{sid}") for sid in run.state or {}],
                        "untreated steady state re-derived by the executing tool (reference/start_state.csv is "
                        "mekisim's)")
     entries = [
@@ -358,7 +360,8 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
                                 "the untreated model (every dose 0): its steady state is the start state"))
         state = "species,concentration\n" + "".join(f"{k},{v!r}\n" for k, v in run.state.items())
         entries.append(Entry("reference/start_state.csv", state, FORMATS["csv"],
-                             "mekisim's pre-equilibrated start state (the initial concentrations of condition.xml)"))
+                             "mekisim's pre-equilibrated start state (the initial concentrations of condition.xml, and the "
+                             "start values of its rate-rule variables)"))
     return entries
 
 

@@ -4,8 +4,9 @@ The encoding (research in the issue's notes, measured with tellurium 2.2.13):
 
 * every value of the condition (cell line, catalogue IC50/Hill, doses, ``--set`` values) is written into the SBML;
 * a pre-equilibrated time course starts from mekisim's untreated steady state, written in as the species' initial
-  concentrations and the rate-rule variables' values (their initial assignments removed); the drug acts from t = 0. The archive also carries the
-  untreated model and a SED-ML steady-state task on it, so the executing tool re-derives that start state;
+  concentrations and the rate-rule variables' values (their initial assignments removed); the drug acts from
+  t = 0. The archive also carries the untreated model and a SED-ML steady-state task on it, so the executing tool
+  re-derives that start state;
 * the SED-ML carries the solver settings (CVODE rtol, atol, max steps), a report with time and every observable
   (labels with units) and one plot per observable unit; ``reference/mekisim.csv`` is mekisim's own table.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +30,9 @@ from ..model import CompiledModel, Condition, accepted_drugs, check_values, make
 from ._omex import FORMATS, Entry, write_archive
 from ._sbml import bake, check_exportable, sbml_info, to_antimony
 from ._sedml import SedDocument
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["EXPORT_FORMATS", "ExportResult", "export_condition", "format_for", "observable_label"]
 
@@ -182,7 +187,7 @@ class _Run:
     """mekisim's run of the condition: its table, start state and what the export must say about it."""
 
     times: np.ndarray | None
-    reference: object  # pandas.DataFrame
+    reference: pd.DataFrame
     state: Mapping[str, float] | None  # the pre-equilibrated start state (None: initial conditions)
     pre_equilibrated: bool
     notes: tuple[str, ...]
@@ -217,7 +222,7 @@ def _run(model: CompiledModel, condition: Condition, times: np.ndarray | None, p
     if not traj.ok:
         raise SimulationError(f"mekisim's own run of this condition failed ({traj.message}); there is nothing to "
                               "reproduce elsewhere.")
-    notes = ()
+    notes: tuple[str, ...] = ()
     if pre_equilibrate and not traj.pre_equilibrated:
         notes = (f"pre-equilibration skipped: {traj.message}",)
     state = None
@@ -323,8 +328,8 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
         sed.report("time_course_report", [(time_label(model), "tc_time"), *((labels[o], f"tc_{o}") for o in obs)],
                    f"{title}: time course")
         by_unit: dict[str, list[str]] = {}
-        for o in model.observables:
-            by_unit.setdefault(o.unit, []).append(o.id)
+        for observable in model.observables:
+            by_unit.setdefault(observable.unit, []).append(observable.id)
         x_label = (f"time after drug addition ({unit}), from the untreated steady state" if run.pre_equilibrated
                    else f"time ({unit}), from the initial conditions")
         for k, (obs_unit, ids) in enumerate(by_unit.items(), start=1):
@@ -358,10 +363,10 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
     if run.pre_equilibrated:
         entries.insert(1, Entry(f"{UNTREATED_ID}.xml", texts["untreated"], info.format_uri,
                                 "the untreated model (every dose 0): its steady state is the start state"))
-        state = "species,concentration\n" + "".join(f"{k},{v!r}\n" for k, v in run.state.items())
+        state = "species,concentration\n" + "".join(f"{k},{v!r}\n" for k, v in (run.state or {}).items())
         entries.append(Entry("reference/start_state.csv", state, FORMATS["csv"],
-                             "mekisim's pre-equilibrated start state (the initial concentrations of condition.xml, and the "
-                             "start values of its rate-rule variables)"))
+                             "mekisim's pre-equilibrated start state (the initial concentrations of condition.xml, "
+                             "and the start values of its rate-rule variables)"))
     return entries
 
 

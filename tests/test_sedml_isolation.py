@@ -96,3 +96,34 @@ def test_isensee_nominal_nllh_after_an_export(exported):
     problem = load_petab(PETAB / "Isensee_JCB2018" / "Isensee_JCB2018.yaml")
     simulation = simulate_petab(problem, options=SolverOptions(rtol=1e-10, atol=1e-12, max_steps=20_000))
     assert petab_nllh(problem, simulation) == pytest.approx(ISENSEE_NLLH, abs=NLLH_ATOL, rel=0)
+
+
+#: a process that imports libsedml (as tellurium does) after loading one model, then tries to load another
+WITH_LIBSEDML = f"""
+import json
+import simulator as ms
+before = ms.from_antimony_text({SWITCHED!r}, name="switched")
+import libsedml  # what `import tellurium` does
+try:
+    ms.from_antimony_text({SWITCHED!r}, name="switched")
+    refused = ""
+except ms.ModelLoadError as exc:
+    refused = str(exc)
+t = ms.time_course(before, {TIMES!r}, ms.make_condition(before, None), pre_equilibrate=False, select=["X"],
+                   options=ms.SolverOptions(rtol=1e-8, atol=1e-10))
+print(json.dumps({{"refused": refused, "breakpoints": list(before.breakpoints), "X": [float(x) for x in t["X"]]}}))
+"""
+
+
+def test_models_are_refused_after_libsedml_was_imported():
+    """A user who imports tellurium (hence libsedml) in mekisim's process gets a refusal, not a model without its
+    time switches; a model loaded before the import keeps them and simulates as in a fresh process."""
+    runs = {}
+    for name, script in (("fresh", FRESH), ("libsedml", WITH_LIBSEDML)):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    refused = runs["libsedml"]["refused"]
+    assert "module 'libsedml'" in refused and "tellurium" in refused and "time switches or delay()" in refused
+    assert runs["libsedml"]["breakpoints"] == runs["fresh"]["breakpoints"] == ["t_on"]
+    assert runs["libsedml"]["X"] == runs["fresh"]["X"]

@@ -9,6 +9,7 @@ at rtol 1e-10 / atol 1e-12: at mekisim's defaults (rtol 1e-6) the two differ by 
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -108,10 +109,37 @@ def test_model_a_archive_reproduces_mekisim_pre_equilibrated(tmp_path, capsys, m
     np.testing.assert_allclose(reference.iloc[:, 1], traj["pERK"], rtol=1e-12)
 
 
+SEDML_FACTS = """
+import json, sys
+import libsedml
+doc = libsedml.readSedMLFromString(sys.stdin.read())
+sim = doc.getSimulation("time_course")
+plot = doc.getOutput("plot1")
+print(json.dumps({
+    "errors": doc.getNumErrors(libsedml.LIBSEDML_SEV_ERROR),
+    "grid": [sim.getOutputStartTime(), sim.getOutputEndTime(), sim.getNumberOfSteps()],
+    "kisao": sim.getAlgorithm().getKisaoID(),
+    "params": {p.getKisaoID(): float(p.getValue()) for p in sim.getAlgorithm().getListOfAlgorithmParameters()},
+    "labels": [ds.getLabel() for ds in doc.getOutput("time_course_report").getListOfDataSets()],
+    "axes": [plot.getXAxis().getName(), plot.getYAxis().getName()],
+}))
+"""
+
+
+def sedml_facts(text: str) -> dict:
+    """What libsedml reads from a SED-ML text, read in a child interpreter.
+
+    Why not here: importing libsedml swaps python-libsbml's ASTNode wrappers for its own in the whole process,
+    which changes later model loading (tests/test_sedml_isolation.py).
+    """
+    done = subprocess.run([sys.executable, "-c", SEDML_FACTS], input=text, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
 def test_model_a_archive_contents(tmp_path, capsys):
     """What the archive holds: models, SED-ML with the solver settings, labelled report, plots, metadata."""
-    import libsedml
-
     path = tmp_path / "a.omex"
     export(tmp_path, capsys, "--model", "mpnst", "--cell-line", "S462_R1", "--dose", "trametinib=3nM", "--time",
            "0:4h:25", *TIGHT_ARGS, "--out", str(path))
@@ -125,18 +153,14 @@ def test_model_a_archive_contents(tmp_path, capsys):
     description = archive_file(path, "metadata.rdf")
     assert "Pre-equilibrated: the run starts from the untreated steady state" in description
     assert "trametinib 3 nM" in description and "Itot = 4" in description  # the cell line's value, written in
-    doc = libsedml.readSedMLFromString(archive_file(path, "simulation.sedml"))
-    assert doc.getNumErrors(libsedml.LIBSEDML_SEV_ERROR) == 0
-    sim = doc.getSimulation("time_course")
-    assert (sim.getOutputStartTime(), sim.getOutputEndTime(), sim.getNumberOfSteps()) == (0.0, 240.0, 24)
-    params = {p.getKisaoID(): float(p.getValue()) for p in sim.getAlgorithm().getListOfAlgorithmParameters()}
-    assert sim.getAlgorithm().getKisaoID() == "KISAO:0000019"
-    assert params == {"KISAO:0000209": 1e-10, "KISAO:0000211": 1e-12, "KISAO:0000415": 100000.0}
-    labels = [ds.getLabel() for ds in doc.getOutput("time_course_report").getListOfDataSets()]
-    assert labels[:2] == ["time_min", "pERK: p-ERK/ERK (T202/Y204) [relative to S462 DMSO]"]
-    plot = doc.getOutput("plot1")
-    assert plot.getYAxis().getName() == "relative to S462 DMSO"
-    assert plot.getXAxis().getName() == "time after drug addition (min), from the untreated steady state"
+    facts = sedml_facts(archive_file(path, "simulation.sedml"))
+    assert facts["errors"] == 0
+    assert facts["grid"] == [0.0, 240.0, 24]
+    assert facts["kisao"] == "KISAO:0000019"
+    assert facts["params"] == {"KISAO:0000209": 1e-10, "KISAO:0000211": 1e-12, "KISAO:0000415": 100000.0}
+    assert facts["labels"][:2] == ["time_min", "pERK: p-ERK/ERK (T202/Y204) [relative to S462 DMSO]"]
+    assert facts["axes"] == ["time after drug addition (min), from the untreated steady state",
+                             "relative to S462 DMSO"]
     # the treated model starts from the steady state: the species' initial assignments are gone, the totals' stay
     import libsbml
 
@@ -274,17 +298,41 @@ end
 """
 
 
-def test_rate_rules_refused_when_pre_equilibrating(tmp_path, capsys):
-    """mekisim's pre-equilibration drops rate-rule variables (an engine limitation): such a start is refused."""
+def test_rate_rule_model_pre_equilibrated_reproduces_mekisim(tmp_path, capsys):
+    """A rate-rule variable is part of the pre-equilibrated start state: written in, tellurium reproduces mekisim.
+
+    Untreated, y = X = k = 5; drug = 4 makes y' = 1 - y, so y = 1 + 4 exp(-t) and X = 1 + 4 (1 + t) exp(-t).
+    Without y's start value (5, not the file's 1) written in, X would start to fall at once from 5 towards y = 1.
+    """
     model_file = tmp_path / "rr.ant"
     model_file.write_text(RATE_RULE_MODEL)
-    code = main(["export", "--model", str(model_file), "--dose", "drug=4", "--time", "0:2:5", "--out",
-                 str(tmp_path / "rr.omex")])
-    err = capsys.readouterr().err
-    assert code == 1
-    assert "cannot be exported pre-equilibrated: it has rate rules (y)" in err and "--no-pre-equilibrate" in err
-    assert not (tmp_path / "rr.omex").exists()
-    # from the initial conditions the model exports with its rate rule, and roadrunner alone reproduces mekisim
+    path = tmp_path / "rr.omex"
+    out = export(tmp_path, capsys, "--model", str(model_file), "--dose", "drug=4", "--time", "0:2:5", *TIGHT_ARGS,
+                 "--out", str(path))
+    assert "pre-equilibrated" in out
+    assert "start values of the rate-rule variables (y)" in archive_file(path, "metadata.rdf")
+    start = pd.read_csv(io.StringIO(archive_file(path, "reference/start_state.csv"))).set_index("species")
+    assert start.loc["y", "concentration"] == pytest.approx(5.0, rel=1e-8)
+    data = run_elsewhere(tmp_path, "omex", path)
+    model = ms.load_model(model_file)
+    times = np.linspace(0, 2, 5)
+    traj = mekisim_course(model, None, {"drug": 4.0}, times, select=["X", "y"])
+    np.testing.assert_allclose(traj["X"], 1 + 4 * (1 + times) * np.exp(-times), rtol=1e-8)
+    np.testing.assert_allclose(traj["y"], 1 + 4 * np.exp(-times), rtol=1e-8)
+    np.testing.assert_allclose(data["tc_X"].ravel(), traj["X"], rtol=RTOL, atol=ATOL)
+    assert data["pre_y"].ravel()[0] == pytest.approx(5.0, rel=RTOL)  # the executing tool's untreated steady state
+    # the standalone SBML alone (plain roadrunner) starts from the same state
+    sbml = tmp_path / "rr.xml"
+    export(tmp_path, capsys, "--model", str(model_file), "--dose", "drug=4", "--time", "0:2:5", *TIGHT_ARGS,
+           "--out", str(sbml))
+    alone = run_elsewhere(tmp_path, "sbml", sbml, "0", "2", "5", "1e-10", "1e-12", "X", "y")
+    assert_reproduces(alone, traj, prefix="")
+
+
+def test_rate_rule_model_from_the_initial_conditions(tmp_path, capsys):
+    """--no-pre-equilibrate: the model exports with its rate rule and file values; roadrunner alone reproduces it."""
+    model_file = tmp_path / "rr.ant"
+    model_file.write_text(RATE_RULE_MODEL)
     path = tmp_path / "rr.xml"
     export(tmp_path, capsys, "--model", str(model_file), "--dose", "drug=1", "--time", "0:2:5", "--no-pre-equilibrate",
            *TIGHT_ARGS, "--out", str(path))

@@ -4,8 +4,9 @@ The encoding (research in the issue's notes, measured with tellurium 2.2.13):
 
 * every value of the condition (cell line, catalogue IC50/Hill, doses, ``--set`` values) is written into the SBML;
 * a pre-equilibrated time course starts from mekisim's untreated steady state, written in as the species' initial
-  concentrations (their initial assignments removed); the drug acts from t = 0. The archive also carries the
-  untreated model and a SED-ML steady-state task on it, so the executing tool re-derives that start state;
+  concentrations and the rate-rule variables' values (their initial assignments removed); the drug acts from
+  t = 0. The archive also carries the untreated model and a SED-ML steady-state task on it, so the executing tool
+  re-derives that start state;
 * the SED-ML carries the solver settings (CVODE rtol, atol, max steps), a report with time and every observable
   (labels with units) and one plot per observable unit; ``reference/mekisim.csv`` is mekisim's own table.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +30,9 @@ from ..model import CompiledModel, Condition, accepted_drugs, check_values, make
 from ._omex import FORMATS, Entry, write_archive
 from ._sbml import bake, check_exportable, sbml_info, to_antimony
 from ._sedml import SedDocument
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["EXPORT_FORMATS", "ExportResult", "export_condition", "format_for", "observable_label"]
 
@@ -182,7 +187,7 @@ class _Run:
     """mekisim's run of the condition: its table, start state and what the export must say about it."""
 
     times: np.ndarray | None
-    reference: object  # pandas.DataFrame
+    reference: pd.DataFrame
     state: Mapping[str, float] | None  # the pre-equilibrated start state (None: initial conditions)
     pre_equilibrated: bool
     notes: tuple[str, ...]
@@ -211,18 +216,18 @@ def _run(model: CompiledModel, condition: Condition, times: np.ndarray | None, p
                                   "(--time T0:T1:N) instead.")
         frame = pd.DataFrame([record.values], columns=[observable_label(model, o) for o in obs])
         return _Run(None, frame, None, False, ())
-    select = list(dict.fromkeys([*model.species, *obs]))
+    select = list(dict.fromkeys([*model.species, *model.rate_ruled, *obs]))
     traj = time_course(model, times, condition, pre_equilibrate=pre_equilibrate, select=select, options=options,
                        throw=False)
     if not traj.ok:
         raise SimulationError(f"mekisim's own run of this condition failed ({traj.message}); there is nothing to "
                               "reproduce elsewhere.")
-    notes = ()
+    notes: tuple[str, ...] = ()
     if pre_equilibrate and not traj.pre_equilibrated:
         notes = (f"pre-equilibration skipped: {traj.message}",)
     state = None
     if traj.pre_equilibrated:
-        state = {sid: float(traj[sid][0]) for sid in model.species}
+        state = {sid: float(traj[sid][0]) for sid in (*model.species, *model.rate_ruled)}
     frame = pd.DataFrame({time_label(model): traj.time, **{observable_label(model, o): traj[o] for o in obs}})
     return _Run(times, frame, state, traj.pre_equilibrated, notes)
 
@@ -267,7 +272,9 @@ def _texts(model: CompiledModel, condition: Condition, given: Mapping[str, float
                         if model.pre_equilibration else "")
             parts.append(f"Pre-equilibrated: the run starts from the untreated steady state of this condition (every "
                          f"dose 0{settings}), solved by mekisim and written into this model as the species' initial "
-                         f"concentrations (their initial assignments removed); the drug acts from t = {t[0]:g} {unit}."
+                         "concentrations" + (f" and the start values of the rate-rule variables "
+                                             f"({', '.join(model.rate_ruled)})" if model.rate_ruled else "")
+                         + f" (their initial assignments removed); the drug acts from t = {t[0]:g} {unit}."
                          + (f" {UNTREATED_ID}.xml is the untreated model; its steady state, re-derived by the SED-ML "
                             "task 'pre_equilibration' (report 'pre_equilibration_check'), is that start state "
                             "(reference/start_state.csv)." if archive else ""))
@@ -321,8 +328,8 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
         sed.report("time_course_report", [(time_label(model), "tc_time"), *((labels[o], f"tc_{o}") for o in obs)],
                    f"{title}: time course")
         by_unit: dict[str, list[str]] = {}
-        for o in model.observables:
-            by_unit.setdefault(o.unit, []).append(o.id)
+        for observable in model.observables:
+            by_unit.setdefault(observable.unit, []).append(observable.id)
         x_label = (f"time after drug addition ({unit}), from the untreated steady state" if run.pre_equilibrated
                    else f"time ({unit}), from the initial conditions")
         for k, (obs_unit, ids) in enumerate(by_unit.items(), start=1):
@@ -335,10 +342,10 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
             sed.task("pre_equilibration", UNTREATED_ID, "untreated_steady_state",
                      "pre-equilibration: the untreated steady state (compare with the start state of "
                      f"{TREATED_ID}.xml)")
-            for sid in model.species:
+            for sid in run.state or {}:  # the floating species and the rate-rule variables
                 sed.variable(f"pre_{sid}", "pre_equilibration", UNTREATED_ID, sid,
                              f"{sid} at the untreated steady state")
-            sed.report("pre_equilibration_check", [(sid, f"pre_{sid}") for sid in model.species],
+            sed.report("pre_equilibration_check", [(sid, f"pre_{sid}") for sid in run.state or {}],
                        "untreated steady state re-derived by the executing tool (reference/start_state.csv is "
                        "mekisim's)")
     entries = [
@@ -356,9 +363,10 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
     if run.pre_equilibrated:
         entries.insert(1, Entry(f"{UNTREATED_ID}.xml", texts["untreated"], info.format_uri,
                                 "the untreated model (every dose 0): its steady state is the start state"))
-        state = "species,concentration\n" + "".join(f"{k},{v!r}\n" for k, v in run.state.items())
+        state = "species,concentration\n" + "".join(f"{k},{v!r}\n" for k, v in (run.state or {}).items())
         entries.append(Entry("reference/start_state.csv", state, FORMATS["csv"],
-                             "mekisim's pre-equilibrated start state (the initial concentrations of condition.xml)"))
+                             "mekisim's pre-equilibrated start state (the initial concentrations of condition.xml, "
+                             "and the start values of its rate-rule variables)"))
     return entries
 
 

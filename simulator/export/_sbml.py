@@ -56,11 +56,9 @@ def check_exportable(model: CompiledModel, *, bakes_state: bool) -> None:
     """Refuse a model whose start state the export cannot write into the SBML faithfully (with the reason).
 
     ``bakes_state``: the export writes mekisim's pre-equilibrated state in as the initial state (a time course
-    from the untreated steady state). Then refused:
+    from the untreated steady state): the floating species and the variables of rate rules (which mekisim's
+    pre-equilibration carries into the treated run). Then refused:
 
-    * rate rules: their variables are part of the state, but mekisim's pre-equilibration does not carry them (it
-      restores floating species only, a known engine limitation), so mekisim's own numbers are not the ones to
-      reproduce;
     * events: whether an event has fired, and its trigger's value at t0, are state the SBML cannot start from;
     * an initial assignment of a parameter or compartment that reads a species: the export replaces the
       species' initial values by the steady state, which would change that parameter.
@@ -75,16 +73,11 @@ def check_exportable(model: CompiledModel, *, bakes_state: bool) -> None:
     doc = libsbml.readSBMLFromString(model.sbml)
     sbml = doc.getModel()
     problems = []
-    rate = [r.getVariable() for r in sbml.getListOfRules() if r.isRate()]
-    if rate:
-        problems.append(f"it has rate rules ({', '.join(rate[:5])}{', ...' if len(rate) > 5 else ''}), whose "
-                        "variables mekisim's pre-equilibration does not carry into the treated run yet (a known "
-                        "engine limitation), so there is no faithful start state to export")
     if sbml.getNumEvents():
         events = [e.getId() or f"event {k}" for k, e in enumerate(sbml.getListOfEvents())]
         problems.append(f"it has events ({', '.join(events[:5])}), whose fired/armed state at the start of the treated "
                         "run cannot be written into an SBML file")
-    baked = set(model.species)
+    baked = set(model.species) | set(model.rate_ruled)
     for ia in sbml.getListOfInitialAssignments():
         target = ia.getSymbol()
         if target in baked or not ia.isSetMath():
@@ -125,9 +118,10 @@ def bake(sbml: str, values: Mapping[str, float], *, state: Mapping[str, float] |
     values
         Parameter id -> value, or species id -> initial concentration (a settable species), applied in order.
     state
-        Floating species id -> concentration at the start of the run (mekisim's pre-equilibrated state). Their
-        initial assignments are removed so the numbers are used as given; the other initial assignments stay,
-        and every simulator evaluates them at load with the written-in values.
+        Floating species id -> concentration, and rate-rule variable (species, parameter or compartment) -> value,
+        at the start of the run (mekisim's pre-equilibrated state). Their initial assignments are removed so the
+        numbers are used as given; the other initial assignments stay, and every simulator evaluates them at load
+        with the written-in values.
     model_id, name, notes
         The SBML model's id and name, and a paragraph of notes saying what was written in.
     """
@@ -145,12 +139,18 @@ def bake(sbml: str, values: Mapping[str, float], *, state: Mapping[str, float] |
             raise InputError(f"{key!r} is not a parameter or a settable species of the model; it cannot be written in.")
         _set_concentration(species, float(value))
     for key, value in (state or {}).items():
-        species = model.getSpecies(key)
-        if species is None:
-            raise InputError(f"the start state names {key!r}, which is not a species of the model.")
+        species, param, compartment = model.getSpecies(key), model.getParameter(key), model.getCompartment(key)
+        if species is None and param is None and compartment is None:
+            raise InputError(f"the start state names {key!r}, which is not a species, parameter or compartment of "
+                             "the model.")
         if model.getInitialAssignment(key) is not None and model.removeInitialAssignment(key) is None:
             raise RuntimeError(f"libsbml could not remove the initial assignment of {key}")
-        _set_concentration(species, float(value))
+        if species is not None:
+            _set_concentration(species, float(value))
+        elif param is not None:  # a rate-rule variable
+            _ok(param.setValue(float(value)), f"set the start value of {key}")
+        else:
+            _ok(compartment.setSize(float(value)), f"set the start size of {key}")
     _ok(model.setId(model_id), f"set the model id {model_id}")
     _ok(model.setName(name), "set the model name")
     paragraphs = "".join(f"<p>{_escape(p)}</p>" for p in notes.split("\n\n") if p.strip())

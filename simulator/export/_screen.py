@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import InputError
@@ -31,6 +32,9 @@ from ._condition import MARKER, _check_target, format_for
 from ._omex import FORMATS, Entry, write_archive
 from ._sbml import bake, sbml_info
 from ._sedml import SedDocument
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ScreenExportResult", "export_screen"]
 
@@ -136,6 +140,8 @@ def export_screen(directory: str | Path, out: str | Path, *, model: CompiledMode
         entries.append(Entry(f"{mid}.xml", text, info.format_uri,
                              f"matrix {k}: {title}, untreated, every value written in"
                              + ("; closed-form cell numbers added as assignment rules" if needs_layer else "")))
+    if sed is None:
+        raise RuntimeError("the screen has no dose matrix to export")
     entries += [
         Entry("screen.sedml", sed.text(), FORMATS["sedml"],
               "SED-ML L1V4: one repeated task over the dose wells per matrix, fast-mode readouts", master=True),
@@ -349,7 +355,7 @@ def _sid(text: str) -> str:
 # ------------------------------------------------------------------------------------------ reference table
 
 
-def _reference(directory: Path, screen: Mapping, readouts: Mapping) -> object:
+def _reference(directory: Path, screen: Mapping, readouts: Mapping) -> pd.DataFrame:
     """The screen's matrix wells, one row per (cell line, member, dose pair), a column per readout."""
     import pandas as pd
 

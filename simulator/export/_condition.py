@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from ..model import CompiledModel, Condition, accepted_drugs, check_values, make
 from ._omex import FORMATS, Entry, write_archive
 from ._sbml import bake, check_exportable, sbml_info, to_antimony
 from ._sedml import SedDocument
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["EXPORT_FORMATS", "ExportResult", "export_condition", "format_for", "observable_label"]
 
@@ -182,7 +186,7 @@ class _Run:
     """mekisim's run of the condition: its table, start state and what the export must say about it."""
 
     times: np.ndarray | None
-    reference: object  # pandas.DataFrame
+    reference: pd.DataFrame
     state: Mapping[str, float] | None  # the pre-equilibrated start state (None: initial conditions)
     pre_equilibrated: bool
     notes: tuple[str, ...]
@@ -217,7 +221,7 @@ def _run(model: CompiledModel, condition: Condition, times: np.ndarray | None, p
     if not traj.ok:
         raise SimulationError(f"mekisim's own run of this condition failed ({traj.message}); there is nothing to "
                               "reproduce elsewhere.")
-    notes = ()
+    notes: tuple[str, ...] = ()
     if pre_equilibrate and not traj.pre_equilibrated:
         notes = (f"pre-equilibration skipped: {traj.message}",)
     state = None
@@ -321,8 +325,8 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
         sed.report("time_course_report", [(time_label(model), "tc_time"), *((labels[o], f"tc_{o}") for o in obs)],
                    f"{title}: time course")
         by_unit: dict[str, list[str]] = {}
-        for o in model.observables:
-            by_unit.setdefault(o.unit, []).append(o.id)
+        for observable in model.observables:
+            by_unit.setdefault(observable.unit, []).append(observable.id)
         x_label = (f"time after drug addition ({unit}), from the untreated steady state" if run.pre_equilibrated
                    else f"time ({unit}), from the initial conditions")
         for k, (obs_unit, ids) in enumerate(by_unit.items(), start=1):
@@ -354,6 +358,7 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
               "SED-ML report's labels"),
     ]
     if run.pre_equilibrated:
+        assert run.state is not None  # _run records the start state whenever the run was pre-equilibrated
         entries.insert(1, Entry(f"{UNTREATED_ID}.xml", texts["untreated"], info.format_uri,
                                 "the untreated model (every dose 0): its steady state is the start state"))
         state = "species,concentration\n" + "".join(f"{k},{v!r}\n" for k, v in run.state.items())

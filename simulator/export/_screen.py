@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import InputError
@@ -31,6 +32,9 @@ from ._condition import MARKER, _check_target, format_for
 from ._omex import FORMATS, Entry, write_archive
 from ._sbml import bake, sbml_info
 from ._sedml import SedDocument
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ScreenExportResult", "export_screen"]
 
@@ -50,7 +54,7 @@ class ScreenExportResult:
     readouts: tuple[str, ...]
     description: str
     notes: tuple[str, ...] = ()
-    reference: object = field(default=None, repr=False)  # pandas.DataFrame: the screen's wells, one row per well
+    reference: pd.DataFrame = field(default=None, repr=False)  # the screen's wells, one row per well
     files: tuple[str, ...] = ()
 
 
@@ -88,6 +92,9 @@ def export_screen(directory: str | Path, out: str | Path, *, model: CompiledMode
     lines = [None if c == DEFAULTS_LABEL else c for c in screen["cell_lines"]]
     held = {k: float(v) for k, v in ((screen.get("values") or {}).get("applied_values") or {}).items()}  # --set
     matrices = [(line, m, {**held, **values}) for line in lines for m, values in enumerate(members)]
+    if not matrices:
+        raise InputError(f"the screen in {str(directory)!r} records no cell lines (manifest 'cell_lines'); there is "
+                         "no dose matrix to export.")
     if len(matrices) > MAX_MATRICES:
         raise InputError(f"the screen in {str(directory)!r} has {len(matrices)} (cell line, member) matrices; an "
                          f"archive holds at most {MAX_MATRICES} (one SBML model each). Export a smaller screen.")
@@ -136,6 +143,7 @@ def export_screen(directory: str | Path, out: str | Path, *, model: CompiledMode
         entries.append(Entry(f"{mid}.xml", text, info.format_uri,
                              f"matrix {k}: {title}, untreated, every value written in"
                              + ("; closed-form cell numbers added as assignment rules" if needs_layer else "")))
+    assert sed is not None  # the loop made it: matrices is not empty (checked above)
     entries += [
         Entry("screen.sedml", sed.text(), FORMATS["sedml"],
               "SED-ML L1V4: one repeated task over the dose wells per matrix, fast-mode readouts", master=True),
@@ -349,7 +357,7 @@ def _sid(text: str) -> str:
 # ------------------------------------------------------------------------------------------ reference table
 
 
-def _reference(directory: Path, screen: Mapping, readouts: Mapping) -> object:
+def _reference(directory: Path, screen: Mapping, readouts: Mapping) -> pd.DataFrame:
     """The screen's matrix wells, one row per (cell line, member, dose pair), a column per readout."""
     import pandas as pd
 

@@ -258,7 +258,8 @@ def _teach(sub) -> None:
     """``mekisim teach list | run N --out DIR [--smoke] [--force] | serve [--port P] [--host H]``."""
     teach = sub.add_parser("teach", help="the six lessons on pathway feedback: list, run as HTML, live page",
                            description="Lessons on pathway feedback (experiments/lessons) and a live teaching page.")
-    verbs = teach.add_subparsers(dest="teach_command", required=True, metavar="ACTION")
+    verbs = teach.add_subparsers(dest="teach_command", required=True, metavar="ACTION",
+                                 help="list the lessons, run one as HTML, or serve the live page")
     verbs.add_parser("list", help="the lessons, one line each: number, title, question")
     run = verbs.add_parser("run", help="execute lesson N; write DIR/lesson_N.html (self-contained) and its .ipynb")
     run.add_argument("number", type=int, metavar="N", help="lesson number (mekisim teach list)")
@@ -398,6 +399,16 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "validate": (
         "mekisim validate models/mpnst.ant models/drugs.toml models/cell_lines.toml",
         "mekisim validate my_model.xml problem.yaml",
+    ),
+    "teach": (
+        "mekisim teach list",
+        "mekisim teach run 1 --out lessons/ --smoke     # lesson_1.html and lesson_1.ipynb",
+        "mekisim teach serve --port 8050                 # the live page on http://127.0.0.1:8050",
+    ),
+    "export": (
+        "mekisim export --model mpnst --cell-line S462_R1 --dose trametinib=3nM --time 0:240:241 --out r1_tram.omex",
+        "mekisim export --model mpnst --cell-line S462_R1 --set Itot=3,kE=0.5 --steady-state --out r1.xml",
+        "mekisim export --screen results/screen --out screen.omex",
     ),
     "demo": (
         "mekisim demo --out results/demo",

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-__all__ = ["Issue", "Status"]
+__all__ = ["Issue", "Level", "Status"]
+
+#: how serious an :class:`Issue` is
+Level = Literal["error", "warning", "note"]
 
 
 class Status(StrEnum):
@@ -68,7 +71,7 @@ class Issue:
     """
 
     file: str
-    level: Literal["error", "warning", "note"]
+    level: Level
     message: str
     row: int | None = None
     column: str | None = None

@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import InputError, MekisimError
 from .files import read_text
 from .model import bundled_model_names, load_model
-from .status import Issue
+from .status import Issue, Level
 
 __all__ = ["validate_files"]
 
@@ -231,7 +231,8 @@ def _validate_petab(path: Path) -> list[Issue]:
         return [Issue(str(path), "error", str(exc))]
     check = check_simulated_data(problem)
     # no table is normal for a user's own problem (a note); a table that cannot be matched deserves a look
-    level = {"ok": "note", "failed": "error"}.get(check.status, "warning" if check.table else "note")
+    levels: dict[str, Level] = {"ok": "note", "failed": "error"}
+    level = levels.get(check.status, "warning" if check.table else "note")
     return [Issue(str(path), level, f"self-check of the nominal simulation: {check.status}: {check.message}.")]
 
 

@@ -278,7 +278,7 @@ def _fit_nominal(args: argparse.Namespace, t0: float) -> int:
     info = {"data": str(args.data) if args.data else None,
             "representative_data": bool(args.data) or args.representative,
             "time_unit": (model or problem.model).time_unit,
-            "title": (f"{Path(args.data).stem} vs model {model.name} at its values" if args.data else
+            "title": (f"{Path(args.data).stem} vs model {model.name} at its values" if model is not None else
                       f"{Path(problem.source).stem} at nominal parameters")}
     write_nominal(result, args.out, info=info,
                   models={"model": model} if model is not None else {"petab": problem.model}, owner=owner,

@@ -21,12 +21,12 @@ def _export(args: argparse.Namespace) -> int:
     from ..model import resolve_values
 
     if args.screen is not None:
-        given = [opt for opt, value in (("--cell-line", args.cell_line), ("--dose", args.dose),
-                                        ("--set", args.set_values), ("--switch-off", args.switch_off),
-                                        ("--no-pre-equilibrate", args.no_pre_equilibrate),
-                                        ("--rtol", args.rtol), ("--atol", args.atol)) if value]
-        if given:
-            raise InputError(f"--screen exports the screen as it ran; {', '.join(given)} would change it. Leave them "
+        asked = [opt for opt, value in (("--cell-line", args.cell_line), ("--dose", args.dose),
+                                       ("--set", args.set_values), ("--switch-off", args.switch_off),
+                                       ("--no-pre-equilibrate", args.no_pre_equilibrate),
+                                       ("--rtol", args.rtol), ("--atol", args.atol)) if value]
+        if asked:
+            raise InputError(f"--screen exports the screen as it ran; {', '.join(asked)} would change it. Leave them "
                              "out, or export one condition with --model ... --time/--steady-state.")
         if args.format not in (None, "omex"):
             raise InputError(f"--screen is exported as a COMBINE archive (--format omex), not {args.format}.")

@@ -399,19 +399,19 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "mekisim validate models/mpnst.ant models/drugs.toml models/cell_lines.toml",
         "mekisim validate my_model.xml problem.yaml",
     ),
-    "demo": (
-        "mekisim demo --out results/demo",
-        "mekisim demo --smoke --out /tmp/demo     # small grids, seconds",
-    ),
     "teach": (
         "mekisim teach list",
-        "mekisim teach run 1 --out lessons/      # lesson 1 as a self-contained HTML page",
-        "mekisim teach serve --port 8050          # the live page, http://127.0.0.1:8050",
+        "mekisim teach run 1 --out lessons/ --smoke     # lesson_1.html and lesson_1.ipynb",
+        "mekisim teach serve --port 8050                 # the live page on http://127.0.0.1:8050",
     ),
     "export": (
         "mekisim export --model mpnst --cell-line S462_R1 --dose trametinib=3nM --time 0:240:241 --out r1_tram.omex",
         "mekisim export --model mpnst --cell-line S462_R1 --set Itot=3,kE=0.5 --steady-state --out r1.xml",
         "mekisim export --screen results/screen --out screen.omex",
+    ),
+    "demo": (
+        "mekisim demo --out results/demo",
+        "mekisim demo --smoke --out /tmp/demo     # small grids, seconds",
     ),
 }
 

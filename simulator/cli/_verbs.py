@@ -75,10 +75,11 @@ def _simulate(args: argparse.Namespace) -> int:
         claim_file(args.out, force=args.force)  # before computing: a refused --out costs nothing
     started = time.perf_counter()
     record: SteadyState | Trajectory
-    preeq = None if args.steady_state else _pre_equilibrate(args, model, condition)
+    preeq: _PreEquilibration | None = None
     if args.steady_state:
         record = steady_state(model, condition, select=select, throw=False)
     else:
+        preeq = _pre_equilibrate(args, model, condition)
         t0, t1, n = parse_time_span(args.time, model_unit=model.time_unit)
         record = time_course(model, np.linspace(t0, t1, n), condition, select=select, throw=False,
                              pre_equilibrate=preeq.asked)
@@ -86,7 +87,7 @@ def _simulate(args: argparse.Namespace) -> int:
     frame = simulation_table(record, model, condition)
     elapsed = time.perf_counter() - started
     _note_values("simulate", model, values, switches)
-    if preeq is not None and record.pre_equilibrated:
+    if preeq is not None and isinstance(record, Trajectory) and record.pre_equilibrated:
         print(f"mekisim simulate: note: pre-equilibrated ({preeq.reason}): the time course starts from the untreated "
               f"steady state{_protocol_text(model)}; --no-pre-equilibrate starts from the initial conditions",
               file=sys.stderr)
@@ -181,7 +182,7 @@ def simulation_table(record, model: CompiledModel, condition):
 def _column_info(model: CompiledModel, frame) -> dict:
     """Label and unit of every column of the simulate table (the manifest's ``columns``)."""
     observables = {o.id: o for o in model.observables}
-    out = {}
+    out: dict[str, dict[str, str | None]] = {}
     for column in frame.columns:
         if column in observables:
             out[column] = {"label": observables[column].label, "unit": observables[column].unit}

@@ -361,6 +361,7 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
               "SED-ML report's labels"),
     ]
     if run.pre_equilibrated:
+        assert run.state is not None  # _run records the start state whenever the run was pre-equilibrated
         entries.insert(1, Entry(f"{UNTREATED_ID}.xml", texts["untreated"], info.format_uri,
                                 "the untreated model (every dose 0): its steady state is the start state"))
         state = "species,concentration\n" + "".join(f"{k},{v!r}\n" for k, v in (run.state or {}).items())

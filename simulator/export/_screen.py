@@ -54,7 +54,7 @@ class ScreenExportResult:
     readouts: tuple[str, ...]
     description: str
     notes: tuple[str, ...] = ()
-    reference: object = field(default=None, repr=False)  # pandas.DataFrame: the screen's wells, one row per well
+    reference: pd.DataFrame = field(default=None, repr=False)  # the screen's wells, one row per well
     files: tuple[str, ...] = ()
 
 
@@ -92,6 +92,9 @@ def export_screen(directory: str | Path, out: str | Path, *, model: CompiledMode
     lines = [None if c == DEFAULTS_LABEL else c for c in screen["cell_lines"]]
     held = {k: float(v) for k, v in ((screen.get("values") or {}).get("applied_values") or {}).items()}  # --set
     matrices = [(line, m, {**held, **values}) for line in lines for m, values in enumerate(members)]
+    if not matrices:
+        raise InputError(f"the screen in {str(directory)!r} records no cell lines (manifest 'cell_lines'); there is "
+                         "no dose matrix to export.")
     if len(matrices) > MAX_MATRICES:
         raise InputError(f"the screen in {str(directory)!r} has {len(matrices)} (cell line, member) matrices; an "
                          f"archive holds at most {MAX_MATRICES} (one SBML model each). Export a smaller screen.")

@@ -195,6 +195,7 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
                             gtol=settings.gtol or None, max_nfev=settings.max_nfev)
     except _BudgetExceeded as exc:
         x, nllh = budget.best_x, budget.best_nllh
+        assert x is not None  # budget.seen(x0, nllh0) with a finite nllh0 above
         return record(x, nllh, Status.BUDGET, f"budget exceeded: {exc}; the best point seen is kept",
                       fresh=_fresh_nllh(objective, x))
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:

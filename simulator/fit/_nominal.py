@@ -55,7 +55,7 @@ class NominalResult:
     status: str
     messages: tuple[str, ...] = ()
     priors: bool = False
-    table: pd.DataFrame = field(default=None, repr=False)  # type: ignore[assignment]
+    table: pd.DataFrame = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -7,9 +7,10 @@ figures (matplotlib) stay the figures of record; these let a reader hover a well
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._common import _number
 
@@ -33,10 +34,10 @@ def _fragment(fig, div_id: str) -> str:
 
 
 def interactive_screen_panel(
-    values: np.ndarray,
-    doses_a: Sequence[float],
-    doses_b: Sequence[float],
-    scores: Mapping[str, np.ndarray],
+    values: ArrayLike,
+    doses_a: ArrayLike,
+    doses_b: ArrayLike,
+    scores: Mapping[str, ArrayLike],
     *,
     drug_a: str,
     drug_b: str,
@@ -53,8 +54,8 @@ def interactive_screen_panel(
     from plotly.subplots import make_subplots
 
     values = np.asarray(values, dtype=float)
-    labels_a = [_number(d, 3) for d in doses_a]
-    labels_b = [_number(d, 3) for d in doses_b]
+    labels_a = [_number(d, 3) for d in np.asarray(doses_a, dtype=float)]
+    labels_b = [_number(d, 3) for d in np.asarray(doses_b, dtype=float)]
     names = [s for s in SCORE_LABELS if s in scores]
     custom = np.stack([np.asarray(scores[s], dtype=float) for s in names], axis=-1) if names else None
     hover = (f"{drug_a}: %{{y}} nM<br>{drug_b}: %{{x}} nM<br>{readout_label}: %{{z:.4g}}"
@@ -67,8 +68,8 @@ def interactive_screen_panel(
                              colorscale="Viridis", texttemplate="%{z:.2g}", textfont={"size": 9},
                              colorbar={"title": {"text": readout_label, "side": "right"}, "x": 0.5, "len": 0.9}),
                   row=1, col=1)
-    for doses, curve, drug in ((doses_a, values[:, 0], drug_a), (doses_b, values[0, :], drug_b)):
-        doses = np.asarray(doses, dtype=float)
+    for dose_list, curve, drug in ((doses_a, values[:, 0], drug_a), (doses_b, values[0, :], drug_b)):
+        doses = np.asarray(dose_list, dtype=float)
         positive = doses > 0
         fig.add_trace(go.Scatter(x=doses[positive], y=curve[positive], mode="lines+markers", name=f"{drug} alone",
                                  hovertemplate=f"{drug}: %{{x:.4g}} nM<br>{readout_label}: %{{y:.4g}}<extra></extra>"),
@@ -83,7 +84,7 @@ def interactive_screen_panel(
 
 
 def interactive_curves(
-    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    series: Mapping[str, tuple[ArrayLike, ArrayLike]],
     *,
     x_label: str,
     y_label: str,
@@ -100,8 +101,8 @@ def interactive_curves(
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for name, (x, y) in series.items():
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    for name, (x_values, y_values) in series.items():
+        x, y = np.asarray(x_values, dtype=float), np.asarray(y_values, dtype=float)
         if log_x:
             x, y = x[x > 0], y[x > 0]
         fig.add_trace(go.Scatter(x=x.tolist(), y=y.tolist(), mode="lines+markers", name=name,

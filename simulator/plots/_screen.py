@@ -81,7 +81,7 @@ def plot_matrix_heatmap(
         norm, cmap = None, "viridis"
     cm = colormap(cmap).with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(colour), origin="lower", aspect="auto", cmap=cm, norm=norm)
-    rgba = image.cmap(image.norm(np.ma.masked_invalid(colour)))
+    rgba = np.asarray(image.cmap(image.norm(np.ma.masked_invalid(colour))))  # an array in: (rows, cols, 4) RGBA
     for (i, j), value in np.ndenumerate(matrix):
         if np.isfinite(value):
             ax.text(j, i, _number(value, 2), ha="center", va="center", fontsize=6, color=text_colour(rgba[i, j]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,7 +167,7 @@ class ScreenSpec:
     ratio: float | None = None
     target_suppression: float = 0.8
     options: SolverOptions = field(default_factory=SolverOptions)
-    values: tuple = ()
+    values: Mapping[str, float] | tuple[tuple[str, float], ...] = ()  # a mapping in; stored as sorted pairs
     switch_off: tuple[str, ...] = ()
 
     __reduce__ = reduce_frozen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import cast
@@ -109,7 +110,7 @@ class SensitivitySpec:
     rank_top: int = 5
     chunk_rows: int | None = None
     options: SolverOptions = field(default_factory=SolverOptions)
-    values: tuple = ()
+    values: Mapping[str, float] | tuple[tuple[str, float], ...] = ()  # a mapping in; stored as sorted pairs
     switch_off: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -28,7 +28,7 @@ from ._figures import dose_response_figure, matrix_figure, nm, time_course_figur
 __all__ = ["build_app", "serve"]
 
 HOURS = (math.log10(0.25), math.log10(48.0))  # time slider, log10 h
-GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
 def hours_of(position: float | None) -> float:
@@ -63,7 +63,7 @@ def _switch_option(page: TeachPage, name: str) -> dict:
 def _layout(page: TeachPage) -> html.Div:
     spec = page.spec
     label = {"display": "block", "marginTop": "10px", "fontWeight": 600}
-    models = [{"label": s.label, "value": s.name} for s in PAGE_MODELS.values()]
+    models: list[dict[str, str | bool]] = [{"label": s.label, "value": s.name} for s in PAGE_MODELS.values()]
     models.append({"label": "Model B: melanoma (not here: no steady state, no feedback switches)",
                    "value": "melanoma", "disabled": True})
     return html.Div(style={"fontFamily": "DejaVu Sans, Arial, sans-serif", "margin": "8px 16px"}, children=[
@@ -135,7 +135,8 @@ def _tables(page: TeachPage, state: PageState) -> list:
 def build_app(page: TeachPage | None = None) -> Dash:
     """The Dash app of the page (``page``: the compute; a new :class:`TeachPage` of Model A by default)."""
     page = page or TeachPage()
-    app = Dash(__name__, title="mekisim teach", serve_locally=True, update_title=None)
+    # dash documents update_title=None (keep the tab's title while a callback runs) but annotates it as str
+    app = Dash(__name__, title="mekisim teach", serve_locally=True, update_title=None)  # type: ignore[arg-type]
     app.layout = _layout(page)
     timing: dict[str, float] = {}  # callback -> seconds of its last run (the benchmark reads /timing)
 

@@ -180,6 +180,8 @@ class TeachPage:
 
     def model_times(self, hours: float) -> np.ndarray:
         """Times (model units) of the time-course panel: 0 to ``hours``, ``n_times`` points."""
+        if self.model.time_unit is None:  # the page's bundled models declare one (models/<name>.toml)
+            raise InputError(f"model {self.model.name!r} declares no time_unit (s, min, h or d): the page shows hours.")
         per_hour = {"s": 3600.0, "min": 60.0, "h": 1.0, "d": 1.0 / 24.0}[self.model.time_unit]
         return np.linspace(0.0, hours * per_hour, self.spec.n_times)
 

@@ -10,6 +10,7 @@ Every figure's ``layout.meta`` says which state it shows (the browser test and t
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -164,7 +165,8 @@ def dose_response_figure(page: TeachPage, state: PageState, panel: DoseResponseP
 def _cells(z: np.ndarray, fmt: str) -> tuple[list, list]:
     """NaN -> None (an empty cell in JSON), and the text shown in each cell."""
     finite = np.isfinite(z)
-    values = np.where(finite, z, None).tolist()
+    values = [[v if ok else None for v, ok in zip(row, frow, strict=True)]
+              for row, frow in zip(z.tolist(), finite.tolist(), strict=True)]
     text = [[(fmt % v) if ok else "" for v, ok in zip(row, frow, strict=True)]
             for row, frow in zip(np.nan_to_num(z).tolist(), finite.tolist(), strict=True)]
     return values, text
@@ -202,7 +204,7 @@ def matrix_figure(page: TeachPage, state: PageState, panel: MatrixPanel | None =
                       "tickvals": [-3, -2, -1, 0, 1, 2, 3], "ticktext": ["0.125", "0.25", "0.5", "1", "2", "4", "8"]}},
     ]
     x_axis = {"title": {"text": f"{spec.drug_b} (nM)"}, "type": "category", "tickangle": 40}
-    layout = {
+    layout: dict[str, Any] = {
         "xaxis": {**x_axis, "domain": domains[0], "anchor": "y"},
         "xaxis2": {**x_axis, "domain": domains[1], "anchor": "y2"},
         "yaxis": {"title": {"text": f"{spec.drug_a} (nM)"}, "type": "category", "anchor": "x"},

@@ -28,6 +28,10 @@ _NEWTON_SETTINGS = {"newton": {"func_norm_tol": 1e-12, "scaled_step_tol": 1e-14}
 class _Runner:
     """A RoadRunner plus the index arrays that set every value in one call. Private to this module."""
 
+    #: indices of the state and sensitivity parameters of an augmented (sensitivity) model; set by
+    #: ``engine._sensitivity._load_aug`` on first use (absent until then: it tests ``hasattr``)
+    sens_idx: np.ndarray
+
     def __init__(self, model: CompiledModel, moieties: bool = True) -> None:
         self.model = model
         self.laws: np.ndarray | None = None  # conservation laws checked by hand when roadrunner cannot

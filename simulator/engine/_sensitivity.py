@@ -101,6 +101,8 @@ def sensitivity_course(
     if untreated is None:
         x_start, s_start = _initial(system, treated, wmat)
     else:
+        if untreated_weights is None:
+            raise ValueError("sensitivity_course: untreated_weights are required with untreated")
         solved = _preequilibrate(system, untreated, _weight_matrix(system, untreated_weights), options)
         if isinstance(solved, str):
             return solved

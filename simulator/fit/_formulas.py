@@ -15,8 +15,9 @@ compare both to ~1e-15).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sympy
@@ -41,10 +42,10 @@ class _Compiled:
     """One formula on the rows of one observable: its function and one derivative function per symbol."""
 
     sources: tuple[_Source, ...]
-    func: object
-    derivatives: tuple[object, ...]
+    func: Callable[..., Any]
+    derivatives: tuple[Callable[..., Any], ...]
     #: (i, j, function) for every non-zero second derivative between two sources, i <= j
-    second: tuple[tuple[int, int, object], ...] = ()
+    second: tuple[tuple[int, int, Callable[..., Any]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,8 @@ class Formulas:
                             d1[rows[hit], src_cols[hit]] += _full(deriv(*args), rows.size)[hit]
                     for i, j, deriv in f.second:
                         ci, cj = cols[i], cols[j]
+                        # second derivatives are kept only between parameter sources (no state, time or y here)
+                        assert ci is not None and cj is not None
                         hit = (ci >= 0) & (cj >= 0)
                         if not hit.any():
                             continue
@@ -232,6 +235,7 @@ class Formulas:
         args = []
         for src in f.sources:
             if src.kind == _PARAM:
+                assert src.index is not None  # _compile gives every parameter source its per-row index
                 args.append(v[src.index])
             elif src.kind == _STATE:
                 args.append(states[rows, self._select_pos[src.name]])

@@ -165,6 +165,12 @@ class Objective:
     _laplace: np.ndarray = field(init=False, repr=False)
     _hm: np.ndarray = field(init=False, repr=False)
     _const: float = field(init=False, repr=False)
+    # the problem's compiled formulas, each estimated id's position in their value vector, and the rows whose
+    # observable is on a log / log10 scale (the derivative of the transformation)
+    _formulas: Formulas = field(init=False, repr=False, compare=False)
+    _vpos: np.ndarray = field(init=False, repr=False, compare=False)
+    _hprime_log: np.ndarray = field(init=False, repr=False, compare=False)
+    _hprime_log10: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # per object, never passed in: ``dataclasses.replace`` (another ``fixed`` or ``options``) builds a new
@@ -271,6 +277,9 @@ class Objective:
         res = np.concatenate([data, noise])
         if columns is None:
             return res, sim, None
+        # evaluate(derivatives=True) fills every derivative
+        assert fv.dy_dv is not None and fv.dy_ds is not None and fv.dsigma_dv is not None
+        assert fv.dsigma_ds is not None and fv.dsigma_dy is not None
         chain = np.array([_chain(v[self._vpos[j]], self.scales[j]) for j in columns])
         dy = fv.dy_dv[:, self._vpos[columns]] * chain
         dsig = fv.dsigma_dv[:, self._vpos[columns]] * chain
@@ -326,7 +335,7 @@ class Objective:
         jac[:, columns] = jac_part
         if d_states is None:
             for j in ode:
-                jac[:, j] = self._solve_column(x, j, base)
+                jac[:, j] = self._solve_column(x, int(j), base)
         jac[~np.isfinite(jac)] = 0.0
         return jac
 

@@ -126,7 +126,8 @@ def sensitivity_system(model: CompiledModel, pairs: Sequence[tuple[str, int]], n
             syms[name] = sympy.Symbol(f"v_{name}")
         return syms[name]
 
-    rules, rate_rules = {}, {}
+    rules: dict[str, sympy.Expr] = {}
+    rate_rules: dict[str, sympy.Expr] = {}
     for r in m.getListOfRules():
         if r.isAlgebraic():
             raise NotSupported(f"model {model.name!r} has an algebraic rule")

@@ -27,7 +27,7 @@ from ._logistic import LogisticFit, fit_logistic
 from ._readout import READOUTS, Readout, readouts_for, unknown_readout_message
 
 
-def percent_remaining(readout: str | Readout, values: np.ndarray) -> tuple[np.ndarray, bool, str]:
+def percent_remaining(readout: str | Readout, values: Sequence[float] | np.ndarray) -> tuple[np.ndarray, bool, str]:
     """The response to fit, whether it is in % of untreated (so it has an absolute IC50), and its axis label.
 
     A readout with a fraction-affected form (:attr:`Readout.effect`) is fitted as % remaining = 100*(1 - fa);

@@ -692,12 +692,12 @@ def constant_ratio_many(
 
 
 def constant_ratio_ci_many(
-    doses_a: object,
-    fa_a: object,
-    doses_b: object,
-    fa_b: object,
-    mix_doses_a: object,
-    fa_mix: object,
+    doses_a: ArrayLike,
+    fa_a: ArrayLike,
+    doses_b: ArrayLike,
+    fa_b: ArrayLike,
+    mix_doses_a: ArrayLike,
+    fa_mix: ArrayLike,
     ratio: float | tuple[float, float],
     fa_levels: Sequence[float] = (0.5, 0.75, 0.9),
 ) -> ConstantRatioMany:

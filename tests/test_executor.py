@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import _screen_worker as w
@@ -220,6 +221,36 @@ def test_dead_worker_is_worker_lost_and_the_executor_recovers():
     with ProcessExecutor(1) as executor:
         with pytest.raises(WorkerLost, match="a worker process died"):
             executor.map(_die, [0, 1])
+        assert executor.map(_pid, [0])[0] != os.getpid()  # a new pool
+
+
+class _PoolBrokenOnSecondSubmit:
+    """A pool whose worker died before any future reported it: the second ``submit`` raises."""
+
+    def __init__(self, pool) -> None:
+        self.pool, self.calls = pool, 0
+
+    def submit(self, fn, *args):
+        self.calls += 1
+        if self.calls == 2:
+            raise BrokenProcessPool("A child process terminated abruptly")
+        return self.pool.submit(fn, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.pool, name)
+
+
+def test_a_pool_broken_at_submit_is_worker_lost_naming_the_running_tasks(monkeypatch):
+    """Under load a dead worker can surface in ``submit`` before any future fails: the same WorkerLost (with the
+    tasks in flight), not a raw BrokenProcessPool traceback; the executor recovers with a new pool."""
+    with ProcessExecutor(1) as executor:
+        real = executor._get_pool()
+        broken = _PoolBrokenOnSecondSubmit(real)
+        monkeypatch.setattr(executor, "_get_pool", lambda: broken)
+        with pytest.raises(WorkerLost, match="a worker process died") as caught:
+            executor.map(_pid, [0, 1, 2])
+        assert caught.value.indices == (0, 1)
+        monkeypatch.undo()
         assert executor.map(_pid, [0])[0] != os.getpid()  # a new pool
 
 

@@ -130,7 +130,12 @@ class ProcessExecutor(_BaseExecutor):
                 nxt = next(source, None)
                 if nxt is None:
                     return
-                pending[pool.submit(fn, nxt[1])] = nxt[0]
+                try:
+                    pending[pool.submit(fn, nxt[1])] = nxt[0]
+                except BrokenProcessPool as exc:  # a worker died before any finished future said so
+                    lost = self._lost(fn)
+                    lost.indices = tuple(sorted({nxt[0], *pending.values()}))
+                    raise lost from exc
 
         try:
             fill()
@@ -149,15 +154,19 @@ class ProcessExecutor(_BaseExecutor):
         try:
             return future.result()
         except BrokenProcessPool as exc:
-            self._discard(terminate=True)
-            raise WorkerLost(
-                f"a worker process died (killed, out of memory, a crash in native code, or {_task_name(fn)} "
-                "could not be imported in the worker) while tasks were running; the pool was shut down."
-            ) from exc
+            raise self._lost(fn) from exc
         except Exception as exc:
             if not return_exceptions:
                 raise
             return exc
+
+    def _lost(self, fn: Callable) -> WorkerLost:
+        """Discard the broken pool; the :class:`WorkerLost` to raise (a later call starts a new pool)."""
+        self._discard(terminate=True)
+        return WorkerLost(
+            f"a worker process died (killed, out of memory, a crash in native code, or {_task_name(fn)} "
+            "could not be imported in the worker) while tasks were running; the pool was shut down."
+        )
 
     def _indexed_result(self, future: cf.Future, fn: Callable, return_exceptions: bool,
                         indices: tuple[int, ...]) -> Any:

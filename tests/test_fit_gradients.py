@@ -28,6 +28,7 @@ from simulator.fit import (
     to_scaled,
 )
 from simulator.model import antimony_to_sbml
+from tests._petab_files import write_problem
 
 PETAB = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "petab"
 FIEDLER, BOEHM, FUJITA = "Fiedler_BMCSystBiol2016", "Boehm_JProteomeRes2014", "Fujita_SciSignal2010"
@@ -51,23 +52,6 @@ def central_jacobian(obj, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
         minus[j] -= h
         cols.append((obj.residuals(plus) - obj.residuals(minus)) / (2 * h))
     return np.column_stack(cols)
-
-
-def write_problem(directory: Path, antimony: str, *, conditions: str, observables: str, parameters: str,
-                  measurements: str) -> Path:
-    files = {
-        "model.xml": antimony_to_sbml(antimony),
-        "conditions.tsv": conditions,
-        "observables.tsv": observables,
-        "parameters.tsv": "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n" + parameters,
-        "measurements.tsv": measurements,
-        "problem.yaml": "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: "
-                        "[conditions.tsv]\n  measurement_files: [measurements.tsv]\n  observable_files: "
-                        "[observables.tsv]\n  sbml_files: [model.xml]\n",
-    }
-    for name, text in files.items():
-        (directory / name).write_text(text)
-    return directory / "problem.yaml"
 
 
 # ------------------------------------------------------------------ a decay with a parameter-dependent start

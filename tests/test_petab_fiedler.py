@@ -21,7 +21,7 @@ import pytest
 from simulator.engine import SolverOptions
 from simulator.errors import InputError
 from simulator.fit import PetabProblem, load_petab, petab_nllh, simulate_petab
-from simulator.model import antimony_to_sbml
+from tests._petab_files import write_two_state
 
 PETAB = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "petab"
 OPTIONS = SolverOptions(rtol=1e-10, atol=1e-12)  # REFERENCE.md: nominal-value checks need rtol <= 1e-8
@@ -139,36 +139,6 @@ def test_bad_inputs_raise_input_error(tmp_path):
 
 # ---------------------------------------------------------------- preequilibration, closed form
 
-TWO_STATE = """
-model two_state
-  A -> B; k1*A
-  B -> A; k2*B
-  A = 1; B = 0
-  k1 = 1; k2 = 1
-end
-"""
-
-
-def write_two_state(directory: Path, measurements: str) -> Path:
-    """A <-> B (total 1). Preequilibrate at k1 = 1, then k1 = k1_stim: B = 0.75 - 0.25 exp(-4 t)."""
-    files = {
-        "model.xml": antimony_to_sbml(TWO_STATE),
-        "conditions.tsv": "conditionId\tk1\nbasal\t1\nstim\tk1_stim\n",
-        "observables.tsv": "observableId\tobservableFormula\tnoiseFormula\n"
-                           "obs_B\tobservableParameter1_obs_B * B\tnoiseParameter1_obs_B\n",
-        "parameters.tsv": "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
-                          "k2\tlog10\t0.01\t100\t1\t1\nk1_stim\tlog10\t0.01\t100\t3\t1\nscale\tlog10\t0.01\t100\t2\t1\n",
-        "measurements.tsv": "observableId\tpreequilibrationConditionId\tsimulationConditionId\ttime\tmeasurement\t"
-                            "observableParameters\tnoiseParameters\n" + measurements,
-        "problem.yaml": "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: "
-                        "[conditions.tsv]\n  measurement_files: [measurements.tsv]\n  observable_files: "
-                        "[observables.tsv]\n  sbml_files: [model.xml]\n",
-    }
-    for file_name, text in files.items():
-        (directory / file_name).write_text(text)
-    return directory / "problem.yaml"
-
-
 def test_preequilibration_and_condition_parameters_closed_form(tmp_path):
     rows = "".join(f"obs_B\tbasal\tstim\t{t}\t1.0\tscale\t0.1\n" for t in (0.5, 1.0, 2.0))
     rows += "obs_B\t\tbasal\t1.0\t1.0\tscale\t0.1\n"  # no preequilibration, a single time point
@@ -182,6 +152,6 @@ def test_preequilibration_and_condition_parameters_closed_form(tmp_path):
     np.testing.assert_allclose(flat[:3], 1.0, rtol=1e-8)
 
 
-def test_steady_state_measurements_are_rejected(tmp_path):
+def test_steady_state_measurements_after_pre_equilibration_are_refused(tmp_path):
     with pytest.raises(InputError, match="steady-state"):
         load_petab(write_two_state(tmp_path, "obs_B\tbasal\tstim\tinf\t1.0\tscale\t0.1\n"))

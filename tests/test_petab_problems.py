@@ -25,6 +25,7 @@ from simulator.errors import InputError
 from simulator.fit import check_simulated_data, load_petab, petab_nllh, simulate_petab
 from simulator.fit._petab_simulate import observe, solve_experiments
 from simulator.model import antimony_to_sbml
+from tests._petab_files import TWO_STATE, write_two_state
 
 PETAB = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "petab"
 OPTIONS = SolverOptions(rtol=1e-10, atol=1e-12, max_steps=20_000)
@@ -124,42 +125,12 @@ def test_oliveira_is_finite_and_cumulative_cases_integrate_the_incidence():
 
 # ----------------------------------------------------------- features on small problems with closed forms
 
-TWO_STATE = """
-model two_state
-  A -> B; k1*A
-  B -> A; k2*B
-  A = 1; B = 0
-  k1 = 1; k2 = 1
-end
-"""
-
-
-def write_problem(directory: Path, measurements: str, noise: str = "noiseParameter1_obs_B",
-                  model: str = TWO_STATE) -> Path:
-    files = {
-        "model.xml": antimony_to_sbml(model),
-        "conditions.tsv": "conditionId\tk1\nbasal\t1\nstim\tk1_stim\n",
-        "observables.tsv": "observableId\tobservableFormula\tnoiseFormula\n"
-                           f"obs_B\tobservableParameter1_obs_B * B\t{noise}\n",
-        "parameters.tsv": "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
-                          "k2\tlog10\t0.01\t100\t1\t1\nk1_stim\tlog10\t0.01\t100\t3\t1\nscale\tlog10\t0.01\t100\t2\t1\n",
-        "measurements.tsv": "observableId\tpreequilibrationConditionId\tsimulationConditionId\ttime\tmeasurement\t"
-                            "observableParameters\tnoiseParameters\n" + measurements,
-        "problem.yaml": "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: "
-                        "[conditions.tsv]\n  measurement_files: [measurements.tsv]\n  observable_files: "
-                        "[observables.tsv]\n  sbml_files: [model.xml]\n",
-    }
-    for file_name, text in files.items():
-        (directory / file_name).write_text(text)
-    return directory / "problem.yaml"
-
-
 def test_steady_state_measurements(tmp_path):
     """time = inf: the steady state of the simulation condition, B = k1/(k1 + k2) (k1 = 3: 0.75), next to a
     finite time of the same condition (from A = 1: B(t) = 0.75 (1 - exp(-4 t)))."""
     rows = ("obs_B\t\tstim\tinf\t1.4\tscale\t0.1\nobs_B\t\tstim\t0.5\t1.0\tscale\t0.1\n"
             "obs_B\t\tbasal\tinf\t1.0\tscale\t0.1\n")
-    p = load_petab(write_problem(tmp_path, rows))
+    p = load_petab(write_two_state(tmp_path, rows))
     simulation = simulate_petab(p, options=OPTIONS)["simulation"].to_numpy()
     np.testing.assert_allclose(simulation, [2 * 0.75, 2 * 0.75 * (1 - math.exp(-2.0)), 2 * 0.5], rtol=1e-8)
 
@@ -168,7 +139,7 @@ def test_noise_formula_reading_a_state(tmp_path):
     """sigma = 0.1 * B (relative noise on the model state): the nllh in closed form from B(t)."""
     times = (0.5, 1.0, 2.0)
     rows = "".join(f"obs_B\tbasal\tstim\t{t}\t1.2\tscale\t0.1\n" for t in times)
-    p = load_petab(write_problem(tmp_path, rows, noise="noiseParameter1_obs_B * B"))
+    p = load_petab(write_two_state(tmp_path, rows, noise="noiseParameter1_obs_B * B"))
     solutions = solve_experiments(p, p.parameter_values(), options=OPTIONS)
     y = observe(p, solutions, p.parameter_values())
     b = 0.75 - 0.25 * np.exp(-4 * np.array(times))  # pre-equilibrated at k1 = 1 (B = 0.5), then k1 = 3
@@ -186,7 +157,7 @@ def test_events_with_pre_equilibration_are_refused(tmp_path):
     with_event = TWO_STATE.replace("end", "  E1: at time > 5: k2 = 2\nend")
     rows = "obs_B\tbasal\tstim\t1.0\t1.0\tscale\t0.1\n"
     with pytest.raises(InputError, match=r"event\(s\) E1.*pre-equilibration"):
-        load_petab(write_problem(tmp_path, rows, model=with_event))
+        load_petab(write_two_state(tmp_path, rows, model=with_event))
 
 
 def test_unsupported_sbml_constructs_are_named(tmp_path):
@@ -228,7 +199,7 @@ def test_fit_with_zero_starts_evaluates_the_nominal_parameters(tmp_path, capsys)
 
 
 def test_a_mapping_table_is_refused(tmp_path):
-    yaml_path = write_problem(tmp_path, "obs_B\t\tbasal\t1.0\t1.0\tscale\t0.1\n")
+    yaml_path = write_two_state(tmp_path, "obs_B\t\tbasal\t1.0\t1.0\tscale\t0.1\n")
     (tmp_path / "mapping.tsv").write_text("petabEntityId\tmodelEntityId\nk2\tk2\n")
     yaml_path.write_text(yaml_path.read_text() + "  mapping_files: [mapping.tsv]\n")
     with pytest.raises(InputError, match="mapping table"):

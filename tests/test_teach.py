@@ -209,6 +209,18 @@ def test_page_dose_response_and_matrix_are_the_api(page, mpnst):
     fit = ms.fit_logistic(dr.doses, perk)
     assert dr.fit.status == "ok" and dr.fit.ic50 == pytest.approx(fit.ic50, rel=1e-4)
     assert dr.fit.ic50 < 1.0  # about 0.5 nM: p-ERK's steady-state IC50 sits below trametinib's 1 nM (MEK layer)
+    # the absolute IC50 (50 % of untreated p-ERK) is a different number from the curve's midpoint; it sits
+    # where the simulated points themselves cross half the untreated level (log-linear interpolation)
+    half = 0.5 * perk[0]
+    k = int(np.flatnonzero((perk[1:-1] - half) * (perk[2:] - half) <= 0)[0]) + 1
+    t = (perk[k] - half) / (perk[k] - perk[k + 1])
+    crossing = 10 ** (np.log10(dr.doses[k]) + t * (np.log10(dr.doses[k + 1]) - np.log10(dr.doses[k])))
+    assert dr.fit.ic50_abs == pytest.approx(crossing, rel=0.1)
+    from simulator.teach._figures import dose_response_figure  # (as the figure test below: no public name)
+
+    title = dose_response_figure(page, state, dr)["layout"]["title"]["text"]
+    assert f"absolute IC50 (50 % of untreated p-ERK) {dr.fit.ic50_abs:.3g} nM" in title
+    assert f"relative EC50 (curve midpoint) {dr.fit.ic50:.3g} nM" in title
 
     mx = page.matrix(state)
     a, b = mx.doses_a, mx.doses_b

@@ -218,7 +218,9 @@ class TeachPage:
             "hours": state.hours, "off": sorted(state.off),
             "perk_end": _json_float(perk[-1]), "perk_min": _json_float(low),
             "rebound": _json_float(perk[-1] / low) if low > 0 else None,
-            "ic50": _json_float(fit.ic50) if fit is not None else None,
+            "ec50_rel": _json_float(fit.ec50_rel) if fit is not None else None,
+            "ic50_abs": (fit.ic50_abs_text if fit is not None and not math.isfinite(fit.ic50_abs)
+                         else _json_float(fit.ic50_abs) if fit is not None else None),
             "bliss_max": _json_float(np.nanmax(mx.bliss)) if np.isfinite(mx.bliss).any() else None,
             "ci_min": _json_float(np.nanmin(mx.ci)) if np.isfinite(mx.ci).any() else None,
         }
@@ -246,7 +248,10 @@ class TeachPage:
         records = steady_states(self.model, conditions, select=["pERK"], options=PAGE_OPTIONS)
         perk = np.array([r["pERK"] if r.ok else np.nan for r in records])
         ok = np.isfinite(perk)
-        fit = fit_logistic(doses[ok], perk[ok]) if ok[0] and (ok[1:].sum() >= 5) else None
+        # relative EC50 (the curve's midpoint) and absolute IC50 (p-ERK at 50 % of untreated), named apart as
+        # everywhere in mekisim (readouts._logistic): they differ whenever the curve does not fall to 0
+        fit = (fit_logistic(doses[ok], perk[ok], absolute_level=0.5 * float(perk[0])) if ok[0] and (ok[1:].sum() >= 5)
+               else None)
         return DoseResponsePanel(doses, perk, tuple(r.status for r in records), fit)
 
     def _compute_matrix(self, state: PageState) -> MatrixPanel:

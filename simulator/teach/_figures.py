@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..readouts import LogisticFit
 from ._compute import DoseResponsePanel, MatrixPanel, PageState, TeachPage, TimeCoursePanel
 
 __all__ = ["dose_response_figure", "matrix_figure", "nm", "time_course_figure", "what_changed"]
@@ -106,7 +107,11 @@ def time_course_figure(page: TeachPage, state: PageState, panel: TimeCoursePanel
 
 
 def dose_response_figure(page: TeachPage, state: PageState, panel: DoseResponsePanel | None = None) -> dict:
-    """Steady-state p-ERK versus drug A: points, the logistic fit, its IC50 and the current dose."""
+    """Steady-state p-ERK versus drug A: points, the logistic fit, its EC50 and IC50, and the current dose.
+
+    Both numbers under their own names (readouts._logistic): the relative EC50 is the fitted curve's midpoint
+    (dashed line), the absolute IC50 the dose at 50 % of untreated p-ERK ("> top dose" when never reached).
+    """
     panel = panel or page.dose_response(state)
     spec = page.spec
     unit = {o.id: o for o in page.model.observables}["pERK"].unit
@@ -128,13 +133,15 @@ def dose_response_figure(page: TeachPage, state: PageState, panel: DoseResponseP
                      "name": f"4-parameter logistic fit (Hill {fit.hill:.2g})", "line": {"color": "#ef553b"}})
         shapes.append({"type": "line", "x0": fit.ic50, "x1": fit.ic50, "xref": "x", "y0": 0, "y1": 1, "yref": "paper",
                        "line": {"color": "#444", "dash": "dash", "width": 1.5}})
-        annotations.append({"text": f"IC50 {fit.ic50:.3g} nM", "x": math.log10(fit.ic50), "xref": "x", "y": 0.02,
-                            "yref": "paper", "xanchor": "right", "yanchor": "bottom", "showarrow": False})
-        ic50 = f"IC50 {fit.ic50:.3g} nM [95 % CI {fit.ic50_ci95[0]:.3g}–{fit.ic50_ci95[1]:.3g}]"
+        annotations.append({"text": f"rel. EC50 {fit.ic50:.3g} nM", "x": math.log10(fit.ic50), "xref": "x",
+                            "y": 0.02, "yref": "paper", "xanchor": "right", "yanchor": "bottom", "showarrow": False})
+        ic50 = (f"absolute IC50 (50 % of untreated p-ERK) {_abs_text(fit)} · relative EC50 (curve midpoint) "
+                f"{fit.ic50:.3g} nM [95 % CI {fit.ic50_ci95[0]:.3g}–{fit.ic50_ci95[1]:.3g}]")
     elif fit is not None:
-        ic50 = f"IC50 {fit.status}" + (f": {fit.message}" if fit.message else "")
+        ic50 = (f"absolute IC50 (50 % of untreated p-ERK) {_abs_text(fit)} · relative EC50 {fit.status}"
+                + (f": {fit.message}" if fit.message else ""))
     else:
-        ic50 = "IC50 not fitted (doses without a steady state)"
+        ic50 = "IC50/EC50 not fitted (doses without a steady state)"
     if state.dose_a > 0:
         shapes.append({"type": "line", "x0": state.dose_a, "x1": state.dose_a, "xref": "x", "y0": 0, "y1": 1,
                        "yref": "paper", "line": {"color": COLOURS["pERK"], "width": 1.5}})
@@ -249,14 +256,20 @@ def what_changed(page: TeachPage, before: dict | None, after: dict) -> str:
     at = f"at {after['hours']:g} h" if before["hours"] == after["hours"] else "at the end"
     effects = [f"p-ERK {at} {_num(before['perk_end'])} → {_num(after['perk_end'])}"]
     for key, label, fmt in (("rebound", "rebound (end/minimum)", "{:.3g}×"),
-                            ("ic50", f"steady-state p-ERK IC50 of {spec.drug_a}", "{:.3g} nM"),
+                            ("ic50_abs", f"absolute p-ERK IC50 of {spec.drug_a}", "{:.3g} nM"),
+                            ("ec50_rel", f"relative p-ERK EC50 of {spec.drug_a}", "{:.3g} nM"),
                             ("bliss_max", "largest Bliss excess", "{:.3f}"), ("ci_min", "smallest CI", "{:.2f}")):
         old, new = before.get(key), after.get(key)
-        text_old = "none" if old is None else fmt.format(old)
-        text_new = "none" if new is None else fmt.format(new)
+        text_old = "none" if old is None else fmt.replace("{:.3g}", old) if isinstance(old, str) else fmt.format(old)
+        text_new = "none" if new is None else fmt.replace("{:.3g}", new) if isinstance(new, str) else fmt.format(new)
         if text_old != text_new:
             effects.append(f"{label} {text_old} → {text_new}")
     return "; ".join(causes) + ": " + ", ".join(effects) + "."
+
+
+def _abs_text(fit: LogisticFit) -> str:
+    """The absolute IC50 as the page shows it: "0.512 nM", or "> 100 (top dose) nM" when never reached."""
+    return f"{fit.ic50_abs:.3g} nM" if math.isfinite(fit.ic50_abs) else f"{fit.ic50_abs_text} nM"
 
 
 def _values_text(page: TeachPage, name: str) -> str:

@@ -408,6 +408,11 @@ def test_model_a_outputs_match_the_library_at_nominal_values(mpnst, drugs, lines
     fits = (median_effect_fit(ci.doses_a, fa[:9]), median_effect_fit(ci.doses_b, fa[9:18]),
             median_effect_fit(np.asarray(ci.doses_a) * 1001, fa[18:]))
     assert y[0, 6] == pytest.approx(float(combination_index_at(*fits, (1, 1000), [0.5]).ci[0]), rel=1e-9)
+    # ... by the one constant-ratio path, so its quality flags come along: SRC inhibitor 1 alone plateaus (its
+    # median-effect fit has r < 0.95), and the row says so while keeping the value
+    from simulator.sensitivity._evaluate import CI_FLAGGED
+
+    assert fits[1].r < 0.95 and CI_FLAGGED in message[0] and "b_low_r" in message[0]
     # IC50 shift against the exact crossings of the model's own curve (Brent on log dose): PCHIP on 5 doses per
     # decade is within 1 % (measured 0.8 %; 0.02 % at 10 per decade)
     def viability(line, dose):
@@ -576,3 +581,17 @@ def test_salib_analyze_on_the_written_files_reproduces_the_indices(tmp_path):
     ours = morris.indices.set_index(["index", "parameter"])["value"]
     np.testing.assert_allclose(si["mu_star"], ours.loc["mu_star"].loc[["k1", "k2", "k3"]], rtol=0, atol=1e-12)
     np.testing.assert_allclose(si["mu_star"], [4.0, 2.0, 0.0], atol=1e-6)  # and the analytic values
+
+
+def test_flagged_median_effect_cis_are_counted_in_the_warnings(mpnst, tmp_path):
+    # SRC inhibitor 1 alone plateaus in S462, so every row's median-effect CI is flagged (b_low_r): the values are
+    # analysed, and the run says how many rows rest on flagged CIs
+    ci = CombinationIndexAt("S462", "trametinib", "src_inhibitor_1", 1 / 1000, tuple(np.geomspace(0.1, 10, 5)),
+                            tuple(np.geomspace(100, 10000, 5)), (0.5,))
+    space = default_ranges(mpnst, only=["kF"])
+    result = run_sensitivity(SensitivitySpec(mpnst, space, (ci,), method="local"), tmp_path / "ci", workers=1,
+                             progress=False)
+    rows = len(result.evaluations)
+    assert (result.evaluations["status"] == "ok").all() and rows >= 2
+    assert any(w.startswith(f"{rows} of {rows} rows have a flagged median-effect CI") and "b_low_r" in w
+               for w in result.warnings), result.warnings

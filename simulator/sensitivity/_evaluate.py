@@ -13,7 +13,7 @@ from ..engine import SolverOptions, steady_states, time_courses
 from ..model import CellLine, CompiledModel, Condition, Drug, load_cell_lines, load_drugs, make_condition
 from ..readouts import Readout, compute_readouts, readouts_for
 from ..status import Status
-from ..synergy import combination_index_at, median_effect_fit
+from ..synergy import constant_ratio_ci
 from ._outputs import (
     CombinationIndexAt,
     IC50Shift,
@@ -115,6 +115,10 @@ def _shift_values(out: IC50Shift, results: list, available: Mapping[str, Readout
     return np.array([shift]), Status.OK, ""
 
 
+#: a row message for a median-effect CI that the quality rules flag (counted in the run's warnings)
+CI_FLAGGED = "CI flagged:"
+
+
 #: output kind -> (the engine records it needs, queued on a plan; its column values from those records).
 #: A new kind of output adds its class to ``_outputs.py``, its parser to ``_PARSERS`` there, and a row here.
 _KINDS: dict[type, tuple[Callable[..., list], Callable[..., _Reduced]]] = {
@@ -141,14 +145,22 @@ def _reduce(out: Output, results: list, available: Mapping[str, Readout]) -> _Re
 
 
 def _ci_median_effect(out: CombinationIndexAt, fa: np.ndarray) -> _Reduced:
+    """Chou-Talalay CI by the one constant-ratio path of mekisim (:func:`simulator.synergy.constant_ratio_ci`).
+
+    A CI the quality rules flag (a fit with r < 0.95, too few points in 0.02-0.98, an fa outside the fitted range;
+    ``simulator.synergy.CI_QUALITY``) keeps its value, so the sample stays whole, but its row's message starts
+    with :data:`CI_FLAGGED`; the run's warnings count those rows, so nobody reads indices of flagged CIs unawares.
+    """
     na, nb = len(out.doses_a), len(out.doses_b)
     a = np.asarray(out.doses_a)
-    fits = (median_effect_fit(a, fa[:na]), median_effect_fit(np.asarray(out.doses_b), fa[na:na + nb]),
-            median_effect_fit(a * (1.0 + 1.0 / out.ratio), fa[na + nb:]))
-    table = combination_index_at(*fits, out.ratio, out.fa)
+    table = constant_ratio_ci(a, fa[:na], np.asarray(out.doses_b), fa[na:na + nb], fa[na + nb:], out.ratio,
+                              tuple(out.fa), mix_doses_a=a)
     ci = np.asarray(table.ci, dtype=float)
     if table.status != Status.OK or not np.all(np.isfinite(ci)):
         return ci, Status.UNDEFINED, f"{out.label}: CI undefined ({table.message or table.status})"
+    flagged = [f"fa {level:g}: {flag}" for level, flag in zip(out.fa, table.flags, strict=True) if flag]
+    if flagged:
+        return ci, Status.OK, f"{CI_FLAGGED} {out.label}: {'; '.join(flagged)}"
     return ci, Status.OK, ""
 
 

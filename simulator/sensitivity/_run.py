@@ -27,7 +27,7 @@ from ..files import (
 from ..parallel import ChunkRun, Executor, make_executor, read_parts, run_chunks
 from ..readouts import LEVEL_CONVENTION, LEVEL_PREFIX
 from ..status import Status
-from ._evaluate import evaluate_rows
+from ._evaluate import CI_FLAGGED, evaluate_rows
 from ._methods import analyze, rank_parameters, sample_matrix
 from ._outputs import column_table
 from ._salib_files import SALIB_METHODS, write_salib_files
@@ -252,6 +252,7 @@ def _analysis(spec: SensitivitySpec, samples: np.ndarray, sample_frame: pd.DataF
     ranking, unresolved = rank_parameters(indices, spec.method, spec.rank_top)
     failures = _failures(evaluations, sample_frame, list(names.values()))
     messages = _warnings(notes, unresolved, columns, failures, spec)
+    messages += _flagged_ci(evaluations)
     rate = run.rows_written / run.elapsed_s if run.elapsed_s > 0 and run.rows_written else float("nan")
     return SensitivityResult(method=spec.method, rows=len(sample_frame),
                              rows_failed=int((evaluations["status"] != Status.OK).sum()), samples=sample_frame,
@@ -325,6 +326,16 @@ def _failures(evaluations: pd.DataFrame, samples: pd.DataFrame, ycols: list[str]
     bad = evaluations[(evaluations["status"] != Status.OK) | ~finite]
     table = bad[["row", "status", "message", "retried"]].merge(samples, on="row", how="left")
     return table.reset_index(drop=True)
+
+
+def _flagged_ci(evaluations: pd.DataFrame) -> list[str]:
+    """One warning when median-effect CIs of some rows carry quality flags (their values are still analysed)."""
+    flagged = evaluations["message"].fillna("").astype(str).str.contains(CI_FLAGGED, regex=False)
+    if not flagged.any():
+        return []
+    example = evaluations.loc[flagged, "message"].iloc[0]
+    return [f"{int(flagged.sum())} of {len(evaluations)} rows have a flagged median-effect CI (values kept and "
+            f"analysed; a flagged CI is not a result on its own), e.g. {example[len(CI_FLAGGED):].strip()[:200]}"]
 
 
 def _warnings(notes: list[str], unresolved: pd.DataFrame, columns: pd.DataFrame, failures: pd.DataFrame,

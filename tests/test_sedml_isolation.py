@@ -111,7 +111,21 @@ except ms.ModelLoadError as exc:
     refused = str(exc)
 t = ms.time_course(before, {TIMES!r}, ms.make_condition(before, None), pre_equilibrate=False, select=["X"],
                    options=ms.SolverOptions(rtol=1e-8, atol=1e-10))
-print(json.dumps({{"refused": refused, "breakpoints": list(before.breakpoints), "X": [float(x) for x in t["X"]]}}))
+# the other walks of a loaded model's maths ask the same question before they read anything
+from simulator.export import export_condition
+from simulator.model import DrugTerm, add_drug_terms
+from simulator.sensitivity import default_ranges
+walks = {{}}
+for name, call in (("drug terms", lambda: add_drug_terms(before, [DrugTerm.parse("inh:R1:10")])),
+                   ("export", lambda: export_condition(before, out="/tmp/mekisim-never-written.xml", force=True)),
+                   ("ranges", lambda: default_ranges(before))):
+    try:
+        call()
+        walks[name] = ""
+    except ms.ModelLoadError as exc:
+        walks[name] = str(exc)
+print(json.dumps({{"refused": refused, "breakpoints": list(before.breakpoints), "X": [float(x) for x in t["X"]],
+                  "walks": walks}}))
 """
 
 
@@ -127,3 +141,5 @@ def test_models_are_refused_after_libsedml_was_imported():
     assert "module 'libsedml'" in refused and "tellurium" in refused and "time switches or delay()" in refused
     assert runs["libsedml"]["breakpoints"] == runs["fresh"]["breakpoints"] == ["t_on"]
     assert runs["libsedml"]["X"] == runs["fresh"]["X"]
+    for name, message in runs["libsedml"]["walks"].items():
+        assert "module 'libsedml'" in message and "time switches or delay()" in message, (name, message)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import InputError
-from ..model import CompiledModel, sbml_to_antimony
+from ..model import CompiledModel, checked_libsbml, sbml_to_antimony
 
 __all__ = ["SbmlInfo", "bake", "check_exportable", "sbml_info", "to_antimony"]
 
@@ -41,7 +41,7 @@ class SbmlInfo:
 
 def sbml_info(sbml: str) -> SbmlInfo:
     """Level, version, namespace and the kind of every species, parameter and compartment id."""
-    import libsbml
+    libsbml = checked_libsbml("the SBML to export")
 
     doc = libsbml.readSBMLFromString(sbml)
     model = doc.getModel()
@@ -66,7 +66,7 @@ def check_exportable(model: CompiledModel, *, bakes_state: bool) -> None:
     Without a baked state (a steady state, or ``--no-pre-equilibrate``) the SBML is the model with its values
     changed, and every simulator runs it as mekisim does.
     """
-    import libsbml
+    libsbml = checked_libsbml(f"model {model.name!r} for export")
 
     if not bakes_state:
         return
@@ -125,7 +125,7 @@ def bake(sbml: str, values: Mapping[str, float], *, state: Mapping[str, float] |
     model_id, name, notes
         The SBML model's id and name, and a paragraph of notes saying what was written in.
     """
-    import libsbml
+    libsbml = checked_libsbml(f"model {model_id!r} for export")
 
     doc = libsbml.readSBMLFromString(sbml)
     model = doc.getModel()

@@ -27,6 +27,7 @@ _EXPORTS = {
     "sbml_to_antimony": "_load",
     "write_sbml": "_load",
     "metadata_of": "_metadata",
+    "checked_libsbml": "_libsbml",
     "NotSupported": "_sensitivities",
     "SensitivitySystem": "_sensitivities",
     "sensitivity_system": "_sensitivities",
@@ -74,6 +75,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._drugs import DrugTerm as DrugTerm
     from ._drugs import add_drug_terms as add_drug_terms
     from ._drugs import existing_ids as existing_ids
+    from ._libsbml import checked_libsbml as checked_libsbml
     from ._load import antimony_to_sbml as antimony_to_sbml
     from ._load import bundled_model_names as bundled_model_names
     from ._load import from_antimony_text as from_antimony_text

@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..units import parse_amount
 from ._catalog import load_drugs
 from ._compiled import CompiledModel
+from ._libsbml import checked_libsbml
 from ._load import from_sbml_text
 from ._metadata import metadata_of
 
@@ -153,7 +154,7 @@ def add_drug_terms(model: CompiledModel, terms: Sequence[DrugTerm]) -> CompiledM
         and Hill coefficient from the catalogue on every simulation, which would silently replace the
         IC50 given here.
     """
-    import libsbml
+    libsbml = checked_libsbml(f"model {model.name!r} (adding drug terms)")
 
     terms = tuple(terms)
     if not terms:

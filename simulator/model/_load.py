@@ -12,6 +12,7 @@ from types import MappingProxyType
 from ..errors import InputError, ModelLoadError
 from ..files import bundled_dir, read_text
 from ._compiled import CompiledModel
+from ._libsbml import checked_libsbml
 from ._metadata import (
     _TIME_UNIT_SECONDS,
     _declared_readouts,
@@ -227,9 +228,7 @@ def sbml_to_antimony(sbml: str) -> str:
 
 def _compile(sbml: str, *, name: str, source: str, metadata: Mapping,
              notes: Mapping[str, str] | None = None) -> CompiledModel:
-    import libsbml
-
-    _check_libsbml_is_its_own(libsbml, source)
+    libsbml = checked_libsbml(source)
     doc = libsbml.readSBMLFromString(sbml)
     errors = [
         doc.getError(i)
@@ -321,27 +320,6 @@ def _compile(sbml: str, *, name: str, source: str, metadata: Mapping,
         events=events,
         breakpoints=breakpoints,
     )
-
-
-def _check_libsbml_is_its_own(libsbml, source: str) -> None:
-    """Refuse to read a model when another module's copy of libsbml has taken over python-libsbml's wrappers.
-
-    Why: python-libsedml (imported by tellurium) registers its own SWIG wrappers for libsbml's classes in the type
-    table it shares with python-libsbml; whichever of the two is imported last wins. When libsedml comes after
-    python-libsbml (``import tellurium`` after mekisim loaded a model), python-libsbml hands back libsedml's
-    ``ASTNode``, whose ``getType()`` is an opaque pointer: this reader would find no time switches and no
-    ``delay()``, so a model would load and run as if it had none (Isensee 2018's PEtab conditions then fail; a
-    delay model would run with the delay ignored). Models loaded before keep what was read. mekisim never imports
-    libsedml itself (its export checks SED-ML in a child process).
-    """
-    probe = libsbml.parseL3Formula("time")
-    if type(probe) is libsbml.ASTNode and probe.getType() == libsbml.AST_NAME_TIME:
-        return
-    raise ModelLoadError(
-        f"cannot read {source} in this Python process: module {type(probe).__module__!r} (libsedml, which tellurium "
-        "imports, does this) has replaced python-libsbml's wrappers with those of its own copy of libsbml, and "
-        "mekisim would not see the model's time switches or delay(). Run mekisim in a process that does not import "
-        "tellurium or libsedml (a separate notebook kernel or script), or load the models before importing them.")
 
 
 def _refuse_unsupported(model, source: str) -> None:

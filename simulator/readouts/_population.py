@@ -9,7 +9,7 @@ import numpy as np
 
 from ..engine import time_courses
 from ..errors import InputError
-from ..model import CompiledModel, Condition, existing_ids, from_sbml_text, metadata_of
+from ..model import CompiledModel, Condition, checked_libsbml, existing_ids, from_sbml_text, metadata_of
 from ..status import Status
 from ._readout import (
     DEFAULT_KCL_PER_HOUR,
@@ -56,8 +56,7 @@ def with_population_layer(model: CompiledModel) -> CompiledModel:
     CompiledModel
         The extended model (the original is unchanged).
     """
-    import libsbml
-
+    libsbml = checked_libsbml(f"model {model.name!r} (adding the population readouts)")
     _require(model)
     hours = _model_units_per_hour(model)
     doc = libsbml.readSBMLFromString(model.sbml)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..files import check_separator, read_text
-from ..model import CompiledModel, accepted_drugs
+from ..model import CompiledModel, accepted_drugs, checked_libsbml
 
 DEFAULT_FACTOR = 2.0
 DISTRIBUTIONS = ("loguniform", "uniform")
@@ -127,7 +127,7 @@ class ParameterSpace:
 
 def _dynamic_ids(model: CompiledModel) -> set[str]:
     """Ids named in the SBML's kinetic laws, rules and events (not initial assignments), plus readout ids."""
-    import libsbml
+    libsbml = checked_libsbml(f"model {model.name!r} (its parameter ranges)")
 
     doc = libsbml.readSBMLFromString(model.sbml)
     sbml = doc.getModel()

@@ -262,3 +262,20 @@ def test_rate_rule_variables_are_carried_through_pre_equilibration():
     np.testing.assert_allclose(traj["y"], 1 + 4 * np.exp(-times), rtol=1e-8)
     steady = ms.steady_state(model, {"drug": 0.0}, select=["X", "y"])
     assert steady.ok and steady["y"] == pytest.approx(5.0, rel=1e-9) and steady["X"] == pytest.approx(5.0, rel=1e-9)
+
+
+def test_steady_state_of_a_species_set_by_a_rate_rule_in_a_compartment_of_size_two():
+    """roadrunner builds a new ExecutableModel inside steadyState() for such a model; reading the state through the
+    wrapper taken before segfaulted the process. Now: the exact steady state, S = k_eff = 5/(1 + drug), X = S."""
+    text = """
+    model rrs()
+      compartment c = 2; species X in c, S in c; X = 1; S = 1; k = 5; drug = 0;
+      R: -> X; c*(S - X);
+      S' = k/(1 + drug) - S;
+    end
+    """
+    model = ms.from_antimony_text(text, name="rrs")
+    for drug in (0.0, 4.0):
+        ss = ms.steady_state(model, ms.make_condition(model, None, values={"drug": drug}), select=["X", "S"])
+        assert ss.status == "ok", ss.message
+        np.testing.assert_allclose(ss.values, [5 / (1 + drug)] * 2, rtol=1e-9)

@@ -329,6 +329,39 @@ def test_rate_rule_model_pre_equilibrated_reproduces_mekisim(tmp_path, capsys):
     assert_reproduces(alone, traj, prefix="")
 
 
+#: the same dynamics with the rate rule on a *species* in a compartment of size 2: SBML's rate rule on a species
+#: (hasOnlySubstanceUnits false) sets d[S]/dt of its concentration, roadrunner keeps amounts (2x the concentration),
+#: so a start value written as an amount where a concentration belongs would be off by 2
+RATE_RULE_SPECIES_MODEL = """
+model rrs()
+  compartment c = 2; species X in c, S in c; X = 1; S = 1; k = 5; drug = 0; IC50_drug = 1;
+  R: -> X; c*(S - X);
+  S' = k*(1 - drug/(drug + IC50_drug)) - S;
+end
+"""
+
+
+def test_rate_rule_on_a_species_in_a_compartment_of_size_two(tmp_path, capsys):
+    """Pre-equilibrated start of a rate-ruled species in c = 2: S = 5 (a concentration), then S = 1 + 4 exp(-t)."""
+    model_file = tmp_path / "rrs.ant"
+    model_file.write_text(RATE_RULE_SPECIES_MODEL)
+    model = ms.load_model(model_file)
+    times = np.linspace(0, 2, 5)
+    traj = mekisim_course(model, None, {"drug": 4.0}, times, select=["X", "S"])
+    np.testing.assert_allclose(traj["S"], 1 + 4 * np.exp(-times), rtol=1e-8)
+    np.testing.assert_allclose(traj["X"], 1 + 4 * (1 + times) * np.exp(-times), rtol=1e-8)
+    sbml = tmp_path / "rrs.xml"
+    export(tmp_path, capsys, "--model", str(model_file), "--dose", "drug=4", "--time", "0:2:5", *TIGHT_ARGS,
+           "--out", str(sbml))
+    alone = run_elsewhere(tmp_path, "sbml", sbml, "0", "2", "5", "1e-10", "1e-12", "X", "S")
+    assert_reproduces(alone, traj, prefix="")
+    path = tmp_path / "rrs.omex"
+    export(tmp_path, capsys, "--model", str(model_file), "--dose", "drug=4", "--time", "0:2:5", *TIGHT_ARGS,
+           "--out", str(path))
+    data = run_elsewhere(tmp_path, "omex", path)
+    np.testing.assert_allclose(data["tc_X"].ravel(), traj["X"], rtol=RTOL, atol=ATOL)
+
+
 def test_rate_rule_model_from_the_initial_conditions(tmp_path, capsys):
     """--no-pre-equilibrate: the model exports with its rate rule and file values; roadrunner alone reproduces it."""
     model_file = tmp_path / "rr.ant"

@@ -160,6 +160,10 @@ class _Runner:
             self.rr.steadyStateSolver.syncWithModel(self.m)
             try:
                 self.rr.steadyState()
+                # roadrunner may build a new ExecutableModel inside steadyState() (seen for a model with a rate
+                # rule on a species): the wrapper taken before then points at freed memory, and reading the state
+                # through it segfaulted. A fresh wrapper costs ~1 us.
+                self.m = self.rr.model
                 verdict = _verify(self, options)
             except RuntimeError as exc:
                 # a failed solve can leave roadrunner with a new ExecutableModel: the wrapper taken before it

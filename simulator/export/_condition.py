@@ -277,7 +277,13 @@ def _texts(model: CompiledModel, condition: Condition, given: Mapping[str, float
                          + f" (their initial assignments removed); the drug acts from t = {t[0]:g} {unit}."
                          + (f" {UNTREATED_ID}.xml is the untreated model; its steady state, re-derived by the SED-ML "
                             "task 'pre_equilibration' (report 'pre_equilibration_check'), is that start state "
-                            "(reference/start_state.csv)." if archive else ""))
+                            "(reference/start_state.csv)." if archive and not _rule_species(model) else "")
+                         + (f" {UNTREATED_ID}.xml is the untreated model; the archive has no SED-ML task "
+                            "re-deriving its steady state, because tellurium runs SED-ML steady states with moiety "
+                            "analysis, which roadrunner refuses for species set by rate rules "
+                            f"({', '.join(_rule_species(model))}); "
+                            "mekisim's start state is reference/start_state.csv." if archive and _rule_species(model)
+                            else ""))
         else:
             parts.append("Not pre-equilibrated: the run starts from the model's initial conditions (its initial "
                          "assignments evaluated with the values above).")
@@ -335,7 +341,7 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
         for k, (obs_unit, ids) in enumerate(by_unit.items(), start=1):
             sed.plot(f"plot{k}", "tc_time", [(_short(model, o), f"tc_{o}") for o in ids],
                      name=f"{title} (simulated)", x_label=x_label, y_label=obs_unit or "value")
-        if run.pre_equilibrated:
+        if run.pre_equilibrated and not _rule_species(model):
             sed.model(UNTREATED_ID, f"{UNTREATED_ID}.xml", sbml_info(texts["untreated"]),
                       f"{model.name}: untreated (pre-equilibration)")
             sed.steady_state("untreated_steady_state", "untreated steady state (pre-equilibration)")
@@ -369,6 +375,20 @@ def _entries(model: CompiledModel, condition: Condition, run: _Run, texts: dict[
                              "mekisim's pre-equilibrated start state (the initial concentrations of condition.xml, "
                              "and the start values of its rate-rule variables)"))
     return entries
+
+
+def _rule_species(model: CompiledModel) -> list[str]:
+    """Species set by rate rules, for which the archive leaves out its pre-equilibration check task.
+
+    Why: tellurium runs a SED-ML steady-state task with moiety analysis, which roadrunner refuses for them
+    ("Cannot perform moiety conversion when floating species are defined by rules"), and the failed task fails
+    the whole archive. The time course from the start state written in still runs; reference/start_state.csv
+    has that state.
+    """
+    if not model.rate_ruled:
+        return []
+    kinds = sbml_info(model.sbml).kinds
+    return [r for r in model.rate_ruled if kinds.get(r) == "species"]
 
 
 # ------------------------------------------------------------------------------------------------ files

@@ -42,7 +42,6 @@ class SbmlInfo:
 def sbml_info(sbml: str) -> SbmlInfo:
     """Level, version, namespace and the kind of every species, parameter and compartment id."""
     libsbml = checked_libsbml("the SBML to export")
-
     doc = libsbml.readSBMLFromString(sbml)
     model = doc.getModel()
     kinds = {p.getId(): "parameter" for p in model.getListOfParameters()}

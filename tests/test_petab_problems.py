@@ -25,7 +25,7 @@ from simulator.errors import InputError
 from simulator.fit import check_simulated_data, load_petab, petab_nllh, simulate_petab
 from simulator.fit._petab_simulate import observe, solve_experiments
 from simulator.model import antimony_to_sbml
-from tests._petab_files import TWO_STATE, write_two_state
+from tests._petab_files import TWO_STATE, write_problem, write_two_state
 
 PETAB = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "petab"
 OPTIONS = SolverOptions(rtol=1e-10, atol=1e-12, max_steps=20_000)
@@ -158,6 +158,25 @@ def test_events_with_pre_equilibration_are_refused(tmp_path):
     rows = "obs_B\tbasal\tstim\t1.0\t1.0\tscale\t0.1\n"
     with pytest.raises(InputError, match=r"event\(s\) E1.*pre-equilibration"):
         load_petab(write_two_state(tmp_path, rows, model=with_event))
+
+
+def test_an_event_in_a_petab_time_course(tmp_path):
+    """X' = -k X from 1; at t = 1 an event adds 1 (and k doubles at t = 2.5, after the last-but-one measurement):
+    X = exp(-k t) before 1, (exp(-k) + 1) exp(-k (t - 1)) until 2.5, then at rate 2k. Without pre-equilibration
+    PEtab problems with events run; the event must act once, at its time."""
+    model = ("model ev\n  J0: X -> ; k*X\n  X = 1; k = 0.7\n  E1: at time > 1: X = X + 1\n"
+             "  E2: at time > 2.5: k = 2*k\nend\n")
+    times = (0.5, 1.5, 2.0, 3.0)
+    path = write_problem(
+        tmp_path, model, conditions="conditionId\nc0\n",
+        observables="observableId\tobservableFormula\tnoiseFormula\ny\tX\t0.1\n",
+        parameters="k\tlog10\t0.01\t100\t0.7\t1\n",
+        measurements="observableId\tsimulationConditionId\ttime\tmeasurement\n"
+                     + "".join(f"y\tc0\t{t}\t1\n" for t in times))
+    simulation = simulate_petab(load_petab(path), options=OPTIONS)["simulation"].to_numpy()
+    k, t = 0.7, np.array(times)
+    after = (math.exp(-k) + 1) * np.exp(-k * (np.minimum(t, 2.5) - 1)) * np.exp(-2 * k * np.maximum(t - 2.5, 0))
+    np.testing.assert_allclose(simulation, np.where(t < 1, np.exp(-k * t), after), rtol=1e-8)
 
 
 def test_unsupported_sbml_constructs_are_named(tmp_path):

@@ -319,3 +319,30 @@ def test_a_switch_on_a_state_is_root_found_like_an_event():
                   for m in (switch, event)]
         assert (errors[0] / exact).max() <= 1.5 * (errors[1] / exact).max()
         assert (errors[0] / exact).max() < bound
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-8])
+def test_closed_exchange_steady_states_to_machine_precision(rtol):
+    """A <-> B, total T: A* = T k2/(k1 + k2), pre-equilibrated and as a steady state, to < 1e-12 relative.
+
+    Two ways to be closed: a moiety roadrunner sees (A <-> B alone: Newton on the reduced system), and one it does
+    not (production and loss of A switched off by their parameters: singular Jacobian, Newton refused, the state
+    integrated to rest was 2-6e-12 off until the singular-direction polish of engine._steady._polish)."""
+    options = ms.SolverOptions(rtol=rtol, atol=1e-12)
+    closed = ms.from_antimony_text("model ab\n  J0: A -> B; k1*A\n  J1: B -> A; k2*B\n  A = T; B = 0\n"
+                                   "  k1 = 1; k2 = 1; T = 1\nend\n", name="closed_ab")
+    open_ = ms.from_antimony_text("model ex\n  J0: A -> B; k1*A\n  J1: B -> A; k2*B\n  J2: -> A; p\n  J3: A -> ; d*A\n"
+                                  "  A = T; B = 0\n  k1 = 1; k2 = 1; p = 0.2; d = 0.1; T = 1\nend\n",
+                                  name="switched_off")
+    for model, extra in ((closed, {}), (open_, {"p": 0.0, "d": 0.0})):
+        for k1, k2, total in ((1.0, 0.5, 2.0), (3.0, 1.0, 1.0), (0.2, 7.0, 5.0)):
+            a_star = total * k2 / (k1 + k2)
+            values = {"k1": k1, "k2": k2, "T": total, **extra}
+            ss = ms.steady_state(model, values, select=["A", "B"], options=options)
+            assert ss.ok
+            assert ss["A"] == pytest.approx(a_star, rel=1e-12, abs=0)
+            assert ss["B"] == pytest.approx(total - a_star, rel=1e-12, abs=0)
+            cond = ms.Condition(cell_line=None, doses=MappingProxyType({}),
+                                values=MappingProxyType({**values, "k1": 2 * k1}), untreated=MappingProxyType(values))
+            traj = ms.time_course(model, [0.0, 1.0], cond, select=["A"], options=options)
+            assert traj.ok and traj["A"][0] == pytest.approx(a_star, rel=1e-12, abs=0)

@@ -217,6 +217,37 @@ def test_fit_with_zero_starts_evaluates_the_nominal_parameters(tmp_path, capsys)
     assert record["problem_has_priors"] and "priors not included" in printed
 
 
+def test_fit_vs_data_figure_draws_log_sigma_multiplicatively_and_shows_steady_states(tmp_path):
+    """PEtab's sigma of a log10 (log) observable is on that scale: the bar spans y 10^-sigma .. y 10^sigma
+    (y e^-sigma .. y e^sigma), not y +- sigma; time = inf rows in a panel with finite times sit right of the last
+    time under a "steady state" tick (matplotlib dropped them: x = inf)."""
+    from matplotlib.collections import LineCollection
+
+    from simulator.plots import plot_fit_vs_data
+
+    table = pd.DataFrame({
+        "observableId": ["b"] * 3 + ["a"] * 2,
+        "simulationConditionId": ["c"] * 5,
+        "time": [0.5, 2.0, math.inf, 1.0, 3.0],
+        "measurement": [0.8, 1.5, 1.4, 0.3, 0.25],
+        "simulation": [0.7, 1.4, 1.5, 0.32, 0.26],
+        "sigma": [0.2, 0.2, 0.2, 0.5, 0.5],
+        "observableTransformation": ["log10"] * 3 + ["log"] * 2,
+    })
+    fig = plot_fit_vs_data(table, title="t")
+    ax_b, ax_a = fig.axes[:2]
+    for ax, rows, factor in ((ax_b, table.iloc[:3], 10 ** 0.2), (ax_a, table.iloc[3:], math.exp(0.5))):
+        bars = next(c for c in ax.collections if isinstance(c, LineCollection))
+        spans = sorted((float(seg[:, 1].min()), float(seg[:, 1].max())) for seg in bars.get_segments())
+        expected = sorted((m / factor, m * factor) for m in rows["measurement"])
+        np.testing.assert_allclose(spans, expected, rtol=1e-12)
+        assert ax.get_yscale() == "log"
+    x_data = next(line for line in ax_b.lines if line.get_marker() == "o").get_xdata()
+    assert np.isfinite(x_data).all() and x_data[-1] > 2.0
+    labels = [t.get_text() for t in ax_b.get_xticklabels()]
+    assert labels[-1].startswith("steady") and ax_b.get_xticks()[-1] == pytest.approx(x_data[-1])
+
+
 def test_a_mapping_table_is_refused(tmp_path):
     yaml_path = write_two_state(tmp_path, "obs_B\t\tbasal\t1.0\t1.0\tscale\t0.1\n")
     (tmp_path / "mapping.tsv").write_text("petabEntityId\tmodelEntityId\nk2\tk2\n")

@@ -177,10 +177,12 @@ def _polish(runner: _Runner, options: SolverOptions, steps: int = 3) -> None:
     reduce), so such a steady state was the integrator's, 2-6e-12 relative off the exact A* = T kr/(kf + kr) at
     rtol 1e-6..1e-8. Each step solves ``J dx = -f`` by least squares with every direction of J's left null space
     held (``L dx = 0``: the conserved totals the integration kept), and is kept only if the state still passes
-    :func:`_verify` with smaller rates. Species only: a model with rate-rule variables or rule-defined species is
-    left as integrated.
+    :func:`_verify` with smaller rates. Species only: a model with rate-rule variables or rule-defined species, or
+    a moiety-reduced one, is left as integrated.
     """
-    if runner.rate_ids or len(runner.state_idx) != runner.m.getNumFloatingSpecies():
+    n = runner.m.getNumFloatingSpecies()
+    # a moiety-reduced model reports the rates of its independent species only: its laws are held already
+    if runner.rate_ids or len(runner.state_idx) != n or len(runner.m.getFloatingSpeciesConcentrationRates()) != n:
         return
     idx = runner.state_idx
 

@@ -311,6 +311,9 @@ def test_a_switch_on_a_state_is_root_found_like_an_event():
                                    "  k = 1; k2 = 5; c = 0.3\nend\n", name="state_switch")
     event = ms.from_antimony_text("model ev\n  J0: X -> ; keff*X\n  X = 1; keff = 1; k2 = 5; c = 0.3\n"
                                   "  E1: at X < c: keff = k2\nend\n", name="state_switch_event")
+    from simulator.engine._roadrunner import _runner
+
+    assert _runner(switch).m.getNumPiecewiseTriggers() == 2  # roadrunner's root functions for the switch
     times = np.array([0.0, 0.5, 1.0, 1.2, 1.5, 2.0, 3.0])
     t_star = math.log(1 / 0.3)
     exact = np.where(times < t_star, np.exp(-times), 0.3 * np.exp(-5 * (times - t_star)))

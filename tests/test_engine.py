@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from types import MappingProxyType
 
 import numpy as np
@@ -279,3 +280,89 @@ def test_steady_state_of_a_species_set_by_a_rate_rule_in_a_compartment_of_size_t
         ss = ms.steady_state(model, ms.make_condition(model, None, values={"drug": drug}), select=["X", "S"])
         assert ss.status == "ok", ss.message
         np.testing.assert_allclose(ss.values, [5 / (1 + drug)] * 2, rtol=1e-9)
+
+
+EVENTS_AND_A_SWITCH = """model ev
+  J0: -> X; u
+  u := piecewise(0, time < t_on, 1)
+  X = 0; Y = 0; t_on = 1
+  E1: at time > 0.5: X = X + 2
+  E2: at time > 2.5: X = 2*X
+  E3: at X > 4: Y = Y + 1
+end
+"""
+
+
+def test_events_survive_the_segments_of_a_time_breakpoint():
+    """The engine restarts the integrator at t_on = 1 (a time switch); an event fired before the restart must not
+    fire again (E1's trigger stays true), and those after it fire once. X' = u: X = 0 until 0.5, then 2; from t = 1
+    X = 2 + (t - 1); at 2.5 X doubles to 7 (E3 fires there: X > 4, so Y = 1), then 7 + (t - 2.5)."""
+    model = ms.from_antimony_text(EVENTS_AND_A_SWITCH, name="events_and_a_switch")
+    assert model.breakpoints == ("t_on",) and model.events == ("E1", "E2", "E3")
+    times = np.array([0.0, 0.25, 0.75, 1.0, 1.5, 2.0, 2.75, 3.0, 4.0])
+    traj = ms.time_course(model, times, pre_equilibrate=False, select=["X", "Y"],
+                          options=ms.SolverOptions(rtol=1e-10, atol=1e-12))
+    assert traj.ok
+    x = np.select([times < 0.5, times <= 1.0, times < 2.5], [0.0, 2.0, 1.0 + times], 4.5 + times)
+    np.testing.assert_allclose(traj["X"], x, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(traj["Y"], np.where(times > 2.5, 1.0, 0.0), atol=0)
+
+
+def test_pre_equilibrating_a_model_with_events_is_refused_naming_them():
+    """Pre-equilibrated, X' = k - X with "at time > 5: k = 3" started at X = 3 (after the event) with k = 1 again."""
+    model = ms.from_antimony_text("model ev2\n  J0: -> X; k\n  J1: X -> ; X\n  X = 0; k = 1\n"
+                                  "  E1: at time > 5: k = 3\nend\n", name="ev2")
+    with pytest.raises(ms.InputError, match=r"event\(s\) E1: a pre-equilibrated time course"):
+        ms.time_course(model, [0.0, 1.0], select=["X"])
+    traj = ms.time_course(model, [0.0, 6.0], pre_equilibrate=False, select=["X"],
+                          options=ms.SolverOptions(rtol=1e-10, atol=1e-12))
+    assert traj["X"][1] == pytest.approx(3 - 2 * math.exp(-1) - math.exp(-6), rel=1e-8)
+
+
+def test_a_switch_on_a_state_is_root_found_like_an_event():
+    """X' = -k X while X > c, then -k2 X: a piecewise on a state with no SBML event. roadrunner (>= 2.6) root-finds
+    the switch of a piecewise as it does an event's trigger, so the engine simulates it without a note: the result
+    is the closed form X = c exp(-k2 (t - t*)) after t* = ln(1/c)/k, as close as the same switch written as an event
+    (measured at rtol 1e-6 / 1e-10: 1.7e-5 / 9.0e-8 relative for both, against 5e-6 / 1.6e-8 for a plain decay)."""
+    switch = ms.from_antimony_text("model sw\n  J0: X -> ; piecewise(k*X, X > c, k2*X)\n  X = 1\n"
+                                   "  k = 1; k2 = 5; c = 0.3\nend\n", name="state_switch")
+    event = ms.from_antimony_text("model ev\n  J0: X -> ; keff*X\n  X = 1; keff = 1; k2 = 5; c = 0.3\n"
+                                  "  E1: at X < c: keff = k2\nend\n", name="state_switch_event")
+    from simulator.engine._roadrunner import _runner
+
+    assert _runner(switch).m.getNumPiecewiseTriggers() == 2  # roadrunner's root functions for the switch
+    times = np.array([0.0, 0.5, 1.0, 1.2, 1.5, 2.0, 3.0])
+    t_star = math.log(1 / 0.3)
+    exact = np.where(times < t_star, np.exp(-times), 0.3 * np.exp(-5 * (times - t_star)))
+    for options, bound in ((ms.SolverOptions(), 1e-4), (ms.SolverOptions(rtol=1e-10, atol=1e-12), 1e-6)):
+        errors = [np.abs(ms.time_course(m, times, pre_equilibrate=False, select=["X"], options=options)["X"] - exact)
+                  for m in (switch, event)]
+        assert (errors[0] / exact).max() <= 1.5 * (errors[1] / exact).max()
+        assert (errors[0] / exact).max() < bound
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-8])
+def test_closed_exchange_steady_states_to_machine_precision(rtol):
+    """A <-> B, total T: A* = T k2/(k1 + k2), pre-equilibrated and as a steady state, to < 1e-12 relative.
+
+    Two ways to be closed: a moiety roadrunner sees (A <-> B alone: Newton on the reduced system), and one it does
+    not (production and loss of A switched off by their parameters: singular Jacobian, Newton refused, the state
+    integrated to rest was 2-6e-12 off until the singular-direction polish of engine._steady._polish)."""
+    options = ms.SolverOptions(rtol=rtol, atol=1e-12)
+    closed = ms.from_antimony_text("model ab\n  J0: A -> B; k1*A\n  J1: B -> A; k2*B\n  A = T; B = 0\n"
+                                   "  k1 = 1; k2 = 1; T = 1\nend\n", name="closed_ab")
+    open_ = ms.from_antimony_text("model ex\n  J0: A -> B; k1*A\n  J1: B -> A; k2*B\n  J2: -> A; p\n  J3: A -> ; d*A\n"
+                                  "  A = T; B = 0\n  k1 = 1; k2 = 1; p = 0.2; d = 0.1; T = 1\nend\n",
+                                  name="switched_off")
+    for model, extra in ((closed, {}), (open_, {"p": 0.0, "d": 0.0})):
+        for k1, k2, total in ((1.0, 0.5, 2.0), (3.0, 1.0, 1.0), (0.2, 7.0, 5.0)):
+            a_star = total * k2 / (k1 + k2)
+            values = {"k1": k1, "k2": k2, "T": total, **extra}
+            ss = ms.steady_state(model, values, select=["A", "B"], options=options)
+            assert ss.ok
+            assert ss["A"] == pytest.approx(a_star, rel=1e-12, abs=0)
+            assert ss["B"] == pytest.approx(total - a_star, rel=1e-12, abs=0)
+            cond = ms.Condition(cell_line=None, doses=MappingProxyType({}),
+                                values=MappingProxyType({**values, "k1": 2 * k1}), untreated=MappingProxyType(values))
+            traj = ms.time_course(model, [0.0, 1.0], cond, select=["A"], options=options)
+            assert traj.ok and traj["A"][0] == pytest.approx(a_star, rel=1e-12, abs=0)

@@ -226,6 +226,81 @@ def test_model_with_events_falls_back_to_differences_and_says_why(tmp_path):
                                rtol=0, atol=0)
 
 
+# ------------------------------------- piecewise switches that move with the states or an estimated parameter
+
+SWITCH_TIMES = (0.5, 1.0, 2.0, 3.0)
+
+
+def switch_problem(directory: Path, model: str, parameters: str) -> Path:
+    return write_problem(
+        directory, model,
+        conditions="conditionId\nc0\n",
+        observables="observableId\tobservableFormula\tnoiseFormula\ny\tX\t0.1\n",
+        parameters=parameters,
+        measurements="observableId\tsimulationConditionId\ttime\tmeasurement\n"
+                     + "".join(f"y\tc0\t{t}\t0.4\n" for t in SWITCH_TIMES))
+
+
+def test_state_switch_that_jumps_falls_back_to_differences_and_says_why(tmp_path):
+    # X' = -k X while X > c, then -k2 X: X switches at t* = ln(1/c)/k (~1.20), after which X = c exp(-k2 (t - t*))
+    # and dX/dk = X k2 (-ln(1/c)/k^2); the sensitivity equations (no jump term) gave X (-ln(1/c)/k): 5x too small
+    model = "model sw\n  J0: X -> ; piecewise(k*X, X > c, k2*X)\n  X = 1\n  k = 1; k2 = 5; c = 0.3\nend\n"
+    path = switch_problem(tmp_path, model, "k\tlog10\t0.01\t100\t1\t1\nk2\tlog10\t0.01\t100\t5\t1\n"
+                                           "c\tlin\t0.01\t1\t0.3\t0\n")
+    obj = objective_for(path, options=TIGHT, gradient="exact")
+    assert "reaction 'J0'" in obj.gradient_note and "piecewise on X" in obj.gradient_note
+    jac = replace(obj, central=True).jacobian(nominal_x(obj))  # central: the closed form to 1e-5, not ~1e-4
+    t = np.array(SWITCH_TIMES)
+    t_star = math.log(1 / 0.3)
+    X = np.where(t < t_star, np.exp(-t), 0.3 * np.exp(-5 * (t - t_star)))
+    dx_dk = np.where(t < t_star, -t * X, X * 5 * -t_star)
+    dx_dk2 = np.where(t < t_star, 0.0, -X * (t - t_star))
+    np.testing.assert_allclose(jac[:4, 0], -dx_dk * math.log(10) / 0.1, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(jac[:4, 1], -dx_dk2 * 5 * math.log(10) / 0.1, rtol=1e-5, atol=1e-7)
+
+
+def test_state_switch_that_only_kinks_keeps_exact_gradients(tmp_path):
+    # both branches agree at X = c (a kink, no jump): the sensitivities have no jump term and stay exact
+    model = ("model kink\n  J0: X -> ; piecewise(k*X, X > c, k*c + k2*(X - c))\n  X = 1\n  k = 1; k2 = 5; c = 0.3\n"
+             "end\n")
+    path = switch_problem(tmp_path, model, "k\tlog10\t0.01\t100\t1\t1\nk2\tlog10\t0.01\t100\t5\t1\n"
+                                           "c\tlin\t0.01\t1\t0.3\t0\n")
+    obj = objective_for(path, options=TIGHT, gradient="exact")
+    assert obj.gradient_note == ""
+    x = nominal_x(obj)
+    ref = central_jacobian(replace(obj, options=TIGHT), x)
+    np.testing.assert_allclose(obj.jacobian(x), ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+
+
+def test_time_switch_at_an_estimated_time_falls_back_to_differences(tmp_path):
+    # X' = -k X until t = tau, then 0: X(T) = exp(-k min(T, tau)), dX/dtau = -k X after tau (the jump term the
+    # sensitivity equations lack: they gave 0)
+    model = "model dose\n  J0: X -> ; piecewise(k*X, time < tau, 0)\n  X = 1\n  k = 0.8; tau = 1.5\nend\n"
+    path = switch_problem(tmp_path, model, "k\tlog10\t0.01\t100\t0.8\t1\ntau\tlin\t0.1\t2.5\t1.5\t1\n")
+    obj = objective_for(path, options=TIGHT, gradient="exact")
+    assert "reaction 'J0'" in obj.gradient_note and "piecewise on tau, time" in obj.gradient_note
+    jac = replace(obj, central=True).jacobian(nominal_x(obj))
+    t = np.array(SWITCH_TIMES)
+    X = np.exp(-0.8 * np.minimum(t, 1.5))
+    dx_dk = -np.minimum(t, 1.5) * X
+    dx_dtau = np.where(t > 1.5, -0.8 * X, 0.0)
+    np.testing.assert_allclose(jac[:4, 0], -dx_dk * 0.8 * math.log(10) / 0.1, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(jac[:4, 1], -dx_dtau / 0.1, rtol=1e-5, atol=1e-7)
+
+
+def test_time_switch_at_a_fixed_time_keeps_exact_gradients(tmp_path):
+    # the same switch at a time that is not estimated: no jump term is needed (the switch does not move)
+    model = "model dose\n  J0: X -> ; piecewise(k*X, time < tau, 0)\n  X = 1\n  k = 0.8; tau = 1.5\nend\n"
+    path = switch_problem(tmp_path, model, "k\tlog10\t0.01\t100\t0.8\t1\ntau\tlin\t0.1\t2.5\t1.5\t0\n")
+    obj = objective_for(path, options=TIGHT, gradient="exact")
+    assert obj.gradient_note == ""
+    t = np.array(SWITCH_TIMES)
+    X = np.exp(-0.8 * np.minimum(t, 1.5))
+    dx_dk = -np.minimum(t, 1.5) * X
+    np.testing.assert_allclose(obj.jacobian(nominal_x(obj))[:4, 0], -dx_dk * 0.8 * math.log(10) / 0.1,
+                               rtol=1e-5, atol=1e-7)
+
+
 def test_exact_gradient_fit_reaches_the_decay_optimum_as_differences_do(tmp_path):
     path = decay_problem(tmp_path)
     exact = fit_petab(path, starts=3, seed=1, settings=FitSettings(gradient="exact"))

@@ -25,7 +25,7 @@ from simulator.errors import InputError
 from simulator.fit import check_simulated_data, load_petab, petab_nllh, simulate_petab
 from simulator.fit._petab_simulate import observe, solve_experiments
 from simulator.model import antimony_to_sbml
-from tests._petab_files import TWO_STATE, write_two_state
+from tests._petab_files import TWO_STATE, write_problem, write_two_state
 
 PETAB = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "petab"
 OPTIONS = SolverOptions(rtol=1e-10, atol=1e-12, max_steps=20_000)
@@ -160,6 +160,25 @@ def test_events_with_pre_equilibration_are_refused(tmp_path):
         load_petab(write_two_state(tmp_path, rows, model=with_event))
 
 
+def test_an_event_in_a_petab_time_course(tmp_path):
+    """X' = -k X from 1; at t = 1 an event adds 1 (and k doubles at t = 2.5, after the last-but-one measurement):
+    X = exp(-k t) before 1, (exp(-k) + 1) exp(-k (t - 1)) until 2.5, then at rate 2k. Without pre-equilibration
+    PEtab problems with events run; the event must act once, at its time."""
+    model = ("model ev\n  J0: X -> ; k*X\n  X = 1; k = 0.7\n  E1: at time > 1: X = X + 1\n"
+             "  E2: at time > 2.5: k = 2*k\nend\n")
+    times = (0.5, 1.5, 2.0, 3.0)
+    path = write_problem(
+        tmp_path, model, conditions="conditionId\nc0\n",
+        observables="observableId\tobservableFormula\tnoiseFormula\ny\tX\t0.1\n",
+        parameters="k\tlog10\t0.01\t100\t0.7\t1\n",
+        measurements="observableId\tsimulationConditionId\ttime\tmeasurement\n"
+                     + "".join(f"y\tc0\t{t}\t1\n" for t in times))
+    simulation = simulate_petab(load_petab(path), options=OPTIONS)["simulation"].to_numpy()
+    k, t = 0.7, np.array(times)
+    after = (math.exp(-k) + 1) * np.exp(-k * (np.minimum(t, 2.5) - 1)) * np.exp(-2 * k * np.maximum(t - 2.5, 0))
+    np.testing.assert_allclose(simulation, np.where(t < 1, np.exp(-k * t), after), rtol=1e-8)
+
+
 def test_unsupported_sbml_constructs_are_named(tmp_path):
     import libsbml
 
@@ -196,6 +215,37 @@ def test_fit_with_zero_starts_evaluates_the_nominal_parameters(tmp_path, capsys)
         simulation = pd.read_csv(out / "simulation.tsv", sep="\t")
         assert petab_nllh(problem(name), simulation) == pytest.approx(record["nllh"], abs=1e-9)
     assert record["problem_has_priors"] and "priors not included" in printed
+
+
+def test_fit_vs_data_figure_draws_log_sigma_multiplicatively_and_shows_steady_states(tmp_path):
+    """PEtab's sigma of a log10 (log) observable is on that scale: the bar spans y 10^-sigma .. y 10^sigma
+    (y e^-sigma .. y e^sigma), not y +- sigma; time = inf rows in a panel with finite times sit right of the last
+    time under a "steady state" tick (matplotlib dropped them: x = inf)."""
+    from matplotlib.collections import LineCollection
+
+    from simulator.plots import plot_fit_vs_data
+
+    table = pd.DataFrame({
+        "observableId": ["b"] * 3 + ["a"] * 2,
+        "simulationConditionId": ["c"] * 5,
+        "time": [0.5, 2.0, math.inf, 1.0, 3.0],
+        "measurement": [0.8, 1.5, 1.4, 0.3, 0.25],
+        "simulation": [0.7, 1.4, 1.5, 0.32, 0.26],
+        "sigma": [0.2, 0.2, 0.2, 0.5, 0.5],
+        "observableTransformation": ["log10"] * 3 + ["log"] * 2,
+    })
+    fig = plot_fit_vs_data(table, title="t")
+    ax_b, ax_a = fig.axes[:2]
+    for ax, rows, factor in ((ax_b, table.iloc[:3], 10 ** 0.2), (ax_a, table.iloc[3:], math.exp(0.5))):
+        bars = next(c for c in ax.collections if isinstance(c, LineCollection))
+        spans = sorted((float(seg[:, 1].min()), float(seg[:, 1].max())) for seg in bars.get_segments())
+        expected = sorted((m / factor, m * factor) for m in rows["measurement"])
+        np.testing.assert_allclose(spans, expected, rtol=1e-12)
+        assert ax.get_yscale() == "log"
+    x_data = next(line for line in ax_b.lines if line.get_marker() == "o").get_xdata()
+    assert np.isfinite(x_data).all() and x_data[-1] > 2.0
+    labels = [t.get_text() for t in ax_b.get_xticklabels()]
+    assert labels[-1].startswith("steady") and ax_b.get_xticks()[-1] == pytest.approx(x_data[-1])
 
 
 def test_a_mapping_table_is_refused(tmp_path):

@@ -113,6 +113,14 @@ def time_courses(
         raise InputError("times must be a 1-D array of at least 2 finite, strictly increasing values.")
     options = options or SolverOptions()
     ids = _select(model, select)
+    if pre_equilibrate and model.events:
+        # the start state is a copy of the steady state's species and rate-rule variables: what an event changed on
+        # the way there (a parameter: X' = k - X with "at time > 5: k = 3" started at X = 3 with k = 1, status ok)
+        # and the events' trigger state are not carried, and every event fires again from t = 0
+        raise InputError(
+            f"model {model.name!r} has event(s) {', '.join(model.events)}: a pre-equilibrated time course would start "
+            "from a steady state without what the events changed on the way there, and fire them again; simulate "
+            "from the initial conditions (pre_equilibrate=False; mekisim simulate --no-pre-equilibrate)")
     if times.size > MAX_TIME_POINTS:
         raise InputError(f"{times.size:,} time points exceed the limit of {MAX_TIME_POINTS:,} per time course "
                          f"({times.size * (len(ids) + 1) * 8 / 1e9:.2g} GB per copy of the table as float64); "

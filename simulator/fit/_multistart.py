@@ -485,7 +485,8 @@ def fit_vs_data(result: FitResult, start: StartResult | None = None) -> pd.DataF
     Returns
     -------
     pandas.DataFrame
-        The measurement table with ``simulation`` and ``sigma`` columns.
+        The measurement table with ``simulation``, ``sigma`` and ``observableTransformation`` (the scale sigma
+        is on) columns.
     """
     start = start or result.best
     objective = objective_for(result.source, result.settings.options)
@@ -494,4 +495,5 @@ def fit_vs_data(result: FitResult, start: StartResult | None = None) -> pd.DataF
     simulation = objective.simulation(x)
     table["simulation"] = simulation
     table["sigma"] = noise_sigma(objective.problem, simulation, objective.values(x), objective.solve(x))
+    table["observableTransformation"] = objective.problem.noise_models[0]  # the scale sigma is on
     return table

@@ -92,6 +92,7 @@ def evaluate_nominal(problem: PetabProblem, parameters: Mapping[str, float] | No
     table = problem.petab.measurement_df.reset_index(drop=True).copy()
     table["simulation"] = simulation
     table["sigma"] = sigma
+    table["observableTransformation"] = problem.noise_models[0]  # the scale sigma is on (the figure's band)
     if messages or not np.all(np.isfinite(simulation)):
         nllh = chi2 = math.inf
     else:
@@ -114,7 +115,7 @@ def simulation_table(table: pd.DataFrame) -> pd.DataFrame:
 
     What ``petab.v1.calculate_llh``, ``petab_visualize`` and other PEtab tools read (PEtab v1 "simulation table").
     """
-    columns = [c for c in table.columns if c not in ("measurement", "sigma", "simulation")]
+    columns = [c for c in table.columns if c not in ("measurement", "sigma", "simulation", "observableTransformation")]
     out = table[columns].copy()
     position = list(table.columns).index("measurement") if "measurement" in table.columns else len(columns)
     out.insert(min(position, len(columns)), "simulation", table["simulation"].to_numpy(dtype=float))

@@ -192,6 +192,14 @@ def sensitivity_system(model: CompiledModel, pairs: Sequence[tuple[str, int]], n
                 volume = sym(m.getSpecies(sid).getCompartment())
                 rhs[sid] += sign * float(ref.getStoichiometry()) * rate / volume
     f = sympy.Matrix([expand(rhs[s]) for s in species] + [expand(rate_rules[s]) for s in rate_rules])
+    q_index = {p: i for i, p in enumerate(params)}
+    weight_pairs = tuple(dict.fromkeys((q_index[p], j) for p, j in pairs if p in q_index))
+    used = sorted({k for k, _ in weight_pairs})
+    jumps = _jumping_switches(_rate_owners(m, rate_rules, rules, sym, expand), set(state_syms),
+                              {param_syms[k] for k in used})
+    if jumps:
+        raise NotSupported(f"model {model.name!r}: {'; '.join(jumps)}; the forward sensitivities jump there and "
+                           "the sensitivity equations have no jump term")
     unknown = f.free_symbols - set(state_syms) - set(param_syms) - {_T}
     if unknown:
         raise NotSupported(f"model {model.name!r}: the rates depend on {sorted(map(str, unknown))}, "
@@ -221,9 +229,6 @@ def sensitivity_system(model: CompiledModel, pairs: Sequence[tuple[str, int]], n
                            f"{sorted(str(v)[2:] for v in x0.free_symbols - set(param_syms))}, which are not "
                            "settable parameters")
     jac = f.jacobian(state_syms)
-    q_index = {p: i for i, p in enumerate(params)}
-    weight_pairs = tuple(dict.fromkeys((q_index[p], j) for p, j in pairs if p in q_index))
-    used = sorted({k for k, _ in weight_pairs})
     fq_used = f.jacobian([param_syms[k] for k in used]) if used else sympy.zeros(len(states), 0)
     col = {k: i for i, k in enumerate(used)}
 
@@ -277,6 +282,72 @@ def sensitivity_system(model: CompiledModel, pairs: Sequence[tuple[str, int]], n
         x0=_lambdify([param_syms], x0), dx0=_lambdify([param_syms], x0.jacobian(param_syms)),
         jac=_lambdify(args_x, jac), fq=_lambdify(args_x, fq_all), rate=_lambdify(args_x, f),
     )
+
+
+def _rate_owners(m, rate_rules: dict, rules: dict, sym: Callable, expand: Callable) -> list[tuple[str, sympy.Expr]]:
+    """(name, rate with every rule substituted) per reaction and rate rule.
+
+    The name adds the assignment rules with a piecewise that the rate reads (directly or through other rules), so
+    a switch is named where it is written.
+    """
+    raw = [(f"reaction {r.getId()!r}", _to_sympy(r.getKineticLaw().getMath(), sym)) for r in m.getListOfReactions()]
+    raw += [(f"rate rule of {s!r}", e) for s, e in rate_rules.items()]
+    by_sym = {sym(k): k for k in rules}
+    out = []
+    for name, expr in raw:
+        seen: set[str] = set()
+        stack = [expr]
+        while stack:
+            for v in stack.pop().free_symbols:
+                if v in by_sym and by_sym[v] not in seen:
+                    seen.add(by_sym[v])
+                    stack.append(rules[by_sym[v]])
+        via = sorted(k for k in seen if rules[k].atoms(sympy.Piecewise))
+        out.append((name + (f" (through rule {', '.join(map(repr, via))})" if via else ""), expand(expr)))
+    return out
+
+
+def _jumping_switches(owners: list[tuple[str, sympy.Expr]], states: set, differentiated: set) -> list[str]:
+    """Each rate with a piecewise whose value jumps at a switch that moves with the states or with ``differentiated``.
+
+    Why: the forward sensitivity of a state jumps where the right-hand side does, by ``(f- - f+) d t*/d theta``
+    (the switching time ``t*`` moves with theta when the condition reads a state, or reads time and a
+    differentiated parameter); the augmented model differentiates each branch only, so its gradient was wrong
+    after such a switch (x' = -k x until x = c, then -5 k x: d x(T)/d k 5 times too small). A switch where both
+    branches agree (a kink, ``max(0, 1 - x)``) has no jump term and is kept. Roadrunner itself root-finds the
+    switch (measured: the same numbers as an event), so the plain simulation is right.
+    """
+    out = []
+    for owner, expr in owners:
+        reads: set = set()
+        for pw in expr.atoms(sympy.Piecewise):
+            names = set().union(*(c.free_symbols for _, c in pw.args if isinstance(c, sympy.Basic)))
+            moving = names & states or (names & differentiated if _T in names else set())
+            if moving and not _continuous(pw, names & (states | {_T})):
+                reads |= moving | (names & {_T})
+        if reads:
+            named = sorted(str(n)[2:] for n in reads - {_T}) + (["time"] if _T in reads else [])
+            out.append(f"{owner} switches by a piecewise on {', '.join(named)}")
+    return out
+
+
+def _continuous(pw: sympy.Piecewise, switching: set) -> bool:
+    """Whether neighbouring branches of ``pw`` agree where its conditions switch (each a single relation)."""
+    pieces = pw.args
+    for (value, cond), (after, _) in zip(pieces[:-1], pieces[1:], strict=True):
+        if not isinstance(cond, sympy.core.relational.Relational):
+            return False
+        g = cond.lhs - cond.rhs
+        candidates = sorted(g.free_symbols & switching, key=str)
+        if not candidates:
+            return False
+        try:
+            roots = sympy.solve(g, candidates[0])
+        except (NotImplementedError, TypeError, ValueError):
+            return False
+        if not roots or any(sympy.simplify((value - after).subs(candidates[0], r)) != 0 for r in roots):
+            return False
+    return True
 
 
 def _lambdify(args: list, matrix: sympy.Matrix) -> Callable:

@@ -131,34 +131,51 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
     for ax, obs in zip(axes.ravel(), observables, strict=False):
         sub = table[table["observableId"] == obs]
         many = sub[group].nunique() > _MAX_LEGEND  # Isensee 2018: 120 conditions; a legend would bury the panel
+        scale = _transformation(sub)
+        times = sub["time"].to_numpy(dtype=float)
+        steady_x = None if categorical or np.isfinite(times).all() else _steady_position(times)
         for k, (label, part) in enumerate(sub.groupby(group, sort=False)):
             colour = colours(k % 10)
             if categorical:
-                err = part["sigma"] if "sigma" in part else None
+                err = _sigma_band(part, scale) if "sigma" in part else None
                 ax.errorbar(np.full(len(part), k), part["measurement"], yerr=err, fmt="o", ms=5, color=colour,
-                            capsize=3, label="data (± sigma)" if k == 0 else None)
+                            capsize=3, label=f"data ({_BAND[scale]})" if k == 0 else None)
                 ax.plot([k - 0.3, k + 0.3], [part["simulation"].mean()] * 2, "-", lw=2.5, color="black",
                         label=fit_label if k == 0 else None)
                 continue
             part = part.sort_values("time")
-            err = part["sigma"] if "sigma" in part and part["sigma"].notna().all() else None
-            ax.errorbar(part["time"], part["measurement"], yerr=err, fmt="o", ms=4, color=colour, alpha=0.8,
-                        capsize=2, label=None if many else f"{label} (data ± sigma)" if err is not None else str(label))
-            fit = part.groupby("time", sort=True)["simulation"].mean()
+            x = part["time"].to_numpy(dtype=float)
+            if steady_x is not None:
+                x = np.where(np.isfinite(x), x, steady_x)  # time = inf: the steady state, at the right edge
+            err = _sigma_band(part, scale) if "sigma" in part and part["sigma"].notna().all() else None
+            ax.errorbar(x, part["measurement"], yerr=err, fmt="o", ms=4, color=colour, alpha=0.8, capsize=2,
+                        label=None if many else f"{label} (data {_BAND[scale]})" if err is not None else str(label))
+            finite = part[np.isfinite(part["time"].to_numpy(dtype=float))]
+            fit = finite.groupby("time", sort=True)["simulation"].mean()
             ax.plot(fit.index, fit.to_numpy(), "-", lw=1.6, color=colour)
+            if steady_x is not None and len(finite) < len(part):
+                level = float(part.loc[~np.isfinite(part["time"].to_numpy(dtype=float)), "simulation"].mean())
+                ax.plot([steady_x - 0.02 * steady_x, steady_x + 0.02 * steady_x], [level] * 2, "-", lw=2.5,
+                        color=colour)
         if categorical:
             labels = list(dict.fromkeys(sub[group]))
             ax.set_xticks(range(len(labels)), [str(v) for v in labels], rotation=30, ha="right", fontsize=7)
             ax.set_xlabel(group)
         else:
             ax.set_xlabel(time_label)
+            if steady_x is not None:
+                _mark_steady_state(ax, times, steady_x)
         ax.set_title(obs + ("" if categorical else f"  (points: data; lines: {fit_label} at the measured times)"),
                      fontsize=9)
-        ax.set_ylabel(f"{obs} (measurement units)")
+        log_axis = scale != "lin" and bool((sub["measurement"] > 0).all() and (sub["simulation"] > 0).all())
+        if log_axis:  # the likelihood's scale: the sigma band is symmetric there
+            ax.set_yscale("log")
+            _label_log_axis(ax)
+        ax.set_ylabel(f"{obs} (measurement units{', log axis' if log_axis else ''})")
         ax.grid(alpha=0.3)
         if many and not categorical:
-            ax.text(1.01, 0.5, f"{sub[group].nunique()} groups ({group}),\none colour each\n(points: data ± sigma)",
-                    transform=ax.transAxes, fontsize=7, va="center")
+            ax.text(1.01, 0.5, f"{sub[group].nunique()} groups ({group}),\none colour each\n"
+                    f"(points: data {_BAND[scale]})", transform=ax.transAxes, fontsize=7, va="center")
         elif categorical:
             ax.legend(fontsize=6)
         else:
@@ -167,8 +184,68 @@ def plot_fit_vs_data(table: pd.DataFrame, *, title: str, time_label: str = "time
         ax.axis("off")
     suffix = "\nREPRESENTATIVE data (source paper's directions), not digitized" if representative else ""
     fig.suptitle(title + suffix, fontsize=11)
-    fig.tight_layout()
+    # room for the title above the panels (it overlapped the first row's titles of a tall figure, Blasi 2016)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.45 + 0.25 * representative) / (3.6 * nrows)))
     return fig
+
+
+#: the legend's name of the error bars per observableTransformation (PEtab's sigma is on that scale)
+_BAND = {"lin": "± sigma", "log": "×/÷ exp(sigma)", "log10": "×/÷ 10^sigma"}
+
+
+def _transformation(sub: pd.DataFrame) -> str:
+    """The panel's observableTransformation (``lin``, ``log``, ``log10``; ``lin`` when the table has none)."""
+    if "observableTransformation" not in sub:
+        return "lin"
+    values = {str(v) for v in sub["observableTransformation"].dropna()}
+    return values.pop() if len(values) == 1 and values <= {"lin", "log", "log10"} else "lin"
+
+
+def _sigma_band(part: pd.DataFrame, scale: str) -> np.ndarray:
+    """(2 x n) error-bar lengths below and above each measurement: ± sigma on the scale the likelihood uses.
+
+    PEtab's sigma of a log- or log10-transformed observable is on that scale, so the band is multiplicative:
+    ``exp(log y ± sigma)`` or ``10**(log10 y ± sigma)``; drawn linearly (``y ± sigma``) it was wrong, and
+    below zero for sigma > y.
+    """
+    y = part["measurement"].to_numpy(dtype=float)
+    sigma = part["sigma"].to_numpy(dtype=float)
+    if scale == "lin":
+        return np.vstack([sigma, sigma])
+    factor = np.exp(sigma) if scale == "log" else 10.0 ** sigma
+    return np.vstack([y - y / factor, y * factor - y])
+
+
+def _label_log_axis(ax) -> None:
+    """Plain-number labels on a log y axis, with enough of them: a panel within one decade had none at all."""
+    low, high = ax.get_ylim()
+    decades = math.log10(high / low) if low > 0 and high > low else 10.0
+    mantissas = {1, 2, 3, 4, 5, 6, 7, 8, 9} if decades < 1 else {2, 5} if decades < 2 else set()
+
+    def minor(value: float, _pos) -> str:
+        mantissa = round(value / 10 ** math.floor(math.log10(value)), 6) if value > 0 else 0
+        return f"{value:g}" if mantissa in mantissas else ""
+
+    ax.yaxis.set_major_formatter(lambda value, _pos: f"{value:g}")
+    ax.yaxis.set_minor_formatter(minor)
+
+
+def _steady_position(times: np.ndarray) -> float:
+    """Where a panel draws its ``time = inf`` (steady-state) points: right of its last finite time."""
+    finite = times[np.isfinite(times)]
+    if not finite.size:
+        return 1.0
+    low, high = float(finite.min()), float(finite.max())
+    return high + 0.15 * max(high - low, abs(high), 1.0)
+
+
+def _mark_steady_state(ax, times: np.ndarray, steady_x: float) -> None:
+    """A dashed separator before the steady-state points and a "steady state" tick label at them."""
+    finite = times[np.isfinite(times)]
+    high = float(finite.max()) if finite.size else 0.0
+    ax.axvline(0.5 * (high + steady_x), color="0.5", ls="--", lw=0.8)
+    ticks = [t for t in ax.get_xticks() if (finite.min() if finite.size else 0.0) <= t <= high] if finite.size else []
+    ax.set_xticks([*ticks, steady_x], [*(f"{t:g}" for t in ticks), "steady\nstate\n(t = inf)"])
 
 
 def plot_profiles(

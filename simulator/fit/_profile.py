@@ -59,7 +59,8 @@ class ProfileSettings:
 class Profile:
     """The profile of one parameter.
 
-    ``values`` (scaled) ascending, ``nllh`` the re-optimised objective, ``status`` and ``message`` per point
+    ``values`` (scaled) ascending, ``nllh`` the re-optimised objective (with objective priors: the negative
+    log-posterior ``nllh + nlprior``, the profiled parameter's own prior included), ``status`` and ``message`` per point
     (the fit's own point has message :data:`BEST_FIT`; a failed re-optimisation says why), ``others`` the
     re-optimised vectors (scaled, all estimated parameters, the profiled one included) per point.
     ``best_nllh``/``best_value`` are the reference optimum: the lowest of the fit's nllh (``fit_nllh``) and
@@ -167,7 +168,7 @@ def profile_parameter(
     i = full.ids.index(parameter)
     scale = full.scales[i]
     lo, hi = float(full.lower[i]), float(full.upper[i])
-    fit_nllh = full.nllh(best)
+    fit_nllh = full.nlpost(best)  # the optimised objective: nllh, plus the priors' term when the problem has them
 
     def reoptimise(target: float, current: np.ndarray) -> tuple[float, Status, str, np.ndarray]:
         """The nllh with the parameter fixed at ``target`` (scaled), the others re-optimised from ``current``."""
@@ -177,7 +178,7 @@ def profile_parameter(
         result = run_start(objective, np.delete(current, i), settings.fit)
         if not result.ok:
             return math.inf, result.status, result.message, current.copy()
-        return result.nllh, Status.OK, "", np.insert(np.array(result.x), i, target)
+        return result.nlpost, Status.OK, "", np.insert(np.array(result.x), i, target)
 
     centre_nllh, centre_status, _, centre_x = reoptimise(best[i], best)
     if centre_status != Status.OK or not centre_nllh < fit_nllh:

@@ -130,6 +130,9 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
               rng: np.random.Generator | None = None) -> StartResult:
     """Optimise from ``x0`` with bounded least squares; a failure is a recorded status, not an exception.
 
+    What is minimised is the objective's residuals: ``nlpost = nllh + nlprior`` (the nllh alone without objective
+    priors); the result records the likelihood ``nllh`` and the prior term ``nlprior`` apart.
+
     When the objective is not finite at ``x0`` and ``rng`` is given, up to ``settings.resample`` uniform
     redraws within the bounds are tried first; ``StartResult.resampled`` counts them.
 
@@ -363,13 +366,15 @@ class FitResult:
         """One row per start: start, rank, nllh, nlprior, nlpost, delta to the best, status, counts, time, values.
 
         ``nllh`` is the likelihood alone; starts are ranked by ``nlpost = nllh + nlprior`` (the optimised value;
-        ``nlprior`` is 0 without objective priors) and ``delta_nllh`` is that of ``nlpost`` to the best start's.
+        ``nlprior`` is 0 without objective priors); ``delta_nllh`` and ``delta_nlpost`` are to the best start's
+        (with priors ``delta_nllh`` can be negative: the best start has the lowest posterior, not likelihood).
         """
-        best = self.best.nlpost if self.best.ok else math.nan
+        best = self.best if self.best.ok else None
         rows = []
         for rank, s in enumerate(self.starts):
             rows.append({"start": s.start, "rank": rank, "nllh": s.nllh, "nlprior": s.nlprior, "nlpost": s.nlpost,
-                         "delta_nllh": s.nlpost - best,
+                         "delta_nllh": s.nllh - best.nllh if best else math.nan,
+                         "delta_nlpost": s.nlpost - best.nlpost if best else math.nan,
                          "nllh_start": s.nllh0, "status": s.status, "n_fev": s.n_fev, "n_jev": s.n_jev,
                          "n_solves": s.n_solves, "time_s": s.time_s, "optimality": s.optimality,
                          "resampled": s.resampled, "nllh_fresh": s.nllh_fresh,
@@ -443,7 +448,7 @@ def fit_petab(
     settings: FitSettings | None = None,
     x0: np.ndarray | None = None,
 ) -> FitResult:
-    """Multistart fit of a PEtab problem.
+    """Multistart fit of a PEtab problem: each start minimises ``nlpost = nllh + nlprior`` (``nllh`` without priors).
 
     Parameters
     ----------

@@ -60,7 +60,8 @@ class Profile:
     """The profile of one parameter.
 
     ``values`` (scaled) ascending, ``nllh`` the re-optimised objective (with objective priors: the negative
-    log-posterior ``nllh + nlprior``, the profiled parameter's own prior included), ``status`` and ``message`` per point
+    log-posterior ``nllh + nlprior``, the profiled parameter's own prior included; ``objective`` says which, and the
+    tables carry it in a column), ``status`` and ``message`` per point
     (the fit's own point has message :data:`BEST_FIT`; a failed re-optimisation says why), ``others`` the
     re-optimised vectors (scaled, all estimated parameters, the profiled one included) per point.
     ``best_nllh``/``best_value`` are the reference optimum: the lowest of the fit's nllh (``fit_nllh``) and
@@ -87,6 +88,7 @@ class Profile:
     reached_bound: tuple[bool, bool]
     time_s: float
     fit_nllh: float = math.nan
+    objective: str = "nllh"
 
     @property
     def improved(self) -> bool:
@@ -112,6 +114,7 @@ class Profile:
             "value": to_linear(self.values, [self.scale] * len(self.values)),
             "nllh": self.nllh,
             "delta_nllh": self.delta,
+            "objective": self.objective,
             "status": list(self.status),
             "message": list(self.message),
         })
@@ -122,7 +125,8 @@ class Profile:
         return {"parameter": self.parameter, "scale": self.scale, "estimate": best, "ci95_low": self.ci_low,
                 "ci95_high": self.ci_high, "identifiable": self.identifiable,
                 "low_side_hit_bound": self.reached_bound[0], "high_side_hit_bound": self.reached_bound[1],
-                "fit_nllh": self.fit_nllh, "best_nllh": self.best_nllh, "improved_fit": self.improved,
+                "fit_nllh": self.fit_nllh, "best_nllh": self.best_nllh, "objective": self.objective,
+                "improved_fit": self.improved,
                 "points": len(self.values), "time_s": self.time_s}
 
 
@@ -205,6 +209,7 @@ def profile_parameter(
         message=tuple(p[3] for p in points), others=np.array([p[4] for p in points]), ids=full.ids,
         ci_low=float(lin[0]), ci_high=float(lin[1]),
         reached_bound=(reached[0], reached[1]), time_s=time.perf_counter() - t0, fit_nllh=fit_nllh,
+        objective="nlpost = nllh + nlprior" if full.priors else "nllh",
     )
 
 

@@ -22,13 +22,13 @@ end
 
 
 def write_problem(directory: Path, antimony: str, *, conditions: str, observables: str, parameters: str,
-                  measurements: str) -> Path:
+                  measurements: str, parameter_header: str = PARAMETER_HEADER) -> Path:
     """Write a one-model PEtab v1 problem into ``directory``; ``parameters`` are rows below the header."""
     files = {
         "model.xml": antimony_to_sbml(antimony),
         "conditions.tsv": conditions,
         "observables.tsv": observables,
-        "parameters.tsv": PARAMETER_HEADER + parameters,
+        "parameters.tsv": parameter_header + parameters,
         "measurements.tsv": measurements,
         "problem.yaml": "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: "
                         "[conditions.tsv]\n  measurement_files: [measurements.tsv]\n  observable_files: "
@@ -48,4 +48,27 @@ def write_two_state(directory: Path, measurements: str, noise: str = "noiseParam
         observables=f"observableId\tobservableFormula\tnoiseFormula\nobs_B\tobservableParameter1_obs_B * B\t{noise}\n",
         parameters="k2\tlog10\t0.01\t100\t1\t1\nk1_stim\tlog10\t0.01\t100\t3\t1\nscale\tlog10\t0.01\t100\t2\t1\n",
         measurements=MEASUREMENT_HEADER + measurements,
+    )
+
+
+#: The parameter table's header with PEtab v1's prior columns
+PRIOR_HEADER = (PARAMETER_HEADER.rstrip("\n") + "\tobjectivePriorType\tobjectivePriorParameters"
+                "\tinitializationPriorType\tinitializationPriorParameters\n")
+
+
+def write_prior_problem(directory: Path, parameters: str, data, *, formula: str = "theta", sigma: float = 0.5,
+                        transformation: str = "lin") -> Path:
+    """``y = formula`` of parameter-table parameters (no model state), measured once per value of ``data``.
+
+    Normal noise ``sigma`` on the ``transformation`` scale, so the nllh is quadratic in the (transformed) observable
+    and a posterior mode has a closed form. ``parameters`` are rows below :data:`PRIOR_HEADER` (9 columns). The
+    model (:data:`TWO_STATE`) is simulated but not read.
+    """
+    rows = "".join(f"y\t\tc0\t{t + 1}\t{float(m)!r}\t\t\n" for t, m in enumerate(data))
+    return write_problem(
+        directory, TWO_STATE,
+        conditions="conditionId\tconditionName\nc0\tonly\n",
+        observables="observableId\tobservableFormula\tobservableTransformation\tnoiseFormula\n"
+                    f"y\t{formula}\t{transformation}\t{sigma}\n",
+        parameters=parameters, measurements=MEASUREMENT_HEADER + rows, parameter_header=PRIOR_HEADER,
     )

@@ -197,7 +197,7 @@ def test_unsupported_sbml_constructs_are_named(tmp_path):
 
 def test_fit_with_zero_starts_evaluates_the_nominal_parameters(tmp_path, capsys):
     """``mekisim fit --petab P.yaml --starts 0``: nominal.json, the fit-vs-data table and figure, simulation.tsv;
-    Isensee has priors (the fitter refuses them) and is still evaluated, its likelihood without them."""
+    Isensee has objective priors: its nllh is the likelihood alone (the published value), the prior term apart."""
     for name in ("Boehm", "Isensee"):
         out = tmp_path / name
         assert main(["fit", "--petab", str(PETAB / PROBLEMS[name][0]), "--starts", "0", "--out", str(out)]) == 0
@@ -214,7 +214,9 @@ def test_fit_with_zero_starts_evaluates_the_nominal_parameters(tmp_path, capsys)
             assert record["chi2"] == pytest.approx(float(np.sum((residual / sigma) ** 2)), rel=1e-9)
         simulation = pd.read_csv(out / "simulation.tsv", sep="\t")
         assert petab_nllh(problem(name), simulation) == pytest.approx(record["nllh"], abs=1e-9)
-    assert record["problem_has_priors"] and "priors not included" in printed
+    # Isensee's parameterScaleNormal priors: reported apart from the likelihood, nlpost their sum
+    assert record["problem_has_priors"] and f"nlprior {record['nlprior']:.10g}" in printed
+    assert record["nlprior"] > 0 and record["nlpost"] == pytest.approx(record["nllh"] + record["nlprior"], rel=1e-12)
 
 
 def test_fit_vs_data_figure_draws_log_sigma_multiplicatively_and_shows_steady_states(tmp_path):

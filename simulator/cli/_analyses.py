@@ -284,9 +284,10 @@ def _fit_nominal(args: argparse.Namespace, t0: float) -> int:
                   models={"model": model} if model is not None else {"petab": problem.model}, owner=owner,
                   job=owner.job, timings={"total": time.perf_counter() - t0}, draw=draw_fit_figures)
     if result.ok:
+        prior = (f"; objective priors not in nllh: nlprior {result.nlprior:.10g}, nlpost = nllh + nlprior "
+                 f"{result.nlpost:.10g}" if result.priors else "")
         print(f"nominal nllh {result.nllh:.10g} (chi2 {result.chi2:.6g}, {result.n_measurements} measurements"
-              f"{'; priors not included' if result.priors else ''}); {time.perf_counter() - t0:.1f} s; "
-              f"tables in {args.out}/")
+              f"{prior}); {time.perf_counter() - t0:.1f} s; tables in {args.out}/")
         return 0
     for message in result.messages:
         print(f"mekisim fit: error: {message}", file=sys.stderr)
@@ -323,7 +324,8 @@ def _print_fit(result, profiles, errors, t_fit: float, out) -> None:
     from ..fit import THRESHOLD_95
 
     best = result.best
-    print(f"{result.n_ok} of {len(result.starts)} starts ok; best nllh {best.nllh:.6g} (start {best.start}); "
+    prior = f" (nlprior {best.nlprior:.6g}, nlpost {best.nlpost:.6g}, the minimised value)" if result.priors else ""
+    print(f"{result.n_ok} of {len(result.starts)} starts ok; best nllh {best.nllh:.6g}{prior} (start {best.start}); "
           f"{len(result.within())} within {THRESHOLD_95:.2f} of it; {t_fit:.1f} s; tables in {out}/")
     for profile in profiles:
         print(f"  profile {profile.parameter}: 95% CI [{profile.ci_low:.4g}, {profile.ci_high:.4g}]"

@@ -19,6 +19,7 @@ from ..parallel import Executor, SerialExecutor
 from ..status import Status
 from ._objective import DEFAULT_OPTIONS, GRADIENTS, THRESHOLD_95, Objective, _Hierarchical, objective_for, to_linear
 from ._petab_simulate import noise_sigma
+from ._priors import prior_starts
 
 #: Default wall time per start (s): a stiff random start ran 10-35 minutes with no budget (issue 18)
 DEFAULT_MAX_TIME_S = 600.0
@@ -92,7 +93,11 @@ class FitSettings:
 
 @dataclass(frozen=True)
 class StartResult:
-    """One optimiser run. ``x0``/``x`` are scaled vectors in the order of :attr:`FitResult.ids`."""
+    """One optimiser run. ``x0``/``x`` are scaled vectors in the order of :attr:`FitResult.ids`.
+
+    ``nllh`` is the pure PEtab likelihood at ``x``; with objective priors the optimiser minimised
+    :attr:`nlpost` ``= nllh + nlprior`` (starts are ranked by it; ``nllh0``/``nllh_fresh`` are likelihoods too).
+    """
 
     start: int
     x0: tuple[float, ...]
@@ -108,6 +113,12 @@ class StartResult:
     optimality: float = math.nan
     resampled: int = 0
     nllh_fresh: float = math.nan
+    nlprior: float = 0.0
+
+    @property
+    def nlpost(self) -> float:
+        """The negative log-posterior ``nllh + nlprior`` (the optimised value; ``nllh`` without priors)."""
+        return self.nllh + self.nlprior
 
     @property
     def ok(self) -> bool:
@@ -118,6 +129,9 @@ class StartResult:
 def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start: int = 0,
               rng: np.random.Generator | None = None) -> StartResult:
     """Optimise from ``x0`` with bounded least squares; a failure is a recorded status, not an exception.
+
+    What is minimised is the objective's residuals: ``nlpost = nllh + nlprior`` (the nllh alone without objective
+    priors); the result records the likelihood ``nllh`` and the prior term ``nlprior`` apart.
 
     When the objective is not finite at ``x0`` and ``rng`` is given, up to ``settings.resample`` uniform
     redraws within the bounds are tried first; ``StartResult.resampled`` counts them.
@@ -166,14 +180,15 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
     def record(x, nllh, status, message, nfev=0, njev=0, optimality=math.nan, fresh=math.nan) -> StartResult:
         return StartResult(start, tuple(map(float, x0)), tuple(map(float, x)), float(nllh0), float(nllh), status,
                            message, int(nfev), int(njev), objective.counts.total - solves0,
-                           time.perf_counter() - t0, float(optimality), resampled, float(fresh))
+                           time.perf_counter() - t0, float(optimality), resampled, float(fresh),
+                           objective.nlprior(np.asarray(x, dtype=float)))
 
     if not math.isfinite(nllh0):
         why = f"budget exceeded ({budget.exceeded})" if budget.exceeded else "simulation failed"
         return record(x0, math.inf, Status.FAILED, f"no finite objective at the start point ({why}; "
                                               f"{resampled} redraws)")
-    budget.seen(x0, nllh0)
-    split = settings.hierarchical and 0 < int(objective.needs_solve.sum()) < objective.dim
+    budget.seen(x0, nllh0 + objective.nlprior(x0))
+    split = settings.hierarchical and 0 < int(objective.outer_mask.sum()) < objective.dim
     problem: _Hierarchical | Objective
     if split:
         problem = hierarchical = _Hierarchical(objective, x0)
@@ -186,7 +201,7 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
         res = problem.residuals(xo)
         if np.all(np.isfinite(res)):  # the best point so far, the start's result if the budget ends it
             full = hierarchical.expand(xo) if split else xo
-            budget.seen(full, objective.nllh(full))
+            budget.seen(full, objective.nlpost(full))
         return res
 
     try:
@@ -194,9 +209,11 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
                             x_scale=settings.x_scale, ftol=settings.ftol or None, xtol=settings.xtol or None,
                             gtol=settings.gtol or None, max_nfev=settings.max_nfev)
     except _BudgetExceeded as exc:
-        x, nllh = budget.best_x, budget.best_nllh
+        x = budget.best_x
         assert x is not None  # budget.seen(x0, nllh0) with a finite nllh0 above
-        return record(x, nllh, Status.BUDGET, f"budget exceeded: {exc}; the best point seen is kept",
+        # the budget tracks the optimised value, nlpost; no solve here (the budget is spent)
+        return record(x, budget.best_nllh - objective.nlprior(x), Status.BUDGET,
+                      f"budget exceeded: {exc}; the best point seen is kept",
                       fresh=_fresh_nllh(objective, x))
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
         return record(x0, math.inf, Status.FAILED, f"optimiser error: {type(exc).__name__}: {exc}")
@@ -235,6 +252,7 @@ class _Budget:
         return guarded
 
     def seen(self, x: np.ndarray, nllh: float) -> None:
+        """Keep ``x`` when its objective ``nllh`` (nlpost with priors) is the lowest so far."""
         if nllh < self.best_nllh:
             self.best_x, self.best_nllh = np.array(x, dtype=float), float(nllh)
 
@@ -305,6 +323,8 @@ class FitResult:
         :class:`StartResult` per start, sorted by final nllh.
     seed, settings, workers, elapsed_s
         How it was run.
+    priors
+        The objective priors (one record each; empty: the objective is the likelihood alone).
     """
 
     source: Path
@@ -319,6 +339,7 @@ class FitResult:
     settings: FitSettings
     workers: int
     elapsed_s: float
+    priors: tuple[dict, ...] = ()
 
     @property
     def best(self) -> StartResult:
@@ -336,17 +357,24 @@ class FitResult:
         return dict(zip(self.ids, to_linear(np.array(s.x), self.scales).tolist(), strict=True))
 
     def within(self, threshold: float = THRESHOLD_95) -> tuple[StartResult, ...]:
-        """Successful starts with ``nllh <= best + threshold``."""
+        """Successful starts with ``nlpost <= best + threshold`` (``nlpost`` is ``nllh`` without priors)."""
         if not self.best.ok:
             return ()
-        return tuple(s for s in self.starts if s.ok and s.nllh <= self.best.nllh + threshold)
+        return tuple(s for s in self.starts if s.ok and s.nlpost <= self.best.nlpost + threshold)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per start: start, rank, nllh, delta to the best, status, counts, time, linear values."""
-        best = self.best.nllh if self.best.ok else math.nan
+        """One row per start: start, rank, nllh, nlprior, nlpost, delta to the best, status, counts, time, values.
+
+        ``nllh`` is the likelihood alone; starts are ranked by ``nlpost = nllh + nlprior`` (the optimised value;
+        ``nlprior`` is 0 without objective priors); ``delta_nllh`` and ``delta_nlpost`` are to the best start's
+        (with priors ``delta_nllh`` can be negative: the best start has the lowest posterior, not likelihood).
+        """
+        best = self.best if self.best.ok else None
         rows = []
         for rank, s in enumerate(self.starts):
-            rows.append({"start": s.start, "rank": rank, "nllh": s.nllh, "delta_nllh": s.nllh - best,
+            rows.append({"start": s.start, "rank": rank, "nllh": s.nllh, "nlprior": s.nlprior, "nlpost": s.nlpost,
+                         "delta_nllh": s.nllh - best.nllh if best else math.nan,
+                         "delta_nlpost": s.nlpost - best.nlpost if best else math.nan,
                          "nllh_start": s.nllh0, "status": s.status, "n_fev": s.n_fev, "n_jev": s.n_jev,
                          "n_solves": s.n_solves, "time_s": s.time_s, "optimality": s.optimality,
                          "resampled": s.resampled, "nllh_fresh": s.nllh_fresh,
@@ -391,6 +419,9 @@ class FitResult:
         """The ``"fit"`` entry of a manifest (what ``mekisim report`` reads): problem, best value, counts."""
         return {"problem": str(self.source), "estimated": list(self.ids),
                 "model_parameters": list(self.model_parameter_ids), "best_nllh": self.best.nllh,
+                "best_nlprior": self.best.nlprior, "best_nlpost": self.best.nlpost, "priors": list(self.priors),
+                "objective": ("nlpost = nllh + nlprior (PEtab v1 objective priors); nllh is the likelihood alone"
+                              if self.priors else "nllh (PEtab v1 negative log-likelihood)"),
                 "threshold": THRESHOLD_95, "starts": len(self.starts), "starts_ok": self.n_ok,
                 "within_threshold": len(self.within()), "seed": self.seed, "max_nfev": self.settings.max_nfev,
                 "workers": self.workers}
@@ -417,7 +448,7 @@ def fit_petab(
     settings: FitSettings | None = None,
     x0: np.ndarray | None = None,
 ) -> FitResult:
-    """Multistart fit of a PEtab problem.
+    """Multistart fit of a PEtab problem: each start minimises ``nlpost = nllh + nlprior`` (``nllh`` without priors).
 
     Parameters
     ----------
@@ -425,7 +456,8 @@ def fit_petab(
         The problem's YAML file; every worker loads it (a loaded problem does not pickle), so Dask workers on
         other machines need it at the same path (a shared file system).
     starts
-        Number of Latin-hypercube starts over the scaled bounds.
+        Number of Latin-hypercube starts over the scaled bounds (a parameter's column is drawn from its
+        ``initializationPriorType``, truncated to the bounds, when the parameter table gives one).
     seed
         Seed of the Latin hypercube: the same seed gives the same starts, hence the same fit.
     executor
@@ -443,7 +475,11 @@ def fit_petab(
     settings = settings or FitSettings()
     path = Path(yaml_path).resolve()
     objective = objective_for(path, settings.options, central=settings.central, gradient=settings.gradient)
-    points = (latin_hypercube_starts(objective.lower, objective.upper, starts, seed) if x0 is None
+    if x0 is None and starts < 1:
+        raise InputError(f"the number of starts must be >= 1, not {starts}.")
+    # Latin hypercube; the columns of parameters with an initializationPriorType drawn from that prior
+    points = (prior_starts(objective.problem.parameter_df, objective.ids, objective.scales, objective.lower,
+                           objective.upper, starts, seed) if x0 is None
               else np.atleast_2d(np.asarray(x0, dtype=float)))
     if points.shape[1] != objective.dim:
         raise InputError(f"start points have {points.shape[1]} columns; the problem estimates {objective.dim}.")
@@ -459,7 +495,7 @@ def fit_petab(
         source=path, ids=objective.ids, scales=objective.scales, lower=tuple(objective.lower.tolist()),
         upper=tuple(objective.upper.tolist()), fixed=objective.fixed, model_parameter_ids=model_ids,
         starts=tuple(order), seed=seed, settings=settings, workers=getattr(executor, "workers", 1),
-        elapsed_s=elapsed,
+        elapsed_s=elapsed, priors=tuple(objective.priors.summary()),
     )
 
 
@@ -469,7 +505,7 @@ def _rank_key(s: StartResult) -> tuple:
     The rest: failed, and not reproduced (flagged, never ranked above a start that was reproduced).
     """
     tier = 0 if s.ok else 1 if s.status == Status.BUDGET else 2
-    return (tier, s.nllh if math.isfinite(s.nllh) else math.inf, s.start)
+    return (tier, s.nlpost if math.isfinite(s.nlpost) else math.inf, s.start)
 
 
 def fit_vs_data(result: FitResult, start: StartResult | None = None) -> pd.DataFrame:

@@ -3,8 +3,9 @@
 ``mekisim fit --petab P.yaml --starts 0`` evaluates here.
 
 Why a separate entry: the first thing a modeller does with a problem written elsewhere is check that this tool gives
-the published objective at the published parameters; it must take seconds and need no optimizer (the fitter also
-refuses what it cannot optimise, e.g. priors, which do not prevent evaluating the likelihood).
+the published objective at the published parameters; it must take seconds and need no optimizer. With objective
+priors the likelihood (``nllh``, what published values give) and the prior term (``nlprior``) are reported apart, with
+their sum ``nlpost``, the value a fit minimises.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import petab.v1 as petab_v1
 from ..engine import SolverOptions
 from ._petab import PetabProblem
 from ._petab_simulate import noise_sigma, observe, petab_nllh, solve_experiments
+from ._priors import estimated_priors
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class NominalResult:
         One line per failed condition.
     priors
         Whether the parameter table declares objective priors (not included in ``nllh``).
+    nlprior
+        The negative log-prior of the estimated parameters at their values (0 without priors; ``_priors.py`` for
+        the conventions).
     table
         The measurement table with ``simulation`` and ``sigma`` per row (the fit-vs-data table).
     """
@@ -56,6 +61,12 @@ class NominalResult:
     messages: tuple[str, ...] = ()
     priors: bool = False
     table: pd.DataFrame = field(default=None, repr=False)
+    nlprior: float = 0.0
+
+    @property
+    def nlpost(self) -> float:
+        """``nllh + nlprior``: the negative log-posterior, the value a fit minimises (``nllh`` without priors)."""
+        return self.nllh + self.nlprior
 
     @property
     def ok(self) -> bool:
@@ -66,10 +77,13 @@ class NominalResult:
         def number(v: float) -> float | None:
             return v if math.isfinite(v) else None
 
-        return {"problem": str(self.source), "nllh": number(self.nllh), "chi2": number(self.chi2),
+        return {"problem": str(self.source), "nllh": number(self.nllh), "nlprior": number(self.nlprior),
+                "nlpost": number(self.nlpost), "chi2": number(self.chi2),
                 "n_measurements": self.n_measurements, "status": self.status, "messages": list(self.messages),
                 "priors_in_nllh": False, "problem_has_priors": self.priors,
-                "objective": "PEtab v1 negative log-likelihood with constants, without priors"}
+                "objective": "nllh: PEtab v1 negative log-likelihood with constants, without priors; nlprior: "
+                             "negative log of the objective priors (untruncated densities as pyPESTO evaluates "
+                             "them); nlpost = nllh + nlprior, the value a fit minimises"}
 
 
 def evaluate_nominal(problem: PetabProblem, parameters: Mapping[str, float] | None = None, *,
@@ -77,10 +91,17 @@ def evaluate_nominal(problem: PetabProblem, parameters: Mapping[str, float] | No
     """nllh, chi2 and the fit-vs-data table of ``problem`` at ``parameters`` (default: ``nominalValue``).
 
     A failed condition does not raise: its rows are NaN, ``status`` is ``"failed"`` and ``messages`` name it.
+    The prior term is that of the estimated parameters at their values (``parameters`` or nominal).
+
+    Raises
+    ------
+    InputError
+        An objective prior of the parameter table is invalid (checked before any solve).
     """
-    from ._objective import DEFAULT_OPTIONS
+    from ._objective import DEFAULT_OPTIONS, to_scaled
 
     plan = problem._plan
+    priors = estimated_priors(problem.parameter_df)
     values = problem.parameter_values(parameters)
     solutions = solve_experiments(problem, values, options=options or DEFAULT_OPTIONS)
     messages = tuple(
@@ -105,9 +126,14 @@ def evaluate_nominal(problem: PetabProblem, parameters: Mapping[str, float] | No
                           np.where(transformation == "log10", np.log10(simulation), simulation))
         chi2 = float(np.sum(((hm - hy) / sigma) ** 2))
     df = problem.parameter_df
-    priors = "objectivePriorType" in df.columns and not all(petab_v1.is_empty(v) for v in df["objectivePriorType"])
+    has_priors = "objectivePriorType" in df.columns and not all(petab_v1.is_empty(v)
+                                                                for v in df["objectivePriorType"])
+    estimated = [p.parameter for p in priors.items]
+    scales = [p.scale for p in priors.items]
+    x = np.zeros(priors.dim)
+    x[list(priors.index)] = to_scaled(np.array([values[p] for p in estimated], dtype=float), scales)
     return NominalResult(Path(problem.source), float(nllh), chi2, int(plan.measurement.size),
-                         "failed" if messages else "ok", messages, priors, table)
+                         "failed" if messages else "ok", messages, has_priors, table, priors.value(x))
 
 
 def simulation_table(table: pd.DataFrame) -> pd.DataFrame:

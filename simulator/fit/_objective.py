@@ -21,6 +21,7 @@ from ..errors import InputError
 from ._formulas import Formulas
 from ._petab import PetabProblem, load_petab
 from ._petab_simulate import observe, petab_nllh, solve_experiments
+from ._priors import Priors, problem_priors
 from ._sensitivities import SENSITIVITY_OPTIONS, _chain, problem_sensitivities
 
 #: 95 % likelihood-ratio threshold for one parameter: chi2_1(0.95) / 2 = 1.9207 (nllh units)
@@ -121,7 +122,11 @@ def to_scaled(values: np.ndarray, scales: Sequence[str]) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Objective:
-    """The PEtab nllh as a function of the scaled vector of estimated parameters.
+    """The PEtab nllh (and, with objective priors, the negative log-posterior) of the scaled estimated parameters.
+
+    The optimiser minimises ``nlpost = nllh + nlprior`` (:meth:`residuals`: ``0.5 * sum(res**2) + const`` is
+    ``nlpost``); :meth:`nllh` is the pure PEtab likelihood, the number published reference values give, and
+    :meth:`nlprior` the priors' term (0 without priors, ``_priors.py`` for the conventions).
 
     Build it with :func:`make_objective`. Not picklable (the problem holds compiled formulas); workers build
     their own with :func:`objective_for`.
@@ -145,6 +150,8 @@ class Objective:
         ``"exact"``: the ODE columns of the Jacobian from forward sensitivities (pre-equilibration by the
         implicit-function theorem); ``"fd"``: finite differences (``central`` decides which). A model the
         sensitivity equations do not cover falls back to differences; :attr:`gradient_note` says why.
+    priors
+        The objective priors of the estimated parameters (empty without ``objectivePriorType``).
     """
 
     problem: PetabProblem
@@ -156,6 +163,7 @@ class Objective:
     options: SolverOptions = DEFAULT_OPTIONS
     central: bool = False
     gradient_method: str = "fd"
+    priors: Priors = field(default_factory=Priors)
     # a placeholder: __post_init__ always sets it (from the problem), so its type is the array's
     needs_solve: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
     counts: _Counts = field(init=False, repr=False)
@@ -205,8 +213,17 @@ class Objective:
 
     @property
     def n_residuals(self) -> int:
-        """Length of :meth:`residuals`: two per measurement (data, noise normalisation)."""
-        return 2 * self.problem.measurement.size
+        """Length of :meth:`residuals`: two per measurement (data, noise normalisation), one per non-uniform prior."""
+        return 2 * self.problem.measurement.size + self.priors.n_residuals
+
+    @property
+    def outer_mask(self) -> np.ndarray:
+        """Parameters a hierarchical fit keeps in its outer problem: those that need an ODE solve or carry a prior.
+
+        The inner problem (:class:`_Hierarchical`) optimises the likelihood alone, so a scale or sigma with a prior
+        is optimised with the ODE parameters.
+        """
+        return self.needs_solve | self.priors.mask
 
     def values(self, x: np.ndarray) -> dict[str, float]:
         """Linear value of every parameter-table id at the scaled vector ``x``."""
@@ -298,16 +315,32 @@ class Objective:
         return res, sim, jac
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
-        """Residual vector at ``x``: ``nllh = 0.5 * sum(res**2) + const`` (``docs/notes/fit.md``)."""
-        return self._residuals_from(self.solve(x), self.values(x))[0]
+        """Residual vector at ``x``, what the optimiser minimises: ``nlpost = 0.5 * sum(res**2) + const``.
+
+        The likelihood's residuals (``docs/notes/fit.md``), then one per non-uniform prior (``_priors.py``).
+        """
+        return self._with_priors(self._residuals_from(self.solve(x), self.values(x))[0], x)
+
+    def _with_priors(self, likelihood: np.ndarray, x: np.ndarray) -> np.ndarray:
+        if not self.priors.n_residuals:
+            return likelihood
+        return np.concatenate([likelihood, self.priors.residuals(x)])
+
+    def nlprior(self, x: np.ndarray) -> float:
+        """The negative log-prior at ``x`` (0 without objective priors; ``inf`` outside a uniform prior's support)."""
+        return self.priors.value(x)
+
+    def nlpost(self, x: np.ndarray) -> float:
+        """The negative log-posterior ``nllh + nlprior`` at ``x``: the value the optimiser minimises."""
+        return self.nllh(x) + self.nlprior(x)
 
     def simulation(self, x: np.ndarray) -> np.ndarray:
         """Simulated value of every measurement row at ``x`` (linear scale; NaN where a solve failed)."""
         return observe(self.problem, self.solve(x), self.values(x))
 
     def nllh(self, x: np.ndarray) -> float:
-        """The PEtab nllh at ``x`` (``inf`` where the simulation failed or is invalid)."""
-        res = self.residuals(x)
+        """The PEtab nllh at ``x``, priors not included (``inf`` where the simulation failed or is invalid)."""
+        res = self._residuals_from(self.solve(x), self.values(x))[0]
         if not np.all(np.isfinite(res)):
             return math.inf
         n = self.problem.measurement.size
@@ -337,6 +370,8 @@ class Objective:
             for j in ode:
                 jac[:, j] = self._solve_column(x, int(j), base)
         jac[~np.isfinite(jac)] = 0.0
+        if self.priors.n_residuals:
+            jac = np.vstack([jac, self.priors.jacobian(x)])
         return jac
 
     def _sensitivities_uncached(self, x: np.ndarray) -> np.ndarray | None:
@@ -392,7 +427,7 @@ class Objective:
         return col
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
-        """Gradient d nllh / d x = J^T res."""
+        """Gradient d nlpost / d x = J^T res (d nllh / d x without priors)."""
         return self.jacobian(x).T @ self.residuals(x)
 
 
@@ -410,8 +445,8 @@ class _Hierarchical:
 
     def __init__(self, objective: Objective, x0: np.ndarray) -> None:
         self.obj = objective
-        self.outer = np.flatnonzero(objective.needs_solve)
-        self.inner = np.flatnonzero(~objective.needs_solve)
+        self.outer = np.flatnonzero(objective.outer_mask)
+        self.inner = np.flatnonzero(~objective.outer_mask)
         self.full = np.asarray(x0, dtype=float).copy()  # the inner part is the warm start of the next inner solve
         formulas = objective._formulas
         # Newton on the inner nllh with its exact Hessian: normal noise, noise formulas that do not read y
@@ -604,14 +639,11 @@ def make_objective(
     ------
     InputError
         No parameter is estimated; a scale is not lin/log/log10; a bound is missing, not ordered, or not
-        positive on a log scale; the problem has objective priors (not part of the PEtab nllh); ``fix`` names
-        an id that is not estimated.
+        positive on a log scale; an objective prior is invalid (unknown type, bad parameters: ``_priors.py``) or
+        a uniform prior leaves no point inside the bounds; ``fix`` names an id that is not estimated.
     """
     df = problem.parameter_df
     where = str(problem.source)
-    if "objectivePriorType" in df.columns and not all(petab_v1.is_empty(v) for v in df["objectivePriorType"]):
-        raise InputError(f"PEtab problem {where!r} has objective priors (objectivePriorType); priors are not "
-                         "supported by the fitter (the objective is the likelihood only).")
     estimate = df["estimate"].astype(int) == 1 if "estimate" in df.columns else pd.Series(False, index=df.index)
     ids, scales, lower, upper = [], [], [], []
     problems = []
@@ -640,16 +672,26 @@ def make_objective(
         raise InputError(f"PEtab problem {where!r} has no estimated parameter left to fit.")
     fixed.update({k: float(v) for k, v in fix.items()})
     scales_kept = tuple(scales[i] for i in keep)
+    ids_kept = tuple(ids[i] for i in keep)
+    priors = problem_priors(df, ids_kept, {k: float(v) for k, v in fix.items()})
+    # a uniform prior is a box: its support narrows the bounds (its density is a constant inside)
+    box_lower, box_upper = priors.box(to_scaled(np.array([lower[i] for i in keep]), scales_kept),
+                                      to_scaled(np.array([upper[i] for i in keep]), scales_kept))
+    empty = [pid for pid, lo, hi in zip(ids_kept, box_lower, box_upper, strict=True) if not lo < hi]
+    if empty:
+        raise InputError(f"parameter table of PEtab problem {where!r}: the uniform objective prior of "
+                         f"{', '.join(empty)} has no point strictly inside the parameter bounds.")
     return Objective(
         problem=problem,
-        ids=tuple(ids[i] for i in keep),
+        ids=ids_kept,
         scales=scales_kept,
-        lower=to_scaled(np.array([lower[i] for i in keep]), scales_kept),
-        upper=to_scaled(np.array([upper[i] for i in keep]), scales_kept),
+        lower=box_lower,
+        upper=box_upper,
         fixed=MappingProxyType(fixed),
         options=options or DEFAULT_OPTIONS,
         central=central,
         gradient_method=gradient,
+        priors=priors,
     )
 
 

@@ -59,7 +59,9 @@ class ProfileSettings:
 class Profile:
     """The profile of one parameter.
 
-    ``values`` (scaled) ascending, ``nllh`` the re-optimised objective, ``status`` and ``message`` per point
+    ``values`` (scaled) ascending, ``nllh`` the re-optimised objective (with objective priors: the negative
+    log-posterior ``nllh + nlprior``, the profiled parameter's own prior included; ``objective`` says which, and the
+    tables carry it in a column), ``status`` and ``message`` per point
     (the fit's own point has message :data:`BEST_FIT`; a failed re-optimisation says why), ``others`` the
     re-optimised vectors (scaled, all estimated parameters, the profiled one included) per point.
     ``best_nllh``/``best_value`` are the reference optimum: the lowest of the fit's nllh (``fit_nllh``) and
@@ -86,6 +88,7 @@ class Profile:
     reached_bound: tuple[bool, bool]
     time_s: float
     fit_nllh: float = math.nan
+    objective: str = "nllh"
 
     @property
     def improved(self) -> bool:
@@ -111,6 +114,7 @@ class Profile:
             "value": to_linear(self.values, [self.scale] * len(self.values)),
             "nllh": self.nllh,
             "delta_nllh": self.delta,
+            "objective": self.objective,
             "status": list(self.status),
             "message": list(self.message),
         })
@@ -121,7 +125,8 @@ class Profile:
         return {"parameter": self.parameter, "scale": self.scale, "estimate": best, "ci95_low": self.ci_low,
                 "ci95_high": self.ci_high, "identifiable": self.identifiable,
                 "low_side_hit_bound": self.reached_bound[0], "high_side_hit_bound": self.reached_bound[1],
-                "fit_nllh": self.fit_nllh, "best_nllh": self.best_nllh, "improved_fit": self.improved,
+                "fit_nllh": self.fit_nllh, "best_nllh": self.best_nllh, "objective": self.objective,
+                "improved_fit": self.improved,
                 "points": len(self.values), "time_s": self.time_s}
 
 
@@ -167,7 +172,7 @@ def profile_parameter(
     i = full.ids.index(parameter)
     scale = full.scales[i]
     lo, hi = float(full.lower[i]), float(full.upper[i])
-    fit_nllh = full.nllh(best)
+    fit_nllh = full.nlpost(best)  # the optimised objective: nllh, plus the priors' term when the problem has them
 
     def reoptimise(target: float, current: np.ndarray) -> tuple[float, Status, str, np.ndarray]:
         """The nllh with the parameter fixed at ``target`` (scaled), the others re-optimised from ``current``."""
@@ -177,7 +182,7 @@ def profile_parameter(
         result = run_start(objective, np.delete(current, i), settings.fit)
         if not result.ok:
             return math.inf, result.status, result.message, current.copy()
-        return result.nllh, Status.OK, "", np.insert(np.array(result.x), i, target)
+        return result.nlpost, Status.OK, "", np.insert(np.array(result.x), i, target)
 
     centre_nllh, centre_status, _, centre_x = reoptimise(best[i], best)
     if centre_status != Status.OK or not centre_nllh < fit_nllh:
@@ -204,6 +209,7 @@ def profile_parameter(
         message=tuple(p[3] for p in points), others=np.array([p[4] for p in points]), ids=full.ids,
         ci_low=float(lin[0]), ci_high=float(lin[1]),
         reached_bound=(reached[0], reached[1]), time_s=time.perf_counter() - t0, fit_nllh=fit_nllh,
+        objective="nlpost = nllh + nlprior" if full.priors else "nllh",
     )
 
 

@@ -177,7 +177,8 @@ def write_nominal(result: NominalResult, out_dir: str | Path, *, info: Mapping[s
     for suffix in (".csv", ".parquet"):
         files.append(write_table(result.table, out_dir / f"fit_vs_data{suffix}"))
     files.append(write_simulation_table(result.table, out_dir / "simulation.tsv"))
-    entry = {"problem": str(result.source), "best_nllh": result.nllh, "nominal": True, **(info or {})}
+    entry = {"problem": str(result.source), "best_nllh": result.nllh, "nlprior": result.nlprior,
+             "nlpost": result.nlpost, "nominal": True, **(info or {})}
     if draw is not None:
         files += draw(out_dir, entry)
     files.append(write_manifest(

@@ -17,7 +17,7 @@ from ._common import colormap, new_figure
 
 
 def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, reference: float | None = None,
-                   reference_label: str = "best known optimum") -> Figure:
+                   reference_label: str = "best known optimum", quantity: str = "nllh") -> Figure:
     """Final nllh of every start, sorted: the flat steps are optima reached by several starts.
 
     The y axis is ``nllh - base + 1`` on a log scale (``base``: the lower of the best value and ``reference``),
@@ -36,6 +36,8 @@ def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, refer
         A known optimum (e.g. the PEtab benchmark's), drawn as a line.
     reference_label
         Legend entry of ``reference``.
+    quantity
+        What the values are, for the axis label: ``"nllh"``, or ``"nlpost"`` (nllh + nlprior) with objective priors.
 
     Returns
     -------
@@ -73,7 +75,7 @@ def plot_waterfall(nllh: Sequence[float], *, threshold: float, title: str, refer
         ax.axhline(reference - base + 1.0, color="tab:green", ls="--", lw=1,
                    label=f"{reference_label} {reference:.4g}")
     ax.set_xlabel("start, sorted by final value (rank)")
-    ax.set_ylabel(f"final nllh − ({base:.4g}) + 1 (nllh units, log scale)")
+    ax.set_ylabel(f"final {quantity} − ({base:.4g}) + 1 ({quantity} units, log scale)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
@@ -249,7 +251,8 @@ def _mark_steady_state(ax, times: np.ndarray, steady_x: float) -> None:
 
 
 def plot_profiles(
-    points: pd.DataFrame, summary: pd.DataFrame, *, threshold: float, title: str, ncols: int = 3
+    points: pd.DataFrame, summary: pd.DataFrame, *, threshold: float, title: str, ncols: int = 3,
+    quantity: str = "nllh",
 ) -> Figure:
     """Likelihood profiles (delta nllh against the parameter), one panel per parameter.
 
@@ -269,6 +272,8 @@ def plot_profiles(
         Figure title.
     ncols
         Panels per row.
+    quantity
+        What was profiled, for the axis label: ``"nllh"``, or ``"nlpost"`` with objective priors.
 
     Returns
     -------
@@ -310,7 +315,7 @@ def plot_profiles(
                 ax.xaxis.set_minor_locator(NullLocator())
                 ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"{name} (model units; fixed, others re-optimised)")
-        ax.set_ylabel("Δ nllh (nllh units)")
+        ax.set_ylabel(f"Δ {quantity} ({quantity} units)")
         low = float(np.nanmin(part["delta_nllh"].to_numpy(dtype=float)))
         if low < -0.01:
             notes.append(f"found Δ = {low:.3g}: the fit was not at the optimum")

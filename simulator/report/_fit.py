@@ -40,9 +40,12 @@ def draw_fit_figures(folder: str | Path, info: Mapping[str, Any]) -> list[Path]:
     starts = folder / "starts.csv"
     if starts.is_file():
         frame = _csv(starts)
-        nllh = pd.to_numeric(frame["nllh"], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
-        fig = plot_waterfall(nllh, threshold=info["threshold"],
-                             title=f"{name}: final nllh of {len(frame)} starts (seed in manifest)")
+        # with objective priors the starts are ranked by the minimised value, nlpost = nllh + nlprior
+        column = "nlpost" if info.get("priors") and "nlpost" in frame else "nllh"
+        nllh = pd.to_numeric(frame[column], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
+        what = "nlpost (nllh + nlprior)" if column == "nlpost" else "nllh"
+        fig = plot_waterfall(nllh, threshold=info["threshold"], quantity=column,
+                             title=f"{name}: final {what} of {len(frame)} starts (seed in manifest)")
         files += save_figure(fig, folder / "waterfall.png")
     data = folder / "fit_vs_data.csv"
     if data.is_file():
@@ -64,7 +67,9 @@ def draw_fit_figures(folder: str | Path, info: Mapping[str, Any]) -> list[Path]:
     points, summary = folder / "profiles.csv", folder / "profile_summary.csv"
     if points.is_file() and summary.is_file():
         fig = plot_profiles(_csv(points), _csv(summary), threshold=info["threshold"],
-                            title=f"{name}\nlikelihood profiles (others re-optimised at each point)")
+                            quantity="nlpost" if info.get("priors") else "nllh",
+                            title=f"{name}\n{'posterior' if info.get('priors') else 'likelihood'} profiles "
+                                  "(others re-optimised at each point)")
         files += save_figure(fig, folder / "profiles.png")
     return files
 
@@ -77,7 +82,10 @@ def _fit_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
     parts = [f"<h2>Fit: {html.escape(Path(info.get('data') or info.get('problem') or title).stem)} "
              f"({html.escape(title)})</h2>",
              f"<p>{counts.get('starts_ok', 0)} of {counts.get('starts', 0)} starts ok (seed {manifest.get('seed')}); "
-             f"best nllh {info['best_nllh']:.6g}; {info['within_threshold']} start(s) within "
+             f"best nllh {info['best_nllh']:.6g}"
+             + (f" (objective priors: nlprior {info['best_nlprior']:.6g}, nlpost {info['best_nlpost']:.6g}, the "
+                "minimised value)" if info.get("priors") else "")
+             + f"; {info['within_threshold']} start(s) within "
              f"{info['threshold']:.2f} (χ²₁(0.95)/2) of it form the ensemble; estimated: "
              f"{html.escape(', '.join(info['estimated']))}.</p>"]
     if info.get("representative_data"):
@@ -95,7 +103,8 @@ def _fit_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
             parts.append(f"<h3>{label}</h3>" + _table(_csv(csv), 40, full=csv, root=root))
     starts = folder / "starts.csv"
     if starts.is_file():
-        keep = ["start", "rank", "nllh", "delta_nllh", "status", "n_fev", "n_solves", "time_s", "message"]
+        keep = ["start", "rank", "nllh", *(["nlprior", "nlpost", "delta_nlpost"] if info.get("priors") else
+                                           ["delta_nllh"]), "status", "n_fev", "n_solves", "time_s", "message"]
         frame = _csv(starts)
         parts.append("<h3>Starts (best first)</h3>"
                      + _table(frame[[c for c in keep if c in frame]], 20, full=starts, root=root))

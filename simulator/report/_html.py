@@ -59,7 +59,8 @@ HEADER_UNITS = {
     "fa": _FA, "fa_level": _FA, "fraction_affected": _FA, "CI": "1", "ci": "1", "dri_a": "1", "dri_b": "1",
     "normalised_dose": "sum of dose/IC50", "perk_suppression": "fraction of DMSO",
     "fraction_of_members_reaching_target": "fraction", "probability_of_synergy": "fraction", "members": "count",
-    "nllh": "negative log-likelihood", "delta_nllh": "negative log-likelihood", "n_fev": "count",
+    "nllh": "negative log-likelihood", "delta_nllh": "negative log-likelihood", "nlprior": "negative log-prior",
+    "nlpost": "negative log-posterior", "delta_nlpost": "negative log-posterior", "n_fev": "count",
     "n_solves": "count", "rank": "", "start": "", "member": "", "n_used": "count",
     **{f"{score}_{kind}": _FA for score in ("bliss", "hsa", "loewe", "zip") for kind in ("mean", "msa")},
 }

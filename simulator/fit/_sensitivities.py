@@ -21,7 +21,7 @@ from ._petab import PetabProblem
 
 #: the augmented model's tolerances: the derivatives agree with central differences to ~1e-7 relative at rtol 1e-8
 #: (ANALYSIS 2d); the residuals themselves still come from the plain model at the objective's tolerances
-SENSITIVITY_OPTIONS = SolverOptions(rtol=1e-8, atol=1e-12, max_steps=20_000)
+SENSITIVITY_OPTIONS = SolverOptions(rtol=1e-8, atol=1e-12, max_steps=2_000)
 
 
 def _chain(value: float, scale: str) -> float:

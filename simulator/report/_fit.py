@@ -95,7 +95,7 @@ def _fit_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
             parts.append(f"<h3>{label}</h3>" + _table(_csv(csv), 40, full=csv, root=root))
     starts = folder / "starts.csv"
     if starts.is_file():
-        keep = ["start", "rank", "nllh", "delta_nllh", "status", "n_fev", "n_solves", "time_s", "message"]
+        keep = ["start", "rank", "nllh", "delta_nllh", "status", "n_fev", "n_solves", "time_s", "cpu_s", "message"]
         frame = _csv(starts)
         parts.append("<h3>Starts (best first)</h3>"
                      + _table(frame[[c for c in keep if c in frame]], 20, full=starts, root=root))

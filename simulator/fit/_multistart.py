@@ -41,20 +41,21 @@ class FitSettings:
 
     ``optimizer``: :func:`scipy.optimize.least_squares`' trust-region reflective ``"trf"``, or fides' trust region
     ``"fides"``/``"fides-hybrid"`` (:mod:`simulator.fit._optimizers`); the default is chosen by measurement
-    (``benchmarks/RESULTS.md``, "Optimiser of a start").
-    ``max_nfev`` bounds the residual evaluations per start (trf: each iteration costs one plus a Jacobian; fides:
-    the iterations, each one residual evaluation and one Jacobian);
-    ``ftol``/``xtol``/``gtol`` and ``x_scale`` are least_squares' settings (``"jac"`` was better than 1.0 on
-    Fiedler: 1 vs 0 of 6 starts near the optimum); ``central`` picks central differences for the ODE columns
-    of the Jacobian (default: forward differences with step 1e-5 left errors of 0.3 in Fujita's gradient of
-    size 2 at the optimum, central ones 0.02); ``hierarchical`` optimises the formula-only parameters (scales,
-    offsets, sigmas) in an inner problem at every point (:class:`_Hierarchical`, variable projection) when the
-    problem has both kinds; ``gradient`` is how the columns of the ODE parameters are computed: ``"exact"``
-    forward sensitivities (pre-equilibration by the implicit-function theorem; a model they do not cover falls back
-    to differences) or ``"fd"`` differences (``benchmarks/RESULTS.md`` compares both); ``resample`` is how many
-    uniform redraws a start point gets when the model cannot be simulated there (as pyPESTO's startpoint
-    resampling); ``options`` are the ODE solver settings (``options.max_steps`` caps CVODE's steps per output
-    interval of one solve).
+    (``benchmarks/RESULTS.md``, "Optimiser of a start": fides reached J* from as many Fiedler starts as trf and
+    cost ~8x less CPU per Boehm start that reached J* + 1.92).
+
+    ``max_nfev`` bounds the residual evaluations per start (trf: each iteration costs one plus a Jacobian; fides: the
+    iterations, each one residual evaluation and one Jacobian); ``ftol``/``xtol``/``gtol`` and ``x_scale`` are
+    least_squares' settings, used by ``"trf"`` only (``"jac"`` was better than 1.0 on Fiedler, 2 vs 0 of 20 starts at
+    J*, worse on Boehm, 1 vs 4 of 30); ``central`` picks central differences for the ODE columns of the Jacobian
+    (default: forward differences with step 1e-5 left errors of 0.3 in Fujita's gradient of size 2 at the optimum,
+    central ones 0.02); ``hierarchical`` optimises the formula-only parameters (scales, offsets, sigmas) in an inner
+    problem at every point (:class:`_Hierarchical`, variable projection) when the problem has both kinds; ``gradient``
+    is how the columns of the ODE parameters are computed: ``"exact"`` forward sensitivities (pre-equilibration by the
+    implicit-function theorem; a model they do not cover falls back to differences) or ``"fd"`` differences
+    (``benchmarks/RESULTS.md`` compares both); ``resample`` is how many uniform redraws a start point gets when the
+    model cannot be simulated there (as pyPESTO's startpoint resampling); ``options`` are the ODE solver settings
+    (``options.max_steps`` caps CVODE's steps per output interval of one solve).
 
     The budget per start: ``max_time_s`` of wall time and ``max_solves`` ODE solves of the whole problem (every
     condition; a Jacobian by central differences costs two per ODE parameter). A start that exceeds either ends
@@ -73,7 +74,7 @@ class FitSettings:
     resample: int = 20
     hierarchical: bool = True
     gradient: str = "exact"
-    optimizer: str = "trf"
+    optimizer: str = "fides"
     max_time_s: float = DEFAULT_MAX_TIME_S
     max_solves: int = DEFAULT_MAX_SOLVES
     reproduce_rtol: float = REPRODUCE_RTOL

@@ -11,7 +11,10 @@ hierarchical inner problem, when used, is inside ``r`` and ``J``). They differ i
   iterations without a trust-region change (fides' ``HybridFixed``), which helps where the Gauss-Newton model is
   poor far from a zero-residual fit.
 
-Which is the default is decided by measurement (``benchmarks/RESULTS.md``, "Optimiser of a start").
+Which is the default is decided by measurement (``benchmarks/RESULTS.md``, "Optimiser of a start"). Not measured:
+fides with Jacobians by differences (``gradient="fd"``, or a model the sensitivities do not cover): it pays a full
+Jacobian (two solves per ODE parameter) at every trial point, rejected ones included, where trf pays one only at
+accepted points; ``optimizer="trf"`` may be cheaper there.
 """
 
 from __future__ import annotations

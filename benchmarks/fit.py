@@ -4,8 +4,9 @@ Why: a fitter is only as good as the fraction of its starts that reach the best 
 2026, ``shared/benchmarks/petab/REFERENCE.md``) and the time that costs. Per problem (Fiedler_BMCSystBiol2016,
 Boehm_JProteomeRes2014, Fujita_SciSignal2010) this runs ``simulator.fit.fit_petab`` from the same N
 Latin-hypercube starts (seeded) with each method and reports the fraction of starts within 0.1 and within 1.92
-of J*, the median time per start (measured inside the worker), the start-seconds per start that reaches
-J* + 1.92, and median evaluation counts. Methods:
+of J*, the median wall and CPU time per start (both measured inside the worker: ``StartResult.time_s`` and
+``cpu_s``), the CPU-seconds per start that reaches J* + 1.92 (the summed CPU time of all starts / the solved starts;
+the wall times grow with the machine's load, the CPU times hardly), and median evaluation counts. Methods:
 
 * ``exact``: this tree, ``FitSettings(gradient="exact")``: forward sensitivities of the augmented model;
 * ``fd``: this tree, ``gradient="fd"``: central differences on the same (vectorised) inner problem;
@@ -36,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulator.fit import THRESHOLD_95, FitResult, FitSettings, fit_petab  # noqa: E402
+from simulator.fit import OPTIMIZERS, THRESHOLD_95, FitResult, FitSettings, fit_petab  # noqa: E402
 from simulator.parallel import ProcessExecutor, SerialExecutor  # noqa: E402
 
 PETAB = ROOT.parent / "shared" / "benchmarks" / "petab"
@@ -59,17 +60,18 @@ def yaml_of(name: str) -> Path:
     return PETAB / name / f"{name}.yaml"
 
 
-def ours(name: str, starts: int, workers: int, max_nfev: int, gradient: str = "exact") -> tuple[FitResult, float]:
+def ours(name: str, starts: int, workers: int, max_nfev: int, gradient: str = "exact",
+         optimizer: str = FitSettings().optimizer) -> tuple[FitResult, float]:
     executor = ProcessExecutor(workers) if workers > 1 else SerialExecutor()
     with executor:
         t0 = time.perf_counter()
         result = fit_petab(yaml_of(name), starts=starts, seed=SEED, executor=executor,
-                           settings=FitSettings(max_nfev=max_nfev, gradient=gradient))
+                           settings=FitSettings(max_nfev=max_nfev, gradient=gradient, optimizer=optimizer))
         return result, time.perf_counter() - t0
 
 
 _BASELINE_SCRIPT = """
-import json, sys, time
+import json, resource, sys, time
 from simulator.fit import FitSettings, fit_petab
 from simulator.parallel import ProcessExecutor, SerialExecutor
 yaml = sys.argv[1]
@@ -79,16 +81,21 @@ with executor:
     t0 = time.perf_counter()
     r = fit_petab(yaml, starts=starts, seed=seed, executor=executor, settings=FitSettings(max_nfev=max_nfev))
     wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "starts": [{"start": s.start, "ok": s.ok, "nllh": s.nllh, "time_s": s.time_s,
-      "n_fev": s.n_fev, "n_jev": s.n_jev, "n_solves": s.n_solves, "resampled": s.resampled} for s in r.starts]}))
+children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pool's workers, after they ended
+print(json.dumps({"wall": wall, "pool_cpu": children.ru_utime + children.ru_stime,
+      "starts": [{"start": s.start, "ok": s.ok, "nllh": s.nllh, "time_s": s.time_s,
+      "cpu_s": getattr(s, "cpu_s", float("nan")), "n_fev": s.n_fev, "n_jev": s.n_jev, "n_solves": s.n_solves,
+      "resampled": s.resampled} for s in r.starts]}))
 """
 
 
-def baseline(name: str, starts: int, workers: int, max_nfev: int, commit: str) -> tuple[list[dict], float]:
+def baseline(name: str, starts: int, workers: int, max_nfev: int, commit: str) -> tuple[list[dict], float, float]:
     """Today's fitter (central differences, per-row formulas) at ``commit``, run from an exported tree.
 
     Why a subprocess on an exported tree: "today's central differences" means the code before the exact gradients
-    and the vectorised inner problem, measured in the same run on the same machine as the new code.
+    and the vectorised inner problem, measured in the same run on the same machine as the new code. That fitter
+    does not record CPU time per start, so the third value is the CPU time of its worker pool (workers'
+    start-up and model loading included: an upper bound of the starts' own CPU time; serial runs: NaN).
     """
     import subprocess
     import tempfile
@@ -102,7 +109,7 @@ def baseline(name: str, starts: int, workers: int, max_nfev: int, commit: str) -
                               str(workers), str(max_nfev)], cwd=tmp, env=env, check=True, capture_output=True,
                              text=True).stdout
     data = json.loads(out.strip().splitlines()[-1])
-    return data["starts"], data["wall"]
+    return data["starts"], data["wall"], data["pool_cpu"] if workers > 1 else math.nan
 
 
 def stats(nllh: np.ndarray, times: np.ndarray, j_star: float) -> dict:
@@ -116,15 +123,19 @@ def stats(nllh: np.ndarray, times: np.ndarray, j_star: float) -> dict:
             "first_hit_start": first}
 
 
-def our_stats(result: FitResult | list[dict], name: str) -> dict:
+def our_stats(result: FitResult | list[dict], name: str, pool_cpu: float = math.nan) -> dict:
+    """Figures of one method's run; ``pool_cpu``: the workers' total CPU time when the starts did not record theirs."""
     starts = result if isinstance(result, list) else [
-        {"start": s.start, "ok": s.ok, "nllh": s.nllh, "time_s": s.time_s, "n_fev": s.n_fev, "n_jev": s.n_jev,
-         "n_solves": s.n_solves, "resampled": s.resampled} for s in result.starts]
+        {"start": s.start, "ok": s.ok, "nllh": s.nllh, "time_s": s.time_s, "cpu_s": s.cpu_s, "n_fev": s.n_fev,
+         "n_jev": s.n_jev, "n_solves": s.n_solves, "resampled": s.resampled} for s in result.starts]
     by_start = sorted(starts, key=lambda s: s["start"])
     nllh = np.array([s["nllh"] if s["ok"] else math.inf for s in by_start])
     times = np.array([s["time_s"] for s in by_start])
     out = stats(nllh, times, J_STAR[name])
     solved = int((nllh <= J_STAR[name] + THRESHOLD_95).sum())
+    cpu = np.array([s.get("cpu_s", math.nan) for s in by_start], dtype=float)
+    recorded = bool(np.isfinite(cpu).all())
+    total_cpu = float(cpu.sum()) if recorded else pool_cpu
     out.update(failed=sum(not s["ok"] for s in by_start), resampled=sum(s["resampled"] for s in by_start),
                fev=float(np.median([s["n_fev"] for s in by_start])),
                jev=float(np.median([s["n_jev"] for s in by_start])),
@@ -133,6 +144,8 @@ def our_stats(result: FitResult | list[dict], name: str) -> dict:
                local=int(np.sum(np.abs(nllh - FUJITA_LOCAL) < HIT)),
                total_time=float(times.sum()),
                per_solved=float(times.sum() / solved) if solved else None,
+               median_cpu=float(np.median(cpu)) if recorded else None, total_cpu=total_cpu, cpu_is_pool=not recorded,
+               cpu_per_solved=total_cpu / solved if solved and math.isfinite(total_cpu) else None,
                nllh_by_start=[float(v) for v in nllh])
     return out
 
@@ -152,8 +165,18 @@ def _per_solved(o: dict) -> str:
     return f"{o['per_solved']:.1f} s" if o["per_solved"] is not None else "— (none solved)"
 
 
+def _cpu(o: dict) -> tuple[str, str]:
+    """(median CPU-s per start, CPU-s per solved start) cells; a pool total is marked (see :func:`baseline`)."""
+    median = f"{o['median_cpu']:.2f} s" if o.get("median_cpu") is not None else "—"
+    if o.get("cpu_per_solved") is None:
+        per = "— (none solved)" if not o["solved"] else "—"
+    else:
+        per = f"{o['cpu_per_solved']:.1f} s" + (" (pool)" if o.get("cpu_is_pool") else "")
+    return median, per
+
+
 def report(rows: dict, info: dict, command: str, date: str, starts: dict, workers: int, total: float,
-           max_nfev: dict, methods: Sequence[str], baseline_commit: str, load: tuple) -> str:
+           max_nfev: dict, methods: Sequence[str], baseline_commit: str, load: tuple, optimizer: str = "trf") -> str:
     head = [BEGIN, "## Fitting (issue 18 item 6): exact gradients vs central differences, side by side", "",
             f"Command: `{command}` — {date}, commit `{info['commit']}`; baseline = `{baseline_commit}` exported with "
             "`git archive` and run in a subprocess in the same run. Load average at the start "
@@ -162,13 +185,16 @@ def report(rows: dict, info: dict, command: str, date: str, starts: dict, worker
             f"Machine: {info['nproc']} cores ({info['cpu']}), {info['ram']} RAM, {info['os']}; "
             f"Python {info['python']}, libroadrunner {info['roadrunner']}.", "",
             f"Latin-hypercube starts (seed {SEED}, the same points for every method), {workers}-worker process "
-            "pool, `FitSettings()` defaults otherwise (trf, x_scale='jac', ftol = xtol = gtol = 1e-10, CVODE "
-            "rtol 1e-10 / atol 1e-12, hierarchical inner problem for scales/offsets/sigmas). Hit = final nllh "
-            f"within {HIT} of J*; solved = within {THRESHOLD_95:.2f}. Time per start is measured inside the worker "
-            "(wall time of a start on one core); \"start-s per solved start\" = the summed time of all starts / the "
-            "number of solved starts (the CPU cost of one start that reaches J* + 1.92).", "",
+            f"pool, `FitSettings(optimizer={optimizer!r})` (the baseline: its own trf), defaults otherwise "
+            "(ftol = xtol = gtol = 1e-10 for trf, CVODE rtol 1e-10 / atol 1e-12, hierarchical inner problem for "
+            f"scales/offsets/sigmas). Hit = final nllh within {HIT} of J*; solved = within {THRESHOLD_95:.2f}. Wall "
+            "and CPU time per start are measured inside the worker; \"per solved start\" = the summed time of all "
+            "starts / the number of solved starts (the cost of one start that reaches J* + 1.92). The baseline does "
+            "not record CPU per start: its CPU column is its worker pool's total (start-up included), marked "
+            "(pool).", "",
             "| problem | J* | method | starts (max fevals) | best nllh | hits ≤ J*+0.1 | solved ≤ J*+1.92 | "
-            "median time/start | start-s per solved start | median fevals / Jacobians / ODE solves | failed |",
+            "median wall / CPU per start | wall-s / CPU-s per solved start | median fevals / Jacobians / ODE solves "
+            "| failed |",
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     table, notes = [], []
     for name, row in rows.items():
@@ -177,7 +203,8 @@ def report(rows: dict, info: dict, command: str, date: str, starts: dict, worker
             table.append(f"| {name if not k else ''} | {J_STAR[name]:.4f} | {METHOD_LABEL[method]} | "
                          f"{o['n']} ({max_nfev[name]}) | {o['best']:.4f} | {o['hits']}/{o['n']} | "
                          f"{o['solved']}/{o['n']} "
-                         f"| {o['median_time']:.2f} s | {_per_solved(o)} | {o['fev']:.0f} / {o['jev']:.0f} / "
+                         f"| {o['median_time']:.2f} s / {_cpu(o)[0]} | {_per_solved(o)} / {_cpu(o)[1]} "
+                         f"| {o['fev']:.0f} / {o['jev']:.0f} / "
                          f"{o['solves']:.0f} | {o['failed']} |")
         if "baseline" in row and "exact" in row:
             b, e = row["baseline"], row["exact"]
@@ -205,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--methods", default="exact,fd,baseline",
                         help="exact, fd (this tree, gradient='exact'/'fd'), baseline (--baseline-commit)")
+    parser.add_argument("--optimizer", default=FitSettings().optimizer, choices=OPTIMIZERS,
+                        help="local optimiser of this tree's methods (FitSettings.optimizer)")
     parser.add_argument("--baseline-commit", default="da4bb9e", help="the fitter before exact gradients")
     parser.add_argument("--max-nfev", default=str(FitSettings().max_nfev),
                         help="residual evaluations per start: N, or name=N,...")
@@ -229,16 +258,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows[name] = {}
         for method in methods:
             if method == "baseline":
-                result, wall = baseline(name, starts[name], args.workers, max_nfev[name], args.baseline_commit)
+                result, wall, pool_cpu = baseline(name, starts[name], args.workers, max_nfev[name],
+                                                  args.baseline_commit)
+                rows[name][method] = our_stats(result, name, pool_cpu) | {"wall": wall}
             else:
-                result, wall = ours(name, starts[name], args.workers, max_nfev[name], method)
-            rows[name][method] = our_stats(result, name) | {"wall": wall}
+                fit, wall = ours(name, starts[name], args.workers, max_nfev[name], method, args.optimizer)
+                rows[name][method] = our_stats(fit, name) | {"wall": wall}
             print(f"{name} [{method}]: {rows[name][method]}", flush=True)
             if args.save:
                 args.save.write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
     info = engine_benchmark.machine()
     section = report(rows, info, command, date, starts, args.workers, time.perf_counter() - t0, max_nfev, methods,
-                     args.baseline_commit, load)
+                     args.baseline_commit, load, args.optimizer)
     print(section)
     if write:
         write_section(section, BEGIN, END, RESULTS)

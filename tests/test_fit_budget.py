@@ -87,9 +87,9 @@ def test_cli_budget_options(tmp_path, capsys):
     assert defaults.max_time_per_start == settings.max_time_s and defaults.max_solves_per_start == settings.max_solves
     assert defaults.max_steps == settings.options.max_steps
     out = tmp_path / "fit"
-    code = main(["fit", "--petab", str(BOEHM), "--starts", "1", "--workers", "1", "--max-solves-per-start", "30",
+    code = main(["fit", "--petab", str(BOEHM), "--starts", "1", "--workers", "1", "--max-solves-per-start", "3",
                  "--out", str(out)])
     assert code == 1  # no start ended ok (the one start ran out of its budget)
     starts = (out / "starts.csv").read_text()
-    assert "budget" in starts and "30 ODE solves >= 30 per start" in starts
+    assert "budget" in starts and "3 ODE solves >= 3 per start" in starts
     assert "nllh_fresh" in starts.splitlines()[0]

@@ -184,7 +184,8 @@ def _claim_fit(args: argparse.Namespace, model: CompiledModel):
                    "estimate": list(args.estimate), "starts": args.starts, "seed": args.seed,
                    "max_nfev": args.max_nfev, "profile": args.profile,
                    "max_time_per_start": args.max_time_per_start, "max_solves_per_start": args.max_solves_per_start,
-                   "max_steps": args.max_steps, "gradient": args.gradient}, **job_inputs()}
+                   "max_steps": args.max_steps, "gradient": args.gradient,
+                   "optimizer": args.optimizer or "default"}, **job_inputs()}
     return claim_folder(args.out, "fit", job, command=args.invocation, force=args.force)
 
 
@@ -244,6 +245,7 @@ def _fit_settings(args: argparse.Namespace):
         raise InputError(f"--max-steps {args.max_steps} must be >= 1.")
     return FitSettings(max_nfev=args.max_nfev, max_time_s=args.max_time_per_start,
                        max_solves=args.max_solves_per_start, gradient=args.gradient,
+                       optimizer=args.optimizer or FitSettings.optimizer,
                        options=replace(DEFAULT_OPTIONS, max_steps=args.max_steps))
 
 

@@ -229,6 +229,10 @@ def _fit(sub) -> None:
     fit.add_argument("--gradient", choices=("exact", "fd"), default="exact",
                      help="derivatives of the ODE parameters: exact forward sensitivities (default; a model they do "
                           "not cover falls back to differences) or fd, central differences")
+    fit.add_argument("--optimizer", choices=("trf", "fides", "fides-hybrid"), default=None,
+                     help="local optimiser of each start: trf (scipy least squares) or fides (trust region on the "
+                          "Gauss-Newton Hessian; fides-hybrid switches to BFGS late); default: FitSettings' "
+                          "(benchmarks/RESULTS.md, 'Optimiser of a start')")
     fit.add_argument("--representative", action="store_true",
                      help="label the data as representative (derived from a paper's directions), not digitized, on "
                           "every plot (always on for --data built from the bundled representative blots)")

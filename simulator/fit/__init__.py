@@ -43,6 +43,7 @@ _EXPORTS = {
     "fit_vs_data": "_multistart",
     "latin_hypercube_starts": "_multistart",
     "run_start": "_multistart",
+    "OPTIMIZERS": "_optimizers",
     "BEST_FIT": "_profile",
     "IMPROVEMENT_TOL": "_profile",
     "Profile": "_profile",
@@ -102,6 +103,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs
     from ._objective import objective_for as objective_for
     from ._objective import to_linear as to_linear
     from ._objective import to_scaled as to_scaled
+    from ._optimizers import OPTIMIZERS as OPTIMIZERS
     from ._petab import PetabProblem as PetabProblem
     from ._petab import load_petab as load_petab
     from ._petab_check import CHECK_RTOL as CHECK_RTOL

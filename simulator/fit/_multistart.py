@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 from scipy.stats import qmc
 
 from ..engine import SolverOptions, forget_runners
@@ -18,6 +17,7 @@ from ..errors import InputError
 from ..parallel import Executor, SerialExecutor
 from ..status import Status
 from ._objective import DEFAULT_OPTIONS, GRADIENTS, THRESHOLD_95, Objective, _Hierarchical, objective_for, to_linear
+from ._optimizers import OPTIMIZERS, minimize
 from ._petab_simulate import noise_sigma
 from ._priors import prior_starts
 
@@ -38,20 +38,25 @@ class _BudgetExceeded(Exception):
 
 @dataclass(frozen=True)
 class FitSettings:
-    """How each start is optimised (:func:`scipy.optimize.least_squares`, trust-region reflective).
+    """How each start is optimised: the local optimiser, its limits, the derivatives, the budget.
 
-    ``max_nfev`` bounds the residual evaluations per start (each iteration costs one plus a Jacobian);
-    ``ftol``/``xtol``/``gtol`` and ``x_scale`` are least_squares' settings (``"jac"`` was better than 1.0 on
-    Fiedler: 1 vs 0 of 6 starts near the optimum); ``central`` picks central differences for the ODE columns
-    of the Jacobian (default: forward differences with step 1e-5 left errors of 0.3 in Fujita's gradient of
-    size 2 at the optimum, central ones 0.02); ``hierarchical`` optimises the formula-only parameters (scales,
-    offsets, sigmas) in an inner problem at every point (:class:`_Hierarchical`, variable projection) when the
-    problem has both kinds; ``gradient`` is how the columns of the ODE parameters are computed: ``"exact"``
-    forward sensitivities (pre-equilibration by the implicit-function theorem; a model they do not cover falls back
-    to differences) or ``"fd"`` differences (``benchmarks/RESULTS.md`` compares both); ``resample`` is how many
-    uniform redraws a start point gets when the model cannot be simulated there (as pyPESTO's startpoint
-    resampling); ``options`` are the ODE solver settings (``options.max_steps`` caps CVODE's steps per output
-    interval of one solve).
+    ``optimizer``: :func:`scipy.optimize.least_squares`' trust-region reflective ``"trf"``, or fides' trust region
+    ``"fides"``/``"fides-hybrid"`` (:mod:`simulator.fit._optimizers`); the default is chosen by measurement
+    (``benchmarks/RESULTS.md``, "Optimiser of a start": fides reached J* from as many Fiedler starts as trf and
+    cost ~8x less CPU per Boehm start that reached J* + 1.92).
+
+    ``max_nfev`` bounds the residual evaluations per start (trf: each iteration costs one plus a Jacobian; fides: the
+    iterations, each one residual evaluation and one Jacobian); ``ftol``/``xtol``/``gtol`` and ``x_scale`` are
+    least_squares' settings, used by ``"trf"`` only (``"jac"`` was better than 1.0 on Fiedler, 2 vs 0 of 20 starts at
+    J*, worse on Boehm, 1 vs 4 of 30); ``central`` picks central differences for the ODE columns of the Jacobian
+    (default: forward differences with step 1e-5 left errors of 0.3 in Fujita's gradient of size 2 at the optimum,
+    central ones 0.02); ``hierarchical`` optimises the formula-only parameters (scales, offsets, sigmas) in an inner
+    problem at every point (:class:`_Hierarchical`, variable projection) when the problem has both kinds; ``gradient``
+    is how the columns of the ODE parameters are computed: ``"exact"`` forward sensitivities (pre-equilibration by the
+    implicit-function theorem; a model they do not cover falls back to differences) or ``"fd"`` differences
+    (``benchmarks/RESULTS.md`` compares both); ``resample`` is how many uniform redraws a start point gets when the
+    model cannot be simulated there (as pyPESTO's startpoint resampling); ``options`` are the ODE solver settings
+    (``options.max_steps`` caps CVODE's steps per output interval of one solve).
 
     The budget per start: ``max_time_s`` of wall time and ``max_solves`` ODE solves of the whole problem (every
     condition; a Jacobian by central differences costs two per ODE parameter). A start that exceeds either ends
@@ -70,6 +75,7 @@ class FitSettings:
     resample: int = 20
     hierarchical: bool = True
     gradient: str = "exact"
+    optimizer: str = "fides"
     max_time_s: float = DEFAULT_MAX_TIME_S
     max_solves: int = DEFAULT_MAX_SOLVES
     reproduce_rtol: float = REPRODUCE_RTOL
@@ -83,6 +89,8 @@ class FitSettings:
             raise InputError(f"max_solves (ODE solves per start) must be >= 1, not {self.max_solves!r}.")
         if self.resample < 0:
             raise InputError(f"resample must be >= 0, not {self.resample!r}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}.")
         if self.gradient not in GRADIENTS:
             raise InputError(f"gradient must be one of {', '.join(GRADIENTS)}, not {self.gradient!r}.")
         for name in ("ftol", "xtol", "gtol"):
@@ -97,6 +105,9 @@ class StartResult:
 
     ``nllh`` is the pure PEtab likelihood at ``x``; with objective priors the optimiser minimised
     :attr:`nlpost` ``= nllh + nlprior`` (starts are ranked by it; ``nllh0``/``nllh_fresh`` are likelihoods too).
+    ``time_s`` is the start's wall time and ``cpu_s`` the CPU time of the process that ran it
+    (:func:`time.process_time`) over the same span: on a shared machine the wall time grows with the load, the CPU
+    time hardly (NaN in results written before it was recorded).
     """
 
     start: int
@@ -114,6 +125,7 @@ class StartResult:
     resampled: int = 0
     nllh_fresh: float = math.nan
     nlprior: float = 0.0
+    cpu_s: float = math.nan
 
     @property
     def nlpost(self) -> float:
@@ -154,14 +166,14 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
     StartResult
         The end point, its nllh, the status with its message, and counts.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     # a new objective per start (replace: its own solution cache and counters), whose every ODE solve first
     # checks the budget; the settings decide the derivatives, whoever built the objective
     objective = replace(objective, central=settings.central, gradient_method=settings.gradient)
     solves0 = objective.counts.total
     if settings.gradient == "exact":
         objective.gradient_note  # noqa: B018 - builds the sensitivity system (once per process) before the clock
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
     budget = _Budget(settings, t0)
     object.__setattr__(objective, "_solve_uncached", budget.guard(objective._solve_uncached))
     object.__setattr__(objective, "_sensitivities_uncached", budget.guard(objective._sensitivities_uncached))
@@ -181,7 +193,7 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
         return StartResult(start, tuple(map(float, x0)), tuple(map(float, x)), float(nllh0), float(nllh), status,
                            message, int(nfev), int(njev), objective.counts.total - solves0,
                            time.perf_counter() - t0, float(optimality), resampled, float(fresh),
-                           objective.nlprior(np.asarray(x, dtype=float)))
+                           objective.nlprior(np.asarray(x, dtype=float)), time.process_time() - c0)
 
     if not math.isfinite(nllh0):
         why = f"budget exceeded ({budget.exceeded})" if budget.exceeded else "simulation failed"
@@ -205,9 +217,9 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
         return res
 
     try:
-        sol = least_squares(residuals, start_x, jac=problem.jacobian, bounds=(lower, upper), method="trf",
-                            x_scale=settings.x_scale, ftol=settings.ftol or None, xtol=settings.xtol or None,
-                            gtol=settings.gtol or None, max_nfev=settings.max_nfev)
+        sol = minimize(settings.optimizer, residuals, problem.jacobian, start_x, lower, upper,
+                       max_nfev=settings.max_nfev, ftol=settings.ftol, xtol=settings.xtol, gtol=settings.gtol,
+                       x_scale=settings.x_scale)
     except _BudgetExceeded as exc:
         x = budget.best_x
         assert x is not None  # budget.seen(x0, nllh0) with a finite nllh0 above
@@ -215,7 +227,7 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
         return record(x, budget.best_nllh - objective.nlprior(x), Status.BUDGET,
                       f"budget exceeded: {exc}; the best point seen is kept",
                       fresh=_fresh_nllh(objective, x))
-    except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
+    except (ValueError, np.linalg.LinAlgError, ArithmeticError, RuntimeError) as exc:
         return record(x0, math.inf, Status.FAILED, f"optimiser error: {type(exc).__name__}: {exc}")
     x = hierarchical.expand(sol.x) if split else sol.x
     nllh = objective.nllh(x)
@@ -225,8 +237,8 @@ def run_start(objective: Objective, x0: np.ndarray, settings: FitSettings, start
     if not abs(fresh - nllh) <= settings.reproduce_rtol * max(1.0, abs(nllh)):
         return record(x, nllh, Status.NOT_REPRODUCED,
                       f"{sol.message}; but a fresh solver gives nllh {fresh:.10g} at the end point, not {nllh:.10g}: "
-                      "not ranked", sol.nfev, sol.njev or 0, sol.optimality, fresh)
-    return record(x, nllh, Status.OK, str(sol.message), sol.nfev, sol.njev or 0, sol.optimality, fresh)
+                      "not ranked", sol.nfev, sol.njev, sol.optimality, fresh)
+    return record(x, nllh, Status.OK, sol.message, sol.nfev, sol.njev, sol.optimality, fresh)
 
 
 class _Budget:
@@ -376,7 +388,7 @@ class FitResult:
                          "delta_nllh": s.nllh - best.nllh if best else math.nan,
                          "delta_nlpost": s.nlpost - best.nlpost if best else math.nan,
                          "nllh_start": s.nllh0, "status": s.status, "n_fev": s.n_fev, "n_jev": s.n_jev,
-                         "n_solves": s.n_solves, "time_s": s.time_s, "optimality": s.optimality,
+                         "n_solves": s.n_solves, "time_s": s.time_s, "cpu_s": s.cpu_s, "optimality": s.optimality,
                          "resampled": s.resampled, "nllh_fresh": s.nllh_fresh,
                          **self.linear(s), "message": s.message})
         return pd.DataFrame(rows)
@@ -424,14 +436,20 @@ class FitResult:
                               if self.priors else "nllh (PEtab v1 negative log-likelihood)"),
                 "threshold": THRESHOLD_95, "starts": len(self.starts), "starts_ok": self.n_ok,
                 "within_threshold": len(self.within()), "seed": self.seed, "max_nfev": self.settings.max_nfev,
-                "workers": self.workers}
+                "optimizer": self.settings.optimizer, "gradient": self.settings.gradient, "workers": self.workers,
+                **self._times()}
+
+    def _times(self) -> dict:
+        """Median wall and CPU seconds per start and the summed CPU seconds of all starts (NaN when unrecorded)."""
+        return {"median_time_per_start_s": float(np.median([s.time_s for s in self.starts])),
+                "median_cpu_per_start_s": float(np.median([s.cpu_s for s in self.starts])),
+                "cpu_s": float(sum(s.cpu_s for s in self.starts))}
 
     def summary(self, reference: float | None = None, tolerance: float = 0.1) -> dict:
         """Counts and best value; with ``reference`` (a known optimum) the fraction of starts within ``tolerance``."""
         out = {"starts": len(self.starts), "ok": self.n_ok, "best_nllh": self.best.nllh,
                "within_threshold": len(self.within()), "threshold": THRESHOLD_95,
-               "median_time_per_start_s": float(np.median([s.time_s for s in self.starts])),
-               "elapsed_s": self.elapsed_s}
+               **self._times(), "elapsed_s": self.elapsed_s}
         if reference is not None:
             hits = [s for s in self.starts if s.ok and s.nllh <= reference + tolerance]
             out.update(reference=reference, tolerance=tolerance, hits=len(hits),

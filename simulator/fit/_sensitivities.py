@@ -20,8 +20,13 @@ from ..model import NotSupported, sensitivity_system
 from ._petab import PetabProblem
 
 #: the augmented model's tolerances: the derivatives agree with central differences to ~1e-7 relative at rtol 1e-8
-#: (ANALYSIS 2d); the residuals themselves still come from the plain model at the objective's tolerances
-SENSITIVITY_OPTIONS = SolverOptions(rtol=1e-8, atol=1e-12, max_steps=20_000)
+#: (ANALYSIS 2d); the residuals themselves still come from the plain model at the objective's tolerances.
+#: max_steps 2000 (CVODE steps per output interval): where the augmented solve fails (Fujita at far random points:
+#: CV_TOO_MUCH_WORK, 153 states with a dense difference-quotient Jacobian) that Jacobian falls back to central
+#: differences (Objective.jacobian), and the failed attempt costs ~0.2-0.9 s instead of 5-12 s at 20000 steps; on 8
+#: Fujita start points the exact Jacobians then took 19.5 CPU-s in all against 24.6 by differences (RESULTS.md,
+#: "Optimiser of a start"). atol stays 1e-12: 1e-10 was as fast on Fujita but moved Fiedler's trajectories.
+SENSITIVITY_OPTIONS = SolverOptions(rtol=1e-8, atol=1e-12, max_steps=2_000)
 
 
 def _chain(value: float, scale: str) -> float:

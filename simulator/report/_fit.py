@@ -104,7 +104,8 @@ def _fit_section(folder: Path, root: Path, title: str, manifest: dict) -> str:
     starts = folder / "starts.csv"
     if starts.is_file():
         keep = ["start", "rank", "nllh", *(["nlprior", "nlpost", "delta_nlpost"] if info.get("priors") else
-                                           ["delta_nllh"]), "status", "n_fev", "n_solves", "time_s", "message"]
+                                           ["delta_nllh"]), "status", "n_fev", "n_solves", "time_s", "cpu_s",
+                "message"]
         frame = _csv(starts)
         parts.append("<h3>Starts (best first)</h3>"
                      + _table(frame[[c for c in keep if c in frame]], 20, full=starts, root=root))

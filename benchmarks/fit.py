@@ -61,12 +61,14 @@ def yaml_of(name: str) -> Path:
 
 
 def ours(name: str, starts: int, workers: int, max_nfev: int, gradient: str = "exact",
-         optimizer: str = FitSettings().optimizer) -> tuple[FitResult, float]:
+         optimizer: str = FitSettings().optimizer,
+         max_time_s: float = FitSettings().max_time_s) -> tuple[FitResult, float]:
     executor = ProcessExecutor(workers) if workers > 1 else SerialExecutor()
     with executor:
         t0 = time.perf_counter()
         result = fit_petab(yaml_of(name), starts=starts, seed=SEED, executor=executor,
-                           settings=FitSettings(max_nfev=max_nfev, gradient=gradient, optimizer=optimizer))
+                           settings=FitSettings(max_nfev=max_nfev, gradient=gradient, optimizer=optimizer,
+                                                max_time_s=max_time_s))
         return result, time.perf_counter() - t0
 
 
@@ -237,6 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline-commit", default="da4bb9e", help="the fitter before exact gradients")
     parser.add_argument("--max-nfev", default=str(FitSettings().max_nfev),
                         help="residual evaluations per start: N, or name=N,...")
+    parser.add_argument("--max-time-per-start", default=str(int(FitSettings().max_time_s)),
+                        help="wall-time budget of one start of this tree's methods (s): N, or name=N,... (the "
+                             "baseline has none: bound it with --max-nfev)")
     parser.add_argument("--quick", action="store_true", help="Boehm, 1 start of 30 evaluations, serial, exact only, "
                         "prints only")
     parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None)
@@ -248,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write = (not args.quick) if args.write is None else args.write
     names = args.problems.split(",")
     starts, max_nfev = _per_problem(args.starts, names), _per_problem(args.max_nfev, names)
+    max_time = _per_problem(args.max_time_per_start, names)
     methods = args.methods.split(",")
     command = ".venv/bin/python benchmarks/fit.py" + "".join(f" {a}" for a in (sys.argv[1:] if argv is None else argv))
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -262,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                   args.baseline_commit)
                 rows[name][method] = our_stats(result, name, pool_cpu) | {"wall": wall}
             else:
-                fit, wall = ours(name, starts[name], args.workers, max_nfev[name], method, args.optimizer)
+                fit, wall = ours(name, starts[name], args.workers, max_nfev[name], method, args.optimizer,
+                                 max_time[name])
                 rows[name][method] = our_stats(fit, name) | {"wall": wall}
             print(f"{name} [{method}]: {rows[name][method]}", flush=True)
             if args.save:

@@ -310,21 +310,25 @@ def test_ensemble_holds_model_parameters_within_threshold_and_screen_reads_it(tm
 
 
 #: benchmarks/fit.py (RESULTS.md, fit section, issue 18 run): Latin-hypercube starts, seed 0, FitSettings() defaults.
-#: With exact gradients, Fiedler start 8 of 10 reached J* (the only hit of 10). This smoke test reruns it from the
-#: same point: it checks that the fitter still gets there, not that a random start usually does (see RESULTS.md).
+#: With exact gradients, Fiedler start 8 of 10 reached J* in that run, but only because of what its process had done
+#: before: sympy's lambdify numbered its arguments by a process-wide counter, which reordered the floating-point
+#: products of the generated code (tests/test_fit_determinism.py). Since the fit is independent of the process's
+#: history, none of the 10 starts of seed 0 reaches J* (best -57.49, start 4; start 8 ends at -48.80); of the 30
+#: starts of seeds 1-3 (10 each), start 3 of seed 2 is the one that does (-58.5825). This smoke test reruns it: it
+#: checks that the fitter still gets there from a far start, not that a random start usually does (see RESULTS.md).
 #: Boehm has no single-start smoke test any more: none of the 8 starts of that run reached J* with any method (the
 #: earlier hitting start 44 of 50, with central differences, now stops at 149.6); the slow 50-start test stays.
-BENCHMARK_STARTS, BENCHMARK_SEED = 10, 0
+BENCHMARK_STARTS = 10
 
 
-def benchmark_start(name: str, k: int) -> np.ndarray:
+def benchmark_start(name: str, seed: int, k: int) -> np.ndarray:
     obj = objective(name)
-    return latin_hypercube_starts(obj.lower, obj.upper, BENCHMARK_STARTS, seed=BENCHMARK_SEED)[k : k + 1]
+    return latin_hypercube_starts(obj.lower, obj.upper, BENCHMARK_STARTS, seed=seed)[k : k + 1]
 
 
-@pytest.mark.parametrize("name,start,gradient", [(FIEDLER, 8, "exact")])
-def test_benchmark_start_reaches_best_known_optimum(name, start, gradient):
-    fit = fit_petab(yaml_of(name), x0=benchmark_start(name, start), settings=FitSettings(gradient=gradient))
+@pytest.mark.parametrize("name,seed,start,gradient", [(FIEDLER, 2, 3, "exact")])
+def test_benchmark_start_reaches_best_known_optimum(name, seed, start, gradient):
+    fit = fit_petab(yaml_of(name), x0=benchmark_start(name, seed, start), settings=FitSettings(gradient=gradient))
     assert fit.best.ok
     assert fit.best.nllh - J_STAR[name] < 0.1, fit.best
     assert fit.best.nllh > J_STAR[name] - 1e-3  # not below the best known optimum (that would be a wrong objective)

@@ -322,22 +322,23 @@ def test_ensemble_holds_model_parameters_within_threshold_and_screen_reads_it(tm
 # ------------------------------------------------------------------------- benchmark problems (smoke)
 
 
-#: benchmarks/fit.py (RESULTS.md, fit section, issue 18 run): Latin-hypercube starts, seed 0, exact gradients.
-#: With trf, Fiedler start 8 of 10 reached J* (the only hit of 10). Boehm: of 30 starts (seed 0, RESULTS.md "Optimiser
-#: of a start"), fides took starts 15 and 29 to J* (trf with x_scale='jac' only start 1, at its evaluation limit).
-#: These smoke tests rerun such starts from the same points: they check that the fitter still gets there, not that a
-#: random start usually does (see RESULTS.md).
-BENCHMARK_SEED = 0
+#: benchmarks/fit.py (RESULTS.md): Latin-hypercube starts, exact gradients. Fiedler with exact gradients and trf:
+#: start 8 of 10 (seed 0) reached J* in the issue-18 run only because of what its process had done before: sympy's
+#: lambdify numbered its arguments by a process-wide counter, which reordered the floating-point products of the
+#: generated code (tests/test_fit_determinism.py). Since the fit is independent of the process's history, none of
+#: the 10 starts of seed 0 reaches J* with trf; start 3 of seed 2 does (-58.5825). Boehm: of 30 starts (seed 0,
+#: RESULTS.md "Optimiser of a start"), fides took starts 15 and 29 to J*. These smoke tests rerun such starts: they
+#: check that the fitter still gets there from a far start, not that a random start usually does (see RESULTS.md).
 
 
-def benchmark_start(name: str, k: int, of: int = 10) -> np.ndarray:
+def benchmark_start(name: str, seed: int, k: int, of: int = 10) -> np.ndarray:
     obj = objective(name)
-    return latin_hypercube_starts(obj.lower, obj.upper, of, seed=BENCHMARK_SEED)[k : k + 1]
+    return latin_hypercube_starts(obj.lower, obj.upper, of, seed=seed)[k : k + 1]
 
 
-@pytest.mark.parametrize("name,start,of,optimizer", [(FIEDLER, 8, 10, "trf"), (BOEHM, 15, 30, "fides")])
-def test_benchmark_start_reaches_best_known_optimum(name, start, of, optimizer):
-    fit = fit_petab(yaml_of(name), x0=benchmark_start(name, start, of),
+@pytest.mark.parametrize("name,seed,start,of,optimizer", [(FIEDLER, 2, 3, 10, "trf"), (BOEHM, 0, 15, 30, "fides")])
+def test_benchmark_start_reaches_best_known_optimum(name, seed, start, of, optimizer):
+    fit = fit_petab(yaml_of(name), x0=benchmark_start(name, seed, start, of),
                     settings=FitSettings(gradient="exact", optimizer=optimizer))
     assert fit.best.ok
     assert fit.best.nllh - J_STAR[name] < 0.1, fit.best

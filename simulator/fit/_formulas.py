@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 from petab.v1.math import sympify_petab
 
+from .._lambdify import lambdify
 from ._petab import _TIME, PetabProblem, _placeholder_index
 
 _PARAM, _STATE, _TIME_SRC, _OBS = "param", "state", "time", "obs"
@@ -115,8 +116,8 @@ class Formulas:
                 sources.append(_Source(_STATE, name=name))
             else:
                 sources.append(_Source(_PARAM, np.full(rows.size, self._pos[name], dtype=np.intp)))
-        func = sympy.lambdify(symbols, expr, modules="numpy", dummify=True)
-        derivatives = tuple(sympy.lambdify(symbols, sympy.diff(expr, sym), modules="numpy", dummify=True)
+        func = lambdify(symbols, expr, modules="numpy")
+        derivatives = tuple(lambdify(symbols, sympy.diff(expr, sym), modules="numpy")
                             for sym in symbols)
         second = []
         for i, a in enumerate(symbols):
@@ -125,7 +126,7 @@ class Formulas:
                     continue  # constant in the inner problem
                 d2 = sympy.diff(expr, a, symbols[j])
                 if d2 != 0:
-                    second.append((i, j, sympy.lambdify(symbols, d2, modules="numpy", dummify=True)))
+                    second.append((i, j, lambdify(symbols, d2, modules="numpy")))
         return _Compiled(tuple(sources), func, derivatives, tuple(second))
 
     def _constant(self, value: float) -> int:

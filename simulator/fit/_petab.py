@@ -13,9 +13,9 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 import petab.v1 as petab_v1
-import sympy
 from petab.v1.math import sympify_petab
 
+from .._lambdify import lambdify
 from ..errors import InputError
 from ..model import CompiledModel, load_sbml
 
@@ -417,7 +417,7 @@ def _compile(expr: object, where: str) -> _Formula:
         raise InputError(f"{where} ({expr!r}) could not be parsed: {exc}") from exc
     symbols = tuple(sorted(str(s) for s in parsed.free_symbols))
     by_name = {str(s): s for s in parsed.free_symbols}
-    func = sympy.lambdify([by_name[s] for s in symbols], parsed, modules="numpy", dummify=True)
+    func = lambdify([by_name[s] for s in symbols], parsed, modules="numpy")
     return _Formula(str(expr), symbols, func)
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import sympy
 from sympy.printing.str import StrPrinter
 
+from .._lambdify import lambdify
 from ._compiled import CompiledModel
 
 _T = sympy.Symbol("time_")
@@ -351,7 +352,7 @@ def _continuous(pw: sympy.Piecewise, switching: set) -> bool:
 
 
 def _lambdify(args: list, matrix: sympy.Matrix) -> Callable:
-    func = sympy.lambdify(args, matrix, modules="numpy", dummify=True, cse=True)
+    func = lambdify(args, matrix, modules="numpy", cse=True)
 
     def call(*values) -> np.ndarray:
         return np.asarray(func(*values), dtype=float).reshape(matrix.shape)

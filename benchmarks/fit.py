@@ -129,7 +129,8 @@ def our_stats(result: FitResult | list[dict], name: str, pool_cpu: float = math.
     """Figures of one method's run; ``pool_cpu``: the workers' total CPU time when the starts did not record theirs."""
     starts = result if isinstance(result, list) else [
         {"start": s.start, "ok": s.ok, "nllh": s.nllh, "time_s": s.time_s, "cpu_s": s.cpu_s, "n_fev": s.n_fev,
-         "n_jev": s.n_jev, "n_solves": s.n_solves, "resampled": s.resampled} for s in result.starts]
+         "n_jev": s.n_jev, "n_solves": s.n_solves, "resampled": s.resampled, "status": str(s.status)}
+        for s in result.starts]
     by_start = sorted(starts, key=lambda s: s["start"])
     nllh = np.array([s["nllh"] if s["ok"] else math.inf for s in by_start])
     times = np.array([s["time_s"] for s in by_start])
@@ -137,8 +138,12 @@ def our_stats(result: FitResult | list[dict], name: str, pool_cpu: float = math.
     solved = int((nllh <= J_STAR[name] + THRESHOLD_95).sum())
     cpu = np.array([s.get("cpu_s", math.nan) for s in by_start], dtype=float)
     recorded = bool(np.isfinite(cpu).all())
-    total_cpu = float(cpu.sum()) if recorded else pool_cpu
-    out.update(failed=sum(not s["ok"] for s in by_start), resampled=sum(s["resampled"] for s in by_start),
+    # a pool total of 0 means the workers had not been reaped when it was read (RUSAGE_CHILDREN counts waited-for
+    # children only): not measured, never a 0-second figure
+    total_cpu = float(cpu.sum()) if recorded else pool_cpu if pool_cpu > 0 else math.nan
+    out.update(failed=sum(not s["ok"] for s in by_start),
+               budget=sum(s.get("status") == "budget" for s in by_start),
+               resampled=sum(s["resampled"] for s in by_start),
                fev=float(np.median([s["n_fev"] for s in by_start])),
                jev=float(np.median([s["n_jev"] for s in by_start])),
                solves=float(np.median([s["n_solves"] for s in by_start])),

@@ -23,32 +23,21 @@ model, drugs, lines = ms.load_model(cfg["model"]), ms.load_drugs(), ms.load_cell
 doses_a, doses_b = (np.geomspace(*conv[k], fit.get("points", conv["points"])) for k in ("doses_a_nM", "doses_b_nM"))
 
 
-def ci_table(line, values, ratio=conv["ratio"]):
-    """The constant-ratio CI table (mekisim's one Chou-Talalay path) at conv["fa"]: A alone, B alone, the mixture."""
+def ci(line, values, ratio=conv["ratio"], target=0.0, key=None):
+    """CI at conv["fa"] minus target, by mekisim's one constant-ratio path; with key: {ci_key, flags_key}."""
     k = ratio[1] / ratio[0]
     series = [(a, 0.0) for a in doses_a] + [(0.0, b) for b in doses_b] + [(a, k * a) for a in doses_a]
     conds = [ms.make_condition(model, line, {conv["drug_a"]: a, conv["drug_b"]: b}, values=values, catalog=drugs,
                                lines=lines) for a, b in series]
     fa = 1.0 - np.array([r[conv["readout"]] for r in compute_readouts(model, conds, mode=conv["mode"])]) / 100.0
-    n, m = len(doses_a), len(doses_b)
-    return constant_ratio_ci(doses_a, fa[:n], doses_b, fa[n:n + m], fa[n + m:], tuple(ratio), (conv["fa"],),
-                             mix_doses_a=doses_a)
-
-
-def ci(line, values, ratio=conv["ratio"], target=0.0):
-    """CI at conv["fa"] minus target (the root-finding function)."""
-    return float(ci_table(line, values, ratio).ci[0]) - target
-
-
-def flags(line, values, ratio=conv["ratio"]):
-    """The CI's quality flags (simulator.synergy.CI_QUALITY): a fitted CI that carries one is not a result alone."""
-    return ci_table(line, values, ratio).flags[0]
+    fa_a, fa_b, fa_mix = np.split(fa, [len(doses_a), len(doses_a) + len(doses_b)])
+    table = constant_ratio_ci(doses_a, fa_a, doses_b, fa_b, fa_mix, tuple(ratio), (conv["fa"],), mix_doses_a=doses_a)
+    return float(table.ci[0]) - target if key is None else {f"ci_{key}": table.ci[0], f"flags_{key}": table.flags[0]}
 
 
 rows = []
 for line, target in cfg["targets"].items():
-    row = {"line": line, "target": target, "ci_default": ci(line, {}), "flags_default": flags(line, {})}
-    fitted = line not in fit["check_only"]
+    row, fitted = {"line": line, "target": target, **ci(line, {}, key="default")}, line not in fit["check_only"]
     rows += [] if fitted else [{**row, "parameter": "", "status": "reference line: defaults kept, CI is a check"}]
     for name, lo, hi in fit["candidates"] if fitted else []:
         grid = np.geomspace(lo, hi, fit["scan_points"])
@@ -61,10 +50,9 @@ for line, target in cfg["targets"].items():
         x = brentq(lambda v, ln, p, t: ci(ln, {p: v}, target=t), grid[cross[0]], grid[cross[0] + 1],
                    args=(line, name, target), xtol=fit["xtol"])
         rows.append({**row, "parameter": name, "fitted_value": x, "value_4sf": float(f"{x:.4g}"),
-                     "ci_fitted": ci(line, {name: float(f"{x:.4g}")}),
-                     "flags_fitted": flags(line, {name: float(f"{x:.4g}")}),
+                     **ci(line, {name: float(f"{x:.4g}")}, key="fitted"),
                      "status": f"ok ({cross.size} sign change(s))"})
-rows += [{"line": "S462", "parameter": "", "ci_default": ci("S462", {}, r), "flags_default": flags("S462", {}, r),
+rows += [{"line": "S462", "parameter": "", **ci("S462", {}, r, key="default"),
           "status": f"sensitivity: S462 defaults at ratio {r[0]}:{r[1]}"} for r in fit["check_ratios"]]
 path = write_table(table := pd.DataFrame(rows), args.out / "fit_line_ci.csv")
 write_manifest(args.out / "manifest.json", models={cfg["model"]: model}, files=[path.name], counts={"rows": len(table)},

@@ -96,8 +96,9 @@ def baseline(name: str, starts: int, workers: int, max_nfev: int, commit: str) -
 
     Why a subprocess on an exported tree: "today's central differences" means the code before the exact gradients
     and the vectorised inner problem, measured in the same run on the same machine as the new code. That fitter
-    does not record CPU time per start, so the third value is the CPU time of its worker pool (workers'
-    start-up and model loading included: an upper bound of the starts' own CPU time; serial runs: NaN).
+    does not record CPU time per start, so the third value is the CPU time of its worker pool as
+    ``RUSAGE_CHILDREN`` reports it (start-up included: an upper bound; serial runs: NaN). It read 0 in the issue-18
+    run (the workers had not been reaped yet), which :func:`our_stats` reports as not measured.
     """
     import subprocess
     import tempfile

@@ -249,6 +249,7 @@ def _texts(model: CompiledModel, condition: Condition, given: Mapping[str, float
     """The description (archive metadata, SBML notes, Antimony header) and the models' texts."""
     unit = model.time_unit or "model time units"
     line = condition.cell_line or "the model's own parameter values (no cell line)"
+    rule_species = _rule_species(model) if archive else []  # no SED-ML check task for them (see _rule_species)
     drugs = set(accepted_drugs(model))
     written = {k: v for k, v in condition.values.items() if k not in drugs and k not in given}
     what = f"model {model.name} ({model.title})" if model.title and model.title != model.name else f"model {model.name}"
@@ -277,12 +278,12 @@ def _texts(model: CompiledModel, condition: Condition, given: Mapping[str, float
                          + f" (their initial assignments removed); the drug acts from t = {t[0]:g} {unit}."
                          + (f" {UNTREATED_ID}.xml is the untreated model; its steady state, re-derived by the SED-ML "
                             "task 'pre_equilibration' (report 'pre_equilibration_check'), is that start state "
-                            "(reference/start_state.csv)." if archive and not _rule_species(model) else "")
+                            "(reference/start_state.csv)." if archive and not rule_species else "")
                          + (f" {UNTREATED_ID}.xml is the untreated model; the archive has no SED-ML task "
                             "re-deriving its steady state, because tellurium runs SED-ML steady states with moiety "
                             "analysis, which roadrunner refuses for species set by rate rules "
-                            f"({', '.join(_rule_species(model))}); "
-                            "mekisim's start state is reference/start_state.csv." if archive and _rule_species(model)
+                            f"({', '.join(rule_species)}); "
+                            "mekisim's start state is reference/start_state.csv." if rule_species
                             else ""))
         else:
             parts.append("Not pre-equilibrated: the run starts from the model's initial conditions (its initial "
